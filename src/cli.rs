@@ -1,0 +1,203 @@
+//! Command-line definitions (clap derive). Turned into settings structs of
+//! `stopaudit::commands`; no logic lives here.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stopaudit::commands::{
+    analyze::{AnalyzeFormat, AnalyzeSettings},
+    demo::DemoSettings,
+    generate::{GenFormat, GenerateSettings},
+    schema::SchemaSettings,
+    validate::ValidateSettings,
+    InputSettings, TextOrJson,
+};
+
+/// Audits police stop registrations for signs of discriminatory selection.
+///
+/// Exit codes: 0 success; 2 usage or input error (nothing is written).
+#[derive(Debug, Parser)]
+#[command(name = "stopaudit", version, about, long_about = None)]
+pub struct Cli {
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the canonical stop schema, or an example mapping file.
+    Schema {
+        /// Print a commented example mapping file instead.
+        #[arg(long)]
+        example_config: bool,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Read exports, account for every row and report quarantined rows.
+    Validate {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Write quarantined rows (with file, row and reason) to this .csv or .parquet file.
+        #[arg(long)]
+        quarantine: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+    },
+    /// Count stops by group, justification, outcome and unit in one pass.
+    Analyze {
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, value_enum, default_value_t = AnalyzeFormatArg::Table)]
+        format: AnalyzeFormatArg,
+        /// Output file (table, json) or folder (csv). Default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write quarantined rows to this .csv or .parquet file.
+        #[arg(long)]
+        quarantine: Option<PathBuf>,
+    },
+    /// Generate synthetic ProCo-style stops with planted bias.
+    Generate {
+        /// Number of rows.
+        #[arg(long)]
+        rows: u64,
+        /// Random seed: the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = GenFormatArg::Csv)]
+        format: GenFormatArg,
+        /// Bias profile: none, lower-threshold, search-threshold, combined, or a TOML file.
+        #[arg(long, default_value = "none")]
+        bias: String,
+        /// Write a manifest of what was planted to this JSON file.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// Share of rows to spoil on purpose (0 to 0.5), each caught by one quarantine reason.
+        #[arg(long, default_value_t = 0.0)]
+        dirty: f64,
+        /// First day of the period.
+        #[arg(long, default_value = "2025-01-01")]
+        start: NaiveDate,
+        /// Length of the period in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run the main job on the bundled sample, writing into reports/demo/.
+    Demo {
+        /// Output folder.
+        #[arg(long, default_value = "reports/demo")]
+        out: PathBuf,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// Inputs shared by validate and analyze.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input files (CSV, Parquet, Arrow IPC, JSON Lines, Excel .xlsx) or glob patterns.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Mapping/configuration file (TOML); see `stopaudit schema --example-config`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TextFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AnalyzeFormatArg {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GenFormatArg {
+    Csv,
+    Parquet,
+    Ipc,
+}
+
+impl From<InputArgs> for InputSettings {
+    fn from(a: InputArgs) -> Self {
+        InputSettings { inputs: a.inputs, config: a.config, quiet: a.quiet }
+    }
+}
+
+impl From<TextFormat> for TextOrJson {
+    fn from(f: TextFormat) -> Self {
+        match f {
+            TextFormat::Text => TextOrJson::Text,
+            TextFormat::Json => TextOrJson::Json,
+        }
+    }
+}
+
+/// A command with its settings resolved.
+pub enum Resolved {
+    Schema(SchemaSettings),
+    Validate(ValidateSettings),
+    Analyze(AnalyzeSettings),
+    Generate(GenerateSettings),
+    Demo(DemoSettings),
+}
+
+impl Command {
+    pub fn resolve(self) -> Resolved {
+        match self {
+            Command::Schema { example_config, format } => Resolved::Schema(SchemaSettings { example_config, format: format.into() }),
+            Command::Validate { input, quarantine, format } => {
+                Resolved::Validate(ValidateSettings { input: input.into(), quarantine, format: format.into() })
+            }
+            Command::Analyze { input, format, out, quarantine } => Resolved::Analyze(AnalyzeSettings {
+                input: input.into(),
+                format: match format {
+                    AnalyzeFormatArg::Table => AnalyzeFormat::Table,
+                    AnalyzeFormatArg::Json => AnalyzeFormat::Json,
+                    AnalyzeFormatArg::Csv => AnalyzeFormat::Csv,
+                },
+                out,
+                quarantine,
+            }),
+            Command::Generate { rows, seed, out, format, bias, truth, dirty, start, days, quiet } => {
+                Resolved::Generate(GenerateSettings {
+                    rows,
+                    seed,
+                    out,
+                    format: match format {
+                        GenFormatArg::Csv => GenFormat::Csv,
+                        GenFormatArg::Parquet => GenFormat::Parquet,
+                        GenFormatArg::Ipc => GenFormat::Ipc,
+                    },
+                    bias,
+                    truth,
+                    dirty,
+                    start,
+                    days,
+                    quiet,
+                })
+            }
+            Command::Demo { out, quiet } => Resolved::Demo(DemoSettings { out, quiet }),
+        }
+    }
+}

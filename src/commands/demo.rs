@@ -1,0 +1,66 @@
+//! `stopaudit demo`: the main job on the bundled sample, written to reports/demo/.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::analyze::{analyze, render_table, to_json, write_csv_dir};
+use super::validate::{render_text, validate, ValidateSettings};
+use super::{InputSettings, TextOrJson};
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+
+/// The bundled sample export, relative to the project root.
+pub const SAMPLE: &str = "datasets/sample/proco_2025_sample.csv";
+/// Its mapping file.
+pub const SAMPLE_CONFIG: &str = "datasets/sample/stopaudit.toml";
+
+/// Settings of `stopaudit demo`.
+#[derive(Debug, Clone)]
+pub struct DemoSettings {
+    pub out: PathBuf,
+    pub quiet: bool,
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        DemoSettings { out: PathBuf::from("reports/demo"), quiet: false }
+    }
+}
+
+/// Finds a bundled file from the working directory, else from the source tree.
+fn bundled(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
+    let input = InputSettings {
+        inputs: vec![bundled(SAMPLE)],
+        config: Some(bundled(SAMPLE_CONFIG)),
+        quiet: settings.quiet,
+    };
+    let dir = &settings.out;
+    let quarantine = dir.join("quarantine.csv");
+    let validation = validate(&ValidateSettings {
+        input: input.clone(),
+        quarantine: Some(quarantine.clone()),
+        format: TextOrJson::Text,
+    })?;
+    let validation_text = render_text(&validation, Some(quarantine.as_path()));
+    let analysis = analyze(&input, None)?;
+    let table = render_table(&analysis);
+    write_atomic(&dir.join("validation.txt"), validation_text.as_bytes())?;
+    write_atomic(&dir.join("validation.json"), (serde_json::to_string_pretty(&validation).expect("serialisable") + "\n").as_bytes())?;
+    write_atomic(&dir.join("counts.json"), to_json(&analysis).as_bytes())?;
+    write_atomic(&dir.join("counts.txt"), table.as_bytes())?;
+    write_csv_dir(&analysis, dir)?;
+    let text = format!(
+        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, counts.txt, counts.json, counts_by_group_justification_outcome.csv, counts_by_unit.csv, provenance.json\n",
+        analysis.provenance.accounting_line(),
+        dir.display()
+    );
+    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+}

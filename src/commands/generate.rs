@@ -1,0 +1,34 @@
+//! `stopaudit generate`: synthetic stops with planted bias and a truth manifest.
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+pub use crate::generate::{GenFormat, GenerateSettings};
+
+pub fn run(settings: &GenerateSettings, out: &mut dyn Write) -> Result<()> {
+    let truth = crate::generate::generate(settings)?;
+    let spoilt: u64 = truth.dirty_rows.values().sum();
+    let mut text = format!(
+        "wrote {} rows to {} ({}; seed {}; bias profile {})\n",
+        truth.rows,
+        settings.out.display(),
+        match truth.format {
+            GenFormat::Csv => "csv",
+            GenFormat::Parquet => "parquet",
+            GenFormat::Ipc => "ipc",
+        },
+        truth.seed,
+        truth.profile.name
+    );
+    for (effect, planted) in truth.profile.effects.iter().zip(&truth.planted) {
+        let _ = effect;
+        text.push_str(&format!("  planted {}: {} rows\n", planted.kind, planted.rows));
+    }
+    if spoilt > 0 {
+        text.push_str(&format!("  spoilt on purpose: {spoilt} rows\n"));
+    }
+    if let Some(t) = &settings.truth {
+        text.push_str(&format!("truth manifest: {}\n", t.display()));
+    }
+    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+}

@@ -1,0 +1,105 @@
+//! `stopaudit validate`: read the inputs, account for every row, and say why
+//! rows were quarantined (optionally writing them to a file).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{InputSettings, TextOrJson};
+use crate::error::{Error, Result};
+use crate::ingest::{self, FileSummary, IngestSummary};
+use crate::provenance::Provenance;
+use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason};
+
+/// Settings of `stopaudit validate`.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateSettings {
+    pub input: InputSettings,
+    /// Where to write quarantined rows (.csv or .parquet).
+    pub quarantine: Option<PathBuf>,
+    pub format: TextOrJson,
+}
+
+/// The validation report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    pub provenance: Provenance,
+    pub files: Vec<FileSummary>,
+    pub attributes: Vec<String>,
+    pub missing_values: std::collections::BTreeMap<String, u64>,
+    /// The first quarantined rows, for a quick look.
+    pub examples: Vec<QuarantineRecord>,
+}
+
+/// Reads everything and builds the report; writes the quarantine file if asked.
+pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
+    let (config, inputs) = settings.input.resolve()?;
+    let mut sink = match &settings.quarantine {
+        Some(p) => QuarantineSink::to_file(p)?,
+        None => QuarantineSink::counting_only(),
+    };
+    let (summary, _) = ingest::ingest(&inputs, &config, !settings.input.quiet, &mut sink, &mut |_, _| Ok(()))?;
+    let examples = sink.examples.clone();
+    sink.commit()?;
+    report(summary, settings.input.config.as_deref(), examples)
+}
+
+fn report(summary: IngestSummary, config: Option<&std::path::Path>, examples: Vec<QuarantineRecord>) -> Result<ValidationReport> {
+    Ok(ValidationReport {
+        provenance: Provenance::new(&summary, config)?,
+        attributes: summary.attributes.clone(),
+        missing_values: summary.missing_values.clone(),
+        files: summary.files,
+        examples,
+    })
+}
+
+pub fn run(settings: &ValidateSettings, out: &mut dyn Write) -> Result<()> {
+    let report = validate(settings)?;
+    let text = match settings.format {
+        TextOrJson::Json => serde_json::to_string_pretty(&report).expect("serialisable") + "\n",
+        TextOrJson::Text => render_text(&report, settings.quarantine.as_deref()),
+    };
+    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+}
+
+/// The human summary of a validation.
+pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Path>) -> String {
+    let p = &report.provenance;
+    let mut s = String::new();
+    for f in &report.files {
+        s.push_str(&format!(
+            "{} ({}): {} rows read, {} analysed, {} quarantined\n",
+            f.path, f.format.as_str(), f.rows_read, f.rows_analyzed, f.rows_quarantined
+        ));
+        for note in &f.notes {
+            s.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    s.push_str(&format!("\n{}\n", p.accounting_line()));
+    if let (Some(first), Some(last)) = (&p.first_stop, &p.last_stop) {
+        s.push_str(&format!("period covered: {first} to {last}\n"));
+    }
+    if report.attributes.is_empty() {
+        s.push_str("group attributes: none declared or recognised\n");
+    } else {
+        s.push_str(&format!("group attributes: {}\n", report.attributes.join(", ")));
+    }
+    if p.rows_quarantined > 0 {
+        s.push_str("\nquarantined rows by reason:\n");
+        for reason in Reason::ALL {
+            if let Some(n) = p.quarantine_reasons.get(reason.as_str()) {
+                s.push_str(&format!("  {:<26} {n:>10}\n", reason.as_str()));
+            }
+        }
+        s.push_str("\nfirst quarantined rows:\n");
+        for r in report.examples.iter().take(10) {
+            s.push_str(&format!("  {}:{}  {}  {}\n", r.file, r.row, r.reason, r.message));
+        }
+    }
+    if let Some(q) = quarantine {
+        s.push_str(&format!("\nquarantined rows written to {}\n", q.display()));
+    }
+    s
+}

@@ -1,0 +1,314 @@
+//! The mapping/configuration file (`--config stopaudit.toml`).
+//!
+//! It says how an export's columns and values map onto the canonical schema,
+//! which columns are group attributes, and how to read the files. Every
+//! section is optional; without a file the built-in aliases apply.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::CodeLists;
+use crate::error::{Error, Result};
+use crate::schema;
+
+/// The whole mapping file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// canonical field (or group attribute) -> source column(s).
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnSource>,
+    /// canonical field (or group attribute) -> { source value -> canonical code or group }.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// extensible code list -> { new code -> labels }.
+    #[serde(default)]
+    pub codes: BTreeMap<String, BTreeMap<String, CodeLabels>>,
+    #[serde(default)]
+    pub groups: GroupsConfig,
+    #[serde(default)]
+    pub input: InputConfig,
+    #[serde(default)]
+    pub period: PeriodConfig,
+}
+
+/// Where a canonical field comes from: one column, or (for `stopped_at`) a
+/// date column and a time column.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum ColumnSource {
+    One(String),
+    DateAndTime([String; 2]),
+}
+
+/// Labels of a code added by the mapping file.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodeLabels {
+    pub nl: String,
+    pub en: String,
+}
+
+/// `[groups]`: which columns are group attributes, and the reference group of each.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsConfig {
+    #[serde(default)]
+    pub attributes: Vec<String>,
+    /// attribute -> reference group (default: the largest group).
+    #[serde(default)]
+    pub reference: BTreeMap<String, String>,
+}
+
+/// Character encoding of text inputs.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Encoding {
+    #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
+    Utf8,
+    #[serde(rename = "windows-1252", alias = "cp1252", alias = "latin1", alias = "iso-8859-1", alias = "ansi")]
+    Windows1252,
+}
+
+/// `[input]`: how to read the files.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// CSV delimiter; auto-detected among `,` `;` and tab when absent.
+    pub delimiter: Option<String>,
+    /// Text encoding; auto-detected (UTF-8, else Windows-1252) when absent.
+    pub encoding: Option<Encoding>,
+    /// A chrono format string for `stopped_at`, tried before the built-in formats.
+    pub datetime_format: Option<String>,
+    /// IANA time zone of local times (default Europe/Amsterdam).
+    pub timezone: Option<String>,
+    /// Excel sheet name (default: the first sheet).
+    pub sheet: Option<String>,
+}
+
+/// `[period]`: stops outside it are quarantined. Both ends inclusive.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodConfig {
+    #[serde(default, deserialize_with = "toml_date")]
+    pub start: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "toml_date")]
+    pub end: Option<NaiveDate>,
+}
+
+/// Reads a TOML date (`start = 2025-01-01`) or a date string (`"2025-01-01"`).
+fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<NaiveDate>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateInput {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+    let invalid = |what: String| serde::de::Error::custom(format!("{what} is not a date like 2025-01-01"));
+    match DateInput::deserialize(d)? {
+        DateInput::Toml(dt) => match (dt.date, dt.time) {
+            (Some(date), None) => NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
+                .map(Some)
+                .ok_or_else(|| invalid(dt.to_string())),
+            _ => Err(invalid(dt.to_string())),
+        },
+        DateInput::Text(s) => s.parse::<NaiveDate>().map(Some).map_err(|_| invalid(s)),
+    }
+}
+
+impl Config {
+    /// Reads and checks a mapping file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
+        })?;
+        config
+            .check()
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), strip_prefix(&e))))?;
+        Ok(config)
+    }
+
+    /// Checks what TOML parsing cannot: known field names, a valid time zone,
+    /// a single-character delimiter, a sensible period.
+    pub fn check(&self) -> Result<()> {
+        for (name, source) in &self.columns {
+            let is_group = self.groups.attributes.iter().any(|a| a == name);
+            if schema::field(name).is_none() && !is_group {
+                let mut known: Vec<&str> = schema::FIELDS.iter().map(|f| f.name).collect();
+                known.extend(self.groups.attributes.iter().map(String::as_str));
+                return Err(Error::Config(format!(
+                    "[columns] names `{name}`, which is neither a canonical field nor a declared group attribute; closest: {}",
+                    closest(name, &known).join(", ")
+                )));
+            }
+            if matches!(source, ColumnSource::DateAndTime(_)) && name != "stopped_at" {
+                return Err(Error::Config(format!(
+                    "[columns] `{name}`: only `stopped_at` can come from two columns (date and time)"
+                )));
+            }
+        }
+        for name in self.values.keys() {
+            let is_group = self.groups.attributes.iter().any(|a| a == name);
+            let coded = CodeLists::default().for_field(name).is_some();
+            if !coded && !is_group {
+                return Err(Error::Config(format!(
+                    "[values.{name}]: values can be mapped for coded fields (justification, outcome, legal_basis, subject_type, reason_explained) and declared group attributes"
+                )));
+            }
+        }
+        for attr in self.groups.reference.keys() {
+            if !self.groups.attributes.iter().any(|a| a == attr) {
+                return Err(Error::Config(format!(
+                    "[groups] reference names `{attr}`, which is not in [groups] attributes"
+                )));
+            }
+        }
+        for attr in &self.groups.attributes {
+            if schema::field(attr).is_some() {
+                return Err(Error::Config(format!(
+                    "[groups] attribute `{attr}` is a canonical field name; give the group attribute another name"
+                )));
+            }
+        }
+        if let Some(tz) = &self.input.timezone {
+            tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                Error::Config(format!("[input] timezone `{tz}` is not an IANA time zone name such as Europe/Amsterdam"))
+            })?;
+        }
+        if let Some(d) = &self.input.delimiter {
+            delimiter_byte(d)?;
+        }
+        if let (Some(s), Some(e)) = (self.period.start, self.period.end)
+            && s > e
+        {
+            return Err(Error::Config(format!("[period] start {s} is after end {e}")));
+        }
+        self.code_lists()?;
+        Ok(())
+    }
+
+    /// The code lists with this file's added codes and value mappings applied.
+    pub fn code_lists(&self) -> Result<CodeLists> {
+        let mut lists = CodeLists::default();
+        for (field, codes) in &self.codes {
+            let list = lists.for_field_mut(field).ok_or_else(|| {
+                Error::Config(format!(
+                    "[codes.{field}]: codes can be added to justification, legal_basis and outcome"
+                ))
+            })?;
+            for (code, labels) in codes {
+                list.add_code(code, &labels.nl, &labels.en)?;
+            }
+        }
+        for (field, map) in &self.values {
+            if let Some(list) = lists.for_field_mut(field) {
+                for (source, code) in map {
+                    list.add_alias(source, code)?;
+                }
+            }
+        }
+        Ok(lists)
+    }
+
+    /// The configured time zone (Europe/Amsterdam by default).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.input
+            .timezone
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Amsterdam)
+    }
+}
+
+/// Parses a delimiter setting: one ASCII character, or `tab` / `\t`.
+pub fn delimiter_byte(d: &str) -> Result<u8> {
+    match d {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        s => Err(Error::Config(format!(
+            "[input] delimiter `{s}` must be a single character such as \",\" or \";\", or \"tab\""
+        ))),
+    }
+}
+
+fn strip_prefix(e: &Error) -> String {
+    match e {
+        Error::Config(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Up to three names from `candidates` closest to `name`.
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+    let needle = schema::normalize_column(name);
+    let mut scored: Vec<(f64, &str)> = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&needle, &schema::normalize_column(c)), *c))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let c: Config = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        c.check()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn full_mapping_file_parses() {
+        let c = parse(
+            r#"
+            [columns]
+            stopped_at = ["Datum", "Tijd"]
+            justification = "Aanleiding controle"
+            nationality = "Nationaliteit"
+            [values.justification]
+            "Rijgedrag" = "behaviour"
+            [values.nationality]
+            "NL" = "Nederlands"
+            [codes.legal_basis]
+            opium_act = { nl = "Opiumwet", en = "Opium Act" }
+            [groups]
+            attributes = ["nationality"]
+            reference = { nationality = "Nederlands" }
+            [input]
+            delimiter = ";"
+            encoding = "windows-1252"
+            timezone = "Europe/Amsterdam"
+            [period]
+            start = 2024-01-01
+            end = 2024-03-31
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.columns["stopped_at"],
+            ColumnSource::DateAndTime(["Datum".into(), "Tijd".into()])
+        );
+        let lists = c.code_lists().unwrap();
+        assert_eq!(lists.justification.lookup("rijgedrag"), Some(0));
+        assert!(lists.legal_basis.index_of("opium_act").is_some());
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = parse("[columns]\njustifcation = \"x\"").unwrap_err().to_string();
+        assert!(e.contains("closest: justification"), "{e}");
+        let e = parse("[input]\ntimezone = \"Mars/Olympus\"").unwrap_err().to_string();
+        assert!(e.contains("Mars/Olympus"), "{e}");
+        let e = parse("[values.outcome]\n\"x\" = \"jail\"").unwrap_err().to_string();
+        assert!(e.contains("not a code of `outcome`"), "{e}");
+        let e = parse("[groups]\nreference = { gender = \"man\" }").unwrap_err().to_string();
+        assert!(e.contains("not in [groups] attributes"), "{e}");
+        assert!(parse("[input]\ndelimiter = \";;\"").is_err());
+        assert!(parse("[unknown]\nx = 1").is_err());
+    }
+}

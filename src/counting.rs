@@ -1,0 +1,168 @@
+//! Count tables: the narrow waist between the data and the statistics.
+//!
+//! One scan over the canonical stops fills a [`CountCube`]: stops per
+//! combination of all group attributes, justification, outcome, legal basis,
+//! unit, search and contraband. Every table a later analysis needs is a
+//! margin of that cube. Cubes are plain mergeable data: the cubes of two
+//! parts of the data sum to the cube of the whole.
+
+use std::collections::{BTreeMap, HashMap};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::canonical::{columns as c, Dictionaries};
+use crate::codes::CodeLists;
+use crate::schema::UNKNOWN_GROUP;
+
+/// One cell of the cube, in codes (see [`crate::canonical`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey {
+    /// One dictionary code per group attribute.
+    pub groups: Vec<u32>,
+    pub justification: u8,
+    pub outcome: u8,
+    pub legal_basis: Option<u8>,
+    pub unit: Option<u32>,
+    pub search: Option<bool>,
+    pub contraband: Option<bool>,
+}
+
+/// Stop counts per [`CellKey`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountCube {
+    pub cells: HashMap<CellKey, u64>,
+}
+
+impl CountCube {
+    /// Total stops counted.
+    pub fn total(&self) -> u64 {
+        self.cells.values().sum()
+    }
+
+    /// Adds another cube's counts to this one.
+    pub fn merge(&mut self, other: &CountCube) {
+        for (k, n) in &other.cells {
+            *self.cells.entry(k.clone()).or_default() += n;
+        }
+    }
+
+    /// Counts one canonical frame with a lazy polars group-by and adds the result.
+    pub fn add_frame(&mut self, frame: &DataFrame, attributes: &[String]) -> PolarsResult<()> {
+        let group_cols: Vec<String> = attributes.iter().map(|a| format!("{}{a}", c::GROUP_PREFIX)).collect();
+        let mut keys: Vec<Expr> = group_cols.iter().map(|g| col(g.as_str())).collect();
+        for k in [c::JUSTIFICATION, c::OUTCOME, c::LEGAL_BASIS, "unit", c::SEARCH_CONDUCTED, c::CONTRABAND_FOUND] {
+            keys.push(col(k));
+        }
+        let counted = frame
+            .clone()
+            .lazy()
+            .group_by(keys)
+            .agg([len().cast(DataType::UInt64).alias("stops")])
+            .collect()?;
+        let n = counted.height();
+        let groups: Vec<Vec<Option<u32>>> = group_cols
+            .iter()
+            .map(|g| Ok(counted.column(g)?.u32()?.iter().collect()))
+            .collect::<PolarsResult<_>>()?;
+        let u8s = |name: &str| -> PolarsResult<Vec<Option<u8>>> { Ok(counted.column(name)?.u8()?.iter().collect()) };
+        let bools = |name: &str| -> PolarsResult<Vec<Option<bool>>> { Ok(counted.column(name)?.bool()?.iter().collect()) };
+        let justification = u8s(c::JUSTIFICATION)?;
+        let outcome = u8s(c::OUTCOME)?;
+        let legal_basis = u8s(c::LEGAL_BASIS)?;
+        let unit: Vec<Option<u32>> = counted.column("unit")?.u32()?.iter().collect();
+        let search = bools(c::SEARCH_CONDUCTED)?;
+        let contraband = bools(c::CONTRABAND_FOUND)?;
+        let stops: Vec<Option<u64>> = counted.column("stops")?.u64()?.iter().collect();
+        for i in 0..n {
+            let key = CellKey {
+                groups: groups.iter().map(|g| g[i].expect("group codes are never null")).collect(),
+                justification: justification[i].expect("required"),
+                outcome: outcome[i].expect("required"),
+                legal_basis: legal_basis[i],
+                unit: unit[i],
+                search: search[i],
+                contraband: contraband[i],
+            };
+            *self.cells.entry(key).or_default() += stops[i].unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    /// Labelled tables for output.
+    pub fn tables(&self, dicts: &Dictionaries, codes: &CodeLists, attributes: &[String]) -> CountTables {
+        let mut gjo: BTreeMap<(usize, String, u8, u8), u64> = BTreeMap::new();
+        let mut units: BTreeMap<(String, usize, String, u8, u8), u64> = BTreeMap::new();
+        let unit_dict = dicts.text("unit");
+        for (key, &n) in &self.cells {
+            let unit = key.unit.map(|u| unit_dict.label(u).to_string()).unwrap_or_else(|| UNKNOWN_GROUP.to_string());
+            if attributes.is_empty() {
+                *gjo.entry((0, "all".into(), key.justification, key.outcome)).or_default() += n;
+                *units.entry((unit, 0, "all".into(), key.justification, key.outcome)).or_default() += n;
+                continue;
+            }
+            for (a, &g) in key.groups.iter().enumerate() {
+                let group = dicts.groups[a].label(g).to_string();
+                *gjo.entry((a, group.clone(), key.justification, key.outcome)).or_default() += n;
+                *units.entry((unit.clone(), a, group, key.justification, key.outcome)).or_default() += n;
+            }
+        }
+        let attr_name = |a: usize| attributes.get(a).cloned().unwrap_or_else(|| "all".into());
+        CountTables {
+            total_stops: self.total(),
+            attributes: attributes.to_vec(),
+            by_group_justification_outcome: gjo
+                .into_iter()
+                .map(|((a, group, j, o), stops)| GroupJustificationOutcome {
+                    attribute: attr_name(a),
+                    group,
+                    justification: codes.justification.get(j).code.clone(),
+                    outcome: codes.outcome.get(o).code.clone(),
+                    stops,
+                })
+                .collect(),
+            by_unit: units
+                .into_iter()
+                .map(|((unit, a, group, j, o), stops)| UnitGroupJustificationOutcome {
+                    unit,
+                    attribute: attr_name(a),
+                    group,
+                    justification: codes.justification.get(j).code.clone(),
+                    outcome: codes.outcome.get(o).code.clone(),
+                    stops,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The count tables of `stopaudit analyze`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CountTables {
+    pub total_stops: u64,
+    /// Group attributes in use (empty: rows carry attribute and group `all`).
+    pub attributes: Vec<String>,
+    /// Stops per attribute × group × justification × outcome.
+    pub by_group_justification_outcome: Vec<GroupJustificationOutcome>,
+    /// Stops per unit × attribute × group × justification × outcome.
+    pub by_unit: Vec<UnitGroupJustificationOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupJustificationOutcome {
+    pub attribute: String,
+    pub group: String,
+    pub justification: String,
+    pub outcome: String,
+    pub stops: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitGroupJustificationOutcome {
+    pub unit: String,
+    pub attribute: String,
+    pub group: String,
+    pub justification: String,
+    pub outcome: String,
+    pub stops: u64,
+}

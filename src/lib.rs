@@ -1,0 +1,24 @@
+//! stopaudit: audits police stop registrations for signs of discriminatory
+//! selection (ethnic profiling).
+//!
+//! The pipeline: input files are read and mapped onto a canonical schema
+//! ([`ingest`], [`schema`], [`codes`], [`config`]); rows that cannot be used
+//! go to [`quarantine`] with a reason, so nothing is lost; valid stops
+//! become polars frames ([`canonical`]) that one scan turns into mergeable
+//! [`counting`] tables. Statistics and reports build on those counts.
+//! [`generate`] makes synthetic data with known, planted bias.
+
+pub mod canonical;
+pub mod codes;
+pub mod commands;
+pub mod config;
+pub mod counting;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod output;
+pub mod provenance;
+pub mod quarantine;
+pub mod schema;
+
+pub use error::{Error, Result};

@@ -1,0 +1,25 @@
+//! The `stopaudit` binary: parses arguments and calls the library.
+
+mod cli;
+
+use clap::Parser;
+use stopaudit::commands;
+
+fn main() {
+    let args = cli::Cli::parse();
+    commands::init_threads(args.threads);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match args.command.resolve() {
+        cli::Resolved::Schema(s) => commands::schema::run(&s, &mut out),
+        cli::Resolved::Validate(s) => commands::validate::run(&s, &mut out),
+        cli::Resolved::Analyze(s) => commands::analyze::run(&s, &mut out),
+        cli::Resolved::Generate(s) => commands::generate::run(&s, &mut out),
+        cli::Resolved::Demo(s) => commands::demo::run(&s, &mut out),
+    };
+    if let Err(e) = result {
+        drop(out);
+        eprintln!("stopaudit: error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}

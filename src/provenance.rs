@@ -1,0 +1,96 @@
+//! Provenance: what produced an output, so it can be checked and reproduced.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::ingest::{sha256_file, IngestSummary};
+
+/// Tool name and version, as written in every output.
+pub const TOOL: &str = "stopaudit";
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One input file.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InputProvenance {
+    pub path: String,
+    pub format: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub rows_read: u64,
+    pub rows_analyzed: u64,
+    pub rows_quarantined: u64,
+}
+
+/// The configuration file, if any.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigProvenance {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The `provenance` object that opens every JSON output.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Provenance {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub inputs: Vec<InputProvenance>,
+    pub config: Option<ConfigProvenance>,
+    pub rows_read: u64,
+    pub rows_analyzed: u64,
+    pub rows_quarantined: u64,
+    pub quarantine_reasons: BTreeMap<&'static str, u64>,
+    pub duplicates_checked: bool,
+    pub timezone: String,
+    pub first_stop: Option<String>,
+    pub last_stop: Option<String>,
+}
+
+impl Provenance {
+    pub fn new(summary: &IngestSummary, config_path: Option<&Path>) -> Result<Self> {
+        let config = match config_path {
+            Some(p) => Some(ConfigProvenance {
+                path: p.display().to_string(),
+                sha256: sha256_file(p)?,
+            }),
+            None => None,
+        };
+        Ok(Provenance {
+            tool: TOOL,
+            version: VERSION,
+            inputs: summary
+                .files
+                .iter()
+                .map(|f| InputProvenance {
+                    path: f.path.clone(),
+                    format: f.format.as_str().to_string(),
+                    sha256: f.sha256.clone(),
+                    bytes: f.bytes,
+                    rows_read: f.rows_read,
+                    rows_analyzed: f.rows_analyzed,
+                    rows_quarantined: f.rows_quarantined,
+                })
+                .collect(),
+            config,
+            rows_read: summary.rows_read,
+            rows_analyzed: summary.rows_analyzed,
+            rows_quarantined: summary.rows_quarantined,
+            quarantine_reasons: summary.quarantine_reasons.to_named(),
+            duplicates_checked: summary.duplicates_checked,
+            timezone: summary.timezone.clone(),
+            first_stop: summary.first_stop.clone(),
+            last_stop: summary.last_stop.clone(),
+        })
+    }
+
+    /// The accounting line shown in every text output.
+    pub fn accounting_line(&self) -> String {
+        format!(
+            "rows read {} = analysed {} + quarantined {}",
+            self.rows_read, self.rows_analyzed, self.rows_quarantined
+        )
+    }
+}

@@ -1,0 +1,278 @@
+//! Rows that cannot be analysed, each with the reason why.
+//!
+//! Nothing is dropped silently: every input row either reaches the analysis
+//! or lands here, with its file, row (for CSV: the line the record starts
+//! on), the field and value at fault and a message. `stopaudit validate
+//! --quarantine FILE` writes them out as CSV or Parquet.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::output::{AtomicFile, csv_safe};
+
+/// Why a row was quarantined. One reason per row: the first problem found,
+/// checking fields in schema order, then the checks across fields, then the
+/// period, then duplicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The line could not be split into the header's columns (or was not valid text/JSON).
+    MalformedLine,
+    /// A required field is empty.
+    MissingRequired,
+    /// `stopped_at` could not be read, or names a local time that does not exist.
+    InvalidDatetime,
+    /// A coded field holds a value that matches no code.
+    UnknownCategory,
+    /// A boolean, coordinate or area code that cannot be read.
+    InvalidValue,
+    /// `contraband_found` is true but `search_conducted` is false.
+    ContrabandWithoutSearch,
+    /// `stopped_at` falls outside the configured `[period]`.
+    OutsidePeriod,
+    /// The `stop_id` was seen before (the first occurrence is kept).
+    DuplicateStopId,
+}
+
+impl Reason {
+    /// All reasons, in the order they are checked.
+    pub const ALL: [Reason; 8] = [
+        Reason::MalformedLine,
+        Reason::MissingRequired,
+        Reason::InvalidDatetime,
+        Reason::UnknownCategory,
+        Reason::InvalidValue,
+        Reason::ContrabandWithoutSearch,
+        Reason::OutsidePeriod,
+        Reason::DuplicateStopId,
+    ];
+
+    /// The snake_case name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MalformedLine => "malformed_line",
+            Reason::MissingRequired => "missing_required",
+            Reason::InvalidDatetime => "invalid_datetime",
+            Reason::UnknownCategory => "unknown_category",
+            Reason::InvalidValue => "invalid_value",
+            Reason::ContrabandWithoutSearch => "contraband_without_search",
+            Reason::OutsidePeriod => "outside_period",
+            Reason::DuplicateStopId => "duplicate_stop_id",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with one row, before it is tied to a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub reason: Reason,
+    /// Canonical field at fault (empty for a malformed line).
+    pub field: String,
+    /// The offending raw value (may be empty).
+    pub value: String,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(
+        reason: Reason,
+        field: impl Into<String>,
+        value: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Rejection {
+            reason,
+            field: field.into(),
+            value: value.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One quarantined row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineRecord {
+    /// Input file, as given on the command line.
+    pub file: String,
+    /// Row number: the line a CSV/JSONL record starts on (header = line 1),
+    /// the sheet row for Excel, the 1-based row for Parquet/IPC.
+    pub row: u64,
+    pub reason: Reason,
+    pub field: String,
+    pub value: String,
+    pub message: String,
+    /// The original record as a JSON object (column -> value).
+    pub record: String,
+}
+
+/// Counts per reason, in check order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReasonCounts(pub BTreeMap<Reason, u64>);
+
+impl ReasonCounts {
+    pub fn add(&mut self, reason: Reason, n: u64) {
+        *self.0.entry(reason).or_default() += n;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    pub fn get(&self, reason: Reason) -> u64 {
+        self.0.get(&reason).copied().unwrap_or(0)
+    }
+
+    /// reason name -> count, for JSON output.
+    pub fn to_named(&self) -> BTreeMap<&'static str, u64> {
+        self.0.iter().map(|(r, n)| (r.as_str(), *n)).collect()
+    }
+}
+
+/// Output format for quarantined rows, chosen by the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineFormat {
+    Csv,
+    Parquet,
+}
+
+/// Collects quarantined rows and writes them at the end, all or nothing.
+///
+/// Rows are kept in memory up to a limit and spilled to a temporary CSV
+/// beside the target after that, so quarantining millions of rows stays in
+/// bounded memory. Nothing appears at the target path unless
+/// [`QuarantineSink::commit`] succeeds.
+pub struct QuarantineSink {
+    target: Option<(PathBuf, QuarantineFormat)>,
+    spill: Option<(AtomicFile, csv::Writer<std::io::BufWriter<std::fs::File>>)>,
+    buffered: Vec<QuarantineRecord>,
+    /// Rows kept for display (the first few).
+    pub examples: Vec<QuarantineRecord>,
+    pub counts: ReasonCounts,
+}
+
+const EXAMPLES_KEPT: usize = 20;
+
+impl QuarantineSink {
+    /// A sink that only counts (and keeps a few examples).
+    pub fn counting_only() -> Self {
+        QuarantineSink {
+            target: None,
+            spill: None,
+            buffered: Vec::new(),
+            examples: Vec::new(),
+            counts: ReasonCounts::default(),
+        }
+    }
+
+    /// A sink that writes to `path` (`.csv` or `.parquet`) on commit.
+    pub fn to_file(path: &Path) -> Result<Self> {
+        let format = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+            Some(e) if e == "csv" => QuarantineFormat::Csv,
+            Some(e) if e == "parquet" => QuarantineFormat::Parquet,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--quarantine {}: the file name must end in .csv or .parquet",
+                    path.display()
+                )));
+            }
+        };
+        let mut sink = Self::counting_only();
+        sink.target = Some((path.to_path_buf(), format));
+        Ok(sink)
+    }
+
+    /// Adds quarantined rows (already in row order for their file).
+    pub fn push(&mut self, records: Vec<QuarantineRecord>) -> Result<()> {
+        for r in &records {
+            self.counts.add(r.reason, 1);
+        }
+        let room = EXAMPLES_KEPT.saturating_sub(self.examples.len());
+        self.examples.extend(records.iter().take(room).cloned());
+        if let Some((path, QuarantineFormat::Csv)) = &self.target {
+            if self.spill.is_none() {
+                let file = AtomicFile::create(path)?;
+                let writer = csv::Writer::from_writer(std::io::BufWriter::new(
+                    file.handle().map_err(|e| Error::io(path, e))?,
+                ));
+                self.spill = Some((file, writer));
+                let (_, w) = self.spill.as_mut().expect("just set");
+                w.write_record(HEADER).map_err(|e| csv_err(path, e))?;
+            }
+            let (_, w) = self.spill.as_mut().expect("spill is open");
+            for r in &records {
+                let row = r.row.to_string();
+                w.write_record([
+                    csv_safe(&r.file).as_ref(),
+                    row.as_str(),
+                    r.reason.as_str(),
+                    csv_safe(&r.field).as_ref(),
+                    csv_safe(&r.value).as_ref(),
+                    csv_safe(&r.message).as_ref(),
+                    csv_safe(&r.record).as_ref(),
+                ])
+                .map_err(|e| csv_err(path, e))?;
+            }
+        } else if self.target.is_some() {
+            self.buffered.extend(records);
+        }
+        Ok(())
+    }
+
+    /// Writes the quarantine file (if one was asked for); before this nothing is visible.
+    pub fn commit(mut self) -> Result<()> {
+        let Some((path, format)) = self.target.take() else {
+            return Ok(());
+        };
+        match format {
+            QuarantineFormat::Csv => {
+                if self.spill.is_none() {
+                    // No rows: still write the header, so the file says "none".
+                    self.push(Vec::new())?;
+                }
+                let (file, mut w) = self.spill.take().expect("spill is open");
+                w.flush().map_err(|e| Error::io(&path, e))?;
+                drop(w);
+                file.commit()
+            }
+            QuarantineFormat::Parquet => write_parquet(&path, &self.buffered),
+        }
+    }
+}
+
+const HEADER: [&str; 7] = ["file", "row", "reason", "field", "value", "message", "record"];
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    Error::input(path, format!("writing CSV failed: {e}"))
+}
+
+fn write_parquet(path: &Path, records: &[QuarantineRecord]) -> Result<()> {
+    use polars::prelude::*;
+    fn text<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
+        StringChunked::from_iter_values(name.into(), values).into_column()
+    }
+    let columns = vec![
+        text("file", records.iter().map(|r| r.file.as_str())),
+        Column::new("row".into(), records.iter().map(|r| r.row).collect::<Vec<u64>>()),
+        text("reason", records.iter().map(|r| r.reason.as_str())),
+        text("field", records.iter().map(|r| r.field.as_str())),
+        text("value", records.iter().map(|r| r.value.as_str())),
+        text("message", records.iter().map(|r| r.message.as_str())),
+        text("record", records.iter().map(|r| r.record.as_str())),
+    ];
+    let mut df = DataFrame::new(records.len(), columns).map_err(|e| Error::engine(path, e))?;
+    let file = AtomicFile::create(path)?;
+    ParquetWriter::new(file.handle().map_err(|e| Error::io(path, e))?)
+        .finish(&mut df)
+        .map_err(|e| Error::engine(path, e))?;
+    file.commit()
+}
