@@ -6,8 +6,6 @@
 //! grows as new values appear (codes never change once given, so partial
 //! counts stay comparable). `stopped_at` is a timezone-aware datetime.
 
-use std::collections::HashMap;
-
 use polars::prelude::*;
 
 use crate::ingest::validate::{StopRow, TEXT_FIELDS};
@@ -35,7 +33,7 @@ pub mod columns {
 #[derive(Debug, Clone, Default)]
 pub struct Dictionary {
     values: Vec<String>,
-    index: HashMap<String, u32>,
+    index: foldhash::HashMap<String, u32>,
 }
 
 impl Dictionary {

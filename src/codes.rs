@@ -6,8 +6,6 @@
 //! file can add source spellings (`[values.<field>]`) and whole new codes
 //! (`[codes.<field>]`) for the extensible lists.
 
-use std::collections::HashMap;
-
 use crate::error::{Error, Result};
 
 /// One code of a code list.
@@ -30,7 +28,7 @@ pub struct CodeList {
     extensible: bool,
     codes: Vec<Code>,
     /// normalised spelling -> index into `codes`
-    lookup: HashMap<String, u8>,
+    lookup: foldhash::HashMap<String, u8>,
 }
 
 /// Normalises a label for matching: lower case, `_` and `-` read as spaces,
@@ -59,7 +57,7 @@ impl CodeList {
             field,
             extensible,
             codes: Vec::new(),
-            lookup: HashMap::new(),
+            lookup: foldhash::HashMap::default(),
         };
         for (code, nl, en, aliases) in entries {
             let idx = list.push_code(code, nl, en);
@@ -222,6 +220,10 @@ impl CodeList {
 
     /// Matches a raw input value against codes, labels and aliases.
     pub fn lookup(&self, raw: &str) -> Option<u8> {
+        // Most exports write the labels exactly as listed: try that before normalising.
+        if let Some(&idx) = self.lookup.get(raw) {
+            return Some(idx);
+        }
         self.lookup.get(&normalize_label(raw)).copied()
     }
 

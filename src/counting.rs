@@ -6,7 +6,7 @@
 //! margin of that cube. Cubes are plain mergeable data: the cubes of two
 //! parts of the data sum to the cube of the whole.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -31,7 +31,7 @@ pub struct CellKey {
 /// Stop counts per [`CellKey`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CountCube {
-    pub cells: HashMap<CellKey, u64>,
+    pub cells: foldhash::HashMap<CellKey, u64>,
 }
 
 impl CountCube {

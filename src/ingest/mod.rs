@@ -17,7 +17,7 @@ pub mod source;
 pub mod validate;
 pub mod xlsx;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -112,7 +112,7 @@ pub fn ingest(
 
     let mut state = State {
         dicts: Dictionaries::new(attributes.len()),
-        seen_ids: HashSet::new(),
+        seen_ids: foldhash::HashSet::default(),
         first: None,
         last: None,
         missing: BTreeMap::new(),
@@ -239,7 +239,7 @@ pub fn ingest(
 
 struct State {
     dicts: Dictionaries,
-    seen_ids: HashSet<String>,
+    seen_ids: foldhash::HashSet<String>,
     first: Option<i64>,
     last: Option<i64>,
     missing: BTreeMap<String, u64>,
@@ -291,7 +291,7 @@ fn record_json(columns: &[String], cells: &[Cell]) -> String {
     for (name, cell) in columns.iter().zip(cells) {
         let value = match cell {
             Cell::Null => serde_json::Value::Null,
-            other => serde_json::Value::String(other.display()),
+            other => serde_json::Value::String(other.display().into_owned()),
         };
         map.insert(name.clone(), value);
     }

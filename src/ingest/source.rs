@@ -6,6 +6,7 @@
 //! file's encoding, a JSON line that is not an object) come out as
 //! malformed rows with their line number, so they can be quarantined.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -52,19 +53,21 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// The value as text, as it would appear in the file (for messages and quarantine).
-    pub fn display(&self) -> String {
+    /// The value as text, as it would appear in the file (for values, messages and quarantine).
+    pub fn display(&self) -> Cow<'_, str> {
         match self {
-            Cell::Null => String::new(),
-            Cell::Text(s) => s.clone(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Int(i) => i.to_string(),
-            Cell::Float(f) => f.to_string(),
-            Cell::Local(dt) => dt.format("%Y-%m-%d %H:%M:%S").to_string(),
-            Cell::Instant(ms) => chrono::DateTime::from_timestamp_millis(*ms)
-                .map(|d| d.to_rfc3339())
-                .unwrap_or_else(|| ms.to_string()),
-            Cell::Date(d) => d.to_string(),
+            Cell::Null => Cow::Borrowed(""),
+            Cell::Text(s) => Cow::Borrowed(s),
+            Cell::Bool(b) => Cow::Owned(b.to_string()),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Float(f) => Cow::Owned(f.to_string()),
+            Cell::Local(dt) => Cow::Owned(dt.format("%Y-%m-%d %H:%M:%S").to_string()),
+            Cell::Instant(ms) => Cow::Owned(
+                chrono::DateTime::from_timestamp_millis(*ms)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_else(|| ms.to_string()),
+            ),
+            Cell::Date(d) => Cow::Owned(d.to_string()),
         }
     }
 

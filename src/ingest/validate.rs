@@ -5,7 +5,7 @@
 //! search) and the period. Duplicates need the rows seen before and are
 //! checked afterwards, in file order (see [`super::Ingest`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
@@ -41,15 +41,32 @@ pub struct StopRow {
     pub groups: Vec<String>,
 }
 
+/// Column indices of the optional fields, looked up once per file.
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    stop_id: Option<usize>,
+    justification: Option<usize>,
+    outcome: Option<usize>,
+    texts: [Option<usize>; 6],
+    latitude: Option<usize>,
+    longitude: Option<usize>,
+    subject_type: Option<usize>,
+    legal_basis: Option<usize>,
+    search_conducted: Option<usize>,
+    contraband_found: Option<usize>,
+    reason_explained: Option<usize>,
+}
+
 /// Everything needed to check rows of one file.
 pub struct Validator<'a> {
     mapping: &'a ColumnMapping,
+    cols: Columns,
     codes: &'a CodeLists,
     tz: Tz,
     datetime_format: Option<&'a str>,
     period: (Option<NaiveDate>, Option<NaiveDate>),
     /// Per group attribute: normalised source value -> group.
-    group_values: Vec<HashMap<String, String>>,
+    group_values: Vec<foldhash::HashMap<String, String>>,
 }
 
 impl<'a> Validator<'a> {
@@ -71,8 +88,23 @@ impl<'a> Validator<'a> {
                     .unwrap_or_default()
             })
             .collect();
+        let c = |f: &str| mapping.column(f);
+        let cols = Columns {
+            stop_id: c("stop_id"),
+            justification: c("justification"),
+            outcome: c("outcome"),
+            texts: TEXT_FIELDS.map(c),
+            latitude: c("latitude"),
+            longitude: c("longitude"),
+            subject_type: c("subject_type"),
+            legal_basis: c("legal_basis"),
+            search_conducted: c("search_conducted"),
+            contraband_found: c("contraband_found"),
+            reason_explained: c("reason_explained"),
+        };
         Validator {
             mapping,
+            cols,
             codes,
             tz,
             datetime_format,
@@ -81,33 +113,31 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn cell<'c>(&self, row: &'c [Cell], field: &str) -> Option<&'c Cell> {
-        self.mapping
-            .column(field)
-            .map(|i| &row[i])
-            .filter(|c| !c.is_missing())
+    fn cell<'c>(row: &'c [Cell], column: Option<usize>) -> Option<&'c Cell> {
+        column.map(|i| &row[i]).filter(|c| !c.is_missing())
     }
 
     /// Checks one row.
     pub fn validate(&self, row: &[Cell]) -> Result<StopRow, Rejection> {
-        let stop_id = self.cell(row, "stop_id").map(|c| c.display().trim().to_string());
+        let cols = self.cols;
+        let stop_id = Self::cell(row, cols.stop_id).map(|c| c.display().trim().to_string());
         let stopped_at = self.stopped_at(row)?;
-        let justification = self.required_code(row, "justification", &self.codes.justification)?;
-        let outcome = self.required_code(row, "outcome", &self.codes.outcome)?;
+        let justification = self.required_code(row, cols.justification, &self.codes.justification)?;
+        let outcome = self.required_code(row, cols.outcome, &self.codes.outcome)?;
         let mut texts: [Option<String>; 6] = Default::default();
-        for (k, field) in TEXT_FIELDS.iter().enumerate() {
-            texts[k] = self.cell(row, field).map(|c| c.display().trim().to_string());
+        for (k, column) in cols.texts.iter().enumerate() {
+            texts[k] = Self::cell(row, *column).map(|c| c.display().trim().to_string());
         }
         if let Some(area) = &mut texts[3] {
             *area = check_area_code(area)?;
         }
-        let latitude = self.coordinate(row, "latitude", 90.0)?;
-        let longitude = self.coordinate(row, "longitude", 180.0)?;
-        let subject_type = self.optional_code(row, "subject_type", &self.codes.subject_type)?;
-        let legal_basis = self.optional_code(row, "legal_basis", &self.codes.legal_basis)?;
-        let search_conducted = self.boolean(row, "search_conducted")?;
-        let contraband_found = self.boolean(row, "contraband_found")?;
-        let reason_explained = self.optional_code(row, "reason_explained", &self.codes.reason_explained)?;
+        let latitude = self.coordinate(row, cols.latitude, "latitude", 90.0)?;
+        let longitude = self.coordinate(row, cols.longitude, "longitude", 180.0)?;
+        let subject_type = self.optional_code(row, cols.subject_type, &self.codes.subject_type)?;
+        let legal_basis = self.optional_code(row, cols.legal_basis, &self.codes.legal_basis)?;
+        let search_conducted = self.boolean(row, cols.search_conducted, "search_conducted")?;
+        let contraband_found = self.boolean(row, cols.contraband_found, "contraband_found")?;
+        let reason_explained = self.optional_code(row, cols.reason_explained, &self.codes.reason_explained)?;
         let groups = self
             .mapping
             .groups
@@ -120,6 +150,9 @@ impl<'a> Validator<'a> {
                 }
                 let raw = cell.display();
                 let raw = raw.trim();
+                if map.is_empty() {
+                    return raw.to_string();
+                }
                 map.get(&normalize_label(raw)).cloned().unwrap_or_else(|| raw.to_string())
             })
             .collect();
@@ -128,7 +161,7 @@ impl<'a> Validator<'a> {
             return Err(Rejection::new(
                 Reason::ContrabandWithoutSearch,
                 "contraband_found",
-                self.cell(row, "contraband_found").map(Cell::display).unwrap_or_default(),
+                Self::cell(row, cols.contraband_found).map(|c| c.display().into_owned()).unwrap_or_default(),
                 "contraband_found is yes but search_conducted is no: something can only be found in a search",
             ));
         }
@@ -160,7 +193,7 @@ impl<'a> Validator<'a> {
                 Cell::Local(dt) => ParsedDateTime::Local(*dt),
                 Cell::Instant(ms) => ParsedDateTime::Instant(*ms),
                 other => {
-                    let v = other.display();
+                    let v = other.display().into_owned();
                     return Err(invalid(v.clone(), format!("\"{v}\" is not a date-time with a time of day")));
                 }
             },
@@ -179,7 +212,7 @@ impl<'a> Validator<'a> {
                     Cell::Date(d) => *d,
                     Cell::Local(dt) => dt.date(),
                     other => {
-                        let v = other.display();
+                        let v = other.display().into_owned();
                         return Err(invalid(v.clone(), format!("\"{v}\" is not a date")));
                     }
                 };
@@ -191,7 +224,7 @@ impl<'a> Validator<'a> {
                         chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs.min(86_399), 0).expect("in range")
                     }
                     other => {
-                        let v = other.display();
+                        let v = other.display().into_owned();
                         return Err(invalid(v.clone(), format!("\"{v}\" is not a time of day")));
                     }
                 };
@@ -200,7 +233,7 @@ impl<'a> Validator<'a> {
         };
         to_instant(parsed, self.tz).map_err(|m| {
             let v = match self.mapping.stopped_at {
-                DateTimeColumns::One(i) => row[i].display(),
+                DateTimeColumns::One(i) => row[i].display().into_owned(),
                 DateTimeColumns::Split { date, time } => format!("{} {}", row[date].display(), row[time].display()),
             };
             invalid(v, m)
@@ -217,7 +250,7 @@ impl<'a> Validator<'a> {
         let after = end.is_some_and(|e| day > e);
         if before || after {
             let v = match self.mapping.stopped_at {
-                DateTimeColumns::One(i) => row[i].display(),
+                DateTimeColumns::One(i) => row[i].display().into_owned(),
                 DateTimeColumns::Split { date, time } => format!("{} {}", row[date].display(), row[time].display()),
             };
             let bound = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "…".into());
@@ -231,20 +264,24 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn required_code(&self, row: &[Cell], field: &str, list: &CodeList) -> Result<u8, Rejection> {
-        match self.optional_code(row, field, list)? {
+    fn required_code(&self, row: &[Cell], column: Option<usize>, list: &CodeList) -> Result<u8, Rejection> {
+        match self.optional_code(row, column, list)? {
             Some(code) => Ok(code),
-            None => Err(Rejection::new(Reason::MissingRequired, field, "", format!("{field} is empty"))),
+            None => {
+                let field = list.field();
+                Err(Rejection::new(Reason::MissingRequired, field, "", format!("{field} is empty")))
+            }
         }
     }
 
-    fn optional_code(&self, row: &[Cell], field: &str, list: &CodeList) -> Result<Option<u8>, Rejection> {
-        let Some(cell) = self.cell(row, field) else {
+    fn optional_code(&self, row: &[Cell], column: Option<usize>, list: &CodeList) -> Result<Option<u8>, Rejection> {
+        let Some(cell) = Self::cell(row, column) else {
             return Ok(None);
         };
+        let field = list.field();
         let raw = match cell {
-            Cell::Bool(true) => "yes".to_string(),
-            Cell::Bool(false) => "no".to_string(),
+            Cell::Bool(true) => std::borrow::Cow::Borrowed("yes"),
+            Cell::Bool(false) => std::borrow::Cow::Borrowed("no"),
             other => other.display(),
         };
         list.lookup(&raw).map(Some).ok_or_else(|| {
@@ -261,8 +298,8 @@ impl<'a> Validator<'a> {
         })
     }
 
-    fn boolean(&self, row: &[Cell], field: &str) -> Result<Option<bool>, Rejection> {
-        let Some(cell) = self.cell(row, field) else {
+    fn boolean(&self, row: &[Cell], column: Option<usize>, field: &str) -> Result<Option<bool>, Rejection> {
+        let Some(cell) = Self::cell(row, column) else {
             return Ok(None);
         };
         let parsed = match cell {
@@ -283,15 +320,16 @@ impl<'a> Validator<'a> {
         })
     }
 
-    fn coordinate(&self, row: &[Cell], field: &str, limit: f64) -> Result<Option<f64>, Rejection> {
-        let Some(cell) = self.cell(row, field) else {
+    fn coordinate(&self, row: &[Cell], column: Option<usize>, field: &str, limit: f64) -> Result<Option<f64>, Rejection> {
+        let Some(cell) = Self::cell(row, column) else {
             return Ok(None);
         };
         let value = match cell {
             Cell::Float(f) => Some(*f),
             Cell::Int(i) => Some(*i as f64),
             // Dutch exports write a decimal comma.
-            Cell::Text(s) => s.trim().replace(',', ".").parse::<f64>().ok(),
+            Cell::Text(s) if s.contains(',') => s.trim().replace(',', ".").parse::<f64>().ok(),
+            Cell::Text(s) => s.trim().parse::<f64>().ok(),
             _ => None,
         };
         match value {
