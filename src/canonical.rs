@@ -193,3 +193,52 @@ impl<'a> FrameBuilder<'a> {
         DataFrame::new(n, cols)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dictionary_codes_are_stable_in_order_of_first_appearance() {
+        let mut d = Dictionary::default();
+        assert_eq!(d.code("Amsterdam"), 0);
+        assert_eq!(d.code("Rotterdam"), 1);
+        assert_eq!(d.code("Amsterdam"), 0);
+        assert_eq!(d.label(1), "Rotterdam");
+        assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn frame_has_typed_columns() {
+        let attrs = vec!["gender".to_string()];
+        let mut dicts = Dictionaries::new(1);
+        let mut b = FrameBuilder::new(&attrs, "Europe/Amsterdam");
+        let row = StopRow {
+            stop_id: Some("X".into()),
+            stopped_at: 1_741_181_400_000,
+            justification: 1,
+            outcome: 2,
+            legal_basis: Some(0),
+            subject_type: None,
+            reason_explained: None,
+            search_conducted: Some(true),
+            contraband_found: Some(false),
+            latitude: Some(52.0),
+            longitude: None,
+            texts: [Some("Limburg".into()), None, None, None, None, None],
+            groups: vec!["vrouw".into()],
+        };
+        b.push(3, 17, row, &mut dicts);
+        let df = b.finish().unwrap();
+        assert_eq!(df.height(), 1);
+        assert_eq!(
+            df.column(columns::STOPPED_AT).unwrap().dtype(),
+            &DataType::Datetime(TimeUnit::Milliseconds, TimeZone::opt_try_new(Some("Europe/Amsterdam")).unwrap())
+        );
+        assert_eq!(df.column("group.gender").unwrap().u32().unwrap().get(0), Some(0));
+        assert_eq!(df.column(columns::SOURCE_ROW).unwrap().u64().unwrap().get(0), Some(17));
+        assert_eq!(df.column("unit").unwrap().u32().unwrap().get(0), Some(0));
+        assert_eq!(df.column("district").unwrap().u32().unwrap().get(0), None);
+        assert_eq!(dicts.text("unit").label(0), "Limburg");
+    }
+}

@@ -166,3 +166,94 @@ pub struct UnitGroupJustificationOutcome {
     pub outcome: String,
     pub stops: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::FrameBuilder;
+    use crate::ingest::validate::StopRow;
+    use proptest::prelude::*;
+
+    fn stop(group: &str, justification: u8, outcome: u8, unit: Option<&str>, search: Option<bool>) -> StopRow {
+        StopRow {
+            stop_id: None,
+            stopped_at: 1_700_000_000_000,
+            justification,
+            outcome,
+            legal_basis: None,
+            subject_type: None,
+            reason_explained: None,
+            search_conducted: search,
+            contraband_found: None,
+            latitude: None,
+            longitude: None,
+            texts: [unit.map(str::to_string), None, None, None, None, None],
+            groups: vec![group.to_string()],
+        }
+    }
+
+    fn cube_of(rows: &[StopRow], dicts: &mut Dictionaries, attrs: &[String]) -> CountCube {
+        let mut b = FrameBuilder::new(attrs, "Europe/Amsterdam");
+        for (i, r) in rows.iter().enumerate() {
+            b.push(0, i as u64, r.clone(), dicts);
+        }
+        let mut cube = CountCube::default();
+        if !b.is_empty() {
+            cube.add_frame(&b.finish().unwrap(), attrs).unwrap();
+        }
+        cube
+    }
+
+    fn arb_stop() -> impl Strategy<Value = StopRow> {
+        (0..4usize, 0..5u8, 0..6u8, prop::option::of(0..3usize), prop::option::of(any::<bool>())).prop_map(|(g, j, o, u, s)| {
+            let units = ["Amsterdam", "Rotterdam", "Limburg"];
+            stop(["NL", "MA", "TR", "unknown"][g], j, o, u.map(|u| units[u]), s)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Cubes are mergeable: counting two parts and adding them gives the cube of the whole.
+        #[test]
+        fn partial_cubes_sum_to_the_whole(rows in prop::collection::vec(arb_stop(), 0..200), split in 0..200usize) {
+            let attrs = vec!["nationality".to_string()];
+            let mut dicts = Dictionaries::new(1);
+            let split = split.min(rows.len());
+            let whole = cube_of(&rows, &mut dicts, &attrs);
+            let mut parts = cube_of(&rows[..split], &mut dicts, &attrs);
+            parts.merge(&cube_of(&rows[split..], &mut dicts, &attrs));
+            prop_assert_eq!(parts.total(), rows.len() as u64);
+            prop_assert_eq!(whole, parts);
+        }
+    }
+
+    #[test]
+    fn tables_are_labelled_margins_sorted_by_name_and_code() {
+        let attrs = vec!["nationality".to_string()];
+        let mut dicts = Dictionaries::new(1);
+        let rows = vec![
+            stop("TR", 0, 2, Some("Rotterdam"), Some(true)),
+            stop("NL", 0, 0, Some("Amsterdam"), None),
+            stop("NL", 0, 0, None, None),
+            stop("NL", 3, 2, Some("Amsterdam"), Some(false)),
+        ];
+        let cube = cube_of(&rows, &mut dicts, &attrs);
+        let t = cube.tables(&dicts, &CodeLists::default(), &attrs);
+        assert_eq!(t.total_stops, 4);
+        let gjo: Vec<(String, String, String, u64)> = t
+            .by_group_justification_outcome
+            .iter()
+            .map(|r| (r.group.clone(), r.justification.clone(), r.outcome.clone(), r.stops))
+            .collect();
+        assert_eq!(
+            gjo,
+            [
+                ("NL".into(), "behaviour".into(), "no_action".into(), 2),
+                ("NL".into(), "observed_violation".into(), "fine".into(), 1),
+                ("TR".into(), "behaviour".into(), "fine".into(), 1),
+            ]
+        );
+        let units: Vec<(&str, u64)> = t.by_unit.iter().map(|r| (r.unit.as_str(), r.stops)).collect();
+        assert_eq!(units, [("Amsterdam", 1), ("Amsterdam", 1), ("Rotterdam", 1), ("unknown", 1)]);
+    }
+}
