@@ -37,23 +37,18 @@ fn counts_add_up_to_the_analysed_rows_for_every_attribute() {
     let (a, _) = analyze_json(&[csv.to_str().unwrap()]);
     let analysed = a["provenance"]["rows_analyzed"].as_u64().unwrap();
     assert_eq!(a["counts"]["total_stops"].as_u64().unwrap(), analysed);
+    let sum = |table: &str, attr: &str| -> u64 {
+        a["counts"][table]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["attribute"] == attr)
+            .map(|r| r["stops"].as_u64().unwrap())
+            .sum()
+    };
     for attr in ["nationality", "gender", "age_band"] {
-        let sum: u64 = a["counts"]["by_group_justification_outcome"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["attribute"] == attr)
-            .map(|r| r["stops"].as_u64().unwrap())
-            .sum();
-        assert_eq!(sum, analysed, "{attr}");
-        let by_unit: u64 = a["counts"]["by_unit"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["attribute"] == attr)
-            .map(|r| r["stops"].as_u64().unwrap())
-            .sum();
-        assert_eq!(by_unit, analysed, "{attr}");
+        assert_eq!(sum("by_group_justification_outcome", attr), analysed, "{attr}");
+        assert_eq!(sum("by_unit", attr), analysed, "{attr}");
     }
     let p = &a["provenance"];
     assert_eq!(

@@ -113,55 +113,19 @@ pub struct PlantedEffect {
     pub rows_spoilt: u64,
 }
 
-/// The ways a row can be spoilt, one per quarantine reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Spoil {
-    MalformedLine,
-    MissingRequired,
-    InvalidDatetime,
-    UnknownCategory,
-    InvalidValue,
-    ContrabandWithoutSearch,
-    OutsidePeriod,
-    DuplicateStopId,
-}
-
-impl Spoil {
-    fn reason(self) -> Reason {
-        match self {
-            Spoil::MalformedLine => Reason::MalformedLine,
-            Spoil::MissingRequired => Reason::MissingRequired,
-            Spoil::InvalidDatetime => Reason::InvalidDatetime,
-            Spoil::UnknownCategory => Reason::UnknownCategory,
-            Spoil::InvalidValue => Reason::InvalidValue,
-            Spoil::ContrabandWithoutSearch => Reason::ContrabandWithoutSearch,
-            Spoil::OutsidePeriod => Reason::OutsidePeriod,
-            Spoil::DuplicateStopId => Reason::DuplicateStopId,
-        }
-    }
-
-    fn available(format: GenFormat) -> &'static [Spoil] {
-        match format {
-            GenFormat::Csv => &[
-                Spoil::MalformedLine,
-                Spoil::MissingRequired,
-                Spoil::InvalidDatetime,
-                Spoil::UnknownCategory,
-                Spoil::InvalidValue,
-                Spoil::ContrabandWithoutSearch,
-                Spoil::OutsidePeriod,
-                Spoil::DuplicateStopId,
-            ],
-            // Typed columns cannot hold a malformed line or an unreadable time.
-            _ => &[
-                Spoil::MissingRequired,
-                Spoil::UnknownCategory,
-                Spoil::InvalidValue,
-                Spoil::ContrabandWithoutSearch,
-                Spoil::OutsidePeriod,
-                Spoil::DuplicateStopId,
-            ],
-        }
+/// The ways a row can be spoilt: one per quarantine reason, for the formats that can express it.
+fn spoils(format: GenFormat) -> &'static [Reason] {
+    match format {
+        GenFormat::Csv => &Reason::ALL,
+        // Typed columns cannot hold a malformed line or an unreadable time.
+        _ => &[
+            Reason::MissingRequired,
+            Reason::UnknownCategory,
+            Reason::InvalidValue,
+            Reason::ContrabandWithoutSearch,
+            Reason::OutsidePeriod,
+            Reason::DuplicateStopId,
+        ],
     }
 }
 
@@ -187,7 +151,8 @@ struct GenRow {
     explained: u8,
     /// Per attribute: group index, or `groups.len()` for "not registered".
     groups: [u8; 3],
-    spoil: Option<Spoil>,
+    /// The quarantine reason this row was spoilt to trigger.
+    spoil: Option<Reason>,
     /// Id of the row this one duplicates.
     duplicate_of: Option<u64>,
     /// Effects that made this row a planted extra stop / extra search.
@@ -258,7 +223,7 @@ struct Model {
     legal: Vec<Vec<Sampler>>,
     start: NaiveDate,
     spring_forward: Vec<NaiveDate>,
-    spoils: &'static [Spoil],
+    spoils: &'static [Reason],
     dirty: f64,
 }
 
@@ -276,36 +241,42 @@ impl Model {
         let mut stop_effects: Vec<Vec<StopEffect>> = UNITS.iter().map(|_| Vec::new()).collect();
         let mut search_effects: Vec<Vec<SearchEffect>> = UNITS.iter().map(|_| Vec::new()).collect();
         let justification_codes = crate::codes::CodeList::justification();
+        // Attribute and group indices of an effect's target (names checked when the profile was loaded).
+        let target = |attribute: &str, group: &str| {
+            let a = ATTRIBUTES.iter().position(|x| x.name == attribute).expect("checked");
+            let g = ATTRIBUTES[a].groups.iter().position(|x| *x == group).expect("checked") as u8;
+            (a, g)
+        };
+        let applies = |units: &[String], unit: &world::Unit| units.is_empty() || units.iter().any(|x| x == unit.name);
         for (e, effect) in profile.effects.iter().enumerate() {
             for (u, unit) in UNITS.iter().enumerate() {
                 match effect {
-                    Effect::LowerStopThreshold { attribute, group, units, justification, extra_stop_share, hit_rate_factor } => {
-                        if units.is_empty() || units.iter().any(|x| x == unit.name) {
-                            let a = ATTRIBUTES.iter().position(|x| x.name == attribute).expect("checked");
-                            let g = ATTRIBUTES[a].groups.iter().position(|x| x == group).expect("checked") as u8;
-                            stop_effects[u].push(StopEffect {
-                                effect: e,
-                                attribute: a,
-                                group: g,
-                                planted_share: extra_stop_share / (1.0 + extra_stop_share),
-                                justification: justification_codes.index_of(justification).expect("checked"),
-                                hit_rate_factor: *hit_rate_factor,
-                            });
-                        }
+                    Effect::LowerStopThreshold { attribute, group, units, justification, extra_stop_share, hit_rate_factor }
+                        if applies(units, unit) =>
+                    {
+                        let (attribute, group) = target(attribute, group);
+                        stop_effects[u].push(StopEffect {
+                            effect: e,
+                            attribute,
+                            group,
+                            planted_share: extra_stop_share / (1.0 + extra_stop_share),
+                            justification: justification_codes.index_of(justification).expect("checked"),
+                            hit_rate_factor: *hit_rate_factor,
+                        });
                     }
-                    Effect::LowerSearchThreshold { attribute, group, units, search_rate_factor, contraband_rate_factor } => {
-                        if units.is_empty() || units.iter().any(|x| x == unit.name) {
-                            let a = ATTRIBUTES.iter().position(|x| x.name == attribute).expect("checked");
-                            let g = ATTRIBUTES[a].groups.iter().position(|x| x == group).expect("checked") as u8;
-                            search_effects[u].push(SearchEffect {
-                                effect: e,
-                                attribute: a,
-                                group: g,
-                                search_rate_factor: *search_rate_factor,
-                                contraband_rate_factor: *contraband_rate_factor,
-                            });
-                        }
+                    Effect::LowerSearchThreshold { attribute, group, units, search_rate_factor, contraband_rate_factor }
+                        if applies(units, unit) =>
+                    {
+                        let (attribute, group) = target(attribute, group);
+                        search_effects[u].push(SearchEffect {
+                            effect: e,
+                            attribute,
+                            group,
+                            search_rate_factor: *search_rate_factor,
+                            contraband_rate_factor: *contraband_rate_factor,
+                        });
                     }
+                    _ => {}
                 }
             }
         }
@@ -362,7 +333,7 @@ impl Model {
                 .collect(),
             start: settings.start,
             spring_forward,
-            spoils: Spoil::available(settings.format),
+            spoils: spoils(settings.format),
             dirty: settings.dirty,
         }
     }
@@ -376,24 +347,24 @@ impl Model {
             let mut row = self.row(&mut rng, first + i, counters);
             if self.dirty > 0.0 && rng.random::<f64>() < self.dirty {
                 let mut spoil = self.spoils[rng.random_range(0..self.spoils.len())];
-                if spoil == Spoil::DuplicateStopId {
+                if spoil == Reason::DuplicateStopId {
                     match rows.last() {
                         Some(prev) if prev.spoil.is_none() => row.duplicate_of = Some(prev.index),
                         // A duplicate needs a clean row before it: spoil another way.
-                        _ => spoil = Spoil::MissingRequired,
+                        _ => spoil = Reason::MissingRequired,
                     }
                 }
-                if spoil == Spoil::InvalidDatetime && rng.random_bool(0.5) {
+                if spoil == Reason::InvalidDatetime && rng.random_bool(0.5) {
                     // A time in the hour skipped when the clocks go forward.
                     let day = self.spring_forward[rng.random_range(0..self.spring_forward.len())];
                     row.local = day.and_time(NaiveTime::from_hms_opt(2, rng.random_range(0..60), 0).expect("valid"));
                 }
-                if spoil == Spoil::OutsidePeriod {
+                if spoil == Reason::OutsidePeriod {
                     // Moved a year back at noon, so the shifted time can never fall in a clock gap.
                     row.local = row.local.date().and_time(NaiveTime::from_hms_opt(12, rng.random_range(0..60), 0).expect("valid"));
                 }
                 row.spoil = Some(spoil);
-                *counters.dirty.entry(spoil.reason()).or_default() += 1;
+                *counters.dirty.entry(spoil).or_default() += 1;
             }
             rows.push(row);
         }
@@ -590,7 +561,7 @@ fn csv_lines(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> String {
     for row in rows {
         let mut f: Vec<String> = Vec::with_capacity(CSV_HEADER.len());
         let mut local = row.local;
-        if row.spoil == Some(Spoil::OutsidePeriod) {
+        if row.spoil == Some(Reason::OutsidePeriod) {
             local -= Duration::days(i64::from(period_days) + 30);
         }
         let muni = &UNITS[row.unit as usize].municipalities[row.muni as usize];
@@ -599,21 +570,21 @@ fn csv_lines(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> String {
         let in_clock_gap = local.hour_of_day() == 2 && last_sunday_of_march(local.year()) == local.date();
         f.push(match row.spoil {
             // Either a time in the skipped spring hour (kept as is) or an hour past 23.
-            Some(Spoil::InvalidDatetime) if !in_clock_gap => format!("{}:{:02}", 24 + local.hour_of_day(), local.minute_of_hour()),
+            Some(Reason::InvalidDatetime) if !in_clock_gap => format!("{}:{:02}", 24 + local.hour_of_day(), local.minute_of_hour()),
             _ => local.format("%H:%M").to_string(),
         });
         f.push(UNITS[row.unit as usize].name.to_string());
         f.push(district(row));
         f.push(basisteam(row));
-        f.push(if row.spoil == Some(Spoil::InvalidValue) { muni.code[..4].to_string() } else { muni.code.to_string() });
+        f.push(if row.spoil == Some(Reason::InvalidValue) { muni.code[..4].to_string() } else { muni.code.to_string() });
         f.push(format!("{:.5}", row.lat).replace('.', ","));
         f.push(format!("{:.5}", row.lon).replace('.', ","));
         f.push(codes.subject_type.get(row.subject).nl.clone());
         f.push(codes.legal_basis.get(row.legal).nl.clone());
-        f.push(if row.spoil == Some(Spoil::MissingRequired) { String::new() } else { codes.justification.get(row.justification).nl.clone() });
+        f.push(if row.spoil == Some(Reason::MissingRequired) { String::new() } else { codes.justification.get(row.justification).nl.clone() });
         let outcome = codes.outcome.get(row.outcome).nl.clone();
-        f.push(if row.spoil == Some(Spoil::UnknownCategory) { misspell(&outcome) } else { outcome });
-        let (searched, found) = if row.spoil == Some(Spoil::ContrabandWithoutSearch) { (false, true) } else { (row.searched, row.contraband) };
+        f.push(if row.spoil == Some(Reason::UnknownCategory) { misspell(&outcome) } else { outcome });
+        let (searched, found) = if row.spoil == Some(Reason::ContrabandWithoutSearch) { (false, true) } else { (row.searched, row.contraband) };
         f.push(if searched { "ja" } else { "nee" }.into());
         f.push(if found { "ja" } else { "nee" }.into());
         f.push(["ja", "nee", ""][row.explained as usize].into());
@@ -622,7 +593,7 @@ fn csv_lines(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> String {
         for (a, attr) in ATTRIBUTES.iter().enumerate() {
             f.push(attr.groups.get(row.groups[a] as usize).map(|g| g.to_string()).unwrap_or_default());
         }
-        if row.spoil == Some(Spoil::MalformedLine) {
+        if row.spoil == Some(Reason::MalformedLine) {
             f.pop();
         }
         out.push_str(&f.join(";"));
@@ -661,7 +632,7 @@ fn frame(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> polars::prelud
         .iter()
         .map(|r| {
             let mut local = r.local;
-            if r.spoil == Some(Spoil::OutsidePeriod) {
+            if r.spoil == Some(Reason::OutsidePeriod) {
                 local -= Duration::days(i64::from(period_days) + 30);
             }
             resolve_local(local, tz).expect("generated times exist")
@@ -678,27 +649,27 @@ fn frame(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> polars::prelud
         text("basisteam", &|r| Some(basisteam(r))),
         text("area_code", &|r| {
             let c = UNITS[r.unit as usize].municipalities[r.muni as usize].code;
-            Some(if r.spoil == Some(Spoil::InvalidValue) { c[..4].to_string() } else { c.to_string() })
+            Some(if r.spoil == Some(Reason::InvalidValue) { c[..4].to_string() } else { c.to_string() })
         }),
         Float64Chunked::from_vec("latitude".into(), rows.iter().map(|r| r.lat).collect()).into_column(),
         Float64Chunked::from_vec("longitude".into(), rows.iter().map(|r| r.lon).collect()).into_column(),
         text("subject_type", &|r| Some(codes.subject_type.get(r.subject).code.clone())),
         text("legal_basis", &|r| Some(codes.legal_basis.get(r.legal).code.clone())),
         text("justification", &|r| {
-            (r.spoil != Some(Spoil::MissingRequired)).then(|| codes.justification.get(r.justification).code.clone())
+            (r.spoil != Some(Reason::MissingRequired)).then(|| codes.justification.get(r.justification).code.clone())
         }),
         text("outcome", &|r| {
             let c = codes.outcome.get(r.outcome).code.clone();
-            Some(if r.spoil == Some(Spoil::UnknownCategory) { misspell(&c) } else { c })
+            Some(if r.spoil == Some(Reason::UnknownCategory) { misspell(&c) } else { c })
         }),
         BooleanChunked::from_iter_values(
             "search_conducted".into(),
-            rows.iter().map(|r| r.searched && r.spoil != Some(Spoil::ContrabandWithoutSearch)),
+            rows.iter().map(|r| r.searched && r.spoil != Some(Reason::ContrabandWithoutSearch)),
         )
         .into_column(),
         BooleanChunked::from_iter_values(
             "contraband_found".into(),
-            rows.iter().map(|r| r.contraband || r.spoil == Some(Spoil::ContrabandWithoutSearch)),
+            rows.iter().map(|r| r.contraband || r.spoil == Some(Reason::ContrabandWithoutSearch)),
         )
         .into_column(),
         text("reason_explained", &|r| ["yes", "no"].get(r.explained as usize).map(|s| s.to_string())),

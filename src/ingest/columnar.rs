@@ -67,17 +67,20 @@ impl ColumnarSource {
     }
 }
 
+fn text_cells(values: &StringChunked) -> Vec<Cell> {
+    values
+        .iter()
+        .map(|v| match v {
+            Some(s) if !s.trim().is_empty() => Cell::Text(s.to_string()),
+            _ => Cell::Null,
+        })
+        .collect()
+}
+
 fn to_cells(col: &Column, dtype: &DataType, n: usize) -> PolarsResult<Vec<Cell>> {
     let series = col.as_materialized_series().rechunk();
     let cells: Vec<Cell> = match dtype {
-        DataType::String => series
-            .str()?
-            .iter()
-            .map(|v| match v {
-                Some(s) if !s.trim().is_empty() => Cell::Text(s.to_string()),
-                _ => Cell::Null,
-            })
-            .collect(),
+        DataType::String => text_cells(series.str()?),
         DataType::Boolean => series
             .bool()?
             .iter()
@@ -126,15 +129,7 @@ fn to_cells(col: &Column, dtype: &DataType, n: usize) -> PolarsResult<Vec<Cell>>
                 })
                 .collect()
         }
-        _ => series
-            .cast(&DataType::String)?
-            .str()?
-            .iter()
-            .map(|v| match v {
-                Some(s) if !s.trim().is_empty() => Cell::Text(s.to_string()),
-                _ => Cell::Null,
-            })
-            .collect(),
+        _ => text_cells(series.cast(&DataType::String)?.str()?),
     };
     debug_assert_eq!(cells.len(), n);
     Ok(cells)
