@@ -1,9 +1,10 @@
 //! Count tables: the narrow waist between the data and the statistics.
 //!
-//! One scan over the canonical stops fills a [`CountCube`]: stops per
-//! combination of all group attributes, justification, outcome, legal basis,
-//! unit, search and contraband. Every table a later analysis needs is a
-//! margin of that cube. Cubes are plain mergeable data: the cubes of two
+//! One scan over the canonical stops fills a [`CountCube`]: for each group
+//! attribute, stops per combination of group, justification, outcome, legal
+//! basis, unit, search and contraband. Every table a later analysis needs is
+//! a margin of that cube. Its size is bounded by the category space, not by
+//! the number of stops. Cubes are plain mergeable data: the cubes of two
 //! parts of the data sum to the cube of the whole.
 
 use std::collections::BTreeMap;
@@ -16,10 +17,12 @@ use crate::codes::CodeLists;
 use crate::schema::UNKNOWN_GROUP;
 
 /// One cell of the cube, in codes (see [`crate::canonical`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CellKey {
-    /// One dictionary code per group attribute.
-    pub groups: Vec<u32>,
+    /// Index of the group attribute (0 when there are none).
+    pub attribute: u16,
+    /// Dictionary code of the group within that attribute (0 when there are none).
+    pub group: u32,
     pub justification: u8,
     pub outcome: u8,
     pub legal_basis: Option<u8>,
@@ -35,22 +38,33 @@ pub struct CountCube {
 }
 
 impl CountCube {
-    /// Total stops counted.
+    /// Total stops counted (every stop is counted once per attribute).
     pub fn total(&self) -> u64 {
-        self.cells.values().sum()
+        self.cells.iter().filter(|(k, _)| k.attribute == 0).map(|(_, n)| n).sum()
     }
 
     /// Adds another cube's counts to this one.
     pub fn merge(&mut self, other: &CountCube) {
         for (k, n) in &other.cells {
-            *self.cells.entry(k.clone()).or_default() += n;
+            *self.cells.entry(*k).or_default() += n;
         }
     }
 
-    /// Counts one canonical frame with a lazy polars group-by and adds the result.
+    /// Counts one canonical frame with lazy polars group-bys (one per
+    /// attribute) and adds the result.
     pub fn add_frame(&mut self, frame: &DataFrame, attributes: &[String]) -> PolarsResult<()> {
-        let group_cols: Vec<String> = attributes.iter().map(|a| format!("{}{a}", c::GROUP_PREFIX)).collect();
-        let mut keys: Vec<Expr> = group_cols.iter().map(|g| col(g.as_str())).collect();
+        if attributes.is_empty() {
+            return self.add_attribute(frame, 0, None);
+        }
+        for (a, attr) in attributes.iter().enumerate() {
+            let a = u16::try_from(a).expect("fewer than 65536 group attributes");
+            self.add_attribute(frame, a, Some(&format!("{}{attr}", c::GROUP_PREFIX)))?;
+        }
+        Ok(())
+    }
+
+    fn add_attribute(&mut self, frame: &DataFrame, attribute: u16, group_col: Option<&str>) -> PolarsResult<()> {
+        let mut keys: Vec<Expr> = group_col.iter().map(|g| col(*g)).collect();
         for k in [c::JUSTIFICATION, c::OUTCOME, c::LEGAL_BASIS, "unit", c::SEARCH_CONDUCTED, c::CONTRABAND_FOUND] {
             keys.push(col(k));
         }
@@ -60,11 +74,10 @@ impl CountCube {
             .group_by(keys)
             .agg([len().cast(DataType::UInt64).alias("stops")])
             .collect()?;
-        let n = counted.height();
-        let groups: Vec<Vec<Option<u32>>> = group_cols
-            .iter()
-            .map(|g| Ok(counted.column(g)?.u32()?.iter().collect()))
-            .collect::<PolarsResult<_>>()?;
+        let groups: Vec<Option<u32>> = match group_col {
+            Some(g) => counted.column(g)?.u32()?.iter().collect(),
+            None => vec![Some(0); counted.height()],
+        };
         let u8s = |name: &str| -> PolarsResult<Vec<Option<u8>>> { Ok(counted.column(name)?.u8()?.iter().collect()) };
         let bools = |name: &str| -> PolarsResult<Vec<Option<bool>>> { Ok(counted.column(name)?.bool()?.iter().collect()) };
         let justification = u8s(c::JUSTIFICATION)?;
@@ -74,9 +87,10 @@ impl CountCube {
         let search = bools(c::SEARCH_CONDUCTED)?;
         let contraband = bools(c::CONTRABAND_FOUND)?;
         let stops: Vec<Option<u64>> = counted.column("stops")?.u64()?.iter().collect();
-        for i in 0..n {
+        for i in 0..counted.height() {
             let key = CellKey {
-                groups: groups.iter().map(|g| g[i].expect("group codes are never null")).collect(),
+                attribute,
+                group: groups[i].expect("group codes are never null"),
                 justification: justification[i].expect("required"),
                 outcome: outcome[i].expect("required"),
                 legal_basis: legal_basis[i],
@@ -91,23 +105,19 @@ impl CountCube {
 
     /// Labelled tables for output.
     pub fn tables(&self, dicts: &Dictionaries, codes: &CodeLists, attributes: &[String]) -> CountTables {
-        let mut gjo: BTreeMap<(usize, String, u8, u8), u64> = BTreeMap::new();
-        let mut units: BTreeMap<(String, usize, String, u8, u8), u64> = BTreeMap::new();
+        let mut gjo: BTreeMap<(u16, &str, u8, u8), u64> = BTreeMap::new();
+        let mut units: BTreeMap<(&str, u16, &str, u8, u8), u64> = BTreeMap::new();
         let unit_dict = dicts.text("unit");
         for (key, &n) in &self.cells {
-            let unit = key.unit.map(|u| unit_dict.label(u).to_string()).unwrap_or_else(|| UNKNOWN_GROUP.to_string());
-            if attributes.is_empty() {
-                *gjo.entry((0, "all".into(), key.justification, key.outcome)).or_default() += n;
-                *units.entry((unit, 0, "all".into(), key.justification, key.outcome)).or_default() += n;
-                continue;
-            }
-            for (a, &g) in key.groups.iter().enumerate() {
-                let group = dicts.groups[a].label(g).to_string();
-                *gjo.entry((a, group.clone(), key.justification, key.outcome)).or_default() += n;
-                *units.entry((unit.clone(), a, group, key.justification, key.outcome)).or_default() += n;
-            }
+            let unit = key.unit.map(|u| unit_dict.label(u)).unwrap_or(UNKNOWN_GROUP);
+            let group = match dicts.groups.get(usize::from(key.attribute)) {
+                Some(d) if !attributes.is_empty() => d.label(key.group),
+                _ => "all",
+            };
+            *gjo.entry((key.attribute, group, key.justification, key.outcome)).or_default() += n;
+            *units.entry((unit, key.attribute, group, key.justification, key.outcome)).or_default() += n;
         }
-        let attr_name = |a: usize| attributes.get(a).cloned().unwrap_or_else(|| "all".into());
+        let attr_name = |a: u16| attributes.get(usize::from(a)).cloned().unwrap_or_else(|| "all".into());
         CountTables {
             total_stops: self.total(),
             attributes: attributes.to_vec(),
@@ -115,7 +125,7 @@ impl CountCube {
                 .into_iter()
                 .map(|((a, group, j, o), stops)| GroupJustificationOutcome {
                     attribute: attr_name(a),
-                    group,
+                    group: group.to_string(),
                     justification: codes.justification.get(j).code.clone(),
                     outcome: codes.outcome.get(o).code.clone(),
                     stops,
@@ -124,9 +134,9 @@ impl CountCube {
             by_unit: units
                 .into_iter()
                 .map(|((unit, a, group, j, o), stops)| UnitGroupJustificationOutcome {
-                    unit,
+                    unit: unit.to_string(),
                     attribute: attr_name(a),
-                    group,
+                    group: group.to_string(),
                     justification: codes.justification.get(j).code.clone(),
                     outcome: codes.outcome.get(o).code.clone(),
                     stops,

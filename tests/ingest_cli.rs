@@ -87,6 +87,8 @@ fn dutch_export_with_bom_crlf_semicolons_quotes_and_dst() {
     assert!(messages[1].starts_with("unknown justification \"gedrg\"; closest codes: behaviour"), "{}", messages[1]);
     assert_eq!(messages[2], "stop_id \"A1\" appeared earlier; the first occurrence is kept");
     assert_eq!(messages[4], "line 10 has 6 fields but the header has 10 (delimiter \";\"); check quoting");
+    // The original rows (personal data) are only in the quarantine file, not in the report.
+    assert!(report["examples"].as_array().unwrap().iter().all(|e| e["record"] == ""));
     // The repeated autumn hour takes the earlier instant (+02:00); the period runs from A10 (2024) on.
     assert_eq!(report["provenance"]["first_stop"], "2024-04-01T11:00:00+02:00");
     assert_eq!(report["missing_values"]["nationality"], 1);

@@ -28,7 +28,9 @@ pub struct ValidationReport {
     pub files: Vec<FileSummary>,
     pub attributes: Vec<String>,
     pub missing_values: std::collections::BTreeMap<String, u64>,
-    /// The first quarantined rows, for a quick look.
+    /// The first quarantined rows, for a quick look. Their `record` (the
+    /// original row, which can hold personal data and officer ids) is left
+    /// empty here; it is written only to the quarantine file.
     pub examples: Vec<QuarantineRecord>,
 }
 
@@ -40,7 +42,11 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         None => QuarantineSink::counting_only(),
     };
     let (summary, _) = ingest::ingest(&inputs, &config, !settings.input.quiet, &mut sink, &mut |_, _| Ok(()))?;
-    let examples = sink.examples.clone();
+    let examples = sink
+        .examples
+        .iter()
+        .map(|r| QuarantineRecord { record: String::new(), ..r.clone() })
+        .collect();
     sink.commit()?;
     report(summary, settings.input.config.as_deref(), examples)
 }

@@ -30,11 +30,19 @@ impl ColumnarSource {
             Format::Parquet => {
                 let args = ScanArgsParquet {
                     glob: false,
+                    cache: false,
                     ..Default::default()
                 };
                 LazyFrame::scan_parquet(pl_path, args)
             }
-            Format::Ipc => LazyFrame::scan_ipc(pl_path, Default::default(), Default::default()),
+            Format::Ipc => {
+                let args = UnifiedScanArgs {
+                    glob: false,
+                    cache: false,
+                    ..Default::default()
+                };
+                LazyFrame::scan_ipc(pl_path, Default::default(), args)
+            }
             _ => unreachable!("columnar formats only"),
         }
         .map_err(|e| Error::input(path, format!("cannot read as {}: {e}", format.as_str())))?;

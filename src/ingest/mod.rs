@@ -239,7 +239,8 @@ pub fn ingest(
 
 struct State {
     dicts: Dictionaries,
-    seen_ids: foldhash::HashSet<String>,
+    /// 128-bit hashes of the stop ids seen so far (16 bytes per id instead of the id itself).
+    seen_ids: foldhash::HashSet<u128>,
     first: Option<i64>,
     last: Option<i64>,
     missing: BTreeMap<String, u64>,
@@ -248,7 +249,7 @@ struct State {
 impl State {
     fn check_duplicate(&mut self, stop: validate::StopRow) -> std::result::Result<validate::StopRow, crate::quarantine::Rejection> {
         if let Some(id) = &stop.stop_id {
-            if self.seen_ids.contains(id) {
+            if !self.seen_ids.insert(xxhash_rust::xxh3::xxh3_128(id.as_bytes())) {
                 return Err(crate::quarantine::Rejection::new(
                     Reason::DuplicateStopId,
                     "stop_id",
@@ -256,7 +257,6 @@ impl State {
                     format!("stop_id \"{id}\" appeared earlier; the first occurrence is kept"),
                 ));
             }
-            self.seen_ids.insert(id.clone());
         }
         Ok(stop)
     }
