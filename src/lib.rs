@@ -5,7 +5,8 @@
 //! ([`ingest`], [`schema`], [`codes`], [`config`]); rows that cannot be used
 //! go to [`quarantine`] with a reason, so nothing is lost; valid stops
 //! become polars frames ([`canonical`]) that one scan turns into mergeable
-//! [`counting`] tables. Statistics and reports build on those counts.
+//! [`counting`] tables. [`stats`] holds the estimators, pure functions over
+//! counts; analyses and reports build on them.
 //! [`generate`] makes synthetic data with known, planted bias.
 
 pub mod canonical;
@@ -20,5 +21,6 @@ pub mod output;
 pub mod provenance;
 pub mod quarantine;
 pub mod schema;
+pub mod stats;
 
 pub use error::{Error, Result};

@@ -684,7 +684,7 @@ fn frame(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> polars::prelud
 
 enum Writer {
     Csv(std::io::BufWriter<std::fs::File>),
-    Parquet(polars::io::parquet::write::BatchedWriter<std::fs::File>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<std::fs::File>>),
     Ipc(polars::io::ipc::BatchedWriter<std::fs::File>),
 }
 
@@ -717,7 +717,7 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
             let w = polars::prelude::ParquetWriter::new(handle)
                 .batched(&schema)
                 .map_err(|e| Error::engine(out, e))?;
-            Writer::Parquet(w)
+            Writer::Parquet(Box::new(w))
         }
         GenFormat::Ipc => {
             let empty = frame(&[], &codes, settings.days).map_err(|e| Error::engine(out, e))?;

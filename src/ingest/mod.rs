@@ -248,15 +248,15 @@ struct State {
 
 impl State {
     fn check_duplicate(&mut self, stop: validate::StopRow) -> std::result::Result<validate::StopRow, crate::quarantine::Rejection> {
-        if let Some(id) = &stop.stop_id {
-            if !self.seen_ids.insert(xxhash_rust::xxh3::xxh3_128(id.as_bytes())) {
-                return Err(crate::quarantine::Rejection::new(
-                    Reason::DuplicateStopId,
-                    "stop_id",
-                    id.clone(),
-                    format!("stop_id \"{id}\" appeared earlier; the first occurrence is kept"),
-                ));
-            }
+        if let Some(id) = &stop.stop_id
+            && !self.seen_ids.insert(xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
+        {
+            return Err(crate::quarantine::Rejection::new(
+                Reason::DuplicateStopId,
+                "stop_id",
+                id.clone(),
+                format!("stop_id \"{id}\" appeared earlier; the first occurrence is kept"),
+            ));
         }
         Ok(stop)
     }

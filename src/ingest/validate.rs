@@ -113,7 +113,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn cell<'c>(row: &'c [Cell], column: Option<usize>) -> Option<&'c Cell> {
+    fn cell(row: &[Cell], column: Option<usize>) -> Option<&Cell> {
         column.map(|i| &row[i]).filter(|c| !c.is_missing())
     }
 

@@ -1,0 +1,140 @@
+//! Rates and ratios of rates with their intervals.
+
+use statrs::distribution::{Beta, ContinuousCDF};
+
+use super::exact::binomial_test;
+use super::{z_value, Interval, PValue};
+
+/// Wilson score interval for a proportion x/n (Wilson 1927; statsmodels
+/// `proportion_confint(method="wilson")`):
+///
+/// (x + z²/2)/(n + z²) ± z/(n + z²) · √(x(n−x)/n + z²/4).
+///
+/// `None` when n = 0.
+pub fn wilson_interval(x: u64, n: u64, confidence: f64) -> Option<Interval> {
+    if n == 0 {
+        return None;
+    }
+    assert!(x <= n, "more events than trials");
+    let z = z_value(confidence);
+    let (x, n) = (x as f64, n as f64);
+    let z2 = z * z;
+    let p = x / n;
+    let denom = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
+    // At x = 0 and x = n the bounds are exactly 0 and 1 (rounding would leave ~1e-17).
+    Some(Interval {
+        low: if x == 0.0 { 0.0 } else { (center - half).max(0.0) },
+        high: if x == n { 1.0 } else { (center + half).min(1.0) },
+    })
+}
+
+/// A ratio with its confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ratio {
+    pub estimate: f64,
+    pub interval: Interval,
+}
+
+/// Rate ratio (a/n1)/(b/n2) with the Katz log interval (Katz et al. 1978;
+/// statsmodels `Table2x2.riskratio_confint`):
+///
+/// exp(ln RR ± z · √(1/a − 1/n1 + 1/b − 1/n2)).
+///
+/// `None` when a, b, n1 or n2 is 0 (the interval does not exist).
+pub fn katz_rate_ratio(a: u64, n1: u64, b: u64, n2: u64, confidence: f64) -> Option<Ratio> {
+    if a == 0 || b == 0 || n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let (a, n1, b, n2) = (a as f64, n1 as f64, b as f64, n2 as f64);
+    let ln_rr = (a / n1).ln() - (b / n2).ln();
+    let se = (1.0 / a - 1.0 / n1 + 1.0 / b - 1.0 / n2).max(0.0).sqrt();
+    let z = z_value(confidence);
+    Some(Ratio {
+        estimate: ln_rr.exp(),
+        interval: Interval {
+            low: (ln_rr - z * se).exp(),
+            high: (ln_rr + z * se).exp(),
+        },
+    })
+}
+
+/// Clopper–Pearson ("exact") interval for a proportion x/n, from beta
+/// quantiles: [B(α/2; x, n−x+1), B(1−α/2; x+1, n−x)], with 0 and 1 at the
+/// edges (scipy `binomtest(...).proportion_ci(method="exact")`).
+pub fn clopper_pearson(x: u64, n: u64, confidence: f64) -> Option<Interval> {
+    if n == 0 {
+        return None;
+    }
+    let alpha = 1.0 - confidence;
+    let (xf, nf) = (x as f64, n as f64);
+    let low = if x == 0 {
+        0.0
+    } else {
+        Beta::new(xf, nf - xf + 1.0).expect("positive shapes").inverse_cdf(alpha / 2.0)
+    };
+    let high = if x == n {
+        1.0
+    } else {
+        Beta::new(xf + 1.0, nf - xf).expect("positive shapes").inverse_cdf(1.0 - alpha / 2.0)
+    };
+    Some(Interval { low, high })
+}
+
+/// Comparison of two event counts over exposures (e.g. stops over
+/// residents), as R's `poisson.test(c(a, b), T = c(ta, tb))`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoissonRatio {
+    /// (a/ta)/(b/tb); infinite when b = 0.
+    pub estimate: f64,
+    /// Exact conditional interval; `high` is infinite when b = 0.
+    pub interval: Option<Interval>,
+    pub p_value: PValue,
+}
+
+/// Exact conditional test and interval for the ratio of two Poisson rates:
+/// given a + b events, a is binomial with p = ta/(ta + tb) under equal rates.
+/// The p-value is the two-sided exact binomial test; the interval is the
+/// Clopper–Pearson interval for p mapped to the rate ratio by
+/// p/(1 − p) · tb/ta.
+pub fn poisson_rate_ratio(a: u64, ta: f64, b: u64, tb: f64, confidence: f64) -> PoissonRatio {
+    assert!(ta > 0.0 && tb > 0.0, "exposures must be positive");
+    let n = a + b;
+    let p0 = ta / (ta + tb);
+    let estimate = (a as f64 / ta) / (b as f64 / tb);
+    let to_ratio = |p: f64| if p >= 1.0 { f64::INFINITY } else { p / (1.0 - p) * tb / ta };
+    let interval = clopper_pearson(a, n, confidence).map(|ci| Interval {
+        low: to_ratio(ci.low),
+        high: to_ratio(ci.high),
+    });
+    PoissonRatio {
+        estimate,
+        interval,
+        p_value: binomial_test(a, n, p0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_contains_the_estimate_and_stays_in_unit_interval() {
+        for (x, n) in [(0, 5), (5, 5), (3, 10), (500, 1000), (1, 1_000_000)] {
+            let ci = wilson_interval(x, n, 0.95).unwrap();
+            let p = x as f64 / n as f64;
+            assert!(ci.contains(p) && ci.low >= 0.0 && ci.high <= 1.0, "{x}/{n}: {ci:?}");
+        }
+        assert!(wilson_interval(0, 0, 0.95).is_none());
+    }
+
+    #[test]
+    fn katz_is_symmetric_under_swapping_groups() {
+        let r = katz_rate_ratio(30, 100, 20, 120, 0.95).unwrap();
+        let s = katz_rate_ratio(20, 120, 30, 100, 0.95).unwrap();
+        assert!((r.estimate * s.estimate - 1.0).abs() < 1e-12);
+        assert!((r.interval.low * s.interval.high - 1.0).abs() < 1e-12);
+        assert!(katz_rate_ratio(0, 100, 20, 120, 0.95).is_none());
+    }
+}
