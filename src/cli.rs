@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use stopaudit::scope::{Filter, Period, Scope};
 use stopaudit::commands::{
-    analyze::{AnalyzeFormat, AnalyzeSettings},
+    analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings},
     demo::DemoSettings,
     generate::{GenFormat, GenerateSettings},
     schema::SchemaSettings,
@@ -48,7 +49,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
-    /// Count stops by group, justification, outcome and unit in one pass.
+    /// Disparity statistics and findings by group and justification, in one pass.
     Analyze {
         #[command(flatten)]
         input: InputArgs,
@@ -60,6 +61,21 @@ pub enum Command {
         /// Also write quarantined rows to this .csv or .parquet file.
         #[arg(long)]
         quarantine: Option<PathBuf>,
+        /// Strata of the stratified comparison, e.g. justification,unit (default: justification).
+        #[arg(long, value_delimiter = ',')]
+        by: Option<Vec<String>>,
+        /// Suppress counts from 1 to N-1 in the output (default 10; 0 disables).
+        #[arg(long)]
+        min_cell: Option<u64>,
+        /// Population file (CSV: attribute, group, population) for the population benchmark.
+        #[arg(long)]
+        population: Option<PathBuf>,
+        /// Confidence level of intervals (default 0.95).
+        #[arg(long)]
+        confidence: Option<f64>,
+        /// False discovery rate for q-values and findings (default 0.05).
+        #[arg(long)]
+        fdr: Option<f64>,
     },
     /// Generate synthetic ProCo-style stops with planted bias.
     Generate {
@@ -116,6 +132,20 @@ pub struct InputArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only stops in this period (local dates): 2025, 2025-Q3, 2025-07, 2025-07-14 or FROM..TO.
+    #[arg(long, value_parser = parse_period)]
+    pub period: Option<Period>,
+    /// Only stops with FIELD equal to VALUE (or one of VALUE1,VALUE2); repeatable.
+    #[arg(long = "where", value_name = "FIELD=VALUE", value_parser = parse_filter)]
+    pub filters: Vec<Filter>,
+}
+
+fn parse_period(s: &str) -> Result<Period, String> {
+    Period::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_filter(s: &str) -> Result<Filter, String> {
+    Filter::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -140,7 +170,12 @@ pub enum GenFormatArg {
 
 impl From<InputArgs> for InputSettings {
     fn from(a: InputArgs) -> Self {
-        InputSettings { inputs: a.inputs, config: a.config, quiet: a.quiet }
+        InputSettings {
+            inputs: a.inputs,
+            config: a.config,
+            quiet: a.quiet,
+            scope: Scope { period: a.period, filters: a.filters },
+        }
     }
 }
 
@@ -169,7 +204,7 @@ impl Command {
             Command::Validate { input, quarantine, format } => {
                 Resolved::Validate(ValidateSettings { input: input.into(), quarantine, format: format.into() })
             }
-            Command::Analyze { input, format, out, quarantine } => Resolved::Analyze(AnalyzeSettings {
+            Command::Analyze { input, format, out, quarantine, by, min_cell, population, confidence, fdr } => Resolved::Analyze(AnalyzeSettings {
                 input: input.into(),
                 format: match format {
                     AnalyzeFormatArg::Table => AnalyzeFormat::Table,
@@ -178,6 +213,7 @@ impl Command {
                 },
                 out,
                 quarantine,
+                overrides: AnalysisOverrides { strata_by: by, min_cell, population, confidence, fdr },
             }),
             Command::Generate { rows, seed, out, format, bias, truth, dirty, start, days, quiet } => {
                 Resolved::Generate(GenerateSettings {

@@ -33,6 +33,9 @@ pub struct Config {
     pub input: InputConfig,
     #[serde(default)]
     pub period: PeriodConfig,
+    /// `[analysis]`: confidence, FDR, hit outcomes, weak justifications, strata, band, min_cell, population.
+    #[serde(default)]
+    pub analysis: crate::analysis::AnalysisSettings,
 }
 
 /// Where a canonical field comes from: one column, or (for `stopped_at`) a
@@ -122,9 +125,16 @@ impl Config {
     /// Reads and checks a mapping file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let config: Config = toml::from_str(&text).map_err(|e| {
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
             Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
         })?;
+        // A relative population file is relative to the configuration file.
+        if let Some(pop) = &config.analysis.population
+            && pop.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            config.analysis.population = Some(dir.join(pop));
+        }
         config
             .check()
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), strip_prefix(&e))))?;
@@ -186,7 +196,10 @@ impl Config {
         {
             return Err(Error::Config(format!("[period] start {s} is after end {e}")));
         }
-        self.code_lists()?;
+        let codes = self.code_lists()?;
+        self.analysis
+            .check(&codes)
+            .map_err(|e| Error::Config(format!("[analysis] {}", e.to_string())))?;
         Ok(())
     }
 

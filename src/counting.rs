@@ -29,15 +29,88 @@ pub struct CellKey {
     pub unit: Option<u32>,
     pub search: Option<bool>,
     pub contraband: Option<bool>,
+    /// Codes of up to two more stratum fields (see [`CountCube::extra_fields`]);
+    /// [`MISSING`] when the value is missing or the slot is unused.
+    pub extra: [u32; 2],
 }
+
+/// Code of a missing value in [`CellKey::extra`].
+pub const MISSING: u32 = u32::MAX;
+
+/// Fields that can be counted as extra strata (besides justification, legal basis and unit).
+pub const EXTRA_FIELDS: &[&str] = &["district", "basisteam", "area_code", "team", "subject_type", "reason_explained"];
 
 /// Stop counts per [`CellKey`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CountCube {
     pub cells: foldhash::HashMap<CellKey, u64>,
+    /// The fields in [`CellKey::extra`], in order (at most two, from [`EXTRA_FIELDS`]).
+    pub extra_fields: Vec<String>,
+}
+
+impl CountTables {
+    /// Small-cell suppression: each group's justification × outcome table
+    /// (per unit for `by_unit`) is suppressed as in [`crate::analysis::suppress::table`].
+    pub fn suppress(&mut self, k: u64, codes: &CodeLists) {
+        let nj = codes.justification.codes().len();
+        let no = codes.outcome.codes().len();
+        let ji = |j: &str| codes.justification.index_of(j).map(usize::from).expect("a justification code");
+        let oi = |o: &str| codes.outcome.index_of(o).map(usize::from).expect("an outcome code");
+        fn apply<R>(rows: &mut [R], key: impl Fn(&R) -> (String, String, String), cell: impl Fn(&R) -> (usize, usize, u64), hide: impl Fn(&mut R), nj: usize, no: usize, k: u64) {
+            let mut tables: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+            for (i, r) in rows.iter().enumerate() {
+                tables.entry(key(r)).or_default().push(i);
+            }
+            for idx in tables.values() {
+                let mut grid = vec![vec![0u64; no]; nj];
+                for &i in idx {
+                    let (j, o, n) = cell(&rows[i]);
+                    grid[j][o] = n;
+                }
+                let hidden = crate::analysis::suppress::table(&grid, k);
+                for &i in idx {
+                    let (j, o, _) = cell(&rows[i]);
+                    if hidden[j][o] {
+                        hide(&mut rows[i]);
+                    }
+                }
+            }
+        }
+        apply(
+            &mut self.by_group_justification_outcome,
+            |r| (String::new(), r.attribute.clone(), r.group.clone()),
+            |r| (ji(&r.justification), oi(&r.outcome), r.stops.unwrap_or(0)),
+            |r| {
+                r.stops = None;
+                r.suppressed = true;
+            },
+            nj,
+            no,
+            k,
+        );
+        apply(
+            &mut self.by_unit,
+            |r| (r.unit.clone(), r.attribute.clone(), r.group.clone()),
+            |r| (ji(&r.justification), oi(&r.outcome), r.stops.unwrap_or(0)),
+            |r| {
+                r.stops = None;
+                r.suppressed = true;
+            },
+            nj,
+            no,
+            k,
+        );
+    }
 }
 
 impl CountCube {
+    /// An empty cube that also counts the given extra stratum fields.
+    pub fn with_extra_fields(extra_fields: &[String]) -> Self {
+        assert!(extra_fields.len() <= 2, "at most two extra stratum fields");
+        assert!(extra_fields.iter().all(|f| EXTRA_FIELDS.contains(&f.as_str())), "unknown extra field");
+        CountCube { cells: Default::default(), extra_fields: extra_fields.to_vec() }
+    }
+
     /// Total stops counted (every stop is counted once per attribute).
     pub fn total(&self) -> u64 {
         self.cells.iter().filter(|(k, _)| k.attribute == 0).map(|(_, n)| n).sum()
@@ -45,6 +118,7 @@ impl CountCube {
 
     /// Adds another cube's counts to this one.
     pub fn merge(&mut self, other: &CountCube) {
+        assert_eq!(self.extra_fields, other.extra_fields, "cubes count the same fields");
         for (k, n) in &other.cells {
             *self.cells.entry(*k).or_default() += n;
         }
@@ -68,6 +142,9 @@ impl CountCube {
         for k in [c::JUSTIFICATION, c::OUTCOME, c::LEGAL_BASIS, "unit", c::SEARCH_CONDUCTED, c::CONTRABAND_FOUND] {
             keys.push(col(k));
         }
+        for f in &self.extra_fields {
+            keys.push(col(f.as_str()).cast(DataType::UInt32));
+        }
         let counted = frame
             .clone()
             .lazy()
@@ -87,7 +164,16 @@ impl CountCube {
         let search = bools(c::SEARCH_CONDUCTED)?;
         let contraband = bools(c::CONTRABAND_FOUND)?;
         let stops: Vec<Option<u64>> = counted.column("stops")?.u64()?.iter().collect();
+        let extra: Vec<Vec<Option<u32>>> = self
+            .extra_fields
+            .iter()
+            .map(|f| Ok(counted.column(f)?.u32()?.iter().collect()))
+            .collect::<PolarsResult<_>>()?;
         for i in 0..counted.height() {
+            let mut extra_codes = [MISSING; 2];
+            for (slot, values) in extra.iter().enumerate() {
+                extra_codes[slot] = values[i].unwrap_or(MISSING);
+            }
             let key = CellKey {
                 attribute,
                 group: groups[i].expect("group codes are never null"),
@@ -97,6 +183,7 @@ impl CountCube {
                 unit: unit[i],
                 search: search[i],
                 contraband: contraband[i],
+                extra: extra_codes,
             };
             *self.cells.entry(key).or_default() += stops[i].unwrap_or(0);
         }
@@ -128,7 +215,8 @@ impl CountCube {
                     group: group.to_string(),
                     justification: codes.justification.get(j).code.clone(),
                     outcome: codes.outcome.get(o).code.clone(),
-                    stops,
+                    stops: Some(stops),
+                    suppressed: false,
                 })
                 .collect(),
             by_unit: units
@@ -139,7 +227,8 @@ impl CountCube {
                     group: group.to_string(),
                     justification: codes.justification.get(j).code.clone(),
                     outcome: codes.outcome.get(o).code.clone(),
-                    stops,
+                    stops: Some(stops),
+                    suppressed: false,
                 })
                 .collect(),
         }
@@ -164,7 +253,9 @@ pub struct GroupJustificationOutcome {
     pub group: String,
     pub justification: String,
     pub outcome: String,
-    pub stops: u64,
+    /// `null` when suppressed.
+    pub stops: Option<u64>,
+    pub suppressed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -174,7 +265,9 @@ pub struct UnitGroupJustificationOutcome {
     pub group: String,
     pub justification: String,
     pub outcome: String,
-    pub stops: u64,
+    /// `null` when suppressed.
+    pub stops: Option<u64>,
+    pub suppressed: bool,
 }
 
 #[cfg(test)]
@@ -253,7 +346,7 @@ mod tests {
         let gjo: Vec<(String, String, String, u64)> = t
             .by_group_justification_outcome
             .iter()
-            .map(|r| (r.group.clone(), r.justification.clone(), r.outcome.clone(), r.stops))
+            .map(|r| (r.group.clone(), r.justification.clone(), r.outcome.clone(), r.stops.unwrap()))
             .collect();
         assert_eq!(
             gjo,
@@ -263,7 +356,7 @@ mod tests {
                 ("TR".into(), "behaviour".into(), "fine".into(), 1),
             ]
         );
-        let units: Vec<(&str, u64)> = t.by_unit.iter().map(|r| (r.unit.as_str(), r.stops)).collect();
+        let units: Vec<(&str, u64)> = t.by_unit.iter().map(|r| (r.unit.as_str(), r.stops.unwrap())).collect();
         assert_eq!(units, [("Amsterdam", 1), ("Amsterdam", 1), ("Rotterdam", 1), ("unknown", 1)]);
     }
 }

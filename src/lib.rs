@@ -9,6 +9,7 @@
 //! counts; analyses and reports build on them.
 //! [`generate`] makes synthetic data with known, planted bias.
 
+pub mod analysis;
 pub mod canonical;
 pub mod codes;
 pub mod commands;
@@ -16,11 +17,13 @@ pub mod config;
 pub mod counting;
 pub mod error;
 pub mod generate;
+pub mod i18n;
 pub mod ingest;
 pub mod output;
 pub mod provenance;
 pub mod quarantine;
 pub mod schema;
+pub mod scope;
 pub mod stats;
 
 pub use error::{Error, Result};

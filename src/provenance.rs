@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::ingest::{sha256_file, IngestSummary};
+use crate::scope::Scope;
 
 /// Tool name and version, as written in every output.
 pub const TOOL: &str = "stopaudit";
@@ -23,6 +24,7 @@ pub struct InputProvenance {
     pub rows_read: u64,
     pub rows_analyzed: u64,
     pub rows_quarantined: u64,
+    pub rows_out_of_scope: u64,
 }
 
 /// The configuration file, if any.
@@ -42,15 +44,22 @@ pub struct Provenance {
     pub rows_read: u64,
     pub rows_analyzed: u64,
     pub rows_quarantined: u64,
+    /// Valid rows left out by the scope; rows_read = analysed + quarantined + out of scope.
+    pub rows_out_of_scope: u64,
+    pub scope: Scope,
     pub quarantine_reasons: BTreeMap<&'static str, u64>,
     pub duplicates_checked: bool,
     pub timezone: String,
     pub first_stop: Option<String>,
     pub last_stop: Option<String>,
+    /// The effective configuration (mapping file plus command-line settings); `null` where not applicable.
+    pub configuration: serde_json::Value,
+    /// The population file of the benchmark, if any.
+    pub population: Option<ConfigProvenance>,
 }
 
 impl Provenance {
-    pub fn new(summary: &IngestSummary, config_path: Option<&Path>) -> Result<Self> {
+    pub fn new(summary: &IngestSummary, config_path: Option<&Path>, scope: &Scope) -> Result<Self> {
         let config = match config_path {
             Some(p) => Some(ConfigProvenance {
                 path: p.display().to_string(),
@@ -72,25 +81,41 @@ impl Provenance {
                     rows_read: f.rows_read,
                     rows_analyzed: f.rows_analyzed,
                     rows_quarantined: f.rows_quarantined,
+                    rows_out_of_scope: f.rows_out_of_scope,
                 })
                 .collect(),
             config,
             rows_read: summary.rows_read,
             rows_analyzed: summary.rows_analyzed,
             rows_quarantined: summary.rows_quarantined,
+            rows_out_of_scope: summary.rows_out_of_scope,
+            scope: scope.clone(),
             quarantine_reasons: summary.quarantine_reasons.to_named(),
             duplicates_checked: summary.duplicates_checked,
             timezone: summary.timezone.clone(),
             first_stop: summary.first_stop.clone(),
             last_stop: summary.last_stop.clone(),
+            configuration: serde_json::Value::Null,
+            population: None,
         })
     }
 
     /// The accounting line shown in every text output.
     pub fn accounting_line(&self) -> String {
-        format!(
-            "rows read {} = analysed {} + quarantined {}",
-            self.rows_read, self.rows_analyzed, self.rows_quarantined
-        )
+        if self.scope.is_everything() && self.rows_out_of_scope == 0 {
+            format!(
+                "rows read {} = analysed {} + quarantined {}",
+                self.rows_read, self.rows_analyzed, self.rows_quarantined
+            )
+        } else {
+            format!(
+                "rows read {} = analysed {} + quarantined {} + out of scope {} (scope: {})",
+                self.rows_read,
+                self.rows_analyzed,
+                self.rows_quarantined,
+                self.rows_out_of_scope,
+                self.scope.describe()
+            )
+        }
     }
 }

@@ -15,7 +15,8 @@ fn root() -> &'static Path {
 }
 
 fn analyze_json(args: &[&str]) -> (Value, Vec<u8>) {
-    let out = stopaudit().args(["analyze", "--quiet", "--format", "json"]).args(args).output().unwrap();
+    // Counts are compared exactly here: no small-cell suppression.
+    let out = stopaudit().args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"]).args(args).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (serde_json::from_slice(&out.stdout).unwrap(), out.stdout)
 }
@@ -87,6 +88,7 @@ fn output_is_byte_identical_whatever_the_thread_count() {
     for threads in ["1", "2", "3"] {
         let out = stopaudit()
             .args(["--threads", threads, "analyze", "--quiet", "--format", "json", csv.to_str().unwrap()])
+            .args(["--by", "justification,unit"])
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -133,14 +135,17 @@ fn csv_format_writes_tables_and_provenance_safely() {
     .unwrap();
     let out = dir.path().join("tables");
     stopaudit()
-        .args(["analyze", "--quiet", "--format", "csv", "--out", out.to_str().unwrap(), input.to_str().unwrap()])
+        .args(["analyze", "--quiet", "--format", "csv", "--min-cell", "0", "--out", out.to_str().unwrap(), input.to_str().unwrap()])
         .assert()
         .success();
     let units = std::fs::read_to_string(out.join("counts_by_unit.csv")).unwrap();
-    assert!(units.starts_with("unit,attribute,group,justification,outcome,stops\n"), "{units}");
-    assert!(units.contains("\"'=HYPERLINK(\"\"x\"\")\",nationality,NL,behaviour,fine,1"), "{units}");
+    assert!(units.starts_with("unit,attribute,group,justification,outcome,stops,suppressed\n"), "{units}");
+    assert!(units.contains("\"'=HYPERLINK(\"\"x\"\")\",nationality,NL,behaviour,fine,1,false"), "{units}");
     let gjo = std::fs::read_to_string(out.join("counts_by_group_justification_outcome.csv")).unwrap();
-    assert_eq!(gjo, "attribute,group,justification,outcome,stops\nnationality,NL,behaviour,no_action,1\nnationality,NL,behaviour,fine,1\n");
+    assert_eq!(
+        gjo,
+        "attribute,group,justification,outcome,stops,suppressed\nnationality,NL,behaviour,no_action,1,false\nnationality,NL,behaviour,fine,1,false\n"
+    );
     let prov: Value = serde_json::from_str(&std::fs::read_to_string(out.join("provenance.json")).unwrap()).unwrap();
     assert_eq!(prov["provenance"]["rows_analyzed"], 2);
     // csv without --out is a usage error
@@ -167,6 +172,7 @@ fn quarantine_as_parquet() {
     let counts = dir.path().join("c.json");
     stopaudit()
         .args(["analyze", "--quiet", "--format", "json", "--out", counts.to_str().unwrap(), "--quarantine", q.to_str().unwrap()])
+        .args(["--min-cell", "0"])
         .arg(root().join("tests/fixtures/dutch_export.csv"))
         .assert()
         .success();

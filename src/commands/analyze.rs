@@ -1,4 +1,5 @@
-//! `stopaudit analyze`: one pass over the inputs into count tables.
+//! `stopaudit analyze`: one pass over the inputs into count tables, then
+//! every analysis and the findings.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::InputSettings;
+use crate::analysis::{self, AnalysisSettings, Results, SCHEMA_VERSION};
 use crate::counting::{CountCube, CountTables};
 use crate::error::{Error, Result};
 use crate::ingest;
@@ -23,6 +25,37 @@ pub enum AnalyzeFormat {
     Csv,
 }
 
+/// Command-line values that override `[analysis]` in the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOverrides {
+    pub strata_by: Option<Vec<String>>,
+    pub min_cell: Option<u64>,
+    pub population: Option<PathBuf>,
+    pub confidence: Option<f64>,
+    pub fdr: Option<f64>,
+}
+
+impl AnalysisOverrides {
+    fn apply(&self, mut s: AnalysisSettings) -> AnalysisSettings {
+        if let Some(by) = &self.strata_by {
+            s.strata_by = by.clone();
+        }
+        if let Some(k) = self.min_cell {
+            s.min_cell = k;
+        }
+        if let Some(p) = &self.population {
+            s.population = Some(p.clone());
+        }
+        if let Some(c) = self.confidence {
+            s.confidence = c;
+        }
+        if let Some(f) = self.fdr {
+            s.fdr = f;
+        }
+        s
+    }
+}
+
 /// Settings of `stopaudit analyze`.
 #[derive(Debug, Clone, Default)]
 pub struct AnalyzeSettings {
@@ -32,27 +65,36 @@ pub struct AnalyzeSettings {
     pub out: Option<PathBuf>,
     /// Also write quarantined rows here.
     pub quarantine: Option<PathBuf>,
+    pub overrides: AnalysisOverrides,
 }
 
-/// Everything `analyze` produces.
+/// Everything `analyze` produces: the results JSON (docs/results.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
+    pub schema_version: &'static str,
     pub provenance: Provenance,
+    /// The analysis settings in effect.
+    pub settings: AnalysisSettings,
     /// Analysed rows with no value, per optional field and group attribute.
     pub missing_values: BTreeMap<String, u64>,
+    #[serde(flatten)]
+    pub results: Results,
+    /// The count tables the analyses start from (suppressed like the rest).
     pub counts: CountTables,
 }
 
-/// Runs ingestion and counting.
-pub fn analyze(input: &InputSettings, quarantine: Option<&Path>) -> Result<Analysis> {
+/// Runs ingestion, counting and every analysis.
+pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &AnalysisOverrides) -> Result<Analysis> {
     let (config, inputs) = input.resolve()?;
     let codes = config.code_lists()?;
+    let settings = overrides.apply(config.analysis.clone());
+    settings.check(&codes)?;
     let mut sink = match quarantine {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let mut cube = CountCube::default();
-    let (summary, dicts) = ingest::ingest(&inputs, &config, !input.quiet, &mut sink, &mut |frame, _| {
+    let mut cube = CountCube::with_extra_fields(&settings.extra_fields());
+    let (summary, dicts) = ingest::ingest(&inputs, &config, &input.scope, !input.quiet, &mut sink, &mut |frame, _| {
         let attributes: Vec<String> = frame
             .get_column_names()
             .iter()
@@ -63,16 +105,40 @@ pub fn analyze(input: &InputSettings, quarantine: Option<&Path>) -> Result<Analy
     })?;
     if summary.rows_analyzed == 0 {
         return Err(Error::NoData(format!(
-            "no rows could be analysed: {} read, {} quarantined; run `stopaudit validate` on the same inputs to see why",
-            summary.rows_read, summary.rows_quarantined
+            "no rows could be analysed: {} read, {} quarantined, {} out of scope; run `stopaudit validate` on the same inputs to see why",
+            summary.rows_read, summary.rows_quarantined, summary.rows_out_of_scope
         )));
     }
-    let counts = cube.tables(&dicts, &codes, &summary.attributes);
+    let mut counts = cube.tables(&dicts, &codes, &summary.attributes);
     assert_eq!(counts.total_stops, summary.rows_analyzed, "every analysed row is counted once");
+    let results = analysis::run(&analysis::Inputs {
+        cube: &cube,
+        dicts: &dicts,
+        codes: &codes,
+        attributes: &summary.attributes,
+        references: &config.groups.reference,
+        settings: &settings,
+    })?;
+    if settings.min_cell > 0 {
+        counts.suppress(settings.min_cell, &codes);
+    }
+    let mut effective = config.clone();
+    effective.analysis = settings.clone();
+    let mut provenance = Provenance::new(&summary, input.config.as_deref(), &input.scope)?;
+    provenance.configuration = serde_json::to_value(&effective).expect("serialisable");
+    if let Some(pop) = &settings.population {
+        provenance.population = Some(crate::provenance::ConfigProvenance {
+            path: pop.display().to_string(),
+            sha256: ingest::sha256_file(pop)?,
+        });
+    }
     sink.commit()?;
     Ok(Analysis {
-        provenance: Provenance::new(&summary, input.config.as_deref())?,
+        schema_version: SCHEMA_VERSION,
+        provenance,
+        settings,
         missing_values: summary.missing_values,
+        results,
         counts,
     })
 }
@@ -81,7 +147,7 @@ pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
     if settings.format == AnalyzeFormat::Csv && settings.out.is_none() {
         return Err(Error::Usage("--format csv writes several files: give a folder with --out".into()));
     }
-    let analysis = analyze(&settings.input, settings.quarantine.as_deref())?;
+    let analysis = analyze(&settings.input, settings.quarantine.as_deref(), &settings.overrides)?;
     let text = match settings.format {
         AnalyzeFormat::Json => Some(to_json(&analysis)),
         AnalyzeFormat::Table => Some(render_table(&analysis)),
@@ -93,7 +159,7 @@ pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
     match (text, &settings.out) {
         (Some(t), Some(path)) => write_atomic(path, t.as_bytes()),
         (Some(t), None) => out.write_all(t.as_bytes()).map_err(|e| Error::io("<stdout>", e)),
-        (None, Some(dir)) => writeln!(out, "count tables written to {}", dir.display()).map_err(|e| Error::io("<stdout>", e)),
+        (None, Some(dir)) => writeln!(out, "results written to {}", dir.display()).map_err(|e| Error::io("<stdout>", e)),
         (None, None) => unreachable!("csv needs --out"),
     }
 }
@@ -103,34 +169,54 @@ pub fn to_json(analysis: &Analysis) -> String {
     serde_json::to_string_pretty(analysis).expect("serialisable") + "\n"
 }
 
-/// Writes one CSV per table plus provenance.json into `dir`.
+/// Writes one CSV per analysis and count table, plus provenance.json, into `dir`.
 pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
-    let c = &analysis.counts;
-    let gjo: Vec<Vec<String>> = c
-        .by_group_justification_outcome
+    let r = &analysis.results;
+    let mix_tests: Vec<serde_json::Value> = r
+        .justification_mix
         .iter()
-        .map(|r| vec![r.attribute.clone(), r.group.clone(), r.justification.clone(), r.outcome.clone(), r.stops.to_string()])
-        .collect();
-    let units: Vec<Vec<String>> = c
-        .by_unit
-        .iter()
-        .map(|r| {
-            vec![r.unit.clone(), r.attribute.clone(), r.group.clone(), r.justification.clone(), r.outcome.clone(), r.stops.to_string()]
+        .map(|m| {
+            let mut v = serde_json::to_value(m).expect("serialisable");
+            let o = v.as_object_mut().expect("an object");
+            o.remove("cells");
+            o.remove("weak_justification");
+            v
         })
         .collect();
+    let mix_cells: Vec<serde_json::Value> = r
+        .justification_mix
+        .iter()
+        .flat_map(|m| {
+            m.cells.iter().map(move |c| {
+                let mut v = serde_json::json!({"attribute": m.attribute, "reference": m.reference});
+                if let (Some(o), serde_json::Value::Object(cell)) = (v.as_object_mut(), serde_json::to_value(c).expect("serialisable")) {
+                    o.extend(cell);
+                }
+                v
+            })
+        })
+        .collect();
+    let weak: Vec<&analysis::compare::ComparisonRow> = r.justification_mix.iter().flat_map(|m| &m.weak_justification).collect();
     let files = [
-        (
-            "counts_by_group_justification_outcome.csv",
-            csv_string(&["attribute", "group", "justification", "outcome", "stops"], &gjo),
-        ),
-        (
-            "counts_by_unit.csv",
-            csv_string(&["unit", "attribute", "group", "justification", "outcome", "stops"], &units),
-        ),
+        ("outcome_test.csv", rows_csv(&r.outcome_test)),
+        ("justification_mix.csv", rows_csv(&mix_tests)),
+        ("justification_mix_cells.csv", rows_csv(&mix_cells)),
+        ("weak_justification.csv", rows_csv(&weak)),
+        ("stratified.csv", rows_csv(&r.stratified)),
+        ("search_funnel.csv", rows_csv(&r.search_funnel)),
+        ("population_benchmark.csv", rows_csv(&r.population_benchmark)),
+        ("findings.csv", rows_csv(&r.findings)),
+        ("counts_by_group_justification_outcome.csv", rows_csv(&analysis.counts.by_group_justification_outcome)),
+        ("counts_by_unit.csv", rows_csv(&analysis.counts.by_unit)),
         (
             "provenance.json",
-            serde_json::to_string_pretty(&serde_json::json!({"provenance": analysis.provenance, "missing_values": analysis.missing_values}))
-                .expect("serialisable")
+            serde_json::to_string_pretty(&serde_json::json!({
+                "schema_version": analysis.schema_version,
+                "provenance": analysis.provenance,
+                "settings": analysis.settings,
+                "missing_values": analysis.missing_values,
+            }))
+            .expect("serialisable")
                 + "\n",
         ),
     ];
@@ -140,12 +226,68 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A readable summary: accounting, then per attribute a group × justification table of outcomes.
+/// Rows as CSV: one column per field in declaration order; an interval
+/// `[low, high]` becomes two columns `x_low`, `x_high`; a stratum object
+/// becomes `field=value; …`; null and suppressed values are empty.
+pub fn rows_csv<T: Serialize>(rows: &[T]) -> String {
+    let values: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::to_value(r).expect("serialisable")).collect();
+    let mut header: Vec<String> = Vec::new();
+    let mut pairs: Vec<(String, bool)> = Vec::new();
+    for v in &values {
+        for (k, x) in v.as_object().into_iter().flatten() {
+            if !pairs.iter().any(|(n, _)| n == k) {
+                let is_pair = x.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|e| e.is_number() || e.is_null()));
+                pairs.push((k.clone(), is_pair || k.ends_with("_ci")));
+            }
+        }
+    }
+    for (k, pair) in &pairs {
+        if *pair {
+            header.push(format!("{k}_low"));
+            header.push(format!("{k}_high"));
+        } else {
+            header.push(k.clone());
+        }
+    }
+    let cell = |x: Option<&serde_json::Value>| -> String {
+        match x {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Object(o)) => {
+                o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join("; ")
+            }
+            Some(serde_json::Value::Array(a)) => a.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect::<Vec<_>>().join(";"),
+            Some(other) => other.to_string(),
+        }
+    };
+    let body: Vec<Vec<String>> = values
+        .iter()
+        .map(|v| {
+            let mut row = Vec::with_capacity(header.len());
+            for (k, pair) in &pairs {
+                let x = v.get(k);
+                if *pair {
+                    let a = x.and_then(|x| x.as_array());
+                    row.push(cell(a.and_then(|a| a.first())));
+                    row.push(cell(a.and_then(|a| a.get(1))));
+                } else {
+                    row.push(cell(x));
+                }
+            }
+            row
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    csv_string(&header, &body)
+}
+
+/// A readable summary: accounting, findings, then per attribute a group ×
+/// justification table of outcomes (suppressed cells shown as `<k`).
 pub fn render_table(analysis: &Analysis) -> String {
     let p = &analysis.provenance;
     let c = &analysis.counts;
     let mut s = String::new();
-    s.push_str(&format!("stopaudit {} — count tables\n", p.version));
+    s.push_str(&format!("stopaudit {} — analysis (results schema {})\n", p.version, analysis.schema_version));
     for f in &p.inputs {
         s.push_str(&format!("input: {} ({}, sha256 {}…)\n", f.path, f.format, &f.sha256[..12.min(f.sha256.len())]));
     }
@@ -157,6 +299,15 @@ pub fn render_table(analysis: &Analysis) -> String {
     if let (Some(a), Some(b)) = (&p.first_stop, &p.last_stop) {
         s.push_str(&format!("period: {a} to {b}\n"));
     }
+    let findings = &analysis.results.findings;
+    s.push_str(&format!("\nfindings ({}):\n", findings.len()));
+    if findings.is_empty() {
+        s.push_str("  none: no comparison is both statistically significant (after correction for multiple testing) and practically large.\n");
+    }
+    for f in findings {
+        s.push_str(&format!("  {} [{}] {}\n", f.id, f.severity.as_str(), f.summary_en));
+    }
+    let k = analysis.settings.min_cell;
     let outcomes: Vec<String> = {
         let mut o: Vec<String> = Vec::new();
         for r in &c.by_group_justification_outcome {
@@ -168,16 +319,12 @@ pub fn render_table(analysis: &Analysis) -> String {
         o.sort_by_key(|x| order.index_of(x).unwrap_or(u8::MAX));
         o
     };
-    let mut by_attr: BTreeMap<(usize, String, String), BTreeMap<String, u64>> = BTreeMap::new();
+    let mut by_attr: BTreeMap<(usize, String, String), BTreeMap<String, Option<u64>>> = BTreeMap::new();
     let attr_order = |a: &str| c.attributes.iter().position(|x| x == a).unwrap_or(0);
     let just = crate::codes::CodeList::justification();
     for r in &c.by_group_justification_outcome {
         let j = format!("{:03}{}", just.index_of(&r.justification).unwrap_or(u8::MAX), r.justification);
-        *by_attr
-            .entry((attr_order(&r.attribute), r.group.clone(), j))
-            .or_default()
-            .entry(r.outcome.clone())
-            .or_default() += r.stops;
+        by_attr.entry((attr_order(&r.attribute), r.group.clone(), j)).or_default().insert(r.outcome.clone(), r.stops);
     }
     let mut current: Option<usize> = None;
     for ((a, group, j), counts) in &by_attr {
@@ -190,10 +337,17 @@ pub fn render_table(analysis: &Analysis) -> String {
             }
             s.push('\n');
         }
-        let total: u64 = counts.values().sum();
+        let hidden = counts.values().any(Option::is_none);
+        let total: u64 = counts.values().flatten().sum();
+        let total = if hidden { format!("≥{total}") } else { total.to_string() };
         s.push_str(&format!("{:<24} {:<20} {:>9}", truncate(group, 24), &j[3..], total));
         for o in &outcomes {
-            s.push_str(&format!(" {:>10}", counts.get(o).copied().unwrap_or(0)));
+            let cell = match counts.get(o) {
+                None => "0".to_string(),
+                Some(Some(n)) => n.to_string(),
+                Some(None) => format!("<{k}"),
+            };
+            s.push_str(&format!(" {:>10}", cell));
         }
         s.push('\n');
     }

@@ -41,6 +41,7 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         inputs: vec![bundled(SAMPLE)],
         config: Some(bundled(SAMPLE_CONFIG)),
         quiet: settings.quiet,
+        scope: Default::default(),
     };
     let dir = &settings.out;
     let quarantine = dir.join("quarantine.csv");
@@ -50,7 +51,7 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         format: TextOrJson::Text,
     })?;
     let validation_text = render_text(&validation, Some(quarantine.as_path()));
-    let analysis = analyze(&input, None)?;
+    let analysis = analyze(&input, None, &Default::default())?;
     let table = render_table(&analysis);
     write_atomic(&dir.join("validation.txt"), validation_text.as_bytes())?;
     write_atomic(&dir.join("validation.json"), (serde_json::to_string_pretty(&validation).expect("serialisable") + "\n").as_bytes())?;
@@ -58,7 +59,7 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     write_atomic(&dir.join("counts.txt"), table.as_bytes())?;
     write_csv_dir(&analysis, dir)?;
     let text = format!(
-        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, counts.txt, counts.json, counts_by_group_justification_outcome.csv, counts_by_unit.csv, provenance.json\n",
+        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, counts.txt, counts.json and one CSV per analysis\n",
         analysis.provenance.accounting_line(),
         dir.display()
     );

@@ -22,6 +22,8 @@ pub struct InputSettings {
     pub config: Option<PathBuf>,
     /// No progress bar.
     pub quiet: bool,
+    /// Period and filters (`--period`, `--where`).
+    pub scope: crate::scope::Scope,
 }
 
 impl InputSettings {

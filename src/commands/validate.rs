@@ -41,19 +41,24 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let (summary, _) = ingest::ingest(&inputs, &config, !settings.input.quiet, &mut sink, &mut |_, _| Ok(()))?;
+    let (summary, _) = ingest::ingest(&inputs, &config, &settings.input.scope, !settings.input.quiet, &mut sink, &mut |_, _| Ok(()))?;
     let examples = sink
         .examples
         .iter()
         .map(|r| QuarantineRecord { record: String::new(), ..r.clone() })
         .collect();
     sink.commit()?;
-    report(summary, settings.input.config.as_deref(), examples)
+    report(summary, settings.input.config.as_deref(), &settings.input.scope, examples)
 }
 
-fn report(summary: IngestSummary, config: Option<&std::path::Path>, examples: Vec<QuarantineRecord>) -> Result<ValidationReport> {
+fn report(
+    summary: IngestSummary,
+    config: Option<&std::path::Path>,
+    scope: &crate::scope::Scope,
+    examples: Vec<QuarantineRecord>,
+) -> Result<ValidationReport> {
     Ok(ValidationReport {
-        provenance: Provenance::new(&summary, config)?,
+        provenance: Provenance::new(&summary, config, scope)?,
         attributes: summary.attributes.clone(),
         missing_values: summary.missing_values.clone(),
         files: summary.files,
@@ -76,8 +81,13 @@ pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Pat
     let mut s = String::new();
     for f in &report.files {
         s.push_str(&format!(
-            "{} ({}): {} rows read, {} analysed, {} quarantined\n",
-            f.path, f.format.as_str(), f.rows_read, f.rows_analyzed, f.rows_quarantined
+            "{} ({}): {} rows read, {} analysed, {} quarantined{}\n",
+            f.path,
+            f.format.as_str(),
+            f.rows_read,
+            f.rows_analyzed,
+            f.rows_quarantined,
+            if f.rows_out_of_scope > 0 { format!(", {} out of scope", f.rows_out_of_scope) } else { String::new() }
         ));
         for note in &f.notes {
             s.push_str(&format!("  note: {note}\n"));

@@ -6,7 +6,9 @@
 //! in batches, in order: rows are validated in parallel, duplicates are
 //! checked in file order (first occurrence kept), valid stops become a
 //! canonical frame handed to the caller, and the rest go to quarantine. The
-//! invariant rows_read = rows_analyzed + rows_quarantined is checked per file.
+//! invariant rows_read = rows_analyzed + rows_quarantined + rows_out_of_scope
+//! is checked per file (rows out of scope are valid rows that the
+//! `--period`/`--where` scope leaves out).
 
 pub mod columnar;
 pub mod csv;
@@ -30,6 +32,7 @@ use crate::canonical::{Dictionaries, FrameBuilder};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason, ReasonCounts};
+use crate::scope::Scope;
 use source::{Cell, Format, Source};
 use validate::{Validator, TEXT_FIELDS};
 
@@ -44,6 +47,8 @@ pub struct FileSummary {
     pub rows_read: u64,
     pub rows_analyzed: u64,
     pub rows_quarantined: u64,
+    /// Valid rows outside the scope (`--period`, `--where`).
+    pub rows_out_of_scope: u64,
     /// canonical field -> source column(s).
     pub columns: BTreeMap<String, String>,
     pub notes: Vec<String>,
@@ -56,6 +61,7 @@ pub struct IngestSummary {
     pub rows_read: u64,
     pub rows_analyzed: u64,
     pub rows_quarantined: u64,
+    pub rows_out_of_scope: u64,
     pub quarantine_reasons: ReasonCounts,
     /// False when some file had no `stop_id` column: duplicates could not be checked there.
     pub duplicates_checked: bool,
@@ -74,6 +80,7 @@ pub struct IngestSummary {
 pub fn ingest(
     inputs: &[PathBuf],
     config: &Config,
+    scope: &Scope,
     progress: bool,
     quarantine: &mut QuarantineSink,
     on_frame: &mut dyn FnMut(&DataFrame, &Dictionaries) -> Result<()>,
@@ -99,6 +106,7 @@ pub fn ingest(
     } else {
         config.groups.attributes.clone()
     };
+    scope.check(&attributes, &codes)?;
     let mut mappings = Vec::new();
     for (path, _, src) in &mut opened {
         let m = mapping::resolve(path, src.columns(), config, &attributes)?;
@@ -143,6 +151,7 @@ pub fn ingest(
             rows_read: 0,
             rows_analyzed: 0,
             rows_quarantined: 0,
+            rows_out_of_scope: 0,
             columns: mapping.describe(src.columns()),
             notes: Vec::new(),
         };
@@ -166,6 +175,7 @@ pub fn ingest(
             for ((result, cells), &row) in checked.into_iter().zip(&batch.rows).zip(&batch.row_numbers) {
                 let outcome = result.and_then(|stop| state.check_duplicate(stop));
                 match outcome {
+                    Ok(stop) if !scope.matches(&stop, &codes, &attributes, tz) => summary.rows_out_of_scope += 1,
                     Ok(stop) => {
                         state.observe(&stop, &attributes);
                         builder.push(file_idx as u32, row, stop, &mut state.dicts);
@@ -197,8 +207,8 @@ pub fn ingest(
         bar.finish_and_clear();
         assert_eq!(
             summary.rows_read,
-            summary.rows_analyzed + summary.rows_quarantined,
-            "every row of {display} is analysed or quarantined"
+            summary.rows_analyzed + summary.rows_quarantined + summary.rows_out_of_scope,
+            "every row of {display} is analysed, quarantined or out of scope"
         );
         summary.notes = src.notes();
         if summary.rows_read == 0 {
@@ -219,6 +229,7 @@ pub fn ingest(
     let rows_read = files.iter().map(|f| f.rows_read).sum();
     let rows_analyzed = files.iter().map(|f| f.rows_analyzed).sum();
     let rows_quarantined = files.iter().map(|f| f.rows_quarantined).sum();
+    let rows_out_of_scope = files.iter().map(|f| f.rows_out_of_scope).sum();
     assert_eq!(reasons.total(), rows_quarantined, "quarantine reasons add up");
     let fmt = |ms: Option<i64>| ms.map(|ms| datetime::format_local(ms, tz));
     let summary = IngestSummary {
@@ -226,6 +237,7 @@ pub fn ingest(
         rows_read,
         rows_analyzed,
         rows_quarantined,
+        rows_out_of_scope,
         quarantine_reasons: reasons,
         duplicates_checked,
         attributes,

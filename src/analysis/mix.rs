@@ -1,0 +1,114 @@
+//! The justification mix: does the reason recorded for a stop depend on the
+//! group? A group × justification table with Pearson's chi-square test,
+//! Cramér's V, each cell's share within its group (Wilson interval) and its
+//! adjusted standardized residual; plus, per group, the share of stops on
+//! "weak" justifications against the reference group's.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::compare::ComparisonRow;
+use super::{tally, Attribute, Inputs, Tally};
+use crate::stats::chisq::pearson_chi_square;
+use crate::stats::fdr::benjamini_hochberg;
+use crate::stats::proportion::wilson_interval;
+
+/// One cell of the group × justification table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MixCell {
+    pub group: String,
+    pub justification: String,
+    pub count: Option<u64>,
+    /// count / stops of the group.
+    pub share: Option<f64>,
+    pub share_ci: Option<[f64; 2]>,
+    /// (O − E) / √(E (1 − row/n) (1 − col/n)); beyond ±2 the cell departs from independence.
+    pub adjusted_residual: Option<f64>,
+    pub suppressed: bool,
+}
+
+/// The justification mix of one attribute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MixResult {
+    pub attribute: String,
+    pub reference: String,
+    pub stops: u64,
+    pub chi2: Option<f64>,
+    pub df: Option<u64>,
+    pub p_value: Option<f64>,
+    pub p_value_log10: Option<f64>,
+    /// Over the attributes' chi-square tests.
+    pub q_value: Option<f64>,
+    pub cramers_v: Option<f64>,
+    pub cells: Vec<MixCell>,
+    /// Per group: share of stops on weak justifications vs the reference
+    /// (`hits` = stops on weak justifications).
+    pub weak_justification: Vec<ComparisonRow>,
+}
+
+pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult> {
+    let codes = &inputs.codes.justification;
+    let weak = inputs.settings.weak_codes(inputs.codes);
+    let conf = inputs.settings.confidence;
+    attrs
+        .iter()
+        .map(|attr| {
+            let by_j = tally(inputs.cube, attr.index, |k| Some(k.justification), |_| false);
+            let table: Vec<Vec<u64>> = attr
+                .groups
+                .iter()
+                .map(|(g, _)| (0..codes.codes().len()).map(|j| by_j.get(&(*g, j as u8)).map_or(0, |t| t.stops)).collect())
+                .collect();
+            let test = pearson_chi_square(&table);
+            let mut cells = Vec::new();
+            for (i, (g, label)) in attr.groups.iter().enumerate() {
+                let total = attr.stops[g];
+                for (j, code) in codes.codes().iter().enumerate() {
+                    let count = table[i][j];
+                    cells.push(MixCell {
+                        group: label.clone(),
+                        justification: code.code.clone(),
+                        count: Some(count),
+                        share: Some(count as f64 / total as f64),
+                        share_ci: wilson_interval(count, total, conf).map(|c| [c.low, c.high]),
+                        adjusted_residual: test.as_ref().and_then(|t| t.adjusted_residuals[i][j]),
+                        suppressed: false,
+                    });
+                }
+            }
+            let weak_tally = |g: u32| Tally {
+                stops: attr.stops[&g],
+                hits: weak.iter().map(|j| by_j.get(&(g, *j)).map_or(0, |t| t.stops)).sum(),
+            };
+            let (rc, rl) = &attr.reference;
+            let weak_justification = attr
+                .groups
+                .iter()
+                .filter(|(g, _)| g != rc)
+                .map(|(g, label)| ComparisonRow::new(&attr.name, label, rl, BTreeMap::new(), weak_tally(*g), weak_tally(*rc), conf))
+                .collect();
+            MixResult {
+                attribute: attr.name.clone(),
+                reference: rl.clone(),
+                stops: attr.stops.values().sum(),
+                chi2: test.as_ref().map(|t| t.statistic),
+                df: test.as_ref().map(|t| t.df),
+                p_value: test.as_ref().map(|t| t.p_value.p),
+                p_value_log10: test.as_ref().map(|t| t.p_value.log10()),
+                q_value: None,
+                cramers_v: test.as_ref().map(|t| t.cramers_v),
+                cells,
+                weak_justification,
+            }
+        })
+        .collect()
+}
+
+/// q-values of the chi-square tests across attributes.
+pub fn assign_q_values(results: &mut [MixResult]) {
+    let p: Vec<f64> = results.iter().map(|r| r.p_value.unwrap_or(f64::NAN)).collect();
+    for (r, q) in results.iter_mut().zip(benjamini_hochberg(&p)) {
+        r.q_value = (!q.is_nan()).then_some(q);
+    }
+}

@@ -1,0 +1,120 @@
+//! Population benchmark: stops per 1,000 residents per group, compared with
+//! the reference group by the exact conditional test for two Poisson rates
+//! (R's `poisson.test`). Residential population is a weak benchmark: who is
+//! on the street, on the road or in an area at a given time is not who lives
+//! there, so a difference here is a question, not an answer.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Attribute, Inputs};
+use crate::error::{Error, Result};
+use crate::stats::fdr::benjamini_hochberg;
+use crate::stats::proportion::poisson_rate_ratio;
+
+/// Residents per attribute and group (summed over areas when the file has them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Population {
+    pub path: PathBuf,
+    /// attribute -> group -> residents.
+    pub counts: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+impl Population {
+    /// Reads a population CSV (`,` or `;`): columns `attribute`, `group`,
+    /// `population`, optionally `area_code` and others (ignored; areas are summed).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = text.trim_start_matches('\u{feff}');
+        let first = text.lines().next().unwrap_or("");
+        let delimiter = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
+        let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| Error::input(path, format!("population file: {e}")))?
+            .clone();
+        let col = |name: &str| {
+            headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name)).ok_or_else(|| {
+                Error::input(path, format!("population file: column `{name}` not found (need attribute, group, population)"))
+            })
+        };
+        let (ia, ig, ip) = (col("attribute")?, col("group")?, col("population")?);
+        let mut counts: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| Error::input(path, format!("population file line {line}: {e}")))?;
+            let value = record.get(ip).unwrap_or("").trim().replace(',', ".");
+            let n: f64 = value.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0).ok_or_else(|| {
+                Error::input(path, format!("population file line {line}, field population: \"{value}\" is not a number of residents"))
+            })?;
+            let attr = record.get(ia).unwrap_or("").trim().to_string();
+            let group = record.get(ig).unwrap_or("").trim().to_string();
+            *counts.entry(attr).or_default().entry(group).or_default() += n;
+        }
+        Ok(Population { path: path.to_path_buf(), counts })
+    }
+}
+
+/// One group's stop rate per 1,000 residents against the reference's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PopulationRow {
+    pub attribute: String,
+    pub group: String,
+    pub reference: String,
+    pub stratum: BTreeMap<String, String>,
+    pub stops: Option<u64>,
+    pub population: f64,
+    pub rate_per_1000: Option<f64>,
+    pub ref_stops: Option<u64>,
+    pub ref_population: f64,
+    pub ref_rate_per_1000: Option<f64>,
+    pub rate_ratio: Option<f64>,
+    pub rate_ratio_ci: Option<[f64; 2]>,
+    pub p_value: Option<f64>,
+    pub p_value_log10: Option<f64>,
+    pub q_value: Option<f64>,
+    pub suppressed: bool,
+}
+
+pub fn benchmark(inputs: &Inputs, attrs: &[Attribute], population: &Population) -> Vec<PopulationRow> {
+    let mut rows = Vec::new();
+    for attr in attrs {
+        let Some(pop) = population.counts.get(&attr.name) else { continue };
+        let (rc, rl) = &attr.reference;
+        let Some(&ref_pop) = pop.get(rl).filter(|p| **p > 0.0) else { continue };
+        let ref_stops = attr.stops[rc];
+        for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
+            let Some(&group_pop) = pop.get(label).filter(|p| **p > 0.0) else { continue };
+            let stops = attr.stops[g];
+            let test = poisson_rate_ratio(stops, group_pop, ref_stops, ref_pop, inputs.settings.confidence);
+            rows.push(PopulationRow {
+                attribute: attr.name.clone(),
+                group: label.clone(),
+                reference: rl.clone(),
+                stratum: BTreeMap::new(),
+                stops: Some(stops),
+                population: group_pop,
+                rate_per_1000: Some(1000.0 * stops as f64 / group_pop),
+                ref_stops: Some(ref_stops),
+                ref_population: ref_pop,
+                ref_rate_per_1000: Some(1000.0 * ref_stops as f64 / ref_pop),
+                rate_ratio: test.estimate.is_finite().then_some(test.estimate),
+                rate_ratio_ci: test.interval.map(|i| [i.low, i.high]).filter(|i| i[1].is_finite()),
+                p_value: Some(test.p_value.p),
+                p_value_log10: Some(test.p_value.log10()),
+                q_value: None,
+                suppressed: false,
+            });
+        }
+    }
+    rows
+}
+
+pub fn assign_q_values(rows: &mut [PopulationRow]) {
+    let p: Vec<f64> = rows.iter().map(|r| r.p_value.unwrap_or(f64::NAN)).collect();
+    for (r, q) in rows.iter_mut().zip(benjamini_hochberg(&p)) {
+        r.q_value = (!q.is_nan()).then_some(q);
+    }
+}

@@ -1,0 +1,123 @@
+//! The stratified comparison: the odds of a hit, group against reference,
+//! pooled across strata (Mantel–Haenszel), so that differences in the mix
+//! of justifications (or units, …) cannot masquerade as differences in
+//! outcome. Reversals between the crude and the pooled direction (Simpson's
+//! paradox) are flagged.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{stratum_value, tally, Attribute, Inputs};
+use crate::stats::fdr::benjamini_hochberg;
+use crate::stats::mantel_haenszel::mantel_haenszel;
+
+/// One group against the reference across strata.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StratifiedRow {
+    pub attribute: String,
+    pub group: String,
+    pub reference: String,
+    /// Always `{}`: the row pools all strata.
+    pub stratum: BTreeMap<String, String>,
+    /// Fields the strata are made of.
+    pub strata_by: Vec<String>,
+    /// Totals over the strata used.
+    pub stops: Option<u64>,
+    pub hits: Option<u64>,
+    pub ref_stops: Option<u64>,
+    pub ref_hits: Option<u64>,
+    /// Odds ratio of a hit over all stops, not stratified.
+    pub crude_odds_ratio: Option<f64>,
+    pub mh_odds_ratio: Option<f64>,
+    pub mh_odds_ratio_ci: Option<[f64; 2]>,
+    pub cmh_p_value: Option<f64>,
+    pub cmh_p_value_log10: Option<f64>,
+    pub q_value: Option<f64>,
+    pub breslow_day_p_value: Option<f64>,
+    pub strata_used: usize,
+    pub strata_dropped: usize,
+    /// The crude and the pooled odds ratio lie on opposite sides of 1.
+    pub reversal: bool,
+    pub suppressed: bool,
+}
+
+pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
+    let hits = inputs.settings.hit_codes(inputs.codes);
+    let by = &inputs.settings.strata_by;
+    let mut rows = Vec::new();
+    for attr in attrs {
+        // Strata with a missing value in any stratum field are left out (counted as dropped).
+        let cells = tally(
+            inputs.cube,
+            attr.index,
+            |k| {
+                by.iter()
+                    .map(|f| stratum_value(f, k, inputs.cube, inputs.dicts, inputs.codes))
+                    .collect::<Option<Vec<String>>>()
+            },
+            |k| hits.contains(&k.outcome),
+        );
+        let strata: Vec<Vec<String>> = {
+            let mut s: Vec<Vec<String>> = cells.keys().map(|(_, k)| k.clone()).collect();
+            s.sort();
+            s.dedup();
+            s
+        };
+        let (rc, rl) = &attr.reference;
+        for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
+            let tables: Vec<[u64; 4]> = strata
+                .iter()
+                .map(|s| {
+                    let gt = cells.get(&(*g, s.clone())).copied().unwrap_or_default();
+                    let rt = cells.get(&(*rc, s.clone())).copied().unwrap_or_default();
+                    [gt.hits, gt.stops - gt.hits, rt.hits, rt.stops - rt.hits]
+                })
+                .filter(|t| t.iter().sum::<u64>() > 0)
+                .collect();
+            let mh = mantel_haenszel(&tables, inputs.settings.confidence);
+            let used: Vec<&[u64; 4]> = tables.iter().filter(|t| t[0] + t[1] > 0 && t[2] + t[3] > 0).collect();
+            let sum = |i: usize| used.iter().map(|t| t[i]).sum::<u64>();
+            let (a, b, c, d) = (sum(0), sum(1), sum(2), sum(3));
+            let crude = (b > 0 && c > 0).then(|| (a as f64 * d as f64) / (b as f64 * c as f64));
+            let reversal = match (crude, mh.odds_ratio) {
+                (Some(x), Some(y)) => (x > 1.0 && y < 1.0) || (x < 1.0 && y > 1.0),
+                _ => false,
+            };
+            if used.is_empty() {
+                continue;
+            }
+            rows.push(StratifiedRow {
+                attribute: attr.name.clone(),
+                group: label.clone(),
+                reference: rl.clone(),
+                stratum: BTreeMap::new(),
+                strata_by: by.clone(),
+                stops: Some(a + b),
+                hits: Some(a),
+                ref_stops: Some(c + d),
+                ref_hits: Some(c),
+                crude_odds_ratio: crude,
+                mh_odds_ratio: mh.odds_ratio,
+                mh_odds_ratio_ci: mh.odds_ratio_ci.map(|i| [i.low, i.high]),
+                cmh_p_value: mh.cmh_p_value.map(|p| p.p),
+                cmh_p_value_log10: mh.cmh_p_value.map(|p| p.log10()),
+                q_value: None,
+                breslow_day_p_value: mh.breslow_day_p_value.map(|p| p.p),
+                strata_used: mh.strata_used,
+                strata_dropped: mh.strata_dropped,
+                reversal,
+                suppressed: false,
+            });
+        }
+    }
+    rows
+}
+
+/// q-values of the CMH tests.
+pub fn assign_q_values(rows: &mut [StratifiedRow]) {
+    let p: Vec<f64> = rows.iter().map(|r| r.cmh_p_value.unwrap_or(f64::NAN)).collect();
+    for (r, q) in rows.iter_mut().zip(benjamini_hochberg(&p)) {
+        r.q_value = (!q.is_nan()).then_some(q);
+    }
+}

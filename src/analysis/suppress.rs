@@ -1,0 +1,299 @@
+//! Small-cell suppression for published output.
+//!
+//! Primary: a count from 1 to `k − 1` is suppressed. Complementary: in a
+//! table whose row and column totals can be known, a suppressed cell must
+//! not be recoverable from the totals and the cells shown. With the cells
+//! as edges of a bipartite graph (rows and columns as vertices), a
+//! suppressed cell is recoverable exactly when its edge is a bridge of the
+//! graph of suppressed cells, i.e. lies on no cycle. So more cells are
+//! suppressed (smallest first) until every suppressed cell lies on a cycle.
+//! Suppressed values become `null` with `"suppressed": true`, never a number.
+
+use std::collections::BTreeMap;
+
+use super::compare::ComparisonRow;
+use super::mix::MixResult;
+use super::population::PopulationRow;
+use super::stratified::StratifiedRow;
+
+fn small(x: u64, k: u64) -> bool {
+    x > 0 && x < k
+}
+
+/// Which cells of a table must be hidden: primary suppression, then
+/// complementary suppression until no hidden cell can be recovered from the
+/// row and column totals.
+pub fn table(values: &[Vec<u64>], k: u64) -> Vec<Vec<bool>> {
+    let primary = values.iter().map(|r| r.iter().map(|&v| small(v, k)).collect()).collect();
+    complete(values, primary)
+}
+
+/// Complementary suppression from a given set of hidden cells: while some
+/// hidden cell is a bridge, hide the cheapest rectangle through it (the
+/// three other corners, counting cells already hidden as free), which puts
+/// it on a cycle. A table with a single row or column cannot be protected
+/// this way and is hidden whole when anything in it is.
+fn complete(values: &[Vec<u64>], mut hidden: Vec<Vec<bool>>) -> Vec<Vec<bool>> {
+    let rows = values.len();
+    let cols = values.first().map_or(0, Vec::len);
+    if rows == 0 || cols == 0 {
+        return hidden;
+    }
+    if rows == 1 || cols == 1 {
+        if hidden.iter().flatten().any(|h| *h) {
+            return vec![vec![true; cols]; rows];
+        }
+        return hidden;
+    }
+    while let Some((r, c)) = first_bridge(&hidden) {
+        let cost = |i: usize, j: usize| if hidden[i][j] { 0 } else { values[i][j] + 1 };
+        let best = (0..rows)
+            .filter(|&r2| r2 != r)
+            .flat_map(|r2| (0..cols).filter(move |&c2| c2 != c).map(move |c2| (r2, c2)))
+            .min_by_key(|&(r2, c2)| (cost(r, c2) + cost(r2, c) + cost(r2, c2), r2, c2))
+            .expect("at least two rows and columns");
+        let (r2, c2) = best;
+        hidden[r][c2] = true;
+        hidden[r2][c] = true;
+        hidden[r2][c2] = true;
+    }
+    hidden
+}
+
+/// The first hidden cell (row-major) whose edge is a bridge of the graph of hidden cells.
+pub fn first_bridge(hidden: &[Vec<bool>]) -> Option<(usize, usize)> {
+    let rows = hidden.len();
+    let cols = hidden.first().map_or(0, Vec::len);
+    for r in 0..rows {
+        for c in 0..cols {
+            if hidden[r][c] && !connected_without(hidden, r, c) {
+                return Some((r, c));
+            }
+        }
+    }
+    None
+}
+
+/// Whether row `r` and column `c` are connected through hidden cells other than (r, c).
+fn connected_without(hidden: &[Vec<bool>], r: usize, c: usize) -> bool {
+    let rows = hidden.len();
+    let cols = hidden[0].len();
+    // Vertices: rows 0..rows, columns rows..rows+cols.
+    let mut seen = vec![false; rows + cols];
+    let mut stack = vec![r];
+    seen[r] = true;
+    while let Some(v) = stack.pop() {
+        if v == rows + c {
+            return true;
+        }
+        let next: Vec<usize> = if v < rows {
+            (0..cols).filter(|&j| hidden[v][j] && !(v == r && j == c)).map(|j| rows + j).collect()
+        } else {
+            let j = v - rows;
+            (0..rows).filter(|&i| hidden[i][j] && !(i == r && j == c)).collect()
+        };
+        for w in next {
+            if !seen[w] {
+                seen[w] = true;
+                stack.push(w);
+            }
+        }
+    }
+    false
+}
+
+fn redact_comparison(row: &mut ComparisonRow) {
+    row.suppressed = true;
+    row.stops = None;
+    row.hits = None;
+    row.rate = None;
+    row.rate_ci = None;
+    row.rate_ratio = None;
+    row.rate_ratio_ci = None;
+    row.p_value = None;
+    row.p_value_log10 = None;
+    row.q_value = None;
+}
+
+/// Whether a comparison row shows a small count (in the group's or the
+/// reference's 2×2 cells).
+pub fn comparison_is_small(row: &ComparisonRow, k: u64) -> bool {
+    let (Some(s), Some(h), Some(rs), Some(rh)) = (row.stops, row.hits, row.ref_stops, row.ref_hits) else {
+        return row.suppressed;
+    };
+    small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k)
+}
+
+/// Suppresses comparison rows. Rows of one group that partition its stops
+/// (the justification strata; the legal-basis strata) are treated as a
+/// table (strata × hit/no hit) whose row sums are the strata's stops and
+/// whose column sums are in the overall row; when the overall row is
+/// suppressed, so is every stratum row of that group.
+pub fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
+    let mut marks: Vec<bool> = rows.iter().map(|r| comparison_is_small(r, k)).collect();
+    // Partitions: (attribute, group, stage, stratum field) -> row indices.
+    let mut parts: BTreeMap<(String, String, Option<String>, String), Vec<usize>> = BTreeMap::new();
+    let mut overall: BTreeMap<(String, String, Option<String>), usize> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let key = (r.attribute.clone(), r.group.clone(), r.stage.clone());
+        match r.stratum.keys().next() {
+            None => {
+                overall.insert(key, i);
+            }
+            Some(field) => parts.entry((key.0, key.1, key.2, field.clone())).or_default().push(i),
+        }
+    }
+    for ((a, g, s, _), idx) in &parts {
+        let overall_hidden = overall.get(&(a.clone(), g.clone(), s.clone())).is_some_and(|&o| marks[o]);
+        if overall_hidden {
+            for &i in idx {
+                marks[i] = true;
+            }
+            continue;
+        }
+        let values: Vec<Vec<u64>> = idx
+            .iter()
+            .map(|&i| {
+                let (s, h) = (rows[i].stops.unwrap_or(0), rows[i].hits.unwrap_or(0));
+                vec![h, s - h]
+            })
+            .collect();
+        let mut primary: Vec<Vec<bool>> = values.iter().map(|v| v.iter().map(|&x| small(x, k)).collect()).collect();
+        for (n, &i) in idx.iter().enumerate() {
+            if marks[i] {
+                primary[n] = vec![true, true];
+            }
+        }
+        let hidden = complete(&values, primary);
+        for (n, &i) in idx.iter().enumerate() {
+            if hidden[n].iter().any(|h| *h) {
+                marks[i] = true;
+            }
+        }
+    }
+    for (row, hide) in rows.iter_mut().zip(marks) {
+        if hide {
+            redact_comparison(row);
+        }
+    }
+}
+
+/// Suppresses the justification-mix table of one attribute, and the
+/// weak-justification rows that would reveal a hidden cell.
+pub fn mix(m: &mut MixResult, k: u64) {
+    let groups: Vec<String> = {
+        let mut g: Vec<String> = Vec::new();
+        for c in &m.cells {
+            if !g.contains(&c.group) {
+                g.push(c.group.clone());
+            }
+        }
+        g
+    };
+    let per_group = m.cells.len() / groups.len().max(1);
+    let values: Vec<Vec<u64>> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, _)| (0..per_group).map(|j| m.cells[i * per_group + j].count.unwrap_or(0)).collect())
+        .collect();
+    let hidden = table(&values, k);
+    for (i, g) in groups.iter().enumerate() {
+        for j in 0..per_group {
+            let cell = &mut m.cells[i * per_group + j];
+            if hidden[i][j] {
+                cell.suppressed = true;
+                cell.count = None;
+                cell.share = None;
+                cell.share_ci = None;
+                cell.adjusted_residual = None;
+            }
+        }
+        let group_hidden = hidden[i].iter().any(|h| *h);
+        for row in m.weak_justification.iter_mut().filter(|r| &r.group == g) {
+            if group_hidden || comparison_is_small(row, k) {
+                redact_comparison(row);
+            }
+        }
+    }
+}
+
+/// Suppresses stratified rows whose totals are small.
+pub fn stratified_rows(rows: &mut [StratifiedRow], k: u64) {
+    for r in rows {
+        let (Some(s), Some(h), Some(rs), Some(rh)) = (r.stops, r.hits, r.ref_stops, r.ref_hits) else { continue };
+        if small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k) {
+            r.suppressed = true;
+            r.stops = None;
+            r.hits = None;
+            r.crude_odds_ratio = None;
+            r.mh_odds_ratio = None;
+            r.mh_odds_ratio_ci = None;
+            r.cmh_p_value = None;
+            r.cmh_p_value_log10 = None;
+            r.q_value = None;
+            r.breslow_day_p_value = None;
+        }
+    }
+}
+
+/// Suppresses population rows with a small stop count.
+pub fn population_rows(rows: &mut [PopulationRow], k: u64) {
+    for r in rows {
+        if r.stops.is_some_and(|s| small(s, k)) {
+            r.suppressed = true;
+            r.stops = None;
+            r.rate_per_1000 = None;
+            r.rate_ratio = None;
+            r.rate_ratio_ci = None;
+            r.p_value = None;
+            r.p_value_log10 = None;
+            r.q_value = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_single_small_cell_takes_three_others_with_it() {
+        let t = vec![vec![50, 3, 40], vec![60, 70, 80], vec![90, 20, 30]];
+        let h = table(&t, 10);
+        let n: usize = h.iter().flatten().filter(|x| **x).count();
+        assert!(h[0][1]);
+        assert_eq!(n, 4, "{h:?}");
+        assert!(first_bridge(&h).is_none());
+    }
+
+    #[test]
+    fn nothing_small_nothing_hidden() {
+        let t = vec![vec![50, 30], vec![60, 0]];
+        assert!(table(&t, 10).iter().flatten().all(|x| !x));
+    }
+
+    #[test]
+    fn a_single_row_is_hidden_whole() {
+        assert_eq!(table(&[vec![0, 1]], 10), vec![vec![true, true]]);
+        assert_eq!(table(&[vec![20, 30]], 10), vec![vec![false, false]]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// No hidden cell can be recovered from row totals, column totals and the cells shown.
+        #[test]
+        fn hidden_cells_cannot_be_recovered(t in prop::collection::vec(prop::collection::vec(0u64..40, 2..6), 2..6)) {
+            let cols = t[0].len();
+            let t: Vec<Vec<u64>> = t.into_iter().map(|mut r| { r.resize(cols, 0); r }).collect();
+            let h = table(&t, 10);
+            // Primary cells are hidden.
+            for (row, hr) in t.iter().zip(&h) {
+                for (&v, &x) in row.iter().zip(hr) {
+                    if v > 0 && v < 10 { prop_assert!(x); }
+                }
+            }
+            prop_assert!(first_bridge(&h).is_none(), "{:?} -> {:?}", t, h);
+        }
+    }
+}
