@@ -208,7 +208,7 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(root().join("datasets/sample/proco_2025_sample.truth.json")).unwrap()).unwrap();
-    let counts: Value = serde_json::from_str(&std::fs::read_to_string(out.join("counts.json")).unwrap()).unwrap();
+    let counts: Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(counts["provenance"]["rows_read"], truth["rows"]);
     assert_eq!(counts["provenance"]["rows_analyzed"], truth["clean_rows"]);
     assert_eq!(counts["provenance"]["quarantine_reasons"], truth["dirty_rows"]);
@@ -217,7 +217,9 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
         "validation.txt",
         "validation.json",
         "quarantine.csv",
-        "counts.txt",
+        "results.txt",
+        "outcome_test.csv",
+        "findings.csv",
         "counts_by_group_justification_outcome.csv",
         "counts_by_unit.csv",
         "provenance.json",

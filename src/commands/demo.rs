@@ -55,11 +55,11 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     let table = render_table(&analysis);
     write_atomic(&dir.join("validation.txt"), validation_text.as_bytes())?;
     write_atomic(&dir.join("validation.json"), (serde_json::to_string_pretty(&validation).expect("serialisable") + "\n").as_bytes())?;
-    write_atomic(&dir.join("counts.json"), to_json(&analysis).as_bytes())?;
-    write_atomic(&dir.join("counts.txt"), table.as_bytes())?;
+    write_atomic(&dir.join("results.json"), to_json(&analysis).as_bytes())?;
+    write_atomic(&dir.join("results.txt"), table.as_bytes())?;
     write_csv_dir(&analysis, dir)?;
     let text = format!(
-        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, counts.txt, counts.json and one CSV per analysis\n",
+        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, results.txt, results.json and one CSV per analysis\n",
         analysis.provenance.accounting_line(),
         dir.display()
     );

@@ -94,3 +94,58 @@ mod tests {
         assert!((p.log10() + 1201.9).abs() < 0.1);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::exact::fisher_exact;
+    use super::mantel_haenszel::mantel_haenszel;
+    use super::proportion::{katz_rate_ratio, poisson_rate_ratio, wilson_interval};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn intervals_contain_their_estimates(a in 0u64..5000, extra in 0u64..5000, b in 1u64..5000, extra2 in 0u64..5000) {
+            let n1 = a + extra;
+            prop_assume!(n1 > 0);
+            let ci = wilson_interval(a, n1, 0.95).unwrap();
+            prop_assert!(ci.contains(a as f64 / n1 as f64));
+            if let Some(r) = katz_rate_ratio(a, n1, b, b + extra2, 0.95) {
+                prop_assert!(r.interval.contains(r.estimate));
+            }
+            let p = poisson_rate_ratio(a, n1 as f64 + 1.0, b, (b + extra2) as f64 + 1.0, 0.95);
+            let i = p.interval.unwrap();
+            prop_assert!(i.low <= p.estimate * (1.0 + 1e-12) && p.estimate <= i.high * (1.0 + 1e-12));
+            prop_assert!(p.p_value.ln_p.is_finite() && p.p_value.p <= 1.0);
+        }
+
+        #[test]
+        fn swapping_groups_inverts_ratios_and_keeps_p_values(a in 1u64..3000, x in 0u64..3000, b in 1u64..3000, y in 0u64..3000) {
+            let r = katz_rate_ratio(a, a + x, b, b + y, 0.95).unwrap();
+            let s = katz_rate_ratio(b, b + y, a, a + x, 0.95).unwrap();
+            prop_assert!((r.estimate * s.estimate - 1.0).abs() < 1e-12);
+            prop_assert!((r.interval.low * s.interval.high - 1.0).abs() < 1e-12);
+            let p = fisher_exact(a, x, b, y);
+            let q = fisher_exact(b, y, a, x);
+            prop_assert!((p.ln_p - q.ln_p).abs() < 1e-9 * (1.0 + p.ln_p.abs()));
+            let u = poisson_rate_ratio(a, 1000.0, b, 3000.0, 0.95);
+            let v = poisson_rate_ratio(b, 3000.0, a, 1000.0, 0.95);
+            prop_assert!((u.estimate * v.estimate - 1.0).abs() < 1e-12);
+            prop_assert!((u.p_value.p - v.p_value.p).abs() < 1e-9);
+        }
+
+        #[test]
+        fn pooling_identical_strata_equals_the_single_table(a in 1u64..500, b in 1u64..500, c in 1u64..500, d in 1u64..500, k in 1usize..6) {
+            let one = mantel_haenszel(&[[a, b, c, d]], 0.95);
+            let many = mantel_haenszel(&vec![[a, b, c, d]; k], 0.95);
+            let or = (a as f64 * d as f64) / (b as f64 * c as f64);
+            prop_assert!((one.odds_ratio.unwrap() / or - 1.0).abs() < 1e-12);
+            prop_assert!((many.odds_ratio.unwrap() / or - 1.0).abs() < 1e-12);
+            prop_assert!(many.odds_ratio_ci.unwrap().contains(or));
+            if k > 1 {
+                prop_assert!(many.breslow_day_statistic.unwrap() < 1e-6);
+            }
+        }
+    }
+}
