@@ -51,6 +51,7 @@ pub const FILTER_FIELDS: &[&str] = &[
     "basisteam",
     "area_code",
     "team",
+    "officer_id",
 ];
 
 impl Period {

@@ -240,3 +240,81 @@ fn validity_on_repeated_synthetic_data() {
     });
     assert!(planted, "{:#}", a["findings"]);
 }
+
+/// Writes a CSV where `group` hits at `rate` and the reference at `ref_rate`
+/// in each of three justifications, with `n` stops per cell.
+fn uniform_difference(dir: &Path, rate: f64, ref_rate: f64, n: usize) -> PathBuf {
+    let mut text = String::from("stop_id;stopped_at;justification;outcome;nationality\n");
+    let mut id = 0;
+    for (j, share) in [("gedrag", 1.0), ("informatie", 0.6), ("waargenomen overtreding", 1.4)] {
+        for (group, r) in [("X", rate * share), ("NL", ref_rate * share)] {
+            let hits = (n as f64 * r).round() as usize;
+            for i in 0..n {
+                id += 1;
+                let outcome = if i < hits { "bekeuring" } else { "geen actie" };
+                text.push_str(&format!("S{id};2025-05-01 {:02}:{:02};{j};{outcome};{group}\n", 8 + i % 12, i % 60));
+            }
+        }
+    }
+    let path = dir.join(format!("uniform-{rate}-{ref_rate}.csv"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_difference_in_every_stratum_is_high_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = uniform_difference(dir.path(), 0.2, 0.4, 400);
+    let a = analyze(&[csv.to_str().unwrap()]);
+    let high: Vec<&Value> = a["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "high").collect();
+    assert_eq!(high.len(), 1, "{:#}", a["findings"]);
+    let f = high[0];
+    assert_eq!(f["analysis"], "outcome_test");
+    assert_eq!(f["group"], "X");
+    assert_eq!(f["stratum"], serde_json::json!({}));
+    assert!((f["rate_ratio"].as_f64().unwrap() - 0.5).abs() < 0.01);
+    assert!(f["mh_odds_ratio"].as_f64().unwrap() < 1.0);
+    assert!(f["summary_en"].as_str().unwrap().contains("holds when stops are compared within justification"));
+    assert!(f["summary_nl"].as_str().unwrap().contains("binnen aanleiding worden vergeleken"), "{}", f["summary_nl"]);
+    // No difference at all: no finding.
+    let csv = uniform_difference(dir.path(), 0.4, 0.4, 400);
+    let a = analyze(&[csv.to_str().unwrap()]);
+    assert!(a["findings"].as_array().unwrap().iter().all(|f| f["severity"] != "high" && f["severity"] != "medium"), "{:#}", a["findings"]);
+}
+
+#[test]
+fn population_per_area_counts_only_stops_in_those_areas() {
+    let dir = tempfile::tempdir().unwrap();
+    let pop = dir.path().join("amsterdam.csv");
+    std::fs::write(
+        &pop,
+        "area_code;attribute;group;population\nGM0363;nationality;Nederlands;700000\nGM0363;nationality;Marokkaans;80000\nGM0363;nationality;Turks;45000\n",
+    )
+    .unwrap();
+    let s = sample();
+    let a = analyze(&[&s[0], &s[1], &s[2], "--min-cell", "0", "--population", pop.to_str().unwrap()]);
+    let rows = a["population_benchmark"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    let cut = analyze(&[&s[0], &s[1], &s[2], "--min-cell", "0", "--where", "area_code=GM0363"]);
+    let stops_in_amsterdam = |group: &str| -> u64 {
+        cut["counts"]["by_group_justification_outcome"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["attribute"] == "nationality" && r["group"] == group)
+            .map(|r| r["stops"].as_u64().unwrap())
+            .sum()
+    };
+    let m = rows.iter().find(|r| r["group"] == "Marokkaans").unwrap();
+    assert_eq!(m["stops"].as_u64().unwrap(), stops_in_amsterdam("Marokkaans"));
+    assert_eq!(m["ref_stops"].as_u64().unwrap(), stops_in_amsterdam("Nederlands"));
+    assert_eq!(m["population"], 80000.0);
+    let rate = m["rate_per_1000"].as_f64().unwrap();
+    assert!((rate - 1000.0 * stops_in_amsterdam("Marokkaans") as f64 / 80000.0).abs() < 1e-9);
+    // A broken population file is an input error naming file, line and field.
+    std::fs::write(&pop, "attribute,group,population\nnationality,Nederlands,veel\n").unwrap();
+    let o = stopaudit().args(["analyze", "--quiet", &s[0], &s[1], &s[2], "--population", pop.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("amsterdam.csv: population file line 2, field population"), "{err}");
+}

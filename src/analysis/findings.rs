@@ -123,7 +123,17 @@ impl Writer<'_> {
             "legal_basis" => "phrase.stratum_legal_basis",
             _ => "phrase.stratum_other",
         };
-        m.fill(key, &[("field", field), ("value", &label)])
+        m.fill(key, &[("field", &self.field(m, field)), ("value", &label)])
+    }
+
+    /// A field's name in this language.
+    fn field(&self, m: &Messages, field: &str) -> String {
+        m.texts_or(&format!("field.{field}"), field)
+    }
+
+    /// Stratum fields joined, e.g. `justification × unit`.
+    fn strata(&self, m: &Messages, fields: &[String]) -> String {
+        fields.iter().map(|f| self.field(m, f)).collect::<Vec<_>>().join(" × ")
     }
 
     fn ci(&self, m: &Messages, ci: Option<[f64; 2]>, percent: bool, decimals: usize) -> String {
@@ -256,7 +266,7 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                                 extra[i] = m.fill(
                                     "finding.stratified_holds",
                                     &[
-                                        ("strata", &s.strata_by.join(" × ")),
+                                        ("strata", &w.strata(m, &s.strata_by)),
                                         ("mh", &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
                                         ("mh_ci", &w.ci(m, s.mh_odds_ratio_ci, false, 2)),
                                     ],
@@ -370,7 +380,7 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                 &[
                     ("subject", &w.subject(m, &s.attribute, &s.group)),
                     ("reference", &m.fill("phrase.reference", &[("reference", &s.reference)])),
-                    ("strata", &s.strata_by.join(" × ")),
+                    ("strata", &w.strata(m, &s.strata_by)),
                     ("crude", &s.crude_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
                     ("mh", &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
                 ],

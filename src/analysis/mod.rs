@@ -122,9 +122,24 @@ impl AnalysisSettings {
         Ok(())
     }
 
-    /// The stratum fields the cube must count beyond its fixed ones.
+    /// The stratum fields the cube must count beyond its fixed ones
+    /// (`area_code` too when the population file is per area).
     pub fn extra_fields(&self) -> Vec<String> {
         self.strata_by.iter().filter(|f| !BASE_STRATA.contains(&f.as_str())).cloned().collect()
+    }
+
+    /// [`Self::extra_fields`] plus `area_code` for a per-area population file.
+    pub fn extra_fields_with(&self, population: Option<&population::Population>) -> Result<Vec<String>> {
+        let mut extra = self.extra_fields();
+        if population.is_some_and(|p| p.areas.is_some()) && !extra.iter().any(|f| f == "area_code") {
+            extra.push("area_code".into());
+        }
+        if extra.len() > 2 {
+            return Err(Error::Usage(
+                "a population file per area needs area_code counted: use at most one --by field besides justification, legal_basis and unit".into(),
+            ));
+        }
+        Ok(extra)
     }
 
     fn hit_codes(&self, codes: &CodeLists) -> Vec<u8> {
@@ -150,6 +165,8 @@ pub struct Inputs<'a> {
     /// attribute -> configured reference group.
     pub references: &'a BTreeMap<String, String>,
     pub settings: &'a AnalysisSettings,
+    /// The population file of the benchmark, loaded before counting.
+    pub population: Option<&'a population::Population>,
 }
 
 /// One attribute with its groups and reference.
@@ -280,8 +297,8 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     let mut justification_mix = mix::justification_mix(inputs, &attrs);
     let mut stratified = stratified::stratified(inputs, &attrs);
     let mut search_funnel = funnel::search_funnel(inputs, &attrs);
-    let mut population_benchmark = match &inputs.settings.population {
-        Some(path) => population::benchmark(inputs, &attrs, &population::Population::load(path)?),
+    let mut population_benchmark = match inputs.population {
+        Some(pop) => population::benchmark(inputs, &attrs, pop),
         None => Vec::new(),
     };
     compare::assign_q_values(&mut outcome_test);

@@ -4,12 +4,12 @@
 //! on the street, on the road or in an area at a given time is not who lives
 //! there, so a difference here is a question, not an answer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Attribute, Inputs};
+use super::{stratum_value, tally, Attribute, Inputs};
 use crate::error::{Error, Result};
 use crate::stats::fdr::benjamini_hochberg;
 use crate::stats::proportion::poisson_rate_ratio;
@@ -20,6 +20,9 @@ pub struct Population {
     pub path: PathBuf,
     /// attribute -> group -> residents.
     pub counts: BTreeMap<String, BTreeMap<String, f64>>,
+    /// The CBS area codes covered, when the file has an `area_code` column:
+    /// then only stops in these areas are compared with these residents.
+    pub areas: Option<BTreeSet<String>>,
 }
 
 impl Population {
@@ -41,6 +44,8 @@ impl Population {
             })
         };
         let (ia, ig, ip) = (col("attribute")?, col("group")?, col("population")?);
+        let area_col = headers.iter().position(|h| h.trim().eq_ignore_ascii_case("area_code"));
+        let mut areas = area_col.map(|_| BTreeSet::new());
         let mut counts: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
@@ -52,8 +57,18 @@ impl Population {
             let attr = record.get(ia).unwrap_or("").trim().to_string();
             let group = record.get(ig).unwrap_or("").trim().to_string();
             *counts.entry(attr).or_default().entry(group).or_default() += n;
+            if let (Some(i), Some(set)) = (area_col, areas.as_mut()) {
+                let code = record.get(i).unwrap_or("").trim().to_ascii_uppercase();
+                if code.is_empty() {
+                    return Err(Error::input(path, format!("population file line {line}, field area_code: empty")));
+                }
+                set.insert(code);
+            }
         }
-        Ok(Population { path: path.to_path_buf(), counts })
+        if counts.is_empty() {
+            return Err(Error::input(path, "population file: no rows"));
+        }
+        Ok(Population { path: path.to_path_buf(), counts, areas })
     }
 }
 
@@ -78,16 +93,34 @@ pub struct PopulationRow {
     pub suppressed: bool,
 }
 
+/// Rows per non-reference group found in the population file. When the
+/// file is per area, only stops in its areas count (the cube then carries
+/// `area_code`; see `AnalysisSettings::extra_fields`).
 pub fn benchmark(inputs: &Inputs, attrs: &[Attribute], population: &Population) -> Vec<PopulationRow> {
     let mut rows = Vec::new();
     for attr in attrs {
         let Some(pop) = population.counts.get(&attr.name) else { continue };
         let (rc, rl) = &attr.reference;
         let Some(&ref_pop) = pop.get(rl).filter(|p| **p > 0.0) else { continue };
-        let ref_stops = attr.stops[rc];
+        let in_areas = tally(
+            inputs.cube,
+            attr.index,
+            |k| match &population.areas {
+                None => Some(()),
+                Some(set) => stratum_value("area_code", k, inputs.cube, inputs.dicts, inputs.codes)
+                    .filter(|a| set.contains(a))
+                    .map(|_| ()),
+            },
+            |_| false,
+        );
+        let stops_of = |g: u32| in_areas.get(&(g, ())).map_or(0, |t| t.stops);
+        let ref_stops = stops_of(*rc);
+        if ref_stops == 0 {
+            continue;
+        }
         for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
             let Some(&group_pop) = pop.get(label).filter(|p| **p > 0.0) else { continue };
-            let stops = attr.stops[g];
+            let stops = stops_of(*g);
             let test = poisson_rate_ratio(stops, group_pop, ref_stops, ref_pop, inputs.settings.confidence);
             rows.push(PopulationRow {
                 attribute: attr.name.clone(),

@@ -93,7 +93,11 @@ pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &Ana
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let mut cube = CountCube::with_extra_fields(&settings.extra_fields());
+    let population = match &settings.population {
+        Some(p) => Some(analysis::population::Population::load(p)?),
+        None => None,
+    };
+    let mut cube = CountCube::with_extra_fields(&settings.extra_fields_with(population.as_ref())?);
     let (summary, dicts) = ingest::ingest(&inputs, &config, &input.scope, !input.quiet, &mut sink, &mut |frame, _| {
         let attributes: Vec<String> = frame
             .get_column_names()
@@ -118,6 +122,7 @@ pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &Ana
         attributes: &summary.attributes,
         references: &config.groups.reference,
         settings: &settings,
+        population: population.as_ref(),
     })?;
     if settings.min_cell > 0 {
         counts.suppress(settings.min_cell, &codes);
