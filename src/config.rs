@@ -199,7 +199,7 @@ impl Config {
         let codes = self.code_lists()?;
         self.analysis
             .check(&codes)
-            .map_err(|e| Error::Config(format!("[analysis] {}", e.to_string())))?;
+            .map_err(|e| Error::Config(format!("[analysis] {e}")))?;
         Ok(())
     }
 

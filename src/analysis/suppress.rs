@@ -198,9 +198,9 @@ pub fn mix(m: &mut MixResult, k: u64) {
         .collect();
     let hidden = table(&values, k);
     for (i, g) in groups.iter().enumerate() {
-        for j in 0..per_group {
+        for (j, hide) in hidden[i].iter().enumerate() {
             let cell = &mut m.cells[i * per_group + j];
-            if hidden[i][j] {
+            if *hide {
                 cell.suppressed = true;
                 cell.count = None;
                 cell.share = None;

@@ -685,7 +685,7 @@ fn frame(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> polars::prelud
 enum Writer {
     Csv(std::io::BufWriter<std::fs::File>),
     Parquet(Box<polars::io::parquet::write::BatchedWriter<std::fs::File>>),
-    Ipc(polars::io::ipc::BatchedWriter<std::fs::File>),
+    Ipc(Box<polars::io::ipc::BatchedWriter<std::fs::File>>),
 }
 
 /// Generates the data set and (optionally) the truth manifest.
@@ -729,7 +729,7 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
             let w = polars::prelude::IpcWriter::new(handle)
                 .batched(&schema, fields)
                 .map_err(|e| Error::engine(out, e))?;
-            Writer::Ipc(w)
+            Writer::Ipc(Box::new(w))
         }
     };
 

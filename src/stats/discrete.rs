@@ -206,7 +206,8 @@ fn sum_ratios(start: u64, end: u64, ratio: impl Fn(u64) -> f64, step: impl Fn(u6
     while k != end {
         term *= ratio(k);
         k = step(k);
-        if !(term > 0.0) {
+        // Stop at zero (underflow) or NaN.
+        if term.is_nan() || term <= 0.0 {
             break;
         }
         let next = sum + term;
