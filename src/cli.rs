@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use stopaudit::commands::report::{ReportFormat, ReportSettings};
+use stopaudit::i18n::Lang;
 use stopaudit::scope::{Filter, Period, Scope};
 use stopaudit::commands::{
     analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings},
@@ -77,6 +79,32 @@ pub enum Command {
         #[arg(long)]
         fdr: Option<f64>,
     },
+    /// Write the analysis as a report to publish: HTML, Markdown and CSV tables.
+    Report {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Output folder.
+        #[arg(long, default_value = "reports/report")]
+        out: PathBuf,
+        /// Language of the report.
+        #[arg(long, value_enum, default_value_t = LangArg::En)]
+        lang: LangArg,
+        /// Formats to write (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "html,md,csv")]
+        format: Vec<ReportFormatArg>,
+        /// Report date (default: the date of the last stop analysed).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Strata of the stratified comparison, e.g. justification,unit.
+        #[arg(long, value_delimiter = ',')]
+        by: Option<Vec<String>>,
+        /// Suppress counts from 1 to N-1 (default 10; 0 disables).
+        #[arg(long)]
+        min_cell: Option<u64>,
+        /// Population file for the population benchmark.
+        #[arg(long)]
+        population: Option<PathBuf>,
+    },
     /// Generate synthetic ProCo-style stops with planted bias.
     Generate {
         /// Number of rows.
@@ -114,6 +142,9 @@ pub enum Command {
         /// Output folder.
         #[arg(long, default_value = "reports/demo")]
         out: PathBuf,
+        /// Language of the report.
+        #[arg(long, value_enum, default_value_t = LangArg::En)]
+        lang: LangArg,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -162,6 +193,19 @@ pub enum AnalyzeFormatArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    En,
+    Nl,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormatArg {
+    Html,
+    Md,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GenFormatArg {
     Csv,
     Parquet,
@@ -195,11 +239,31 @@ pub enum Resolved {
     Analyze(AnalyzeSettings),
     Generate(GenerateSettings),
     Demo(DemoSettings),
+    Report(ReportSettings),
 }
 
 impl Command {
-    pub fn resolve(self) -> Resolved {
+    pub fn resolve(self, command_line: String) -> Resolved {
         match self {
+            Command::Report { input, out, lang, format, as_of, by, min_cell, population } => Resolved::Report(ReportSettings {
+                input: input.into(),
+                overrides: AnalysisOverrides { strata_by: by, min_cell, population, confidence: None, fdr: None },
+                out,
+                lang: match lang {
+                    LangArg::En => Lang::En,
+                    LangArg::Nl => Lang::Nl,
+                },
+                formats: format
+                    .into_iter()
+                    .map(|f| match f {
+                        ReportFormatArg::Html => ReportFormat::Html,
+                        ReportFormatArg::Md => ReportFormat::Md,
+                        ReportFormatArg::Csv => ReportFormat::Csv,
+                    })
+                    .collect(),
+                as_of,
+                command: command_line,
+            }),
             Command::Schema { example_config, format } => Resolved::Schema(SchemaSettings { example_config, format: format.into() }),
             Command::Validate { input, quarantine, format } => {
                 Resolved::Validate(ValidateSettings { input: input.into(), quarantine, format: format.into() })
@@ -233,7 +297,14 @@ impl Command {
                     quiet,
                 })
             }
-            Command::Demo { out, quiet } => Resolved::Demo(DemoSettings { out, quiet }),
+            Command::Demo { out, quiet, lang } => Resolved::Demo(DemoSettings {
+                out,
+                quiet,
+                lang: match lang {
+                    LangArg::En => Lang::En,
+                    LangArg::Nl => Lang::Nl,
+                },
+            }),
         }
     }
 }

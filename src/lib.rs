@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod output;
 pub mod provenance;
 pub mod quarantine;
+pub mod report;
 pub mod schema;
 pub mod scope;
 pub mod stats;

@@ -218,6 +218,8 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
         "validation.json",
         "quarantine.csv",
         "results.txt",
+        "report.html",
+        "report.md",
         "outcome_test.csv",
         "findings.csv",
         "counts_by_group_justification_outcome.csv",

@@ -19,11 +19,13 @@ pub const SAMPLE_CONFIG: &str = "datasets/sample/stopaudit.toml";
 pub struct DemoSettings {
     pub out: PathBuf,
     pub quiet: bool,
+    /// Language of the report.
+    pub lang: crate::i18n::Lang,
 }
 
 impl Default for DemoSettings {
     fn default() -> Self {
-        DemoSettings { out: PathBuf::from("reports/demo"), quiet: false }
+        DemoSettings { out: PathBuf::from("reports/demo"), quiet: false, lang: crate::i18n::Lang::En }
     }
 }
 
@@ -58,8 +60,18 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     write_atomic(&dir.join("results.json"), to_json(&analysis).as_bytes())?;
     write_atomic(&dir.join("results.txt"), table.as_bytes())?;
     write_csv_dir(&analysis, dir)?;
+    let written = super::report::write_report(&super::report::ReportSettings {
+        input: input.clone(),
+        overrides: Default::default(),
+        out: dir.clone(),
+        lang: settings.lang,
+        formats: vec![super::report::ReportFormat::Html, super::report::ReportFormat::Md],
+        as_of: None,
+        command: format!("stopaudit demo --lang {}", settings.lang.code()),
+    })?;
+    let _ = written;
     let text = format!(
-        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, results.txt, results.json and one CSV per analysis\n",
+        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, report.html, report.md, results.txt, results.json and one CSV per analysis\n",
         analysis.provenance.accounting_line(),
         dir.display()
     );

@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod demo;
 pub mod generate;
+pub mod report;
 pub mod schema;
 pub mod validate;
 

@@ -1,0 +1,80 @@
+//! `stopaudit report`: the analysis as a report to publish (HTML, Markdown,
+//! CSV tables), in English or Dutch.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::analyze::{analyze, write_csv_dir, AnalysisOverrides};
+use super::InputSettings;
+use crate::error::{Error, Result};
+use crate::i18n::Lang;
+use crate::output::write_atomic;
+use crate::report::{build, html, markdown};
+
+/// Report output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    Csv,
+}
+
+/// Settings of `stopaudit report`.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    pub input: InputSettings,
+    pub overrides: AnalysisOverrides,
+    pub out: PathBuf,
+    pub lang: Lang,
+    pub formats: Vec<ReportFormat>,
+    pub as_of: Option<NaiveDate>,
+    /// The command line, shown in the provenance section.
+    pub command: String,
+}
+
+/// Writes the report files; returns their paths.
+pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
+    if settings.formats.is_empty() {
+        return Err(Error::Usage("--format: name at least one of html, md, csv".into()));
+    }
+    let analysis = analyze(&settings.input, None, &settings.overrides)?;
+    let (config, _) = settings.input.resolve()?;
+    let codes = config.code_lists()?;
+    let doc = build::build(
+        &analysis,
+        &codes,
+        &build::ReportOptions { lang: settings.lang, as_of: settings.as_of, command: settings.command.clone() },
+    );
+    let mut written = Vec::new();
+    for format in &settings.formats {
+        match format {
+            ReportFormat::Html => {
+                let path = settings.out.join("report.html");
+                write_atomic(&path, html::render(&doc).as_bytes())?;
+                written.push(path);
+            }
+            ReportFormat::Md => {
+                let path = settings.out.join("report.md");
+                write_atomic(&path, markdown::render(&doc).as_bytes())?;
+                written.push(path);
+            }
+            ReportFormat::Csv => {
+                let dir = settings.out.join("tables");
+                write_csv_dir(&analysis, &dir)?;
+                written.push(dir);
+            }
+        }
+    }
+    Ok(written)
+}
+
+pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
+    let written = write_report(settings)?;
+    let mut text = String::new();
+    for p in written {
+        text.push_str(&format!("wrote {}\n", p.display()));
+    }
+    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+}

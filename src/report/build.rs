@@ -1,0 +1,433 @@
+//! Builds the report document from an analysis.
+
+use chrono::NaiveDate;
+
+use super::{Block, Cell, Document, ListItem, Section, Table};
+use crate::analysis::compare::ComparisonRow;
+use crate::analysis::findings::Severity;
+use crate::codes::CodeLists;
+use crate::commands::analyze::Analysis;
+use crate::i18n::{Lang, Messages};
+
+/// What the report needs besides the analysis.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub lang: Lang,
+    /// The report date; default: the date of the last analysed stop.
+    pub as_of: Option<NaiveDate>,
+    /// The command line that reproduces the report.
+    pub command: String,
+}
+
+struct B<'a> {
+    m: Messages,
+    a: &'a Analysis,
+    codes: CodeLists,
+    k: u64,
+}
+
+impl B<'_> {
+    fn t(&self, key: &str) -> String {
+        self.m.text(&format!("report.{key}")).to_string()
+    }
+
+    fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.m.fill(&format!("report.{key}"), args)
+    }
+
+    fn int(&self, n: u64) -> String {
+        self.m.number(n as f64, 0)
+    }
+
+    fn count(&self, n: Option<u64>) -> Cell {
+        match n {
+            Some(n) => Cell::Text(self.int(n)),
+            None => Cell::Suppressed(self.k),
+        }
+    }
+
+    fn pct_ci(&self, rate: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
+        match (rate, ci) {
+            (Some(r), Some([lo, hi])) => Cell::Text(format!("{} ({}–{})", self.m.percent(r), self.m.percent(lo), self.m.percent(hi))),
+            (Some(r), None) => Cell::Text(self.m.percent(r)),
+            _ => Cell::Text("–".into()),
+        }
+    }
+
+    fn ratio_ci(&self, ratio: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
+        match (ratio, ci) {
+            (Some(r), Some([lo, hi])) => Cell::Text(format!("{} ({}–{})", self.m.number(r, 2), self.m.number(lo, 2), self.m.number(hi, 2))),
+            (Some(r), None) => Cell::Text(self.m.number(r, 2)),
+            _ => Cell::Text("–".into()),
+        }
+    }
+
+    fn q(&self, q: Option<f64>) -> Cell {
+        match q {
+            Some(q) if q < 0.001 => Cell::Text("< 0,001".replace(',', if self.m.lang == Lang::Nl { "," } else { "." })),
+            Some(q) => Cell::Text(self.m.number(q, 3)),
+            None => Cell::Text("–".into()),
+        }
+    }
+
+    fn code_label(&self, field: &str, code: &str) -> String {
+        match self.codes.for_field(field).and_then(|l| l.index_of(code).map(|i| l.get(i))) {
+            Some(c) => self.m.code_label(c).to_string(),
+            None => code.to_string(),
+        }
+    }
+
+    fn stratum(&self, r: &ComparisonRow) -> String {
+        match r.stratum.iter().next() {
+            None => self.t("overall"),
+            Some((field, value)) => {
+                let name = self.m.text(&format!("field.{field}"));
+                format!("{name}: {}", self.code_label(field, value))
+            }
+        }
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        self.t(&format!("severity_{}", s.as_str()))
+    }
+
+    fn attribute_name(&self, attr: &str) -> String {
+        let key = format!("attribute.{attr}");
+        if self.m.keys().any(|k| k == key) { self.m.text(&key).to_string() } else { attr.to_string() }
+    }
+
+    fn comparison_table(&self, caption: String, rows: &[&ComparisonRow], with_stage: bool) -> Table {
+        let mut header = vec![self.t("group")];
+        if with_stage {
+            header.push(self.t("stage"));
+        } else {
+            header.push(self.t("stratum"));
+        }
+        header.extend([self.t("stops"), self.t("rate"), self.t("ref_rate"), self.t("rate_ratio"), self.t("q_value")]);
+        let body = rows
+            .iter()
+            .map(|r| {
+                let second = if with_stage {
+                    self.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))
+                } else {
+                    self.stratum(r)
+                };
+                vec![
+                    Cell::Text(r.group.clone()),
+                    Cell::Text(second),
+                    self.count(r.stops),
+                    self.pct_ci(r.rate, r.rate_ci),
+                    self.pct_ci(r.ref_rate, r.ref_rate_ci),
+                    self.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
+                    self.q(r.q_value),
+                ]
+            })
+            .collect();
+        Table { caption, header, rows: body, numeric: vec![false, false, true, true, true, true, true] }
+    }
+}
+
+/// Anchor of the section an analysis is reported in.
+pub fn anchor(analysis: &str) -> &'static str {
+    match analysis {
+        "outcome_test" => "outcome-test",
+        "justification_mix" => "justification-mix",
+        "stratified" => "stratified",
+        "search_funnel" => "search-funnel",
+        "population_benchmark" => "population",
+        _ => "summary",
+    }
+}
+
+/// The report document.
+pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document {
+    let b = B { m: Messages::new(opts.lang), a, codes: codes.clone(), k: a.settings.min_cell };
+    let p = &a.provenance;
+    let date = |s: &Option<String>| s.as_deref().map(|s| s[..10].to_string()).unwrap_or_else(|| "–".into());
+    let as_of = opts.as_of.map(|d| d.to_string()).unwrap_or_else(|| date(&p.last_stop));
+    let period = format!("{} – {}", date(&p.first_stop), date(&p.last_stop));
+    let mut sections = Vec::new();
+
+    // 1. Summary.
+    let band = format!("[{}, {}]", b.m.number(a.settings.practical_band[0], 2), b.m.number(a.settings.practical_band[1], 2));
+    let mut blocks = vec![Block::Paragraph(b.f("summary_intro", &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)]))];
+    let findings = &a.results.findings;
+    if findings.iter().all(|f| f.severity >= Severity::InsufficientData) {
+        blocks.push(Block::Paragraph(b.t("summary_none")));
+    }
+    if !findings.is_empty() {
+        blocks.push(Block::Paragraph(b.t("summary_findings")));
+        blocks.push(Block::List(
+            findings
+                .iter()
+                .map(|f| ListItem {
+                    label: Some(b.severity(f.severity)),
+                    text: match opts.lang {
+                        Lang::En => f.summary_en.clone(),
+                        Lang::Nl => f.summary_nl.clone(),
+                    },
+                    link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
+                })
+                .collect(),
+        ));
+    }
+    sections.push(Section { anchor: "summary".into(), title: b.t("summary"), blocks });
+
+    // 2. Data and quality.
+    let mut blocks = Vec::new();
+    let mut rows = vec![
+        vec![Cell::Text(b.t("rows_read")), Cell::Text(b.int(p.rows_read))],
+        vec![Cell::Text(b.t("rows_analyzed")), Cell::Text(b.int(p.rows_analyzed))],
+        vec![Cell::Text(b.t("rows_quarantined")), Cell::Text(b.int(p.rows_quarantined))],
+    ];
+    if p.rows_out_of_scope > 0 || !p.scope.is_everything() {
+        rows.push(vec![Cell::Text(b.t("rows_out_of_scope")), Cell::Text(b.int(p.rows_out_of_scope))]);
+    }
+    blocks.push(Block::Table(Table { caption: b.t("data_rows"), header: vec![String::new(), b.t("count")], rows, numeric: vec![false, true] }));
+    if !p.quarantine_reasons.is_empty() {
+        blocks.push(Block::Table(Table {
+            caption: b.t("rows_quarantined"),
+            header: vec![b.t("reason"), b.t("count")],
+            rows: p.quarantine_reasons.iter().map(|(r, n)| vec![Cell::Text(r.to_string()), Cell::Text(b.int(*n))]).collect(),
+            numeric: vec![false, true],
+        }));
+    }
+    let analysed = p.rows_analyzed.max(1) as f64;
+    blocks.push(Block::Table(Table {
+        caption: b.t("missing"),
+        header: vec![b.t("field"), b.t("count"), b.t("share")],
+        rows: a
+            .missing_values
+            .iter()
+            .map(|(f, n)| vec![Cell::Text(f.clone()), Cell::Text(b.int(*n)), Cell::Text(b.m.percent(*n as f64 / analysed))])
+            .collect(),
+        numeric: vec![false, true, true],
+    }));
+    blocks.push(Block::Paragraph(b.f("period_covered", &[("first", &date(&p.first_stop)), ("last", &date(&p.last_stop))])));
+    if !p.scope.is_everything() {
+        blocks.push(Block::Paragraph(b.f("scope", &[("scope", &p.scope.describe())])));
+    }
+    let mut limits = Vec::new();
+    if !p.duplicates_checked {
+        limits.push(b.t("limit_duplicates"));
+    }
+    if p.rows_quarantined > 0 {
+        let share = b.m.percent(p.rows_quarantined as f64 / p.rows_read.max(1) as f64);
+        limits.push(b.f("limit_quarantine", &[("share", &share)]));
+    }
+    for attr in &a.counts.attributes {
+        if let Some(&n) = a.missing_values.get(attr)
+            && n as f64 / analysed >= 0.05
+        {
+            limits.push(b.f("limit_missing_group", &[("share", &b.m.percent(n as f64 / analysed)), ("attribute", &b.attribute_name(attr))]));
+        }
+    }
+    if limits.is_empty() {
+        limits.push(b.t("limit_none"));
+    }
+    if a.settings.min_cell > 1 {
+        limits.push(b.f("suppressed_note", &[("k", &(a.settings.min_cell - 1).to_string()), ("k1", &a.settings.min_cell.to_string())]));
+    }
+    blocks.push(Block::Subheading(b.t("limits")));
+    blocks.push(Block::List(limits.into_iter().map(|t| ListItem { label: None, text: t, link: None }).collect()));
+    sections.push(Section { anchor: "data".into(), title: b.t("data"), blocks });
+
+    // 3. Justification mix.
+    let mut blocks = Vec::new();
+    let level = format!("{}%", b.m.number(100.0 * a.settings.confidence, 0));
+    for mix in &a.results.justification_mix {
+        let attr = b.attribute_name(&mix.attribute);
+        blocks.push(Block::Subheading(attr.clone()));
+        blocks.push(Block::Paragraph(b.f("mix_intro", &[("attribute", &attr), ("level", &level)])));
+        let justifications: Vec<String> = codes.justification.codes().iter().map(|c| c.code.clone()).collect();
+        let mut header = vec![b.t("group")];
+        header.extend(justifications.iter().map(|j| b.code_label("justification", j)));
+        let mut groups: Vec<&str> = Vec::new();
+        for c in &mix.cells {
+            if !groups.contains(&c.group.as_str()) {
+                groups.push(&c.group);
+            }
+        }
+        let rows = groups
+            .iter()
+            .map(|g| {
+                let mut row = vec![Cell::Text(g.to_string())];
+                for j in &justifications {
+                    let cell = mix.cells.iter().find(|c| c.group == *g && &c.justification == j);
+                    row.push(match cell {
+                        Some(c) if c.suppressed => Cell::Suppressed(b.k),
+                        Some(c) => {
+                            let share = b.pct_ci(c.share, c.share_ci).text();
+                            let res = c.adjusted_residual.map(|r| format!("; {}", b.m.number(r, 1))).unwrap_or_default();
+                            Cell::Text(format!("{} · {share}{res}", b.int(c.count.unwrap_or(0))))
+                        }
+                        None => Cell::Text("0".into()),
+                    });
+                }
+                row
+            })
+            .collect();
+        let mut numeric = vec![false];
+        numeric.extend(justifications.iter().map(|_| true));
+        blocks.push(Block::Table(Table { caption: format!("{} — {}", b.t("mix"), attr), header, rows, numeric }));
+        if let (Some(chi2), Some(df), Some(pv), Some(v)) = (mix.chi2, mix.df, mix.p_value, mix.cramers_v) {
+            let p_text = if pv < 0.001 { format!("< {}", b.m.number(0.001, 3)) } else { format!("= {}", b.m.number(pv, 3)) };
+            blocks.push(Block::Paragraph(b.f(
+                "mix_test",
+                &[("chi2", &b.m.number(chi2, 1)), ("df", &df.to_string()), ("p", &p_text), ("v", &b.m.number(v, 3))],
+            )));
+        }
+        let weak: Vec<String> = a.settings.weak_justifications.iter().map(|j| b.code_label("justification", j)).collect();
+        let rows: Vec<&ComparisonRow> = mix.weak_justification.iter().collect();
+        if !rows.is_empty() {
+            blocks.push(Block::Table(b.comparison_table(b.f("weak", &[("weak", &weak.join(", "))]), &rows, false)));
+        }
+    }
+    if a.results.justification_mix.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    }
+    sections.push(Section { anchor: "justification-mix".into(), title: b.t("mix"), blocks });
+
+    // 4. Outcome test.
+    let hits: Vec<String> = a.settings.hit_outcomes.iter().map(|o| b.code_label("outcome", o)).collect();
+    let mut blocks = vec![Block::Paragraph(b.f("outcome_intro", &[("hits", &hits.join(", "))]))];
+    for attr in &a.counts.attributes {
+        let rows: Vec<&ComparisonRow> = a.results.outcome_test.iter().filter(|r| &r.attribute == attr).collect();
+        if !rows.is_empty() {
+            blocks.push(Block::Table(b.comparison_table(format!("{} — {}", b.t("outcome"), b.attribute_name(attr)), &rows, false)));
+        }
+    }
+    if a.results.outcome_test.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    }
+    sections.push(Section { anchor: "outcome-test".into(), title: b.t("outcome"), blocks });
+
+    // 5. Stratified, search funnel, population.
+    let strata: Vec<String> = a.settings.strata_by.iter().map(|f| b.m.text(&format!("field.{f}")).to_string()).collect();
+    let mut blocks = vec![Block::Paragraph(b.f("stratified_intro", &[("strata", &strata.join(" × "))]))];
+    if a.results.stratified.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    } else {
+        let rows = a
+            .results
+            .stratified
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(b.attribute_name(&r.attribute)),
+                    Cell::Text(r.group.clone()),
+                    Cell::Text(r.crude_odds_ratio.map(|x| b.m.number(x, 2)).unwrap_or_else(|| "–".into())),
+                    b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
+                    b.q(r.q_value),
+                    Cell::Text(r.breslow_day_p_value.map(|x| b.m.number(x, 3)).unwrap_or_else(|| "–".into())),
+                    Cell::Text(format!("{} / {}", r.strata_used, r.strata_used + r.strata_dropped)),
+                    Cell::Text(if r.reversal { b.t("yes") } else { b.t("no") }),
+                ]
+            })
+            .collect();
+        blocks.push(Block::Table(Table {
+            caption: b.t("stratified"),
+            header: vec![
+                b.t("field"),
+                b.t("group"),
+                b.t("crude_or"),
+                b.t("mh_or"),
+                b.t("q_value"),
+                b.t("bd_p"),
+                b.t("strata_used"),
+                b.t("reversal"),
+            ],
+            rows,
+            numeric: vec![false, false, true, true, true, true, true, false],
+        }));
+    }
+    sections.push(Section { anchor: "stratified".into(), title: b.t("stratified"), blocks });
+
+    let mut blocks = vec![Block::Paragraph(b.t("funnel_intro"))];
+    if a.results.search_funnel.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    }
+    for attr in &a.counts.attributes {
+        let rows: Vec<&ComparisonRow> = a.results.search_funnel.iter().filter(|r| &r.attribute == attr).collect();
+        if !rows.is_empty() {
+            blocks.push(Block::Table(b.comparison_table(format!("{} — {}", b.t("funnel"), b.attribute_name(attr)), &rows, true)));
+        }
+    }
+    sections.push(Section { anchor: "search-funnel".into(), title: b.t("funnel"), blocks });
+
+    let mut blocks = vec![Block::Paragraph(b.t("population_intro"))];
+    if a.results.population_benchmark.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    } else {
+        let rows = a
+            .results
+            .population_benchmark
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(b.attribute_name(&r.attribute)),
+                    Cell::Text(r.group.clone()),
+                    b.count(r.stops),
+                    Cell::Text(b.int(r.population.round() as u64)),
+                    Cell::Text(r.rate_per_1000.map(|x| b.m.number(x, 2)).unwrap_or_else(|| "–".into())),
+                    Cell::Text(r.ref_rate_per_1000.map(|x| b.m.number(x, 2)).unwrap_or_else(|| "–".into())),
+                    b.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
+                    b.q(r.q_value),
+                ]
+            })
+            .collect();
+        blocks.push(Block::Table(Table {
+            caption: b.t("population"),
+            header: vec![
+                b.t("field"),
+                b.t("group"),
+                b.t("stops"),
+                b.t("residents"),
+                b.t("per_1000"),
+                b.t("ref_rate"),
+                b.t("rate_ratio"),
+                b.t("q_value"),
+            ],
+            rows,
+            numeric: vec![false, false, true, true, true, true, true, true],
+        }));
+    }
+    sections.push(Section { anchor: "population".into(), title: b.t("population"), blocks });
+
+    // 6. Methods and caveats.
+    let blocks = ["outcome", "mix", "stratified", "benchmark", "numbers", "legal", "review"]
+        .iter()
+        .map(|k| Block::Paragraph(b.m.text(&format!("report_methods.{k}")).to_string()))
+        .collect();
+    sections.push(Section { anchor: "methods".into(), title: b.t("methods"), blocks });
+
+    // 7. Provenance.
+    let blocks = vec![
+        Block::Paragraph(format!("{}: {} {}", b.t("tool"), p.tool, p.version)),
+        Block::Table(Table {
+            caption: b.t("inputs"),
+            header: vec![b.t("file"), "SHA-256".into(), b.t("rows_read")],
+            rows: p
+                .inputs
+                .iter()
+                .map(|f| vec![Cell::Text(f.path.clone()), Cell::Text(f.sha256.clone()), Cell::Text(b.int(f.rows_read))])
+                .collect(),
+            numeric: vec![false, false, true],
+        }),
+        Block::Subheading(b.t("configuration")),
+        Block::Code(serde_json::to_string_pretty(&p.configuration).expect("serialisable")),
+        Block::Subheading(b.t("command")),
+        Block::Code(opts.command.clone()),
+    ];
+    sections.push(Section { anchor: "provenance".into(), title: b.t("provenance"), blocks });
+
+    let stops = b.int(p.rows_analyzed);
+    let _ = &b.a;
+    Document {
+        lang: opts.lang,
+        title: b.t("title"),
+        subtitle: b.f("subtitle", &[("period", &period), ("stops", &stops), ("as_of", &as_of)]),
+        toc_title: b.t("toc"),
+        sections,
+    }
+}

@@ -1,0 +1,140 @@
+//! The report as one self-contained HTML file: inline CSS, no scripts, no
+//! fonts or images fetched from anywhere (a Content-Security-Policy forbids
+//! it), a print stylesheet with a page break before every section, table
+//! headers with scope, and severity in words, not colour alone.
+
+use super::{Block, Cell, Document};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The policy: nothing may be loaded; only the inline style and inline images (charts) are allowed.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
+
+const STYLE: &str = r#"
+:root { --ink: #1b1b1b; --muted: #555; --rule: #c8c8c8; --accent: #0072b2; --high: #d55e00; --medium: #e69f00; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: var(--ink); max-width: 72rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { font-size: 1.8rem; margin-bottom: .2rem; }
+.subtitle { color: var(--muted); margin-top: 0; }
+h2 { border-bottom: 2px solid var(--accent); padding-bottom: .2rem; margin-top: 2.5rem; }
+h3 { margin-top: 1.5rem; }
+table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-size: .9rem; }
+caption { text-align: left; font-weight: bold; padding: .3rem 0; }
+th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; vertical-align: top; }
+th { text-align: left; background: #f2f2f2; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.suppressed { color: var(--muted); font-style: italic; }
+pre { background: #f6f6f6; padding: .7rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; word-break: break-all; }
+.severity { font-weight: bold; border: 1px solid var(--ink); border-radius: 3px; padding: 0 .35rem; margin-right: .4rem; font-size: .8rem; }
+.severity-high { background: var(--high); color: #000; }
+.severity-medium { background: var(--medium); color: #000; }
+li { margin-bottom: .5rem; }
+nav ol { columns: 2; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10pt; }
+  nav { display: none; }
+  section { break-before: page; page-break-before: always; }
+  section:first-of-type { break-before: auto; page-break-before: auto; }
+  table { page-break-inside: auto; }
+  tr { page-break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+"#;
+
+pub fn render(doc: &Document) -> String {
+    let mut s = String::new();
+    s.push_str("<!DOCTYPE html>\n");
+    s.push_str(&format!("<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n", doc.lang.code()));
+    s.push_str(&format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n"));
+    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    s.push_str(&format!("<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n", escape(&doc.title)));
+    s.push_str(&format!("<header>\n<h1>{}</h1>\n<p class=\"subtitle\">{}</p>\n</header>\n", escape(&doc.title), escape(&doc.subtitle)));
+    s.push_str(&format!("<nav aria-label=\"{0}\">\n<h2>{0}</h2>\n<ol>\n", escape(&doc.toc_title)));
+    for sec in &doc.sections {
+        s.push_str(&format!("<li><a href=\"#{}\">{}</a></li>\n", sec.anchor, escape(&sec.title)));
+    }
+    s.push_str("</ol>\n</nav>\n<main>\n");
+    for (i, sec) in doc.sections.iter().enumerate() {
+        s.push_str(&format!("<section id=\"{}\">\n<h2>{}. {}</h2>\n", sec.anchor, i + 1, escape(&sec.title)));
+        for block in &sec.blocks {
+            match block {
+                Block::Paragraph(t) => s.push_str(&format!("<p>{}</p>\n", escape(t))),
+                Block::Subheading(t) => s.push_str(&format!("<h3>{}</h3>\n", escape(t))),
+                Block::Code(t) => s.push_str(&format!("<pre>{}</pre>\n", escape(t))),
+                Block::List(items) => {
+                    s.push_str("<ul>\n");
+                    for item in items {
+                        s.push_str("<li>");
+                        if let Some(l) = &item.label {
+                            let class = severity_class(l);
+                            s.push_str(&format!("<span class=\"severity {class}\">{}</span>", escape(l)));
+                        }
+                        s.push_str(&escape(&item.text));
+                        if let Some((anchor, label)) = &item.link {
+                            s.push_str(&format!(" (<a href=\"#{anchor}\">{}</a>)", escape(label)));
+                        }
+                        s.push_str("</li>\n");
+                    }
+                    s.push_str("</ul>\n");
+                }
+                Block::Table(t) => {
+                    s.push_str(&format!("<table>\n<caption>{}</caption>\n<thead><tr>", escape(&t.caption)));
+                    for h in &t.header {
+                        s.push_str(&format!("<th scope=\"col\">{}</th>", escape(h)));
+                    }
+                    s.push_str("</tr></thead>\n<tbody>\n");
+                    for row in &t.rows {
+                        s.push_str("<tr>");
+                        for (j, cell) in row.iter().enumerate() {
+                            let numeric = t.numeric.get(j) == Some(&true);
+                            match (j, cell) {
+                                (0, c) => s.push_str(&format!("<th scope=\"row\">{}</th>", escape(&c.text()))),
+                                (_, Cell::Suppressed(_)) => s.push_str(&format!(
+                                    "<td class=\"num suppressed\" title=\"suppressed\">{}</td>",
+                                    escape(&cell.text())
+                                )),
+                                (_, c) => s.push_str(&format!(
+                                    "<td{}>{}</td>",
+                                    if numeric { " class=\"num\"" } else { "" },
+                                    escape(&c.text())
+                                )),
+                            }
+                        }
+                        s.push_str("</tr>\n");
+                    }
+                    s.push_str("</tbody>\n</table>\n");
+                }
+            }
+        }
+        s.push_str("</section>\n");
+    }
+    s.push_str("</main>\n</body>\n</html>\n");
+    s
+}
+
+/// CSS class for a severity label (the label's words carry the meaning; colour only adds to it).
+fn severity_class(label: &str) -> &'static str {
+    let l = label.to_lowercase();
+    if l == "high" || l == "hoog" {
+        "severity-high"
+    } else if l == "medium" || l == "middel" {
+        "severity-medium"
+    } else {
+        "severity-other"
+    }
+}
