@@ -318,3 +318,31 @@ fn population_per_area_counts_only_stops_in_those_areas() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("amsterdam.csv: population file line 2, field population"), "{err}");
 }
+
+#[test]
+fn simpsons_reversal_is_flagged() {
+    // X is stopped mostly on information (many hits), NL mostly on behaviour
+    // (few hits): X hits more often overall, but less often within each justification.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("stop_id;stopped_at;justification;outcome;nationality\n");
+    let mut id = 0;
+    for (group, j, n, rate) in [("X", "informatie", 900, 0.7), ("X", "gedrag", 100, 0.1), ("NL", "informatie", 100, 0.8), ("NL", "gedrag", 900, 0.2)] {
+        let hits = (n as f64 * rate) as usize;
+        for i in 0..n {
+            id += 1;
+            let outcome = if i < hits { "bekeuring" } else { "geen actie" };
+            text.push_str(&format!("S{id};2025-05-01 10:{:02};{j};{outcome};{group}\n", i % 60));
+        }
+    }
+    let csv = dir.path().join("simpson.csv");
+    std::fs::write(&csv, text).unwrap();
+    let a = analyze(&[csv.to_str().unwrap()]);
+    let st = &a["stratified"][0];
+    assert_eq!(st["group"], "X");
+    assert!(st["crude_odds_ratio"].as_f64().unwrap() > 1.1);
+    assert!(st["mh_odds_ratio"].as_f64().unwrap() < 1.0 / 1.1);
+    assert_eq!(st["reversal"], true);
+    let note = a["findings"].as_array().unwrap().iter().find(|f| f["severity"] == "note").expect("a reversal note");
+    assert_eq!(note["analysis"], "stratified");
+    assert!(note["summary_en"].as_str().unwrap().contains("point the other way"));
+}

@@ -12,7 +12,9 @@
 //!   comparison is not significant and the group's counts are small
 //!   (suppressed, or fewer than 20 hits or non-hits), so no conclusion either
 //!   way; given for overall comparisons and justification strata only;
-//! - `note`: a reversal between the crude and the stratified comparison (Simpson's paradox).
+//! - `note`: a reversal between the crude and the stratified comparison
+//!   (Simpson's paradox: opposite sides of 1, each at least 10% away from
+//!   it, with a significant CMH test).
 //!
 //! Every summary ends with the caveat that a statistical signal is a reason
 //! for review, not proof of discrimination. A finding never shows a number
@@ -354,7 +356,7 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
     }
 
     // Reversals.
-    for s in src.stratified.published.iter().filter(|s| s.reversal && !s.suppressed) {
+    for s in src.stratified.published.iter().filter(|s| s.reversal && !s.suppressed && significant(s.q_value)) {
         let mut f = Finding {
             id: String::new(),
             severity: Severity::Note,

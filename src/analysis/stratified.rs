@@ -37,7 +37,8 @@ pub struct StratifiedRow {
     pub breslow_day_p_value: Option<f64>,
     pub strata_used: usize,
     pub strata_dropped: usize,
-    /// The crude and the pooled odds ratio lie on opposite sides of 1.
+    /// The crude and the pooled odds ratio lie on opposite sides of 1, each
+    /// at least 10% away from it (ratios ≥ 1.1 against ≤ 1/1.1).
     pub reversal: bool,
     pub suppressed: bool,
 }
@@ -80,8 +81,9 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
             let sum = |i: usize| used.iter().map(|t| t[i]).sum::<u64>();
             let (a, b, c, d) = (sum(0), sum(1), sum(2), sum(3));
             let crude = (b > 0 && c > 0).then(|| (a as f64 * d as f64) / (b as f64 * c as f64));
+            // A reversal worth a note: opposite sides of 1, each at least 10% away from it.
             let reversal = match (crude, mh.odds_ratio) {
-                (Some(x), Some(y)) => (x > 1.0 && y < 1.0) || (x < 1.0 && y > 1.0),
+                (Some(x), Some(y)) => (x >= 1.1 && y <= 1.0 / 1.1) || (x <= 1.0 / 1.1 && y >= 1.1),
                 _ => false,
             };
             if used.is_empty() {

@@ -155,21 +155,24 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     if findings.iter().all(|f| f.severity >= Severity::InsufficientData) {
         blocks.push(Block::Paragraph(b.t("summary_none")));
     }
-    if !findings.is_empty() {
+    let item = |f: &crate::analysis::findings::Finding| ListItem {
+        label: Some(b.severity(f.severity)),
+        text: match opts.lang {
+            Lang::En => f.summary_en.clone(),
+            Lang::Nl => f.summary_nl.clone(),
+        },
+        link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
+    };
+    let main: Vec<ListItem> = findings.iter().filter(|f| f.severity < Severity::InsufficientData).map(item).collect();
+    let rest: Vec<ListItem> = findings.iter().filter(|f| f.severity >= Severity::InsufficientData).map(item).collect();
+    if !main.is_empty() {
         blocks.push(Block::Paragraph(b.t("summary_findings")));
-        blocks.push(Block::List(
-            findings
-                .iter()
-                .map(|f| ListItem {
-                    label: Some(b.severity(f.severity)),
-                    text: match opts.lang {
-                        Lang::En => f.summary_en.clone(),
-                        Lang::Nl => f.summary_nl.clone(),
-                    },
-                    link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
-                })
-                .collect(),
-        ));
+        blocks.push(Block::List(main));
+    }
+    if !rest.is_empty() {
+        blocks.push(Block::Subheading(b.t("summary_other")));
+        blocks.push(Block::Paragraph(b.f("summary_other_intro", &[("n", &rest.len().to_string())])));
+        blocks.push(Block::List(rest));
     }
     sections.push(Section { anchor: "summary".into(), title: b.t("summary"), blocks });
 

@@ -33,7 +33,8 @@ h1 { font-size: 1.8rem; margin-bottom: .2rem; }
 .subtitle { color: var(--muted); margin-top: 0; }
 h2 { border-bottom: 2px solid var(--accent); padding-bottom: .2rem; margin-top: 2.5rem; }
 h3 { margin-top: 1.5rem; }
-table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-size: .9rem; }
+.table-wrap { overflow-x: auto; margin: .5rem 0 1.5rem; }
+table { border-collapse: collapse; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding: .3rem 0; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; vertical-align: top; }
 th { text-align: left; background: #f2f2f2; }
@@ -93,7 +94,7 @@ pub fn render(doc: &Document) -> String {
                     s.push_str("</ul>\n");
                 }
                 Block::Table(t) => {
-                    s.push_str(&format!("<table>\n<caption>{}</caption>\n<thead><tr>", escape(&t.caption)));
+                    s.push_str(&format!("<div class=\"table-wrap\">\n<table>\n<caption>{}</caption>\n<thead><tr>", escape(&t.caption)));
                     for h in &t.header {
                         s.push_str(&format!("<th scope=\"col\">{}</th>", escape(h)));
                     }
@@ -117,7 +118,7 @@ pub fn render(doc: &Document) -> String {
                         }
                         s.push_str("</tr>\n");
                     }
-                    s.push_str("</tbody>\n</table>\n");
+                    s.push_str("</tbody>\n</table>\n</div>\n");
                 }
             }
         }
