@@ -203,6 +203,8 @@ pub enum ReportFormatArg {
     Html,
     Md,
     Csv,
+    Png,
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -259,6 +261,8 @@ impl Command {
                         ReportFormatArg::Html => ReportFormat::Html,
                         ReportFormatArg::Md => ReportFormat::Md,
                         ReportFormatArg::Csv => ReportFormat::Csv,
+                        ReportFormatArg::Png => ReportFormat::Png,
+                        ReportFormatArg::Svg => ReportFormat::Svg,
                     })
                     .collect(),
                 as_of,

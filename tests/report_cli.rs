@@ -71,8 +71,10 @@ fn html_is_self_contained_and_accessible() {
     let (_, html) = report(dir.path(), &["--format", "html"]);
     assert!(!dir.path().join("report.md").exists());
     assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
-    for forbidden in ["<script", "http://", "https://", "@import", "url("] {
-        assert!(!html.contains(forbidden), "{forbidden}");
+    // The only URL is the SVG namespace name, which is never fetched.
+    let without_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for forbidden in ["<script", "http://", "https://", "@import", "url(", " src=", "<link", "<img"] {
+        assert!(!without_ns.contains(forbidden), "{forbidden}");
     }
     assert!(html.contains("<th scope=\"col\">"));
     assert!(html.contains("<th scope=\"row\">"));
@@ -157,4 +159,26 @@ fn labels_from_the_data_are_escaped_everywhere() {
     let counts = std::fs::read_to_string(out.join("tables/counts_by_unit.csv")).unwrap();
     assert!(counts.contains("'=cmd|"), "{counts}");
     assert!(!counts.lines().any(|l| l.starts_with("=")));
+}
+
+#[test]
+fn charts_are_inline_svg_with_text_alternatives_and_files_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = report(dir.path(), &["--format", "html,md,svg,png"]);
+    let figures = html.matches("<figure role=\"img\" aria-label=").count();
+    assert!(figures >= 6, "{figures} charts");
+    assert_eq!(html.matches("<svg").count(), figures);
+    assert!(html.contains("Stacked bar chart of the share of stops per justification for each nationality group"));
+    assert!(html.contains("Forest plot of the hit-rate ratio per group against the reference group Nederlands"));
+    // Chart files, linked from the Markdown.
+    let svg = dir.path().join("charts/justification-mix-nationality.svg");
+    let png = dir.path().join("charts/justification-mix-nationality.png");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(md.contains("](charts/justification-mix-nationality.svg)"));
+    assert!(md.contains("](charts/outcome-test-nationality.svg)"));
+    // Without chart files the Markdown has no broken image links.
+    let plain = tempfile::tempdir().unwrap();
+    let (md, _) = report(plain.path(), &["--format", "md"]);
+    assert!(!md.contains("](charts/"));
 }

@@ -19,6 +19,10 @@ pub enum ReportFormat {
     Html,
     Md,
     Csv,
+    /// Charts as PNG files in `charts/`.
+    Png,
+    /// Charts as SVG files in `charts/`.
+    Svg,
 }
 
 /// Settings of `stopaudit report`.
@@ -48,6 +52,13 @@ pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
         &build::ReportOptions { lang: settings.lang, as_of: settings.as_of, command: settings.command.clone() },
     );
     let mut written = Vec::new();
+    let chart_ext = if settings.formats.contains(&ReportFormat::Svg) {
+        Some("svg")
+    } else if settings.formats.contains(&ReportFormat::Png) {
+        Some("png")
+    } else {
+        None
+    };
     for format in &settings.formats {
         match format {
             ReportFormat::Html => {
@@ -57,13 +68,31 @@ pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
             }
             ReportFormat::Md => {
                 let path = settings.out.join("report.md");
-                write_atomic(&path, markdown::render(&doc).as_bytes())?;
+                let md = markdown::render(&doc, chart_ext);
+                write_atomic(&path, md.as_bytes())?;
                 written.push(path);
             }
             ReportFormat::Csv => {
                 let dir = settings.out.join("tables");
                 write_csv_dir(&analysis, &dir)?;
                 written.push(dir);
+            }
+            ReportFormat::Svg => {
+                for (name, chart) in doc.charts() {
+                    let path = settings.out.join("charts").join(format!("{name}.svg"));
+                    write_atomic(&path, chart.svg().as_bytes())?;
+                    written.push(path);
+                }
+            }
+            ReportFormat::Png => {
+                for (name, chart) in doc.charts() {
+                    let path = settings.out.join("charts").join(format!("{name}.png"));
+                    let tmp = settings.out.join("charts").join(format!(".{name}.partial-{}.png", std::process::id()));
+                    std::fs::create_dir_all(settings.out.join("charts")).map_err(|e| Error::io(&path, e))?;
+                    chart.png(&tmp).map_err(|m| Error::input(&path, format!("drawing the chart failed: {m}")))?;
+                    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+                    written.push(path);
+                }
             }
         }
     }
@@ -78,3 +107,4 @@ pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
     }
     out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
 }
+

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 
+use super::charts::{Chart, ForestChart, ForestRow, StackedBar, StackedChart};
 use super::{Block, Cell, Document, ListItem, Section, Table};
 use crate::analysis::compare::ComparisonRow;
 use crate::analysis::findings::Severity;
@@ -96,6 +97,32 @@ impl B<'_> {
         if self.m.keys().any(|k| k == key) { self.m.text(&key).to_string() } else { attr.to_string() }
     }
 
+    /// A forest plot of rate ratios with intervals (suppressed rows and rows without an interval are left out).
+    fn forest(&self, name: String, title: String, measure: &str, reference: &str, rows: Vec<(String, Option<f64>, Option<[f64; 2]>)>, odds: bool) -> Option<Block> {
+        let rows: Vec<ForestRow> = rows
+            .into_iter()
+            .filter_map(|(label, est, ci)| match (est, ci) {
+                (Some(e), Some([lo, hi])) if e > 0.0 && lo > 0.0 && hi.is_finite() => Some(ForestRow { label, estimate: e, low: lo, high: hi }),
+                _ => None,
+            })
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        let level = format!("{}%", self.m.number(100.0 * self.a.settings.confidence, 0));
+        let alt = self.f("chart_forest_alt", &[("measure", &self.t(measure)), ("reference", reference), ("level", &level)]);
+        Some(Block::Chart {
+            name: file_stem(&name),
+            chart: Chart::Forest(ForestChart {
+                title,
+                rows,
+                band: self.a.settings.practical_band,
+                x_label: self.t(if odds { "axis_odds_ratio" } else { "axis_rate_ratio" }),
+            }),
+            alt,
+        })
+    }
+
     fn comparison_table(&self, caption: String, rows: &[&ComparisonRow], with_stage: bool) -> Table {
         let mut header = vec![self.t("group")];
         if with_stage {
@@ -125,6 +152,19 @@ impl B<'_> {
             .collect();
         Table { caption, header, rows: body, numeric: vec![false, false, true, true, true, true, true] }
     }
+}
+
+/// A file name stem from a chart name: lower-case ASCII letters, digits and dashes.
+pub fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
 }
 
 /// Anchor of the section an analysis is reported in.
@@ -243,6 +283,34 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         blocks.push(Block::Subheading(attr.clone()));
         blocks.push(Block::Paragraph(b.f("mix_intro", &[("attribute", &attr), ("level", &level)])));
         let justifications: Vec<String> = codes.justification.codes().iter().map(|c| c.code.clone()).collect();
+        {
+            let mut groups: Vec<&str> = Vec::new();
+            for c in &mix.cells {
+                if !groups.contains(&c.group.as_str()) {
+                    groups.push(&c.group);
+                }
+            }
+            let bars = groups
+                .iter()
+                .map(|g| StackedBar {
+                    label: g.to_string(),
+                    shares: justifications
+                        .iter()
+                        .map(|j| mix.cells.iter().find(|c| c.group == *g && &c.justification == j).and_then(|c| if c.suppressed { None } else { c.share }))
+                        .collect(),
+                })
+                .collect();
+            blocks.push(Block::Chart {
+                name: file_stem(&format!("justification-mix-{}", mix.attribute)),
+                chart: Chart::Stacked(StackedChart {
+                    title: b.f("chart_mix_title", &[("attribute", &attr)]),
+                    segments: justifications.iter().map(|j| b.code_label("justification", j)).collect(),
+                    bars,
+                    x_label: b.t("axis_share"),
+                }),
+                alt: b.f("chart_mix_alt", &[("attribute", &attr), ("k", &b.k.to_string())]),
+            });
+        }
         let mut header = vec![b.t("group")];
         header.extend(justifications.iter().map(|j| b.code_label("justification", j)));
         let mut groups: Vec<&str> = Vec::new();
@@ -297,7 +365,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     for attr in &a.counts.attributes {
         let rows: Vec<&ComparisonRow> = a.results.outcome_test.iter().filter(|r| &r.attribute == attr).collect();
         if !rows.is_empty() {
-            blocks.push(Block::Table(b.comparison_table(format!("{} — {}", b.t("outcome"), b.attribute_name(attr)), &rows, false)));
+            let title = format!("{} — {}", b.t("outcome"), b.attribute_name(attr));
+            let points = rows
+                .iter()
+                .filter(|r| r.stratum.is_empty() || r.stratum.contains_key("justification"))
+                .map(|r| (format!("{} · {}", r.group, b.stratum(r)), r.rate_ratio, r.rate_ratio_ci))
+                .collect();
+            if let Some(chart) = b.forest(format!("outcome-test-{attr}"), title.clone(), "measure_outcome", &rows[0].reference, points, false) {
+                blocks.push(chart);
+            }
+            blocks.push(Block::Table(b.comparison_table(title, &rows, false)));
         }
     }
     if a.results.outcome_test.is_empty() {
@@ -328,6 +405,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 ]
             })
             .collect();
+        for attr in &a.counts.attributes {
+            let rows: Vec<_> = a.results.stratified.iter().filter(|r| &r.attribute == attr).collect();
+            if let Some(first) = rows.first() {
+                let points = rows.iter().map(|r| (r.group.clone(), r.mh_odds_ratio, r.mh_odds_ratio_ci)).collect();
+                let title = format!("{} — {}", b.t("stratified"), b.attribute_name(attr));
+                if let Some(chart) = b.forest(format!("stratified-{attr}"), title, "measure_stratified", &first.reference, points, true) {
+                    blocks.push(chart);
+                }
+            }
+        }
         blocks.push(Block::Table(Table {
             caption: b.t("stratified"),
             header: vec![
@@ -353,7 +440,15 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     for attr in &a.counts.attributes {
         let rows: Vec<&ComparisonRow> = a.results.search_funnel.iter().filter(|r| &r.attribute == attr).collect();
         if !rows.is_empty() {
-            blocks.push(Block::Table(b.comparison_table(format!("{} — {}", b.t("funnel"), b.attribute_name(attr)), &rows, true)));
+            let title = format!("{} — {}", b.t("funnel"), b.attribute_name(attr));
+            let points = rows
+                .iter()
+                .map(|r| (format!("{} · {}", r.group, b.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))), r.rate_ratio, r.rate_ratio_ci))
+                .collect();
+            if let Some(chart) = b.forest(format!("search-funnel-{attr}"), title.clone(), "measure_funnel", &rows[0].reference, points, false) {
+                blocks.push(chart);
+            }
+            blocks.push(Block::Table(b.comparison_table(title, &rows, true)));
         }
     }
     sections.push(Section { anchor: "search-funnel".into(), title: b.t("funnel"), blocks });
@@ -379,6 +474,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 ]
             })
             .collect();
+        for attr in &a.counts.attributes {
+            let rows: Vec<_> = a.results.population_benchmark.iter().filter(|r| &r.attribute == attr).collect();
+            if let Some(first) = rows.first() {
+                let points = rows.iter().map(|r| (r.group.clone(), r.rate_ratio, r.rate_ratio_ci)).collect();
+                let title = format!("{} — {}", b.t("population"), b.attribute_name(attr));
+                if let Some(chart) = b.forest(format!("population-{attr}"), title, "measure_population", &first.reference, points, false) {
+                    blocks.push(chart);
+                }
+            }
+        }
         blocks.push(Block::Table(Table {
             caption: b.t("population"),
             header: vec![

@@ -34,6 +34,9 @@ h1 { font-size: 1.8rem; margin-bottom: .2rem; }
 h2 { border-bottom: 2px solid var(--accent); padding-bottom: .2rem; margin-top: 2.5rem; }
 h3 { margin-top: 1.5rem; }
 .table-wrap { overflow-x: auto; margin: .5rem 0 1.5rem; }
+figure { margin: 1rem 0; overflow-x: auto; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: .85rem; }
 table { border-collapse: collapse; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding: .3rem 0; }
 th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; vertical-align: top; }
@@ -77,6 +80,14 @@ pub fn render(doc: &Document) -> String {
                 Block::Paragraph(t) => s.push_str(&format!("<p>{}</p>\n", escape(t))),
                 Block::Subheading(t) => s.push_str(&format!("<h3>{}</h3>\n", escape(t))),
                 Block::Code(t) => s.push_str(&format!("<pre>{}</pre>\n", escape(t))),
+                Block::Chart { chart, alt, .. } => {
+                    let svg = chart.svg();
+                    let svg = svg.trim_start_matches(|c| c != '<');
+                    s.push_str(&format!(
+                        "<figure role=\"img\" aria-label=\"{0}\">\n{svg}\n<figcaption>{0}</figcaption>\n</figure>\n",
+                        escape(alt)
+                    ));
+                }
                 Block::List(items) => {
                     s.push_str("<ul>\n");
                     for item in items {

@@ -18,7 +18,10 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-pub fn render(doc: &Document) -> String {
+/// Renders the document; `chart_ext` is the extension of the chart files
+/// written to `charts/` next to the Markdown file, if any (charts are
+/// linked as images then, and left out otherwise).
+pub fn render(doc: &Document, chart_ext: Option<&str>) -> String {
     let mut s = format!("# {}\n\n{}\n\n", escape(&doc.title), escape(&doc.subtitle));
     s.push_str(&format!("**{}**\n\n", escape(&doc.toc_title)));
     for (i, sec) in doc.sections.iter().enumerate() {
@@ -31,6 +34,11 @@ pub fn render(doc: &Document) -> String {
             match block {
                 Block::Paragraph(t) => s.push_str(&format!("{}\n\n", escape(t))),
                 Block::Subheading(t) => s.push_str(&format!("### {}\n\n", escape(t))),
+                Block::Chart { name, alt, .. } => {
+                    if let Some(ext) = chart_ext {
+                        s.push_str(&format!("![{}](charts/{name}.{ext})\n\n", escape(alt)));
+                    }
+                }
                 Block::Code(t) => {
                     let fence = if t.contains("```") { "~~~~" } else { "```" };
                     s.push_str(&format!("{fence}\n{t}\n{fence}\n\n"));

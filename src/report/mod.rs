@@ -3,6 +3,7 @@
 //! tables and text, in English or Dutch.
 
 pub mod build;
+pub mod charts;
 pub mod html;
 pub mod markdown;
 
@@ -44,6 +45,8 @@ pub enum Block {
     /// Preformatted text (configuration, command line).
     Code(String),
     Subheading(String),
+    /// A chart, with its file stem (for PNG/SVG files) and a text alternative.
+    Chart { name: String, chart: charts::Chart, alt: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,4 +72,18 @@ pub struct Document {
     pub subtitle: String,
     pub toc_title: String,
     pub sections: Vec<Section>,
+}
+
+impl Document {
+    /// Every chart with its file stem, in document order.
+    pub fn charts(&self) -> Vec<(&str, &charts::Chart)> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.blocks.iter())
+            .filter_map(|b| match b {
+                Block::Chart { name, chart, .. } => Some((name.as_str(), chart)),
+                _ => None,
+            })
+            .collect()
+    }
 }

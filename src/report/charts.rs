@@ -1,0 +1,257 @@
+//! Charts with plotters, as inline SVG for the HTML report and as SVG or PNG
+//! files on request. Text uses DejaVu Sans compiled into the binary, so a
+//! chart looks the same on every machine. Colours are the Okabe–Ito
+//! palette (safe for colour-blind readers); suppressed values are never
+//! drawn.
+
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Okabe–Ito colours.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+const FONT: &str = "sans-serif";
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_err() {
+            panic!("the embedded DejaVu Sans font is valid");
+        }
+    });
+}
+
+/// One horizontal stacked bar: a label and (segment index, share) pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackedBar {
+    pub label: String,
+    /// Shares in [0, 1] per segment; `None` for a suppressed segment (not drawn).
+    pub shares: Vec<Option<f64>>,
+}
+
+/// Data of a stacked bar chart of shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackedChart {
+    pub title: String,
+    pub segments: Vec<String>,
+    pub bars: Vec<StackedBar>,
+    pub x_label: String,
+}
+
+/// One line of a forest plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestRow {
+    pub label: String,
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Data of a forest plot of ratios on a log scale, with the reference line
+/// at 1 and the practical band shaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestChart {
+    pub title: String,
+    pub rows: Vec<ForestRow>,
+    pub band: [f64; 2],
+    pub x_label: String,
+}
+
+/// A chart in any of the supported forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    Stacked(StackedChart),
+    Forest(ForestChart),
+}
+
+const WIDTH: u32 = 860;
+
+impl Chart {
+    fn height(&self) -> u32 {
+        let rows = match self {
+            Chart::Stacked(c) => c.bars.len(),
+            Chart::Forest(c) => c.rows.len(),
+        } as u32;
+        let legend = if matches!(self, Chart::Stacked(_)) { 40 } else { 0 };
+        90 + legend + 26 * rows.max(1)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
+        match self {
+            Chart::Stacked(c) => draw_stacked(c, &root)?,
+            Chart::Forest(c) => draw_forest(c, &root)?,
+        }
+        root.present()
+    }
+
+    /// The chart as an SVG document.
+    pub fn svg(&self) -> String {
+        register_font();
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, (WIDTH, self.height())).into_drawing_area();
+            self.draw(root).expect("drawing into a string cannot fail");
+        }
+        out
+    }
+
+    /// Writes the chart as a PNG file.
+    pub fn png(&self, path: &std::path::Path) -> Result<(), String> {
+        register_font();
+        let root = BitMapBackend::new(path, (WIDTH, self.height())).into_drawing_area();
+        self.draw(root).map_err(|e| e.to_string())
+    }
+}
+
+fn label_width(labels: impl Iterator<Item = usize>) -> u32 {
+    (labels.max().unwrap_or(8) as u32 * 7 + 16).clamp(80, 300)
+}
+
+/// Row `i` (0 = top) of `n` as a y segment.
+fn row(i: usize, n: usize) -> i32 {
+    (n - 1 - i) as i32
+}
+
+fn draw_stacked<DB: DrawingBackend>(c: &StackedChart, root: &DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 40);
+    let labels: Vec<String> = c.bars.iter().map(|b| b.label.clone()).collect();
+    let n = labels.len().max(1);
+    let mut chart = ChartBuilder::on(&top)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
+        .build_cartesian_2d(0f64..100f64, (0..n as i32).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(c.x_label.as_str())
+        .x_label_formatter(&|x| format!("{x:.0}%"))
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(v) if (*v as usize) < n => labels[n - 1 - *v as usize].clone(),
+            _ => String::new(),
+        })
+        .label_style((FONT, 12))
+        .draw()?;
+    for (i, bar) in c.bars.iter().enumerate() {
+        let y = row(i, n);
+        let mut x = 0.0;
+        for (s, share) in bar.shares.iter().enumerate() {
+            if let Some(share) = share {
+                let w = 100.0 * share;
+                let mut rect = Rectangle::new(
+                    [(x, SegmentValue::Exact(y)), (x + w, SegmentValue::Exact(y + 1))],
+                    PALETTE[s % PALETTE.len()].filled(),
+                );
+                rect.set_margin(4, 4, 0, 0);
+                chart.draw_series(std::iter::once(rect))?;
+                x += w;
+            }
+        }
+    }
+    // Legend below: a square and a name per segment.
+    let per = (WIDTH as i32 - 20) / c.segments.len().max(1) as i32;
+    for (s, name) in c.segments.iter().enumerate() {
+        let x = 10 + per * s as i32;
+        bottom.draw(&Rectangle::new([(x, 12), (x + 12, 24)], PALETTE[s % PALETTE.len()].filled()))?;
+        bottom.draw(&Text::new(name.clone(), (x + 16, 12), (FONT, 12).into_font()))?;
+    }
+    Ok(())
+}
+
+fn draw_forest<DB: DrawingBackend>(c: &ForestChart, root: &DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let n = c.rows.len().max(1);
+    let lo = c.rows.iter().map(|r| r.low).fold(c.band[0], f64::min).max(1e-3) * 0.9;
+    let hi = c.rows.iter().map(|r| r.high).fold(c.band[1], f64::max).min(1e3) * 1.1;
+    let labels: Vec<String> = c.rows.iter().map(|r| r.label.clone()).collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
+        .build_cartesian_2d((lo..hi).log_scale(), (0..n as i32).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(c.x_label.as_str())
+        .x_label_formatter(&|x| format!("{x:.2}"))
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(v) if (*v as usize) < n => labels[n - 1 - *v as usize].clone(),
+            _ => String::new(),
+        })
+        .label_style((FONT, 12))
+        .draw()?;
+    // The practical band, then the reference line at 1.
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(c.band[0], SegmentValue::Exact(0)), (c.band[1], SegmentValue::Last)],
+        RGBColor(225, 225, 225).filled(),
+    )))?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
+        BLACK.stroke_width(1),
+    )))?;
+    for (i, r) in c.rows.iter().enumerate() {
+        let y = SegmentValue::CenterOf(row(i, n));
+        let (low, high) = (r.low.clamp(lo, hi), r.high.clamp(lo, hi));
+        chart.draw_series(std::iter::once(PathElement::new(vec![(low, y.clone()), (high, y.clone())], PALETTE[0].stroke_width(2))))?;
+        chart.draw_series(std::iter::once(Circle::new((r.estimate.clamp(lo, hi), y), 4, PALETTE[0].filled())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svg_is_deterministic_and_has_the_labels() {
+        let chart = Chart::Forest(ForestChart {
+            title: "Rate ratios".into(),
+            rows: vec![
+                ForestRow { label: "A · behaviour".into(), estimate: 0.7, low: 0.5, high: 0.9 },
+                ForestRow { label: "B <x> & y".into(), estimate: 1.2, low: 0.9, high: 1.6 },
+            ],
+            band: [0.8, 1.25],
+            x_label: "rate ratio".into(),
+        });
+        let a = chart.svg();
+        assert_eq!(a, chart.svg());
+        assert!(a.starts_with("<svg"));
+        assert!(a.contains("A · behaviour"));
+        // Labels from the data are escaped by the SVG backend.
+        assert!(!a.contains("<x>"));
+    }
+
+    #[test]
+    fn suppressed_segments_are_not_drawn() {
+        let with = Chart::Stacked(StackedChart {
+            title: "t".into(),
+            segments: vec!["a".into(), "b".into()],
+            bars: vec![StackedBar { label: "g".into(), shares: vec![Some(0.5), Some(0.5)] }],
+            x_label: "share".into(),
+        });
+        let without = Chart::Stacked(StackedChart {
+            title: "t".into(),
+            segments: vec!["a".into(), "b".into()],
+            bars: vec![StackedBar { label: "g".into(), shares: vec![Some(0.5), None] }],
+            x_label: "share".into(),
+        });
+        let count = |s: &str| s.matches("<rect").count();
+        assert_eq!(count(&with.svg()), count(&without.svg()) + 1);
+    }
+}
