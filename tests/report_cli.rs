@@ -73,9 +73,12 @@ fn html_is_self_contained_and_accessible() {
     assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
     // The only URL is the SVG namespace name, which is never fetched.
     let without_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-    for forbidden in ["<script", "http://", "https://", "@import", "url(", " src=", "<link", "<img"] {
+    for forbidden in ["<script", "http://", "https://", "@import", " src=", "<link", "<img"] {
         assert!(!without_ns.contains(forbidden), "{forbidden}");
     }
+    // The only url() is the embedded font.
+    assert_eq!(html.matches("url(").count(), 1);
+    assert!(html.contains("url(data:font/ttf;base64,AAEAAA"));
     assert!(html.contains("<th scope=\"col\">"));
     assert!(html.contains("<th scope=\"row\">"));
     assert!(html.contains("@media print"));
@@ -173,7 +176,11 @@ fn charts_are_inline_svg_with_text_alternatives_and_files_on_request() {
     // Chart files, linked from the Markdown.
     let svg = dir.path().join("charts/justification-mix-nationality.svg");
     let png = dir.path().join("charts/justification-mix-nationality.png");
-    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.starts_with("<svg"));
+    // The font travels with the file, so the text renders the same without DejaVu Sans installed.
+    assert!(svg_text.contains("@font-face { font-family: \"DejaVu Sans\"; src: url(data:font/ttf;base64,"));
+    assert!(svg_text.contains("font-family=\"DejaVu Sans\""));
     assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
     assert!(md.contains("](charts/justification-mix-nationality.svg)"));
     assert!(md.contains("](charts/outcome-test-nationality.svg)"));

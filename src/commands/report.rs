@@ -80,7 +80,7 @@ pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
             ReportFormat::Svg => {
                 for (name, chart) in doc.charts() {
                     let path = settings.out.join("charts").join(format!("{name}.svg"));
-                    write_atomic(&path, chart.svg().as_bytes())?;
+                    write_atomic(&path, chart.svg_file().as_bytes())?;
                     written.push(path);
                 }
             }

@@ -21,8 +21,19 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 0, 0),
 ];
 
-const FONT: &str = "sans-serif";
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// The family name charts use; SVG text names it, so viewers use the embedded copy.
+pub const FONT: &str = "DejaVu Sans";
+/// DejaVu Sans, compiled in.
+pub static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// A CSS `@font-face` rule carrying the embedded font as a data URL.
+pub fn font_face_css() -> String {
+    use base64::Engine as _;
+    format!(
+        "@font-face {{ font-family: \"{FONT}\"; src: url(data:font/ttf;base64,{}) format(\"truetype\"); }}",
+        base64::engine::general_purpose::STANDARD.encode(FONT_BYTES)
+    )
+}
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -106,6 +117,18 @@ impl Chart {
             self.draw(root).expect("drawing into a string cannot fail");
         }
         out
+    }
+
+    /// The chart as a standalone SVG file: the font is embedded, so its text
+    /// renders the same with or without fonts installed.
+    pub fn svg_file(&self) -> String {
+        let svg = self.svg();
+        match svg.find('>') {
+            Some(i) if svg.starts_with("<svg") => {
+                format!("{}\n<defs><style>{}</style></defs>{}", &svg[..=i], font_face_css(), &svg[i + 1..])
+            }
+            _ => svg,
+        }
     }
 
     /// Writes the chart as a PNG file.

@@ -1,6 +1,6 @@
-//! The report as one self-contained HTML file: inline CSS, no scripts, no
-//! fonts or images fetched from anywhere (a Content-Security-Policy forbids
-//! it), a print stylesheet with a page break before every section, table
+//! The report as one self-contained HTML file: inline CSS, the font embedded
+//! as a data URL, no scripts, nothing fetched from anywhere (a
+//! Content-Security-Policy forbids it), a print stylesheet with a page break before every section, table
 //! headers with scope, and severity in words, not colour alone.
 
 use super::{Block, Cell, Document};
@@ -23,7 +23,7 @@ pub fn escape(text: &str) -> String {
 
 /// The policy: nothing may be loaded; only the inline style and inline images (charts) are allowed.
 pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
 
 const STYLE: &str = r#"
 :root { --ink: #1b1b1b; --muted: #555; --rule: #c8c8c8; --accent: #0072b2; --high: #d55e00; --medium: #e69f00; }
@@ -66,7 +66,12 @@ pub fn render(doc: &Document) -> String {
     s.push_str(&format!("<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n", doc.lang.code()));
     s.push_str(&format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n"));
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    s.push_str(&format!("<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n", escape(&doc.title)));
+    // The font is embedded (not fetched): text and charts look the same everywhere, on screen and in print.
+    s.push_str(&format!(
+        "<title>{}</title>\n<style>{}\n{STYLE}</style>\n</head>\n<body>\n",
+        escape(&doc.title),
+        super::charts::font_face_css()
+    ));
     s.push_str(&format!("<header>\n<h1>{}</h1>\n<p class=\"subtitle\">{}</p>\n</header>\n", escape(&doc.title), escape(&doc.subtitle)));
     s.push_str(&format!("<nav aria-label=\"{0}\">\n<h2>{0}</h2>\n<ol>\n", escape(&doc.toc_title)));
     for sec in &doc.sections {
