@@ -63,21 +63,8 @@ pub enum Command {
         /// Also write quarantined rows to this .csv or .parquet file.
         #[arg(long)]
         quarantine: Option<PathBuf>,
-        /// Strata of the stratified comparison, e.g. justification,unit (default: justification).
-        #[arg(long, value_delimiter = ',')]
-        by: Option<Vec<String>>,
-        /// Suppress counts from 1 to N-1 in the output (default 10; 0 disables).
-        #[arg(long)]
-        min_cell: Option<u64>,
-        /// Population file (CSV: attribute, group, population) for the population benchmark.
-        #[arg(long)]
-        population: Option<PathBuf>,
-        /// Confidence level of intervals (default 0.95).
-        #[arg(long)]
-        confidence: Option<f64>,
-        /// False discovery rate for q-values and findings (default 0.05).
-        #[arg(long)]
-        fdr: Option<f64>,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
     },
     /// Write the analysis as a report to publish: HTML, Markdown and CSV tables.
     Report {
@@ -95,15 +82,8 @@ pub enum Command {
         /// Report date (default: the date of the last stop analysed).
         #[arg(long)]
         as_of: Option<NaiveDate>,
-        /// Strata of the stratified comparison, e.g. justification,unit.
-        #[arg(long, value_delimiter = ',')]
-        by: Option<Vec<String>>,
-        /// Suppress counts from 1 to N-1 (default 10; 0 disables).
-        #[arg(long)]
-        min_cell: Option<u64>,
-        /// Population file for the population benchmark.
-        #[arg(long)]
-        population: Option<PathBuf>,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
     },
     /// Generate synthetic ProCo-style stops with planted bias.
     Generate {
@@ -179,6 +159,32 @@ fn parse_filter(s: &str) -> Result<Filter, String> {
     Filter::parse(s).map_err(|e| e.to_string())
 }
 
+/// Settings of the analyses (they override `[analysis]` in the configuration).
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
+    /// Strata of the stratified comparison, e.g. justification,unit (default: justification).
+    #[arg(long, value_delimiter = ',')]
+    pub by: Option<Vec<String>>,
+    /// Suppress counts from 1 to N-1 in the output (default 10; 0 disables).
+    #[arg(long)]
+    pub min_cell: Option<u64>,
+    /// Population file (CSV: attribute, group, population) for the population benchmark.
+    #[arg(long)]
+    pub population: Option<PathBuf>,
+    /// Confidence level of intervals (default 0.95).
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    /// False discovery rate for q-values and findings (default 0.05).
+    #[arg(long)]
+    pub fdr: Option<f64>,
+}
+
+impl From<AnalysisArgs> for AnalysisOverrides {
+    fn from(a: AnalysisArgs) -> Self {
+        AnalysisOverrides { strata_by: a.by, min_cell: a.min_cell, population: a.population, confidence: a.confidence, fdr: a.fdr }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TextFormat {
     Text,
@@ -247,9 +253,9 @@ pub enum Resolved {
 impl Command {
     pub fn resolve(self, command_line: String) -> Resolved {
         match self {
-            Command::Report { input, out, lang, format, as_of, by, min_cell, population } => Resolved::Report(ReportSettings {
+            Command::Report { input, out, lang, format, as_of, analysis } => Resolved::Report(ReportSettings {
                 input: input.into(),
-                overrides: AnalysisOverrides { strata_by: by, min_cell, population, confidence: None, fdr: None },
+                overrides: analysis.into(),
                 out,
                 lang: match lang {
                     LangArg::En => Lang::En,
@@ -272,7 +278,7 @@ impl Command {
             Command::Validate { input, quarantine, format } => {
                 Resolved::Validate(ValidateSettings { input: input.into(), quarantine, format: format.into() })
             }
-            Command::Analyze { input, format, out, quarantine, by, min_cell, population, confidence, fdr } => Resolved::Analyze(AnalyzeSettings {
+            Command::Analyze { input, format, out, quarantine, analysis } => Resolved::Analyze(AnalyzeSettings {
                 input: input.into(),
                 format: match format {
                     AnalyzeFormatArg::Table => AnalyzeFormat::Table,
@@ -281,7 +287,7 @@ impl Command {
                 },
                 out,
                 quarantine,
-                overrides: AnalysisOverrides { strata_by: by, min_cell, population, confidence, fdr },
+                overrides: analysis.into(),
             }),
             Command::Generate { rows, seed, out, format, bias, truth, dirty, start, days, quiet } => {
                 Resolved::Generate(GenerateSettings {

@@ -91,8 +91,14 @@ impl ComparisonRow {
 
 /// Benjamini–Hochberg q-values over all rows of one analysis.
 pub fn assign_q_values(rows: &mut [ComparisonRow]) {
-    let p: Vec<f64> = rows.iter().map(|r| r.p_value.unwrap_or(f64::NAN)).collect();
-    for (row, q) in rows.iter_mut().zip(benjamini_hochberg(&p)) {
-        row.q_value = (!q.is_nan()).then_some(q);
+    assign_q(rows, |r| r.p_value, |r, q| r.q_value = q);
+}
+
+/// Benjamini–Hochberg over the p-values `p` reads from the rows, stored by `set`
+/// (rows without a p-value get none).
+pub fn assign_q<T>(rows: &mut [T], p: impl Fn(&T) -> Option<f64>, set: impl Fn(&mut T, Option<f64>)) {
+    let ps: Vec<f64> = rows.iter().map(|r| p(r).unwrap_or(f64::NAN)).collect();
+    for (row, q) in rows.iter_mut().zip(benjamini_hochberg(&ps)) {
+        set(row, (!q.is_nan()).then_some(q));
     }
 }

@@ -195,6 +195,14 @@ impl Writer<'_> {
     }
 }
 
+impl Writer<'_> {
+    /// The same sentence in English and Dutch, each followed by the caveat.
+    fn both(&self, text: impl Fn(&Messages) -> String) -> (String, String) {
+        let [en, nl] = &self.langs;
+        (format!("{} {}", text(en), en.text("finding.caveat")), format!("{} {}", text(nl), nl.text("finding.caveat")))
+    }
+}
+
 impl Messages {
     fn texts_or(&self, key: &str, fallback: &str) -> String {
         if self.keys().any(|k| k == key) { self.text(key).to_string() } else { fallback.to_string() }
@@ -326,13 +334,13 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                 suppressed: false,
             };
             let mut f = base("population_benchmark", &row, Severity::Medium);
-            for (i, m) in w.langs.iter().enumerate() {
+            (f.summary_en, f.summary_nl) = w.both(|m| {
                 let subject = w.subject(m, &p.attribute, &p.group);
                 let mut cap = subject.clone();
                 if let Some(first) = cap.get(..1) {
                     cap = first.to_uppercase() + &cap[1..];
                 }
-                let text = m.fill(
+                m.fill(
                     "finding.population",
                     &[
                         ("subject_cap", &cap),
@@ -343,14 +351,8 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                         ("ratio_ci", &w.ci(m, p.rate_ratio_ci, false, 2)),
                         ("q", &p.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
                     ],
-                );
-                let text = format!("{text} {}", m.text("finding.caveat"));
-                if i == 0 {
-                    f.summary_en = text;
-                } else {
-                    f.summary_nl = text;
-                }
-            }
+                )
+            });
             out.push(f);
         }
     }
@@ -376,8 +378,8 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
             summary_en: String::new(),
             summary_nl: String::new(),
         };
-        for (i, m) in w.langs.iter().enumerate() {
-            let text = m.fill(
+        (f.summary_en, f.summary_nl) = w.both(|m| {
+            m.fill(
                 "finding.reversal",
                 &[
                     ("subject", &w.subject(m, &s.attribute, &s.group)),
@@ -386,14 +388,8 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                     ("crude", &s.crude_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
                     ("mh", &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
                 ],
-            );
-            let text = format!("{text} {}", m.text("finding.caveat"));
-            if i == 0 {
-                f.summary_en = text;
-            } else {
-                f.summary_nl = text;
-            }
-        }
+            )
+        });
         out.push(f);
     }
 

@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::compare::ComparisonRow;
 use super::{tally, Attribute, Inputs, Tally};
 use crate::stats::chisq::pearson_chi_square;
-use crate::stats::fdr::benjamini_hochberg;
 use crate::stats::proportion::wilson_interval;
 
 /// One cell of the group × justification table.
@@ -107,8 +106,5 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
 
 /// q-values of the chi-square tests across attributes.
 pub fn assign_q_values(results: &mut [MixResult]) {
-    let p: Vec<f64> = results.iter().map(|r| r.p_value.unwrap_or(f64::NAN)).collect();
-    for (r, q) in results.iter_mut().zip(benjamini_hochberg(&p)) {
-        r.q_value = (!q.is_nan()).then_some(q);
-    }
+    super::compare::assign_q(results, |r| r.p_value, |r, q| r.q_value = q);
 }

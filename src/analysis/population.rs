@@ -11,7 +11,6 @@ use serde::Serialize;
 
 use super::{stratum_value, tally, Attribute, Inputs};
 use crate::error::{Error, Result};
-use crate::stats::fdr::benjamini_hochberg;
 use crate::stats::proportion::poisson_rate_ratio;
 
 /// Residents per attribute and group (summed over areas when the file has them).
@@ -146,8 +145,5 @@ pub fn benchmark(inputs: &Inputs, attrs: &[Attribute], population: &Population) 
 }
 
 pub fn assign_q_values(rows: &mut [PopulationRow]) {
-    let p: Vec<f64> = rows.iter().map(|r| r.p_value.unwrap_or(f64::NAN)).collect();
-    for (r, q) in rows.iter_mut().zip(benjamini_hochberg(&p)) {
-        r.q_value = (!q.is_nan()).then_some(q);
-    }
+    super::compare::assign_q(rows, |r| r.p_value, |r, q| r.q_value = q);
 }

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{stratum_value, tally, Attribute, Inputs};
-use crate::stats::fdr::benjamini_hochberg;
 use crate::stats::mantel_haenszel::mantel_haenszel;
 
 /// One group against the reference across strata.
@@ -118,8 +117,5 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
 
 /// q-values of the CMH tests.
 pub fn assign_q_values(rows: &mut [StratifiedRow]) {
-    let p: Vec<f64> = rows.iter().map(|r| r.cmh_p_value.unwrap_or(f64::NAN)).collect();
-    for (r, q) in rows.iter_mut().zip(benjamini_hochberg(&p)) {
-        r.q_value = (!q.is_nan()).then_some(q);
-    }
+    super::compare::assign_q(rows, |r| r.cmh_p_value, |r, q| r.q_value = q);
 }
