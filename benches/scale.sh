@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Scale benchmark: stopaudit against DuckDB and Polars (Python) on the same
+# generated data, side by side in one run. Prints a table of wall-time
+# medians, peak RSS and the ratio to stopaudit.
+#
+#   benches/scale.sh                 # 10M rows Parquet + 1M rows Dutch CSV, 3 runs each, with peers
+#   benches/scale.sh --rows 100000000 --runs 5
+#   benches/scale.sh --smoke         # seconds: 200k rows, one run, stopaudit only (CI)
+#
+# Peers are installed from PyPI into benches/.venv on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=10000000
+CSV_ROWS=1000000
+RUNS=3
+SMOKE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) ROWS=$2; shift 2 ;;
+    --csv-rows) CSV_ROWS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --smoke) SMOKE=1; ROWS=200000; CSV_ROWS=100000; RUNS=1; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stopaudit-target}"
+cargo build --release --quiet
+B="$CARGO_TARGET_DIR/release/stopaudit"
+DATA=${BENCH_DATA:-$(mktemp -d)}
+mkdir -p "$DATA"
+[ -z "${BENCH_DATA:-}" ] && trap 'rm -rf "$DATA"' EXIT
+
+PARQUET="$DATA/stops-$ROWS.parquet"
+CSV="$DATA/stops-$CSV_ROWS.csv"
+[ -f "$PARQUET" ] || "$B" generate -q --rows "$ROWS" --seed 1 --bias combined --format parquet --out "$PARQUET" >/dev/null
+[ -f "$CSV" ] || "$B" generate -q --rows "$CSV_ROWS" --seed 1 --bias combined --format csv --out "$CSV" >/dev/null
+
+if [ "$SMOKE" = 0 ]; then
+  if [ ! -x benches/.venv/bin/python ]; then
+    python3 -m venv benches/.venv
+    benches/.venv/bin/pip install -q duckdb polars
+  fi
+  PY=benches/.venv/bin/python
+fi
+
+# measure NAME CMD... -> "median_seconds peak_rss_mib"
+measure() {
+  local times=() rss=0
+  for _ in $(seq "$RUNS"); do
+    local out
+    /usr/bin/time -o "$DATA/time.txt" -f "%e %M" "$@" >/dev/null 2>/dev/null
+    out=$(tail -1 "$DATA/time.txt")
+    times+=("${out% *}")
+    local r=${out#* }
+    [ "$r" -gt "$rss" ] && rss=$r
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
+  echo "$median $((rss / 1024))"
+}
+
+printf '%-10s %-8s %-28s %10s %10s %8s\n' rows format tool "wall (s)" "RSS (MiB)" ratio
+row() { # rows format tool median rss base
+  local ratio
+  ratio=$(awk -v a="$4" -v b="$6" 'BEGIN { printf (b > 0) ? "%.2f" : "-", a / b }')
+  printf '%-10s %-8s %-28s %10s %10s %8s\n' "$1" "$2" "$3" "$4" "$5" "$ratio"
+}
+
+read -r t m < <(measure "$B" analyze -q --format json --out "$DATA/a.json" "$PARQUET")
+row "$ROWS" parquet "stopaudit analyze (all)" "$t" "$m" "$t"
+base=$t
+if [ "$SMOKE" = 0 ]; then
+  read -r t m < <(measure "$PY" -c "import duckdb; duckdb.sql(\"SELECT nationality, justification, outcome, count(*) FROM read_parquet('$PARQUET') GROUP BY ALL\").fetchall()")
+  row "$ROWS" parquet "duckdb group-by" "$t" "$m" "$base"
+  read -r t m < <(measure "$PY" -c "import polars as pl; pl.scan_parquet('$PARQUET').group_by(['nationality','justification','outcome']).len().collect(engine='streaming')")
+  row "$ROWS" parquet "polars group-by" "$t" "$m" "$base"
+fi
+
+read -r t m < <(measure "$B" analyze -q --format json --out "$DATA/c.json" "$CSV")
+row "$CSV_ROWS" csv "stopaudit analyze (all)" "$t" "$m" "$t"
+base=$t
+if [ "$SMOKE" = 0 ]; then
+  read -r t m < <(measure "$PY" -c "import duckdb; duckdb.sql(\"SELECT Nationaliteit, Aanleiding, Resultaat, count(*) FROM read_csv('$CSV', delim=';') GROUP BY ALL\").fetchall()")
+  row "$CSV_ROWS" csv "duckdb read_csv + group-by" "$t" "$m" "$base"
+fi
+
+read -r t m < <(measure "$B" generate -q --rows "$ROWS" --seed 2 --format parquet --out "$DATA/g.parquet")
+row "$ROWS" parquet "stopaudit generate" "$t" "$m" "$t"
+
+# The smoke run also checks that the whole audit ran and accounted for every row.
+python3 - "$DATA/a.json" "$ROWS" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+p = a["provenance"]
+assert p["rows_read"] == int(sys.argv[2]), p["rows_read"]
+assert p["rows_read"] == p["rows_analyzed"] + p["rows_quarantined"] + p["rows_out_of_scope"]
+assert a["findings"], "the planted bias should give findings"
+print(f"check: {p['rows_read']} rows read = analysed + quarantined + out of scope; {len(a['findings'])} findings")
+PY
