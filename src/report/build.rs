@@ -118,6 +118,7 @@ impl B<'_> {
                 rows,
                 band: self.a.settings.practical_band,
                 x_label: self.t(if odds { "axis_odds_ratio" } else { "axis_rate_ratio" }),
+                decimal: if self.m.lang == Lang::Nl { ',' } else { '.' },
             }),
             alt,
         })

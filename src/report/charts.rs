@@ -78,6 +78,8 @@ pub struct ForestChart {
     pub rows: Vec<ForestRow>,
     pub band: [f64; 2],
     pub x_label: String,
+    /// Decimal separator of the axis labels (`.` or `,`).
+    pub decimal: char,
 }
 
 /// A chart in any of the supported forms.
@@ -211,7 +213,7 @@ fn draw_forest<DB: DrawingBackend>(c: &ForestChart, root: &DrawingArea<DB, Shift
         .configure_mesh()
         .disable_y_mesh()
         .x_desc(c.x_label.as_str())
-        .x_label_formatter(&|x| format!("{x:.2}"))
+        .x_label_formatter(&|x| format!("{x:.2}").replace('.', &c.decimal.to_string()))
         .y_labels(n)
         .y_label_formatter(&|y| match y {
             SegmentValue::CenterOf(v) if (*v as usize) < n => labels[n - 1 - *v as usize].clone(),
@@ -251,11 +253,13 @@ mod tests {
             ],
             band: [0.8, 1.25],
             x_label: "rate ratio".into(),
+            decimal: ',',
         });
         let a = chart.svg();
         assert_eq!(a, chart.svg());
         assert!(a.starts_with("<svg"));
         assert!(a.contains("A · behaviour"));
+        assert!(a.lines().any(|l| l.trim() == "1,00"), "Dutch axis labels use a decimal comma");
         // Labels from the data are escaped by the SVG backend.
         assert!(!a.contains("<x>"));
     }
