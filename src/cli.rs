@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stopaudit::commands::report::{ReportFormat, ReportSettings};
+use stopaudit::analysis::findings::Severity;
 use stopaudit::i18n::Lang;
 use stopaudit::scope::{Filter, Period, Scope};
 use stopaudit::commands::{
@@ -177,11 +178,25 @@ pub struct AnalysisArgs {
     /// False discovery rate for q-values and findings (default 0.05).
     #[arg(long)]
     pub fdr: Option<f64>,
+    /// Exit with code 1 (after writing all output) if a finding of this severity or above exists:
+    /// high, medium, insufficient_data or note.
+    #[arg(long, value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
 }
 
-impl From<AnalysisArgs> for AnalysisOverrides {
-    fn from(a: AnalysisArgs) -> Self {
-        AnalysisOverrides { strata_by: a.by, min_cell: a.min_cell, population: a.population, confidence: a.confidence, fdr: a.fdr }
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("`{s}`: expected high, medium, insufficient_data or note"))
+}
+
+impl From<&AnalysisArgs> for AnalysisOverrides {
+    fn from(a: &AnalysisArgs) -> Self {
+        AnalysisOverrides {
+            strata_by: a.by.clone(),
+            min_cell: a.min_cell,
+            population: a.population.clone(),
+            confidence: a.confidence,
+            fdr: a.fdr,
+        }
     }
 }
 
@@ -255,7 +270,8 @@ impl Command {
         match self {
             Command::Report { input, out, lang, format, as_of, analysis } => Resolved::Report(ReportSettings {
                 input: input.into(),
-                overrides: analysis.into(),
+                overrides: (&analysis).into(),
+                fail_on: analysis.fail_on,
                 out,
                 lang: match lang {
                     LangArg::En => Lang::En,
@@ -287,7 +303,8 @@ impl Command {
                 },
                 out,
                 quarantine,
-                overrides: analysis.into(),
+                overrides: (&analysis).into(),
+                fail_on: analysis.fail_on,
             }),
             Command::Generate { rows, seed, out, format, bias, truth, dirty, start, days, quiet } => {
                 Resolved::Generate(GenerateSettings {

@@ -43,6 +43,10 @@ pub enum Error {
     /// Nothing could be analysed.
     #[error("{0}")]
     NoData(String),
+
+    /// The run succeeded, but findings at or above the `--fail-on` severity were found.
+    #[error("{0}")]
+    FindingsFailure(String),
 }
 
 fn suggestions_text(suggestions: &[String], tried: &[String]) -> String {
@@ -66,9 +70,12 @@ fn suggestions_text(suggestions: &[String], tried: &[String]) -> String {
 }
 
 impl Error {
-    /// Process exit code: 2 for usage and input errors (the only kind there is so far).
+    /// Process exit code: 1 for `--fail-on` findings, 2 for usage and input errors.
     pub fn exit_code(&self) -> i32 {
-        2
+        match self {
+            Error::FindingsFailure(_) => 1,
+            _ => 2,
+        }
     }
 
     /// Wraps an I/O error with the path it happened on.

@@ -346,3 +346,32 @@ fn simpsons_reversal_is_flagged() {
     assert_eq!(note["analysis"], "stratified");
     assert!(note["summary_en"].as_str().unwrap().contains("point the other way"));
 }
+
+#[test]
+fn fail_on_exits_1_after_writing_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let s = sample();
+    // The sample has medium findings: --fail-on medium fails, --fail-on high does not.
+    let o = stopaudit()
+        .args(["analyze", "--quiet", "--format", "json", "--out", out.to_str().unwrap(), &s[0], &s[1], &s[2], "--fail-on", "medium"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at severity medium or above"));
+    assert!(out.is_file(), "the results are written before failing");
+    let o = stopaudit()
+        .args(["analyze", "--quiet", "--format", "json", "--out", out.to_str().unwrap(), &s[0], &s[1], &s[2], "--fail-on", "high"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = dir.path().join("rep");
+    let o = stopaudit()
+        .args(["report", "--quiet", "--format", "md", "--out", rep.to_str().unwrap(), &s[0], &s[1], &s[2], "--fail-on", "medium"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(rep.join("report.md").is_file());
+    let o = stopaudit().args(["analyze", "--quiet", &s[0], "--fail-on", "severe"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

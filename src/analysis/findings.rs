@@ -43,6 +43,11 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Parses `high`, `medium`, `insufficient_data` or `note`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Severity::High, Severity::Medium, Severity::InsufficientData, Severity::Note].into_iter().find(|v| v.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::High => "high",

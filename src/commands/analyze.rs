@@ -66,6 +66,24 @@ pub struct AnalyzeSettings {
     /// Also write quarantined rows here.
     pub quarantine: Option<PathBuf>,
     pub overrides: AnalysisOverrides,
+    /// Exit with code 1 (after writing everything) when a finding at or above this severity exists.
+    pub fail_on: Option<crate::analysis::findings::Severity>,
+}
+
+/// The `--fail-on` check: an error (exit code 1) when a finding is at least as severe as `level`.
+pub fn check_fail_on(analysis: &Analysis, level: Option<crate::analysis::findings::Severity>) -> Result<()> {
+    let Some(level) = level else { return Ok(()) };
+    let hits: Vec<&str> = analysis.results.findings.iter().filter(|f| f.severity <= level).map(|f| f.id.as_str()).collect();
+    if hits.is_empty() {
+        return Ok(());
+    }
+    Err(Error::FindingsFailure(format!(
+        "{} finding(s) at severity {} or above ({}); output was written (--fail-on {})",
+        hits.len(),
+        level.as_str(),
+        hits.join(", "),
+        level.as_str()
+    )))
 }
 
 /// Everything `analyze` produces: the results JSON (docs/results.md).
@@ -162,11 +180,12 @@ pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
         }
     };
     match (text, &settings.out) {
-        (Some(t), Some(path)) => write_atomic(path, t.as_bytes()),
-        (Some(t), None) => out.write_all(t.as_bytes()).map_err(|e| Error::io("<stdout>", e)),
-        (None, Some(dir)) => writeln!(out, "results written to {}", dir.display()).map_err(|e| Error::io("<stdout>", e)),
+        (Some(t), Some(path)) => write_atomic(path, t.as_bytes())?,
+        (Some(t), None) => out.write_all(t.as_bytes()).map_err(|e| Error::io("<stdout>", e))?,
+        (None, Some(dir)) => writeln!(out, "results written to {}", dir.display()).map_err(|e| Error::io("<stdout>", e))?,
         (None, None) => unreachable!("csv needs --out"),
     }
+    check_fail_on(&analysis, settings.fail_on)
 }
 
 /// Pretty JSON, ending in a newline.

@@ -68,6 +68,7 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         formats: vec![super::report::ReportFormat::Html, super::report::ReportFormat::Md],
         as_of: None,
         command: format!("stopaudit demo --lang {}", settings.lang.code()),
+        fail_on: None,
     })?;
     let _ = written;
     let text = format!(

@@ -36,10 +36,19 @@ pub struct ReportSettings {
     pub as_of: Option<NaiveDate>,
     /// The command line, shown in the provenance section.
     pub command: String,
+    /// Exit with code 1 (after writing) when a finding at or above this severity exists.
+    pub fail_on: Option<crate::analysis::findings::Severity>,
 }
 
-/// Writes the report files; returns their paths.
+/// Writes the report files; returns their paths and the `--fail-on` verdict.
 pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
+    let (written, verdict) = write_report_checked(settings)?;
+    verdict?;
+    Ok(written)
+}
+
+/// Writes the report files; the second value is the `--fail-on` check, to report after the paths.
+pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, Result<()>)> {
     if settings.formats.is_empty() {
         return Err(Error::Usage("--format: name at least one of html, md, csv".into()));
     }
@@ -96,15 +105,17 @@ pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
             }
         }
     }
-    Ok(written)
+    let verdict = super::analyze::check_fail_on(&analysis, settings.fail_on);
+    Ok((written, verdict))
 }
 
 pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
-    let written = write_report(settings)?;
+    let (written, verdict) = write_report_checked(settings)?;
     let mut text = String::new();
     for p in written {
         text.push_str(&format!("wrote {}\n", p.display()));
     }
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))?;
+    verdict
 }
 
