@@ -10,38 +10,70 @@ fn main() {
 
 #[divan::bench(args = [(30, 70, 45, 55), (12_000, 88_000, 15_000, 85_000), (250_000_000, 750_000_000, 250_040_000, 749_960_000)])]
 fn fisher_exact(t: (u64, u64, u64, u64)) -> f64 {
-    exact::fisher_exact(black_box(t.0), black_box(t.1), black_box(t.2), black_box(t.3)).p
+    exact::fisher_exact(
+        black_box(t.0),
+        black_box(t.1),
+        black_box(t.2),
+        black_box(t.3),
+    )
+    .p
 }
 
 #[divan::bench]
 fn wilson_interval() -> f64 {
-    proportion::wilson_interval(black_box(1234), black_box(5678), 0.95).unwrap().low
+    proportion::wilson_interval(black_box(1234), black_box(5678), 0.95)
+        .unwrap()
+        .low
 }
 
 #[divan::bench]
 fn katz_rate_ratio() -> f64 {
-    proportion::katz_rate_ratio(black_box(120), black_box(1000), black_box(200), black_box(1000), 0.95).unwrap().estimate
+    proportion::katz_rate_ratio(
+        black_box(120),
+        black_box(1000),
+        black_box(200),
+        black_box(1000),
+        0.95,
+    )
+    .unwrap()
+    .estimate
 }
 
 #[divan::bench]
 fn poisson_rate_ratio() -> f64 {
-    proportion::poisson_rate_ratio(black_box(4500), 120_000.0, black_box(30_000), 3_500_000.0, 0.95).p_value.p
+    proportion::poisson_rate_ratio(
+        black_box(4500),
+        120_000.0,
+        black_box(30_000),
+        3_500_000.0,
+        0.95,
+    )
+    .p_value
+    .p
 }
 
 #[divan::bench]
 fn pearson_chi_square_11x5() -> f64 {
-    let table: Vec<Vec<u64>> = (0..11).map(|i| (0..5).map(|j| 50 + 37 * i as u64 + 11 * j as u64).collect()).collect();
-    chisq::pearson_chi_square(black_box(&table)).unwrap().statistic
+    let table: Vec<Vec<u64>> = (0..11)
+        .map(|i| (0..5).map(|j| 50 + 37 * i as u64 + 11 * j as u64).collect())
+        .collect();
+    chisq::pearson_chi_square(black_box(&table))
+        .unwrap()
+        .statistic
 }
 
 #[divan::bench]
 fn mantel_haenszel_20_strata() -> Option<f64> {
-    let strata: Vec<[u64; 4]> = (0..20).map(|k| [30 + k, 70 + 2 * k, 45 + k, 55 + 3 * k]).collect();
+    let strata: Vec<[u64; 4]> = (0..20)
+        .map(|k| [30 + k, 70 + 2 * k, 45 + k, 55 + 3 * k])
+        .collect();
     mantel_haenszel::mantel_haenszel(black_box(&strata), 0.95).odds_ratio
 }
 
 #[divan::bench]
 fn benjamini_hochberg_1000() -> f64 {
-    let p: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+    let p: Vec<f64> = (0..1000)
+        .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
+        .collect();
     fdr::benjamini_hochberg(black_box(&p))[0]
 }

@@ -81,7 +81,10 @@ impl Dictionaries {
 
     /// The dictionary of a text field by name.
     pub fn text(&self, field: &str) -> &Dictionary {
-        let k = TEXT_FIELDS.iter().position(|f| *f == field).expect("a text field");
+        let k = TEXT_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .expect("a text field");
         &self.texts[k]
     }
 }
@@ -172,20 +175,40 @@ impl<'a> FrameBuilder<'a> {
         let mut cols = vec![
             Column::new(SOURCE_FILE.into(), self.source_file),
             Column::new(SOURCE_ROW.into(), self.source_row),
-            StringChunked::from_iter_options(STOP_ID.into(), self.stop_id.into_iter()).into_column(),
+            StringChunked::from_iter_options(STOP_ID.into(), self.stop_id.into_iter())
+                .into_column(),
             stopped_at,
             Column::new(JUSTIFICATION.into(), self.justification),
             Column::new(OUTCOME.into(), self.outcome),
-            UInt8Chunked::from_iter_options(LEGAL_BASIS.into(), self.legal_basis.into_iter()).into_column(),
-            UInt8Chunked::from_iter_options(SUBJECT_TYPE.into(), self.subject_type.into_iter()).into_column(),
-            UInt8Chunked::from_iter_options(REASON_EXPLAINED.into(), self.reason_explained.into_iter()).into_column(),
-            BooleanChunked::from_iter_options(SEARCH_CONDUCTED.into(), self.search_conducted.into_iter()).into_column(),
-            BooleanChunked::from_iter_options(CONTRABAND_FOUND.into(), self.contraband_found.into_iter()).into_column(),
-            Float64Chunked::from_iter_options(LATITUDE.into(), self.latitude.into_iter()).into_column(),
-            Float64Chunked::from_iter_options(LONGITUDE.into(), self.longitude.into_iter()).into_column(),
+            UInt8Chunked::from_iter_options(LEGAL_BASIS.into(), self.legal_basis.into_iter())
+                .into_column(),
+            UInt8Chunked::from_iter_options(SUBJECT_TYPE.into(), self.subject_type.into_iter())
+                .into_column(),
+            UInt8Chunked::from_iter_options(
+                REASON_EXPLAINED.into(),
+                self.reason_explained.into_iter(),
+            )
+            .into_column(),
+            BooleanChunked::from_iter_options(
+                SEARCH_CONDUCTED.into(),
+                self.search_conducted.into_iter(),
+            )
+            .into_column(),
+            BooleanChunked::from_iter_options(
+                CONTRABAND_FOUND.into(),
+                self.contraband_found.into_iter(),
+            )
+            .into_column(),
+            Float64Chunked::from_iter_options(LATITUDE.into(), self.latitude.into_iter())
+                .into_column(),
+            Float64Chunked::from_iter_options(LONGITUDE.into(), self.longitude.into_iter())
+                .into_column(),
         ];
         for (k, values) in self.texts.into_iter().enumerate() {
-            cols.push(UInt32Chunked::from_iter_options(TEXT_FIELDS[k].into(), values.into_iter()).into_column());
+            cols.push(
+                UInt32Chunked::from_iter_options(TEXT_FIELDS[k].into(), values.into_iter())
+                    .into_column(),
+            );
         }
         for (attr, values) in self.attributes.iter().zip(self.groups) {
             cols.push(Column::new(format!("{GROUP_PREFIX}{attr}").into(), values));
@@ -233,10 +256,23 @@ mod tests {
         assert_eq!(df.height(), 1);
         assert_eq!(
             df.column(columns::STOPPED_AT).unwrap().dtype(),
-            &DataType::Datetime(TimeUnit::Milliseconds, TimeZone::opt_try_new(Some("Europe/Amsterdam")).unwrap())
+            &DataType::Datetime(
+                TimeUnit::Milliseconds,
+                TimeZone::opt_try_new(Some("Europe/Amsterdam")).unwrap()
+            )
         );
-        assert_eq!(df.column("group.gender").unwrap().u32().unwrap().get(0), Some(0));
-        assert_eq!(df.column(columns::SOURCE_ROW).unwrap().u64().unwrap().get(0), Some(17));
+        assert_eq!(
+            df.column("group.gender").unwrap().u32().unwrap().get(0),
+            Some(0)
+        );
+        assert_eq!(
+            df.column(columns::SOURCE_ROW)
+                .unwrap()
+                .u64()
+                .unwrap()
+                .get(0),
+            Some(17)
+        );
         assert_eq!(df.column("unit").unwrap().u32().unwrap().get(0), Some(0));
         assert_eq!(df.column("district").unwrap().u32().unwrap().get(0), None);
         assert_eq!(dicts.text("unit").label(0), "Limburg");

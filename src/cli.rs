@@ -5,18 +5,18 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use stopaudit::commands::report::{ReportFormat, ReportSettings};
 use stopaudit::analysis::findings::Severity;
-use stopaudit::i18n::Lang;
-use stopaudit::scope::{Filter, Period, Scope};
+use stopaudit::commands::report::{ReportFormat, ReportSettings};
 use stopaudit::commands::{
+    InputSettings, TextOrJson,
     analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings},
     demo::DemoSettings,
     generate::{GenFormat, GenerateSettings},
     schema::SchemaSettings,
     validate::ValidateSettings,
-    InputSettings, TextOrJson,
 };
+use stopaudit::i18n::Lang;
+use stopaudit::scope::{Filter, Period, Scope};
 
 /// Audits police stop registrations for signs of discriminatory selection.
 ///
@@ -185,7 +185,8 @@ pub struct AnalysisArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("`{s}`: expected high, medium, insufficient_data or note"))
+    Severity::parse(s)
+        .ok_or_else(|| format!("`{s}`: expected high, medium, insufficient_data or note"))
 }
 
 impl From<&AnalysisArgs> for AnalysisOverrides {
@@ -241,7 +242,10 @@ impl From<InputArgs> for InputSettings {
             inputs: a.inputs,
             config: a.config,
             quiet: a.quiet,
-            scope: Scope { period: a.period, filters: a.filters },
+            scope: Scope {
+                period: a.period,
+                filters: a.filters,
+            },
         }
     }
 }
@@ -268,7 +272,14 @@ pub enum Resolved {
 impl Command {
     pub fn resolve(self, command_line: String) -> Resolved {
         match self {
-            Command::Report { input, out, lang, format, as_of, analysis } => Resolved::Report(ReportSettings {
+            Command::Report {
+                input,
+                out,
+                lang,
+                format,
+                as_of,
+                analysis,
+            } => Resolved::Report(ReportSettings {
                 input: input.into(),
                 overrides: (&analysis).into(),
                 fail_on: analysis.fail_on,
@@ -290,11 +301,29 @@ impl Command {
                 as_of,
                 command: command_line,
             }),
-            Command::Schema { example_config, format } => Resolved::Schema(SchemaSettings { example_config, format: format.into() }),
-            Command::Validate { input, quarantine, format } => {
-                Resolved::Validate(ValidateSettings { input: input.into(), quarantine, format: format.into() })
-            }
-            Command::Analyze { input, format, out, quarantine, analysis } => Resolved::Analyze(AnalyzeSettings {
+            Command::Schema {
+                example_config,
+                format,
+            } => Resolved::Schema(SchemaSettings {
+                example_config,
+                format: format.into(),
+            }),
+            Command::Validate {
+                input,
+                quarantine,
+                format,
+            } => Resolved::Validate(ValidateSettings {
+                input: input.into(),
+                quarantine,
+                format: format.into(),
+            }),
+            Command::Analyze {
+                input,
+                format,
+                out,
+                quarantine,
+                analysis,
+            } => Resolved::Analyze(AnalyzeSettings {
                 input: input.into(),
                 format: match format {
                     AnalyzeFormatArg::Table => AnalyzeFormat::Table,
@@ -306,24 +335,33 @@ impl Command {
                 overrides: (&analysis).into(),
                 fail_on: analysis.fail_on,
             }),
-            Command::Generate { rows, seed, out, format, bias, truth, dirty, start, days, quiet } => {
-                Resolved::Generate(GenerateSettings {
-                    rows,
-                    seed,
-                    out,
-                    format: match format {
-                        GenFormatArg::Csv => GenFormat::Csv,
-                        GenFormatArg::Parquet => GenFormat::Parquet,
-                        GenFormatArg::Ipc => GenFormat::Ipc,
-                    },
-                    bias,
-                    truth,
-                    dirty,
-                    start,
-                    days,
-                    quiet,
-                })
-            }
+            Command::Generate {
+                rows,
+                seed,
+                out,
+                format,
+                bias,
+                truth,
+                dirty,
+                start,
+                days,
+                quiet,
+            } => Resolved::Generate(GenerateSettings {
+                rows,
+                seed,
+                out,
+                format: match format {
+                    GenFormatArg::Csv => GenFormat::Csv,
+                    GenFormatArg::Parquet => GenFormat::Parquet,
+                    GenFormatArg::Ipc => GenFormat::Ipc,
+                },
+                bias,
+                truth,
+                dirty,
+                start,
+                days,
+                quiet,
+            }),
             Command::Demo { out, quiet, lang } => Resolved::Demo(DemoSettings {
                 out,
                 quiet,

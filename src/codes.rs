@@ -87,8 +87,18 @@ impl CodeList {
             "justification",
             true,
             &[
-                ("behaviour", "gedrag", "behaviour", &["behavior", "gedraging"]),
-                ("circumstances", "omstandigheden", "circumstances", &["omstandigheid"]),
+                (
+                    "behaviour",
+                    "gedrag",
+                    "behaviour",
+                    &["behavior", "gedraging"],
+                ),
+                (
+                    "circumstances",
+                    "omstandigheden",
+                    "circumstances",
+                    &["omstandigheid"],
+                ),
                 ("information", "informatie", "information", &["info"]),
                 (
                     "observed_violation",
@@ -100,7 +110,14 @@ impl CodeList {
                     "none_recorded",
                     "geen/onbekend",
                     "none recorded",
-                    &["geen", "onbekend", "none", "unknown", "not recorded", "geen aanleiding"],
+                    &[
+                        "geen",
+                        "onbekend",
+                        "none",
+                        "unknown",
+                        "not recorded",
+                        "geen aanleiding",
+                    ],
                 ),
             ],
         )
@@ -114,8 +131,18 @@ impl CodeList {
             &[
                 ("no_action", "geen actie", "no action", &["geen", "none"]),
                 ("warning", "waarschuwing", "warning", &["berisping"]),
-                ("fine", "bekeuring", "fine", &["boete", "bon", "beschikking"]),
-                ("report", "proces-verbaal", "report", &["pv", "proces verbaal"]),
+                (
+                    "fine",
+                    "bekeuring",
+                    "fine",
+                    &["boete", "bon", "beschikking"],
+                ),
+                (
+                    "report",
+                    "proces-verbaal",
+                    "report",
+                    &["pv", "proces verbaal"],
+                ),
                 ("arrest", "aanhouding", "arrest", &["aangehouden"]),
                 ("other", "overig", "other", &["anders"]),
             ],
@@ -132,7 +159,13 @@ impl CodeList {
                     "traffic_act",
                     "WVW 1994 art. 160",
                     "Road Traffic Act 1994 s. 160",
-                    &["wvw", "wegenverkeerswet", "wegenverkeerswet 1994", "art. 160 wvw", "traffic act"],
+                    &[
+                        "wvw",
+                        "wegenverkeerswet",
+                        "wegenverkeerswet 1994",
+                        "art. 160 wvw",
+                        "traffic act",
+                    ],
                 ),
                 (
                     "police_act",
@@ -144,7 +177,14 @@ impl CodeList {
                     "immigration",
                     "Vw 2000 art. 50 / MTV",
                     "Aliens Act 2000 s. 50 / MSM",
-                    &["vreemdelingenwet", "vw", "vw 2000", "mtv", "art. 50 vw", "aliens act"],
+                    &[
+                        "vreemdelingenwet",
+                        "vw",
+                        "vw 2000",
+                        "mtv",
+                        "art. 50 vw",
+                        "aliens act",
+                    ],
                 ),
                 (
                     "weapons_act",
@@ -156,7 +196,13 @@ impl CodeList {
                     "preventive_search",
                     "Gemeentewet 151b/174b",
                     "preventive search (Municipalities Act 151b/174b)",
-                    &["preventief fouilleren", "gemeentewet", "151b", "174b", "preventive search"],
+                    &[
+                        "preventief fouilleren",
+                        "gemeentewet",
+                        "151b",
+                        "174b",
+                        "preventive search",
+                    ],
                 ),
                 ("other", "overig", "other", &["anders"]),
             ],
@@ -170,7 +216,12 @@ impl CodeList {
             false,
             &[
                 ("person", "persoon", "person", &["voetganger", "pedestrian"]),
-                ("vehicle", "voertuig", "vehicle", &["auto", "car", "motorvoertuig"]),
+                (
+                    "vehicle",
+                    "voertuig",
+                    "vehicle",
+                    &["auto", "car", "motorvoertuig"],
+                ),
                 ("bicycle", "fiets", "bicycle", &["bike", "fietser"]),
                 ("other", "overig", "other", &["anders"]),
             ],
@@ -243,7 +294,10 @@ impl CodeList {
             )));
         }
         if self.codes.len() >= 250 {
-            return Err(Error::Config(format!("too many codes for `{}`", self.field)));
+            return Err(Error::Config(format!(
+                "too many codes for `{}`",
+                self.field
+            )));
         }
         // Labels of a new code override aliases of built-in codes.
         let idx = self.push_code(code, nl, en);
@@ -405,7 +459,8 @@ mod tests {
     #[test]
     fn mapping_file_can_add_codes_and_aliases() {
         let mut lb = CodeList::legal_basis();
-        lb.add_code("opium_act", "Opiumwet art. 9", "Opium Act s. 9").unwrap();
+        lb.add_code("opium_act", "Opiumwet art. 9", "Opium Act s. 9")
+            .unwrap();
         assert_eq!(lb.lookup("opiumwet art. 9"), lb.index_of("opium_act"));
         lb.add_alias("Art 160", "traffic_act").unwrap();
         assert_eq!(lb.lookup("art 160"), lb.index_of("traffic_act"));

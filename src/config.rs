@@ -71,7 +71,13 @@ pub struct GroupsConfig {
 pub enum Encoding {
     #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
     Utf8,
-    #[serde(rename = "windows-1252", alias = "cp1252", alias = "latin1", alias = "iso-8859-1", alias = "ansi")]
+    #[serde(
+        rename = "windows-1252",
+        alias = "cp1252",
+        alias = "latin1",
+        alias = "iso-8859-1",
+        alias = "ansi"
+    )]
     Windows1252,
 }
 
@@ -102,19 +108,24 @@ pub struct PeriodConfig {
 }
 
 /// Reads a TOML date (`start = 2025-01-01`) or a date string (`"2025-01-01"`).
-fn toml_date<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<NaiveDate>, D::Error> {
+fn toml_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<NaiveDate>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum DateInput {
         Toml(toml::value::Datetime),
         Text(String),
     }
-    let invalid = |what: String| serde::de::Error::custom(format!("{what} is not a date like 2025-01-01"));
+    let invalid =
+        |what: String| serde::de::Error::custom(format!("{what} is not a date like 2025-01-01"));
     match DateInput::deserialize(d)? {
         DateInput::Toml(dt) => match (dt.date, dt.time) {
-            (Some(date), None) => NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
-                .map(Some)
-                .ok_or_else(|| invalid(dt.to_string())),
+            (Some(date), None) => {
+                NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
+                    .map(Some)
+                    .ok_or_else(|| invalid(dt.to_string()))
+            }
             _ => Err(invalid(dt.to_string())),
         },
         DateInput::Text(s) => s.parse::<NaiveDate>().map(Some).map_err(|_| invalid(s)),
@@ -185,7 +196,9 @@ impl Config {
         }
         if let Some(tz) = &self.input.timezone {
             tz.parse::<chrono_tz::Tz>().map_err(|_| {
-                Error::Config(format!("[input] timezone `{tz}` is not an IANA time zone name such as Europe/Amsterdam"))
+                Error::Config(format!(
+                    "[input] timezone `{tz}` is not an IANA time zone name such as Europe/Amsterdam"
+                ))
             })?;
         }
         if let Some(d) = &self.input.delimiter {
@@ -194,7 +207,9 @@ impl Config {
         if let (Some(s), Some(e)) = (self.period.start, self.period.end)
             && s > e
         {
-            return Err(Error::Config(format!("[period] start {s} is after end {e}")));
+            return Err(Error::Config(format!(
+                "[period] start {s} is after end {e}"
+            )));
         }
         let codes = self.code_lists()?;
         self.analysis
@@ -259,7 +274,12 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Vec<&'a str> {
     let needle = schema::normalize_column(name);
     let mut scored: Vec<(f64, &str)> = candidates
         .iter()
-        .map(|c| (strsim::jaro_winkler(&needle, &schema::normalize_column(c)), *c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&needle, &schema::normalize_column(c)),
+                *c,
+            )
+        })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
     scored.into_iter().take(3).map(|(_, c)| c).collect()
@@ -313,13 +333,21 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        let e = parse("[columns]\njustifcation = \"x\"").unwrap_err().to_string();
+        let e = parse("[columns]\njustifcation = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("closest: justification"), "{e}");
-        let e = parse("[input]\ntimezone = \"Mars/Olympus\"").unwrap_err().to_string();
+        let e = parse("[input]\ntimezone = \"Mars/Olympus\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Mars/Olympus"), "{e}");
-        let e = parse("[values.outcome]\n\"x\" = \"jail\"").unwrap_err().to_string();
+        let e = parse("[values.outcome]\n\"x\" = \"jail\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a code of `outcome`"), "{e}");
-        let e = parse("[groups]\nreference = { gender = \"man\" }").unwrap_err().to_string();
+        let e = parse("[groups]\nreference = { gender = \"man\" }")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not in [groups] attributes"), "{e}");
         assert!(parse("[input]\ndelimiter = \";;\"").is_err());
         assert!(parse("[unknown]\nx = 1").is_err());

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::canonical::{columns as c, Dictionaries};
+use crate::canonical::{Dictionaries, columns as c};
 use crate::codes::CodeLists;
 use crate::schema::UNKNOWN_GROUP;
 
@@ -38,7 +38,14 @@ pub struct CellKey {
 pub const MISSING: u32 = u32::MAX;
 
 /// Fields that can be counted as extra strata (besides justification, legal basis and unit).
-pub const EXTRA_FIELDS: &[&str] = &["district", "basisteam", "area_code", "team", "subject_type", "reason_explained"];
+pub const EXTRA_FIELDS: &[&str] = &[
+    "district",
+    "basisteam",
+    "area_code",
+    "team",
+    "subject_type",
+    "reason_explained",
+];
 
 /// Stop counts per [`CellKey`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,9 +61,29 @@ impl CountTables {
     pub fn suppress(&mut self, k: u64, codes: &CodeLists) {
         let nj = codes.justification.codes().len();
         let no = codes.outcome.codes().len();
-        let ji = |j: &str| codes.justification.index_of(j).map(usize::from).expect("a justification code");
-        let oi = |o: &str| codes.outcome.index_of(o).map(usize::from).expect("an outcome code");
-        fn apply<R>(rows: &mut [R], key: impl Fn(&R) -> (String, String, String), cell: impl Fn(&R) -> (usize, usize, u64), hide: impl Fn(&mut R), nj: usize, no: usize, k: u64) {
+        let ji = |j: &str| {
+            codes
+                .justification
+                .index_of(j)
+                .map(usize::from)
+                .expect("a justification code")
+        };
+        let oi = |o: &str| {
+            codes
+                .outcome
+                .index_of(o)
+                .map(usize::from)
+                .expect("an outcome code")
+        };
+        fn apply<R>(
+            rows: &mut [R],
+            key: impl Fn(&R) -> (String, String, String),
+            cell: impl Fn(&R) -> (usize, usize, u64),
+            hide: impl Fn(&mut R),
+            nj: usize,
+            no: usize,
+            k: u64,
+        ) {
             let mut tables: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
             for (i, r) in rows.iter().enumerate() {
                 tables.entry(key(r)).or_default().push(i);
@@ -107,18 +134,33 @@ impl CountCube {
     /// An empty cube that also counts the given extra stratum fields.
     pub fn with_extra_fields(extra_fields: &[String]) -> Self {
         assert!(extra_fields.len() <= 2, "at most two extra stratum fields");
-        assert!(extra_fields.iter().all(|f| EXTRA_FIELDS.contains(&f.as_str())), "unknown extra field");
-        CountCube { cells: Default::default(), extra_fields: extra_fields.to_vec() }
+        assert!(
+            extra_fields
+                .iter()
+                .all(|f| EXTRA_FIELDS.contains(&f.as_str())),
+            "unknown extra field"
+        );
+        CountCube {
+            cells: Default::default(),
+            extra_fields: extra_fields.to_vec(),
+        }
     }
 
     /// Total stops counted (every stop is counted once per attribute).
     pub fn total(&self) -> u64 {
-        self.cells.iter().filter(|(k, _)| k.attribute == 0).map(|(_, n)| n).sum()
+        self.cells
+            .iter()
+            .filter(|(k, _)| k.attribute == 0)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Adds another cube's counts to this one.
     pub fn merge(&mut self, other: &CountCube) {
-        assert_eq!(self.extra_fields, other.extra_fields, "cubes count the same fields");
+        assert_eq!(
+            self.extra_fields, other.extra_fields,
+            "cubes count the same fields"
+        );
         for (k, n) in &other.cells {
             *self.cells.entry(*k).or_default() += n;
         }
@@ -137,9 +179,21 @@ impl CountCube {
         Ok(())
     }
 
-    fn add_attribute(&mut self, frame: &DataFrame, attribute: u16, group_col: Option<&str>) -> PolarsResult<()> {
+    fn add_attribute(
+        &mut self,
+        frame: &DataFrame,
+        attribute: u16,
+        group_col: Option<&str>,
+    ) -> PolarsResult<()> {
         let mut keys: Vec<Expr> = group_col.iter().map(|g| col(*g)).collect();
-        for k in [c::JUSTIFICATION, c::OUTCOME, c::LEGAL_BASIS, "unit", c::SEARCH_CONDUCTED, c::CONTRABAND_FOUND] {
+        for k in [
+            c::JUSTIFICATION,
+            c::OUTCOME,
+            c::LEGAL_BASIS,
+            "unit",
+            c::SEARCH_CONDUCTED,
+            c::CONTRABAND_FOUND,
+        ] {
             keys.push(col(k));
         }
         for f in &self.extra_fields {
@@ -155,8 +209,12 @@ impl CountCube {
             Some(g) => counted.column(g)?.u32()?.iter().collect(),
             None => vec![Some(0); counted.height()],
         };
-        let u8s = |name: &str| -> PolarsResult<Vec<Option<u8>>> { Ok(counted.column(name)?.u8()?.iter().collect()) };
-        let bools = |name: &str| -> PolarsResult<Vec<Option<bool>>> { Ok(counted.column(name)?.bool()?.iter().collect()) };
+        let u8s = |name: &str| -> PolarsResult<Vec<Option<u8>>> {
+            Ok(counted.column(name)?.u8()?.iter().collect())
+        };
+        let bools = |name: &str| -> PolarsResult<Vec<Option<bool>>> {
+            Ok(counted.column(name)?.bool()?.iter().collect())
+        };
         let justification = u8s(c::JUSTIFICATION)?;
         let outcome = u8s(c::OUTCOME)?;
         let legal_basis = u8s(c::LEGAL_BASIS)?;
@@ -191,20 +249,36 @@ impl CountCube {
     }
 
     /// Labelled tables for output.
-    pub fn tables(&self, dicts: &Dictionaries, codes: &CodeLists, attributes: &[String]) -> CountTables {
+    pub fn tables(
+        &self,
+        dicts: &Dictionaries,
+        codes: &CodeLists,
+        attributes: &[String],
+    ) -> CountTables {
         let mut gjo: BTreeMap<(u16, &str, u8, u8), u64> = BTreeMap::new();
         let mut units: BTreeMap<(&str, u16, &str, u8, u8), u64> = BTreeMap::new();
         let unit_dict = dicts.text("unit");
         for (key, &n) in &self.cells {
-            let unit = key.unit.map(|u| unit_dict.label(u)).unwrap_or(UNKNOWN_GROUP);
+            let unit = key
+                .unit
+                .map(|u| unit_dict.label(u))
+                .unwrap_or(UNKNOWN_GROUP);
             let group = match dicts.groups.get(usize::from(key.attribute)) {
                 Some(d) if !attributes.is_empty() => d.label(key.group),
                 _ => "all",
             };
-            *gjo.entry((key.attribute, group, key.justification, key.outcome)).or_default() += n;
-            *units.entry((unit, key.attribute, group, key.justification, key.outcome)).or_default() += n;
+            *gjo.entry((key.attribute, group, key.justification, key.outcome))
+                .or_default() += n;
+            *units
+                .entry((unit, key.attribute, group, key.justification, key.outcome))
+                .or_default() += n;
         }
-        let attr_name = |a: u16| attributes.get(usize::from(a)).cloned().unwrap_or_else(|| "all".into());
+        let attr_name = |a: u16| {
+            attributes
+                .get(usize::from(a))
+                .cloned()
+                .unwrap_or_else(|| "all".into())
+        };
         CountTables {
             total_stops: self.total(),
             attributes: attributes.to_vec(),
@@ -221,15 +295,17 @@ impl CountCube {
                 .collect(),
             by_unit: units
                 .into_iter()
-                .map(|((unit, a, group, j, o), stops)| UnitGroupJustificationOutcome {
-                    unit: unit.to_string(),
-                    attribute: attr_name(a),
-                    group: group.to_string(),
-                    justification: codes.justification.get(j).code.clone(),
-                    outcome: codes.outcome.get(o).code.clone(),
-                    stops: Some(stops),
-                    suppressed: false,
-                })
+                .map(
+                    |((unit, a, group, j, o), stops)| UnitGroupJustificationOutcome {
+                        unit: unit.to_string(),
+                        attribute: attr_name(a),
+                        group: group.to_string(),
+                        justification: codes.justification.get(j).code.clone(),
+                        outcome: codes.outcome.get(o).code.clone(),
+                        stops: Some(stops),
+                        suppressed: false,
+                    },
+                )
                 .collect(),
         }
     }
@@ -277,7 +353,13 @@ mod tests {
     use crate::ingest::validate::StopRow;
     use proptest::prelude::*;
 
-    fn stop(group: &str, justification: u8, outcome: u8, unit: Option<&str>, search: Option<bool>) -> StopRow {
+    fn stop(
+        group: &str,
+        justification: u8,
+        outcome: u8,
+        unit: Option<&str>,
+        search: Option<bool>,
+    ) -> StopRow {
         StopRow {
             stop_id: None,
             stopped_at: 1_700_000_000_000,
@@ -308,10 +390,23 @@ mod tests {
     }
 
     fn arb_stop() -> impl Strategy<Value = StopRow> {
-        (0..4usize, 0..5u8, 0..6u8, prop::option::of(0..3usize), prop::option::of(any::<bool>())).prop_map(|(g, j, o, u, s)| {
-            let units = ["Amsterdam", "Rotterdam", "Limburg"];
-            stop(["NL", "MA", "TR", "unknown"][g], j, o, u.map(|u| units[u]), s)
-        })
+        (
+            0..4usize,
+            0..5u8,
+            0..6u8,
+            prop::option::of(0..3usize),
+            prop::option::of(any::<bool>()),
+        )
+            .prop_map(|(g, j, o, u, s)| {
+                let units = ["Amsterdam", "Rotterdam", "Limburg"];
+                stop(
+                    ["NL", "MA", "TR", "unknown"][g],
+                    j,
+                    o,
+                    u.map(|u| units[u]),
+                    s,
+                )
+            })
     }
 
     proptest! {
@@ -346,7 +441,14 @@ mod tests {
         let gjo: Vec<(String, String, String, u64)> = t
             .by_group_justification_outcome
             .iter()
-            .map(|r| (r.group.clone(), r.justification.clone(), r.outcome.clone(), r.stops.unwrap()))
+            .map(|r| {
+                (
+                    r.group.clone(),
+                    r.justification.clone(),
+                    r.outcome.clone(),
+                    r.stops.unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             gjo,
@@ -356,7 +458,19 @@ mod tests {
                 ("TR".into(), "behaviour".into(), "fine".into(), 1),
             ]
         );
-        let units: Vec<(&str, u64)> = t.by_unit.iter().map(|r| (r.unit.as_str(), r.stops.unwrap())).collect();
-        assert_eq!(units, [("Amsterdam", 1), ("Amsterdam", 1), ("Rotterdam", 1), ("unknown", 1)]);
+        let units: Vec<(&str, u64)> = t
+            .by_unit
+            .iter()
+            .map(|r| (r.unit.as_str(), r.stops.unwrap()))
+            .collect();
+        assert_eq!(
+            units,
+            [
+                ("Amsterdam", 1),
+                ("Amsterdam", 1),
+                ("Rotterdam", 1),
+                ("unknown", 1)
+            ]
+        );
     }
 }

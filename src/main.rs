@@ -13,7 +13,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let command_line = std::env::args()
         .enumerate()
-        .map(|(i, a)| if i == 0 { "stopaudit".to_string() } else { shell_quote(&a) })
+        .map(|(i, a)| {
+            if i == 0 {
+                "stopaudit".to_string()
+            } else {
+                shell_quote(&a)
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let args = cli::Cli::parse();
@@ -37,6 +43,13 @@ fn main() {
 
 /// Quotes an argument for a POSIX shell when it needs it.
 fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:@+%".contains(c));
-    if plain { arg.to_string() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:@+%".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::ingest::{sha256_file, IngestSummary};
+use crate::ingest::{IngestSummary, sha256_file};
 use crate::scope::Scope;
 
 /// Tool name and version, as written in every output.

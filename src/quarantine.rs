@@ -176,7 +176,11 @@ impl QuarantineSink {
 
     /// A sink that writes to `path` (`.csv` or `.parquet`) on commit.
     pub fn to_file(path: &Path) -> Result<Self> {
-        let format = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        let format = match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
             Some(e) if e == "csv" => QuarantineFormat::Csv,
             Some(e) if e == "parquet" => QuarantineFormat::Parquet,
             _ => {
@@ -249,7 +253,9 @@ impl QuarantineSink {
     }
 }
 
-const HEADER: [&str; 7] = ["file", "row", "reason", "field", "value", "message", "record"];
+const HEADER: [&str; 7] = [
+    "file", "row", "reason", "field", "value", "message", "record",
+];
 
 fn csv_err(path: &Path, e: csv::Error) -> Error {
     Error::input(path, format!("writing CSV failed: {e}"))
@@ -262,7 +268,10 @@ fn write_parquet(path: &Path, records: &[QuarantineRecord]) -> Result<()> {
     }
     let columns = vec![
         text("file", records.iter().map(|r| r.file.as_str())),
-        Column::new("row".into(), records.iter().map(|r| r.row).collect::<Vec<u64>>()),
+        Column::new(
+            "row".into(),
+            records.iter().map(|r| r.row).collect::<Vec<u64>>(),
+        ),
         text("reason", records.iter().map(|r| r.reason.as_str())),
         text("field", records.iter().map(|r| r.field.as_str())),
         text("value", records.iter().map(|r| r.value.as_str())),

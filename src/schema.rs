@@ -6,7 +6,7 @@
 //! mapping file overrides them. docs/schema.md is the human version of this
 //! module; `stopaudit schema` prints it.
 
-use crate::codes::{normalize_label, CodeLists};
+use crate::codes::{CodeLists, normalize_label};
 
 /// What a field holds, which decides how raw values are parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +45,31 @@ pub const FIELDS: &[FieldSpec] = &[
         required: false,
         kind: FieldKind::Text,
         description: "Unique registration id. When the export has no id column, rows are identified by file and row number and duplicates cannot be checked.",
-        aliases: &["id", "registratie_id", "registratienummer", "controle_id", "proco_id", "meos_id", "volgnummer"],
+        aliases: &[
+            "id",
+            "registratie_id",
+            "registratienummer",
+            "controle_id",
+            "proco_id",
+            "meos_id",
+            "volgnummer",
+        ],
     },
     FieldSpec {
         name: "stopped_at",
         required: true,
         kind: FieldKind::DateTime,
         description: "Local date and time of the stop (Europe/Amsterdam unless configured), DST-correct. One column, or a date column plus a time column. Times in the repeated autumn hour take the earlier instant; times in the skipped spring hour are quarantined.",
-        aliases: &["datum_tijd", "datumtijd", "tijdstip", "datetime", "date_time", "timestamp", "moment", "controle_datum_tijd"],
+        aliases: &[
+            "datum_tijd",
+            "datumtijd",
+            "tijdstip",
+            "datetime",
+            "date_time",
+            "timestamp",
+            "moment",
+            "controle_datum_tijd",
+        ],
     },
     FieldSpec {
         name: "justification",
@@ -94,7 +111,14 @@ pub const FIELDS: &[FieldSpec] = &[
         required: false,
         kind: FieldKind::AreaCode,
         description: "CBS area code: municipality GMxxxx, district WKxxxxxx or neighbourhood BUxxxxxxxx.",
-        aliases: &["gebiedscode", "cbs_code", "buurtcode", "wijkcode", "gemeentecode", "area"],
+        aliases: &[
+            "gebiedscode",
+            "cbs_code",
+            "buurtcode",
+            "wijkcode",
+            "gemeentecode",
+            "area",
+        ],
     },
     FieldSpec {
         name: "latitude",
@@ -115,7 +139,13 @@ pub const FIELDS: &[FieldSpec] = &[
         required: false,
         kind: FieldKind::Code,
         description: "What was stopped: person, vehicle, bicycle or other.",
-        aliases: &["soort_controle", "object", "type", "controletype", "subject"],
+        aliases: &[
+            "soort_controle",
+            "object",
+            "type",
+            "controletype",
+            "subject",
+        ],
     },
     FieldSpec {
         name: "legal_basis",
@@ -129,7 +159,13 @@ pub const FIELDS: &[FieldSpec] = &[
         required: false,
         kind: FieldKind::Bool,
         description: "Whether the person or vehicle was searched (doorzocht/gefouilleerd).",
-        aliases: &["doorzoeking", "gefouilleerd", "fouillering", "searched", "search"],
+        aliases: &[
+            "doorzoeking",
+            "gefouilleerd",
+            "fouillering",
+            "searched",
+            "search",
+        ],
     },
     FieldSpec {
         name: "contraband_found",
@@ -150,7 +186,14 @@ pub const FIELDS: &[FieldSpec] = &[
         required: false,
         kind: FieldKind::Text,
         description: "Registering officer. Never shown in output unless pseudonymised.",
-        aliases: &["agent", "agent_id", "medewerker", "medewerker_id", "registrant", "officer"],
+        aliases: &[
+            "agent",
+            "agent_id",
+            "medewerker",
+            "medewerker_id",
+            "registrant",
+            "officer",
+        ],
     },
     FieldSpec {
         name: "team",
@@ -171,8 +214,24 @@ pub const TIME_ALIASES: &[&str] = &["tijd", "time", "tijdstip_controle", "contro
 pub const KNOWN_GROUP_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("nationality", &["nationaliteit"]),
     ("gender", &["geslacht", "sex"]),
-    ("age_band", &["leeftijdscategorie", "leeftijdsklasse", "leeftijdsgroep", "age_group"]),
-    ("plate_country", &["kenteken_land", "land_kenteken", "kentekenland", "registration_country"]),
+    (
+        "age_band",
+        &[
+            "leeftijdscategorie",
+            "leeftijdsklasse",
+            "leeftijdsgroep",
+            "age_group",
+        ],
+    ),
+    (
+        "plate_country",
+        &[
+            "kenteken_land",
+            "land_kenteken",
+            "kentekenland",
+            "registration_country",
+        ],
+    ),
     ("origin", &["herkomst", "migratieachtergrond", "background"]),
 ];
 
@@ -206,7 +265,11 @@ pub fn describe(codes: &CodeLists) -> String {
         if f.name == "stopped_at" {
             names.push("or date + time columns");
         }
-        out.push_str(&format!("{:<40} also read from: {}\n", "", names.join(", ")));
+        out.push_str(&format!(
+            "{:<40} also read from: {}\n",
+            "",
+            names.join(", ")
+        ));
         if let Some(list) = codes.for_field(f.name) {
             for c in list.codes() {
                 out.push_str(&format!(
@@ -218,7 +281,11 @@ pub fn describe(codes: &CodeLists) -> String {
     }
     out.push_str("\nGroup attributes: any column declared in [groups] attributes. Recognised without a mapping file:\n");
     for (name, aliases) in KNOWN_GROUP_ATTRIBUTES {
-        out.push_str(&format!("  {:<16} also read from: {}\n", name, aliases.join(", ")));
+        out.push_str(&format!(
+            "  {:<16} also read from: {}\n",
+            name,
+            aliases.join(", ")
+        ));
     }
     out.push_str(&format!(
         "Empty or missing group values become the category `{UNKNOWN_GROUP}`.\n"

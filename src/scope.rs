@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::codes::{normalize_label, CodeLists};
+use crate::codes::{CodeLists, normalize_label};
 use crate::error::{Error, Result};
 use crate::ingest::datetime::local_date;
 use crate::ingest::validate::{StopRow, TEXT_FIELDS};
@@ -63,13 +63,22 @@ impl Period {
             ))
         };
         let (start, end) = match text.split_once("..") {
-            Some((a, b)) => (one(a.trim()).ok_or_else(bad)?.0, one(b.trim()).ok_or_else(bad)?.1),
+            Some((a, b)) => (
+                one(a.trim()).ok_or_else(bad)?.0,
+                one(b.trim()).ok_or_else(bad)?.1,
+            ),
             None => one(text.trim()).ok_or_else(bad)?,
         };
         if start > end {
-            return Err(Error::Usage(format!("--period {text}: the start is after the end")));
+            return Err(Error::Usage(format!(
+                "--period {text}: the start is after the end"
+            )));
         }
-        Ok(Period { label: text.trim().to_string(), start, end })
+        Ok(Period {
+            label: text.trim().to_string(),
+            start,
+            end,
+        })
     }
 
     pub fn contains(&self, day: NaiveDate) -> bool {
@@ -80,16 +89,27 @@ impl Period {
 /// First and last day of a year, quarter, month or day.
 fn one(s: &str) -> Option<(NaiveDate, NaiveDate)> {
     let last_of_month = |y: i32, m: u32| {
-        let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
+        let next = if m == 12 {
+            NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(y, m + 1, 1)
+        };
         next.and_then(|d| d.pred_opt())
     };
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Some((d, d));
     }
     let parts: Vec<&str> = s.split('-').collect();
-    let year: i32 = parts.first()?.parse().ok().filter(|y| (1900..=2200).contains(y))?;
+    let year: i32 = parts
+        .first()?
+        .parse()
+        .ok()
+        .filter(|y| (1900..=2200).contains(y))?;
     match parts.as_slice() {
-        [_] => Some((NaiveDate::from_ymd_opt(year, 1, 1)?, NaiveDate::from_ymd_opt(year, 12, 31)?)),
+        [_] => Some((
+            NaiveDate::from_ymd_opt(year, 1, 1)?,
+            NaiveDate::from_ymd_opt(year, 12, 31)?,
+        )),
         [_, q] if q.len() == 2 && (q.starts_with('Q') || q.starts_with('q')) => {
             let q: u32 = q[1..].parse().ok().filter(|q| (1..=4).contains(q))?;
             let first = NaiveDate::from_ymd_opt(year, 3 * q - 2, 1)?;
@@ -97,7 +117,10 @@ fn one(s: &str) -> Option<(NaiveDate, NaiveDate)> {
         }
         [_, m] => {
             let m: u32 = m.parse().ok().filter(|m| (1..=12).contains(m))?;
-            Some((NaiveDate::from_ymd_opt(year, m, 1)?, last_of_month(year, m)?))
+            Some((
+                NaiveDate::from_ymd_opt(year, m, 1)?,
+                last_of_month(year, m)?,
+            ))
         }
         _ => None,
     }
@@ -106,14 +129,25 @@ fn one(s: &str) -> Option<(NaiveDate, NaiveDate)> {
 impl Filter {
     /// Parses `field=value` or `field=value1,value2`.
     pub fn parse(text: &str) -> Result<Self> {
-        let (field, values) = text
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--where {text}: expected FIELD=VALUE or FIELD=VALUE1,VALUE2")))?;
-        let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        let (field, values) = text.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--where {text}: expected FIELD=VALUE or FIELD=VALUE1,VALUE2"
+            ))
+        })?;
+        let values: Vec<String> = values
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
         if field.trim().is_empty() || values.is_empty() {
-            return Err(Error::Usage(format!("--where {text}: expected FIELD=VALUE or FIELD=VALUE1,VALUE2")));
+            return Err(Error::Usage(format!(
+                "--where {text}: expected FIELD=VALUE or FIELD=VALUE1,VALUE2"
+            )));
         }
-        Ok(Filter { field: field.trim().to_string(), values })
+        Ok(Filter {
+            field: field.trim().to_string(),
+            values,
+        })
     }
 }
 
@@ -151,7 +185,10 @@ impl Scope {
             if matches!(f.field.as_str(), "search_conducted" | "contraband_found") {
                 for v in &f.values {
                     if crate::codes::parse_bool(v).is_none() {
-                        return Err(Error::Usage(format!("--where {}={v}: expected yes or no", f.field)));
+                        return Err(Error::Usage(format!(
+                            "--where {}={v}: expected yes or no",
+                            f.field
+                        )));
                     }
                 }
             }
@@ -160,13 +197,21 @@ impl Scope {
     }
 
     /// Whether a valid stop is inside the scope.
-    pub fn matches(&self, stop: &StopRow, codes: &CodeLists, attributes: &[String], tz: Tz) -> bool {
+    pub fn matches(
+        &self,
+        stop: &StopRow,
+        codes: &CodeLists,
+        attributes: &[String],
+        tz: Tz,
+    ) -> bool {
         if let Some(p) = &self.period
             && !p.contains(local_date(stop.stopped_at, tz))
         {
             return false;
         }
-        self.filters.iter().all(|f| filter_matches(f, stop, codes, attributes))
+        self.filters
+            .iter()
+            .all(|f| filter_matches(f, stop, codes, attributes))
     }
 
     /// One line for text outputs, e.g. `period 2025-Q3; unit = Rotterdam`.
@@ -178,7 +223,11 @@ impl Scope {
         for f in &self.filters {
             parts.push(format!("{} = {}", f.field, f.values.join(" or ")));
         }
-        if parts.is_empty() { "all stops".to_string() } else { parts.join("; ") }
+        if parts.is_empty() {
+            "all stops".to_string()
+        } else {
+            parts.join("; ")
+        }
     }
 }
 
@@ -187,7 +236,13 @@ fn filter_matches(f: &Filter, stop: &StopRow, codes: &CodeLists, attributes: &[S
         let list = codes.for_field(field).expect("coded field");
         value.is_some_and(|v| f.values.iter().any(|want| list.lookup(want) == Some(v)))
     };
-    let boolean = |value: Option<bool>| value.is_some_and(|v| f.values.iter().any(|w| crate::codes::parse_bool(w) == Some(v)));
+    let boolean = |value: Option<bool>| {
+        value.is_some_and(|v| {
+            f.values
+                .iter()
+                .any(|w| crate::codes::parse_bool(w) == Some(v))
+        })
+    };
     let text = |value: Option<&str>| {
         let v = normalize_label(value.unwrap_or(UNKNOWN_GROUP));
         f.values.iter().any(|w| normalize_label(w) == v)
@@ -242,11 +297,26 @@ mod tests {
         assert_eq!(f.values, ["Rotterdam", "Amsterdam"]);
         assert!(Filter::parse("unit").is_err());
         assert!(Filter::parse("unit=").is_err());
-        let scope = Scope { period: None, filters: vec![Filter::parse("justification=gedrag").unwrap()] };
+        let scope = Scope {
+            period: None,
+            filters: vec![Filter::parse("justification=gedrag").unwrap()],
+        };
         assert!(scope.check(&[], &CodeLists::default()).is_ok());
-        let scope = Scope { period: None, filters: vec![Filter::parse("justification=gedrg").unwrap()] };
-        assert!(scope.check(&[], &CodeLists::default()).unwrap_err().to_string().contains("closest: behaviour"));
-        let scope = Scope { period: None, filters: vec![Filter::parse("colour=red").unwrap()] };
+        let scope = Scope {
+            period: None,
+            filters: vec![Filter::parse("justification=gedrg").unwrap()],
+        };
+        assert!(
+            scope
+                .check(&[], &CodeLists::default())
+                .unwrap_err()
+                .to_string()
+                .contains("closest: behaviour")
+        );
+        let scope = Scope {
+            period: None,
+            filters: vec![Filter::parse("colour=red").unwrap()],
+        };
         assert!(scope.check(&[], &CodeLists::default()).is_err());
     }
 }

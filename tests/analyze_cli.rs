@@ -16,15 +16,26 @@ fn root() -> &'static Path {
 
 fn analyze_json(args: &[&str]) -> (Value, Vec<u8>) {
     // Counts are compared exactly here: no small-cell suppression.
-    let out = stopaudit().args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"]).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = stopaudit()
+        .args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (serde_json::from_slice(&out.stdout).unwrap(), out.stdout)
 }
 
 fn generate(dir: &Path, name: &str, format: &str) -> PathBuf {
     let out = dir.join(name);
     stopaudit()
-        .args(["generate", "--quiet", "--rows", "30000", "--seed", "77", "--dirty", "0.02", "--bias", "combined"])
+        .args([
+            "generate", "--quiet", "--rows", "30000", "--seed", "77", "--dirty", "0.02", "--bias",
+            "combined",
+        ])
         .args(["--format", format, "--out", out.to_str().unwrap()])
         .assert()
         .success();
@@ -48,7 +59,11 @@ fn counts_add_up_to_the_analysed_rows_for_every_attribute() {
             .sum()
     };
     for attr in ["nationality", "gender", "age_band"] {
-        assert_eq!(sum("by_group_justification_outcome", attr), analysed, "{attr}");
+        assert_eq!(
+            sum("by_group_justification_outcome", attr),
+            analysed,
+            "{attr}"
+        );
         assert_eq!(sum("by_unit", attr), analysed, "{attr}");
     }
     let p = &a["provenance"];
@@ -69,7 +84,9 @@ fn csv_parquet_and_ipc_of_the_same_stops_give_the_same_counts() {
     for (name, format) in [("s.csv", "csv"), ("s.parquet", "parquet"), ("s.ipc", "ipc")] {
         let clean = dir.path().join(format!("clean-{name}"));
         stopaudit()
-            .args(["generate", "--quiet", "--rows", "20000", "--seed", "3", "--bias", "combined"])
+            .args([
+                "generate", "--quiet", "--rows", "20000", "--seed", "3", "--bias", "combined",
+            ])
             .args(["--format", format, "--out", clean.to_str().unwrap()])
             .assert()
             .success();
@@ -87,7 +104,15 @@ fn output_is_byte_identical_whatever_the_thread_count() {
     let mut outputs = Vec::new();
     for threads in ["1", "2", "3"] {
         let out = stopaudit()
-            .args(["--threads", threads, "analyze", "--quiet", "--format", "json", csv.to_str().unwrap()])
+            .args([
+                "--threads",
+                threads,
+                "analyze",
+                "--quiet",
+                "--format",
+                "json",
+                csv.to_str().unwrap(),
+            ])
             .args(["--by", "justification,unit"])
             .output()
             .unwrap();
@@ -103,7 +128,16 @@ fn files_split_in_two_count_the_same_as_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.csv");
     stopaudit()
-        .args(["generate", "--quiet", "--rows", "10000", "--seed", "8", "--out", whole.to_str().unwrap()])
+        .args([
+            "generate",
+            "--quiet",
+            "--rows",
+            "10000",
+            "--seed",
+            "8",
+            "--out",
+            whole.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let text = std::fs::read_to_string(&whole).unwrap();
@@ -113,14 +147,21 @@ fn files_split_in_two_count_the_same_as_one_file() {
     let part_a = dir.path().join("part-a.csv");
     let part_b = dir.path().join("part-b.csv");
     std::fs::write(&part_a, format!("{header}{}", a.concat())).unwrap();
-    std::fs::write(&part_b, format!("{}{}", header.trim_start_matches('\u{feff}'), b.concat())).unwrap();
+    std::fs::write(
+        &part_b,
+        format!("{}{}", header.trim_start_matches('\u{feff}'), b.concat()),
+    )
+    .unwrap();
     let (one, _) = analyze_json(&[whole.to_str().unwrap()]);
     // A glob pattern, expanded by stopaudit itself (sorted: part-a, part-b).
     let pattern = dir.path().join("part-*.csv");
     let (two, _) = analyze_json(&[pattern.to_str().unwrap()]);
     assert_eq!(one["counts"], two["counts"]);
     assert_eq!(two["provenance"]["inputs"].as_array().unwrap().len(), 2);
-    assert_eq!(two["provenance"]["rows_read"], one["provenance"]["rows_read"]);
+    assert_eq!(
+        two["provenance"]["rows_read"],
+        one["provenance"]["rows_read"]
+    );
 }
 
 #[test]
@@ -135,33 +176,71 @@ fn csv_format_writes_tables_and_provenance_safely() {
     .unwrap();
     let out = dir.path().join("tables");
     stopaudit()
-        .args(["analyze", "--quiet", "--format", "csv", "--min-cell", "0", "--out", out.to_str().unwrap(), input.to_str().unwrap()])
+        .args([
+            "analyze",
+            "--quiet",
+            "--format",
+            "csv",
+            "--min-cell",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let units = std::fs::read_to_string(out.join("counts_by_unit.csv")).unwrap();
-    assert!(units.starts_with("unit,attribute,group,justification,outcome,stops,suppressed\n"), "{units}");
-    assert!(units.contains("\"'=HYPERLINK(\"\"x\"\")\",nationality,NL,behaviour,fine,1,false"), "{units}");
-    let gjo = std::fs::read_to_string(out.join("counts_by_group_justification_outcome.csv")).unwrap();
+    assert!(
+        units.starts_with("unit,attribute,group,justification,outcome,stops,suppressed\n"),
+        "{units}"
+    );
+    assert!(
+        units.contains("\"'=HYPERLINK(\"\"x\"\")\",nationality,NL,behaviour,fine,1,false"),
+        "{units}"
+    );
+    let gjo =
+        std::fs::read_to_string(out.join("counts_by_group_justification_outcome.csv")).unwrap();
     assert_eq!(
         gjo,
         "attribute,group,justification,outcome,stops,suppressed\nnationality,NL,behaviour,no_action,1,false\nnationality,NL,behaviour,fine,1,false\n"
     );
-    let prov: Value = serde_json::from_str(&std::fs::read_to_string(out.join("provenance.json")).unwrap()).unwrap();
+    let prov: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("provenance.json")).unwrap())
+            .unwrap();
     assert_eq!(prov["provenance"]["rows_analyzed"], 2);
     // csv without --out is a usage error
-    let o = stopaudit().args(["analyze", "--quiet", "--format", "csv", input.to_str().unwrap()]).output().unwrap();
+    let o = stopaudit()
+        .args([
+            "analyze",
+            "--quiet",
+            "--format",
+            "csv",
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
 fn table_output_shows_the_accounting() {
     let out = stopaudit()
-        .args(["analyze", "--quiet", root().join("tests/fixtures/dutch_export.csv").to_str().unwrap()])
+        .args([
+            "analyze",
+            "--quiet",
+            root()
+                .join("tests/fixtures/dutch_export.csv")
+                .to_str()
+                .unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("rows read 11 = analysed 5 + quarantined 6"), "{text}");
+    assert!(
+        text.contains("rows read 11 = analysed 5 + quarantined 6"),
+        "{text}"
+    );
     assert!(text.contains("nationality\ngroup"), "{text}");
 }
 
@@ -171,7 +250,16 @@ fn quarantine_as_parquet() {
     let q = dir.path().join("q.parquet");
     let counts = dir.path().join("c.json");
     stopaudit()
-        .args(["analyze", "--quiet", "--format", "json", "--out", counts.to_str().unwrap(), "--quarantine", q.to_str().unwrap()])
+        .args([
+            "analyze",
+            "--quiet",
+            "--format",
+            "json",
+            "--out",
+            counts.to_str().unwrap(),
+            "--quarantine",
+            q.to_str().unwrap(),
+        ])
         .args(["--min-cell", "0"])
         .arg(root().join("tests/fixtures/dutch_export.csv"))
         .assert()
@@ -180,15 +268,32 @@ fn quarantine_as_parquet() {
     assert_eq!(&bytes[..4], b"PAR1");
     // Read it back through stopaudit's own Parquet reader: 6 rows, with the original columns.
     let cfg = dir.path().join("q.toml");
-    std::fs::write(&cfg, "[columns]\nstopped_at = \"file\"\njustification = \"reason\"\noutcome = \"field\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[columns]\nstopped_at = \"file\"\njustification = \"reason\"\noutcome = \"field\"\n",
+    )
+    .unwrap();
     let o = stopaudit()
-        .args(["validate", "--quiet", "--format", "json", q.to_str().unwrap(), "--config", cfg.to_str().unwrap()])
+        .args([
+            "validate",
+            "--quiet",
+            "--format",
+            "json",
+            q.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["provenance"]["rows_read"], 6);
     let o = stopaudit()
-        .args(["validate", "--quiet", "--quarantine", dir.path().join("q.txt").to_str().unwrap()])
+        .args([
+            "validate",
+            "--quiet",
+            "--quarantine",
+            dir.path().join("q.txt").to_str().unwrap(),
+        ])
         .arg(root().join("tests/fixtures/dutch_export.csv"))
         .output()
         .unwrap();
@@ -206,13 +311,23 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("datasets/sample/proco_2025_sample.truth.json")).unwrap()).unwrap();
-    let counts: Value = serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("datasets/sample/proco_2025_sample.truth.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let counts: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(counts["provenance"]["rows_read"], truth["rows"]);
     assert_eq!(counts["provenance"]["rows_analyzed"], truth["clean_rows"]);
-    assert_eq!(counts["provenance"]["quarantine_reasons"], truth["dirty_rows"]);
-    assert_eq!(counts["provenance"]["inputs"][0]["path"], "datasets/sample/proco_2025_sample.csv");
+    assert_eq!(
+        counts["provenance"]["quarantine_reasons"],
+        truth["dirty_rows"]
+    );
+    assert_eq!(
+        counts["provenance"]["inputs"][0]["path"],
+        "datasets/sample/proco_2025_sample.csv"
+    );
     for f in [
         "validation.txt",
         "validation.json",
@@ -228,6 +343,13 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let quarantined = std::fs::read_to_string(out.join("quarantine.csv")).unwrap().lines().count() - 1;
-    assert_eq!(quarantined as u64, counts["provenance"]["rows_quarantined"].as_u64().unwrap());
+    let quarantined = std::fs::read_to_string(out.join("quarantine.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(
+        quarantined as u64,
+        counts["provenance"]["rows_quarantined"].as_u64().unwrap()
+    );
 }

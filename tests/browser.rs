@@ -12,7 +12,10 @@ use std::process::Command as Process;
 use assert_cmd::Command;
 
 fn chromium() -> Option<PathBuf> {
-    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists());
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
     if found.is_none() {
         assert!(
             std::env::var("STOPAUDIT_REQUIRE_BROWSER").is_err(),
@@ -43,7 +46,11 @@ fn run(browser: &Path, profile: &Path, page: &Path, extra: &[&str]) -> String {
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -55,7 +62,14 @@ fn demo_report(dir: &Path) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Command::new(env!("CARGO_BIN_EXE_stopaudit"))
         .current_dir(root)
-        .args(["report", "--quiet", "--format", "html", "--out", dir.to_str().unwrap()])
+        .args([
+            "report",
+            "--quiet",
+            "--format",
+            "html",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
         .arg("datasets/sample/proco_2025_sample.csv")
         .args(["--config", "datasets/sample/stopaudit.toml"])
         .assert()
@@ -74,8 +88,16 @@ fn the_check_sees_a_blocked_load() {
         "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\"></head><body><img src=\"http://example.invalid/x.png\"></body></html>",
     )
     .unwrap();
-    let stderr = run(&browser, &dir.path().join("profile"), &page, &["--dump-dom"]);
-    assert!(!console_lines(&stderr).is_empty(), "a blocked load was not reported: {stderr}");
+    let stderr = run(
+        &browser,
+        &dir.path().join("profile"),
+        &page,
+        &["--dump-dom"],
+    );
+    assert!(
+        !console_lines(&stderr).is_empty(),
+        "a blocked load was not reported: {stderr}"
+    );
 }
 
 #[test]
@@ -84,7 +106,15 @@ fn report_renders_without_console_messages_and_with_its_charts() {
     let dir = tempfile::tempdir().unwrap();
     let page = demo_report(dir.path());
     let shot = dir.path().join("report.png");
-    let stderr = run(&browser, &dir.path().join("profile"), &page, &["--window-size=1280,2000", &format!("--screenshot={}", shot.display())]);
+    let stderr = run(
+        &browser,
+        &dir.path().join("profile"),
+        &page,
+        &[
+            "--window-size=1280,2000",
+            &format!("--screenshot={}", shot.display()),
+        ],
+    );
     assert_eq!(console_lines(&stderr), Vec::<&str>::new());
     let png = std::fs::read(&shot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
@@ -93,8 +123,18 @@ fn report_renders_without_console_messages_and_with_its_charts() {
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     std::fs::copy(&shot, &keep).unwrap();
     let out = Process::new(&browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--dump-dom"])
-        .arg(format!("--user-data-dir={}", dir.path().join("profile2").display()))
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--dump-dom",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile2").display()
+        ))
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
@@ -109,7 +149,15 @@ fn report_prints_to_pdf_with_a_page_break_per_section() {
     let dir = tempfile::tempdir().unwrap();
     let page = demo_report(dir.path());
     let pdf = dir.path().join("report.pdf");
-    run(&browser, &dir.path().join("profile"), &page, &["--no-pdf-header-footer", &format!("--print-to-pdf={}", pdf.display())]);
+    run(
+        &browser,
+        &dir.path().join("profile"),
+        &page,
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+        ],
+    );
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF"));
     let text = String::from_utf8_lossy(&bytes);

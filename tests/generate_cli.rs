@@ -14,7 +14,14 @@ fn generate(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, Value) {
     let out = dir.join(name);
     let truth = dir.join(format!("{name}.truth.json"));
     stopaudit()
-        .args(["generate", "--quiet", "--out", out.to_str().unwrap(), "--truth", truth.to_str().unwrap()])
+        .args([
+            "generate",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+        ])
         .args(extra)
         .assert()
         .success();
@@ -30,10 +37,22 @@ fn period_config(dir: &Path) -> PathBuf {
 
 fn validate(path: &Path, config: &Path) -> Value {
     let out = stopaudit()
-        .args(["validate", "--quiet", "--format", "json", path.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args([
+            "validate",
+            "--quiet",
+            "--format",
+            "json",
+            path.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -48,13 +67,26 @@ fn assert_truth_matches(report: &Value, truth: &Value) {
 #[test]
 fn csv_spoilt_rows_are_quarantined_exactly_as_planted() {
     let dir = tempfile::tempdir().unwrap();
-    let (csv, truth) = generate(dir.path(), "s.csv", &["--rows", "5000", "--seed", "11", "--dirty", "0.08", "--bias", "combined"]);
+    let (csv, truth) = generate(
+        dir.path(),
+        "s.csv",
+        &[
+            "--rows", "5000", "--seed", "11", "--dirty", "0.08", "--bias", "combined",
+        ],
+    );
     let dirty = truth["dirty_rows"].as_object().unwrap();
-    assert_eq!(dirty.len(), 8, "every spoil kind occurs in 400 spoilt rows: {dirty:?}");
+    assert_eq!(
+        dirty.len(),
+        8,
+        "every spoil kind occurs in 400 spoilt rows: {dirty:?}"
+    );
     let report = validate(&csv, &period_config(dir.path()));
     assert_truth_matches(&report, &truth);
     // The Dutch-style export is recognised without a mapping of its columns.
-    assert_eq!(report["attributes"], serde_json::json!(["nationality", "gender", "age_band"]));
+    assert_eq!(
+        report["attributes"],
+        serde_json::json!(["nationality", "gender", "age_band"])
+    );
     assert_eq!(report["files"][0]["columns"]["stopped_at"], "Datum + Tijd");
 }
 
@@ -63,7 +95,13 @@ fn parquet_and_ipc_spoilt_rows_are_quarantined_exactly_as_planted() {
     let dir = tempfile::tempdir().unwrap();
     for format in ["parquet", "ipc"] {
         let name = format!("s.{format}");
-        let (file, truth) = generate(dir.path(), &name, &["--rows", "3000", "--seed", "5", "--dirty", "0.06", "--format", format]);
+        let (file, truth) = generate(
+            dir.path(),
+            &name,
+            &[
+                "--rows", "3000", "--seed", "5", "--dirty", "0.06", "--format", format,
+            ],
+        );
         let report = validate(&file, &period_config(dir.path()));
         assert_truth_matches(&report, &truth);
         assert_eq!(report["files"][0]["format"], format);
@@ -79,32 +117,83 @@ fn same_seed_same_bytes_whatever_the_thread_count() {
         for threads in ["1", "2"] {
             let out = dir.path().join(format!("t{threads}.{ext}"));
             stopaudit()
-                .args(["--threads", threads, "generate", "--quiet", "--rows", "150000", "--seed", "42", "--dirty", "0.01"])
-                .args(["--format", format, "--bias", "lower-threshold", "--out", out.to_str().unwrap()])
+                .args([
+                    "--threads",
+                    threads,
+                    "generate",
+                    "--quiet",
+                    "--rows",
+                    "150000",
+                    "--seed",
+                    "42",
+                    "--dirty",
+                    "0.01",
+                ])
+                .args([
+                    "--format",
+                    format,
+                    "--bias",
+                    "lower-threshold",
+                    "--out",
+                    out.to_str().unwrap(),
+                ])
                 .assert()
                 .success();
             outputs.push(std::fs::read(&out).unwrap());
         }
-        assert_eq!(outputs[0], outputs[1], "{format} output differs between 1 and 2 threads");
+        assert_eq!(
+            outputs[0], outputs[1],
+            "{format} output differs between 1 and 2 threads"
+        );
     }
     let other = dir.path().join("other.csv");
     stopaudit()
-        .args(["generate", "--quiet", "--rows", "1000", "--seed", "43", "--out", other.to_str().unwrap()])
+        .args([
+            "generate",
+            "--quiet",
+            "--rows",
+            "1000",
+            "--seed",
+            "43",
+            "--out",
+            other.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let first = dir.path().join("t1.csv");
-    assert_ne!(std::fs::read(&other).unwrap()[..5000], std::fs::read(&first).unwrap()[..5000]);
+    assert_ne!(
+        std::fs::read(&other).unwrap()[..5000],
+        std::fs::read(&first).unwrap()[..5000]
+    );
 }
 
 /// Hit rate of stops under `behaviour` in Amsterdam and Rotterdam per nationality.
 fn behaviour_hit_rates(path: &Path) -> (f64, f64, u64, u64) {
-    let out = stopaudit().args(["analyze", "--quiet", "--format", "json", "--min-cell", "0", path.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = stopaudit()
+        .args([
+            "analyze",
+            "--quiet",
+            "--format",
+            "json",
+            "--min-cell",
+            "0",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     let (mut stops, mut hits) = ([0u64; 2], [0u64; 2]);
     for r in a["counts"]["by_unit"].as_array().unwrap() {
         let unit = r["unit"].as_str().unwrap();
-        if r["attribute"] != "nationality" || r["justification"] != "behaviour" || !(unit == "Amsterdam" || unit == "Rotterdam") {
+        if r["attribute"] != "nationality"
+            || r["justification"] != "behaviour"
+            || !(unit == "Amsterdam" || unit == "Rotterdam")
+        {
             continue;
         }
         let g = match r["group"].as_str().unwrap() {
@@ -118,22 +207,55 @@ fn behaviour_hit_rates(path: &Path) -> (f64, f64, u64, u64) {
             hits[g] += n;
         }
     }
-    (hits[0] as f64 / stops[0] as f64, hits[1] as f64 / stops[1] as f64, stops[0], stops[1])
+    (
+        hits[0] as f64 / stops[0] as f64,
+        hits[1] as f64 / stops[1] as f64,
+        stops[0],
+        stops[1],
+    )
 }
 
 #[test]
 fn planted_lower_threshold_shows_as_more_stops_and_fewer_hits() {
     let dir = tempfile::tempdir().unwrap();
-    let (biased, truth) = generate(dir.path(), "b.parquet", &["--rows", "200000", "--seed", "9", "--format", "parquet", "--bias", "lower-threshold"]);
-    let (fair, _) = generate(dir.path(), "f.parquet", &["--rows", "200000", "--seed", "9", "--format", "parquet", "--bias", "none"]);
+    let (biased, truth) = generate(
+        dir.path(),
+        "b.parquet",
+        &[
+            "--rows",
+            "200000",
+            "--seed",
+            "9",
+            "--format",
+            "parquet",
+            "--bias",
+            "lower-threshold",
+        ],
+    );
+    let (fair, _) = generate(
+        dir.path(),
+        "f.parquet",
+        &[
+            "--rows", "200000", "--seed", "9", "--format", "parquet", "--bias", "none",
+        ],
+    );
     let planted = truth["planted"][0]["rows"].as_u64().unwrap();
     let (m_b, n_b, stops_b, _) = behaviour_hit_rates(&biased);
     let (m_f, n_f, stops_f, _) = behaviour_hit_rates(&fair);
     // Without bias, both groups' behaviour stops hit at about the base rate (0.22).
-    assert!((m_f - n_f).abs() < 0.06, "no bias planted, yet {m_f:.3} vs {n_f:.3}");
+    assert!(
+        (m_f - n_f).abs() < 0.06,
+        "no bias planted, yet {m_f:.3} vs {n_f:.3}"
+    );
     // With bias, the planted stops (hit rate 0.22 * 0.35) pull the group's rate down.
-    assert!(m_b < n_b - 0.06, "planted bias not visible: {m_b:.3} vs {n_b:.3}");
-    assert!(stops_b > stops_f + planted / 2, "extra stops not visible: {stops_b} vs {stops_f} (planted {planted})");
+    assert!(
+        m_b < n_b - 0.06,
+        "planted bias not visible: {m_b:.3} vs {n_b:.3}"
+    );
+    assert!(
+        stops_b > stops_f + planted / 2,
+        "extra stops not visible: {stops_b} vs {stops_f} (planted {planted})"
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn stopaudit() -> Command {
@@ -16,8 +18,17 @@ fn stopaudit() -> Command {
 
 /// Runs `validate --format json` and returns the report.
 fn validate_json(args: &[&str]) -> Value {
-    let out = stopaudit().arg("validate").args(args).args(["--format", "json", "--quiet"]).output().unwrap();
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = stopaudit()
+        .arg("validate")
+        .args(args)
+        .args(["--format", "json", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -32,13 +43,22 @@ fn reasons(report: &Value) -> Vec<(String, u64)> {
 
 fn accounting(report: &Value) -> (u64, u64, u64) {
     let p = &report["provenance"];
-    (p["rows_read"].as_u64().unwrap(), p["rows_analyzed"].as_u64().unwrap(), p["rows_quarantined"].as_u64().unwrap())
+    (
+        p["rows_read"].as_u64().unwrap(),
+        p["rows_analyzed"].as_u64().unwrap(),
+        p["rows_quarantined"].as_u64().unwrap(),
+    )
 }
 
 /// Runs the binary expecting exit code 2, returns stderr.
 fn fails(args: &[&str]) -> String {
     let out = stopaudit().args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8(out.stderr).unwrap()
 }
 
@@ -82,15 +102,42 @@ fn dutch_export_with_bom_crlf_semicolons_quotes_and_dst() {
             (12, "contraband_without_search"),
         ]
     );
-    let messages: Vec<&str> = report["examples"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
-    assert_eq!(messages[0], "2025-03-30 02:30 does not exist in Europe/Amsterdam: the clocks were put forward that night");
-    assert!(messages[1].starts_with("unknown justification \"gedrg\"; closest codes: behaviour"), "{}", messages[1]);
-    assert_eq!(messages[2], "stop_id \"A1\" appeared earlier; the first occurrence is kept");
-    assert_eq!(messages[4], "line 10 has 6 fields but the header has 10 (delimiter \";\"); check quoting");
+    let messages: Vec<&str> = report["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages[0],
+        "2025-03-30 02:30 does not exist in Europe/Amsterdam: the clocks were put forward that night"
+    );
+    assert!(
+        messages[1].starts_with("unknown justification \"gedrg\"; closest codes: behaviour"),
+        "{}",
+        messages[1]
+    );
+    assert_eq!(
+        messages[2],
+        "stop_id \"A1\" appeared earlier; the first occurrence is kept"
+    );
+    assert_eq!(
+        messages[4],
+        "line 10 has 6 fields but the header has 10 (delimiter \";\"); check quoting"
+    );
     // The original rows (personal data) are only in the quarantine file, not in the report.
-    assert!(report["examples"].as_array().unwrap().iter().all(|e| e["record"] == ""));
+    assert!(
+        report["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["record"] == "")
+    );
     // The repeated autumn hour takes the earlier instant (+02:00); the period runs from A10 (2024) on.
-    assert_eq!(report["provenance"]["first_stop"], "2024-04-01T11:00:00+02:00");
+    assert_eq!(
+        report["provenance"]["first_stop"],
+        "2024-04-01T11:00:00+02:00"
+    );
     assert_eq!(report["missing_values"]["nationality"], 1);
 }
 
@@ -103,9 +150,15 @@ fn period_from_the_mapping_file_quarantines_rows_outside_it() {
     let report = validate_json(&[path.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
     assert_eq!(accounting(&report), (11, 4, 7));
     assert!(reasons(&report).contains(&("outside_period".to_string(), 1)));
-    assert_eq!(report["provenance"]["first_stop"], "2025-03-05T14:30:00+01:00");
+    assert_eq!(
+        report["provenance"]["first_stop"],
+        "2025-03-05T14:30:00+01:00"
+    );
     // The autumn double hour: 02:30 on 26 October is read as the first (summer time) 02:30.
-    assert_eq!(report["provenance"]["last_stop"], "2025-10-26T02:30:00+02:00");
+    assert_eq!(
+        report["provenance"]["last_stop"],
+        "2025-10-26T02:30:00+02:00"
+    );
 }
 
 #[test]
@@ -114,11 +167,22 @@ fn quarantine_file_lists_every_rejected_row_with_file_row_and_reason() {
     let q = dir.path().join("q.csv");
     let path = fixture("dutch_export.csv");
     stopaudit()
-        .args(["validate", path.to_str().unwrap(), "--quiet", "--quarantine", q.to_str().unwrap()])
+        .args([
+            "validate",
+            path.to_str().unwrap(),
+            "--quiet",
+            "--quarantine",
+            q.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let mut reader = csv::Reader::from_path(&q).unwrap();
-    assert_eq!(reader.headers().unwrap(), vec!["file", "row", "reason", "field", "value", "message", "record"]);
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "file", "row", "reason", "field", "value", "message", "record"
+        ]
+    );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 6);
     assert_eq!(&rows[1][1], "7");
@@ -139,9 +203,22 @@ fn windows_1252_is_detected_and_decoded() {
     let report = validate_json(&[path.to_str().unwrap()]);
     assert_eq!(accounting(&report), (3, 3, 0));
     let notes = report["files"][0]["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n == "read as Windows-1252 (the file is not valid UTF-8)"), "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "read as Windows-1252 (the file is not valid UTF-8)"),
+        "{notes:?}"
+    );
     let out = stopaudit()
-        .args(["analyze", path.to_str().unwrap(), "--format", "json", "--quiet", "--min-cell", "0"])
+        .args([
+            "analyze",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--quiet",
+            "--min-cell",
+            "0",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -176,22 +253,35 @@ fn tab_separated_with_english_labels() {
     assert_eq!(report["attributes"], serde_json::json!(["gender"]));
     assert_eq!(report["provenance"]["duplicates_checked"], false);
     let notes = report["files"][0]["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("duplicates could not be checked")));
+    assert!(notes.iter().any(|n| {
+        n.as_str()
+            .unwrap()
+            .contains("duplicates could not be checked")
+    }));
 }
 
 #[test]
 fn missing_required_column_names_file_and_closest_columns() {
     let path = fixture("missing_column.csv");
     let err = fails(&["validate", path.to_str().unwrap()]);
-    assert!(err.contains("missing_column.csv: required column `outcome` not found"), "{err}");
-    assert!(err.contains("closest columns in the file: \"uitkomst_controle\""), "{err}");
+    assert!(
+        err.contains("missing_column.csv: required column `outcome` not found"),
+        "{err}"
+    );
+    assert!(
+        err.contains("closest columns in the file: \"uitkomst_controle\""),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_file_is_an_input_error() {
     let path = fixture("empty.csv");
     let err = fails(&["validate", path.to_str().unwrap()]);
-    assert!(err.contains("empty.csv: the file is empty (no header, no rows)"), "{err}");
+    assert!(
+        err.contains("empty.csv: the file is empty (no header, no rows)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -200,17 +290,30 @@ fn header_only_file_validates_to_zero_rows_but_cannot_be_analysed() {
     let report = validate_json(&[path.to_str().unwrap()]);
     assert_eq!(accounting(&report), (0, 0, 0));
     let notes = report["files"][0]["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n == "the file has a header but no rows"));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "the file has a header but no rows")
+    );
     let err = fails(&["analyze", path.to_str().unwrap(), "--quiet"]);
-    assert!(err.contains("no rows could be analysed: 0 read, 0 quarantined"), "{err}");
+    assert!(
+        err.contains("no rows could be analysed: 0 read, 0 quarantined"),
+        "{err}"
+    );
 }
 
 #[test]
 fn wrong_file_types_are_refused() {
     let err = fails(&["validate", fixture("image.csv").to_str().unwrap()]);
-    assert!(err.contains("image.csv: does not look like a CSV text file"), "{err}");
+    assert!(
+        err.contains("image.csv: does not look like a CSV text file"),
+        "{err}"
+    );
     let err = fails(&["validate", fixture("export.docx").to_str().unwrap()]);
-    assert!(err.contains("export.docx: is a ZIP archive with extension .docx"), "{err}");
+    assert!(
+        err.contains("export.docx: is a ZIP archive with extension .docx"),
+        "{err}"
+    );
     let err = fails(&["validate", "no/such/file.csv"]);
     assert!(err.contains("no/such/file.csv: file not found"), "{err}");
 }
@@ -242,10 +345,20 @@ fn json_lines_with_a_broken_line() {
     // Lines 1, 2, 3 (cut off), 5 (an array) and 6; line 4 is blank.
     assert_eq!(accounting(&report), (5, 3, 2));
     assert_eq!(reasons(&report), [("malformed_line".to_string(), 2)]);
-    let rows: Vec<u64> = report["examples"].as_array().unwrap().iter().map(|e| e["row"].as_u64().unwrap()).collect();
+    let rows: Vec<u64> = report["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
     assert_eq!(rows, [3, 5]);
     let notes = report["files"][0]["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n == "keys not in the first object were ignored: extra"), "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n == "keys not in the first object were ignored: extra"),
+        "{notes:?}"
+    );
 }
 
 #[test]
@@ -258,11 +371,17 @@ fn excel_named_sheet_with_dates_times_and_a_blank_row() {
     assert_eq!(accounting(&report), (4, 3, 1));
     assert_eq!(report["examples"][0]["row"], 5);
     assert_eq!(report["examples"][0]["reason"], "unknown_category");
-    assert_eq!(report["provenance"]["first_stop"], "2025-03-05T14:30:00+01:00");
+    assert_eq!(
+        report["provenance"]["first_stop"],
+        "2025-03-05T14:30:00+01:00"
+    );
     assert_eq!(report["missing_values"]["gender"], 1);
     // The first sheet is a cover note: without the sheet name the columns are missing.
     let err = fails(&["validate", path.to_str().unwrap()]);
-    assert!(err.contains("required column `stopped_at` not found"), "{err}");
+    assert!(
+        err.contains("required column `stopped_at` not found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -274,7 +393,10 @@ fn several_files_are_concatenated_and_duplicates_checked_across_them() {
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 2);
     assert_eq!(files[1]["rows_analyzed"], 0);
-    assert_eq!(report["provenance"]["quarantine_reasons"]["duplicate_stop_id"], 7);
+    assert_eq!(
+        report["provenance"]["quarantine_reasons"]["duplicate_stop_id"],
+        7
+    );
 }
 
 #[test]
@@ -284,9 +406,15 @@ fn schema_and_example_config() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("justification      required"), "{text}");
     assert!(text.contains("waargenomen overtreding"));
-    let out = stopaudit().args(["schema", "--example-config"]).output().unwrap();
+    let out = stopaudit()
+        .args(["schema", "--example-config"])
+        .output()
+        .unwrap();
     let cfg = String::from_utf8(out.stdout).unwrap();
-    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/example-config.toml")).unwrap();
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/example-config.toml"),
+    )
+    .unwrap();
     assert_eq!(cfg, shipped);
 }
 
@@ -295,7 +423,12 @@ fn bad_configuration_is_reported_with_its_file() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[columns]\noutcom = \"Resultaat\"\n").unwrap();
-    let err = fails(&["validate", fixture("dutch_export.csv").to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    let err = fails(&[
+        "validate",
+        fixture("dutch_export.csv").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     assert!(err.contains("bad.toml: [columns] names `outcom`"), "{err}");
     assert!(err.contains("closest: outcome"), "{err}");
 }

@@ -49,11 +49,16 @@ fn markdown_and_html_have_the_same_sections_in_order() {
     assert_eq!(md_headings.len(), 9);
     for (i, (h, want)) in md_headings.iter().zip(SECTIONS_EN).enumerate() {
         assert_eq!(*h, format!("## {}. {want}", i + 1));
-        assert!(html.contains(&format!("<h2>{}. {want}</h2>", i + 1)), "{want}");
+        assert!(
+            html.contains(&format!("<h2>{}. {want}</h2>", i + 1)),
+            "{want}"
+        );
     }
     assert_eq!(html.matches("<section id=").count(), 9);
     // Findings link to their sections; severity in words.
-    assert!(md.contains("- **Medium**: Stops of people with nationality Marokkaans under justification 'behaviour'"));
+    assert!(md.contains(
+        "- **Medium**: Stops of people with nationality Marokkaans under justification 'behaviour'"
+    ));
     assert!(html.contains("<span class=\"severity severity-medium\">Medium</span>"));
     assert!(html.contains("(<a href=\"#outcome-test\">see section</a>)"));
     // The legal frame and the caveat are there.
@@ -70,10 +75,14 @@ fn html_is_self_contained_and_accessible() {
     let dir = tempfile::tempdir().unwrap();
     let (_, html) = report(dir.path(), &["--format", "html"]);
     assert!(!dir.path().join("report.md").exists());
-    assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"));
+    assert!(
+        html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';")
+    );
     // The only URL is the SVG namespace name, which is never fetched.
     let without_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-    for forbidden in ["<script", "http://", "https://", "@import", " src=", "<link", "<img"] {
+    for forbidden in [
+        "<script", "http://", "https://", "@import", " src=", "<link", "<img",
+    ] {
         assert!(!without_ns.contains(forbidden), "{forbidden}");
     }
     // The only url() is the embedded font.
@@ -113,7 +122,14 @@ fn reports_are_byte_identical_across_runs_and_threads() {
     let b = tempfile::tempdir().unwrap();
     let (md1, html1) = report(a.path(), &["--as-of", "2026-01-15"]);
     let o = stopaudit()
-        .args(["--threads", "1", "report", "--quiet", "--out", b.path().to_str().unwrap()])
+        .args([
+            "--threads",
+            "1",
+            "report",
+            "--quiet",
+            "--out",
+            b.path().to_str().unwrap(),
+        ])
         .arg(root().join("datasets/sample/proco_2025_sample.csv"))
         .arg("--config")
         .arg(root().join("datasets/sample/stopaudit.toml"))
@@ -124,7 +140,12 @@ fn reports_are_byte_identical_across_runs_and_threads() {
     let md2 = std::fs::read_to_string(b.path().join("report.md")).unwrap();
     let html2 = std::fs::read_to_string(b.path().join("report.html")).unwrap();
     // Only the command line (output folder, --threads) differs.
-    let strip = |s: &str| s.lines().filter(|l| !l.contains("stopaudit ")).collect::<Vec<_>>().join("\n");
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("stopaudit "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(strip(&md1), strip(&md2));
     assert_eq!(strip(&html1), strip(&html2));
     assert!(md1.contains("as of 2026-01-15"));
@@ -133,9 +154,20 @@ fn reports_are_byte_identical_across_runs_and_threads() {
 fn hostile_csv(dir: &Path) -> PathBuf {
     let mut text = String::from("stopped_at;justification;outcome;unit;nationality\n");
     for i in 0..60 {
-        let group = if i % 2 == 0 { "<script>alert(1)</script>" } else { "NL | *bold* [x](y)" };
-        let outcome = if i % 3 == 0 { "bekeuring" } else { "geen actie" };
-        text.push_str(&format!("2025-02-01 {:02}:00;gedrag;{outcome};=cmd|' /C calc'!A0;{group}\n", i % 24));
+        let group = if i % 2 == 0 {
+            "<script>alert(1)</script>"
+        } else {
+            "NL | *bold* [x](y)"
+        };
+        let outcome = if i % 3 == 0 {
+            "bekeuring"
+        } else {
+            "geen actie"
+        };
+        text.push_str(&format!(
+            "2025-02-01 {:02}:00;gedrag;{outcome};=cmd|' /C calc'!A0;{group}\n",
+            i % 24
+        ));
     }
     let p = dir.join("hostile.csv");
     std::fs::write(&p, text).unwrap();
@@ -148,7 +180,15 @@ fn labels_from_the_data_are_escaped_everywhere() {
     let input = hostile_csv(dir.path());
     let out = dir.path().join("out");
     stopaudit()
-        .args(["report", "--quiet", "--min-cell", "0", "--out", out.to_str().unwrap(), input.to_str().unwrap()])
+        .args([
+            "report",
+            "--quiet",
+            "--min-cell",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
@@ -171,15 +211,22 @@ fn charts_are_inline_svg_with_text_alternatives_and_files_on_request() {
     let figures = html.matches("<figure role=\"img\" aria-label=").count();
     assert!(figures >= 6, "{figures} charts");
     assert_eq!(html.matches("<svg").count(), figures);
-    assert!(html.contains("Stacked bar chart of the share of stops per justification for each nationality group"));
-    assert!(html.contains("Forest plot of the hit-rate ratio per group against the reference group Nederlands"));
+    assert!(html.contains(
+        "Stacked bar chart of the share of stops per justification for each nationality group"
+    ));
+    assert!(html.contains(
+        "Forest plot of the hit-rate ratio per group against the reference group Nederlands"
+    ));
     // Chart files, linked from the Markdown.
     let svg = dir.path().join("charts/justification-mix-nationality.svg");
     let png = dir.path().join("charts/justification-mix-nationality.png");
     let svg_text = std::fs::read_to_string(&svg).unwrap();
     assert!(svg_text.starts_with("<svg"));
     // The font travels with the file, so the text renders the same without DejaVu Sans installed.
-    assert!(svg_text.contains("@font-face { font-family: \"DejaVu Sans\"; src: url(data:font/ttf;base64,"));
+    assert!(
+        svg_text
+            .contains("@font-face { font-family: \"DejaVu Sans\"; src: url(data:font/ttf;base64,")
+    );
     assert!(svg_text.contains("font-family=\"DejaVu Sans\""));
     assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
     assert!(md.contains("](charts/justification-mix-nationality.svg)"));

@@ -96,7 +96,11 @@ pub fn assign_q_values(rows: &mut [ComparisonRow]) {
 
 /// Benjamini–Hochberg over the p-values `p` reads from the rows, stored by `set`
 /// (rows without a p-value get none).
-pub fn assign_q<T>(rows: &mut [T], p: impl Fn(&T) -> Option<f64>, set: impl Fn(&mut T, Option<f64>)) {
+pub fn assign_q<T>(
+    rows: &mut [T],
+    p: impl Fn(&T) -> Option<f64>,
+    set: impl Fn(&mut T, Option<f64>),
+) {
     let ps: Vec<f64> = rows.iter().map(|r| p(r).unwrap_or(f64::NAN)).collect();
     for (row, q) in rows.iter_mut().zip(benjamini_hochberg(&ps)) {
         set(row, (!q.is_nan()).then_some(q));

@@ -24,11 +24,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::AnalysisSettings;
 use super::compare::ComparisonRow;
 use super::mix::MixResult;
 use super::population::PopulationRow;
 use super::stratified::StratifiedRow;
-use super::AnalysisSettings;
 use crate::codes::CodeLists;
 use crate::i18n::{Lang, Messages};
 
@@ -45,7 +45,14 @@ pub enum Severity {
 impl Severity {
     /// Parses `high`, `medium`, `insufficient_data` or `note`.
     pub fn parse(s: &str) -> Option<Self> {
-        [Severity::High, Severity::Medium, Severity::InsufficientData, Severity::Note].into_iter().find(|v| v.as_str() == s)
+        [
+            Severity::High,
+            Severity::Medium,
+            Severity::InsufficientData,
+            Severity::Note,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -121,7 +128,11 @@ impl Writer<'_> {
         let Some((field, value)) = stratum.iter().next() else {
             return String::new();
         };
-        let label = match self.codes.for_field(field).and_then(|l| l.index_of(value).map(|i| l.get(i))) {
+        let label = match self
+            .codes
+            .for_field(field)
+            .and_then(|l| l.index_of(value).map(|i| l.get(i)))
+        {
             Some(code) => m.code_label(code).to_string(),
             None => value.clone(),
         };
@@ -140,17 +151,33 @@ impl Writer<'_> {
 
     /// Stratum fields joined, e.g. `justification × unit`.
     fn strata(&self, m: &Messages, fields: &[String]) -> String {
-        fields.iter().map(|f| self.field(m, f)).collect::<Vec<_>>().join(" × ")
+        fields
+            .iter()
+            .map(|f| self.field(m, f))
+            .collect::<Vec<_>>()
+            .join(" × ")
     }
 
     fn ci(&self, m: &Messages, ci: Option<[f64; 2]>, percent: bool, decimals: usize) -> String {
         let level = format!("{}%", m.number(100.0 * self.settings.confidence, 0));
         match ci {
             Some([lo, hi]) => {
-                let f = |x: f64| if percent { m.percent(x) } else { m.number(x, decimals) };
-                m.fill("phrase.ci", &[("level", &level), ("low", &f(lo)), ("high", &f(hi))])
+                let f = |x: f64| {
+                    if percent {
+                        m.percent(x)
+                    } else {
+                        m.number(x, decimals)
+                    }
+                };
+                m.fill(
+                    "phrase.ci",
+                    &[("level", &level), ("low", &f(lo)), ("high", &f(hi))],
+                )
             }
-            None => m.fill("phrase.ci", &[("level", &level), ("low", "–"), ("high", "–")]),
+            None => m.fill(
+                "phrase.ci",
+                &[("level", &level), ("low", "–"), ("high", "–")],
+            ),
         }
     }
 
@@ -158,7 +185,10 @@ impl Writer<'_> {
         let list = self.codes.for_field(field).expect("coded field");
         codes
             .iter()
-            .filter_map(|c| list.index_of(c).map(|i| m.code_label(list.get(i)).to_string()))
+            .filter_map(|c| {
+                list.index_of(c)
+                    .map(|i| m.code_label(list.get(i)).to_string())
+            })
             .collect::<Vec<_>>()
             .join(m.text("phrase.list_or"))
     }
@@ -172,13 +202,27 @@ impl Writer<'_> {
             &[
                 ("subject", &subject),
                 ("stratum", &self.stratum(m, &r.stratum)),
-                ("hits", &self.list(m, &self.settings.hit_outcomes, "outcome")),
-                ("weak", &self.list(m, &self.settings.weak_justifications, "justification")),
+                (
+                    "hits",
+                    &self.list(m, &self.settings.hit_outcomes, "outcome"),
+                ),
+                (
+                    "weak",
+                    &self.list(m, &self.settings.weak_justifications, "justification"),
+                ),
                 ("rate", &r.rate.map(|x| m.percent(x)).unwrap_or_default()),
                 ("ci", &self.ci(m, r.rate_ci, true, 1)),
-                ("ref_rate", &r.ref_rate.map(|x| m.percent(x)).unwrap_or_default()),
+                (
+                    "ref_rate",
+                    &r.ref_rate.map(|x| m.percent(x)).unwrap_or_default(),
+                ),
                 ("reference", &reference),
-                ("ratio", &r.rate_ratio.map(|x| m.number(x, 2)).unwrap_or_else(|| "–".into())),
+                (
+                    "ratio",
+                    &r.rate_ratio
+                        .map(|x| m.number(x, 2))
+                        .unwrap_or_else(|| "–".into()),
+                ),
                 ("ratio_ci", &self.ci(m, r.rate_ratio_ci, false, 2)),
                 ("q", &r.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
             ],
@@ -186,14 +230,25 @@ impl Writer<'_> {
         format!("{text}{extra} {}", m.text("finding.caveat"))
     }
 
-    fn insufficient(&self, m: &Messages, analysis_key: &str, attribute: &str, group: &str, reference: &str, stratum: &BTreeMap<String, String>) -> String {
+    fn insufficient(
+        &self,
+        m: &Messages,
+        analysis_key: &str,
+        attribute: &str,
+        group: &str,
+        reference: &str,
+        stratum: &BTreeMap<String, String>,
+    ) -> String {
         let text = m.fill(
             "finding.insufficient",
             &[
                 ("subject", &self.subject(m, attribute, group)),
                 ("stratum", &self.stratum(m, stratum)),
                 ("measure", m.text(&format!("measure.{analysis_key}"))),
-                ("reference", &m.fill("phrase.reference", &[("reference", reference)])),
+                (
+                    "reference",
+                    &m.fill("phrase.reference", &[("reference", reference)]),
+                ),
             ],
         );
         format!("{text} {}", m.text("finding.caveat"))
@@ -204,13 +259,20 @@ impl Writer<'_> {
     /// The same sentence in English and Dutch, each followed by the caveat.
     fn both(&self, text: impl Fn(&Messages) -> String) -> (String, String) {
         let [en, nl] = &self.langs;
-        (format!("{} {}", text(en), en.text("finding.caveat")), format!("{} {}", text(nl), nl.text("finding.caveat")))
+        (
+            format!("{} {}", text(en), en.text("finding.caveat")),
+            format!("{} {}", text(nl), nl.text("finding.caveat")),
+        )
     }
 }
 
 impl Messages {
     fn texts_or(&self, key: &str, fallback: &str) -> String {
-        if self.keys().any(|k| k == key) { self.text(key).to_string() } else { fallback.to_string() }
+        if self.keys().any(|k| k == key) {
+            self.text(key).to_string()
+        } else {
+            fallback.to_string()
+        }
     }
 }
 
@@ -238,17 +300,39 @@ fn base(analysis: &str, r: &ComparisonRow, severity: Severity) -> Finding {
 
 /// Builds the findings, sorted by severity, then analysis, attribute, group and stratum.
 pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -> Vec<Finding> {
-    let w = Writer { settings, codes, langs: [Messages::new(Lang::En), Messages::new(Lang::Nl)] };
+    let w = Writer {
+        settings,
+        codes,
+        langs: [Messages::new(Lang::En), Messages::new(Lang::Nl)],
+    };
     let significant = |q: Option<f64>| q.is_some_and(|q| q < settings.fdr);
     let mut out = Vec::new();
 
     // Rate comparisons: outcome test, weak justifications, search funnel.
-    let weak_original: Vec<ComparisonRow> = src.justification_mix.original.iter().flat_map(|m| m.weak_justification.clone()).collect();
-    let weak_published: Vec<ComparisonRow> = src.justification_mix.published.iter().flat_map(|m| m.weak_justification.clone()).collect();
+    let weak_original: Vec<ComparisonRow> = src
+        .justification_mix
+        .original
+        .iter()
+        .flat_map(|m| m.weak_justification.clone())
+        .collect();
+    let weak_published: Vec<ComparisonRow> = src
+        .justification_mix
+        .published
+        .iter()
+        .flat_map(|m| m.weak_justification.clone())
+        .collect();
     let families: [(&str, &[ComparisonRow], &[ComparisonRow]); 3] = [
-        ("outcome_test", src.outcome_test.original, src.outcome_test.published),
+        (
+            "outcome_test",
+            src.outcome_test.original,
+            src.outcome_test.published,
+        ),
         ("justification_mix", &weak_original, &weak_published),
-        ("search_funnel", src.search_funnel.original, src.search_funnel.published),
+        (
+            "search_funnel",
+            src.search_funnel.original,
+            src.search_funnel.published,
+        ),
     ];
     for (analysis, original, published) in families {
         for (o, p) in original.iter().zip(published) {
@@ -266,7 +350,11 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                 let mut f = base(analysis, p, Severity::Medium);
                 let mut extra = [String::new(), String::new()];
                 if analysis == "outcome_test" && p.stratum.is_empty() {
-                    let s = src.stratified.published.iter().find(|s| s.attribute == p.attribute && s.group == p.group);
+                    let s = src
+                        .stratified
+                        .published
+                        .iter()
+                        .find(|s| s.attribute == p.attribute && s.group == p.group);
                     if let Some(s) = s.filter(|s| !s.suppressed) {
                         let same_side = match (s.mh_odds_ratio, p.rate_ratio) {
                             (Some(or), Some(rr)) => (or < 1.0) == (rr < 1.0),
@@ -282,7 +370,12 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                                     "finding.stratified_holds",
                                     &[
                                         ("strata", &w.strata(m, &s.strata_by)),
-                                        ("mh", &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
+                                        (
+                                            "mh",
+                                            &s.mh_odds_ratio
+                                                .map(|x| m.number(x, 2))
+                                                .unwrap_or_default(),
+                                        ),
                                         ("mh_ci", &w.ci(m, s.mh_odds_ratio_ci, false, 2)),
                                     ],
                                 );
@@ -306,8 +399,22 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                     f.rate_ratio_ci = None;
                     f.q_value = None;
                 }
-                f.summary_en = w.insufficient(&w.langs[0], key, &p.attribute, &p.group, &p.reference, &p.stratum);
-                f.summary_nl = w.insufficient(&w.langs[1], key, &p.attribute, &p.group, &p.reference, &p.stratum);
+                f.summary_en = w.insufficient(
+                    &w.langs[0],
+                    key,
+                    &p.attribute,
+                    &p.group,
+                    &p.reference,
+                    &p.stratum,
+                );
+                f.summary_nl = w.insufficient(
+                    &w.langs[1],
+                    key,
+                    &p.attribute,
+                    &p.group,
+                    &p.reference,
+                    &p.stratum,
+                );
                 out.push(f);
             }
         }
@@ -349,10 +456,24 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                     "finding.population",
                     &[
                         ("subject_cap", &cap),
-                        ("rate", &p.rate_per_1000.map(|x| m.number(x, 1)).unwrap_or_default()),
-                        ("ref_rate", &p.ref_rate_per_1000.map(|x| m.number(x, 1)).unwrap_or_default()),
-                        ("reference", &m.fill("phrase.reference", &[("reference", &p.reference)])),
-                        ("ratio", &p.rate_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
+                        (
+                            "rate",
+                            &p.rate_per_1000.map(|x| m.number(x, 1)).unwrap_or_default(),
+                        ),
+                        (
+                            "ref_rate",
+                            &p.ref_rate_per_1000
+                                .map(|x| m.number(x, 1))
+                                .unwrap_or_default(),
+                        ),
+                        (
+                            "reference",
+                            &m.fill("phrase.reference", &[("reference", &p.reference)]),
+                        ),
+                        (
+                            "ratio",
+                            &p.rate_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
+                        ),
                         ("ratio_ci", &w.ci(m, p.rate_ratio_ci, false, 2)),
                         ("q", &p.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
                     ],
@@ -363,7 +484,12 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
     }
 
     // Reversals.
-    for s in src.stratified.published.iter().filter(|s| s.reversal && !s.suppressed && significant(s.q_value)) {
+    for s in src
+        .stratified
+        .published
+        .iter()
+        .filter(|s| s.reversal && !s.suppressed && significant(s.q_value))
+    {
         let mut f = Finding {
             id: String::new(),
             severity: Severity::Note,
@@ -388,26 +514,55 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                 "finding.reversal",
                 &[
                     ("subject", &w.subject(m, &s.attribute, &s.group)),
-                    ("reference", &m.fill("phrase.reference", &[("reference", &s.reference)])),
+                    (
+                        "reference",
+                        &m.fill("phrase.reference", &[("reference", &s.reference)]),
+                    ),
                     ("strata", &w.strata(m, &s.strata_by)),
-                    ("crude", &s.crude_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
-                    ("mh", &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default()),
+                    (
+                        "crude",
+                        &s.crude_odds_ratio
+                            .map(|x| m.number(x, 2))
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "mh",
+                        &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
+                    ),
                 ],
             )
         });
         out.push(f);
     }
 
-    let order = |a: &str| ["outcome_test", "justification_mix", "stratified", "search_funnel", "population_benchmark"].iter().position(|x| *x == a);
+    let order = |a: &str| {
+        [
+            "outcome_test",
+            "justification_mix",
+            "stratified",
+            "search_funnel",
+            "population_benchmark",
+        ]
+        .iter()
+        .position(|x| *x == a)
+    };
     out.sort_by(|a, b| {
-        (a.severity, order(&a.analysis), &a.attribute, &a.group, &a.stratum, &a.stage).cmp(&(
-            b.severity,
-            order(&b.analysis),
-            &b.attribute,
-            &b.group,
-            &b.stratum,
-            &b.stage,
-        ))
+        (
+            a.severity,
+            order(&a.analysis),
+            &a.attribute,
+            &a.group,
+            &a.stratum,
+            &a.stage,
+        )
+            .cmp(&(
+                b.severity,
+                order(&b.analysis),
+                &b.attribute,
+                &b.group,
+                &b.stratum,
+                &b.stage,
+            ))
     });
     for (i, f) in out.iter_mut().enumerate() {
         f.id = format!("F{:03}", i + 1);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::compare::ComparisonRow;
-use super::{tally, Attribute, Inputs};
+use super::{Attribute, Inputs, tally};
 
 /// Rows per non-reference group for the `search` and `contraband` stages,
 /// when the data record searches at all.
@@ -16,7 +16,12 @@ pub fn search_funnel(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ComparisonRow>
     }
     for attr in attrs {
         // Stops with a known search status; hits = searched.
-        let searched = tally(inputs.cube, attr.index, |k| k.search.map(|_| ()), |k| k.search == Some(true));
+        let searched = tally(
+            inputs.cube,
+            attr.index,
+            |k| k.search.map(|_| ()),
+            |k| k.search == Some(true),
+        );
         // Searches with a known result; hits = something found.
         let found = tally(
             inputs.cube,
@@ -31,7 +36,15 @@ pub fn search_funnel(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ComparisonRow>
                     && gt.stops > 0
                     && rt.stops > 0
                 {
-                    let mut row = ComparisonRow::new(&attr.name, label, rl, BTreeMap::new(), *gt, *rt, inputs.settings.confidence);
+                    let mut row = ComparisonRow::new(
+                        &attr.name,
+                        label,
+                        rl,
+                        BTreeMap::new(),
+                        *gt,
+                        *rt,
+                        inputs.settings.confidence,
+                    );
                     row.stage = Some(stage.to_string());
                     rows.push(row);
                 }

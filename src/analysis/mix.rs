@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::compare::ComparisonRow;
-use super::{tally, Attribute, Inputs, Tally};
+use super::{Attribute, Inputs, Tally, tally};
 use crate::stats::chisq::pearson_chi_square;
 use crate::stats::proportion::wilson_interval;
 
@@ -53,11 +53,20 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
     attrs
         .iter()
         .map(|attr| {
-            let by_j = tally(inputs.cube, attr.index, |k| Some(k.justification), |_| false);
+            let by_j = tally(
+                inputs.cube,
+                attr.index,
+                |k| Some(k.justification),
+                |_| false,
+            );
             let table: Vec<Vec<u64>> = attr
                 .groups
                 .iter()
-                .map(|(g, _)| (0..codes.codes().len()).map(|j| by_j.get(&(*g, j as u8)).map_or(0, |t| t.stops)).collect())
+                .map(|(g, _)| {
+                    (0..codes.codes().len())
+                        .map(|j| by_j.get(&(*g, j as u8)).map_or(0, |t| t.stops))
+                        .collect()
+                })
                 .collect();
             let test = pearson_chi_square(&table);
             let mut cells = Vec::new();
@@ -78,14 +87,27 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
             }
             let weak_tally = |g: u32| Tally {
                 stops: attr.stops[&g],
-                hits: weak.iter().map(|j| by_j.get(&(g, *j)).map_or(0, |t| t.stops)).sum(),
+                hits: weak
+                    .iter()
+                    .map(|j| by_j.get(&(g, *j)).map_or(0, |t| t.stops))
+                    .sum(),
             };
             let (rc, rl) = &attr.reference;
             let weak_justification = attr
                 .groups
                 .iter()
                 .filter(|(g, _)| g != rc)
-                .map(|(g, label)| ComparisonRow::new(&attr.name, label, rl, BTreeMap::new(), weak_tally(*g), weak_tally(*rc), conf))
+                .map(|(g, label)| {
+                    ComparisonRow::new(
+                        &attr.name,
+                        label,
+                        rl,
+                        BTreeMap::new(),
+                        weak_tally(*g),
+                        weak_tally(*rc),
+                        conf,
+                    )
+                })
                 .collect();
             MixResult {
                 attribute: attr.name.clone(),

@@ -81,10 +81,16 @@ impl AnalysisSettings {
     /// Checks the settings against the code lists.
     pub fn check(&self, codes: &CodeLists) -> Result<()> {
         if !(self.confidence > 0.5 && self.confidence < 1.0) {
-            return Err(Error::Usage(format!("confidence {} must be between 0.5 and 1", self.confidence)));
+            return Err(Error::Usage(format!(
+                "confidence {} must be between 0.5 and 1",
+                self.confidence
+            )));
         }
         if !(self.fdr > 0.0 && self.fdr < 1.0) {
-            return Err(Error::Usage(format!("FDR level {} must be between 0 and 1", self.fdr)));
+            return Err(Error::Usage(format!(
+                "FDR level {} must be between 0 and 1",
+                self.fdr
+            )));
         }
         for o in &self.hit_outcomes {
             if codes.outcome.index_of(o).is_none() {
@@ -103,21 +109,30 @@ impl AnalysisSettings {
             }
         }
         if self.strata_by.is_empty() {
-            return Err(Error::Usage("the stratified comparison needs at least one stratum field (--by)".into()));
+            return Err(Error::Usage(
+                "the stratified comparison needs at least one stratum field (--by)".into(),
+            ));
         }
         for f in &self.strata_by {
             if !BASE_STRATA.contains(&f.as_str()) && !EXTRA_FIELDS.contains(&f.as_str()) {
                 let mut known = BASE_STRATA.to_vec();
                 known.extend(EXTRA_FIELDS);
-                return Err(Error::Usage(format!("--by {f}: strata can be made of {}", known.join(", "))));
+                return Err(Error::Usage(format!(
+                    "--by {f}: strata can be made of {}",
+                    known.join(", ")
+                )));
             }
         }
         if self.extra_fields().len() > 2 {
-            return Err(Error::Usage("--by: at most two fields besides justification, legal_basis and unit".into()));
+            return Err(Error::Usage(
+                "--by: at most two fields besides justification, legal_basis and unit".into(),
+            ));
         }
         let [lo, hi] = self.practical_band;
         if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
-            return Err(Error::Usage("the practical band must contain 1, e.g. [0.8, 1.25]".into()));
+            return Err(Error::Usage(
+                "the practical band must contain 1, e.g. [0.8, 1.25]".into(),
+            ));
         }
         Ok(())
     }
@@ -125,13 +140,21 @@ impl AnalysisSettings {
     /// The stratum fields the cube must count beyond its fixed ones
     /// (`area_code` too when the population file is per area).
     pub fn extra_fields(&self) -> Vec<String> {
-        self.strata_by.iter().filter(|f| !BASE_STRATA.contains(&f.as_str())).cloned().collect()
+        self.strata_by
+            .iter()
+            .filter(|f| !BASE_STRATA.contains(&f.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// [`Self::extra_fields`] plus `area_code` for a per-area population file.
-    pub fn extra_fields_with(&self, population: Option<&population::Population>) -> Result<Vec<String>> {
+    pub fn extra_fields_with(
+        &self,
+        population: Option<&population::Population>,
+    ) -> Result<Vec<String>> {
         let mut extra = self.extra_fields();
-        if population.is_some_and(|p| p.areas.is_some()) && !extra.iter().any(|f| f == "area_code") {
+        if population.is_some_and(|p| p.areas.is_some()) && !extra.iter().any(|f| f == "area_code")
+        {
             extra.push("area_code".into());
         }
         if extra.len() > 2 {
@@ -143,11 +166,17 @@ impl AnalysisSettings {
     }
 
     fn hit_codes(&self, codes: &CodeLists) -> Vec<u8> {
-        self.hit_outcomes.iter().filter_map(|o| codes.outcome.index_of(o)).collect()
+        self.hit_outcomes
+            .iter()
+            .filter_map(|o| codes.outcome.index_of(o))
+            .collect()
     }
 
     fn weak_codes(&self, codes: &CodeLists) -> Vec<u8> {
-        self.weak_justifications.iter().filter_map(|j| codes.justification.index_of(j)).collect()
+        self.weak_justifications
+            .iter()
+            .filter_map(|j| codes.justification.index_of(j))
+            .collect()
     }
 
     /// Whether a rate ratio lies outside the practical band.
@@ -194,7 +223,10 @@ pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
             }
         }
         let dict = &inputs.dicts.groups[a];
-        let mut groups: Vec<(u32, String)> = stops.keys().map(|&g| (g, dict.label(g).to_string())).collect();
+        let mut groups: Vec<(u32, String)> = stops
+            .keys()
+            .map(|&g| (g, dict.label(g).to_string()))
+            .collect();
         groups.sort_by(|x, y| x.1.cmp(&y.1));
         let reference = match inputs.references.get(name) {
             Some(r) => groups.iter().find(|(_, l)| l == r).cloned().ok_or_else(|| {
@@ -215,7 +247,13 @@ pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
                 }
             }
         };
-        out.push(Attribute { index, name: name.clone(), groups, reference, stops });
+        out.push(Attribute {
+            index,
+            name: name.clone(),
+            groups,
+            reference,
+            stops,
+        });
     }
     Ok(out)
 }
@@ -258,7 +296,13 @@ pub fn tally<K: Ord + Clone>(
 }
 
 /// Label of a stratum field's code in a cell, or `None` when missing.
-pub fn stratum_value(field: &str, k: &CellKey, cube: &CountCube, dicts: &Dictionaries, codes: &CodeLists) -> Option<String> {
+pub fn stratum_value(
+    field: &str,
+    k: &CellKey,
+    cube: &CountCube,
+    dicts: &Dictionaries,
+    codes: &CodeLists,
+) -> Option<String> {
     match field {
         "justification" => Some(codes.justification.get(k.justification).code.clone()),
         "legal_basis" => k.legal_basis.map(|l| codes.legal_basis.get(l).code.clone()),
@@ -303,7 +347,10 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     };
     compare::assign_q_values(&mut outcome_test);
     compare::assign_q_values(&mut search_funnel);
-    let mut weak: Vec<compare::ComparisonRow> = justification_mix.iter().flat_map(|m| m.weak_justification.clone()).collect();
+    let mut weak: Vec<compare::ComparisonRow> = justification_mix
+        .iter()
+        .flat_map(|m| m.weak_justification.clone())
+        .collect();
     compare::assign_q_values(&mut weak);
     let mut weak = weak.into_iter();
     for m in &mut justification_mix {
@@ -336,11 +383,26 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         inputs.settings,
         inputs.codes,
         &findings::Sources {
-            outcome_test: findings::Rows { original: &original.0, published: &outcome_test },
-            justification_mix: findings::Rows { original: &original.1, published: &justification_mix },
-            stratified: findings::Rows { original: &original.2, published: &stratified },
-            search_funnel: findings::Rows { original: &original.3, published: &search_funnel },
-            population_benchmark: findings::Rows { original: &original.4, published: &population_benchmark },
+            outcome_test: findings::Rows {
+                original: &original.0,
+                published: &outcome_test,
+            },
+            justification_mix: findings::Rows {
+                original: &original.1,
+                published: &justification_mix,
+            },
+            stratified: findings::Rows {
+                original: &original.2,
+                published: &stratified,
+            },
+            search_funnel: findings::Rows {
+                original: &original.3,
+                published: &search_funnel,
+            },
+            population_benchmark: findings::Rows {
+                original: &original.4,
+                published: &population_benchmark,
+            },
         },
     );
     Ok(Results {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::compare::ComparisonRow;
-use super::{tally, Attribute, Inputs, Tally};
+use super::{Attribute, Inputs, Tally, tally};
 
 /// Rows for every non-reference group × {overall, each justification, each legal basis}
 /// where both the group and the reference have stops.
@@ -22,15 +22,28 @@ pub fn outcome_test(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ComparisonRow> 
         let by_l = tally(inputs.cube, attr.index, |k| k.legal_basis, is_hit);
         let (rc, rl) = &attr.reference;
         for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
-            let mut push = |stratum: BTreeMap<String, String>, gt: Option<&Tally>, rt: Option<&Tally>| {
-                if let (Some(gt), Some(rt)) = (gt, rt)
-                    && gt.stops > 0
-                    && rt.stops > 0
-                {
-                    rows.push(ComparisonRow::new(&attr.name, label, rl, stratum, *gt, *rt, inputs.settings.confidence));
-                }
-            };
-            push(BTreeMap::new(), overall.get(&(*g, ())), overall.get(&(*rc, ())));
+            let mut push =
+                |stratum: BTreeMap<String, String>, gt: Option<&Tally>, rt: Option<&Tally>| {
+                    if let (Some(gt), Some(rt)) = (gt, rt)
+                        && gt.stops > 0
+                        && rt.stops > 0
+                    {
+                        rows.push(ComparisonRow::new(
+                            &attr.name,
+                            label,
+                            rl,
+                            stratum,
+                            *gt,
+                            *rt,
+                            inputs.settings.confidence,
+                        ));
+                    }
+                };
+            push(
+                BTreeMap::new(),
+                overall.get(&(*g, ())),
+                overall.get(&(*rc, ())),
+            );
             for (j, code) in inputs.codes.justification.codes().iter().enumerate() {
                 let j = j as u8;
                 let stratum = BTreeMap::from([("justification".to_string(), code.code.clone())]);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{stratum_value, tally, Attribute, Inputs};
+use super::{Attribute, Inputs, stratum_value, tally};
 use crate::error::{Error, Result};
 use crate::stats::proportion::poisson_rate_ratio;
 
@@ -31,8 +31,14 @@ impl Population {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let text = text.trim_start_matches('\u{feff}');
         let first = text.lines().next().unwrap_or("");
-        let delimiter = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
-        let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
+        let delimiter = if first.matches(';').count() > first.matches(',').count() {
+            b';'
+        } else {
+            b','
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(text.as_bytes());
         let headers = reader
             .headers()
             .map_err(|e| Error::input(path, format!("population file: {e}")))?
@@ -43,12 +49,15 @@ impl Population {
             })
         };
         let (ia, ig, ip) = (col("attribute")?, col("group")?, col("population")?);
-        let area_col = headers.iter().position(|h| h.trim().eq_ignore_ascii_case("area_code"));
+        let area_col = headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case("area_code"));
         let mut areas = area_col.map(|_| BTreeSet::new());
         let mut counts: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
-            let record = record.map_err(|e| Error::input(path, format!("population file line {line}: {e}")))?;
+            let record = record
+                .map_err(|e| Error::input(path, format!("population file line {line}: {e}")))?;
             let value = record.get(ip).unwrap_or("").trim().replace(',', ".");
             let n: f64 = value.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0).ok_or_else(|| {
                 Error::input(path, format!("population file line {line}, field population: \"{value}\" is not a number of residents"))
@@ -59,7 +68,10 @@ impl Population {
             if let (Some(i), Some(set)) = (area_col, areas.as_mut()) {
                 let code = record.get(i).unwrap_or("").trim().to_ascii_uppercase();
                 if code.is_empty() {
-                    return Err(Error::input(path, format!("population file line {line}, field area_code: empty")));
+                    return Err(Error::input(
+                        path,
+                        format!("population file line {line}, field area_code: empty"),
+                    ));
                 }
                 set.insert(code);
             }
@@ -67,7 +79,11 @@ impl Population {
         if counts.is_empty() {
             return Err(Error::input(path, "population file: no rows"));
         }
-        Ok(Population { path: path.to_path_buf(), counts, areas })
+        Ok(Population {
+            path: path.to_path_buf(),
+            counts,
+            areas,
+        })
     }
 }
 
@@ -95,12 +111,20 @@ pub struct PopulationRow {
 /// Rows per non-reference group found in the population file. When the
 /// file is per area, only stops in its areas count (the cube then carries
 /// `area_code`; see `AnalysisSettings::extra_fields`).
-pub fn benchmark(inputs: &Inputs, attrs: &[Attribute], population: &Population) -> Vec<PopulationRow> {
+pub fn benchmark(
+    inputs: &Inputs,
+    attrs: &[Attribute],
+    population: &Population,
+) -> Vec<PopulationRow> {
     let mut rows = Vec::new();
     for attr in attrs {
-        let Some(pop) = population.counts.get(&attr.name) else { continue };
+        let Some(pop) = population.counts.get(&attr.name) else {
+            continue;
+        };
         let (rc, rl) = &attr.reference;
-        let Some(&ref_pop) = pop.get(rl).filter(|p| **p > 0.0) else { continue };
+        let Some(&ref_pop) = pop.get(rl).filter(|p| **p > 0.0) else {
+            continue;
+        };
         let in_areas = tally(
             inputs.cube,
             attr.index,
@@ -118,9 +142,17 @@ pub fn benchmark(inputs: &Inputs, attrs: &[Attribute], population: &Population) 
             continue;
         }
         for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
-            let Some(&group_pop) = pop.get(label).filter(|p| **p > 0.0) else { continue };
+            let Some(&group_pop) = pop.get(label).filter(|p| **p > 0.0) else {
+                continue;
+            };
             let stops = stops_of(*g);
-            let test = poisson_rate_ratio(stops, group_pop, ref_stops, ref_pop, inputs.settings.confidence);
+            let test = poisson_rate_ratio(
+                stops,
+                group_pop,
+                ref_stops,
+                ref_pop,
+                inputs.settings.confidence,
+            );
             rows.push(PopulationRow {
                 attribute: attr.name.clone(),
                 group: label.clone(),
@@ -133,7 +165,10 @@ pub fn benchmark(inputs: &Inputs, attrs: &[Attribute], population: &Population) 
                 ref_population: ref_pop,
                 ref_rate_per_1000: Some(1000.0 * ref_stops as f64 / ref_pop),
                 rate_ratio: test.estimate.is_finite().then_some(test.estimate),
-                rate_ratio_ci: test.interval.map(|i| [i.low, i.high]).filter(|i| i[1].is_finite()),
+                rate_ratio_ci: test
+                    .interval
+                    .map(|i| [i.low, i.high])
+                    .filter(|i| i[1].is_finite()),
                 p_value: Some(test.p_value.p),
                 p_value_log10: Some(test.p_value.log10()),
                 q_value: None,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{stratum_value, tally, Attribute, Inputs};
+use super::{Attribute, Inputs, stratum_value, tally};
 use crate::stats::mantel_haenszel::mantel_haenszel;
 
 /// One group against the reference across strata.
@@ -76,7 +76,10 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
                 .filter(|t| t.iter().sum::<u64>() > 0)
                 .collect();
             let mh = mantel_haenszel(&tables, inputs.settings.confidence);
-            let used: Vec<&[u64; 4]> = tables.iter().filter(|t| t[0] + t[1] > 0 && t[2] + t[3] > 0).collect();
+            let used: Vec<&[u64; 4]> = tables
+                .iter()
+                .filter(|t| t[0] + t[1] > 0 && t[2] + t[3] > 0)
+                .collect();
             let sum = |i: usize| used.iter().map(|t| t[i]).sum::<u64>();
             let (a, b, c, d) = (sum(0), sum(1), sum(2), sum(3));
             let crude = (b > 0 && c > 0).then(|| (a as f64 * d as f64) / (b as f64 * c as f64));

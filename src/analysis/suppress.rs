@@ -24,7 +24,10 @@ fn small(x: u64, k: u64) -> bool {
 /// complementary suppression until no hidden cell can be recovered from the
 /// row and column totals.
 pub fn table(values: &[Vec<u64>], k: u64) -> Vec<Vec<bool>> {
-    let primary = values.iter().map(|r| r.iter().map(|&v| small(v, k)).collect()).collect();
+    let primary = values
+        .iter()
+        .map(|r| r.iter().map(|&v| small(v, k)).collect())
+        .collect();
     complete(values, primary)
 }
 
@@ -87,10 +90,15 @@ fn connected_without(hidden: &[Vec<bool>], r: usize, c: usize) -> bool {
             return true;
         }
         let next: Vec<usize> = if v < rows {
-            (0..cols).filter(|&j| hidden[v][j] && !(v == r && j == c)).map(|j| rows + j).collect()
+            (0..cols)
+                .filter(|&j| hidden[v][j] && !(v == r && j == c))
+                .map(|j| rows + j)
+                .collect()
         } else {
             let j = v - rows;
-            (0..rows).filter(|&i| hidden[i][j] && !(i == r && j == c)).collect()
+            (0..rows)
+                .filter(|&i| hidden[i][j] && !(i == r && j == c))
+                .collect()
         };
         for w in next {
             if !seen[w] {
@@ -118,7 +126,8 @@ fn redact_comparison(row: &mut ComparisonRow) {
 /// Whether a comparison row shows a small count (in the group's or the
 /// reference's 2×2 cells).
 pub fn comparison_is_small(row: &ComparisonRow, k: u64) -> bool {
-    let (Some(s), Some(h), Some(rs), Some(rh)) = (row.stops, row.hits, row.ref_stops, row.ref_hits) else {
+    let (Some(s), Some(h), Some(rs), Some(rh)) = (row.stops, row.hits, row.ref_stops, row.ref_hits)
+    else {
         return row.suppressed;
     };
     small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k)
@@ -140,11 +149,16 @@ pub fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
             None => {
                 overall.insert(key, i);
             }
-            Some(field) => parts.entry((key.0, key.1, key.2, field.clone())).or_default().push(i),
+            Some(field) => parts
+                .entry((key.0, key.1, key.2, field.clone()))
+                .or_default()
+                .push(i),
         }
     }
     for ((a, g, s, _), idx) in &parts {
-        let overall_hidden = overall.get(&(a.clone(), g.clone(), s.clone())).is_some_and(|&o| marks[o]);
+        let overall_hidden = overall
+            .get(&(a.clone(), g.clone(), s.clone()))
+            .is_some_and(|&o| marks[o]);
         if overall_hidden {
             for &i in idx {
                 marks[i] = true;
@@ -158,7 +172,10 @@ pub fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
                 vec![h, s - h]
             })
             .collect();
-        let mut primary: Vec<Vec<bool>> = values.iter().map(|v| v.iter().map(|&x| small(x, k)).collect()).collect();
+        let mut primary: Vec<Vec<bool>> = values
+            .iter()
+            .map(|v| v.iter().map(|&x| small(x, k)).collect())
+            .collect();
         for (n, &i) in idx.iter().enumerate() {
             if marks[i] {
                 primary[n] = vec![true, true];
@@ -194,7 +211,11 @@ pub fn mix(m: &mut MixResult, k: u64) {
     let values: Vec<Vec<u64>> = groups
         .iter()
         .enumerate()
-        .map(|(i, _)| (0..per_group).map(|j| m.cells[i * per_group + j].count.unwrap_or(0)).collect())
+        .map(|(i, _)| {
+            (0..per_group)
+                .map(|j| m.cells[i * per_group + j].count.unwrap_or(0))
+                .collect()
+        })
         .collect();
     let hidden = table(&values, k);
     for (i, g) in groups.iter().enumerate() {
@@ -220,7 +241,10 @@ pub fn mix(m: &mut MixResult, k: u64) {
 /// Suppresses stratified rows whose totals are small.
 pub fn stratified_rows(rows: &mut [StratifiedRow], k: u64) {
     for r in rows {
-        let (Some(s), Some(h), Some(rs), Some(rh)) = (r.stops, r.hits, r.ref_stops, r.ref_hits) else { continue };
+        let (Some(s), Some(h), Some(rs), Some(rh)) = (r.stops, r.hits, r.ref_stops, r.ref_hits)
+        else {
+            continue;
+        };
         if small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k) {
             r.suppressed = true;
             r.stops = None;

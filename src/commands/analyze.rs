@@ -71,9 +71,18 @@ pub struct AnalyzeSettings {
 }
 
 /// The `--fail-on` check: an error (exit code 1) when a finding is at least as severe as `level`.
-pub fn check_fail_on(analysis: &Analysis, level: Option<crate::analysis::findings::Severity>) -> Result<()> {
+pub fn check_fail_on(
+    analysis: &Analysis,
+    level: Option<crate::analysis::findings::Severity>,
+) -> Result<()> {
     let Some(level) = level else { return Ok(()) };
-    let hits: Vec<&str> = analysis.results.findings.iter().filter(|f| f.severity <= level).map(|f| f.id.as_str()).collect();
+    let hits: Vec<&str> = analysis
+        .results
+        .findings
+        .iter()
+        .filter(|f| f.severity <= level)
+        .map(|f| f.id.as_str())
+        .collect();
     if hits.is_empty() {
         return Ok(());
     }
@@ -102,7 +111,11 @@ pub struct Analysis {
 }
 
 /// Runs ingestion, counting and every analysis.
-pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &AnalysisOverrides) -> Result<Analysis> {
+pub fn analyze(
+    input: &InputSettings,
+    quarantine: Option<&Path>,
+    overrides: &AnalysisOverrides,
+) -> Result<Analysis> {
     let (config, inputs) = input.resolve()?;
     let codes = config.code_lists()?;
     let settings = overrides.apply(config.analysis.clone());
@@ -116,15 +129,28 @@ pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &Ana
         None => None,
     };
     let mut cube = CountCube::with_extra_fields(&settings.extra_fields_with(population.as_ref())?);
-    let (summary, dicts) = ingest::ingest(&inputs, &config, &input.scope, !input.quiet, &mut sink, &mut |frame, _| {
-        let attributes: Vec<String> = frame
-            .get_column_names()
-            .iter()
-            .filter_map(|n| n.strip_prefix(crate::canonical::columns::GROUP_PREFIX).map(str::to_string))
-            .collect();
-        cube.add_frame(frame, &attributes)
-            .map_err(|e| Error::Engine { path: "<count tables>".into(), message: e.to_string() })
-    })?;
+    let (summary, dicts) = ingest::ingest(
+        &inputs,
+        &config,
+        &input.scope,
+        !input.quiet,
+        &mut sink,
+        &mut |frame, _| {
+            let attributes: Vec<String> = frame
+                .get_column_names()
+                .iter()
+                .filter_map(|n| {
+                    n.strip_prefix(crate::canonical::columns::GROUP_PREFIX)
+                        .map(str::to_string)
+                })
+                .collect();
+            cube.add_frame(frame, &attributes)
+                .map_err(|e| Error::Engine {
+                    path: "<count tables>".into(),
+                    message: e.to_string(),
+                })
+        },
+    )?;
     if summary.rows_analyzed == 0 {
         return Err(Error::NoData(format!(
             "no rows could be analysed: {} read, {} quarantined, {} out of scope; run `stopaudit validate` on the same inputs to see why",
@@ -132,7 +158,10 @@ pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &Ana
         )));
     }
     let mut counts = cube.tables(&dicts, &codes, &summary.attributes);
-    assert_eq!(counts.total_stops, summary.rows_analyzed, "every analysed row is counted once");
+    assert_eq!(
+        counts.total_stops, summary.rows_analyzed,
+        "every analysed row is counted once"
+    );
     let results = analysis::run(&analysis::Inputs {
         cube: &cube,
         dicts: &dicts,
@@ -168,9 +197,15 @@ pub fn analyze(input: &InputSettings, quarantine: Option<&Path>, overrides: &Ana
 
 pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
     if settings.format == AnalyzeFormat::Csv && settings.out.is_none() {
-        return Err(Error::Usage("--format csv writes several files: give a folder with --out".into()));
+        return Err(Error::Usage(
+            "--format csv writes several files: give a folder with --out".into(),
+        ));
     }
-    let analysis = analyze(&settings.input, settings.quarantine.as_deref(), &settings.overrides)?;
+    let analysis = analyze(
+        &settings.input,
+        settings.quarantine.as_deref(),
+        &settings.overrides,
+    )?;
     let text = match settings.format {
         AnalyzeFormat::Json => Some(to_json(&analysis)),
         AnalyzeFormat::Table => Some(render_table(&analysis)),
@@ -181,8 +216,11 @@ pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
     };
     match (text, &settings.out) {
         (Some(t), Some(path)) => write_atomic(path, t.as_bytes())?,
-        (Some(t), None) => out.write_all(t.as_bytes()).map_err(|e| Error::io("<stdout>", e))?,
-        (None, Some(dir)) => writeln!(out, "results written to {}", dir.display()).map_err(|e| Error::io("<stdout>", e))?,
+        (Some(t), None) => out
+            .write_all(t.as_bytes())
+            .map_err(|e| Error::io("<stdout>", e))?,
+        (None, Some(dir)) => writeln!(out, "results written to {}", dir.display())
+            .map_err(|e| Error::io("<stdout>", e))?,
         (None, None) => unreachable!("csv needs --out"),
     }
     check_fail_on(&analysis, settings.fail_on)
@@ -213,14 +251,21 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         .flat_map(|m| {
             m.cells.iter().map(move |c| {
                 let mut v = serde_json::json!({"attribute": m.attribute, "reference": m.reference});
-                if let (Some(o), serde_json::Value::Object(cell)) = (v.as_object_mut(), serde_json::to_value(c).expect("serialisable")) {
+                if let (Some(o), serde_json::Value::Object(cell)) = (
+                    v.as_object_mut(),
+                    serde_json::to_value(c).expect("serialisable"),
+                ) {
                     o.extend(cell);
                 }
                 v
             })
         })
         .collect();
-    let weak: Vec<&analysis::compare::ComparisonRow> = r.justification_mix.iter().flat_map(|m| &m.weak_justification).collect();
+    let weak: Vec<&analysis::compare::ComparisonRow> = r
+        .justification_mix
+        .iter()
+        .flat_map(|m| &m.weak_justification)
+        .collect();
     let files = [
         ("outcome_test.csv", rows_csv(&r.outcome_test)),
         ("justification_mix.csv", rows_csv(&mix_tests)),
@@ -228,9 +273,15 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         ("weak_justification.csv", rows_csv(&weak)),
         ("stratified.csv", rows_csv(&r.stratified)),
         ("search_funnel.csv", rows_csv(&r.search_funnel)),
-        ("population_benchmark.csv", rows_csv(&r.population_benchmark)),
+        (
+            "population_benchmark.csv",
+            rows_csv(&r.population_benchmark),
+        ),
         ("findings.csv", rows_csv(&r.findings)),
-        ("counts_by_group_justification_outcome.csv", rows_csv(&analysis.counts.by_group_justification_outcome)),
+        (
+            "counts_by_group_justification_outcome.csv",
+            rows_csv(&analysis.counts.by_group_justification_outcome),
+        ),
         ("counts_by_unit.csv", rows_csv(&analysis.counts.by_unit)),
         (
             "provenance.json",
@@ -254,13 +305,18 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
 /// `[low, high]` becomes two columns `x_low`, `x_high`; a stratum object
 /// becomes `field=value; …`; null and suppressed values are empty.
 pub fn rows_csv<T: Serialize>(rows: &[T]) -> String {
-    let values: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::to_value(r).expect("serialisable")).collect();
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::to_value(r).expect("serialisable"))
+        .collect();
     let mut header: Vec<String> = Vec::new();
     let mut pairs: Vec<(String, bool)> = Vec::new();
     for v in &values {
         for (k, x) in v.as_object().into_iter().flatten() {
             if !pairs.iter().any(|(n, _)| n == k) {
-                let is_pair = x.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|e| e.is_number() || e.is_null()));
+                let is_pair = x.as_array().is_some_and(|a| {
+                    a.len() == 2 && a.iter().all(|e| e.is_number() || e.is_null())
+                });
                 pairs.push((k.clone(), is_pair || k.ends_with("_ci")));
             }
         }
@@ -277,10 +333,20 @@ pub fn rows_csv<T: Serialize>(rows: &[T]) -> String {
         match x {
             None | Some(serde_json::Value::Null) => String::new(),
             Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Object(o)) => {
-                o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join("; ")
-            }
-            Some(serde_json::Value::Array(a)) => a.iter().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).collect::<Vec<_>>().join(";"),
+            Some(serde_json::Value::Object(o)) => o
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .map(|e| {
+                    e.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
             Some(other) => other.to_string(),
         }
     };
@@ -311,13 +377,25 @@ pub fn render_table(analysis: &Analysis) -> String {
     let p = &analysis.provenance;
     let c = &analysis.counts;
     let mut s = String::new();
-    s.push_str(&format!("stopaudit {} — analysis (results schema {})\n", p.version, analysis.schema_version));
+    s.push_str(&format!(
+        "stopaudit {} — analysis (results schema {})\n",
+        p.version, analysis.schema_version
+    ));
     for f in &p.inputs {
-        s.push_str(&format!("input: {} ({}, sha256 {}…)\n", f.path, f.format, &f.sha256[..12.min(f.sha256.len())]));
+        s.push_str(&format!(
+            "input: {} ({}, sha256 {}…)\n",
+            f.path,
+            f.format,
+            &f.sha256[..12.min(f.sha256.len())]
+        ));
     }
     s.push_str(&format!("{}\n", p.accounting_line()));
     if !p.quarantine_reasons.is_empty() {
-        let reasons: Vec<String> = p.quarantine_reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let reasons: Vec<String> = p
+            .quarantine_reasons
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
         s.push_str(&format!("quarantined: {}\n", reasons.join(", ")));
     }
     if let (Some(a), Some(b)) = (&p.first_stop, &p.last_stop) {
@@ -329,7 +407,12 @@ pub fn render_table(analysis: &Analysis) -> String {
         s.push_str("  none: no comparison is both statistically significant (after correction for multiple testing) and practically large.\n");
     }
     for f in findings {
-        s.push_str(&format!("  {} [{}] {}\n", f.id, f.severity.as_str(), f.summary_en));
+        s.push_str(&format!(
+            "  {} [{}] {}\n",
+            f.id,
+            f.severity.as_str(),
+            f.summary_en
+        ));
     }
     let k = analysis.settings.min_cell;
     let outcomes: Vec<String> = {
@@ -343,19 +426,30 @@ pub fn render_table(analysis: &Analysis) -> String {
         o.sort_by_key(|x| order.index_of(x).unwrap_or(u8::MAX));
         o
     };
-    let mut by_attr: BTreeMap<(usize, String, String), BTreeMap<String, Option<u64>>> = BTreeMap::new();
+    let mut by_attr: BTreeMap<(usize, String, String), BTreeMap<String, Option<u64>>> =
+        BTreeMap::new();
     let attr_order = |a: &str| c.attributes.iter().position(|x| x == a).unwrap_or(0);
     let just = crate::codes::CodeList::justification();
     for r in &c.by_group_justification_outcome {
-        let j = format!("{:03}{}", just.index_of(&r.justification).unwrap_or(u8::MAX), r.justification);
-        by_attr.entry((attr_order(&r.attribute), r.group.clone(), j)).or_default().insert(r.outcome.clone(), r.stops);
+        let j = format!(
+            "{:03}{}",
+            just.index_of(&r.justification).unwrap_or(u8::MAX),
+            r.justification
+        );
+        by_attr
+            .entry((attr_order(&r.attribute), r.group.clone(), j))
+            .or_default()
+            .insert(r.outcome.clone(), r.stops);
     }
     let mut current: Option<usize> = None;
     for ((a, group, j), counts) in &by_attr {
         if current != Some(*a) {
             current = Some(*a);
             let name = c.attributes.get(*a).map(String::as_str).unwrap_or("all");
-            s.push_str(&format!("\n{name}\n{:<24} {:<20} {:>9}", "group", "justification", "stops"));
+            s.push_str(&format!(
+                "\n{name}\n{:<24} {:<20} {:>9}",
+                "group", "justification", "stops"
+            ));
             for o in &outcomes {
                 s.push_str(&format!(" {:>10}", o));
             }
@@ -363,8 +457,17 @@ pub fn render_table(analysis: &Analysis) -> String {
         }
         let hidden = counts.values().any(Option::is_none);
         let total: u64 = counts.values().flatten().sum();
-        let total = if hidden { format!("≥{total}") } else { total.to_string() };
-        s.push_str(&format!("{:<24} {:<20} {:>9}", truncate(group, 24), &j[3..], total));
+        let total = if hidden {
+            format!("≥{total}")
+        } else {
+            total.to_string()
+        };
+        s.push_str(&format!(
+            "{:<24} {:<20} {:>9}",
+            truncate(group, 24),
+            &j[3..],
+            total
+        ));
         for o in &outcomes {
             let cell = match counts.get(o) {
                 None => "0".to_string(),

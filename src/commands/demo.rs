@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::analyze::{analyze, render_table, to_json, write_csv_dir};
-use super::validate::{render_text, validate, ValidateSettings};
+use super::validate::{ValidateSettings, render_text, validate};
 use super::{InputSettings, TextOrJson};
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
@@ -25,7 +25,11 @@ pub struct DemoSettings {
 
 impl Default for DemoSettings {
     fn default() -> Self {
-        DemoSettings { out: PathBuf::from("reports/demo"), quiet: false, lang: crate::i18n::Lang::En }
+        DemoSettings {
+            out: PathBuf::from("reports/demo"),
+            quiet: false,
+            lang: crate::i18n::Lang::En,
+        }
     }
 }
 
@@ -56,7 +60,10 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     let analysis = analyze(&input, None, &Default::default())?;
     let table = render_table(&analysis);
     write_atomic(&dir.join("validation.txt"), validation_text.as_bytes())?;
-    write_atomic(&dir.join("validation.json"), (serde_json::to_string_pretty(&validation).expect("serialisable") + "\n").as_bytes())?;
+    write_atomic(
+        &dir.join("validation.json"),
+        (serde_json::to_string_pretty(&validation).expect("serialisable") + "\n").as_bytes(),
+    )?;
     write_atomic(&dir.join("results.json"), to_json(&analysis).as_bytes())?;
     write_atomic(&dir.join("results.txt"), table.as_bytes())?;
     write_csv_dir(&analysis, dir)?;
@@ -65,7 +72,10 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         overrides: Default::default(),
         out: dir.clone(),
         lang: settings.lang,
-        formats: vec![super::report::ReportFormat::Html, super::report::ReportFormat::Md],
+        formats: vec![
+            super::report::ReportFormat::Html,
+            super::report::ReportFormat::Md,
+        ],
         as_of: None,
         command: format!("stopaudit demo --lang {}", settings.lang.code()),
         fail_on: None,
@@ -76,5 +86,6 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         analysis.provenance.accounting_line(),
         dir.display()
     );
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))
 }

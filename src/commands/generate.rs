@@ -22,7 +22,10 @@ pub fn run(settings: &GenerateSettings, out: &mut dyn Write) -> Result<()> {
     );
     for (effect, planted) in truth.profile.effects.iter().zip(&truth.planted) {
         let _ = effect;
-        text.push_str(&format!("  planted {}: {} rows\n", planted.kind, planted.rows));
+        text.push_str(&format!(
+            "  planted {}: {} rows\n",
+            planted.kind, planted.rows
+        ));
     }
     if spoilt > 0 {
         text.push_str(&format!("  spoilt on purpose: {spoilt} rows\n"));
@@ -30,5 +33,6 @@ pub fn run(settings: &GenerateSettings, out: &mut dyn Write) -> Result<()> {
     if let Some(t) = &settings.truth {
         text.push_str(&format!("truth manifest: {}\n", t.display()));
     }
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))
 }

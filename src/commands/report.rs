@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::analyze::{analyze, write_csv_dir, AnalysisOverrides};
 use super::InputSettings;
+use super::analyze::{AnalysisOverrides, analyze, write_csv_dir};
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::output::write_atomic;
@@ -50,7 +50,9 @@ pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
 /// Writes the report files; the second value is the `--fail-on` check, to report after the paths.
 pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, Result<()>)> {
     if settings.formats.is_empty() {
-        return Err(Error::Usage("--format: name at least one of html, md, csv".into()));
+        return Err(Error::Usage(
+            "--format: name at least one of html, md, csv".into(),
+        ));
     }
     let analysis = analyze(&settings.input, None, &settings.overrides)?;
     let (config, _) = settings.input.resolve()?;
@@ -58,7 +60,11 @@ pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, 
     let doc = build::build(
         &analysis,
         &codes,
-        &build::ReportOptions { lang: settings.lang, as_of: settings.as_of, command: settings.command.clone() },
+        &build::ReportOptions {
+            lang: settings.lang,
+            as_of: settings.as_of,
+            command: settings.command.clone(),
+        },
     );
     let mut written = Vec::new();
     let chart_ext = if settings.formats.contains(&ReportFormat::Svg) {
@@ -96,9 +102,15 @@ pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, 
             ReportFormat::Png => {
                 for (name, chart) in doc.charts() {
                     let path = settings.out.join("charts").join(format!("{name}.png"));
-                    let tmp = settings.out.join("charts").join(format!(".{name}.partial-{}.png", std::process::id()));
-                    std::fs::create_dir_all(settings.out.join("charts")).map_err(|e| Error::io(&path, e))?;
-                    chart.png(&tmp).map_err(|m| Error::input(&path, format!("drawing the chart failed: {m}")))?;
+                    let tmp = settings
+                        .out
+                        .join("charts")
+                        .join(format!(".{name}.partial-{}.png", std::process::id()));
+                    std::fs::create_dir_all(settings.out.join("charts"))
+                        .map_err(|e| Error::io(&path, e))?;
+                    chart.png(&tmp).map_err(|m| {
+                        Error::input(&path, format!("drawing the chart failed: {m}"))
+                    })?;
                     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
                     written.push(path);
                 }
@@ -115,7 +127,7 @@ pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
     for p in written {
         text.push_str(&format!("wrote {}\n", p.display()));
     }
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))?;
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))?;
     verdict
 }
-

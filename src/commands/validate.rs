@@ -41,14 +41,29 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let (summary, _) = ingest::ingest(&inputs, &config, &settings.input.scope, !settings.input.quiet, &mut sink, &mut |_, _| Ok(()))?;
+    let (summary, _) = ingest::ingest(
+        &inputs,
+        &config,
+        &settings.input.scope,
+        !settings.input.quiet,
+        &mut sink,
+        &mut |_, _| Ok(()),
+    )?;
     let examples = sink
         .examples
         .iter()
-        .map(|r| QuarantineRecord { record: String::new(), ..r.clone() })
+        .map(|r| QuarantineRecord {
+            record: String::new(),
+            ..r.clone()
+        })
         .collect();
     sink.commit()?;
-    report(summary, settings.input.config.as_deref(), &settings.input.scope, examples)
+    report(
+        summary,
+        settings.input.config.as_deref(),
+        &settings.input.scope,
+        examples,
+    )
 }
 
 fn report(
@@ -72,7 +87,8 @@ pub fn run(settings: &ValidateSettings, out: &mut dyn Write) -> Result<()> {
         TextOrJson::Json => serde_json::to_string_pretty(&report).expect("serialisable") + "\n",
         TextOrJson::Text => render_text(&report, settings.quarantine.as_deref()),
     };
-    out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))
 }
 
 /// The human summary of a validation.
@@ -87,7 +103,11 @@ pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Pat
             f.rows_read,
             f.rows_analyzed,
             f.rows_quarantined,
-            if f.rows_out_of_scope > 0 { format!(", {} out of scope", f.rows_out_of_scope) } else { String::new() }
+            if f.rows_out_of_scope > 0 {
+                format!(", {} out of scope", f.rows_out_of_scope)
+            } else {
+                String::new()
+            }
         ));
         for note in &f.notes {
             s.push_str(&format!("  note: {note}\n"));
@@ -100,7 +120,10 @@ pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Pat
     if report.attributes.is_empty() {
         s.push_str("group attributes: none declared or recognised\n");
     } else {
-        s.push_str(&format!("group attributes: {}\n", report.attributes.join(", ")));
+        s.push_str(&format!(
+            "group attributes: {}\n",
+            report.attributes.join(", ")
+        ));
     }
     if p.rows_quarantined > 0 {
         s.push_str("\nquarantined rows by reason:\n");
@@ -111,7 +134,10 @@ pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Pat
         }
         s.push_str("\nfirst quarantined rows:\n");
         for r in report.examples.iter().take(10) {
-            s.push_str(&format!("  {}:{}  {}  {}\n", r.file, r.row, r.reason, r.message));
+            s.push_str(&format!(
+                "  {}:{}  {}  {}\n",
+                r.file, r.row, r.reason, r.message
+            ));
         }
     }
     if let Some(q) = quarantine {

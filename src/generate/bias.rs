@@ -50,9 +50,18 @@ pub enum Effect {
 }
 
 const BUILT_IN: &[(&str, &str)] = &[
-    ("lower-threshold", include_str!("../../datasets/bias/lower-threshold.toml")),
-    ("search-threshold", include_str!("../../datasets/bias/search-threshold.toml")),
-    ("combined", include_str!("../../datasets/bias/combined.toml")),
+    (
+        "lower-threshold",
+        include_str!("../../datasets/bias/lower-threshold.toml"),
+    ),
+    (
+        "search-threshold",
+        include_str!("../../datasets/bias/search-threshold.toml"),
+    ),
+    (
+        "combined",
+        include_str!("../../datasets/bias/combined.toml"),
+    ),
 ];
 
 impl BiasProfile {
@@ -81,11 +90,18 @@ impl BiasProfile {
                         names.join(", ")
                     )));
                 }
-                (path.display().to_string(), std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?)
+                (
+                    path.display().to_string(),
+                    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+                )
             }
         };
-        let profile: BiasProfile = toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("bias profile {origin}: {}", e.to_string().trim_end())))?;
+        let profile: BiasProfile = toml::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "bias profile {origin}: {}",
+                e.to_string().trim_end()
+            ))
+        })?;
         profile
             .check()
             .map_err(|m| Error::Config(format!("bias profile {origin}: {m}")))?;
@@ -95,7 +111,14 @@ impl BiasProfile {
     fn check(&self) -> std::result::Result<(), String> {
         for e in &self.effects {
             let (attribute, group, units) = match e {
-                Effect::LowerStopThreshold { attribute, group, units, justification, extra_stop_share, hit_rate_factor } => {
+                Effect::LowerStopThreshold {
+                    attribute,
+                    group,
+                    units,
+                    justification,
+                    extra_stop_share,
+                    hit_rate_factor,
+                } => {
                     if CodeList::justification().index_of(justification).is_none() {
                         return Err(format!("unknown justification `{justification}`"));
                     }
@@ -107,7 +130,13 @@ impl BiasProfile {
                     }
                     (attribute, group, units)
                 }
-                Effect::LowerSearchThreshold { attribute, group, units, search_rate_factor, contraband_rate_factor } => {
+                Effect::LowerSearchThreshold {
+                    attribute,
+                    group,
+                    units,
+                    search_rate_factor,
+                    contraband_rate_factor,
+                } => {
                     if !(1.0..=10.0).contains(search_rate_factor) {
                         return Err("search_rate_factor must be between 1 and 10".into());
                     }
@@ -122,7 +151,10 @@ impl BiasProfile {
                 .find(|a| a.name == attribute)
                 .ok_or_else(|| format!("unknown attribute `{attribute}`; the generator has nationality, gender, age_band"))?;
             if !attr.groups.contains(&group.as_str()) {
-                return Err(format!("`{attribute}` has no group `{group}`; groups: {}", attr.groups.join(", ")));
+                return Err(format!(
+                    "`{attribute}` has no group `{group}`; groups: {}",
+                    attr.groups.join(", ")
+                ));
             }
             for u in units {
                 if !UNITS.iter().any(|x| x.name == u) {
@@ -161,7 +193,9 @@ mod tests {
             "name='x'\ndescription='y'\n[[effect]]\nkind='lower_stop_threshold'\nattribute='nationality'\ngroup='Martian'\njustification='behaviour'\nextra_stop_share=0.5\nhit_rate_factor=0.5\n",
         )
         .unwrap();
-        let e = BiasProfile::load(p.to_str().unwrap()).unwrap_err().to_string();
+        let e = BiasProfile::load(p.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no group `Martian`"), "{e}");
     }
 }

@@ -31,7 +31,7 @@ use crate::ingest::datetime::resolve_local;
 use crate::output::AtomicFile;
 use crate::quarantine::Reason;
 pub use bias::{BiasProfile, Effect};
-use world::{code, ATTRIBUTES, UNITS};
+use world::{ATTRIBUTES, UNITS, code};
 
 /// Rows per chunk (the unit of parallel work and of random streams).
 pub const CHUNK_ROWS: u64 = 1 << 16;
@@ -232,41 +232,73 @@ impl Model {
         let units = Sampler::new(&UNITS.iter().map(|u| u.weight).collect::<Vec<_>>());
         let munis = UNITS
             .iter()
-            .map(|u| Sampler::new(&u.municipalities.iter().map(|m| m.weight).collect::<Vec<_>>()))
+            .map(|u| {
+                Sampler::new(
+                    &u.municipalities
+                        .iter()
+                        .map(|m| m.weight)
+                        .collect::<Vec<_>>(),
+                )
+            })
             .collect();
         let basisteams = UNITS
             .iter()
-            .map(|u| u.municipalities.iter().map(|m| if m.weight >= 0.5 { 4 } else { 2 }).collect())
+            .map(|u| {
+                u.municipalities
+                    .iter()
+                    .map(|m| if m.weight >= 0.5 { 4 } else { 2 })
+                    .collect()
+            })
             .collect();
         let mut stop_effects: Vec<Vec<StopEffect>> = UNITS.iter().map(|_| Vec::new()).collect();
         let mut search_effects: Vec<Vec<SearchEffect>> = UNITS.iter().map(|_| Vec::new()).collect();
         let justification_codes = crate::codes::CodeList::justification();
         // Attribute and group indices of an effect's target (names checked when the profile was loaded).
         let target = |attribute: &str, group: &str| {
-            let a = ATTRIBUTES.iter().position(|x| x.name == attribute).expect("checked");
-            let g = ATTRIBUTES[a].groups.iter().position(|x| *x == group).expect("checked") as u8;
+            let a = ATTRIBUTES
+                .iter()
+                .position(|x| x.name == attribute)
+                .expect("checked");
+            let g = ATTRIBUTES[a]
+                .groups
+                .iter()
+                .position(|x| *x == group)
+                .expect("checked") as u8;
             (a, g)
         };
-        let applies = |units: &[String], unit: &world::Unit| units.is_empty() || units.iter().any(|x| x == unit.name);
+        let applies = |units: &[String], unit: &world::Unit| {
+            units.is_empty() || units.iter().any(|x| x == unit.name)
+        };
         for (e, effect) in profile.effects.iter().enumerate() {
             for (u, unit) in UNITS.iter().enumerate() {
                 match effect {
-                    Effect::LowerStopThreshold { attribute, group, units, justification, extra_stop_share, hit_rate_factor }
-                        if applies(units, unit) =>
-                    {
+                    Effect::LowerStopThreshold {
+                        attribute,
+                        group,
+                        units,
+                        justification,
+                        extra_stop_share,
+                        hit_rate_factor,
+                    } if applies(units, unit) => {
                         let (attribute, group) = target(attribute, group);
                         stop_effects[u].push(StopEffect {
                             effect: e,
                             attribute,
                             group,
                             planted_share: extra_stop_share / (1.0 + extra_stop_share),
-                            justification: justification_codes.index_of(justification).expect("checked"),
+                            justification: justification_codes
+                                .index_of(justification)
+                                .expect("checked"),
                             hit_rate_factor: *hit_rate_factor,
                         });
                     }
-                    Effect::LowerSearchThreshold { attribute, group, units, search_rate_factor, contraband_rate_factor }
-                        if applies(units, unit) =>
-                    {
+                    Effect::LowerSearchThreshold {
+                        attribute,
+                        group,
+                        units,
+                        search_rate_factor,
+                        contraband_rate_factor,
+                    } if applies(units, unit) => {
                         let (attribute, group) = target(attribute, group);
                         search_effects[u].push(SearchEffect {
                             effect: e,
@@ -288,7 +320,11 @@ impl Model {
                     .iter()
                     .enumerate()
                     .map(|(a, attr)| {
-                        let mut w: Vec<f64> = attr.weights.iter().map(|w| w * (1.0 - attr.missing)).collect();
+                        let mut w: Vec<f64> = attr
+                            .weights
+                            .iter()
+                            .map(|w| w * (1.0 - attr.missing))
+                            .collect();
                         if a == world::NATIONALITY {
                             for (wi, m) in w.iter_mut().zip(world::nationality_multipliers(unit)) {
                                 *wi *= m;
@@ -311,10 +347,12 @@ impl Model {
         let day_weights: Vec<f64> = (0..settings.days)
             .map(|d| {
                 let date = settings.start + Duration::days(d.into());
-                world::MONTH_WEIGHTS[date.month0() as usize] * world::WEEKDAY_WEIGHTS[date.weekday().num_days_from_monday() as usize]
+                world::MONTH_WEIGHTS[date.month0() as usize]
+                    * world::WEEKDAY_WEIGHTS[date.weekday().num_days_from_monday() as usize]
             })
             .collect();
-        let years = settings.start.year()..=(settings.start + Duration::days(settings.days.into())).year();
+        let years =
+            settings.start.year()..=(settings.start + Duration::days(settings.days.into())).year();
         let spring_forward = years.map(last_sunday_of_march).collect();
         Model {
             units,
@@ -326,10 +364,16 @@ impl Model {
             days: Sampler::new(&day_weights),
             hours: Sampler::new(&world::HOUR_WEIGHTS),
             subjects: Sampler::new(&world::SUBJECT_WEIGHTS),
-            justifications: (0..4u8).map(|s| Sampler::new(&world::justification_weights(s))).collect(),
+            justifications: (0..4u8)
+                .map(|s| Sampler::new(&world::justification_weights(s)))
+                .collect(),
             legal: UNITS
                 .iter()
-                .map(|u| (0..4u8).map(|s| Sampler::new(&world::legal_basis_weights(s, u))).collect())
+                .map(|u| {
+                    (0..4u8)
+                        .map(|s| Sampler::new(&world::legal_basis_weights(s, u)))
+                        .collect()
+                })
                 .collect(),
             start: settings.start,
             spring_forward,
@@ -357,11 +401,15 @@ impl Model {
                 if spoil == Reason::InvalidDatetime && rng.random_bool(0.5) {
                     // A time in the hour skipped when the clocks go forward.
                     let day = self.spring_forward[rng.random_range(0..self.spring_forward.len())];
-                    row.local = day.and_time(NaiveTime::from_hms_opt(2, rng.random_range(0..60), 0).expect("valid"));
+                    row.local = day.and_time(
+                        NaiveTime::from_hms_opt(2, rng.random_range(0..60), 0).expect("valid"),
+                    );
                 }
                 if spoil == Reason::OutsidePeriod {
                     // Moved a year back at noon, so the shifted time can never fall in a clock gap.
-                    row.local = row.local.date().and_time(NaiveTime::from_hms_opt(12, rng.random_range(0..60), 0).expect("valid"));
+                    row.local = row.local.date().and_time(
+                        NaiveTime::from_hms_opt(12, rng.random_range(0..60), 0).expect("valid"),
+                    );
                 }
                 row.spoil = Some(spoil);
                 *counters.dirty.entry(spoil).or_default() += 1;
@@ -391,7 +439,9 @@ impl Model {
         }
         let local = date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).expect("valid time"));
         let m = &UNITS[unit].municipalities[muni];
-        let jitter = |rng: &mut ChaCha8Rng| (rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>() - 1.5) * 0.03;
+        let jitter = |rng: &mut ChaCha8Rng| {
+            (rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>() - 1.5) * 0.03
+        };
         let lat = m.lat + jitter(rng);
         let lon = m.lon + jitter(rng) * 1.6;
 
@@ -401,7 +451,10 @@ impl Model {
             groups[a] = sampler.sample(rng) as u8;
         }
         for eff in &self.stop_effects[unit] {
-            if planted.is_none() && groups[eff.attribute] == eff.group && rng.random::<f64>() < eff.planted_share {
+            if planted.is_none()
+                && groups[eff.attribute] == eff.group
+                && rng.random::<f64>() < eff.planted_share
+            {
                 planted = Some(eff);
             }
         }
@@ -412,7 +465,8 @@ impl Model {
             None => self.justifications[subject as usize].sample(rng) as u8,
         };
 
-        let mut p_search = world::SEARCH_PROBABILITY[justification as usize] * if subject == code::PERSON { 1.0 } else { 0.5 };
+        let mut p_search = world::SEARCH_PROBABILITY[justification as usize]
+            * if subject == code::PERSON { 1.0 } else { 0.5 };
         let mut p_contraband = world::CONTRABAND_PROBABILITY;
         let u_search: f64 = rng.random();
         let mut extra_search: Option<usize> = None;
@@ -439,7 +493,11 @@ impl Model {
         }
         let hit = rng.random::<f64>() < p_hit;
         let outcome = if hit {
-            let w: &[f64] = if contraband { &[0.2, 0.5, 0.3] } else { &[0.62, 0.28, 0.10] };
+            let w: &[f64] = if contraband {
+                &[0.2, 0.5, 0.3]
+            } else {
+                &[0.62, 0.28, 0.10]
+            };
             [code::FINE, code::REPORT, code::ARREST][pick(rng, w)]
         } else {
             [code::NO_ACTION, code::WARNING, code::OTHER_OUTCOME][pick(rng, &[0.70, 0.27, 0.03])]
@@ -533,7 +591,10 @@ fn stop_id(index: u64) -> String {
 }
 
 fn district(row: &GenRow) -> String {
-    format!("District {}", UNITS[row.unit as usize].municipalities[row.muni as usize].name)
+    format!(
+        "District {}",
+        UNITS[row.unit as usize].municipalities[row.muni as usize].name
+    )
 }
 
 fn basisteam(row: &GenRow) -> String {
@@ -545,14 +606,35 @@ fn basisteam(row: &GenRow) -> String {
 }
 
 fn officer(row: &GenRow) -> String {
-    format!("{}-{:02}{}{:02}", UNITS[row.unit as usize].code, row.muni, row.basisteam, row.officer)
+    format!(
+        "{}-{:02}{}{:02}",
+        UNITS[row.unit as usize].code, row.muni, row.basisteam, row.officer
+    )
 }
 
 /// Column names of the Dutch-style CSV export.
 const CSV_HEADER: &[&str] = &[
-    "Registratienummer", "Datum", "Tijd", "Eenheid", "District", "Basisteam", "Gebiedscode", "Breedtegraad", "Lengtegraad",
-    "Soort controle", "Grondslag", "Aanleiding", "Resultaat", "Gefouilleerd", "Iets gevonden", "Uitgelegd", "Agent", "Ploeg",
-    "Nationaliteit", "Geslacht", "Leeftijdscategorie",
+    "Registratienummer",
+    "Datum",
+    "Tijd",
+    "Eenheid",
+    "District",
+    "Basisteam",
+    "Gebiedscode",
+    "Breedtegraad",
+    "Lengtegraad",
+    "Soort controle",
+    "Grondslag",
+    "Aanleiding",
+    "Resultaat",
+    "Gefouilleerd",
+    "Iets gevonden",
+    "Uitgelegd",
+    "Agent",
+    "Ploeg",
+    "Nationaliteit",
+    "Geslacht",
+    "Leeftijdscategorie",
 ];
 
 /// Formats rows as Dutch-export CSV lines (CRLF).
@@ -567,31 +649,55 @@ fn csv_lines(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> String {
         let muni = &UNITS[row.unit as usize].municipalities[row.muni as usize];
         f.push(stop_id(row.duplicate_of.unwrap_or(row.index)));
         f.push(local.format("%d-%m-%Y").to_string());
-        let in_clock_gap = local.hour_of_day() == 2 && last_sunday_of_march(local.year()) == local.date();
+        let in_clock_gap =
+            local.hour_of_day() == 2 && last_sunday_of_march(local.year()) == local.date();
         f.push(match row.spoil {
             // Either a time in the skipped spring hour (kept as is) or an hour past 23.
-            Some(Reason::InvalidDatetime) if !in_clock_gap => format!("{}:{:02}", 24 + local.hour_of_day(), local.minute_of_hour()),
+            Some(Reason::InvalidDatetime) if !in_clock_gap => {
+                format!("{}:{:02}", 24 + local.hour_of_day(), local.minute_of_hour())
+            }
             _ => local.format("%H:%M").to_string(),
         });
         f.push(UNITS[row.unit as usize].name.to_string());
         f.push(district(row));
         f.push(basisteam(row));
-        f.push(if row.spoil == Some(Reason::InvalidValue) { muni.code[..4].to_string() } else { muni.code.to_string() });
+        f.push(if row.spoil == Some(Reason::InvalidValue) {
+            muni.code[..4].to_string()
+        } else {
+            muni.code.to_string()
+        });
         f.push(format!("{:.5}", row.lat).replace('.', ","));
         f.push(format!("{:.5}", row.lon).replace('.', ","));
         f.push(codes.subject_type.get(row.subject).nl.clone());
         f.push(codes.legal_basis.get(row.legal).nl.clone());
-        f.push(if row.spoil == Some(Reason::MissingRequired) { String::new() } else { codes.justification.get(row.justification).nl.clone() });
+        f.push(if row.spoil == Some(Reason::MissingRequired) {
+            String::new()
+        } else {
+            codes.justification.get(row.justification).nl.clone()
+        });
         let outcome = codes.outcome.get(row.outcome).nl.clone();
-        f.push(if row.spoil == Some(Reason::UnknownCategory) { misspell(&outcome) } else { outcome });
-        let (searched, found) = if row.spoil == Some(Reason::ContrabandWithoutSearch) { (false, true) } else { (row.searched, row.contraband) };
+        f.push(if row.spoil == Some(Reason::UnknownCategory) {
+            misspell(&outcome)
+        } else {
+            outcome
+        });
+        let (searched, found) = if row.spoil == Some(Reason::ContrabandWithoutSearch) {
+            (false, true)
+        } else {
+            (row.searched, row.contraband)
+        };
         f.push(if searched { "ja" } else { "nee" }.into());
         f.push(if found { "ja" } else { "nee" }.into());
         f.push(["ja", "nee", ""][row.explained as usize].into());
         f.push(officer(row));
         f.push(world::TEAMS[row.team as usize].into());
         for (a, attr) in ATTRIBUTES.iter().enumerate() {
-            f.push(attr.groups.get(row.groups[a] as usize).map(|g| g.to_string()).unwrap_or_default());
+            f.push(
+                attr.groups
+                    .get(row.groups[a] as usize)
+                    .map(|g| g.to_string())
+                    .unwrap_or_default(),
+            );
         }
         if row.spoil == Some(Reason::MalformedLine) {
             f.pop();
@@ -622,7 +728,11 @@ fn misspell(label: &str) -> String {
 }
 
 /// Rows as a canonical data frame (for Parquet and IPC).
-fn frame(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+fn frame(
+    rows: &[GenRow],
+    codes: &CodeLists,
+    period_days: u32,
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::*;
     let tz = chrono_tz::Europe::Amsterdam;
     let text = |name: &str, f: &dyn Fn(&GenRow) -> Option<String>| {
@@ -639,45 +749,73 @@ fn frame(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> polars::prelud
         })
         .collect();
     let stopped_at = Int64Chunked::from_vec("stopped_at".into(), instants)
-        .into_datetime(TimeUnit::Milliseconds, TimeZone::opt_try_new(Some("Europe/Amsterdam"))?)
+        .into_datetime(
+            TimeUnit::Milliseconds,
+            TimeZone::opt_try_new(Some("Europe/Amsterdam"))?,
+        )
         .into_column();
     let mut cols = vec![
-        text("stop_id", &|r| Some(stop_id(r.duplicate_of.unwrap_or(r.index)))),
+        text("stop_id", &|r| {
+            Some(stop_id(r.duplicate_of.unwrap_or(r.index)))
+        }),
         stopped_at,
         text("unit", &|r| Some(UNITS[r.unit as usize].name.to_string())),
         text("district", &|r| Some(district(r))),
         text("basisteam", &|r| Some(basisteam(r))),
         text("area_code", &|r| {
             let c = UNITS[r.unit as usize].municipalities[r.muni as usize].code;
-            Some(if r.spoil == Some(Reason::InvalidValue) { c[..4].to_string() } else { c.to_string() })
+            Some(if r.spoil == Some(Reason::InvalidValue) {
+                c[..4].to_string()
+            } else {
+                c.to_string()
+            })
         }),
-        Float64Chunked::from_vec("latitude".into(), rows.iter().map(|r| r.lat).collect()).into_column(),
-        Float64Chunked::from_vec("longitude".into(), rows.iter().map(|r| r.lon).collect()).into_column(),
-        text("subject_type", &|r| Some(codes.subject_type.get(r.subject).code.clone())),
-        text("legal_basis", &|r| Some(codes.legal_basis.get(r.legal).code.clone())),
+        Float64Chunked::from_vec("latitude".into(), rows.iter().map(|r| r.lat).collect())
+            .into_column(),
+        Float64Chunked::from_vec("longitude".into(), rows.iter().map(|r| r.lon).collect())
+            .into_column(),
+        text("subject_type", &|r| {
+            Some(codes.subject_type.get(r.subject).code.clone())
+        }),
+        text("legal_basis", &|r| {
+            Some(codes.legal_basis.get(r.legal).code.clone())
+        }),
         text("justification", &|r| {
-            (r.spoil != Some(Reason::MissingRequired)).then(|| codes.justification.get(r.justification).code.clone())
+            (r.spoil != Some(Reason::MissingRequired))
+                .then(|| codes.justification.get(r.justification).code.clone())
         }),
         text("outcome", &|r| {
             let c = codes.outcome.get(r.outcome).code.clone();
-            Some(if r.spoil == Some(Reason::UnknownCategory) { misspell(&c) } else { c })
+            Some(if r.spoil == Some(Reason::UnknownCategory) {
+                misspell(&c)
+            } else {
+                c
+            })
         }),
         BooleanChunked::from_iter_values(
             "search_conducted".into(),
-            rows.iter().map(|r| r.searched && r.spoil != Some(Reason::ContrabandWithoutSearch)),
+            rows.iter()
+                .map(|r| r.searched && r.spoil != Some(Reason::ContrabandWithoutSearch)),
         )
         .into_column(),
         BooleanChunked::from_iter_values(
             "contraband_found".into(),
-            rows.iter().map(|r| r.contraband || r.spoil == Some(Reason::ContrabandWithoutSearch)),
+            rows.iter()
+                .map(|r| r.contraband || r.spoil == Some(Reason::ContrabandWithoutSearch)),
         )
         .into_column(),
-        text("reason_explained", &|r| ["yes", "no"].get(r.explained as usize).map(|s| s.to_string())),
+        text("reason_explained", &|r| {
+            ["yes", "no"]
+                .get(r.explained as usize)
+                .map(|s| s.to_string())
+        }),
         text("officer_id", &|r| Some(officer(r))),
         text("team", &|r| Some(world::TEAMS[r.team as usize].to_string())),
     ];
     for (a, attr) in ATTRIBUTES.iter().enumerate() {
-        cols.push(text(attr.name, &|r| attr.groups.get(r.groups[a] as usize).map(|g| g.to_string())));
+        cols.push(text(attr.name, &|r| {
+            attr.groups.get(r.groups[a] as usize).map(|g| g.to_string())
+        }));
     }
     DataFrame::new(rows.len(), cols)
 }
@@ -709,11 +847,15 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
         GenFormat::Csv => {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, handle);
             let header = format!("\u{feff}{}\r\n", CSV_HEADER.join(";"));
-            w.write_all(header.as_bytes()).map_err(|e| Error::io(out, e))?;
+            w.write_all(header.as_bytes())
+                .map_err(|e| Error::io(out, e))?;
             Writer::Csv(w)
         }
         GenFormat::Parquet => {
-            let schema = frame(&[], &codes, settings.days).map_err(|e| Error::engine(out, e))?.schema().clone();
+            let schema = frame(&[], &codes, settings.days)
+                .map_err(|e| Error::engine(out, e))?
+                .schema()
+                .clone();
             let w = polars::prelude::ParquetWriter::new(handle)
                 .batched(&schema)
                 .map_err(|e| Error::engine(out, e))?;
@@ -724,7 +866,8 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
             let schema = empty.schema().clone();
             use polars::prelude::SchemaExt;
             let arrow_schema = schema.to_arrow(polars::prelude::CompatLevel::newest());
-            let fields = polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values());
+            let fields =
+                polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values());
             use polars::prelude::SerWriter;
             let w = polars::prelude::IpcWriter::new(handle)
                 .batched(&schema, fields)
@@ -736,7 +879,11 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
     let chunks = settings.rows.div_ceil(CHUNK_ROWS);
     let window = (rayon::current_num_threads() as u64 * 2).max(2);
     let mut totals = Counters::new(profile.effects.len());
-    let bar = if settings.quiet { indicatif::ProgressBar::hidden() } else { progress(settings.rows) };
+    let bar = if settings.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        progress(settings.rows)
+    };
     let mut k0 = 0;
     while k0 < chunks {
         let k1 = (k0 + window).min(chunks);
@@ -757,10 +904,12 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
         for (counters, payload) in made {
             totals.add(&counters);
             match (&mut writer, payload) {
-                (Writer::Csv(w), Payload::Text(t)) => w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?,
-                (Writer::Parquet(w), Payload::Frame(df)) => {
-                    w.write_batch(&df.map_err(|e| Error::engine(out, e))?).map_err(|e| Error::engine(out, e))?
+                (Writer::Csv(w), Payload::Text(t)) => {
+                    w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
                 }
+                (Writer::Parquet(w), Payload::Frame(df)) => w
+                    .write_batch(&df.map_err(|e| Error::engine(out, e))?)
+                    .map_err(|e| Error::engine(out, e))?,
                 (Writer::Ipc(w), Payload::Frame(df)) => {
                     let mut df = df.map_err(|e| Error::engine(out, e))?;
                     df.rechunk_mut_par();
@@ -810,8 +959,10 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
         Some(path) => {
             let f = AtomicFile::create(path)?;
             let mut h = f.handle().map_err(|e| Error::io(path, e))?;
-            h.write_all((serde_json::to_string_pretty(&truth).expect("serialisable") + "\n").as_bytes())
-                .map_err(|e| Error::io(path, e))?;
+            h.write_all(
+                (serde_json::to_string_pretty(&truth).expect("serialisable") + "\n").as_bytes(),
+            )
+            .map_err(|e| Error::io(path, e))?;
             Some(f)
         }
         None => None,
@@ -835,9 +986,11 @@ fn progress(total: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} rows {elapsed_precise}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "generating [{bar:30}] {pos}/{len} rows {elapsed_precise}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -863,13 +1016,22 @@ mod tests {
 
     #[test]
     fn spring_forward_dates() {
-        assert_eq!(last_sunday_of_march(2025), NaiveDate::from_ymd_opt(2025, 3, 30).unwrap());
-        assert_eq!(last_sunday_of_march(2026), NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
+        assert_eq!(
+            last_sunday_of_march(2025),
+            NaiveDate::from_ymd_opt(2025, 3, 30).unwrap()
+        );
+        assert_eq!(
+            last_sunday_of_march(2026),
+            NaiveDate::from_ymd_opt(2026, 3, 29).unwrap()
+        );
     }
 
     #[test]
     fn chunks_do_not_depend_on_order_of_generation() {
-        let settings = GenerateSettings { dirty: 0.1, ..Default::default() };
+        let settings = GenerateSettings {
+            dirty: 0.1,
+            ..Default::default()
+        };
         let profile = BiasProfile::load("combined").unwrap();
         let model = Model::new(&settings, &profile);
         let mut c1 = Counters::new(2);

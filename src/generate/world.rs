@@ -26,31 +26,130 @@ pub struct Unit {
 
 macro_rules! m {
     ($code:expr, $name:expr, $lat:expr, $lon:expr, $w:expr) => {
-        Municipality { code: $code, name: $name, lat: $lat, lon: $lon, weight: $w }
+        Municipality {
+            code: $code,
+            name: $name,
+            lat: $lat,
+            lon: $lon,
+            weight: $w,
+        }
     };
 }
 
 pub const UNITS: &[Unit] = &[
-    Unit { name: "Noord-Nederland", code: "NN", weight: 0.08, border: true, city: false, municipalities: &[
-        m!("GM0014", "Groningen", 53.2194, 6.5665, 0.5), m!("GM0080", "Leeuwarden", 53.2012, 5.7999, 0.3), m!("GM0106", "Assen", 52.9925, 6.5649, 0.2)] },
-    Unit { name: "Oost-Nederland", code: "ON", weight: 0.14, border: true, city: false, municipalities: &[
-        m!("GM0193", "Zwolle", 52.5168, 6.0830, 0.2), m!("GM0202", "Arnhem", 51.9851, 5.8987, 0.3), m!("GM0268", "Nijmegen", 51.8126, 5.8372, 0.3), m!("GM0153", "Enschede", 52.2215, 6.8937, 0.2)] },
-    Unit { name: "Midden-Nederland", code: "MN", weight: 0.09, border: false, city: false, municipalities: &[
-        m!("GM0344", "Utrecht", 52.0907, 5.1214, 0.7), m!("GM0307", "Amersfoort", 52.1561, 5.3878, 0.3)] },
-    Unit { name: "Noord-Holland", code: "NH", weight: 0.09, border: false, city: false, municipalities: &[
-        m!("GM0392", "Haarlem", 52.3874, 4.6462, 0.4), m!("GM0361", "Alkmaar", 52.6324, 4.7534, 0.35), m!("GM0402", "Hilversum", 52.2292, 5.1669, 0.25)] },
-    Unit { name: "Amsterdam", code: "AM", weight: 0.13, border: false, city: true, municipalities: &[
-        m!("GM0363", "Amsterdam", 52.3676, 4.9041, 1.0)] },
-    Unit { name: "Den Haag", code: "DH", weight: 0.11, border: false, city: true, municipalities: &[
-        m!("GM0518", "'s-Gravenhage", 52.0705, 4.3007, 0.75), m!("GM0546", "Leiden", 52.1601, 4.4970, 0.25)] },
-    Unit { name: "Rotterdam", code: "RT", weight: 0.13, border: false, city: true, municipalities: &[
-        m!("GM0599", "Rotterdam", 51.9244, 4.4777, 0.8), m!("GM0505", "Dordrecht", 51.8133, 4.6901, 0.2)] },
-    Unit { name: "Zeeland-West-Brabant", code: "ZW", weight: 0.09, border: true, city: false, municipalities: &[
-        m!("GM0758", "Breda", 51.5719, 4.7683, 0.4), m!("GM0855", "Tilburg", 51.5555, 5.0913, 0.4), m!("GM0687", "Middelburg", 51.4988, 3.6136, 0.2)] },
-    Unit { name: "Oost-Brabant", code: "OB", weight: 0.08, border: false, city: false, municipalities: &[
-        m!("GM0772", "Eindhoven", 51.4416, 5.4697, 0.6), m!("GM0796", "'s-Hertogenbosch", 51.6978, 5.3037, 0.4)] },
-    Unit { name: "Limburg", code: "LB", weight: 0.06, border: true, city: false, municipalities: &[
-        m!("GM0935", "Maastricht", 50.8514, 5.6910, 0.4), m!("GM0983", "Venlo", 51.3704, 6.1724, 0.3), m!("GM0917", "Heerlen", 50.8882, 5.9795, 0.3)] },
+    Unit {
+        name: "Noord-Nederland",
+        code: "NN",
+        weight: 0.08,
+        border: true,
+        city: false,
+        municipalities: &[
+            m!("GM0014", "Groningen", 53.2194, 6.5665, 0.5),
+            m!("GM0080", "Leeuwarden", 53.2012, 5.7999, 0.3),
+            m!("GM0106", "Assen", 52.9925, 6.5649, 0.2),
+        ],
+    },
+    Unit {
+        name: "Oost-Nederland",
+        code: "ON",
+        weight: 0.14,
+        border: true,
+        city: false,
+        municipalities: &[
+            m!("GM0193", "Zwolle", 52.5168, 6.0830, 0.2),
+            m!("GM0202", "Arnhem", 51.9851, 5.8987, 0.3),
+            m!("GM0268", "Nijmegen", 51.8126, 5.8372, 0.3),
+            m!("GM0153", "Enschede", 52.2215, 6.8937, 0.2),
+        ],
+    },
+    Unit {
+        name: "Midden-Nederland",
+        code: "MN",
+        weight: 0.09,
+        border: false,
+        city: false,
+        municipalities: &[
+            m!("GM0344", "Utrecht", 52.0907, 5.1214, 0.7),
+            m!("GM0307", "Amersfoort", 52.1561, 5.3878, 0.3),
+        ],
+    },
+    Unit {
+        name: "Noord-Holland",
+        code: "NH",
+        weight: 0.09,
+        border: false,
+        city: false,
+        municipalities: &[
+            m!("GM0392", "Haarlem", 52.3874, 4.6462, 0.4),
+            m!("GM0361", "Alkmaar", 52.6324, 4.7534, 0.35),
+            m!("GM0402", "Hilversum", 52.2292, 5.1669, 0.25),
+        ],
+    },
+    Unit {
+        name: "Amsterdam",
+        code: "AM",
+        weight: 0.13,
+        border: false,
+        city: true,
+        municipalities: &[m!("GM0363", "Amsterdam", 52.3676, 4.9041, 1.0)],
+    },
+    Unit {
+        name: "Den Haag",
+        code: "DH",
+        weight: 0.11,
+        border: false,
+        city: true,
+        municipalities: &[
+            m!("GM0518", "'s-Gravenhage", 52.0705, 4.3007, 0.75),
+            m!("GM0546", "Leiden", 52.1601, 4.4970, 0.25),
+        ],
+    },
+    Unit {
+        name: "Rotterdam",
+        code: "RT",
+        weight: 0.13,
+        border: false,
+        city: true,
+        municipalities: &[
+            m!("GM0599", "Rotterdam", 51.9244, 4.4777, 0.8),
+            m!("GM0505", "Dordrecht", 51.8133, 4.6901, 0.2),
+        ],
+    },
+    Unit {
+        name: "Zeeland-West-Brabant",
+        code: "ZW",
+        weight: 0.09,
+        border: true,
+        city: false,
+        municipalities: &[
+            m!("GM0758", "Breda", 51.5719, 4.7683, 0.4),
+            m!("GM0855", "Tilburg", 51.5555, 5.0913, 0.4),
+            m!("GM0687", "Middelburg", 51.4988, 3.6136, 0.2),
+        ],
+    },
+    Unit {
+        name: "Oost-Brabant",
+        code: "OB",
+        weight: 0.08,
+        border: false,
+        city: false,
+        municipalities: &[
+            m!("GM0772", "Eindhoven", 51.4416, 5.4697, 0.6),
+            m!("GM0796", "'s-Hertogenbosch", 51.6978, 5.3037, 0.4),
+        ],
+    },
+    Unit {
+        name: "Limburg",
+        code: "LB",
+        weight: 0.06,
+        border: true,
+        city: false,
+        municipalities: &[
+            m!("GM0935", "Maastricht", 50.8514, 5.6910, 0.4),
+            m!("GM0983", "Venlo", 51.3704, 6.1724, 0.3),
+            m!("GM0917", "Heerlen", 50.8882, 5.9795, 0.3),
+        ],
+    },
 ];
 
 /// Basic teams per municipality.
@@ -76,8 +175,21 @@ pub const ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "nationality",
         column_nl: "Nationaliteit",
-        groups: &["Nederlands", "Marokkaans", "Turks", "Surinaams", "Pools", "Roemeens", "Bulgaars", "Duits", "Belgisch", "Overig"],
-        weights: &[0.80, 0.035, 0.035, 0.02, 0.03, 0.015, 0.01, 0.015, 0.01, 0.03],
+        groups: &[
+            "Nederlands",
+            "Marokkaans",
+            "Turks",
+            "Surinaams",
+            "Pools",
+            "Roemeens",
+            "Bulgaars",
+            "Duits",
+            "Belgisch",
+            "Overig",
+        ],
+        weights: &[
+            0.80, 0.035, 0.035, 0.02, 0.03, 0.015, 0.01, 0.015, 0.01, 0.03,
+        ],
         missing: 0.005,
     },
     Attribute {
@@ -153,7 +265,14 @@ pub fn justification_weights(subject: u8) -> [f64; 5] {
 /// Legal-basis mix per subject type (traffic, police, immigration, weapons, preventive search, other).
 pub fn legal_basis_weights(subject: u8, unit: &Unit) -> [f64; 6] {
     match subject {
-        code::VEHICLE => [0.85, 0.11, if unit.border { 0.02 } else { 0.0 }, 0.0, 0.0, 0.02],
+        code::VEHICLE => [
+            0.85,
+            0.11,
+            if unit.border { 0.02 } else { 0.0 },
+            0.0,
+            0.0,
+            0.02,
+        ],
         code::BICYCLE => [0.60, 0.38, 0.0, 0.0, 0.0, 0.02],
         code::PERSON => [
             0.0,
@@ -178,11 +297,14 @@ pub const CONTRABAND_PROBABILITY: f64 = 0.30;
 
 /// Relative number of stops per hour of the day (0–23).
 pub const HOUR_WEIGHTS: [f64; 24] = [
-    3.0, 2.5, 2.0, 1.2, 0.8, 0.6, 0.8, 1.5, 2.5, 3.0, 3.2, 3.4, 3.5, 3.6, 3.8, 4.2, 4.6, 4.8, 4.8, 4.6, 4.4, 4.2, 3.8, 3.4,
+    3.0, 2.5, 2.0, 1.2, 0.8, 0.6, 0.8, 1.5, 2.5, 3.0, 3.2, 3.4, 3.5, 3.6, 3.8, 4.2, 4.6, 4.8, 4.8,
+    4.6, 4.4, 4.2, 3.8, 3.4,
 ];
 
 /// Relative number of stops per month (January first).
-pub const MONTH_WEIGHTS: [f64; 12] = [0.85, 0.85, 0.95, 1.0, 1.05, 1.1, 1.15, 1.1, 1.05, 1.0, 0.95, 0.9];
+pub const MONTH_WEIGHTS: [f64; 12] = [
+    0.85, 0.85, 0.95, 1.0, 1.05, 1.1, 1.15, 1.1, 1.05, 1.0, 0.95, 0.9,
+];
 
 /// Relative number of stops per weekday (Monday first).
 pub const WEEKDAY_WEIGHTS: [f64; 7] = [0.9, 0.9, 0.95, 1.0, 1.2, 1.25, 0.95];

@@ -49,7 +49,11 @@ pub struct Messages {
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) => flatten(&key, t, out),
             toml::Value::String(s) => {
@@ -64,17 +68,32 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>
 
 impl Messages {
     pub fn new(lang: Lang) -> Self {
-        let table: toml::Table = toml::from_str(lang.source()).expect("language files are valid TOML");
+        let table: toml::Table =
+            toml::from_str(lang.source()).expect("language files are valid TOML");
         let mut texts = BTreeMap::new();
         flatten("", &table, &mut texts);
-        let decimal = texts.get("language.decimal_separator").cloned().unwrap_or_else(|| ".".into());
-        let thousands = texts.get("language.thousands_separator").cloned().unwrap_or_else(|| ",".into());
-        Messages { lang, texts, decimal, thousands }
+        let decimal = texts
+            .get("language.decimal_separator")
+            .cloned()
+            .unwrap_or_else(|| ".".into());
+        let thousands = texts
+            .get("language.thousands_separator")
+            .cloned()
+            .unwrap_or_else(|| ",".into());
+        Messages {
+            lang,
+            texts,
+            decimal,
+            thousands,
+        }
     }
 
     /// The text for a key; a missing key is a bug (the test below checks all keys).
     pub fn text(&self, key: &str) -> &str {
-        self.texts.get(key).map(String::as_str).unwrap_or_else(|| panic!("no text `{key}` for {:?}", self.lang))
+        self.texts
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no text `{key}` for {:?}", self.lang))
     }
 
     /// The text for a key with its `{placeholders}` filled in.
@@ -104,7 +123,11 @@ impl Messages {
             }
             grouped.push(ch);
         }
-        let mut out = if x < 0.0 && text.chars().any(|c| c != '0' && c != '.') { "-".to_string() } else { String::new() };
+        let mut out = if x < 0.0 && text.chars().any(|c| c != '0' && c != '.') {
+            "-".to_string()
+        } else {
+            String::new()
+        };
         out.push_str(&grouped);
         if let Some(f) = frac {
             out.push_str(&self.decimal);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate};
 use polars::prelude::*;
 
-use super::source::{Cell, Format, RawBatch, Source, BATCH_ROWS};
+use super::source::{BATCH_ROWS, Cell, Format, RawBatch, Source};
 use crate::error::{Error, Result};
 
 pub struct ColumnarSource {
@@ -52,11 +52,10 @@ impl ColumnarSource {
             .map_err(|e| Error::input(path, format!("cannot read as {}: {e}", format.as_str())))?;
         let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
         let dtypes: Vec<DataType> = schema.iter_values().cloned().collect();
-        let counted = frame
-            .clone()
-            .select([len()])
-            .collect()
-            .map_err(|e| Error::input(path, format!("cannot read as {}: {e}", format.as_str())))?;
+        let counted =
+            frame.clone().select([len()]).collect().map_err(|e| {
+                Error::input(path, format!("cannot read as {}: {e}", format.as_str()))
+            })?;
         let total_rows = counted
             .columns()
             .first()
@@ -131,9 +130,12 @@ fn to_cells(col: &Column, dtype: &DataType, n: usize) -> PolarsResult<Vec<Cell>>
                 .cast(&DataType::Int32)?
                 .i32()?
                 .iter()
-                .map(|v| match v.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into()))) {
-                    Some(d) => Cell::Date(d),
-                    None => Cell::Null,
+                .map(|v| {
+                    match v.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into())))
+                    {
+                        Some(d) => Cell::Date(d),
+                        None => Cell::Null,
+                    }
                 })
                 .collect()
         }
@@ -157,7 +159,11 @@ impl Source for ColumnarSource {
             return Ok(None);
         }
         let take = (self.total_rows - self.offset).min(BATCH_ROWS as u64);
-        let names: Vec<Expr> = self.selected.iter().map(|&i| col(self.columns[i].as_str())).collect();
+        let names: Vec<Expr> = self
+            .selected
+            .iter()
+            .map(|&i| col(self.columns[i].as_str()))
+            .collect();
         let df = self
             .frame
             .clone()
@@ -169,7 +175,8 @@ impl Source for ColumnarSource {
         let mut by_column: Vec<Option<std::vec::IntoIter<Cell>>> = vec![None; 0];
         by_column.resize_with(self.columns.len(), || None);
         for (k, &i) in self.selected.iter().enumerate() {
-            let cells = to_cells(&df.columns()[k], &self.dtypes[i], n).map_err(|e| Error::engine(&self.path, e))?;
+            let cells = to_cells(&df.columns()[k], &self.dtypes[i], n)
+                .map_err(|e| Error::engine(&self.path, e))?;
             by_column[i] = Some(cells.into_iter());
         }
         let mut batch = RawBatch::default();

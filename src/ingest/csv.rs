@@ -11,8 +11,8 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::source::{clean_header, Cell, MalformedRow, RawBatch, Source, BATCH_ROWS};
-use crate::config::{delimiter_byte, Encoding, InputConfig};
+use super::source::{BATCH_ROWS, Cell, MalformedRow, RawBatch, Source, clean_header};
+use crate::config::{Encoding, InputConfig, delimiter_byte};
 use crate::error::{Error, Result};
 
 const SNIFF_BYTES: usize = 1 << 20;
@@ -55,7 +55,10 @@ impl CsvSource {
         let body = if bom { &sniff[3..] } else { &sniff[..] };
         let (encoding, encoding_detected) = match input.encoding {
             Some(e) => (e, false),
-            None => (detect_encoding(body, sniff.len() as u64 == total_bytes), true),
+            None => (
+                detect_encoding(body, sniff.len() as u64 == total_bytes),
+                true,
+            ),
         };
         let delimiter = match &input.delimiter {
             Some(d) => delimiter_byte(d)?,
@@ -149,7 +152,10 @@ pub fn detect_delimiter(sample: &[u8]) -> u8 {
     candidates[best]
 }
 
-fn decode(bytes: &[u8], encoding: Encoding) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
+fn decode(
+    bytes: &[u8],
+    encoding: Encoding,
+) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
     match encoding {
         Encoding::Utf8 => std::str::from_utf8(bytes)
             .map(std::borrow::Cow::Borrowed)
@@ -204,13 +210,21 @@ impl Source for CsvSource {
         let width = self.columns.len();
         while batch.len() < BATCH_ROWS {
             let got = self.reader.read_byte_record(&mut record).map_err(|e| {
-                Error::input(&self.path, format!("cannot read line {}: {e}", e.position().map(|p| p.line()).unwrap_or(0)))
+                Error::input(
+                    &self.path,
+                    format!(
+                        "cannot read line {}: {e}",
+                        e.position().map(|p| p.line()).unwrap_or(0)
+                    ),
+                )
             })?;
             if !got {
                 self.done = true;
                 break;
             }
-            let pos = record.position().expect("records from a reader have positions");
+            let pos = record
+                .position()
+                .expect("records from a reader have positions");
             let line = pos.line() + self.embedded_breaks;
             self.embedded_breaks += line_breaks(&record);
             self.position = pos.byte() + if self.bom { 3 } else { 0 };
@@ -274,7 +288,10 @@ impl Source for CsvSource {
             notes.push("read as Windows-1252 (the file is not valid UTF-8)".into());
         }
         if self.blank_lines > 0 {
-            notes.push(format!("{} blank line(s) skipped (not rows)", self.blank_lines));
+            notes.push(format!(
+                "{} blank line(s) skipped (not rows)",
+                self.blank_lines
+            ));
         }
         notes
     }
@@ -297,6 +314,9 @@ mod tests {
         assert_eq!(detect_encoding("café".as_bytes(), true), Encoding::Utf8);
         assert_eq!(detect_encoding(b"caf\xe9", true), Encoding::Windows1252);
         // A UTF-8 character cut off by the sample boundary is still UTF-8.
-        assert_eq!(detect_encoding(&"café".as_bytes()[..4], false), Encoding::Utf8);
+        assert_eq!(
+            detect_encoding(&"café".as_bytes()[..4], false),
+            Encoding::Utf8
+        );
     }
 }

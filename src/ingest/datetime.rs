@@ -68,7 +68,9 @@ pub fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDateTime,
     }
     Err(format!(
         "\"{s}\" is not a date-time (expected e.g. 2025-03-05 14:30 or 05-03-2025 14:30{})",
-        custom.map(|f| format!(", or the configured format {f}")).unwrap_or_default()
+        custom
+            .map(|f| format!(", or the configured format {f}"))
+            .unwrap_or_default()
     ))
 }
 
@@ -82,7 +84,9 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
             return Ok(d);
         }
     }
-    Err(format!("\"{s}\" is not a date (expected e.g. 2025-03-05 or 05-03-2025)"))
+    Err(format!(
+        "\"{s}\" is not a date (expected e.g. 2025-03-05 or 05-03-2025)"
+    ))
 }
 
 /// Parses a time-only text (for a separate time column).
@@ -93,7 +97,9 @@ pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
             return Ok(t);
         }
     }
-    Err(format!("\"{s}\" is not a time of day (expected e.g. 14:30)"))
+    Err(format!(
+        "\"{s}\" is not a time of day (expected e.g. 14:30)"
+    ))
 }
 
 /// Resolves a wall-clock time to an instant (ms since the epoch) in `tz`.
@@ -218,9 +224,18 @@ mod tests {
 
     #[test]
     fn separate_date_and_time() {
-        assert_eq!(parse_date("05-03-2025").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 5).unwrap());
-        assert_eq!(parse_date("2025-03-05 00:00:00").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 5).unwrap());
-        assert_eq!(parse_time("9:05").unwrap(), NaiveTime::from_hms_opt(9, 5, 0).unwrap());
+        assert_eq!(
+            parse_date("05-03-2025").unwrap(),
+            NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()
+        );
+        assert_eq!(
+            parse_date("2025-03-05 00:00:00").unwrap(),
+            NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()
+        );
+        assert_eq!(
+            parse_time("9:05").unwrap(),
+            NaiveTime::from_hms_opt(9, 5, 0).unwrap()
+        );
         assert!(parse_time("25:00").is_err());
     }
 

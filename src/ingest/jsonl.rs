@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::source::{clean_header, Cell, MalformedRow, RawBatch, Source, BATCH_ROWS};
+use super::source::{BATCH_ROWS, Cell, MalformedRow, RawBatch, Source, clean_header};
 use crate::error::{Error, Result};
 
 pub struct JsonlSource {
@@ -177,7 +177,11 @@ impl Source for JsonlSource {
         } else {
             vec![format!(
                 "keys not in the first object were ignored: {}",
-                self.extra_keys.iter().cloned().collect::<Vec<_>>().join(", ")
+                self.extra_keys
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )]
         }
     }

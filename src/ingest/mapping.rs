@@ -9,7 +9,9 @@ use std::path::Path;
 
 use crate::config::{ColumnSource, Config};
 use crate::error::{Error, Result};
-use crate::schema::{self, normalize_column, FieldSpec, DATE_ALIASES, FIELDS, KNOWN_GROUP_ATTRIBUTES, TIME_ALIASES};
+use crate::schema::{
+    self, DATE_ALIASES, FIELDS, FieldSpec, KNOWN_GROUP_ATTRIBUTES, TIME_ALIASES, normalize_column,
+};
 
 /// Where `stopped_at` comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +56,9 @@ impl ColumnMapping {
             "stopped_at".to_string(),
             match self.stopped_at {
                 DateTimeColumns::One(i) => columns[i].clone(),
-                DateTimeColumns::Split { date, time } => format!("{} + {}", columns[date], columns[time]),
+                DateTimeColumns::Split { date, time } => {
+                    format!("{} + {}", columns[date], columns[time])
+                }
             },
         );
         for (f, &i) in &self.fields {
@@ -78,7 +82,10 @@ impl<'a> Header<'a> {
         for (i, c) in columns.iter().enumerate() {
             by_normalized.entry(normalize_column(c)).or_insert(i);
         }
-        Header { columns, by_normalized }
+        Header {
+            columns,
+            by_normalized,
+        }
     }
 
     fn find(&self, name: &str) -> Option<usize> {
@@ -112,7 +119,9 @@ impl<'a> Header<'a> {
 }
 
 fn names_for(spec: &FieldSpec) -> Vec<&str> {
-    std::iter::once(spec.name).chain(spec.aliases.iter().copied()).collect()
+    std::iter::once(spec.name)
+        .chain(spec.aliases.iter().copied())
+        .collect()
 }
 
 fn group_names(attr: &str) -> Vec<&str> {
@@ -144,7 +153,12 @@ pub fn detect_group_attributes(columns: &[String]) -> Vec<String> {
 }
 
 /// Maps a file's columns onto the schema, or says which required column is missing.
-pub fn resolve(path: &Path, columns: &[String], config: &Config, attributes: &[String]) -> Result<ColumnMapping> {
+pub fn resolve(
+    path: &Path,
+    columns: &[String],
+    config: &Config,
+    attributes: &[String],
+) -> Result<ColumnMapping> {
     let header = Header::new(columns);
     let explicit = |name: &str| -> Result<Option<usize>> {
         match config.columns.get(name) {
@@ -158,11 +172,17 @@ pub fn resolve(path: &Path, columns: &[String], config: &Config, attributes: &[S
 
     let stopped_at = match config.columns.get("stopped_at") {
         Some(ColumnSource::DateAndTime([d, t])) => {
-            let date = header.find(d).ok_or_else(|| missing(path, &header, "stopped_at (date)", vec![d.as_str()]))?;
-            let time = header.find(t).ok_or_else(|| missing(path, &header, "stopped_at (time)", vec![t.as_str()]))?;
+            let date = header
+                .find(d)
+                .ok_or_else(|| missing(path, &header, "stopped_at (date)", vec![d.as_str()]))?;
+            let time = header
+                .find(t)
+                .ok_or_else(|| missing(path, &header, "stopped_at (time)", vec![t.as_str()]))?;
             DateTimeColumns::Split { date, time }
         }
-        Some(ColumnSource::One(_)) => DateTimeColumns::One(explicit("stopped_at")?.expect("mapped")),
+        Some(ColumnSource::One(_)) => {
+            DateTimeColumns::One(explicit("stopped_at")?.expect("mapped"))
+        }
         None => {
             let spec = schema::field("stopped_at").expect("schema field");
             match header.find_any(&names_for(spec)) {
@@ -196,7 +216,9 @@ pub fn resolve(path: &Path, columns: &[String], config: &Config, attributes: &[S
             Some(i) => {
                 fields.insert(spec.name, i);
             }
-            None if spec.required => return Err(missing(path, &header, spec.name, names_for(spec))),
+            None if spec.required => {
+                return Err(missing(path, &header, spec.name, names_for(spec)));
+            }
             None => {}
         }
     }
@@ -212,7 +234,11 @@ pub fn resolve(path: &Path, columns: &[String], config: &Config, attributes: &[S
         groups.push((attr.clone(), i));
     }
 
-    Ok(ColumnMapping { stopped_at, fields, groups })
+    Ok(ColumnMapping {
+        stopped_at,
+        fields,
+        groups,
+    })
 }
 
 #[cfg(test)]
@@ -225,7 +251,16 @@ mod tests {
 
     #[test]
     fn dutch_export_maps_without_configuration() {
-        let c = cols(&["Registratienummer", "Datum", "Tijd", "Aanleiding", "Resultaat", "Eenheid", "Nationaliteit", "Geslacht"]);
+        let c = cols(&[
+            "Registratienummer",
+            "Datum",
+            "Tijd",
+            "Aanleiding",
+            "Resultaat",
+            "Eenheid",
+            "Nationaliteit",
+            "Geslacht",
+        ]);
         let attrs = detect_group_attributes(&c);
         assert_eq!(attrs, ["nationality", "gender"]);
         let m = resolve(Path::new("x.csv"), &c, &Config::default(), &attrs).unwrap();
@@ -234,7 +269,10 @@ mod tests {
         assert_eq!(m.column("justification"), Some(3));
         assert_eq!(m.column("outcome"), Some(4));
         assert_eq!(m.column("unit"), Some(5));
-        assert_eq!(m.groups, vec![("nationality".to_string(), 6), ("gender".to_string(), 7)]);
+        assert_eq!(
+            m.groups,
+            vec![("nationality".to_string(), 6), ("gender".to_string(), 7)]
+        );
     }
 
     #[test]
@@ -242,7 +280,10 @@ mod tests {
         let c = cols(&["stopped_at", "justification", "uitkomst_controle"]);
         let err = resolve(Path::new("q1.csv"), &c, &Config::default(), &[]).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("q1.csv: required column `outcome` not found"), "{text}");
+        assert!(
+            text.starts_with("q1.csv: required column `outcome` not found"),
+            "{text}"
+        );
         assert!(text.contains("\"uitkomst_controle\""), "{text}");
     }
 

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason, ReasonCounts};
 use crate::scope::Scope;
 use source::{Cell, Format, Source};
-use validate::{Validator, TEXT_FIELDS};
+use validate::{TEXT_FIELDS, Validator};
 
 /// What happened to one input file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -116,7 +116,12 @@ pub fn ingest(
 
     // Hash the files on another thread while reading them.
     let paths: Vec<PathBuf> = inputs.to_vec();
-    let hasher = std::thread::spawn(move || paths.iter().map(|p| sha256_file(p)).collect::<Result<Vec<_>>>());
+    let hasher = std::thread::spawn(move || {
+        paths
+            .iter()
+            .map(|p| sha256_file(p))
+            .collect::<Result<Vec<_>>>()
+    });
 
     let mut state = State {
         dicts: Dictionaries::new(attributes.len()),
@@ -128,7 +133,9 @@ pub fn ingest(
     let mut files = Vec::new();
     let mut reasons = ReasonCounts::default();
     let mut duplicates_checked = true;
-    for (file_idx, ((path, format, mut src), mapping)) in opened.into_iter().zip(&mappings).enumerate() {
+    for (file_idx, ((path, format, mut src), mapping)) in
+        opened.into_iter().zip(&mappings).enumerate()
+    {
         if mapping.column("stop_id").is_none() {
             duplicates_checked = false;
         }
@@ -157,7 +164,11 @@ pub fn ingest(
         };
         while let Some(batch) = src.next_batch()? {
             summary.rows_read += batch.len() as u64;
-            let checked: Vec<_> = batch.rows.par_iter().map(|row| validator.validate(row)).collect();
+            let checked: Vec<_> = batch
+                .rows
+                .par_iter()
+                .map(|row| validator.validate(row))
+                .collect();
             let mut builder = FrameBuilder::new(&attributes, &tz_name);
             let mut rejected: Vec<QuarantineRecord> = batch
                 .malformed
@@ -172,10 +183,14 @@ pub fn ingest(
                     record: serde_json::Value::String(m.raw.clone()).to_string(),
                 })
                 .collect();
-            for ((result, cells), &row) in checked.into_iter().zip(&batch.rows).zip(&batch.row_numbers) {
+            for ((result, cells), &row) in
+                checked.into_iter().zip(&batch.rows).zip(&batch.row_numbers)
+            {
                 let outcome = result.and_then(|stop| state.check_duplicate(stop));
                 match outcome {
-                    Ok(stop) if !scope.matches(&stop, &codes, &attributes, tz) => summary.rows_out_of_scope += 1,
+                    Ok(stop) if !scope.matches(&stop, &codes, &attributes, tz) => {
+                        summary.rows_out_of_scope += 1
+                    }
                     Ok(stop) => {
                         state.observe(&stop, &attributes);
                         builder.push(file_idx as u32, row, stop, &mut state.dicts);
@@ -212,7 +227,9 @@ pub fn ingest(
         );
         summary.notes = src.notes();
         if summary.rows_read == 0 {
-            summary.notes.push("the file has a header but no rows".into());
+            summary
+                .notes
+                .push("the file has a header but no rows".into());
         }
         if mapping.column("stop_id").is_none() {
             summary
@@ -222,7 +239,9 @@ pub fn ingest(
         files.push(summary);
     }
 
-    let hashes = hasher.join().map_err(|_| Error::Usage("hashing the input files failed".into()))??;
+    let hashes = hasher
+        .join()
+        .map_err(|_| Error::Usage("hashing the input files failed".into()))??;
     for (f, h) in files.iter_mut().zip(hashes) {
         f.sha256 = h;
     }
@@ -230,7 +249,11 @@ pub fn ingest(
     let rows_analyzed = files.iter().map(|f| f.rows_analyzed).sum();
     let rows_quarantined = files.iter().map(|f| f.rows_quarantined).sum();
     let rows_out_of_scope = files.iter().map(|f| f.rows_out_of_scope).sum();
-    assert_eq!(reasons.total(), rows_quarantined, "quarantine reasons add up");
+    assert_eq!(
+        reasons.total(),
+        rows_quarantined,
+        "quarantine reasons add up"
+    );
     let fmt = |ms: Option<i64>| ms.map(|ms| datetime::format_local(ms, tz));
     let summary = IngestSummary {
         files,
@@ -259,9 +282,14 @@ struct State {
 }
 
 impl State {
-    fn check_duplicate(&mut self, stop: validate::StopRow) -> std::result::Result<validate::StopRow, crate::quarantine::Rejection> {
+    fn check_duplicate(
+        &mut self,
+        stop: validate::StopRow,
+    ) -> std::result::Result<validate::StopRow, crate::quarantine::Rejection> {
         if let Some(id) = &stop.stop_id
-            && !self.seen_ids.insert(xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
+            && !self
+                .seen_ids
+                .insert(xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
         {
             return Err(crate::quarantine::Rejection::new(
                 Reason::DuplicateStopId,
@@ -274,8 +302,14 @@ impl State {
     }
 
     fn observe(&mut self, stop: &validate::StopRow, attributes: &[String]) {
-        self.first = Some(self.first.map_or(stop.stopped_at, |f| f.min(stop.stopped_at)));
-        self.last = Some(self.last.map_or(stop.stopped_at, |l| l.max(stop.stopped_at)));
+        self.first = Some(
+            self.first
+                .map_or(stop.stopped_at, |f| f.min(stop.stopped_at)),
+        );
+        self.last = Some(
+            self.last
+                .map_or(stop.stopped_at, |l| l.max(stop.stopped_at)),
+        );
         let mut miss = |field: &str, missing: bool| {
             if missing {
                 *self.missing.entry(field.to_string()).or_default() += 1;

@@ -216,7 +216,9 @@ pub fn open(path: &Path, format: Format, input: &InputConfig) -> Result<Box<dyn 
         Format::Csv => Box::new(super::csv::CsvSource::open(path, input)?),
         Format::Jsonl => Box::new(super::jsonl::JsonlSource::open(path)?),
         Format::Xlsx => Box::new(super::xlsx::XlsxSource::open(path, input.sheet.as_deref())?),
-        Format::Parquet | Format::Ipc => Box::new(super::columnar::ColumnarSource::open(path, format)?),
+        Format::Parquet | Format::Ipc => {
+            Box::new(super::columnar::ColumnarSource::open(path, format)?)
+        }
     })
 }
 
@@ -248,7 +250,12 @@ mod tests {
 
     #[test]
     fn header_names_are_cleaned_and_made_unique() {
-        let (cols, notes) = clean_header(vec!["\u{feff}Datum".into(), " Tijd ".into(), "".into(), "Tijd".into()]);
+        let (cols, notes) = clean_header(vec![
+            "\u{feff}Datum".into(),
+            " Tijd ".into(),
+            "".into(),
+            "Tijd".into(),
+        ]);
         assert_eq!(cols, ["Datum", "Tijd", "column_3", "Tijd_2"]);
         assert_eq!(notes.len(), 1);
     }
@@ -261,16 +268,37 @@ mod tests {
             std::fs::write(&p, bytes).unwrap();
             p
         };
-        assert_eq!(detect_format(&write("a.dat", b"PAR1xxxx")).unwrap(), Format::Parquet);
-        assert_eq!(detect_format(&write("a.bin", b"ARROW1\0\0")).unwrap(), Format::Ipc);
-        assert_eq!(detect_format(&write("a.export", b"{\"a\":1}\n")).unwrap(), Format::Jsonl);
-        assert_eq!(detect_format(&write("a.export", b"a;b\n1;2\n")).unwrap(), Format::Csv);
-        assert_eq!(detect_format(&write("a.xlsx", b"PK\x03\x04rest")).unwrap(), Format::Xlsx);
-        let e = detect_format(&write("a.parquet", b"a;b\n")).unwrap_err().to_string();
+        assert_eq!(
+            detect_format(&write("a.dat", b"PAR1xxxx")).unwrap(),
+            Format::Parquet
+        );
+        assert_eq!(
+            detect_format(&write("a.bin", b"ARROW1\0\0")).unwrap(),
+            Format::Ipc
+        );
+        assert_eq!(
+            detect_format(&write("a.export", b"{\"a\":1}\n")).unwrap(),
+            Format::Jsonl
+        );
+        assert_eq!(
+            detect_format(&write("a.export", b"a;b\n1;2\n")).unwrap(),
+            Format::Csv
+        );
+        assert_eq!(
+            detect_format(&write("a.xlsx", b"PK\x03\x04rest")).unwrap(),
+            Format::Xlsx
+        );
+        let e = detect_format(&write("a.parquet", b"a;b\n"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("its content is not a parquet file"), "{e}");
-        let e = detect_format(&write("a.xls", &[0xD0, 0xCF, 0x11, 0xE0, 0, 0])).unwrap_err().to_string();
+        let e = detect_format(&write("a.xls", &[0xD0, 0xCF, 0x11, 0xE0, 0, 0]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("old binary Excel"), "{e}");
-        let e = detect_format(&write("a.bin", &[1, 2, 0, 4])).unwrap_err().to_string();
+        let e = detect_format(&write("a.bin", &[1, 2, 0, 4]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unsupported format"), "{e}");
     }
 }

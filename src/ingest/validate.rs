@@ -10,15 +10,24 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
-use super::datetime::{local_date, parse_date, parse_datetime, parse_time, to_instant, ParsedDateTime};
+use super::datetime::{
+    ParsedDateTime, local_date, parse_date, parse_datetime, parse_time, to_instant,
+};
 use super::mapping::{ColumnMapping, DateTimeColumns};
 use super::source::Cell;
-use crate::codes::{normalize_label, parse_bool, CodeList, CodeLists};
+use crate::codes::{CodeList, CodeLists, normalize_label, parse_bool};
 use crate::quarantine::{Reason, Rejection};
 use crate::schema::UNKNOWN_GROUP;
 
 /// Free-text fields of a stop, in schema order.
-pub const TEXT_FIELDS: [&str; 6] = ["unit", "district", "basisteam", "area_code", "officer_id", "team"];
+pub const TEXT_FIELDS: [&str; 6] = [
+    "unit",
+    "district",
+    "basisteam",
+    "area_code",
+    "officer_id",
+    "team",
+];
 
 /// A valid stop, before dictionary encoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +93,11 @@ impl<'a> Validator<'a> {
             .map(|(attr, _)| {
                 values
                     .get(attr)
-                    .map(|m| m.iter().map(|(k, v)| (normalize_label(k), v.clone())).collect())
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (normalize_label(k), v.clone()))
+                            .collect()
+                    })
                     .unwrap_or_default()
             })
             .collect();
@@ -122,7 +135,8 @@ impl<'a> Validator<'a> {
         let cols = self.cols;
         let stop_id = Self::cell(row, cols.stop_id).map(|c| c.display().trim().to_string());
         let stopped_at = self.stopped_at(row)?;
-        let justification = self.required_code(row, cols.justification, &self.codes.justification)?;
+        let justification =
+            self.required_code(row, cols.justification, &self.codes.justification)?;
         let outcome = self.required_code(row, cols.outcome, &self.codes.outcome)?;
         let mut texts: [Option<String>; 6] = Default::default();
         for (k, column) in cols.texts.iter().enumerate() {
@@ -137,7 +151,8 @@ impl<'a> Validator<'a> {
         let legal_basis = self.optional_code(row, cols.legal_basis, &self.codes.legal_basis)?;
         let search_conducted = self.boolean(row, cols.search_conducted, "search_conducted")?;
         let contraband_found = self.boolean(row, cols.contraband_found, "contraband_found")?;
-        let reason_explained = self.optional_code(row, cols.reason_explained, &self.codes.reason_explained)?;
+        let reason_explained =
+            self.optional_code(row, cols.reason_explained, &self.codes.reason_explained)?;
         let groups = self
             .mapping
             .groups
@@ -153,7 +168,9 @@ impl<'a> Validator<'a> {
                 if map.is_empty() {
                     return raw.to_string();
                 }
-                map.get(&normalize_label(raw)).cloned().unwrap_or_else(|| raw.to_string())
+                map.get(&normalize_label(raw))
+                    .cloned()
+                    .unwrap_or_else(|| raw.to_string())
             })
             .collect();
 
@@ -161,7 +178,9 @@ impl<'a> Validator<'a> {
             return Err(Rejection::new(
                 Reason::ContrabandWithoutSearch,
                 "contraband_found",
-                Self::cell(row, cols.contraband_found).map(|c| c.display().into_owned()).unwrap_or_default(),
+                Self::cell(row, cols.contraband_found)
+                    .map(|c| c.display().into_owned())
+                    .unwrap_or_default(),
                 "contraband_found is yes but search_conducted is no: something can only be found in a search",
             ));
         }
@@ -184,17 +203,31 @@ impl<'a> Validator<'a> {
     }
 
     fn stopped_at(&self, row: &[Cell]) -> Result<i64, Rejection> {
-        let invalid = |value: String, message: String| Rejection::new(Reason::InvalidDatetime, "stopped_at", value, message);
-        let missing = || Rejection::new(Reason::MissingRequired, "stopped_at", "", "stopped_at is empty");
+        let invalid = |value: String, message: String| {
+            Rejection::new(Reason::InvalidDatetime, "stopped_at", value, message)
+        };
+        let missing = || {
+            Rejection::new(
+                Reason::MissingRequired,
+                "stopped_at",
+                "",
+                "stopped_at is empty",
+            )
+        };
         let parsed = match self.mapping.stopped_at {
             DateTimeColumns::One(i) => match &row[i] {
                 c if c.is_missing() => return Err(missing()),
-                Cell::Text(s) => parse_datetime(s, self.datetime_format).map_err(|m| invalid(s.clone(), m))?,
+                Cell::Text(s) => {
+                    parse_datetime(s, self.datetime_format).map_err(|m| invalid(s.clone(), m))?
+                }
                 Cell::Local(dt) => ParsedDateTime::Local(*dt),
                 Cell::Instant(ms) => ParsedDateTime::Instant(*ms),
                 other => {
                     let v = other.display().into_owned();
-                    return Err(invalid(v.clone(), format!("\"{v}\" is not a date-time with a time of day")));
+                    return Err(invalid(
+                        v.clone(),
+                        format!("\"{v}\" is not a date-time with a time of day"),
+                    ));
                 }
             },
             DateTimeColumns::Split { date, time } => {
@@ -204,7 +237,11 @@ impl<'a> Validator<'a> {
                         Reason::MissingRequired,
                         "stopped_at",
                         "",
-                        if d.is_missing() { "the date of stopped_at is empty" } else { "the time of stopped_at is empty" },
+                        if d.is_missing() {
+                            "the date of stopped_at is empty"
+                        } else {
+                            "the time of stopped_at is empty"
+                        },
                     ));
                 }
                 let day = match d {
@@ -221,7 +258,8 @@ impl<'a> Validator<'a> {
                     Cell::Local(dt) => dt.time(),
                     Cell::Float(f) if (0.0..1.0).contains(f) => {
                         let secs = (f * 86_400.0).round() as u32;
-                        chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs.min(86_399), 0).expect("in range")
+                        chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs.min(86_399), 0)
+                            .expect("in range")
                     }
                     other => {
                         let v = other.display().into_owned();
@@ -234,7 +272,9 @@ impl<'a> Validator<'a> {
         to_instant(parsed, self.tz).map_err(|m| {
             let v = match self.mapping.stopped_at {
                 DateTimeColumns::One(i) => row[i].display().into_owned(),
-                DateTimeColumns::Split { date, time } => format!("{} {}", row[date].display(), row[time].display()),
+                DateTimeColumns::Split { date, time } => {
+                    format!("{} {}", row[date].display(), row[time].display())
+                }
             };
             invalid(v, m)
         })
@@ -251,30 +291,52 @@ impl<'a> Validator<'a> {
         if before || after {
             let v = match self.mapping.stopped_at {
                 DateTimeColumns::One(i) => row[i].display().into_owned(),
-                DateTimeColumns::Split { date, time } => format!("{} {}", row[date].display(), row[time].display()),
+                DateTimeColumns::Split { date, time } => {
+                    format!("{} {}", row[date].display(), row[time].display())
+                }
             };
-            let bound = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "…".into());
+            let bound =
+                |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "…".into());
             return Err(Rejection::new(
                 Reason::OutsidePeriod,
                 "stopped_at",
                 v,
-                format!("{day} is outside the configured period {} to {}", bound(start), bound(end)),
+                format!(
+                    "{day} is outside the configured period {} to {}",
+                    bound(start),
+                    bound(end)
+                ),
             ));
         }
         Ok(())
     }
 
-    fn required_code(&self, row: &[Cell], column: Option<usize>, list: &CodeList) -> Result<u8, Rejection> {
+    fn required_code(
+        &self,
+        row: &[Cell],
+        column: Option<usize>,
+        list: &CodeList,
+    ) -> Result<u8, Rejection> {
         match self.optional_code(row, column, list)? {
             Some(code) => Ok(code),
             None => {
                 let field = list.field();
-                Err(Rejection::new(Reason::MissingRequired, field, "", format!("{field} is empty")))
+                Err(Rejection::new(
+                    Reason::MissingRequired,
+                    field,
+                    "",
+                    format!("{field} is empty"),
+                ))
             }
         }
     }
 
-    fn optional_code(&self, row: &[Cell], column: Option<usize>, list: &CodeList) -> Result<Option<u8>, Rejection> {
+    fn optional_code(
+        &self,
+        row: &[Cell],
+        column: Option<usize>,
+        list: &CodeList,
+    ) -> Result<Option<u8>, Rejection> {
         let Some(cell) = Self::cell(row, column) else {
             return Ok(None);
         };
@@ -298,7 +360,12 @@ impl<'a> Validator<'a> {
         })
     }
 
-    fn boolean(&self, row: &[Cell], column: Option<usize>, field: &str) -> Result<Option<bool>, Rejection> {
+    fn boolean(
+        &self,
+        row: &[Cell],
+        column: Option<usize>,
+        field: &str,
+    ) -> Result<Option<bool>, Rejection> {
         let Some(cell) = Self::cell(row, column) else {
             return Ok(None);
         };
@@ -315,12 +382,21 @@ impl<'a> Validator<'a> {
                 Reason::InvalidValue,
                 field,
                 v.trim(),
-                format!("{field} \"{}\" is not yes/no (ja/nee, true/false, 1/0)", v.trim()),
+                format!(
+                    "{field} \"{}\" is not yes/no (ja/nee, true/false, 1/0)",
+                    v.trim()
+                ),
             )
         })
     }
 
-    fn coordinate(&self, row: &[Cell], column: Option<usize>, field: &str, limit: f64) -> Result<Option<f64>, Rejection> {
+    fn coordinate(
+        &self,
+        row: &[Cell],
+        column: Option<usize>,
+        field: &str,
+        limit: f64,
+    ) -> Result<Option<f64>, Rejection> {
         let Some(cell) = Self::cell(row, column) else {
             return Ok(None);
         };
@@ -340,7 +416,10 @@ impl<'a> Validator<'a> {
                     Reason::InvalidValue,
                     field,
                     v.trim(),
-                    format!("{field} \"{}\" is not a number between -{limit} and {limit}", v.trim()),
+                    format!(
+                        "{field} \"{}\" is not a number between -{limit} and {limit}",
+                        v.trim()
+                    ),
                 ))
             }
         }
@@ -356,7 +435,8 @@ pub fn check_area_code(raw: &str) -> Result<String, Rejection> {
         Some("BU") => 8,
         _ => 0,
     };
-    let ok = digits > 0 && code.len() == 2 + digits && code[2..].bytes().all(|b| b.is_ascii_digit());
+    let ok =
+        digits > 0 && code.len() == 2 + digits && code[2..].bytes().all(|b| b.is_ascii_digit());
     if ok {
         Ok(code)
     } else {
@@ -380,12 +460,25 @@ mod tests {
     use std::path::Path;
 
     fn text(s: &str) -> Cell {
-        if s.is_empty() { Cell::Null } else { Cell::Text(s.to_string()) }
+        if s.is_empty() {
+            Cell::Null
+        } else {
+            Cell::Text(s.to_string())
+        }
     }
 
     fn check(row: &[&str]) -> Result<StopRow, Rejection> {
         let columns: Vec<String> = [
-            "id", "datum", "tijd", "aanleiding", "resultaat", "gefouilleerd", "iets_gevonden", "gebiedscode", "lat", "nationaliteit",
+            "id",
+            "datum",
+            "tijd",
+            "aanleiding",
+            "resultaat",
+            "gefouilleerd",
+            "iets_gevonden",
+            "gebiedscode",
+            "lat",
+            "nationaliteit",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -394,15 +487,37 @@ mod tests {
         let config = Config::default();
         let mapping = resolve(Path::new("t.csv"), &columns, &config, &attrs).unwrap();
         let codes = CodeLists::default();
-        let period = (NaiveDate::from_ymd_opt(2025, 1, 1), NaiveDate::from_ymd_opt(2025, 12, 31));
-        let v = Validator::new(&mapping, &codes, chrono_tz::Europe::Amsterdam, None, period, &config.values);
+        let period = (
+            NaiveDate::from_ymd_opt(2025, 1, 1),
+            NaiveDate::from_ymd_opt(2025, 12, 31),
+        );
+        let v = Validator::new(
+            &mapping,
+            &codes,
+            chrono_tz::Europe::Amsterdam,
+            None,
+            period,
+            &config.values,
+        );
         let cells: Vec<Cell> = row.iter().map(|s| text(s)).collect();
         v.validate(&cells)
     }
 
     #[test]
     fn a_good_row() {
-        let r = check(&["A1", "05-03-2025", "14:30", "Gedrag", "bekeuring", "ja", "nee", "gm0363", "52,37", ""]).unwrap();
+        let r = check(&[
+            "A1",
+            "05-03-2025",
+            "14:30",
+            "Gedrag",
+            "bekeuring",
+            "ja",
+            "nee",
+            "gm0363",
+            "52,37",
+            "",
+        ])
+        .unwrap();
         assert_eq!(r.stop_id.as_deref(), Some("A1"));
         assert_eq!(r.stopped_at, 1_741_181_400_000);
         assert_eq!(r.justification, 0);
@@ -417,23 +532,180 @@ mod tests {
     #[test]
     fn first_problem_decides_the_reason() {
         let reason = |row: &[&str]| check(row).unwrap_err().reason;
-        assert_eq!(reason(&["A", "", "14:30", "gedrag", "bekeuring", "", "", "", "", "NL"]), Reason::MissingRequired);
-        assert_eq!(reason(&["A", "05-03-2025", "25:30", "gedrag", "bekeuring", "", "", "", "", "NL"]), Reason::InvalidDatetime);
-        assert_eq!(reason(&["A", "30-03-2025", "02:15", "gedrag", "bekeuring", "", "", "", "", "NL"]), Reason::InvalidDatetime);
-        assert_eq!(reason(&["A", "05-03-2025", "14:30", "", "bekeuring", "", "", "", "", "NL"]), Reason::MissingRequired);
-        assert_eq!(reason(&["A", "05-03-2025", "14:30", "gedrg", "bekeuring", "", "", "", "", "NL"]), Reason::UnknownCategory);
-        assert_eq!(reason(&["A", "05-03-2025", "14:30", "gedrag", "bekeuring", "misschien", "", "", "", "NL"]), Reason::InvalidValue);
-        assert_eq!(reason(&["A", "05-03-2025", "14:30", "gedrag", "bekeuring", "", "", "GM12", "", "NL"]), Reason::InvalidValue);
-        assert_eq!(reason(&["A", "05-03-2025", "14:30", "gedrag", "bekeuring", "", "", "", "95", "NL"]), Reason::InvalidValue);
-        assert_eq!(reason(&["A", "05-03-2025", "14:30", "gedrag", "bekeuring", "nee", "ja", "", "", "NL"]), Reason::ContrabandWithoutSearch);
-        assert_eq!(reason(&["A", "05-03-2024", "14:30", "gedrag", "bekeuring", "", "", "", "", "NL"]), Reason::OutsidePeriod);
+        assert_eq!(
+            reason(&[
+                "A",
+                "",
+                "14:30",
+                "gedrag",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::MissingRequired
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "25:30",
+                "gedrag",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::InvalidDatetime
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "30-03-2025",
+                "02:15",
+                "gedrag",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::InvalidDatetime
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "14:30",
+                "",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::MissingRequired
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "14:30",
+                "gedrg",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::UnknownCategory
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "14:30",
+                "gedrag",
+                "bekeuring",
+                "misschien",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::InvalidValue
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "14:30",
+                "gedrag",
+                "bekeuring",
+                "",
+                "",
+                "GM12",
+                "",
+                "NL"
+            ]),
+            Reason::InvalidValue
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "14:30",
+                "gedrag",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "95",
+                "NL"
+            ]),
+            Reason::InvalidValue
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2025",
+                "14:30",
+                "gedrag",
+                "bekeuring",
+                "nee",
+                "ja",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::ContrabandWithoutSearch
+        );
+        assert_eq!(
+            reason(&[
+                "A",
+                "05-03-2024",
+                "14:30",
+                "gedrag",
+                "bekeuring",
+                "",
+                "",
+                "",
+                "",
+                "NL"
+            ]),
+            Reason::OutsidePeriod
+        );
     }
 
     #[test]
     fn unknown_category_message_names_value_and_closest_codes() {
-        let r = check(&["A", "05-03-2025", "14:30", "Gedrg", "bekeuring", "", "", "", "", ""]).unwrap_err();
+        let r = check(&[
+            "A",
+            "05-03-2025",
+            "14:30",
+            "Gedrg",
+            "bekeuring",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ])
+        .unwrap_err();
         assert_eq!(r.field, "justification");
         assert_eq!(r.value, "Gedrg");
-        assert!(r.message.starts_with("unknown justification \"Gedrg\"; closest codes: behaviour"), "{}", r.message);
+        assert!(
+            r.message
+                .starts_with("unknown justification \"Gedrg\"; closest codes: behaviour"),
+            "{}",
+            r.message
+        );
     }
 }

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{Data, Reader, open_workbook_auto};
 
 use super::datetime::from_excel_serial;
-use super::source::{clean_header, Cell, RawBatch, Source, BATCH_ROWS};
+use super::source::{BATCH_ROWS, Cell, RawBatch, Source, clean_header};
 use crate::error::{Error, Result};
 
 pub struct XlsxSource {
@@ -28,7 +28,10 @@ impl XlsxSource {
                 .find(|n| n.as_str() == s)
                 .cloned()
                 .ok_or_else(|| {
-                    Error::input(path, format!("has no sheet \"{s}\"; its sheets are: {}", names.join(", ")))
+                    Error::input(
+                        path,
+                        format!("has no sheet \"{s}\"; its sheets are: {}", names.join(", ")),
+                    )
                 })?,
             None => names
                 .first()
@@ -42,7 +45,12 @@ impl XlsxSource {
         let mut rows = range.rows().enumerate();
         let header = loop {
             match rows.next() {
-                None => return Err(Error::input(path, format!("sheet \"{name}\" is empty (no header, no rows)"))),
+                None => {
+                    return Err(Error::input(
+                        path,
+                        format!("sheet \"{name}\" is empty (no header, no rows)"),
+                    ));
+                }
                 Some((_, r)) if r.iter().all(|c| matches!(c, Data::Empty)) => continue,
                 Some((_, r)) => break r,
             }

@@ -49,7 +49,12 @@ impl B<'_> {
 
     fn pct_ci(&self, rate: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
         match (rate, ci) {
-            (Some(r), Some([lo, hi])) => Cell::Text(format!("{} ({}–{})", self.m.percent(r), self.m.percent(lo), self.m.percent(hi))),
+            (Some(r), Some([lo, hi])) => Cell::Text(format!(
+                "{} ({}–{})",
+                self.m.percent(r),
+                self.m.percent(lo),
+                self.m.percent(hi)
+            )),
             (Some(r), None) => Cell::Text(self.m.percent(r)),
             _ => Cell::Text("–".into()),
         }
@@ -57,7 +62,12 @@ impl B<'_> {
 
     fn ratio_ci(&self, ratio: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
         match (ratio, ci) {
-            (Some(r), Some([lo, hi])) => Cell::Text(format!("{} ({}–{})", self.m.number(r, 2), self.m.number(lo, 2), self.m.number(hi, 2))),
+            (Some(r), Some([lo, hi])) => Cell::Text(format!(
+                "{} ({}–{})",
+                self.m.number(r, 2),
+                self.m.number(lo, 2),
+                self.m.number(hi, 2)
+            )),
             (Some(r), None) => Cell::Text(self.m.number(r, 2)),
             _ => Cell::Text("–".into()),
         }
@@ -65,14 +75,20 @@ impl B<'_> {
 
     fn q(&self, q: Option<f64>) -> Cell {
         match q {
-            Some(q) if q < 0.001 => Cell::Text("< 0,001".replace(',', if self.m.lang == Lang::Nl { "," } else { "." })),
+            Some(q) if q < 0.001 => {
+                Cell::Text("< 0,001".replace(',', if self.m.lang == Lang::Nl { "," } else { "." }))
+            }
             Some(q) => Cell::Text(self.m.number(q, 3)),
             None => Cell::Text("–".into()),
         }
     }
 
     fn code_label(&self, field: &str, code: &str) -> String {
-        match self.codes.for_field(field).and_then(|l| l.index_of(code).map(|i| l.get(i))) {
+        match self
+            .codes
+            .for_field(field)
+            .and_then(|l| l.index_of(code).map(|i| l.get(i)))
+        {
             Some(c) => self.m.code_label(c).to_string(),
             None => code.to_string(),
         }
@@ -94,15 +110,34 @@ impl B<'_> {
 
     fn attribute_name(&self, attr: &str) -> String {
         let key = format!("attribute.{attr}");
-        if self.m.keys().any(|k| k == key) { self.m.text(&key).to_string() } else { attr.to_string() }
+        if self.m.keys().any(|k| k == key) {
+            self.m.text(&key).to_string()
+        } else {
+            attr.to_string()
+        }
     }
 
     /// A forest plot of rate ratios with intervals (suppressed rows and rows without an interval are left out).
-    fn forest(&self, name: String, title: String, measure: &str, reference: &str, rows: Vec<(String, Option<f64>, Option<[f64; 2]>)>, odds: bool) -> Option<Block> {
+    fn forest(
+        &self,
+        name: String,
+        title: String,
+        measure: &str,
+        reference: &str,
+        rows: Vec<(String, Option<f64>, Option<[f64; 2]>)>,
+        odds: bool,
+    ) -> Option<Block> {
         let rows: Vec<ForestRow> = rows
             .into_iter()
             .filter_map(|(label, est, ci)| match (est, ci) {
-                (Some(e), Some([lo, hi])) if e > 0.0 && lo > 0.0 && hi.is_finite() => Some(ForestRow { label, estimate: e, low: lo, high: hi }),
+                (Some(e), Some([lo, hi])) if e > 0.0 && lo > 0.0 && hi.is_finite() => {
+                    Some(ForestRow {
+                        label,
+                        estimate: e,
+                        low: lo,
+                        high: hi,
+                    })
+                }
                 _ => None,
             })
             .collect();
@@ -110,28 +145,50 @@ impl B<'_> {
             return None;
         }
         let level = format!("{}%", self.m.number(100.0 * self.a.settings.confidence, 0));
-        let alt = self.f("chart_forest_alt", &[("measure", &self.t(measure)), ("reference", reference), ("level", &level)]);
+        let alt = self.f(
+            "chart_forest_alt",
+            &[
+                ("measure", &self.t(measure)),
+                ("reference", reference),
+                ("level", &level),
+            ],
+        );
         Some(Block::Chart {
             name: file_stem(&name),
             chart: Chart::Forest(ForestChart {
                 title,
                 rows,
                 band: self.a.settings.practical_band,
-                x_label: self.t(if odds { "axis_odds_ratio" } else { "axis_rate_ratio" }),
+                x_label: self.t(if odds {
+                    "axis_odds_ratio"
+                } else {
+                    "axis_rate_ratio"
+                }),
                 decimal: if self.m.lang == Lang::Nl { ',' } else { '.' },
             }),
             alt,
         })
     }
 
-    fn comparison_table(&self, caption: String, rows: &[&ComparisonRow], with_stage: bool) -> Table {
+    fn comparison_table(
+        &self,
+        caption: String,
+        rows: &[&ComparisonRow],
+        with_stage: bool,
+    ) -> Table {
         let mut header = vec![self.t("group")];
         if with_stage {
             header.push(self.t("stage"));
         } else {
             header.push(self.t("stratum"));
         }
-        header.extend([self.t("stops"), self.t("rate"), self.t("ref_rate"), self.t("rate_ratio"), self.t("q_value")]);
+        header.extend([
+            self.t("stops"),
+            self.t("rate"),
+            self.t("ref_rate"),
+            self.t("rate_ratio"),
+            self.t("q_value"),
+        ]);
         let body = rows
             .iter()
             .map(|r| {
@@ -151,7 +208,12 @@ impl B<'_> {
                 ]
             })
             .collect();
-        Table { caption, header, rows: body, numeric: vec![false, false, true, true, true, true, true] }
+        Table {
+            caption,
+            header,
+            rows: body,
+            numeric: vec![false, false, true, true, true, true, true],
+        }
     }
 }
 
@@ -182,18 +244,40 @@ pub fn anchor(analysis: &str) -> &'static str {
 
 /// The report document.
 pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document {
-    let b = B { m: Messages::new(opts.lang), a, codes: codes.clone(), k: a.settings.min_cell };
+    let b = B {
+        m: Messages::new(opts.lang),
+        a,
+        codes: codes.clone(),
+        k: a.settings.min_cell,
+    };
     let p = &a.provenance;
-    let date = |s: &Option<String>| s.as_deref().map(|s| s[..10].to_string()).unwrap_or_else(|| "–".into());
-    let as_of = opts.as_of.map(|d| d.to_string()).unwrap_or_else(|| date(&p.last_stop));
+    let date = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| s[..10].to_string())
+            .unwrap_or_else(|| "–".into())
+    };
+    let as_of = opts
+        .as_of
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| date(&p.last_stop));
     let period = format!("{} – {}", date(&p.first_stop), date(&p.last_stop));
     let mut sections = Vec::new();
 
     // 1. Summary.
-    let band = format!("[{}, {}]", b.m.number(a.settings.practical_band[0], 2), b.m.number(a.settings.practical_band[1], 2));
-    let mut blocks = vec![Block::Paragraph(b.f("summary_intro", &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)]))];
+    let band = format!(
+        "[{}, {}]",
+        b.m.number(a.settings.practical_band[0], 2),
+        b.m.number(a.settings.practical_band[1], 2)
+    );
+    let mut blocks = vec![Block::Paragraph(b.f(
+        "summary_intro",
+        &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)],
+    ))];
     let findings = &a.results.findings;
-    if findings.iter().all(|f| f.severity >= Severity::InsufficientData) {
+    if findings
+        .iter()
+        .all(|f| f.severity >= Severity::InsufficientData)
+    {
         blocks.push(Block::Paragraph(b.t("summary_none")));
     }
     let item = |f: &crate::analysis::findings::Finding| ListItem {
@@ -204,35 +288,67 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         },
         link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
     };
-    let main: Vec<ListItem> = findings.iter().filter(|f| f.severity < Severity::InsufficientData).map(item).collect();
-    let rest: Vec<ListItem> = findings.iter().filter(|f| f.severity >= Severity::InsufficientData).map(item).collect();
+    let main: Vec<ListItem> = findings
+        .iter()
+        .filter(|f| f.severity < Severity::InsufficientData)
+        .map(item)
+        .collect();
+    let rest: Vec<ListItem> = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::InsufficientData)
+        .map(item)
+        .collect();
     if !main.is_empty() {
         blocks.push(Block::Paragraph(b.t("summary_findings")));
         blocks.push(Block::List(main));
     }
     if !rest.is_empty() {
         blocks.push(Block::Subheading(b.t("summary_other")));
-        blocks.push(Block::Paragraph(b.f("summary_other_intro", &[("n", &rest.len().to_string())])));
+        blocks.push(Block::Paragraph(
+            b.f("summary_other_intro", &[("n", &rest.len().to_string())]),
+        ));
         blocks.push(Block::List(rest));
     }
-    sections.push(Section { anchor: "summary".into(), title: b.t("summary"), blocks });
+    sections.push(Section {
+        anchor: "summary".into(),
+        title: b.t("summary"),
+        blocks,
+    });
 
     // 2. Data and quality.
     let mut blocks = Vec::new();
     let mut rows = vec![
         vec![Cell::Text(b.t("rows_read")), Cell::Text(b.int(p.rows_read))],
-        vec![Cell::Text(b.t("rows_analyzed")), Cell::Text(b.int(p.rows_analyzed))],
-        vec![Cell::Text(b.t("rows_quarantined")), Cell::Text(b.int(p.rows_quarantined))],
+        vec![
+            Cell::Text(b.t("rows_analyzed")),
+            Cell::Text(b.int(p.rows_analyzed)),
+        ],
+        vec![
+            Cell::Text(b.t("rows_quarantined")),
+            Cell::Text(b.int(p.rows_quarantined)),
+        ],
     ];
     if p.rows_out_of_scope > 0 || !p.scope.is_everything() {
-        rows.push(vec![Cell::Text(b.t("rows_out_of_scope")), Cell::Text(b.int(p.rows_out_of_scope))]);
+        rows.push(vec![
+            Cell::Text(b.t("rows_out_of_scope")),
+            Cell::Text(b.int(p.rows_out_of_scope)),
+        ]);
     }
-    blocks.push(Block::Table(Table { caption: b.t("data_rows"), header: vec![String::new(), b.t("count")], rows, numeric: vec![false, true] }));
+    blocks.push(Block::Table(Table {
+        caption: b.t("data_rows"),
+        header: vec![String::new(), b.t("count")],
+        rows,
+        numeric: vec![false, true],
+    }));
     if !p.quarantine_reasons.is_empty() {
         blocks.push(Block::Table(Table {
             caption: b.t("rows_quarantined"),
             header: vec![b.t("reason"), b.t("count")],
-            rows: p.quarantine_reasons.iter().map(|(r, n)| vec![Cell::Text(r.to_string()), Cell::Text(b.int(*n))]).collect(),
+            rows: p
+                .quarantine_reasons
+                .iter()
+                .map(|(r, n)| vec![Cell::Text(r.to_string()), Cell::Text(b.int(*n))])
+                .collect(),
             numeric: vec![false, true],
         }));
     }
@@ -243,38 +359,78 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         rows: a
             .missing_values
             .iter()
-            .map(|(f, n)| vec![Cell::Text(f.clone()), Cell::Text(b.int(*n)), Cell::Text(b.m.percent(*n as f64 / analysed))])
+            .map(|(f, n)| {
+                vec![
+                    Cell::Text(f.clone()),
+                    Cell::Text(b.int(*n)),
+                    Cell::Text(b.m.percent(*n as f64 / analysed)),
+                ]
+            })
             .collect(),
         numeric: vec![false, true, true],
     }));
-    blocks.push(Block::Paragraph(b.f("period_covered", &[("first", &date(&p.first_stop)), ("last", &date(&p.last_stop))])));
+    blocks.push(Block::Paragraph(b.f(
+        "period_covered",
+        &[
+            ("first", &date(&p.first_stop)),
+            ("last", &date(&p.last_stop)),
+        ],
+    )));
     if !p.scope.is_everything() {
-        blocks.push(Block::Paragraph(b.f("scope", &[("scope", &p.scope.describe())])));
+        blocks.push(Block::Paragraph(
+            b.f("scope", &[("scope", &p.scope.describe())]),
+        ));
     }
     let mut limits = Vec::new();
     if !p.duplicates_checked {
         limits.push(b.t("limit_duplicates"));
     }
     if p.rows_quarantined > 0 {
-        let share = b.m.percent(p.rows_quarantined as f64 / p.rows_read.max(1) as f64);
+        let share =
+            b.m.percent(p.rows_quarantined as f64 / p.rows_read.max(1) as f64);
         limits.push(b.f("limit_quarantine", &[("share", &share)]));
     }
     for attr in &a.counts.attributes {
         if let Some(&n) = a.missing_values.get(attr)
             && n as f64 / analysed >= 0.05
         {
-            limits.push(b.f("limit_missing_group", &[("share", &b.m.percent(n as f64 / analysed)), ("attribute", &b.attribute_name(attr))]));
+            limits.push(b.f(
+                "limit_missing_group",
+                &[
+                    ("share", &b.m.percent(n as f64 / analysed)),
+                    ("attribute", &b.attribute_name(attr)),
+                ],
+            ));
         }
     }
     if limits.is_empty() {
         limits.push(b.t("limit_none"));
     }
     if a.settings.min_cell > 1 {
-        limits.push(b.f("suppressed_note", &[("k", &(a.settings.min_cell - 1).to_string()), ("k1", &a.settings.min_cell.to_string())]));
+        limits.push(b.f(
+            "suppressed_note",
+            &[
+                ("k", &(a.settings.min_cell - 1).to_string()),
+                ("k1", &a.settings.min_cell.to_string()),
+            ],
+        ));
     }
     blocks.push(Block::Subheading(b.t("limits")));
-    blocks.push(Block::List(limits.into_iter().map(|t| ListItem { label: None, text: t, link: None }).collect()));
-    sections.push(Section { anchor: "data".into(), title: b.t("data"), blocks });
+    blocks.push(Block::List(
+        limits
+            .into_iter()
+            .map(|t| ListItem {
+                label: None,
+                text: t,
+                link: None,
+            })
+            .collect(),
+    ));
+    sections.push(Section {
+        anchor: "data".into(),
+        title: b.t("data"),
+        blocks,
+    });
 
     // 3. Justification mix.
     let mut blocks = Vec::new();
@@ -282,8 +438,15 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     for mix in &a.results.justification_mix {
         let attr = b.attribute_name(&mix.attribute);
         blocks.push(Block::Subheading(attr.clone()));
-        blocks.push(Block::Paragraph(b.f("mix_intro", &[("attribute", &attr), ("level", &level)])));
-        let justifications: Vec<String> = codes.justification.codes().iter().map(|c| c.code.clone()).collect();
+        blocks.push(Block::Paragraph(
+            b.f("mix_intro", &[("attribute", &attr), ("level", &level)]),
+        ));
+        let justifications: Vec<String> = codes
+            .justification
+            .codes()
+            .iter()
+            .map(|c| c.code.clone())
+            .collect();
         {
             let mut groups: Vec<&str> = Vec::new();
             for c in &mix.cells {
@@ -297,7 +460,12 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                     label: g.to_string(),
                     shares: justifications
                         .iter()
-                        .map(|j| mix.cells.iter().find(|c| c.group == *g && &c.justification == j).and_then(|c| if c.suppressed { None } else { c.share }))
+                        .map(|j| {
+                            mix.cells
+                                .iter()
+                                .find(|c| c.group == *g && &c.justification == j)
+                                .and_then(|c| if c.suppressed { None } else { c.share })
+                        })
                         .collect(),
                 })
                 .collect();
@@ -305,15 +473,25 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 name: file_stem(&format!("justification-mix-{}", mix.attribute)),
                 chart: Chart::Stacked(StackedChart {
                     title: b.f("chart_mix_title", &[("attribute", &attr)]),
-                    segments: justifications.iter().map(|j| b.code_label("justification", j)).collect(),
+                    segments: justifications
+                        .iter()
+                        .map(|j| b.code_label("justification", j))
+                        .collect(),
                     bars,
                     x_label: b.t("axis_share"),
                 }),
-                alt: b.f("chart_mix_alt", &[("attribute", &attr), ("k", &b.k.to_string())]),
+                alt: b.f(
+                    "chart_mix_alt",
+                    &[("attribute", &attr), ("k", &b.k.to_string())],
+                ),
             });
         }
         let mut header = vec![b.t("group")];
-        header.extend(justifications.iter().map(|j| b.code_label("justification", j)));
+        header.extend(
+            justifications
+                .iter()
+                .map(|j| b.code_label("justification", j)),
+        );
         let mut groups: Vec<&str> = Vec::new();
         for c in &mix.cells {
             if !groups.contains(&c.group.as_str()) {
@@ -325,12 +503,18 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             .map(|g| {
                 let mut row = vec![Cell::Text(g.to_string())];
                 for j in &justifications {
-                    let cell = mix.cells.iter().find(|c| c.group == *g && &c.justification == j);
+                    let cell = mix
+                        .cells
+                        .iter()
+                        .find(|c| c.group == *g && &c.justification == j);
                     row.push(match cell {
                         Some(c) if c.suppressed => Cell::Suppressed(b.k),
                         Some(c) => {
                             let share = b.pct_ci(c.share, c.share_ci).text();
-                            let res = c.adjusted_residual.map(|r| format!("; {}", b.m.number(r, 1))).unwrap_or_default();
+                            let res = c
+                                .adjusted_residual
+                                .map(|r| format!("; {}", b.m.number(r, 1)))
+                                .unwrap_or_default();
                             Cell::Text(format!("{} · {share}{res}", b.int(c.count.unwrap_or(0))))
                         }
                         None => Cell::Text("0".into()),
@@ -341,38 +525,92 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             .collect();
         let mut numeric = vec![false];
         numeric.extend(justifications.iter().map(|_| true));
-        blocks.push(Block::Table(Table { caption: format!("{} — {}", b.t("mix"), attr), header, rows, numeric }));
-        if let (Some(chi2), Some(df), Some(pv), Some(v)) = (mix.chi2, mix.df, mix.p_value, mix.cramers_v) {
-            let p_text = if pv < 0.001 { format!("< {}", b.m.number(0.001, 3)) } else { format!("= {}", b.m.number(pv, 3)) };
+        blocks.push(Block::Table(Table {
+            caption: format!("{} — {}", b.t("mix"), attr),
+            header,
+            rows,
+            numeric,
+        }));
+        if let (Some(chi2), Some(df), Some(pv), Some(v)) =
+            (mix.chi2, mix.df, mix.p_value, mix.cramers_v)
+        {
+            let p_text = if pv < 0.001 {
+                format!("< {}", b.m.number(0.001, 3))
+            } else {
+                format!("= {}", b.m.number(pv, 3))
+            };
             blocks.push(Block::Paragraph(b.f(
                 "mix_test",
-                &[("chi2", &b.m.number(chi2, 1)), ("df", &df.to_string()), ("p", &p_text), ("v", &b.m.number(v, 3))],
+                &[
+                    ("chi2", &b.m.number(chi2, 1)),
+                    ("df", &df.to_string()),
+                    ("p", &p_text),
+                    ("v", &b.m.number(v, 3)),
+                ],
             )));
         }
-        let weak: Vec<String> = a.settings.weak_justifications.iter().map(|j| b.code_label("justification", j)).collect();
+        let weak: Vec<String> = a
+            .settings
+            .weak_justifications
+            .iter()
+            .map(|j| b.code_label("justification", j))
+            .collect();
         let rows: Vec<&ComparisonRow> = mix.weak_justification.iter().collect();
         if !rows.is_empty() {
-            blocks.push(Block::Table(b.comparison_table(b.f("weak", &[("weak", &weak.join(", "))]), &rows, false)));
+            blocks.push(Block::Table(b.comparison_table(
+                b.f("weak", &[("weak", &weak.join(", "))]),
+                &rows,
+                false,
+            )));
         }
     }
     if a.results.justification_mix.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     }
-    sections.push(Section { anchor: "justification-mix".into(), title: b.t("mix"), blocks });
+    sections.push(Section {
+        anchor: "justification-mix".into(),
+        title: b.t("mix"),
+        blocks,
+    });
 
     // 4. Outcome test.
-    let hits: Vec<String> = a.settings.hit_outcomes.iter().map(|o| b.code_label("outcome", o)).collect();
-    let mut blocks = vec![Block::Paragraph(b.f("outcome_intro", &[("hits", &hits.join(", "))]))];
+    let hits: Vec<String> = a
+        .settings
+        .hit_outcomes
+        .iter()
+        .map(|o| b.code_label("outcome", o))
+        .collect();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("outcome_intro", &[("hits", &hits.join(", "))]),
+    )];
     for attr in &a.counts.attributes {
-        let rows: Vec<&ComparisonRow> = a.results.outcome_test.iter().filter(|r| &r.attribute == attr).collect();
+        let rows: Vec<&ComparisonRow> = a
+            .results
+            .outcome_test
+            .iter()
+            .filter(|r| &r.attribute == attr)
+            .collect();
         if !rows.is_empty() {
             let title = format!("{} — {}", b.t("outcome"), b.attribute_name(attr));
             let points = rows
                 .iter()
                 .filter(|r| r.stratum.is_empty() || r.stratum.contains_key("justification"))
-                .map(|r| (format!("{} · {}", r.group, b.stratum(r)), r.rate_ratio, r.rate_ratio_ci))
+                .map(|r| {
+                    (
+                        format!("{} · {}", r.group, b.stratum(r)),
+                        r.rate_ratio,
+                        r.rate_ratio_ci,
+                    )
+                })
                 .collect();
-            if let Some(chart) = b.forest(format!("outcome-test-{attr}"), title.clone(), "measure_outcome", &rows[0].reference, points, false) {
+            if let Some(chart) = b.forest(
+                format!("outcome-test-{attr}"),
+                title.clone(),
+                "measure_outcome",
+                &rows[0].reference,
+                points,
+                false,
+            ) {
                 blocks.push(chart);
             }
             blocks.push(Block::Table(b.comparison_table(title, &rows, false)));
@@ -381,11 +619,22 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     if a.results.outcome_test.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     }
-    sections.push(Section { anchor: "outcome-test".into(), title: b.t("outcome"), blocks });
+    sections.push(Section {
+        anchor: "outcome-test".into(),
+        title: b.t("outcome"),
+        blocks,
+    });
 
     // 5. Stratified, search funnel, population.
-    let strata: Vec<String> = a.settings.strata_by.iter().map(|f| b.m.text(&format!("field.{f}")).to_string()).collect();
-    let mut blocks = vec![Block::Paragraph(b.f("stratified_intro", &[("strata", &strata.join(" × "))]))];
+    let strata: Vec<String> = a
+        .settings
+        .strata_by
+        .iter()
+        .map(|f| b.m.text(&format!("field.{f}")).to_string())
+        .collect();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("stratified_intro", &[("strata", &strata.join(" × "))]),
+    )];
     if a.results.stratified.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     } else {
@@ -397,21 +646,48 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 vec![
                     Cell::Text(b.attribute_name(&r.attribute)),
                     Cell::Text(r.group.clone()),
-                    Cell::Text(r.crude_odds_ratio.map(|x| b.m.number(x, 2)).unwrap_or_else(|| "–".into())),
+                    Cell::Text(
+                        r.crude_odds_ratio
+                            .map(|x| b.m.number(x, 2))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
                     b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
                     b.q(r.q_value),
-                    Cell::Text(r.breslow_day_p_value.map(|x| b.m.number(x, 3)).unwrap_or_else(|| "–".into())),
-                    Cell::Text(format!("{} / {}", r.strata_used, r.strata_used + r.strata_dropped)),
+                    Cell::Text(
+                        r.breslow_day_p_value
+                            .map(|x| b.m.number(x, 3))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    Cell::Text(format!(
+                        "{} / {}",
+                        r.strata_used,
+                        r.strata_used + r.strata_dropped
+                    )),
                     Cell::Text(if r.reversal { b.t("yes") } else { b.t("no") }),
                 ]
             })
             .collect();
         for attr in &a.counts.attributes {
-            let rows: Vec<_> = a.results.stratified.iter().filter(|r| &r.attribute == attr).collect();
+            let rows: Vec<_> = a
+                .results
+                .stratified
+                .iter()
+                .filter(|r| &r.attribute == attr)
+                .collect();
             if let Some(first) = rows.first() {
-                let points = rows.iter().map(|r| (r.group.clone(), r.mh_odds_ratio, r.mh_odds_ratio_ci)).collect();
+                let points = rows
+                    .iter()
+                    .map(|r| (r.group.clone(), r.mh_odds_ratio, r.mh_odds_ratio_ci))
+                    .collect();
                 let title = format!("{} — {}", b.t("stratified"), b.attribute_name(attr));
-                if let Some(chart) = b.forest(format!("stratified-{attr}"), title, "measure_stratified", &first.reference, points, true) {
+                if let Some(chart) = b.forest(
+                    format!("stratified-{attr}"),
+                    title,
+                    "measure_stratified",
+                    &first.reference,
+                    points,
+                    true,
+                ) {
                     blocks.push(chart);
                 }
             }
@@ -432,27 +708,57 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             numeric: vec![false, false, true, true, true, true, true, false],
         }));
     }
-    sections.push(Section { anchor: "stratified".into(), title: b.t("stratified"), blocks });
+    sections.push(Section {
+        anchor: "stratified".into(),
+        title: b.t("stratified"),
+        blocks,
+    });
 
     let mut blocks = vec![Block::Paragraph(b.t("funnel_intro"))];
     if a.results.search_funnel.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     }
     for attr in &a.counts.attributes {
-        let rows: Vec<&ComparisonRow> = a.results.search_funnel.iter().filter(|r| &r.attribute == attr).collect();
+        let rows: Vec<&ComparisonRow> = a
+            .results
+            .search_funnel
+            .iter()
+            .filter(|r| &r.attribute == attr)
+            .collect();
         if !rows.is_empty() {
             let title = format!("{} — {}", b.t("funnel"), b.attribute_name(attr));
             let points = rows
                 .iter()
-                .map(|r| (format!("{} · {}", r.group, b.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))), r.rate_ratio, r.rate_ratio_ci))
+                .map(|r| {
+                    (
+                        format!(
+                            "{} · {}",
+                            r.group,
+                            b.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))
+                        ),
+                        r.rate_ratio,
+                        r.rate_ratio_ci,
+                    )
+                })
                 .collect();
-            if let Some(chart) = b.forest(format!("search-funnel-{attr}"), title.clone(), "measure_funnel", &rows[0].reference, points, false) {
+            if let Some(chart) = b.forest(
+                format!("search-funnel-{attr}"),
+                title.clone(),
+                "measure_funnel",
+                &rows[0].reference,
+                points,
+                false,
+            ) {
                 blocks.push(chart);
             }
             blocks.push(Block::Table(b.comparison_table(title, &rows, true)));
         }
     }
-    sections.push(Section { anchor: "search-funnel".into(), title: b.t("funnel"), blocks });
+    sections.push(Section {
+        anchor: "search-funnel".into(),
+        title: b.t("funnel"),
+        blocks,
+    });
 
     let mut blocks = vec![Block::Paragraph(b.t("population_intro"))];
     if a.results.population_benchmark.is_empty() {
@@ -468,19 +774,42 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                     Cell::Text(r.group.clone()),
                     b.count(r.stops),
                     Cell::Text(b.int(r.population.round() as u64)),
-                    Cell::Text(r.rate_per_1000.map(|x| b.m.number(x, 2)).unwrap_or_else(|| "–".into())),
-                    Cell::Text(r.ref_rate_per_1000.map(|x| b.m.number(x, 2)).unwrap_or_else(|| "–".into())),
+                    Cell::Text(
+                        r.rate_per_1000
+                            .map(|x| b.m.number(x, 2))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    Cell::Text(
+                        r.ref_rate_per_1000
+                            .map(|x| b.m.number(x, 2))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
                     b.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
                     b.q(r.q_value),
                 ]
             })
             .collect();
         for attr in &a.counts.attributes {
-            let rows: Vec<_> = a.results.population_benchmark.iter().filter(|r| &r.attribute == attr).collect();
+            let rows: Vec<_> = a
+                .results
+                .population_benchmark
+                .iter()
+                .filter(|r| &r.attribute == attr)
+                .collect();
             if let Some(first) = rows.first() {
-                let points = rows.iter().map(|r| (r.group.clone(), r.rate_ratio, r.rate_ratio_ci)).collect();
+                let points = rows
+                    .iter()
+                    .map(|r| (r.group.clone(), r.rate_ratio, r.rate_ratio_ci))
+                    .collect();
                 let title = format!("{} — {}", b.t("population"), b.attribute_name(attr));
-                if let Some(chart) = b.forest(format!("population-{attr}"), title, "measure_population", &first.reference, points, false) {
+                if let Some(chart) = b.forest(
+                    format!("population-{attr}"),
+                    title,
+                    "measure_population",
+                    &first.reference,
+                    points,
+                    false,
+                ) {
                     blocks.push(chart);
                 }
             }
@@ -501,14 +830,30 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             numeric: vec![false, false, true, true, true, true, true, true],
         }));
     }
-    sections.push(Section { anchor: "population".into(), title: b.t("population"), blocks });
+    sections.push(Section {
+        anchor: "population".into(),
+        title: b.t("population"),
+        blocks,
+    });
 
     // 6. Methods and caveats.
-    let blocks = ["outcome", "mix", "stratified", "benchmark", "numbers", "legal", "review"]
-        .iter()
-        .map(|k| Block::Paragraph(b.m.text(&format!("report_methods.{k}")).to_string()))
-        .collect();
-    sections.push(Section { anchor: "methods".into(), title: b.t("methods"), blocks });
+    let blocks = [
+        "outcome",
+        "mix",
+        "stratified",
+        "benchmark",
+        "numbers",
+        "legal",
+        "review",
+    ]
+    .iter()
+    .map(|k| Block::Paragraph(b.m.text(&format!("report_methods.{k}")).to_string()))
+    .collect();
+    sections.push(Section {
+        anchor: "methods".into(),
+        title: b.t("methods"),
+        blocks,
+    });
 
     // 7. Provenance.
     let blocks = vec![
@@ -519,7 +864,13 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             rows: p
                 .inputs
                 .iter()
-                .map(|f| vec![Cell::Text(f.path.clone()), Cell::Text(f.sha256.clone()), Cell::Text(b.int(f.rows_read))])
+                .map(|f| {
+                    vec![
+                        Cell::Text(f.path.clone()),
+                        Cell::Text(f.sha256.clone()),
+                        Cell::Text(b.int(f.rows_read)),
+                    ]
+                })
                 .collect(),
             numeric: vec![false, false, true],
         }),
@@ -528,14 +879,21 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         Block::Subheading(b.t("command")),
         Block::Code(opts.command.clone()),
     ];
-    sections.push(Section { anchor: "provenance".into(), title: b.t("provenance"), blocks });
+    sections.push(Section {
+        anchor: "provenance".into(),
+        title: b.t("provenance"),
+        blocks,
+    });
 
     let stops = b.int(p.rows_analyzed);
     let _ = &b.a;
     Document {
         lang: opts.lang,
         title: b.t("title"),
-        subtitle: b.f("subtitle", &[("period", &period), ("stops", &stops), ("as_of", &as_of)]),
+        subtitle: b.f(
+            "subtitle",
+            &[("period", &period), ("stops", &stops), ("as_of", &as_of)],
+        ),
         toc_title: b.t("toc"),
         sections,
     }

@@ -97,11 +97,18 @@ impl Chart {
             Chart::Stacked(c) => c.bars.len(),
             Chart::Forest(c) => c.rows.len(),
         } as u32;
-        let legend = if matches!(self, Chart::Stacked(_)) { 40 } else { 0 };
+        let legend = if matches!(self, Chart::Stacked(_)) {
+            40
+        } else {
+            0
+        };
         90 + legend + 26 * rows.max(1)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         root.fill(&WHITE)?;
         match self {
             Chart::Stacked(c) => draw_stacked(c, &root)?,
@@ -115,7 +122,8 @@ impl Chart {
         register_font();
         let mut out = String::new();
         {
-            let root = SVGBackend::with_string(&mut out, (WIDTH, self.height())).into_drawing_area();
+            let root =
+                SVGBackend::with_string(&mut out, (WIDTH, self.height())).into_drawing_area();
             self.draw(root).expect("drawing into a string cannot fail");
         }
         out
@@ -127,7 +135,12 @@ impl Chart {
         let svg = self.svg();
         match svg.find('>') {
             Some(i) if svg.starts_with("<svg") => {
-                format!("{}\n<defs><style>{}</style></defs>{}", &svg[..=i], font_face_css(), &svg[i + 1..])
+                format!(
+                    "{}\n<defs><style>{}</style></defs>{}",
+                    &svg[..=i],
+                    font_face_css(),
+                    &svg[i + 1..]
+                )
             }
             _ => svg,
         }
@@ -150,7 +163,10 @@ fn row(i: usize, n: usize) -> i32 {
     (n - 1 - i) as i32
 }
 
-fn draw_stacked<DB: DrawingBackend>(c: &StackedChart, root: &DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+fn draw_stacked<DB: DrawingBackend>(
+    c: &StackedChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 40);
     let labels: Vec<String> = c.bars.iter().map(|b| b.label.clone()).collect();
     let n = labels.len().max(1);
@@ -179,7 +195,10 @@ fn draw_stacked<DB: DrawingBackend>(c: &StackedChart, root: &DrawingArea<DB, Shi
             if let Some(share) = share {
                 let w = 100.0 * share;
                 let mut rect = Rectangle::new(
-                    [(x, SegmentValue::Exact(y)), (x + w, SegmentValue::Exact(y + 1))],
+                    [
+                        (x, SegmentValue::Exact(y)),
+                        (x + w, SegmentValue::Exact(y + 1)),
+                    ],
                     PALETTE[s % PALETTE.len()].filled(),
                 );
                 rect.set_margin(4, 4, 0, 0);
@@ -192,16 +211,38 @@ fn draw_stacked<DB: DrawingBackend>(c: &StackedChart, root: &DrawingArea<DB, Shi
     let per = (WIDTH as i32 - 20) / c.segments.len().max(1) as i32;
     for (s, name) in c.segments.iter().enumerate() {
         let x = 10 + per * s as i32;
-        bottom.draw(&Rectangle::new([(x, 12), (x + 12, 24)], PALETTE[s % PALETTE.len()].filled()))?;
-        bottom.draw(&Text::new(name.clone(), (x + 16, 12), (FONT, 12).into_font()))?;
+        bottom.draw(&Rectangle::new(
+            [(x, 12), (x + 12, 24)],
+            PALETTE[s % PALETTE.len()].filled(),
+        ))?;
+        bottom.draw(&Text::new(
+            name.clone(),
+            (x + 16, 12),
+            (FONT, 12).into_font(),
+        ))?;
     }
     Ok(())
 }
 
-fn draw_forest<DB: DrawingBackend>(c: &ForestChart, root: &DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+fn draw_forest<DB: DrawingBackend>(
+    c: &ForestChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let n = c.rows.len().max(1);
-    let lo = c.rows.iter().map(|r| r.low).fold(c.band[0], f64::min).max(1e-3) * 0.9;
-    let hi = c.rows.iter().map(|r| r.high).fold(c.band[1], f64::max).min(1e3) * 1.1;
+    let lo = c
+        .rows
+        .iter()
+        .map(|r| r.low)
+        .fold(c.band[0], f64::min)
+        .max(1e-3)
+        * 0.9;
+    let hi = c
+        .rows
+        .iter()
+        .map(|r| r.high)
+        .fold(c.band[1], f64::max)
+        .min(1e3)
+        * 1.1;
     let labels: Vec<String> = c.rows.iter().map(|r| r.label.clone()).collect();
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, (FONT, 16))
@@ -223,7 +264,10 @@ fn draw_forest<DB: DrawingBackend>(c: &ForestChart, root: &DrawingArea<DB, Shift
         .draw()?;
     // The practical band, then the reference line at 1.
     chart.draw_series(std::iter::once(Rectangle::new(
-        [(c.band[0], SegmentValue::Exact(0)), (c.band[1], SegmentValue::Last)],
+        [
+            (c.band[0], SegmentValue::Exact(0)),
+            (c.band[1], SegmentValue::Last),
+        ],
         RGBColor(225, 225, 225).filled(),
     )))?;
     chart.draw_series(std::iter::once(PathElement::new(
@@ -233,8 +277,15 @@ fn draw_forest<DB: DrawingBackend>(c: &ForestChart, root: &DrawingArea<DB, Shift
     for (i, r) in c.rows.iter().enumerate() {
         let y = SegmentValue::CenterOf(row(i, n));
         let (low, high) = (r.low.clamp(lo, hi), r.high.clamp(lo, hi));
-        chart.draw_series(std::iter::once(PathElement::new(vec![(low, y.clone()), (high, y.clone())], PALETTE[0].stroke_width(2))))?;
-        chart.draw_series(std::iter::once(Circle::new((r.estimate.clamp(lo, hi), y), 4, PALETTE[0].filled())))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(low, y.clone()), (high, y.clone())],
+            PALETTE[0].stroke_width(2),
+        )))?;
+        chart.draw_series(std::iter::once(Circle::new(
+            (r.estimate.clamp(lo, hi), y),
+            4,
+            PALETTE[0].filled(),
+        )))?;
     }
     Ok(())
 }
@@ -248,8 +299,18 @@ mod tests {
         let chart = Chart::Forest(ForestChart {
             title: "Rate ratios".into(),
             rows: vec![
-                ForestRow { label: "A · behaviour".into(), estimate: 0.7, low: 0.5, high: 0.9 },
-                ForestRow { label: "B <x> & y".into(), estimate: 1.2, low: 0.9, high: 1.6 },
+                ForestRow {
+                    label: "A · behaviour".into(),
+                    estimate: 0.7,
+                    low: 0.5,
+                    high: 0.9,
+                },
+                ForestRow {
+                    label: "B <x> & y".into(),
+                    estimate: 1.2,
+                    low: 0.9,
+                    high: 1.6,
+                },
             ],
             band: [0.8, 1.25],
             x_label: "rate ratio".into(),
@@ -259,7 +320,10 @@ mod tests {
         assert_eq!(a, chart.svg());
         assert!(a.starts_with("<svg"));
         assert!(a.contains("A · behaviour"));
-        assert!(a.lines().any(|l| l.trim() == "1,00"), "Dutch axis labels use a decimal comma");
+        assert!(
+            a.lines().any(|l| l.trim() == "1,00"),
+            "Dutch axis labels use a decimal comma"
+        );
         // Labels from the data are escaped by the SVG backend.
         assert!(!a.contains("<x>"));
     }
@@ -269,13 +333,19 @@ mod tests {
         let with = Chart::Stacked(StackedChart {
             title: "t".into(),
             segments: vec!["a".into(), "b".into()],
-            bars: vec![StackedBar { label: "g".into(), shares: vec![Some(0.5), Some(0.5)] }],
+            bars: vec![StackedBar {
+                label: "g".into(),
+                shares: vec![Some(0.5), Some(0.5)],
+            }],
             x_label: "share".into(),
         });
         let without = Chart::Stacked(StackedChart {
             title: "t".into(),
             segments: vec!["a".into(), "b".into()],
-            bars: vec![StackedBar { label: "g".into(), shares: vec![Some(0.5), None] }],
+            bars: vec![StackedBar {
+                label: "g".into(),
+                shares: vec![Some(0.5), None],
+            }],
             x_label: "share".into(),
         });
         let count = |s: &str| s.matches("<rect").count();

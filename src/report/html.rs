@@ -22,8 +22,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The policy: nothing may be loaded; only the inline style and inline images (charts) are allowed.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
 
 const STYLE: &str = r#"
 :root { --ink: #1b1b1b; --muted: #555; --rule: #c8c8c8; --accent: #0072b2; --high: #d55e00; --medium: #e69f00; }
@@ -63,8 +62,13 @@ nav ol { columns: 2; }
 pub fn render(doc: &Document) -> String {
     let mut s = String::new();
     s.push_str("<!DOCTYPE html>\n");
-    s.push_str(&format!("<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n", doc.lang.code()));
-    s.push_str(&format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n"));
+    s.push_str(&format!(
+        "<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n",
+        doc.lang.code()
+    ));
+    s.push_str(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\n"
+    ));
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     // The font is embedded (not fetched): text and charts look the same everywhere, on screen and in print.
     s.push_str(&format!(
@@ -72,14 +76,30 @@ pub fn render(doc: &Document) -> String {
         escape(&doc.title),
         super::charts::font_face_css()
     ));
-    s.push_str(&format!("<header>\n<h1>{}</h1>\n<p class=\"subtitle\">{}</p>\n</header>\n", escape(&doc.title), escape(&doc.subtitle)));
-    s.push_str(&format!("<nav aria-label=\"{0}\">\n<h2>{0}</h2>\n<ol>\n", escape(&doc.toc_title)));
+    s.push_str(&format!(
+        "<header>\n<h1>{}</h1>\n<p class=\"subtitle\">{}</p>\n</header>\n",
+        escape(&doc.title),
+        escape(&doc.subtitle)
+    ));
+    s.push_str(&format!(
+        "<nav aria-label=\"{0}\">\n<h2>{0}</h2>\n<ol>\n",
+        escape(&doc.toc_title)
+    ));
     for sec in &doc.sections {
-        s.push_str(&format!("<li><a href=\"#{}\">{}</a></li>\n", sec.anchor, escape(&sec.title)));
+        s.push_str(&format!(
+            "<li><a href=\"#{}\">{}</a></li>\n",
+            sec.anchor,
+            escape(&sec.title)
+        ));
     }
     s.push_str("</ol>\n</nav>\n<main>\n");
     for (i, sec) in doc.sections.iter().enumerate() {
-        s.push_str(&format!("<section id=\"{}\">\n<h2>{}. {}</h2>\n", sec.anchor, i + 1, escape(&sec.title)));
+        s.push_str(&format!(
+            "<section id=\"{}\">\n<h2>{}. {}</h2>\n",
+            sec.anchor,
+            i + 1,
+            escape(&sec.title)
+        ));
         for block in &sec.blocks {
             match block {
                 Block::Paragraph(t) => s.push_str(&format!("<p>{}</p>\n", escape(t))),
@@ -99,7 +119,10 @@ pub fn render(doc: &Document) -> String {
                         s.push_str("<li>");
                         if let Some(l) = &item.label {
                             let class = severity_class(l);
-                            s.push_str(&format!("<span class=\"severity {class}\">{}</span>", escape(l)));
+                            s.push_str(&format!(
+                                "<span class=\"severity {class}\">{}</span>",
+                                escape(l)
+                            ));
                         }
                         s.push_str(&escape(&item.text));
                         if let Some((anchor, label)) = &item.link {
@@ -110,7 +133,10 @@ pub fn render(doc: &Document) -> String {
                     s.push_str("</ul>\n");
                 }
                 Block::Table(t) => {
-                    s.push_str(&format!("<div class=\"table-wrap\">\n<table>\n<caption>{}</caption>\n<thead><tr>", escape(&t.caption)));
+                    s.push_str(&format!(
+                        "<div class=\"table-wrap\">\n<table>\n<caption>{}</caption>\n<thead><tr>",
+                        escape(&t.caption)
+                    ));
                     for h in &t.header {
                         s.push_str(&format!("<th scope=\"col\">{}</th>", escape(h)));
                     }
@@ -120,7 +146,10 @@ pub fn render(doc: &Document) -> String {
                         for (j, cell) in row.iter().enumerate() {
                             let numeric = t.numeric.get(j) == Some(&true);
                             match (j, cell) {
-                                (0, c) => s.push_str(&format!("<th scope=\"row\">{}</th>", escape(&c.text()))),
+                                (0, c) => s.push_str(&format!(
+                                    "<th scope=\"row\">{}</th>",
+                                    escape(&c.text())
+                                )),
                                 (_, Cell::Suppressed(_)) => s.push_str(&format!(
                                     "<td class=\"num suppressed\" title=\"suppressed\">{}</td>",
                                     escape(&cell.text())

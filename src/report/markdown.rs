@@ -25,11 +25,21 @@ pub fn render(doc: &Document, chart_ext: Option<&str>) -> String {
     let mut s = format!("# {}\n\n{}\n\n", escape(&doc.title), escape(&doc.subtitle));
     s.push_str(&format!("**{}**\n\n", escape(&doc.toc_title)));
     for (i, sec) in doc.sections.iter().enumerate() {
-        s.push_str(&format!("{}. [{}](#{})\n", i + 1, escape(&sec.title), sec.anchor));
+        s.push_str(&format!(
+            "{}. [{}](#{})\n",
+            i + 1,
+            escape(&sec.title),
+            sec.anchor
+        ));
     }
     s.push('\n');
     for (i, sec) in doc.sections.iter().enumerate() {
-        s.push_str(&format!("<a id=\"{}\"></a>\n\n## {}. {}\n\n", sec.anchor, i + 1, escape(&sec.title)));
+        s.push_str(&format!(
+            "<a id=\"{}\"></a>\n\n## {}. {}\n\n",
+            sec.anchor,
+            i + 1,
+            escape(&sec.title)
+        ));
         for block in &sec.blocks {
             match block {
                 Block::Paragraph(t) => s.push_str(&format!("{}\n\n", escape(t))),
@@ -61,7 +71,15 @@ pub fn render(doc: &Document, chart_ext: Option<&str>) -> String {
                     s.push_str(&format!("*{}*\n\n", escape(&t.caption)));
                     let head: Vec<String> = t.header.iter().map(|h| escape(h)).collect();
                     s.push_str(&format!("| {} |\n", head.join(" | ")));
-                    let align: Vec<&str> = (0..t.header.len()).map(|i| if t.numeric.get(i) == Some(&true) { "---:" } else { "---" }).collect();
+                    let align: Vec<&str> = (0..t.header.len())
+                        .map(|i| {
+                            if t.numeric.get(i) == Some(&true) {
+                                "---:"
+                            } else {
+                                "---"
+                            }
+                        })
+                        .collect();
                     s.push_str(&format!("| {} |\n", align.join(" | ")));
                     for row in &t.rows {
                         let cells: Vec<String> = row.iter().map(|c| escape(&c.text())).collect();

@@ -46,7 +46,11 @@ pub enum Block {
     Code(String),
     Subheading(String),
     /// A chart, with its file stem (for PNG/SVG files) and a text alternative.
-    Chart { name: String, chart: charts::Chart, alt: String },
+    Chart {
+        name: String,
+        chart: charts::Chart,
+        alt: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -90,7 +90,9 @@ pub fn pearson_chi_square(table: &[Vec<u64>]) -> Option<ChiSquare> {
     let ncols = table.first().map_or(0, Vec::len);
     assert!(table.iter().all(|r| r.len() == ncols), "ragged table");
     let row_tot: Vec<f64> = table.iter().map(|r| r.iter().sum::<u64>() as f64).collect();
-    let col_tot: Vec<f64> = (0..ncols).map(|j| table.iter().map(|r| r[j]).sum::<u64>() as f64).collect();
+    let col_tot: Vec<f64> = (0..ncols)
+        .map(|j| table.iter().map(|r| r[j]).sum::<u64>() as f64)
+        .collect();
     let rows: Vec<usize> = (0..table.len()).filter(|&i| row_tot[i] > 0.0).collect();
     let cols: Vec<usize> = (0..ncols).filter(|&j| col_tot[j] > 0.0).collect();
     if rows.len() < 2 || cols.len() < 2 {
@@ -132,7 +134,10 @@ mod tests {
         // P(χ²_2 ≥ x) = e^(−x/2) exactly
         for x in [0.5, 3.0, 40.0, 2000.0] {
             let got = chi2_sf(x, 2.0);
-            assert!((got.ln_p - (-x / 2.0)).abs() < 1e-11 * (1.0 + x), "{x}: {got:?}");
+            assert!(
+                (got.ln_p - (-x / 2.0)).abs() < 1e-11 * (1.0 + x),
+                "{x}: {got:?}"
+            );
         }
     }
 

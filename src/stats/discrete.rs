@@ -82,10 +82,18 @@ pub fn ln_dbinom(x: f64, n: f64, p: f64, q: f64) -> f64 {
         if n == 0.0 {
             return 0.0;
         }
-        return if p < 0.1 { -bd0(n, n * q) - n * p } else { n * q.ln() };
+        return if p < 0.1 {
+            -bd0(n, n * q) - n * p
+        } else {
+            n * q.ln()
+        };
     }
     if x == n {
-        return if q < 0.1 { -bd0(n, n * p) - n * q } else { n * p.ln() };
+        return if q < 0.1 {
+            -bd0(n, n * p) - n * q
+        } else {
+            n * p.ln()
+        };
     }
     let lc = stirlerr(n) - stirlerr(x) - stirlerr(n - x) - bd0(x, n * p) - bd0(n - x, n * q);
     let lf = (2.0 * PI).ln() + x.ln() + (-x / n).ln_1p();
@@ -115,7 +123,9 @@ impl Hypergeometric {
 
     /// The mode, as scipy computes it: ⌊(draws+1)(successes+1)/(total+2)⌋.
     pub fn mode(&self) -> u64 {
-        let m = ((self.draws as f64 + 1.0) * (self.successes as f64 + 1.0) / (self.total as f64 + 2.0)).floor() as u64;
+        let m = ((self.draws as f64 + 1.0) * (self.successes as f64 + 1.0)
+            / (self.total as f64 + 2.0))
+            .floor() as u64;
         m.clamp(self.low(), self.high())
     }
 
@@ -127,7 +137,11 @@ impl Hypergeometric {
         if self.draws == 0 {
             return 0.0;
         }
-        let (r, b, n) = (self.successes as f64, (self.total - self.successes) as f64, self.draws as f64);
+        let (r, b, n) = (
+            self.successes as f64,
+            (self.total - self.successes) as f64,
+            self.draws as f64,
+        );
         let p = n / (r + b);
         let q = (r + b - n) / (r + b);
         let x = x as f64;
@@ -234,11 +248,17 @@ mod tests {
 
     #[test]
     fn hypergeometric_pmf_sums_to_one() {
-        let h = Hypergeometric { total: 50, successes: 20, draws: 15 };
+        let h = Hypergeometric {
+            total: 50,
+            successes: 20,
+            draws: 15,
+        };
         let total: f64 = (h.low()..=h.high()).map(|k| h.ln_pmf(k).exp()).sum();
         assert!((total - 1.0).abs() < 1e-13, "{total}");
         // P(X = 0) = C(30,15)/C(50,15)
-        let p0 = (0..15).map(|i| (30 - i) as f64 / (50 - i) as f64).product::<f64>();
+        let p0 = (0..15)
+            .map(|i| (30 - i) as f64 / (50 - i) as f64)
+            .product::<f64>();
         assert!((h.ln_pmf(0).exp() / p0 - 1.0).abs() < 1e-13);
         let m = h.mode();
         let split = h.ln_cdf_lower(m).exp() + h.ln_sf_upper(m + 1).exp();
@@ -247,7 +267,11 @@ mod tests {
 
     #[test]
     fn huge_counts_stay_finite_and_normalised_near_the_mode() {
-        let h = Hypergeometric { total: 2_000_000_000, successes: 1_000_000_000, draws: 1_000_000_000 };
+        let h = Hypergeometric {
+            total: 2_000_000_000,
+            successes: 1_000_000_000,
+            draws: 1_000_000_000,
+        };
         let m = h.mode();
         let around: f64 = (m - 200_000..=m + 200_000).map(|k| h.ln_pmf(k).exp()).sum();
         assert!((around - 1.0).abs() < 1e-9, "{around}");

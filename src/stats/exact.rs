@@ -3,7 +3,7 @@
 //! one" rule, computed in log space.
 
 use super::discrete::{Binomial, Hypergeometric};
-use super::{log_add_exp, PValue};
+use super::{PValue, log_add_exp};
 
 /// Two-sided Fisher exact test of the 2×2 table `[[a, b], [c, d]]`.
 ///
@@ -18,7 +18,11 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> PValue {
     if n1 == 0 || n2 == 0 || n == 0 || b + d == 0 {
         return PValue::ONE;
     }
-    let h = Hypergeometric { total: n1 + n2, successes: n1, draws: n };
+    let h = Hypergeometric {
+        total: n1 + n2,
+        successes: n1,
+        draws: n,
+    };
     let mode = h.mode();
     let ln_exact = h.ln_pmf(a);
     let ln_mode = h.ln_pmf(mode);
@@ -53,7 +57,11 @@ pub fn binomial_test(x: u64, n: u64, p: f64) -> PValue {
     assert!(x <= n, "more successes than trials");
     if n == 0 || p <= 0.0 || p >= 1.0 {
         let possible = (p <= 0.0 && x == 0) || (p >= 1.0 && x == n) || n == 0;
-        return if possible { PValue::ONE } else { PValue::from_ln(f64::NEG_INFINITY) };
+        return if possible {
+            PValue::ONE
+        } else {
+            PValue::from_ln(f64::NEG_INFINITY)
+        };
     }
     let dist = Binomial { n, p };
     let np = n as f64 * p;

@@ -6,7 +6,7 @@
 //! and the reference, columns are hit and no hit.
 
 use super::chisq::chi2_sf;
-use super::{z_value, Interval, PValue};
+use super::{Interval, PValue, z_value};
 
 /// The result of [`mantel_haenszel`].
 #[derive(Debug, Clone, PartialEq)]

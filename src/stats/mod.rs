@@ -31,7 +31,10 @@ impl PValue {
     /// From a natural logarithm (capped at 0).
     pub fn from_ln(ln_p: f64) -> Self {
         let ln_p = ln_p.min(0.0);
-        PValue { p: ln_p.exp(), ln_p }
+        PValue {
+            p: ln_p.exp(),
+            ln_p,
+        }
     }
 
     /// A p-value of one.
@@ -59,7 +62,10 @@ impl Interval {
 /// The two-sided standard normal critical value for a confidence level:
 /// z with P(|Z| ≤ z) = `confidence`.
 pub fn z_value(confidence: f64) -> f64 {
-    assert!(confidence > 0.0 && confidence < 1.0, "confidence level must be in (0, 1)");
+    assert!(
+        confidence > 0.0 && confidence < 1.0,
+        "confidence level must be in (0, 1)"
+    );
     let normal = Normal::new(0.0, 1.0).expect("standard normal");
     normal.inverse_cdf(1.0 - (1.0 - confidence) / 2.0)
 }

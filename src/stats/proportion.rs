@@ -3,7 +3,7 @@
 use statrs::distribution::{Beta, ContinuousCDF};
 
 use super::exact::binomial_test;
-use super::{z_value, Interval, PValue};
+use super::{Interval, PValue, z_value};
 
 /// Wilson score interval for a proportion x/n (Wilson 1927; statsmodels
 /// `proportion_confint(method="wilson")`):
@@ -25,8 +25,16 @@ pub fn wilson_interval(x: u64, n: u64, confidence: f64) -> Option<Interval> {
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
     // At x = 0 and x = n the bounds are exactly 0 and 1 (rounding would leave ~1e-17).
     Some(Interval {
-        low: if x == 0.0 { 0.0 } else { (center - half).max(0.0) },
-        high: if x == n { 1.0 } else { (center + half).min(1.0) },
+        low: if x == 0.0 {
+            0.0
+        } else {
+            (center - half).max(0.0)
+        },
+        high: if x == n {
+            1.0
+        } else {
+            (center + half).min(1.0)
+        },
     })
 }
 
@@ -72,12 +80,16 @@ pub fn clopper_pearson(x: u64, n: u64, confidence: f64) -> Option<Interval> {
     let low = if x == 0 {
         0.0
     } else {
-        Beta::new(xf, nf - xf + 1.0).expect("positive shapes").inverse_cdf(alpha / 2.0)
+        Beta::new(xf, nf - xf + 1.0)
+            .expect("positive shapes")
+            .inverse_cdf(alpha / 2.0)
     };
     let high = if x == n {
         1.0
     } else {
-        Beta::new(xf + 1.0, nf - xf).expect("positive shapes").inverse_cdf(1.0 - alpha / 2.0)
+        Beta::new(xf + 1.0, nf - xf)
+            .expect("positive shapes")
+            .inverse_cdf(1.0 - alpha / 2.0)
     };
     Some(Interval { low, high })
 }
@@ -103,7 +115,13 @@ pub fn poisson_rate_ratio(a: u64, ta: f64, b: u64, tb: f64, confidence: f64) -> 
     let n = a + b;
     let p0 = ta / (ta + tb);
     let estimate = (a as f64 / ta) / (b as f64 / tb);
-    let to_ratio = |p: f64| if p >= 1.0 { f64::INFINITY } else { p / (1.0 - p) * tb / ta };
+    let to_ratio = |p: f64| {
+        if p >= 1.0 {
+            f64::INFINITY
+        } else {
+            p / (1.0 - p) * tb / ta
+        }
+    };
     let interval = clopper_pearson(a, n, confidence).map(|ci| Interval {
         low: to_ratio(ci.low),
         high: to_ratio(ci.high),
@@ -124,7 +142,10 @@ mod tests {
         for (x, n) in [(0, 5), (5, 5), (3, 10), (500, 1000), (1, 1_000_000)] {
             let ci = wilson_interval(x, n, 0.95).unwrap();
             let p = x as f64 / n as f64;
-            assert!(ci.contains(p) && ci.low >= 0.0 && ci.high <= 1.0, "{x}/{n}: {ci:?}");
+            assert!(
+                ci.contains(p) && ci.low >= 0.0 && ci.high <= 1.0,
+                "{x}/{n}: {ci:?}"
+            );
         }
         assert!(wilson_interval(0, 0, 0.95).is_none());
     }
