@@ -120,7 +120,7 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn subject(&self, m: &Messages, attribute: &str, group: &str) -> String {
-        let attr = m.texts_or(&format!("attribute.{attribute}"), attribute);
+        let attr = m.text_or(&format!("attribute.{attribute}"), attribute);
         m.fill("phrase.subject", &[("attribute", &attr), ("group", group)])
     }
 
@@ -146,7 +146,7 @@ impl Writer<'_> {
 
     /// A field's name in this language.
     fn field(&self, m: &Messages, field: &str) -> String {
-        m.texts_or(&format!("field.{field}"), field)
+        m.text_or(&format!("field.{field}"), field)
     }
 
     /// Stratum fields joined, e.g. `justification × unit`.
@@ -263,16 +263,6 @@ impl Writer<'_> {
             format!("{} {}", text(en), en.text("finding.caveat")),
             format!("{} {}", text(nl), nl.text("finding.caveat")),
         )
-    }
-}
-
-impl Messages {
-    fn texts_or(&self, key: &str, fallback: &str) -> String {
-        if self.keys().any(|k| k == key) {
-            self.text(key).to_string()
-        } else {
-            fallback.to_string()
-        }
     }
 }
 

@@ -20,8 +20,7 @@ pub fn run(settings: &GenerateSettings, out: &mut dyn Write) -> Result<()> {
         truth.seed,
         truth.profile.name
     );
-    for (effect, planted) in truth.profile.effects.iter().zip(&truth.planted) {
-        let _ = effect;
+    for planted in &truth.planted {
         text.push_str(&format!(
             "  planted {}: {} rows\n",
             planted.kind, planted.rows

@@ -17,7 +17,7 @@ pub mod world;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use rand::{RngExt, SeedableRng};
@@ -993,11 +993,6 @@ fn progress(total: u64) -> indicatif::ProgressBar {
         .progress_chars("=> "),
     );
     bar
-}
-
-/// Path helper for callers that want the default truth file name.
-pub fn default_truth_path(out: &Path) -> PathBuf {
-    out.with_extension("truth.json")
 }
 
 #[cfg(test)]

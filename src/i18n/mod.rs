@@ -101,6 +101,15 @@ impl Messages {
         fill(self.text(key), args)
     }
 
+    /// The text for a key, or `fallback` when the language has none
+    /// (labels of attributes and fields a mapping file may introduce).
+    pub fn text_or(&self, key: &str, fallback: &str) -> String {
+        self.texts
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| fallback.to_string())
+    }
+
     /// All keys (for checking languages against each other).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.texts.keys().map(String::as_str)

@@ -188,7 +188,6 @@ pub fn detect_format(path: &Path) -> Result<Format> {
             if head.first() == Some(&b'{') {
                 Ok(Format::Jsonl)
             } else if looks_like_text(path)? {
-                let _ = other;
                 Ok(Format::Csv)
             } else {
                 Err(Error::input(

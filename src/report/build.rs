@@ -75,9 +75,7 @@ impl B<'_> {
 
     fn q(&self, q: Option<f64>) -> Cell {
         match q {
-            Some(q) if q < 0.001 => {
-                Cell::Text("< 0,001".replace(',', if self.m.lang == Lang::Nl { "," } else { "." }))
-            }
+            Some(q) if q < 0.001 => Cell::Text(format!("< {}", self.m.number(0.001, 3))),
             Some(q) => Cell::Text(self.m.number(q, 3)),
             None => Cell::Text("–".into()),
         }
@@ -109,12 +107,7 @@ impl B<'_> {
     }
 
     fn attribute_name(&self, attr: &str) -> String {
-        let key = format!("attribute.{attr}");
-        if self.m.keys().any(|k| k == key) {
-            self.m.text(&key).to_string()
-        } else {
-            attr.to_string()
-        }
+        self.m.text_or(&format!("attribute.{attr}"), attr)
     }
 
     /// A forest plot of rate ratios with intervals (suppressed rows and rows without an interval are left out).
@@ -886,7 +879,6 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     });
 
     let stops = b.int(p.rows_analyzed);
-    let _ = &b.a;
     Document {
         lang: opts.lang,
         title: b.t("title"),
