@@ -108,6 +108,9 @@ pub struct Analysis {
     pub results: Results,
     /// The count tables the analyses start from (suppressed like the rest).
     pub counts: CountTables,
+    /// The code lists in effect (for labels in reports); not part of the results JSON.
+    #[serde(skip)]
+    pub codes: crate::codes::CodeLists,
 }
 
 /// Runs ingestion, counting and every analysis.
@@ -192,6 +195,7 @@ pub fn analyze(
         missing_values: summary.missing_values,
         results,
         counts,
+        codes,
     })
 }
 

@@ -67,20 +67,23 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     write_atomic(&dir.join("results.json"), to_json(&analysis).as_bytes())?;
     write_atomic(&dir.join("results.txt"), table.as_bytes())?;
     write_csv_dir(&analysis, dir)?;
-    let written = super::report::write_report(&super::report::ReportSettings {
-        input: input.clone(),
-        overrides: Default::default(),
-        out: dir.clone(),
-        lang: settings.lang,
-        formats: vec![
-            super::report::ReportFormat::Html,
-            super::report::ReportFormat::Md,
-        ],
-        as_of: None,
-        command: format!("stopaudit demo --lang {}", settings.lang.code()),
-        fail_on: None,
-    })?;
-    let _ = written;
+    // The report is written from the same analysis: no second pass over the sample.
+    super::report::write_files(
+        &analysis,
+        &super::report::ReportSettings {
+            input: input.clone(),
+            overrides: Default::default(),
+            out: dir.clone(),
+            lang: settings.lang,
+            formats: vec![
+                super::report::ReportFormat::Html,
+                super::report::ReportFormat::Md,
+            ],
+            as_of: None,
+            command: format!("stopaudit demo --lang {}", settings.lang.code()),
+            fail_on: None,
+        },
+    )?;
     let text = format!(
         "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, report.html, report.md, results.txt, results.json and one CSV per analysis\n",
         analysis.provenance.accounting_line(),

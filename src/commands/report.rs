@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use super::InputSettings;
-use super::analyze::{AnalysisOverrides, analyze, write_csv_dir};
+use super::analyze::{Analysis, AnalysisOverrides, analyze, write_csv_dir};
 use crate::error::{Error, Result};
 use crate::i18n::Lang;
 use crate::output::write_atomic;
@@ -40,14 +40,8 @@ pub struct ReportSettings {
     pub fail_on: Option<crate::analysis::findings::Severity>,
 }
 
-/// Writes the report files; returns their paths and the `--fail-on` verdict.
-pub fn write_report(settings: &ReportSettings) -> Result<Vec<PathBuf>> {
-    let (written, verdict) = write_report_checked(settings)?;
-    verdict?;
-    Ok(written)
-}
-
-/// Writes the report files; the second value is the `--fail-on` check, to report after the paths.
+/// Analyses the inputs and writes the report files; the second value is
+/// the `--fail-on` check, to report after the paths.
 pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, Result<()>)> {
     if settings.formats.is_empty() {
         return Err(Error::Usage(
@@ -55,11 +49,17 @@ pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, 
         ));
     }
     let analysis = analyze(&settings.input, None, &settings.overrides)?;
-    let (config, _) = settings.input.resolve()?;
-    let codes = config.code_lists()?;
+    let written = write_files(&analysis, settings)?;
+    let verdict = super::analyze::check_fail_on(&analysis, settings.fail_on);
+    Ok((written, verdict))
+}
+
+/// Writes the report of an analysis already made (`settings.input` and
+/// `settings.overrides` are not read again); returns the paths written.
+pub fn write_files(analysis: &Analysis, settings: &ReportSettings) -> Result<Vec<PathBuf>> {
     let doc = build::build(
-        &analysis,
-        &codes,
+        analysis,
+        &analysis.codes,
         &build::ReportOptions {
             lang: settings.lang,
             as_of: settings.as_of,
@@ -89,7 +89,7 @@ pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, 
             }
             ReportFormat::Csv => {
                 let dir = settings.out.join("tables");
-                write_csv_dir(&analysis, &dir)?;
+                write_csv_dir(analysis, &dir)?;
                 written.push(dir);
             }
             ReportFormat::Svg => {
@@ -117,8 +117,7 @@ pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, 
             }
         }
     }
-    let verdict = super::analyze::check_fail_on(&analysis, settings.fail_on);
-    Ok((written, verdict))
+    Ok(written)
 }
 
 pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
