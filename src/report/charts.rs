@@ -158,6 +158,16 @@ fn label_width(labels: impl Iterator<Item = usize>) -> u32 {
     (labels.max().unwrap_or(8) as u32 * 7 + 16).clamp(80, 300)
 }
 
+/// The label of the category at a y segment centre (rows are drawn top down).
+fn category_label(labels: &[String], y: &SegmentValue<i32>) -> String {
+    match y {
+        SegmentValue::CenterOf(v) if (*v as usize) < labels.len() => {
+            labels[labels.len() - 1 - *v as usize].clone()
+        }
+        _ => String::new(),
+    }
+}
+
 /// Row `i` (0 = top) of `n` as a y segment.
 fn row(i: usize, n: usize) -> i32 {
     (n - 1 - i) as i32
@@ -182,10 +192,7 @@ fn draw_stacked<DB: DrawingBackend>(
         .x_desc(c.x_label.as_str())
         .x_label_formatter(&|x| format!("{x:.0}%"))
         .y_labels(n)
-        .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(v) if (*v as usize) < n => labels[n - 1 - *v as usize].clone(),
-            _ => String::new(),
-        })
+        .y_label_formatter(&|y| category_label(&labels, y))
         .label_style((FONT, 12))
         .draw()?;
     for (i, bar) in c.bars.iter().enumerate() {
@@ -256,10 +263,7 @@ fn draw_forest<DB: DrawingBackend>(
         .x_desc(c.x_label.as_str())
         .x_label_formatter(&|x| format!("{x:.2}").replace('.', &c.decimal.to_string()))
         .y_labels(n)
-        .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(v) if (*v as usize) < n => labels[n - 1 - *v as usize].clone(),
-            _ => String::new(),
-        })
+        .y_label_formatter(&|y| category_label(&labels, y))
         .label_style((FONT, 12))
         .draw()?;
     // The practical band, then the reference line at 1.
