@@ -727,7 +727,7 @@ fn misspell(label: &str) -> String {
     format!("{label}x")
 }
 
-/// Rows as a canonical data frame (for Parquet and IPC).
+/// Rows as a data frame (for Parquet and IPC).
 fn frame(
     rows: &[GenRow],
     codes: &CodeLists,
@@ -817,6 +817,20 @@ fn frame(
             attr.groups.get(r.groups[a] as usize).map(|g| g.to_string())
         }));
     }
+    // Repeating text is written as categorical (Parquet dictionary pages with
+    // the Arrow dictionary type), as exports from analytical tools usually
+    // are; readers that know dictionaries need not materialise the strings.
+    let categorical = DataType::from_categories(Categories::global());
+    let cols = cols
+        .into_iter()
+        .map(|c| {
+            if c.dtype() == &DataType::String && c.name().as_str() != "stop_id" {
+                c.cast(&categorical)
+            } else {
+                Ok(c)
+            }
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
     DataFrame::new(rows.len(), cols)
 }
 
