@@ -1,10 +1,11 @@
-//! Canonical stops as polars data frames.
+//! Canonical stops: validated rows, column by column, as small integer codes.
 //!
-//! Validated rows are stored column-wise with small integer codes: code-list
-//! fields as `UInt8` indices into their [`crate::codes::CodeList`], free-text
-//! fields and group attributes as `UInt32` indices into a [`Dictionary`] that
-//! grows as new values appear (codes never change once given, so partial
-//! counts stay comparable). `stopped_at` is a timezone-aware datetime.
+//! Code-list fields are `u8` indices into their [`crate::codes::CodeList`],
+//! free-text fields and group attributes `u32` indices into a [`Dictionary`]
+//! that grows as new values appear (codes never change once given, so partial
+//! counts stay comparable), `stopped_at` is an instant. A [`StopBatch`] is
+//! what the counting kernel reads; [`StopBatch::to_frame`] gives the same
+//! stops as a polars frame.
 
 use polars::prelude::*;
 
@@ -12,9 +13,6 @@ use crate::ingest::validate::{StopRow, TEXT_FIELDS};
 
 /// Column names of the canonical frame.
 pub mod columns {
-    pub const SOURCE_FILE: &str = "source_file";
-    pub const SOURCE_ROW: &str = "source_row";
-    pub const STOP_ID: &str = "stop_id";
     pub const STOPPED_AT: &str = "stopped_at";
     pub const JUSTIFICATION: &str = "justification";
     pub const OUTCOME: &str = "outcome";
@@ -23,8 +21,6 @@ pub mod columns {
     pub const REASON_EXPLAINED: &str = "reason_explained";
     pub const SEARCH_CONDUCTED: &str = "search_conducted";
     pub const CONTRABAND_FOUND: &str = "contraband_found";
-    pub const LATITUDE: &str = "latitude";
-    pub const LONGITUDE: &str = "longitude";
     /// Prefix of group attribute columns: `group.nationality`.
     pub const GROUP_PREFIX: &str = "group.";
 }
@@ -48,6 +44,11 @@ impl Dictionary {
         c
     }
 
+    /// The code of `value`, if it has one.
+    pub fn get(&self, value: &str) -> Option<u32> {
+        self.index.get(value).copied()
+    }
+
     /// The value with code `c`.
     pub fn label(&self, c: u32) -> &str {
         &self.values[c as usize]
@@ -59,6 +60,18 @@ impl Dictionary {
 
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+
+    /// The same values coded in sorted order, and the new code of each old one.
+    pub fn sorted(&self) -> (Dictionary, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order.sort_by(|&a, &b| self.values[a as usize].cmp(&self.values[b as usize]));
+        let mut new_code = vec![0u32; self.values.len()];
+        let mut sorted = Dictionary::default();
+        for old in order {
+            new_code[old as usize] = sorted.code(&self.values[old as usize]);
+        }
+        (sorted, new_code)
     }
 }
 
@@ -72,6 +85,25 @@ pub struct Dictionaries {
 }
 
 impl Dictionaries {
+    /// The run's codes of a batch's text and group values (adding the new
+    /// ones in the batch's order of first appearance): `(texts, groups)`,
+    /// indexed like the batch's `text_values` and `group_values`.
+    pub fn translate(&mut self, batch: &StopBatch) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+        let texts = self
+            .texts
+            .iter_mut()
+            .zip(&batch.text_values)
+            .map(|(d, values)| values.iter().map(|v| d.code(v)).collect())
+            .collect();
+        let groups = self
+            .groups
+            .iter_mut()
+            .zip(&batch.group_values)
+            .map(|(d, values)| values.iter().map(|v| d.code(v)).collect())
+            .collect();
+        (texts, groups)
+    }
+
     pub fn new(attributes: usize) -> Self {
         Dictionaries {
             texts: vec![Dictionary::default(); TEXT_FIELDS.len()],
@@ -89,47 +121,52 @@ impl Dictionaries {
     }
 }
 
-/// Builds one canonical frame from validated rows.
-pub struct FrameBuilder<'a> {
-    attributes: &'a [String],
-    timezone: &'a str,
-    source_file: Vec<u32>,
-    source_row: Vec<u64>,
-    stop_id: Vec<Option<String>>,
-    stopped_at: Vec<i64>,
-    justification: Vec<u8>,
-    outcome: Vec<u8>,
-    legal_basis: Vec<Option<u8>>,
-    subject_type: Vec<Option<u8>>,
-    reason_explained: Vec<Option<u8>>,
-    search_conducted: Vec<Option<bool>>,
-    contraband_found: Vec<Option<bool>>,
-    latitude: Vec<Option<f64>>,
-    longitude: Vec<Option<f64>>,
-    texts: Vec<Vec<Option<u32>>>,
-    groups: Vec<Vec<u32>>,
+/// Code of a missing value in the `u8` columns of a [`StopBatch`].
+pub const NONE_U8: u8 = u8::MAX;
+/// Code of a missing value in the dictionary columns of a [`StopBatch`].
+pub const NONE_U32: u32 = u32::MAX;
+
+/// Canonical stops of one batch, column by column, as codes: what the
+/// counting kernel reads. Text fields and group attributes are coded
+/// against the batch's own small dictionaries (`text_values`,
+/// `group_values`, in order of first appearance), so batches can be built
+/// on any thread; the run's [`Dictionaries`] translate them when the
+/// batch's counts are merged (see [`crate::counting`]).
+/// [`StopBatch::to_frame`] gives the same stops as a polars frame (the
+/// reference path of the counting tests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StopBatch {
+    /// Index of each stop's row in its raw batch.
+    pub rows: Vec<u32>,
+    pub stopped_at: Vec<i64>,
+    pub justification: Vec<u8>,
+    pub outcome: Vec<u8>,
+    /// Code-list indices, [`NONE_U8`] when missing.
+    pub legal_basis: Vec<u8>,
+    pub subject_type: Vec<u8>,
+    pub reason_explained: Vec<u8>,
+    /// 0 = no, 1 = yes, [`NONE_U8`] = missing.
+    pub search_conducted: Vec<u8>,
+    pub contraband_found: Vec<u8>,
+    /// Degrees; NaN when missing.
+    pub latitude: Vec<f64>,
+    pub longitude: Vec<f64>,
+    /// Per [`TEXT_FIELDS`] entry: codes into `text_values`, [`NONE_U32`] when missing.
+    pub texts: Vec<Vec<u32>>,
+    pub text_values: Vec<Vec<String>>,
+    /// Per group attribute: codes into `group_values`.
+    pub groups: Vec<Vec<u32>>,
+    pub group_values: Vec<Vec<String>>,
 }
 
-impl<'a> FrameBuilder<'a> {
-    pub fn new(attributes: &'a [String], timezone: &'a str) -> Self {
-        FrameBuilder {
-            attributes,
-            timezone,
-            source_file: Vec::new(),
-            source_row: Vec::new(),
-            stop_id: Vec::new(),
-            stopped_at: Vec::new(),
-            justification: Vec::new(),
-            outcome: Vec::new(),
-            legal_basis: Vec::new(),
-            subject_type: Vec::new(),
-            reason_explained: Vec::new(),
-            search_conducted: Vec::new(),
-            contraband_found: Vec::new(),
-            latitude: Vec::new(),
-            longitude: Vec::new(),
+impl StopBatch {
+    pub fn new(attributes: usize) -> Self {
+        StopBatch {
             texts: vec![Vec::new(); TEXT_FIELDS.len()],
-            groups: vec![Vec::new(); attributes.len()],
+            text_values: vec![Vec::new(); TEXT_FIELDS.len()],
+            groups: vec![Vec::new(); attributes],
+            group_values: vec![Vec::new(); attributes],
+            ..Default::default()
         }
     }
 
@@ -141,77 +178,91 @@ impl<'a> FrameBuilder<'a> {
         self.stopped_at.is_empty()
     }
 
-    /// Adds one valid stop, coding its text values.
-    pub fn push(&mut self, file: u32, row: u64, stop: StopRow, dicts: &mut Dictionaries) {
-        self.source_file.push(file);
-        self.source_row.push(row);
-        self.stop_id.push(stop.stop_id);
+    /// Adds one valid stop (row-wise; for tests and small inputs).
+    pub fn push(&mut self, stop: &StopRow) {
+        let opt = |v: Option<u8>| v.unwrap_or(NONE_U8);
+        let flag = |v: Option<bool>| v.map_or(NONE_U8, u8::from);
+        fn code(values: &mut Vec<String>, v: &str) -> u32 {
+            match values.iter().position(|x| x == v) {
+                Some(i) => i as u32,
+                None => {
+                    values.push(v.to_string());
+                    (values.len() - 1) as u32
+                }
+            }
+        }
+        self.rows.push(self.len() as u32);
         self.stopped_at.push(stop.stopped_at);
         self.justification.push(stop.justification);
         self.outcome.push(stop.outcome);
-        self.legal_basis.push(stop.legal_basis);
-        self.subject_type.push(stop.subject_type);
-        self.reason_explained.push(stop.reason_explained);
-        self.search_conducted.push(stop.search_conducted);
-        self.contraband_found.push(stop.contraband_found);
-        self.latitude.push(stop.latitude);
-        self.longitude.push(stop.longitude);
+        self.legal_basis.push(opt(stop.legal_basis));
+        self.subject_type.push(opt(stop.subject_type));
+        self.reason_explained.push(opt(stop.reason_explained));
+        self.search_conducted.push(flag(stop.search_conducted));
+        self.contraband_found.push(flag(stop.contraband_found));
+        self.latitude.push(stop.latitude.unwrap_or(f64::NAN));
+        self.longitude.push(stop.longitude.unwrap_or(f64::NAN));
         for (k, value) in stop.texts.iter().enumerate() {
-            self.texts[k].push(value.as_deref().map(|v| dicts.texts[k].code(v)));
+            let c = value
+                .as_deref()
+                .map_or(NONE_U32, |v| code(&mut self.text_values[k], v));
+            self.texts[k].push(c);
         }
         for (k, value) in stop.groups.iter().enumerate() {
-            self.groups[k].push(dicts.groups[k].code(value));
+            let c = code(&mut self.group_values[k], value);
+            self.groups[k].push(c);
         }
     }
 
-    /// The frame. Column order: see [`columns`], then text fields, then groups.
-    pub fn finish(self) -> PolarsResult<DataFrame> {
+    /// The stops as a polars frame: code-list fields as nullable `UInt8`,
+    /// flags as nullable booleans, text fields as nullable `UInt32` codes
+    /// (the batch's own), groups as `group.<attribute>`, `stopped_at` as a
+    /// zoned datetime.
+    pub fn to_frame(&self, attributes: &[String], timezone: &str) -> PolarsResult<DataFrame> {
         use columns::*;
-        let n = self.stopped_at.len();
-        let tz = TimeZone::opt_try_new(Some(self.timezone))?;
-        let stopped_at = Int64Chunked::from_vec(STOPPED_AT.into(), self.stopped_at)
+        let n = self.len();
+        let tz = TimeZone::opt_try_new(Some(timezone))?;
+        let stopped_at = Int64Chunked::from_vec(STOPPED_AT.into(), self.stopped_at.clone())
             .into_datetime(TimeUnit::Milliseconds, tz)
             .into_column();
-        let mut cols = vec![
-            Column::new(SOURCE_FILE.into(), self.source_file),
-            Column::new(SOURCE_ROW.into(), self.source_row),
-            StringChunked::from_iter_options(STOP_ID.into(), self.stop_id.into_iter())
-                .into_column(),
-            stopped_at,
-            Column::new(JUSTIFICATION.into(), self.justification),
-            Column::new(OUTCOME.into(), self.outcome),
-            UInt8Chunked::from_iter_options(LEGAL_BASIS.into(), self.legal_basis.into_iter())
-                .into_column(),
-            UInt8Chunked::from_iter_options(SUBJECT_TYPE.into(), self.subject_type.into_iter())
-                .into_column(),
+        let codes = |name: &str, v: &[u8]| {
             UInt8Chunked::from_iter_options(
-                REASON_EXPLAINED.into(),
-                self.reason_explained.into_iter(),
+                name.into(),
+                v.iter().map(|&c| (c != NONE_U8).then_some(c)),
             )
-            .into_column(),
+            .into_column()
+        };
+        let flags = |name: &str, v: &[u8]| {
             BooleanChunked::from_iter_options(
-                SEARCH_CONDUCTED.into(),
-                self.search_conducted.into_iter(),
+                name.into(),
+                v.iter().map(|&c| (c != NONE_U8).then_some(c == 1)),
             )
-            .into_column(),
-            BooleanChunked::from_iter_options(
-                CONTRABAND_FOUND.into(),
-                self.contraband_found.into_iter(),
-            )
-            .into_column(),
-            Float64Chunked::from_iter_options(LATITUDE.into(), self.latitude.into_iter())
-                .into_column(),
-            Float64Chunked::from_iter_options(LONGITUDE.into(), self.longitude.into_iter())
-                .into_column(),
+            .into_column()
+        };
+        let mut cols = vec![
+            stopped_at,
+            Column::new(JUSTIFICATION.into(), self.justification.clone()),
+            Column::new(OUTCOME.into(), self.outcome.clone()),
+            codes(LEGAL_BASIS, &self.legal_basis),
+            codes(SUBJECT_TYPE, &self.subject_type),
+            codes(REASON_EXPLAINED, &self.reason_explained),
+            flags(SEARCH_CONDUCTED, &self.search_conducted),
+            flags(CONTRABAND_FOUND, &self.contraband_found),
         ];
-        for (k, values) in self.texts.into_iter().enumerate() {
+        for (k, values) in self.texts.iter().enumerate() {
             cols.push(
-                UInt32Chunked::from_iter_options(TEXT_FIELDS[k].into(), values.into_iter())
-                    .into_column(),
+                UInt32Chunked::from_iter_options(
+                    TEXT_FIELDS[k].into(),
+                    values.iter().map(|&c| (c != NONE_U32).then_some(c)),
+                )
+                .into_column(),
             );
         }
-        for (attr, values) in self.attributes.iter().zip(self.groups) {
-            cols.push(Column::new(format!("{GROUP_PREFIX}{attr}").into(), values));
+        for (attr, values) in attributes.iter().zip(&self.groups) {
+            cols.push(Column::new(
+                format!("{GROUP_PREFIX}{attr}").into(),
+                values.clone(),
+            ));
         }
         DataFrame::new(n, cols)
     }
@@ -234,8 +285,7 @@ mod tests {
     #[test]
     fn frame_has_typed_columns() {
         let attrs = vec!["gender".to_string()];
-        let mut dicts = Dictionaries::new(1);
-        let mut b = FrameBuilder::new(&attrs, "Europe/Amsterdam");
+        let mut b = StopBatch::new(1);
         let row = StopRow {
             stop_id: Some("X".into()),
             stopped_at: 1_741_181_400_000,
@@ -251,8 +301,8 @@ mod tests {
             texts: [Some("Limburg".into()), None, None, None, None, None],
             groups: vec!["vrouw".into()],
         };
-        b.push(3, 17, row, &mut dicts);
-        let df = b.finish().unwrap();
+        b.push(&row);
+        let df = b.to_frame(&attrs, "Europe/Amsterdam").unwrap();
         assert_eq!(df.height(), 1);
         assert_eq!(
             df.column(columns::STOPPED_AT).unwrap().dtype(),
@@ -266,15 +316,23 @@ mod tests {
             Some(0)
         );
         assert_eq!(
-            df.column(columns::SOURCE_ROW)
+            df.column(columns::SEARCH_CONDUCTED)
                 .unwrap()
-                .u64()
+                .bool()
                 .unwrap()
                 .get(0),
-            Some(17)
+            Some(true)
+        );
+        assert_eq!(
+            df.column(columns::SUBJECT_TYPE)
+                .unwrap()
+                .u8()
+                .unwrap()
+                .get(0),
+            None
         );
         assert_eq!(df.column("unit").unwrap().u32().unwrap().get(0), Some(0));
         assert_eq!(df.column("district").unwrap().u32().unwrap().get(0), None);
-        assert_eq!(dicts.text("unit").label(0), "Limburg");
+        assert_eq!(b.text_values[0], ["Limburg"]);
     }
 }

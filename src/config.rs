@@ -95,6 +95,18 @@ pub struct InputConfig {
     pub timezone: Option<String>,
     /// Excel sheet name (default: the first sheet).
     pub sheet: Option<String>,
+    /// Parquet reader: `native` (default; keeps dictionary codes) or `polars`
+    /// (polars' streaming scan). Both give the same results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet_reader: Option<ParquetReader>,
+}
+
+/// See [`InputConfig::parquet_reader`].
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ParquetReader {
+    Native,
+    Polars,
 }
 
 /// `[period]`: stops outside it are quarantined. Both ends inclusive.

@@ -12,8 +12,11 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::canonical::{Dictionaries, columns as c};
+use std::sync::{Mutex, RwLock};
+
+use crate::canonical::{Dictionaries, Dictionary, NONE_U8, NONE_U32, StopBatch, columns as c};
 use crate::codes::CodeLists;
+use crate::ingest::validate::TEXT_FIELDS;
 use crate::schema::UNKNOWN_GROUP;
 
 /// One cell of the cube, in codes (see [`crate::canonical`]).
@@ -46,6 +49,392 @@ pub const EXTRA_FIELDS: &[&str] = &[
     "subject_type",
     "reason_explained",
 ];
+
+/// Group attributes per packed key.
+const GROUPS_PER_KEY: usize = 4;
+
+/// A stop's cell, packed: justification, outcome, legal basis, search,
+/// contraband and unit in the low 64 bits of `rest`, the two extra strata in
+/// the high 64; the codes of up to four group attributes (attributes
+/// `4 × chunk` onwards) in `groups`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackedKey {
+    rest: u128,
+    groups: u128,
+    chunk: u16,
+}
+
+/// Counts of one [`StopBatch`] by packed cell, in the batch's own codes:
+/// the counting kernel's output, made on any thread and merged into the
+/// run's [`CountCube`] in file order by [`CountCube::merge_batch`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchCounts {
+    cells: foldhash::HashMap<PackedKey, u64>,
+    attributes: usize,
+    extra: Vec<String>,
+}
+
+fn text_index(field: &str) -> usize {
+    TEXT_FIELDS
+        .iter()
+        .position(|t| *t == field)
+        .expect("a text field")
+}
+
+impl BatchCounts {
+    /// Counts every stop of a batch: one hash-map update per stop (per four
+    /// group attributes).
+    pub fn count(batch: &StopBatch, extra_fields: &[String]) -> Self {
+        let mut counts = BatchCounts {
+            cells: Default::default(),
+            attributes: batch.groups.len(),
+            extra: extra_fields.to_vec(),
+        };
+        for i in 0..batch.len() {
+            counts.add(batch, i);
+        }
+        counts
+    }
+
+    /// Nothing counted yet.
+    pub fn empty(attributes: usize, extra_fields: &[String]) -> Self {
+        BatchCounts {
+            cells: Default::default(),
+            attributes,
+            extra: extra_fields.to_vec(),
+        }
+    }
+
+    /// Counts one more stop (row `i` of `batch`).
+    pub fn add(&mut self, batch: &StopBatch, i: usize) {
+        self.each_key(batch, i, |cells, key| *cells.entry(key).or_default() += 1);
+    }
+
+    /// Takes one stop (row `i` of the batch it was counted from) out again.
+    pub fn remove(&mut self, batch: &StopBatch, i: usize) {
+        self.each_key(batch, i, |cells, key| {
+            if let Some(n) = cells.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    cells.remove(&key);
+                }
+            }
+        });
+    }
+
+    /// Distinct packed cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// Stops counted.
+    pub fn total(&self) -> u64 {
+        self.cells
+            .iter()
+            .filter(|(k, _)| k.chunk == 0)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn each_key(
+        &mut self,
+        batch: &StopBatch,
+        i: usize,
+        mut f: impl FnMut(&mut foldhash::HashMap<PackedKey, u64>, PackedKey),
+    ) {
+        let flag = |v: u8| match v {
+            0 => 0u64,
+            1 => 1,
+            _ => 2,
+        };
+        let unit = batch.texts[text_index("unit")][i];
+        let low = u64::from(batch.justification[i])
+            | u64::from(batch.outcome[i]) << 8
+            | u64::from(batch.legal_basis[i]) << 16
+            | flag(batch.search_conducted[i]) << 24
+            | flag(batch.contraband_found[i]) << 26
+            | u64::from(unit) << 28;
+        let mut extra = [MISSING; 2];
+        for (slot, field) in self.extra.iter().enumerate() {
+            extra[slot] = match field.as_str() {
+                "subject_type" => code_or_missing(batch.subject_type[i]),
+                "reason_explained" => code_or_missing(batch.reason_explained[i]),
+                text => batch.texts[text_index(text)][i],
+            };
+        }
+        let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
+        let rest = u128::from(low) | u128::from(high) << 64;
+        if batch.groups.is_empty() {
+            f(
+                &mut self.cells,
+                PackedKey {
+                    rest,
+                    groups: 0,
+                    chunk: 0,
+                },
+            );
+            return;
+        }
+        for (chunk, attrs) in batch.groups.chunks(GROUPS_PER_KEY).enumerate() {
+            let groups = attrs
+                .iter()
+                .enumerate()
+                .fold(0u128, |acc, (a, g)| acc | u128::from(g[i]) << (32 * a));
+            let chunk = chunk as u16;
+            f(
+                &mut self.cells,
+                PackedKey {
+                    rest,
+                    groups,
+                    chunk,
+                },
+            );
+        }
+    }
+}
+
+/// Batch counts merged in file order, still packed (one update per cell
+/// rather than one per cell and attribute); [`CubeBuilder::finish`] spreads
+/// them over the attributes.
+#[derive(Debug, Clone, Default)]
+pub struct CubeBuilder {
+    packed: foldhash::HashMap<PackedKey, u64>,
+    attributes: usize,
+    extra_fields: Vec<String>,
+}
+
+impl CubeBuilder {
+    pub fn new(extra_fields: &[String]) -> Self {
+        CubeBuilder {
+            extra_fields: extra_fields.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds a batch's counts: `texts[k]` and `groups[a]` give the run's
+    /// dictionary code of each batch code.
+    pub fn merge_batch(&mut self, counts: &BatchCounts, texts: &[Vec<u32>], groups: &[Vec<u32>]) {
+        assert_eq!(
+            counts.extra, self.extra_fields,
+            "cubes count the same fields"
+        );
+        self.attributes = counts.attributes;
+        let unit_field = text_index("unit");
+        let extra_fields: Vec<Option<usize>> = self
+            .extra_fields
+            .iter()
+            .map(|f| TEXT_FIELDS.iter().position(|t| t == f))
+            .collect();
+        let translate = |field: usize, code: u32| {
+            if code == NONE_U32 {
+                NONE_U32
+            } else {
+                texts[field][code as usize]
+            }
+        };
+        for (key, &count) in &counts.cells {
+            let low = key.rest as u64;
+            let unit = translate(unit_field, (low >> 28) as u32);
+            let low = (low & ((1 << 28) - 1)) | u64::from(unit) << 28;
+            let mut extra = [(key.rest >> 64) as u32, (key.rest >> 96) as u32];
+            for (slot, field) in extra_fields.iter().enumerate() {
+                if let Some(k) = field {
+                    extra[slot] = translate(*k, extra[slot]);
+                }
+            }
+            let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
+            let first = usize::from(key.chunk) * GROUPS_PER_KEY;
+            let mut packed_groups = 0u128;
+            let last = (first + GROUPS_PER_KEY).min(counts.attributes);
+            for (slot, codes) in groups[first..last].iter().enumerate() {
+                let local = (key.groups >> (32 * slot)) as u32;
+                packed_groups |= u128::from(codes[local as usize]) << (32 * slot);
+            }
+            let global = PackedKey {
+                rest: u128::from(low) | u128::from(high) << 64,
+                groups: packed_groups,
+                chunk: key.chunk,
+            };
+            *self.packed.entry(global).or_default() += count;
+        }
+    }
+
+    /// Adds (`sign` 1) or subtracts (`sign` -1) another builder's counts;
+    /// cells that reach zero are dropped.
+    pub fn add(&mut self, other: &CubeBuilder, sign: i64) {
+        self.attributes = self.attributes.max(other.attributes);
+        for (key, &n) in &other.packed {
+            let cell = self.packed.entry(*key).or_default();
+            *cell = cell.wrapping_add_signed(sign * n as i64);
+            if *cell == 0 {
+                self.packed.remove(key);
+            }
+        }
+    }
+
+    /// The same counts with text and group codes replaced: `texts[k][old]`
+    /// and `groups[a][old]` are the new codes.
+    pub fn renumbered(self, texts: &[Vec<u32>], groups: &[Vec<u32>]) -> CubeBuilder {
+        let mut out = CubeBuilder {
+            packed: Default::default(),
+            attributes: self.attributes,
+            extra_fields: self.extra_fields.clone(),
+        };
+        let counts = BatchCounts {
+            cells: self.packed,
+            attributes: self.attributes,
+            extra: self.extra_fields,
+        };
+        out.merge_batch(&counts, texts, groups);
+        out
+    }
+
+    /// The cube: each packed cell once per group attribute.
+    pub fn finish(self) -> CountCube {
+        let mut cube = CountCube::with_extra_fields(&self.extra_fields);
+        for (key, count) in self.packed {
+            let rest = key.rest;
+            let code = |shift: u32| (rest >> shift) as u8;
+            let flag = |shift: u32| match (rest >> shift) & 3 {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            };
+            let unit = ((rest as u64) >> 28) as u32;
+            let legal_basis = code(16);
+            let mut cell = CellKey {
+                attribute: 0,
+                group: 0,
+                justification: code(0),
+                outcome: code(8),
+                legal_basis: (legal_basis != NONE_U8).then_some(legal_basis),
+                unit: (unit != NONE_U32).then_some(unit),
+                search: flag(24),
+                contraband: flag(26),
+                extra: [(rest >> 64) as u32, (rest >> 96) as u32],
+            };
+            if self.attributes == 0 {
+                *cube.cells.entry(cell).or_default() += count;
+                continue;
+            }
+            let first = usize::from(key.chunk) * GROUPS_PER_KEY;
+            for a in first..(first + GROUPS_PER_KEY).min(self.attributes) {
+                cell.attribute = a as u16;
+                cell.group = (key.groups >> (32 * (a - first))) as u32;
+                *cube.cells.entry(cell).or_default() += count;
+            }
+        }
+        cube
+    }
+}
+
+/// Counting from many threads at once: batch values get the run's codes
+/// from shared dictionaries (read-locked; written only for new values) and
+/// batch counts go into one of a few pooled [`CubeBuilder`]s. Codes are
+/// handed out in whatever order threads get there, so [`SharedCube::finish`]
+/// renumbers every dictionary in sorted order: the cube and dictionaries it
+/// returns depend only on the data.
+pub struct SharedCube {
+    texts: Vec<RwLock<Dictionary>>,
+    groups: Vec<RwLock<Dictionary>>,
+    builders: Mutex<Vec<CubeBuilder>>,
+    extra_fields: Vec<String>,
+}
+
+impl SharedCube {
+    pub fn new(attributes: usize, extra_fields: &[String]) -> Self {
+        SharedCube {
+            texts: (0..TEXT_FIELDS.len()).map(|_| RwLock::default()).collect(),
+            groups: (0..attributes).map(|_| RwLock::default()).collect(),
+            builders: Mutex::new(Vec::new()),
+            extra_fields: extra_fields.to_vec(),
+        }
+    }
+
+    pub fn extra_fields(&self) -> &[String] {
+        &self.extra_fields
+    }
+
+    /// The run's codes of a batch's text and group values: `(texts, groups)`,
+    /// indexed like the batch's `text_values` and `group_values`.
+    pub fn codes_of(&self, batch: &StopBatch) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+        fn code_all(dict: &RwLock<Dictionary>, values: &[String]) -> Vec<u32> {
+            {
+                let read = dict.read().expect("no thread panics holding a dictionary");
+                let known: Option<Vec<u32>> = values.iter().map(|v| read.get(v)).collect();
+                if let Some(codes) = known {
+                    return codes;
+                }
+            }
+            let mut write = dict.write().expect("no thread panics holding a dictionary");
+            values.iter().map(|v| write.code(v)).collect()
+        }
+        let texts = self
+            .texts
+            .iter()
+            .zip(&batch.text_values)
+            .map(|(d, v)| code_all(d, v))
+            .collect();
+        let groups = self
+            .groups
+            .iter()
+            .zip(&batch.group_values)
+            .map(|(d, v)| code_all(d, v))
+            .collect();
+        (texts, groups)
+    }
+
+    /// Adds a batch's counts (see [`CubeBuilder::merge_batch`]).
+    pub fn add(&self, counts: &BatchCounts, texts: &[Vec<u32>], groups: &[Vec<u32>]) {
+        let taken = self
+            .builders
+            .lock()
+            .expect("no thread panics holding the pool")
+            .pop();
+        let mut builder = taken.unwrap_or_else(|| CubeBuilder::new(&self.extra_fields));
+        builder.merge_batch(counts, texts, groups);
+        self.builders
+            .lock()
+            .expect("no thread panics holding the pool")
+            .push(builder);
+    }
+
+    /// The cube and dictionaries, less the `removed` counts (stops counted
+    /// and then found to be duplicates), with codes in sorted order.
+    pub fn finish(self, removed: CubeBuilder) -> (CountCube, Dictionaries) {
+        let builders = self
+            .builders
+            .into_inner()
+            .expect("no thread panics holding the pool");
+        let mut total = CubeBuilder::new(&self.extra_fields);
+        for b in builders {
+            total.add(&b, 1);
+            total.attributes = total.attributes.max(b.attributes);
+        }
+        total.add(&removed, -1);
+        let sort = |d: Vec<RwLock<Dictionary>>| -> (Vec<Dictionary>, Vec<Vec<u32>>) {
+            d.into_iter()
+                .map(|d| {
+                    d.into_inner()
+                        .expect("no thread panics holding a dictionary")
+                        .sorted()
+                })
+                .unzip()
+        };
+        let (texts, text_codes) = sort(self.texts);
+        let (groups, group_codes) = sort(self.groups);
+        let cube = total.renumbered(&text_codes, &group_codes).finish();
+        (cube, Dictionaries { texts, groups })
+    }
+}
+
+fn code_or_missing(v: u8) -> u32 {
+    if v == NONE_U8 { MISSING } else { u32::from(v) }
+}
 
 /// Stop counts per [`CellKey`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -164,6 +553,16 @@ impl CountCube {
         for (k, n) in &other.cells {
             *self.cells.entry(*k).or_default() += n;
         }
+    }
+
+    /// Counts a batch of canonical stops and adds the counts, giving the
+    /// batch's values their codes in `dicts` (in order of first appearance).
+    pub fn add_batch(&mut self, batch: &StopBatch, dicts: &mut Dictionaries) {
+        let counts = BatchCounts::count(batch, &self.extra_fields);
+        let (texts, groups) = dicts.translate(batch);
+        let mut builder = CubeBuilder::new(&self.extra_fields);
+        builder.merge_batch(&counts, &texts, &groups);
+        self.merge(&builder.finish());
     }
 
     /// Counts one canonical frame with lazy polars group-bys (one per
@@ -349,7 +748,7 @@ pub struct UnitGroupJustificationOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical::FrameBuilder;
+    use crate::canonical::StopBatch;
     use crate::ingest::validate::StopRow;
     use proptest::prelude::*;
 
@@ -377,15 +776,17 @@ mod tests {
         }
     }
 
+    fn batch_of(rows: &[StopRow], attrs: &[String]) -> StopBatch {
+        let mut b = StopBatch::new(attrs.len());
+        for r in rows {
+            b.push(r);
+        }
+        b
+    }
+
     fn cube_of(rows: &[StopRow], dicts: &mut Dictionaries, attrs: &[String]) -> CountCube {
-        let mut b = FrameBuilder::new(attrs, "Europe/Amsterdam");
-        for (i, r) in rows.iter().enumerate() {
-            b.push(0, i as u64, r.clone(), dicts);
-        }
         let mut cube = CountCube::default();
-        if !b.is_empty() {
-            cube.add_frame(&b.finish().unwrap(), attrs).unwrap();
-        }
+        cube.add_batch(&batch_of(rows, attrs), dicts);
         cube
     }
 
@@ -409,8 +810,78 @@ mod tests {
             })
     }
 
+    fn arb_full_stop() -> impl Strategy<Value = StopRow> {
+        (
+            arb_stop(),
+            prop::option::of(0..4u8),
+            prop::option::of(0..3u8),
+            prop::option::of(any::<bool>()),
+            prop::option::of(0..3usize),
+            (0..3usize, 0..2usize),
+        )
+            .prop_map(|(mut s, lb, st, c, d, (g2, g3))| {
+                s.legal_basis = lb;
+                s.subject_type = st;
+                s.contraband_found = c;
+                s.texts[1] = d.map(|d| ["Noord", "Zuid", "West"][d].to_string());
+                s.groups.push(["man", "vrouw", "unknown"][g2].to_string());
+                s.groups.push(["18-24", "25-34"][g3].to_string());
+                s
+            })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The counting kernel agrees with polars' group-by on the same stops,
+        /// with three attributes and two extra strata.
+        #[test]
+        fn kernel_matches_polars(rows in prop::collection::vec(arb_full_stop(), 0..300)) {
+            let attrs: Vec<String> = ["nationality", "gender", "age_band"].map(String::from).to_vec();
+            let extra = vec!["district".to_string(), "subject_type".to_string()];
+            // Fresh dictionaries code values in the batch's own order, so both sides use the same codes.
+            let mut dicts = Dictionaries::new(3);
+            let batch = batch_of(&rows, &attrs);
+            let mut kernel = CountCube::with_extra_fields(&extra);
+            kernel.add_batch(&batch, &mut dicts);
+            let mut reference = CountCube::with_extra_fields(&extra);
+            if !batch.is_empty() {
+                reference.add_frame(&batch.to_frame(&attrs, "Europe/Amsterdam").unwrap(), &attrs).unwrap();
+            }
+            prop_assert_eq!(kernel.total(), rows.len() as u64);
+            prop_assert_eq!(kernel, reference);
+        }
+
+        /// Taking a stop out of a batch's counts is the same as never counting it.
+        #[test]
+        fn removing_a_stop_undoes_counting_it(rows in prop::collection::vec(arb_full_stop(), 1..100), pick in 0..100usize) {
+            let attrs: Vec<String> = ["nationality", "gender", "age_band"].map(String::from).to_vec();
+            let extra = vec!["district".to_string()];
+            let pick = pick % rows.len();
+            let batch = batch_of(&rows, &attrs);
+            let mut counts = BatchCounts::count(&batch, &extra);
+            counts.remove(&batch, pick);
+            let mut fewer = rows.clone();
+            fewer.remove(pick);
+            // Counted again without the stop, coded against the first batch's values.
+            let mut again = batch_of(&fewer, &attrs);
+            again.text_values.clone_from(&batch.text_values);
+            again.group_values.clone_from(&batch.group_values);
+            for (k, codes) in again.texts.iter_mut().enumerate() {
+                for (j, c) in codes.iter_mut().enumerate() {
+                    if let Some(v) = fewer[j].texts[k].as_deref() {
+                        *c = batch.text_values[k].iter().position(|x| x == v).unwrap() as u32;
+                    }
+                }
+            }
+            for (a, codes) in again.groups.iter_mut().enumerate() {
+                for (j, c) in codes.iter_mut().enumerate() {
+                    *c = batch.group_values[a].iter().position(|x| *x == fewer[j].groups[a]).unwrap() as u32;
+                }
+            }
+            prop_assert_eq!(counts.total(), fewer.len() as u64);
+            prop_assert_eq!(counts, BatchCounts::count(&again, &extra));
+        }
+
         /// Cubes are mergeable: counting two parts and adding them gives the cube of the whole.
         #[test]
         fn partial_cubes_sum_to_the_whole(rows in prop::collection::vec(arb_stop(), 0..200), split in 0..200usize) {

@@ -195,6 +195,14 @@ impl QuarantineSink {
         Ok(sink)
     }
 
+    /// Forgets everything pushed so far (the inputs are read again).
+    pub fn restart(&mut self) {
+        self.spill = None;
+        self.buffered.clear();
+        self.examples.clear();
+        self.counts = ReasonCounts::default();
+    }
+
     /// Adds quarantined rows (already in row order for their file).
     pub fn push(&mut self, records: Vec<QuarantineRecord>) -> Result<()> {
         for r in &records {

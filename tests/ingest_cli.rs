@@ -432,3 +432,127 @@ fn bad_configuration_is_reported_with_its_file() {
     assert!(err.contains("bad.toml: [columns] names `outcom`"), "{err}");
     assert!(err.contains("closest: outcome"), "{err}");
 }
+
+/// Runs `analyze` on one input with extra environment, returning the results
+/// (without provenance, which names the configuration) and the quarantine file.
+fn analyze_with(
+    input: &Path,
+    config: Option<&Path>,
+    env: &[(&str, &str)],
+) -> (Value, String, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.json");
+    let quarantine = dir.path().join("q.csv");
+    let mut cmd = stopaudit();
+    cmd.args(["analyze", "--quiet", "--format", "json", "--out"])
+        .arg(&out)
+        .arg("--quarantine")
+        .arg(&quarantine)
+        .arg(input);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let done = cmd.output().unwrap();
+    assert!(
+        done.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let mut results: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let provenance = results
+        .as_object_mut()
+        .unwrap()
+        .remove("provenance")
+        .unwrap();
+    (
+        results,
+        std::fs::read_to_string(&quarantine).unwrap(),
+        provenance,
+    )
+}
+
+fn generate(dir: &Path, name: &str, rows: &str, dirty: &str) -> PathBuf {
+    let path = dir.join(name);
+    let format = path.extension().unwrap().to_str().unwrap();
+    let done = stopaudit()
+        .args([
+            "generate", "-q", "--rows", rows, "--seed", "11", "--dirty", dirty,
+        ])
+        .args(["--format", format, "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(done.status.success());
+    path
+}
+
+#[test]
+fn native_parquet_reader_matches_the_polars_scan() {
+    // A generated file with every kind of bad row, read both ways.
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = generate(dir.path(), "dirty.parquet", "30000", "0.05");
+    let polars = dir.path().join("polars.toml");
+    std::fs::write(&polars, "[input]\nparquet_reader = \"polars\"\n").unwrap();
+    let (native, native_q, native_p) = analyze_with(&parquet, None, &[]);
+    let (scan, scan_q, scan_p) = analyze_with(&parquet, Some(&polars), &[]);
+    assert_eq!(native, scan);
+    assert_eq!(native_q, scan_q);
+    for field in [
+        "rows_read",
+        "rows_analyzed",
+        "rows_quarantined",
+        "quarantine_reasons",
+        "first_stop",
+        "last_stop",
+    ] {
+        assert_eq!(native_p[field], scan_p[field], "{field}");
+    }
+    assert_eq!(native_p["rows_read"], 30000);
+    assert!(
+        native_p["quarantine_reasons"]["duplicate_stop_id"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+#[test]
+fn duplicates_beyond_the_memory_limit_are_found_in_a_second_pass() {
+    // With room for 100 ids in memory, the ids spill to disk after the first
+    // batch and later duplicates turn up only at the end: the data is read
+    // again and the results are those of a run that kept every id in memory.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["dirty.csv", "dirty.parquet"] {
+        let input = generate(dir.path(), name, "150000", "0.01");
+        let (memory, memory_q, memory_p) = analyze_with(&input, None, &[]);
+        let (spilled, spilled_q, spilled_p) =
+            analyze_with(&input, None, &[("STOPAUDIT_ID_MEMORY", "100")]);
+        assert_eq!(memory, spilled, "{name}");
+        assert_eq!(memory_q, spilled_q, "{name}");
+        assert_eq!(
+            memory_p["quarantine_reasons"],
+            spilled_p["quarantine_reasons"]
+        );
+        assert!(
+            memory_p["quarantine_reasons"]["duplicate_stop_id"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+        let notes = |env: &[(&str, &str)]| {
+            let mut cmd = stopaudit();
+            cmd.args(["validate", "--format", "json", "--quiet"])
+                .arg(&input);
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let report: Value = serde_json::from_slice(&cmd.output().unwrap().stdout).unwrap();
+            report["files"][0]["notes"].to_string()
+        };
+        assert!(notes(&[("STOPAUDIT_ID_MEMORY", "100")]).contains("read twice"));
+        assert!(!notes(&[]).contains("read twice"));
+    }
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::InputSettings;
 use crate::analysis::{self, AnalysisSettings, Results, SCHEMA_VERSION};
-use crate::counting::{CountCube, CountTables};
+use crate::counting::CountTables;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::output::{csv_string, write_atomic};
@@ -131,28 +131,18 @@ pub fn analyze(
         Some(p) => Some(analysis::population::Population::load(p)?),
         None => None,
     };
-    let mut cube = CountCube::with_extra_fields(&settings.extra_fields_with(population.as_ref())?);
-    let (summary, dicts) = ingest::ingest(
+    let extra_fields = settings.extra_fields_with(population.as_ref())?;
+    let ingest::Ingested {
+        summary,
+        dicts,
+        cube,
+    } = ingest::ingest(
         &inputs,
         &config,
         &input.scope,
+        &extra_fields,
         !input.quiet,
         &mut sink,
-        &mut |frame, _| {
-            let attributes: Vec<String> = frame
-                .get_column_names()
-                .iter()
-                .filter_map(|n| {
-                    n.strip_prefix(crate::canonical::columns::GROUP_PREFIX)
-                        .map(str::to_string)
-                })
-                .collect();
-            cube.add_frame(frame, &attributes)
-                .map_err(|e| Error::Engine {
-                    path: "<count tables>".into(),
-                    message: e.to_string(),
-                })
-        },
     )?;
     if summary.rows_analyzed == 0 {
         return Err(Error::NoData(format!(

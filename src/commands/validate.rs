@@ -41,14 +41,15 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let (summary, _) = ingest::ingest(
+    let summary = ingest::ingest(
         &inputs,
         &config,
         &settings.input.scope,
+        &[],
         !settings.input.quiet,
         &mut sink,
-        &mut |_, _| Ok(()),
-    )?;
+    )?
+    .summary;
     let examples = sink
         .examples
         .iter()

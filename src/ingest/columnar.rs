@@ -1,26 +1,38 @@
-//! Parquet and Arrow IPC (Feather v2) files, read through polars' lazy scans,
-//! a slice at a time and only the columns the mapping needs.
+//! Parquet and Arrow IPC (Feather v2) files, read by polars' streaming
+//! engine on its own threads, only the columns the mapping needs, and handed
+//! over frame by frame in file order.
 //!
 //! Typed columns keep their types: a timezone-aware datetime is an instant,
-//! a naive datetime is a wall-clock time, booleans stay booleans; anything
-//! else (categoricals, numbers in text fields) is read as text.
+//! a naive datetime is a wall-clock time, booleans stay booleans.
+//! Categorical (dictionary) columns keep their codes, so each distinct value
+//! is read and checked once per batch; other text is coded when it repeats.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate};
 use polars::prelude::*;
 
-use super::source::{BATCH_ROWS, Cell, Format, RawBatch, Source};
+use std::num::NonZeroUsize;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use super::batch::{ColumnBatch, RawColumn, text_cell};
+use super::source::{BatchJob, Cell, Format, Source};
 use crate::error::{Error, Result};
+
+/// Rows per batch asked of polars' streaming engine.
+const CHUNK_ROWS: usize = 128 * 1024;
+
+/// Frames from the streaming engine, produced on its own threads.
+type Frames = Receiver<PolarsResult<DataFrame>>;
 
 pub struct ColumnarSource {
     path: PathBuf,
     frame: LazyFrame,
     columns: Vec<String>,
-    dtypes: Vec<DataType>,
     selected: Vec<usize>,
     total_rows: u64,
     offset: u64,
+    frames: Option<Frames>,
 }
 
 impl ColumnarSource {
@@ -51,7 +63,6 @@ impl ColumnarSource {
             .collect_schema()
             .map_err(|e| Error::input(path, format!("cannot read as {}: {e}", format.as_str())))?;
         let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-        let dtypes: Vec<DataType> = schema.iter_values().cloned().collect();
         let counted =
             frame.clone().select([len()]).collect().map_err(|e| {
                 Error::input(path, format!("cannot read as {}: {e}", format.as_str()))
@@ -67,82 +78,146 @@ impl ColumnarSource {
             frame,
             selected: (0..columns.len()).collect(),
             columns,
-            dtypes,
             total_rows,
             offset: 0,
+            frames: None,
         })
+    }
+
+    /// Starts the streaming scan of the selected columns on polars' threads;
+    /// frames come back in file order through a channel of two.
+    fn start(&self) -> Result<Frames> {
+        let (send, frames) = sync_channel::<PolarsResult<DataFrame>>(2);
+        let on_error = send.clone();
+        let names: Vec<Expr> = self
+            .selected
+            .iter()
+            .map(|&i| col(self.columns[i].as_str()))
+            .collect();
+        let plan = self
+            .frame
+            .clone()
+            .select(names)
+            .sink_batches(
+                // Returning true stops the scan: the reader has gone away.
+                PlanCallback::new(move |df| Ok(send.send(Ok(df)).is_err())),
+                true,
+                NonZeroUsize::new(CHUNK_ROWS),
+            )
+            .map_err(|e| Error::engine(&self.path, e))?;
+        std::thread::spawn(move || {
+            if let Err(e) = plan.collect_with_engine(Engine::Streaming) {
+                let _ = on_error.send(Err(e));
+            }
+        });
+        Ok(frames)
     }
 }
 
-fn text_cells(values: &StringChunked) -> Vec<Cell> {
-    values
-        .iter()
-        .map(|v| match v {
-            Some(s) if !s.trim().is_empty() => Cell::Text(s.to_string()),
-            _ => Cell::Null,
-        })
-        .collect()
-}
-
-fn to_cells(col: &Column, dtype: &DataType, n: usize) -> PolarsResult<Vec<Cell>> {
-    let series = col.as_materialized_series().rechunk();
-    let cells: Vec<Cell> = match dtype {
-        DataType::String => text_cells(series.str()?),
-        DataType::Boolean => series
-            .bool()?
-            .iter()
-            .map(|v| v.map(Cell::Bool).unwrap_or(Cell::Null))
-            .collect(),
-        DataType::Float32 | DataType::Float64 => series
-            .cast(&DataType::Float64)?
-            .f64()?
-            .iter()
-            .map(|v| v.map(Cell::Float).unwrap_or(Cell::Null))
-            .collect(),
-        d if d.is_integer() => series
-            .cast(&DataType::Int64)?
-            .i64()?
-            .iter()
-            .map(|v| v.map(Cell::Int).unwrap_or(Cell::Null))
-            .collect(),
+/// One polars column as a raw column: categoricals keep their codes,
+/// text is coded when it repeats, other types become cells.
+fn raw_column(column: &Column) -> PolarsResult<RawColumn> {
+    let series = column.as_materialized_series();
+    Ok(match series.dtype() {
+        DataType::Categorical(..) | DataType::Enum(..) if series.cat32().is_ok() => {
+            categorical(series.cat32()?)
+        }
+        DataType::String => {
+            let text = series.str()?;
+            RawColumn::from_texts(text.len(), || text.iter())
+        }
+        DataType::Boolean => {
+            let values = vec![Cell::Null, Cell::Bool(false), Cell::Bool(true)];
+            let codes = series
+                .bool()?
+                .iter()
+                .map(|v| v.map_or(0, |b| 1 + u32::from(b)))
+                .collect();
+            RawColumn::Coded { values, codes }
+        }
+        DataType::Float32 | DataType::Float64 => RawColumn::Plain(
+            series
+                .cast(&DataType::Float64)?
+                .f64()?
+                .iter()
+                .map(|v| v.map(Cell::Float).unwrap_or(Cell::Null))
+                .collect(),
+        ),
+        d if d.is_integer() => RawColumn::Plain(
+            series
+                .cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .map(|v| v.map(Cell::Int).unwrap_or(Cell::Null))
+                .collect(),
+        ),
         DataType::Datetime(unit, tz) => {
             let to_ms = |v: i64| match unit {
                 TimeUnit::Nanoseconds => v.div_euclid(1_000_000),
                 TimeUnit::Microseconds => v.div_euclid(1_000),
                 TimeUnit::Milliseconds => v,
             };
+            let zoned = tz.is_some();
             let physical = series.cast(&DataType::Int64)?;
-            physical
-                .i64()?
-                .iter()
-                .map(|v| match v {
-                    None => Cell::Null,
-                    Some(v) if tz.is_some() => Cell::Instant(to_ms(v)),
-                    Some(v) => DateTime::from_timestamp_millis(to_ms(v))
-                        .map(|d| Cell::Local(d.naive_utc()))
-                        .unwrap_or(Cell::Null),
-                })
-                .collect()
+            RawColumn::Plain(
+                physical
+                    .i64()?
+                    .iter()
+                    .map(|v| match v {
+                        None => Cell::Null,
+                        Some(v) if zoned => Cell::Instant(to_ms(v)),
+                        Some(v) => DateTime::from_timestamp_millis(to_ms(v))
+                            .map(|d| Cell::Local(d.naive_utc()))
+                            .unwrap_or(Cell::Null),
+                    })
+                    .collect(),
+            )
         }
         DataType::Date => {
             let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-            series
-                .cast(&DataType::Int32)?
-                .i32()?
-                .iter()
-                .map(|v| {
-                    match v.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into())))
-                    {
-                        Some(d) => Cell::Date(d),
-                        None => Cell::Null,
-                    }
-                })
-                .collect()
+            RawColumn::Plain(
+                series
+                    .cast(&DataType::Int32)?
+                    .i32()?
+                    .iter()
+                    .map(|v| {
+                        v.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into())))
+                            .map_or(Cell::Null, Cell::Date)
+                    })
+                    .collect(),
+            )
         }
-        _ => text_cells(series.cast(&DataType::String)?.str()?),
-    };
-    debug_assert_eq!(cells.len(), n);
-    Ok(cells)
+        _ => {
+            let cast = series.cast(&DataType::String)?;
+            let text = cast.str()?;
+            RawColumn::from_texts(text.len(), || text.iter())
+        }
+    })
+}
+
+/// Codes of a categorical column, renumbered from 0 in order of first
+/// appearance in the batch; each category's text is looked up once.
+fn categorical(cats: &Categorical32Chunked) -> RawColumn {
+    let mapping = cats.get_mapping();
+    let upper = mapping.num_cats_upper_bound();
+    let mut scratch = vec![u32::MAX; upper + 1];
+    let null = upper;
+    let mut values = Vec::new();
+    let mut codes = Vec::with_capacity(cats.len());
+    for cat in cats.physical().iter() {
+        let id = cat.map_or(null, |c| c as usize);
+        let mut code = scratch[id];
+        if code == u32::MAX {
+            code = values.len() as u32;
+            scratch[id] = code;
+            values.push(match cat {
+                None => Cell::Null,
+                Some(c) => mapping.cat_to_str(c).map_or(Cell::Null, text_cell),
+            });
+        }
+        codes.push(code);
+    }
+    RawColumn::Coded { values, codes }
 }
 
 impl Source for ColumnarSource {
@@ -154,46 +229,43 @@ impl Source for ColumnarSource {
         self.selected = needed.to_vec();
     }
 
-    fn next_batch(&mut self) -> Result<Option<RawBatch>> {
-        if self.offset >= self.total_rows {
-            return Ok(None);
+    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
+        if self.frames.is_none() {
+            if self.total_rows == 0 {
+                return Ok(None);
+            }
+            self.frames = Some(self.start()?);
         }
-        let take = (self.total_rows - self.offset).min(BATCH_ROWS as u64);
-        let names: Vec<Expr> = self
-            .selected
-            .iter()
-            .map(|&i| col(self.columns[i].as_str()))
-            .collect();
-        let df = self
-            .frame
-            .clone()
-            .select(names)
-            .slice(self.offset as i64, take as IdxSize)
-            .collect()
-            .map_err(|e| Error::engine(&self.path, e))?;
+        let frames = self.frames.as_ref().expect("started");
+        let df = loop {
+            match frames.recv() {
+                Err(_) => {
+                    self.offset = self.total_rows;
+                    return Ok(None);
+                }
+                Ok(Err(e)) => return Err(Error::engine(&self.path, e)),
+                Ok(Ok(df)) if df.height() == 0 => continue,
+                Ok(Ok(df)) => break df,
+            }
+        };
         let n = df.height();
-        let mut by_column: Vec<Option<std::vec::IntoIter<Cell>>> = vec![None; 0];
-        by_column.resize_with(self.columns.len(), || None);
-        for (k, &i) in self.selected.iter().enumerate() {
-            let cells = to_cells(&df.columns()[k], &self.dtypes[i], n)
-                .map_err(|e| Error::engine(&self.path, e))?;
-            by_column[i] = Some(cells.into_iter());
-        }
-        let mut batch = RawBatch::default();
-        for r in 0..n {
-            batch.row_numbers.push(self.offset + r as u64 + 1);
-            batch.rows.push(
-                by_column
-                    .iter_mut()
-                    .map(|c| c.as_mut().and_then(Iterator::next).unwrap_or(Cell::Null))
-                    .collect(),
-            );
-        }
+        let first = self.offset + 1;
         self.offset += n as u64;
-        if n == 0 {
-            self.offset = self.total_rows;
-        }
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        let selected = self.selected.clone();
+        let width = self.columns.len();
+        let path = self.path.clone();
+        Ok(Some(Box::new(move || {
+            let mut columns: Vec<Option<RawColumn>> = vec![None; width];
+            for (k, &i) in selected.iter().enumerate() {
+                columns[i] =
+                    Some(raw_column(&df.columns()[k]).map_err(|e| Error::engine(&path, e))?);
+            }
+            Ok(ColumnBatch {
+                row_numbers: (first..first + n as u64).collect(),
+                columns,
+                malformed: Vec::new(),
+            })
+        })))
     }
 
     fn progress(&self) -> u64 {

@@ -11,7 +11,10 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::source::{BATCH_ROWS, Cell, MalformedRow, RawBatch, Source, clean_header};
+use rayon::prelude::*;
+
+use super::batch::{ColumnBatch, RawColumn, TextColumn};
+use super::source::{BATCH_ROWS, BatchJob, MalformedRow, Source, clean_header};
 use crate::config::{Encoding, InputConfig, delimiter_byte};
 use crate::error::{Error, Result};
 
@@ -34,6 +37,8 @@ pub struct CsvSource {
     embedded_breaks: u64,
     notes: Vec<String>,
     done: bool,
+    /// Columns to keep (all until [`Source::project`] says otherwise).
+    needed: Vec<bool>,
 }
 
 impl CsvSource {
@@ -106,6 +111,7 @@ impl CsvSource {
             embedded_breaks: line_breaks(&header),
             notes,
             done: false,
+            needed: Vec::new(),
         })
     }
 
@@ -201,14 +207,30 @@ impl Source for CsvSource {
         &self.columns
     }
 
-    fn next_batch(&mut self) -> Result<Option<RawBatch>> {
+    fn project(&mut self, needed: &[usize]) {
+        self.needed = (0..self.columns.len())
+            .map(|i| needed.contains(&i))
+            .collect();
+    }
+
+    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
         if self.done {
             return Ok(None);
         }
-        let mut batch = RawBatch::default();
-        let mut record = csv::ByteRecord::new();
         let width = self.columns.len();
-        while batch.len() < BATCH_ROWS {
+        let mut row_numbers = Vec::new();
+        let mut malformed = Vec::new();
+        let mut texts: Vec<Option<TextColumn>> = (0..width)
+            .map(|i| {
+                self.needed
+                    .get(i)
+                    .copied()
+                    .unwrap_or(true)
+                    .then(TextColumn::default)
+            })
+            .collect();
+        let mut record = csv::ByteRecord::new();
+        while row_numbers.len() + malformed.len() < BATCH_ROWS {
             let got = self.reader.read_byte_record(&mut record).map_err(|e| {
                 Error::input(
                     &self.path,
@@ -233,7 +255,7 @@ impl Source for CsvSource {
                 continue;
             }
             if record.len() != width {
-                batch.malformed.push(MalformedRow {
+                malformed.push(MalformedRow {
                     row: line,
                     message: format!(
                         "line {line} has {} fields but the header has {width} (delimiter \"{}\"); check quoting",
@@ -244,24 +266,27 @@ impl Source for CsvSource {
                 });
                 continue;
             }
-            let mut cells = Vec::with_capacity(width);
             let mut bad = None;
             for (i, field) in record.iter().enumerate() {
                 match decode(field, self.encoding) {
-                    Ok(text) if text.trim().is_empty() => cells.push(Cell::Null),
-                    Ok(text) => cells.push(Cell::Text(text.into_owned())),
+                    Ok(text) => {
+                        if let Some(column) = &mut texts[i] {
+                            column.push(&text);
+                        }
+                    }
                     Err(m) => {
                         bad = Some(format!("column \"{}\": {m}", self.columns[i]));
+                        // Take back this row's fields so far: it is quarantined whole.
+                        for column in texts[..i].iter_mut().flatten() {
+                            column.pop();
+                        }
                         break;
                     }
                 }
             }
             match bad {
-                None => {
-                    batch.row_numbers.push(line);
-                    batch.rows.push(cells);
-                }
-                Some(message) => batch.malformed.push(MalformedRow {
+                None => row_numbers.push(line),
+                Some(message) => malformed.push(MalformedRow {
                     row: line,
                     message,
                     raw: raw_line(&record, self.delimiter),
@@ -271,7 +296,20 @@ impl Source for CsvSource {
         if self.done {
             self.position = self.total_bytes;
         }
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        if row_numbers.is_empty() && malformed.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(move || {
+            let columns = texts
+                .into_par_iter()
+                .map(|t| t.map(RawColumn::from_text_column))
+                .collect();
+            Ok(ColumnBatch {
+                row_numbers,
+                columns,
+                malformed,
+            })
+        })))
     }
 
     fn progress(&self) -> u64 {

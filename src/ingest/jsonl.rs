@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::source::{BATCH_ROWS, Cell, MalformedRow, RawBatch, Source, clean_header};
+use super::batch::ColumnBatch;
+use super::source::{BATCH_ROWS, BatchJob, Cell, MalformedRow, RawBatch, Source, clean_header};
 use crate::error::{Error, Result};
 
 pub struct JsonlSource {
@@ -119,7 +120,7 @@ impl Source for JsonlSource {
         &self.columns
     }
 
-    fn next_batch(&mut self) -> Result<Option<RawBatch>> {
+    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
         if self.done {
             return Ok(None);
         }
@@ -160,7 +161,12 @@ impl Source for JsonlSource {
                 }),
             }
         }
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        Ok(if batch.is_empty() {
+            None
+        } else {
+            let width = self.columns.len();
+            Some(Box::new(move || Ok(ColumnBatch::from_rows(batch, width))) as BatchJob)
+        })
     }
 
     fn progress(&self) -> u64 {

@@ -20,6 +20,24 @@ pub enum DateTimeColumns {
     Split { date: usize, time: usize },
 }
 
+impl DateTimeColumns {
+    /// The date-time column, or the date column.
+    pub fn first(&self) -> usize {
+        match *self {
+            DateTimeColumns::One(i) => i,
+            DateTimeColumns::Split { date, .. } => date,
+        }
+    }
+
+    /// The time column, when date and time are separate.
+    pub fn second(&self) -> Option<usize> {
+        match *self {
+            DateTimeColumns::One(_) => None,
+            DateTimeColumns::Split { time, .. } => Some(time),
+        }
+    }
+}
+
 /// The columns of one input file that feed each canonical field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMapping {

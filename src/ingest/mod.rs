@@ -10,12 +10,15 @@
 //! is checked per file (rows out of scope are valid rows that the
 //! `--period`/`--where` scope leaves out).
 
+pub mod batch;
 pub mod columnar;
 pub mod csv;
 pub mod datetime;
 pub mod jsonl;
 pub mod mapping;
+pub mod parquet;
 pub mod source;
+pub mod stop_ids;
 pub mod validate;
 pub mod xlsx;
 
@@ -23,18 +26,19 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::DataFrame;
-use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{Dictionaries, FrameBuilder};
+use crate::canonical::{Dictionaries, NONE_U32, StopBatch};
+use crate::codes::CodeLists;
 use crate::config::Config;
+use crate::counting::{BatchCounts, CountCube, CubeBuilder, SharedCube};
 use crate::error::{Error, Result};
 use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason, ReasonCounts};
 use crate::scope::Scope;
 use source::{Cell, Format, Source};
-use validate::{TEXT_FIELDS, Validator};
+use stop_ids::StopIds;
+use validate::{CheckedBatch, NONE, Validator};
 
 /// What happened to one input file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -74,17 +78,304 @@ pub struct IngestSummary {
     pub missing_values: BTreeMap<String, u64>,
 }
 
-/// Runs ingestion. `on_frame` receives every canonical frame (in file order)
-/// with the dictionaries that decode it so far; the final dictionaries are
-/// returned with the summary.
+/// Everything ingestion produces.
+pub struct Ingested {
+    pub summary: IngestSummary,
+    /// The run's dictionaries of text and group values.
+    pub dicts: Dictionaries,
+    /// Counts of the analysed stops.
+    pub cube: CountCube,
+}
+
+/// What the batch jobs of one file share.
+struct FileContext {
+    validator: Validator,
+    scope: Scope,
+    codes: CodeLists,
+    attributes: Vec<String>,
+    tz: chrono_tz::Tz,
+    cube: std::sync::Arc<SharedCube>,
+    display: String,
+    columns: Vec<String>,
+}
+
+/// One batch after the work that can run on any thread: checked, its
+/// rejections turned into quarantine records, its valid in-scope stops
+/// coded and counted.
+struct Processed {
+    batch: batch::ColumnBatch,
+    checked: CheckedBatch,
+    rows_read: u64,
+    rejected: Vec<QuarantineRecord>,
+    /// Valid rows the scope leaves out (by batch row).
+    out_of_scope: Vec<u32>,
+    stops: StopBatch,
+    /// The run's codes of the batch's text and group values.
+    text_codes: Vec<Vec<u32>>,
+    group_codes: Vec<Vec<u32>>,
+    /// Missing values among `stops`, indexed like [`MISSING_FIELDS`] then attributes.
+    missing: Vec<u64>,
+    /// First and last `stopped_at` among `stops`.
+    span: Option<(i64, i64)>,
+}
+
+impl FileContext {
+    /// Checks a batch, codes its valid in-scope stops and counts them: all
+    /// that does not depend on earlier batches.
+    fn process(&self, batch: batch::ColumnBatch) -> Processed {
+        let checked = self.validator.validate_batch(&batch);
+        let mut rejected: Vec<QuarantineRecord> = batch
+            .malformed
+            .iter()
+            .map(|m| QuarantineRecord {
+                file: self.display.clone(),
+                row: m.row,
+                reason: Reason::MalformedLine,
+                field: String::new(),
+                value: String::new(),
+                message: m.message.clone(),
+                record: serde_json::Value::String(m.raw.clone()).to_string(),
+            })
+            .collect();
+        let mut keep = vec![true; checked.len()];
+        let mut out_of_scope = Vec::new();
+        for (i, rejection) in checked.rejections.iter().enumerate() {
+            if let Some(r) = rejection {
+                keep[i] = false;
+                rejected.push(self.record(&batch, i, r.clone()));
+            } else if !self.scope.is_everything() {
+                let stop = checked.stop_row(i).expect("a valid row");
+                if !self
+                    .scope
+                    .matches(&stop, &self.codes, &self.attributes, self.tz)
+                {
+                    keep[i] = false;
+                    out_of_scope.push(i as u32);
+                }
+            }
+        }
+        let stops = stop_batch(&checked, &keep);
+        let counts = BatchCounts::count(&stops, self.cube.extra_fields());
+        let (text_codes, group_codes) = self.cube.codes_of(&stops);
+        self.cube.add(&counts, &text_codes, &group_codes);
+        let mut missing = vec![0; MISSING_FIELDS.len() + self.attributes.len()];
+        for i in 0..stops.len() {
+            add_missing(&mut missing, &checked, &stops, i, 1);
+        }
+        let span = span(stops.stopped_at.iter().copied());
+        Processed {
+            rows_read: batch.len() as u64,
+            batch,
+            checked,
+            rejected,
+            out_of_scope,
+            stops,
+            text_codes,
+            group_codes,
+            missing,
+            span,
+        }
+    }
+
+    /// The quarantine record of row `i` of a batch.
+    fn record(
+        &self,
+        batch: &batch::ColumnBatch,
+        i: usize,
+        r: crate::quarantine::Rejection,
+    ) -> QuarantineRecord {
+        QuarantineRecord {
+            file: self.display.clone(),
+            row: batch.row_numbers[i],
+            reason: r.reason,
+            field: r.field,
+            value: r.value,
+            message: r.message,
+            record: record_json(&self.columns, |c| batch.cell(c, i)),
+        }
+    }
+}
+
+/// The first and last of some instants.
+fn span(times: impl Iterator<Item = i64>) -> Option<(i64, i64)> {
+    times.fold(None, |acc, t| match acc {
+        None => Some((t, t)),
+        Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
+    })
+}
+
+/// The kept rows of a checked batch as canonical stops, with the batch's
+/// own dictionaries in order of first appearance.
+fn stop_batch(c: &CheckedBatch, keep: &[bool]) -> StopBatch {
+    let kept: Vec<u32> = (0..keep.len() as u32)
+        .filter(|&i| keep[i as usize])
+        .collect();
+    let all = kept.len() == keep.len();
+    fn pick<T: Copy>(all: bool, kept: &[u32], v: &[T]) -> Vec<T> {
+        if all {
+            v.to_vec()
+        } else {
+            kept.iter().map(|&i| v[i as usize]).collect()
+        }
+    }
+    let (texts, text_values): (Vec<_>, Vec<_>) = c
+        .texts
+        .iter()
+        .map(|f| recode(f, &kept, |v| v.as_deref()))
+        .unzip();
+    let (groups, group_values): (Vec<_>, Vec<_>) = c
+        .groups
+        .iter()
+        .map(|f| recode(f, &kept, |v| Some(v.as_str())))
+        .unzip();
+    StopBatch {
+        stopped_at: pick(all, &kept, &c.stopped_at),
+        justification: pick(all, &kept, &c.justification),
+        outcome: pick(all, &kept, &c.outcome),
+        legal_basis: pick(all, &kept, &c.legal_basis),
+        subject_type: pick(all, &kept, &c.subject_type),
+        reason_explained: pick(all, &kept, &c.reason_explained),
+        search_conducted: pick(all, &kept, &c.search),
+        contraband_found: pick(all, &kept, &c.contraband),
+        latitude: pick(all, &kept, &c.latitude),
+        longitude: pick(all, &kept, &c.longitude),
+        rows: kept,
+        texts,
+        text_values,
+        groups,
+        group_values,
+    }
+}
+
+const UNCODED: u32 = u32::MAX - 1;
+
+/// A field's values at the kept rows, recoded 0, 1, ... in order of first
+/// appearance (missing values: [`NONE_U32`]).
+fn recode<T>(
+    field: &validate::Field<T>,
+    kept: &[u32],
+    text: impl Fn(&T) -> Option<&str>,
+) -> (Vec<u32>, Vec<String>) {
+    let mut local = vec![UNCODED; field.values.len()];
+    let mut values = Vec::new();
+    let codes = kept
+        .iter()
+        .map(|&i| {
+            let c = field.codes[i as usize] as usize;
+            if local[c] == UNCODED {
+                local[c] = match field.values[c].as_ref().and_then(&text) {
+                    Some(v) => {
+                        values.push(v.to_string());
+                        (values.len() - 1) as u32
+                    }
+                    None => NONE_U32,
+                };
+            }
+            local[c]
+        })
+        .collect();
+    (codes, values)
+}
+
+/// Adds `sign` (1 or -1) for each field stop `i` of `stops` lacks.
+fn add_missing(m: &mut [u64], c: &CheckedBatch, stops: &StopBatch, i: usize, sign: i64) {
+    let mut add = |slot: usize, missing: bool| {
+        if missing {
+            m[slot] = m[slot].wrapping_add_signed(sign);
+        }
+    };
+    add(0, c.stop_id[stops.rows[i] as usize].is_none());
+    for (k, t) in stops.texts.iter().enumerate() {
+        add(1 + k, t[i] == NONE_U32);
+    }
+    add(7, stops.latitude[i].is_nan());
+    add(8, stops.longitude[i].is_nan());
+    add(9, stops.subject_type[i] == NONE);
+    add(10, stops.legal_basis[i] == NONE);
+    add(11, stops.search_conducted[i] == NONE);
+    add(12, stops.contraband_found[i] == NONE);
+    add(13, stops.reason_explained[i] == NONE);
+    for (a, (codes, values)) in stops.groups.iter().zip(&stops.group_values).enumerate() {
+        add(
+            MISSING_FIELDS.len() + a,
+            values[codes[i] as usize] == crate::schema::UNKNOWN_GROUP,
+        );
+    }
+}
+
+/// Batches of a source processed on the rayon pool a few at a time and
+/// handed to `each` in file order on this thread.
+fn in_order(
+    src: &mut dyn Source,
+    context: &std::sync::Arc<FileContext>,
+    bar: &indicatif::ProgressBar,
+    mut each: impl FnMut(Processed) -> Result<()>,
+) -> Result<()> {
+    let window = 4 * rayon::current_num_threads();
+    let mut pending: std::collections::VecDeque<std::sync::mpsc::Receiver<Result<Processed>>> =
+        Default::default();
+    let mut exhausted = false;
+    loop {
+        while !exhausted && pending.len() < window {
+            match src.next_batch()? {
+                None => exhausted = true,
+                Some(job) => {
+                    let (send, receive) = std::sync::mpsc::sync_channel(1);
+                    let context = std::sync::Arc::clone(context);
+                    rayon::spawn(move || {
+                        let processed = job().map(|b| context.process(b));
+                        // Let go of the shared state before answering: once
+                        // every answer is in, the caller owns it alone.
+                        drop(context);
+                        let _ = send.send(processed);
+                    });
+                    pending.push_back(receive);
+                }
+            }
+        }
+        let Some(next) = pending.pop_front() else {
+            return Ok(());
+        };
+        let processed = next
+            .recv()
+            .map_err(|_| Error::Usage("a batch job stopped without an answer".into()))??;
+        each(processed)?;
+        bar.set_position(src.progress());
+    }
+}
+
+/// An input file, opened.
+type Opened = (PathBuf, Format, Box<dyn Source>);
+
+/// Reopens the inputs for a second pass, reading the same columns.
+fn reopen(
+    inputs: &[PathBuf],
+    config: &Config,
+    mappings: &[mapping::ColumnMapping],
+) -> Result<Vec<Opened>> {
+    inputs
+        .iter()
+        .zip(mappings)
+        .map(|(path, m)| {
+            let format = source::detect_format(path)?;
+            let mut src = source::open(path, format, &config.input)?;
+            src.project(&m.used_columns());
+            Ok((path.clone(), format, src))
+        })
+        .collect()
+}
+
+/// Runs ingestion: reads, checks and counts every input, quarantining what
+/// cannot be used. `extra_fields` are the extra strata the count cube keeps
+/// (see [`CountCube::with_extra_fields`]).
 pub fn ingest(
     inputs: &[PathBuf],
     config: &Config,
     scope: &Scope,
+    extra_fields: &[String],
     progress: bool,
     quarantine: &mut QuarantineSink,
-    on_frame: &mut dyn FnMut(&DataFrame, &Dictionaries) -> Result<()>,
-) -> Result<(IngestSummary, Dictionaries)> {
+) -> Result<Ingested> {
     if inputs.is_empty() {
         return Err(Error::Usage("no input files given".into()));
     }
@@ -92,7 +383,7 @@ pub fn ingest(
     let tz = config.timezone();
 
     // Open everything and map columns first: file-level errors stop the run here.
-    let mut opened: Vec<(PathBuf, Format, Box<dyn Source>)> = Vec::new();
+    let mut opened: Vec<Opened> = Vec::new();
     for path in inputs {
         if !path.exists() {
             return Err(Error::input(path, "file not found"));
@@ -123,121 +414,162 @@ pub fn ingest(
             .collect::<Result<Vec<_>>>()
     });
 
-    let mut state = State {
-        dicts: Dictionaries::new(attributes.len()),
-        seen_ids: foldhash::HashSet::default(),
-        first: None,
-        last: None,
-        missing: BTreeMap::new(),
-    };
-    let mut files = Vec::new();
-    let mut reasons = ReasonCounts::default();
-    let mut duplicates_checked = true;
-    for (file_idx, ((path, format, mut src), mapping)) in
-        opened.into_iter().zip(&mappings).enumerate()
-    {
-        if mapping.column("stop_id").is_none() {
-            duplicates_checked = false;
-        }
-        let bar = progress_bar(progress, &path, src.progress_total());
-        let validator = Validator::new(
-            mapping,
-            &codes,
-            tz,
-            config.input.datetime_format.as_deref(),
-            (config.period.start, config.period.end),
-            &config.values,
-        );
-        let tz_name = tz.name().to_string();
-        let display = path.display().to_string();
-        let mut summary = FileSummary {
-            path: display.clone(),
-            format,
-            sha256: String::new(),
-            bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
-            rows_read: 0,
-            rows_analyzed: 0,
-            rows_quarantined: 0,
-            rows_out_of_scope: 0,
-            columns: mapping.describe(src.columns()),
-            notes: Vec::new(),
+    // A second pass is needed only when duplicate stop ids turn up after
+    // the in-memory limit (see `stop_ids`).
+    let mut opened = Some(opened);
+    let mut late = None;
+    let mut read_twice = None;
+    let (mut files, reasons, duplicates_checked, state) = loop {
+        let mut state = State {
+            cube: std::sync::Arc::new(SharedCube::new(attributes.len(), extra_fields)),
+            removed: CubeBuilder::new(extra_fields),
+            stop_ids: match late.take() {
+                Some(known) => StopIds::knowing(known),
+                None => StopIds::new(),
+            },
+            first: None,
+            last: None,
+            missing: vec![0; MISSING_FIELDS.len() + attributes.len()],
         };
-        while let Some(batch) = src.next_batch()? {
-            summary.rows_read += batch.len() as u64;
-            let checked: Vec<_> = batch
-                .rows
-                .par_iter()
-                .map(|row| validator.validate(row))
-                .collect();
-            let mut builder = FrameBuilder::new(&attributes, &tz_name);
-            let mut rejected: Vec<QuarantineRecord> = batch
-                .malformed
-                .iter()
-                .map(|m| QuarantineRecord {
-                    file: display.clone(),
-                    row: m.row,
-                    reason: Reason::MalformedLine,
-                    field: String::new(),
-                    value: String::new(),
-                    message: m.message.clone(),
-                    record: serde_json::Value::String(m.raw.clone()).to_string(),
-                })
-                .collect();
-            for ((result, cells), &row) in
-                checked.into_iter().zip(&batch.rows).zip(&batch.row_numbers)
-            {
-                let outcome = result.and_then(|stop| state.check_duplicate(stop));
-                match outcome {
-                    Ok(stop) if !scope.matches(&stop, &codes, &attributes, tz) => {
-                        summary.rows_out_of_scope += 1
+        let sources = match opened.take() {
+            Some(sources) => sources,
+            None => reopen(inputs, config, &mappings)?,
+        };
+        let mut files = Vec::new();
+        let mut reasons = ReasonCounts::default();
+        let mut duplicates_checked = true;
+        for ((path, format, mut src), mapping) in sources.into_iter().zip(&mappings) {
+            if mapping.column("stop_id").is_none() {
+                duplicates_checked = false;
+            }
+            let bar = progress_bar(progress, &path, src.progress_total());
+            let display = path.display().to_string();
+            let context = std::sync::Arc::new(FileContext {
+                validator: Validator::new(
+                    mapping,
+                    &codes,
+                    tz,
+                    config.input.datetime_format.as_deref(),
+                    (config.period.start, config.period.end),
+                    &config.values,
+                ),
+                scope: scope.clone(),
+                codes: codes.clone(),
+                attributes: attributes.clone(),
+                tz,
+                cube: std::sync::Arc::clone(&state.cube),
+                display: display.clone(),
+                columns: src.columns().to_vec(),
+            });
+            let stop_id_column = mapping.column("stop_id");
+            let mut summary = FileSummary {
+                path: display.clone(),
+                format,
+                sha256: String::new(),
+                bytes: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                rows_read: 0,
+                rows_analyzed: 0,
+                rows_quarantined: 0,
+                rows_out_of_scope: 0,
+                columns: mapping.describe(src.columns()),
+                notes: Vec::new(),
+            };
+            in_order(&mut *src, &context, &bar, |mut p| {
+                summary.rows_read += p.rows_read;
+                // Duplicates depend on the rows before: the one step in file order.
+                let duplicates = state.stop_ids.check(&p.checked)?;
+                let mut removed: Vec<usize> = Vec::new();
+                let mut duplicate_rows: Vec<u32> = duplicates.into_iter().collect();
+                duplicate_rows.sort_unstable();
+                for &i in &duplicate_rows {
+                    let id = stop_id_column
+                        .map(|c| p.batch.cell(c, i as usize).display().trim().to_string())
+                        .unwrap_or_default();
+                    let rejection = crate::quarantine::Rejection::new(
+                        Reason::DuplicateStopId,
+                        "stop_id",
+                        id.clone(),
+                        format!("stop_id \"{id}\" appeared earlier; the first occurrence is kept"),
+                    );
+                    p.rejected
+                        .push(context.record(&p.batch, i as usize, rejection));
+                    match p.stops.rows.binary_search(&i) {
+                        Ok(s) => removed.push(s),
+                        Err(_) => {
+                            let at = p
+                                .out_of_scope
+                                .binary_search(&i)
+                                .expect("valid rows are analysed or out of scope");
+                            p.out_of_scope.remove(at);
+                        }
                     }
-                    Ok(stop) => {
-                        state.observe(&stop, &attributes);
-                        builder.push(file_idx as u32, row, stop, &mut state.dicts);
-                    }
-                    Err(r) => rejected.push(QuarantineRecord {
-                        file: display.clone(),
-                        row,
-                        reason: r.reason,
-                        field: r.field,
-                        value: r.value,
-                        message: r.message,
-                        record: record_json(src.columns(), cells),
-                    }),
                 }
+                let mut span = p.span;
+                if !removed.is_empty() {
+                    // Counted already: take the duplicates out again.
+                    let mut counts = BatchCounts::empty(attributes.len(), extra_fields);
+                    for &s in &removed {
+                        counts.add(&p.stops, s);
+                        add_missing(&mut p.missing, &p.checked, &p.stops, s, -1);
+                    }
+                    state
+                        .removed
+                        .merge_batch(&counts, &p.text_codes, &p.group_codes);
+                    span = self::span(
+                        (0..p.stops.len())
+                            .filter(|s| removed.binary_search(s).is_err())
+                            .map(|s| p.stops.stopped_at[s]),
+                    );
+                }
+                if let Some((lo, hi)) = span {
+                    state.first = Some(state.first.map_or(lo, |f| f.min(lo)));
+                    state.last = Some(state.last.map_or(hi, |l| l.max(hi)));
+                }
+                for (total, n) in state.missing.iter_mut().zip(&p.missing) {
+                    *total += n;
+                }
+                let analysed = p.stops.len() - removed.len();
+                p.rejected.sort_by_key(|r| r.row);
+                summary.rows_quarantined += p.rejected.len() as u64;
+                summary.rows_out_of_scope += p.out_of_scope.len() as u64;
+                summary.rows_analyzed += analysed as u64;
+                for r in &p.rejected {
+                    reasons.add(r.reason, 1);
+                }
+                quarantine.push(p.rejected)
+            })?;
+            bar.finish_and_clear();
+            assert_eq!(
+                summary.rows_read,
+                summary.rows_analyzed + summary.rows_quarantined + summary.rows_out_of_scope,
+                "every row of {display} is analysed, quarantined or out of scope"
+            );
+            summary.notes = src.notes();
+            if summary.rows_read == 0 {
+                summary
+                    .notes
+                    .push("the file has a header but no rows".into());
             }
-            rejected.sort_by_key(|r| r.row);
-            summary.rows_quarantined += rejected.len() as u64;
-            for r in &rejected {
-                reasons.add(r.reason, 1);
+            if mapping.column("stop_id").is_none() {
+                summary
+                    .notes
+                    .push("no stop_id column: rows are identified by file and row number, and duplicates could not be checked".into());
             }
-            quarantine.push(rejected)?;
-            summary.rows_analyzed += builder.len() as u64;
-            if !builder.is_empty() {
-                let frame = builder.finish().map_err(|e| Error::engine(&path, e))?;
-                on_frame(&frame, &state.dicts)?;
+            if let Some(n) = read_twice {
+                summary.notes.push(format!(
+                    "read twice: {n} duplicate stop ids were found only after the first pass (more distinct stop ids than fit in memory)"
+                ));
             }
-            bar.set_position(src.progress());
+            files.push(summary);
         }
-        bar.finish_and_clear();
-        assert_eq!(
-            summary.rows_read,
-            summary.rows_analyzed + summary.rows_quarantined + summary.rows_out_of_scope,
-            "every row of {display} is analysed, quarantined or out of scope"
-        );
-        summary.notes = src.notes();
-        if summary.rows_read == 0 {
-            summary
-                .notes
-                .push("the file has a header but no rows".into());
+        if let Some(found) = state.stop_ids.finish()? {
+            read_twice = Some(found.count);
+            late = Some(found);
+            quarantine.restart();
+            continue;
         }
-        if mapping.column("stop_id").is_none() {
-            summary
-                .notes
-                .push("no stop_id column: rows are identified by file and row number, and duplicates could not be checked".into());
-        }
-        files.push(summary);
-    }
+        break (files, reasons, duplicates_checked, state);
+    };
 
     let hashes = hasher
         .join()
@@ -255,6 +587,7 @@ pub fn ingest(
         "quarantine reasons add up"
     );
     let fmt = |ms: Option<i64>| ms.map(|ms| datetime::format_local(ms, tz));
+    let missing_values = state.missing_values(&attributes);
     let summary = IngestSummary {
         files,
         rows_read,
@@ -267,75 +600,66 @@ pub fn ingest(
         timezone: tz.name().to_string(),
         first_stop: fmt(state.first),
         last_stop: fmt(state.last),
-        missing_values: state.missing,
+        missing_values,
     };
-    Ok((summary, state.dicts))
+    let shared = std::sync::Arc::try_unwrap(state.cube)
+        .unwrap_or_else(|_| unreachable!("every batch job has finished"));
+    let (cube, dicts) = shared.finish(state.removed);
+    Ok(Ingested {
+        summary,
+        dicts,
+        cube,
+    })
 }
 
+/// Optional fields whose missing values are counted, in the order of [`State::missing`].
+const MISSING_FIELDS: [&str; 14] = [
+    "stop_id",
+    "unit",
+    "district",
+    "basisteam",
+    "area_code",
+    "officer_id",
+    "team",
+    "latitude",
+    "longitude",
+    "subject_type",
+    "legal_basis",
+    "search_conducted",
+    "contraband_found",
+    "reason_explained",
+];
+
+/// What ingestion keeps across batches.
 struct State {
-    dicts: Dictionaries,
-    /// 128-bit hashes of the stop ids seen so far (16 bytes per id instead of the id itself).
-    seen_ids: foldhash::HashSet<u128>,
+    cube: std::sync::Arc<SharedCube>,
+    /// Counts of stops found to be duplicates after they were counted.
+    removed: CubeBuilder,
+    stop_ids: StopIds,
     first: Option<i64>,
     last: Option<i64>,
-    missing: BTreeMap<String, u64>,
+    /// Analysed rows with no value: [`MISSING_FIELDS`], then group attributes.
+    missing: Vec<u64>,
 }
 
 impl State {
-    fn check_duplicate(
-        &mut self,
-        stop: validate::StopRow,
-    ) -> std::result::Result<validate::StopRow, crate::quarantine::Rejection> {
-        if let Some(id) = &stop.stop_id
-            && !self
-                .seen_ids
-                .insert(xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
-        {
-            return Err(crate::quarantine::Rejection::new(
-                Reason::DuplicateStopId,
-                "stop_id",
-                id.clone(),
-                format!("stop_id \"{id}\" appeared earlier; the first occurrence is kept"),
-            ));
-        }
-        Ok(stop)
-    }
-
-    fn observe(&mut self, stop: &validate::StopRow, attributes: &[String]) {
-        self.first = Some(
-            self.first
-                .map_or(stop.stopped_at, |f| f.min(stop.stopped_at)),
-        );
-        self.last = Some(
-            self.last
-                .map_or(stop.stopped_at, |l| l.max(stop.stopped_at)),
-        );
-        let mut miss = |field: &str, missing: bool| {
-            if missing {
-                *self.missing.entry(field.to_string()).or_default() += 1;
-            }
-        };
-        miss("stop_id", stop.stop_id.is_none());
-        for (k, f) in TEXT_FIELDS.iter().enumerate() {
-            miss(f, stop.texts[k].is_none());
-        }
-        miss("latitude", stop.latitude.is_none());
-        miss("longitude", stop.longitude.is_none());
-        miss("subject_type", stop.subject_type.is_none());
-        miss("legal_basis", stop.legal_basis.is_none());
-        miss("search_conducted", stop.search_conducted.is_none());
-        miss("contraband_found", stop.contraband_found.is_none());
-        miss("reason_explained", stop.reason_explained.is_none());
-        for (attr, g) in attributes.iter().zip(&stop.groups) {
-            miss(attr, g == crate::schema::UNKNOWN_GROUP);
-        }
+    /// Fields with at least one missing value among analysed rows.
+    fn missing_values(&self, attributes: &[String]) -> BTreeMap<String, u64> {
+        MISSING_FIELDS
+            .iter()
+            .map(|f| f.to_string())
+            .chain(attributes.iter().cloned())
+            .zip(&self.missing)
+            .filter(|(_, n)| **n > 0)
+            .map(|(f, n)| (f, *n))
+            .collect()
     }
 }
 
-fn record_json(columns: &[String], cells: &[Cell]) -> String {
+fn record_json(columns: &[String], cell: impl Fn(usize) -> Cell) -> String {
     let mut map = serde_json::Map::new();
-    for (name, cell) in columns.iter().zip(cells) {
-        let value = match cell {
+    for (c, name) in columns.iter().enumerate() {
+        let value = match cell(c) {
             Cell::Null => serde_json::Value::Null,
             other => serde_json::Value::String(other.display().into_owned()),
         };

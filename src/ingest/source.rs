@@ -1,7 +1,8 @@
 //! Reading input files into batches of raw rows, whatever their format.
 //!
 //! A [`Source`] knows its column names up front and then hands out
-//! [`RawBatch`]es in file order. Rows that cannot even be split into columns
+//! [`super::batch::ColumnBatch`]es in file order (row-wise formats collect a
+//! [`RawBatch`] and transpose it). Rows that cannot even be split into columns
 //! (a CSV line with the wrong number of fields, text that is not valid in the
 //! file's encoding, a JSON line that is not an object) come out as
 //! malformed rows with their line number, so they can be quarantined.
@@ -11,7 +12,7 @@ use std::path::Path;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::config::InputConfig;
+use crate::config::{InputConfig, ParquetReader};
 use crate::error::{Error, Result};
 
 /// Input file formats.
@@ -119,8 +120,10 @@ pub trait Source {
     /// Restricts reading to these columns (indices into [`Source::columns`]);
     /// the others read as empty. Formats that read whole rows anyway ignore it.
     fn project(&mut self, _needed: &[usize]) {}
-    /// The next batch, or `None` at the end.
-    fn next_batch(&mut self) -> Result<Option<RawBatch>>;
+    /// The next batch, or `None` at the end. The source does what must be
+    /// done in file order (parsing a text file); the job it returns does the
+    /// rest (decoding, coding) and may run on any thread, several at a time.
+    fn next_batch(&mut self) -> Result<Option<BatchJob>>;
     /// Progress so far, in [`Source::progress_total`] units.
     fn progress(&self) -> u64;
     /// Size of the whole job in progress units (bytes or rows).
@@ -128,6 +131,9 @@ pub trait Source {
     /// Notes about the file worth telling the user (encoding, delimiter, blank lines...).
     fn notes(&self) -> Vec<String>;
 }
+
+/// The work that turns one batch into columns; see [`Source::next_batch`].
+pub type BatchJob = Box<dyn FnOnce() -> Result<super::batch::ColumnBatch> + Send>;
 
 /// Rows per batch.
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -215,6 +221,12 @@ pub fn open(path: &Path, format: Format, input: &InputConfig) -> Result<Box<dyn 
         Format::Csv => Box::new(super::csv::CsvSource::open(path, input)?),
         Format::Jsonl => Box::new(super::jsonl::JsonlSource::open(path)?),
         Format::Xlsx => Box::new(super::xlsx::XlsxSource::open(path, input.sheet.as_deref())?),
+        Format::Parquet if input.parquet_reader != Some(ParquetReader::Polars) => {
+            match super::parquet::ParquetSource::open(path)? {
+                Some(native) => Box::new(native),
+                None => Box::new(super::columnar::ColumnarSource::open(path, format)?),
+            }
+        }
         Format::Parquet | Format::Ipc => {
             Box::new(super::columnar::ColumnarSource::open(path, format)?)
         }

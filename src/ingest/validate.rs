@@ -14,6 +14,9 @@ use super::datetime::{
     ParsedDateTime, local_date, parse_date, parse_datetime, parse_time, to_instant,
 };
 use super::mapping::{ColumnMapping, DateTimeColumns};
+use rayon::prelude::*;
+
+use super::batch::{ColumnBatch, RawColumn, text_cell};
 use super::source::Cell;
 use crate::codes::{CodeList, CodeLists, normalize_label, parse_bool};
 use crate::quarantine::{Reason, Rejection};
@@ -67,23 +70,23 @@ struct Columns {
 }
 
 /// Everything needed to check rows of one file.
-pub struct Validator<'a> {
-    mapping: &'a ColumnMapping,
+pub struct Validator {
+    mapping: ColumnMapping,
     cols: Columns,
-    codes: &'a CodeLists,
+    codes: CodeLists,
     tz: Tz,
-    datetime_format: Option<&'a str>,
+    datetime_format: Option<String>,
     period: (Option<NaiveDate>, Option<NaiveDate>),
     /// Per group attribute: normalised source value -> group.
     group_values: Vec<foldhash::HashMap<String, String>>,
 }
 
-impl<'a> Validator<'a> {
+impl Validator {
     pub fn new(
-        mapping: &'a ColumnMapping,
-        codes: &'a CodeLists,
+        mapping: &ColumnMapping,
+        codes: &CodeLists,
         tz: Tz,
-        datetime_format: Option<&'a str>,
+        datetime_format: Option<&str>,
         period: (Option<NaiveDate>, Option<NaiveDate>),
         values: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Self {
@@ -116,11 +119,11 @@ impl<'a> Validator<'a> {
             reason_explained: c("reason_explained"),
         };
         Validator {
-            mapping,
+            mapping: mapping.clone(),
             cols,
-            codes,
+            codes: codes.clone(),
             tz,
-            datetime_format,
+            datetime_format: datetime_format.map(str::to_string),
             period,
             group_values,
         }
@@ -130,61 +133,41 @@ impl<'a> Validator<'a> {
         column.map(|i| &row[i]).filter(|c| !c.is_missing())
     }
 
-    /// Checks one row.
+    /// Checks one row (the row-wise reference for [`Validator::validate_batch`]).
     pub fn validate(&self, row: &[Cell]) -> Result<StopRow, Rejection> {
         let cols = self.cols;
-        let stop_id = Self::cell(row, cols.stop_id).map(|c| c.display().trim().to_string());
-        let stopped_at = self.stopped_at(row)?;
+        let at = |c: Option<usize>| Self::cell(row, c);
+        let stop_id = at(cols.stop_id).map(|c| c.display().trim().to_string());
+        let stopped_at = self.stopped_at(
+            &row[self.mapping.stopped_at.first()],
+            self.mapping.stopped_at.second().map(|i| &row[i]),
+        )?;
         let justification =
-            self.required_code(row, cols.justification, &self.codes.justification)?;
-        let outcome = self.required_code(row, cols.outcome, &self.codes.outcome)?;
+            self.required_code(at(cols.justification), &self.codes.justification)?;
+        let outcome = self.required_code(at(cols.outcome), &self.codes.outcome)?;
         let mut texts: [Option<String>; 6] = Default::default();
         for (k, column) in cols.texts.iter().enumerate() {
-            texts[k] = Self::cell(row, *column).map(|c| c.display().trim().to_string());
+            texts[k] = text_value(k, at(*column))?;
         }
-        if let Some(area) = &mut texts[3] {
-            *area = check_area_code(area)?;
-        }
-        let latitude = self.coordinate(row, cols.latitude, "latitude", 90.0)?;
-        let longitude = self.coordinate(row, cols.longitude, "longitude", 180.0)?;
-        let subject_type = self.optional_code(row, cols.subject_type, &self.codes.subject_type)?;
-        let legal_basis = self.optional_code(row, cols.legal_basis, &self.codes.legal_basis)?;
-        let search_conducted = self.boolean(row, cols.search_conducted, "search_conducted")?;
-        let contraband_found = self.boolean(row, cols.contraband_found, "contraband_found")?;
+        let latitude = coordinate(at(cols.latitude), "latitude", 90.0)?;
+        let longitude = coordinate(at(cols.longitude), "longitude", 180.0)?;
+        let subject_type = optional_code(at(cols.subject_type), &self.codes.subject_type)?;
+        let legal_basis = optional_code(at(cols.legal_basis), &self.codes.legal_basis)?;
+        let search_conducted = boolean(at(cols.search_conducted), "search_conducted")?;
+        let contraband_found = boolean(at(cols.contraband_found), "contraband_found")?;
         let reason_explained =
-            self.optional_code(row, cols.reason_explained, &self.codes.reason_explained)?;
-        let groups = self
-            .mapping
-            .groups
-            .iter()
-            .zip(&self.group_values)
-            .map(|((_, i), map)| {
-                let cell = &row[*i];
-                if cell.is_missing() {
-                    return UNKNOWN_GROUP.to_string();
-                }
-                let raw = cell.display();
-                let raw = raw.trim();
-                if map.is_empty() {
-                    return raw.to_string();
-                }
-                map.get(&normalize_label(raw))
-                    .cloned()
-                    .unwrap_or_else(|| raw.to_string())
-            })
+            optional_code(at(cols.reason_explained), &self.codes.reason_explained)?;
+        let groups = (0..self.mapping.groups.len())
+            .map(|a| self.group(a, &row[self.mapping.groups[a].1]))
             .collect();
-
         if contraband_found == Some(true) && search_conducted == Some(false) {
-            return Err(Rejection::new(
-                Reason::ContrabandWithoutSearch,
-                "contraband_found",
-                Self::cell(row, cols.contraband_found)
+            return Err(contraband_without_search(
+                at(cols.contraband_found)
                     .map(|c| c.display().into_owned())
                     .unwrap_or_default(),
-                "contraband_found is yes but search_conducted is no: something can only be found in a search",
             ));
         }
-        self.check_period(stopped_at, row)?;
+        self.check_period(stopped_at, || self.stamp_text(row))?;
         Ok(StopRow {
             stop_id,
             stopped_at,
@@ -202,24 +185,221 @@ impl<'a> Validator<'a> {
         })
     }
 
-    fn stopped_at(&self, row: &[Cell]) -> Result<i64, Rejection> {
+    /// Checks a batch column by column: each distinct value of a coded
+    /// column once, fields in parallel. Per row, the first problem in
+    /// schema order decides, exactly as in [`Validator::validate`].
+    pub fn validate_batch(&self, batch: &ColumnBatch) -> CheckedBatch {
+        let n = batch.rows();
+        let cols = self.cols;
+        let col = |c: Option<usize>| c.and_then(|i| batch.column(i));
+        let codes = &self.codes;
+        let (stopped_at, (coded, (rest, groups))) = rayon::join(
+            || self.stopped_at_batch(batch),
+            || {
+                rayon::join(
+                    || {
+                        [
+                            Field::of(col(cols.justification), n, |c| {
+                                self.required_code(c, &codes.justification)
+                            }),
+                            Field::of(col(cols.outcome), n, |c| {
+                                self.required_code(c, &codes.outcome)
+                            }),
+                            Field::of(col(cols.subject_type), n, |c| {
+                                optional(optional_code(c, &codes.subject_type))
+                            }),
+                            Field::of(col(cols.legal_basis), n, |c| {
+                                optional(optional_code(c, &codes.legal_basis))
+                            }),
+                            Field::of(col(cols.search_conducted), n, |c| {
+                                optional(boolean(c, "search_conducted").map(|b| b.map(u8::from)))
+                            }),
+                            Field::of(col(cols.contraband_found), n, |c| {
+                                optional(boolean(c, "contraband_found").map(|b| b.map(u8::from)))
+                            }),
+                            Field::of(col(cols.reason_explained), n, |c| {
+                                optional(optional_code(c, &codes.reason_explained))
+                            }),
+                        ]
+                    },
+                    || {
+                        rayon::join(
+                            || {
+                                let texts = std::array::from_fn(|k| {
+                                    Field::of(col(cols.texts[k]), n, |c| text_value(k, c))
+                                });
+                                let lat = Field::of(col(cols.latitude), n, |c| {
+                                    coordinate(c, "latitude", 90.0).map(|v| v.unwrap_or(f64::NAN))
+                                });
+                                let lon = Field::of(col(cols.longitude), n, |c| {
+                                    coordinate(c, "longitude", 180.0).map(|v| v.unwrap_or(f64::NAN))
+                                });
+                                let ids = stop_id_hashes(col(cols.stop_id), n);
+                                (texts, lat, lon, ids)
+                            },
+                            || {
+                                (0..self.mapping.groups.len())
+                                    .map(|a| {
+                                        let column = batch.column(self.mapping.groups[a].1);
+                                        Field::of(column, n, |c| {
+                                            Ok(self.group(a, c.unwrap_or(&Cell::Null)))
+                                        })
+                                    })
+                                    .collect::<Vec<_>>()
+                            },
+                        )
+                    },
+                )
+            },
+        );
+        let [
+            justification,
+            outcome,
+            subject_type,
+            legal_basis,
+            search,
+            contraband,
+            reason_explained,
+        ] = coded;
+        let (texts, latitude, longitude, stop_id) = rest;
+
+        // The first problem per row, in the order of `validate`.
+        let mut first: Vec<Option<Rejection>> = vec![None; n];
+        let mut note = |errors: &[(u32, Rejection)]| {
+            for (i, r) in errors {
+                let slot = &mut first[*i as usize];
+                if slot.is_none() {
+                    *slot = Some(r.clone());
+                }
+            }
+        };
+        note(&stopped_at.errors);
+        note(&justification.errors);
+        note(&outcome.errors);
+        for t in &texts {
+            note(&t.errors);
+        }
+        note(&latitude.errors);
+        note(&longitude.errors);
+        note(&subject_type.errors);
+        note(&legal_basis.errors);
+        note(&search.errors);
+        note(&contraband.errors);
+        note(&reason_explained.errors);
+        let search_values = search.gather(NONE);
+        let contraband_values = contraband.gather(NONE);
+        for i in 0..n {
+            if first[i].is_some() {
+                continue;
+            }
+            if contraband_values[i] == 1 && search_values[i] == 0 {
+                let raw = cols
+                    .contraband_found
+                    .map(|c| batch.cell(c, i).display().trim().to_string())
+                    .unwrap_or_default();
+                first[i] = Some(contraband_without_search(raw));
+                continue;
+            }
+            if let Err(r) = self.check_period(stopped_at.values[i], || {
+                self.stamp_text_at(|c| batch.cell(c, i))
+            }) {
+                first[i] = Some(r);
+            }
+        }
+        CheckedBatch {
+            rejections: first,
+            stop_id,
+            stopped_at: stopped_at.values,
+            justification: justification.gather(0),
+            outcome: outcome.gather(0),
+            legal_basis: legal_basis.gather(NONE),
+            subject_type: subject_type.gather(NONE),
+            reason_explained: reason_explained.gather(NONE),
+            search: search_values,
+            contraband: contraband_values,
+            latitude: latitude.gather_f64(),
+            longitude: longitude.gather_f64(),
+            texts,
+            groups,
+        }
+    }
+
+    /// `stopped_at` of every row of a batch.
+    fn stopped_at_batch(&self, batch: &ColumnBatch) -> Stamps {
+        let n = batch.rows();
+        let first = batch.column(self.mapping.stopped_at.first());
+        let second = self
+            .mapping
+            .stopped_at
+            .second()
+            .and_then(|i| batch.column(i));
+        let mut out = Stamps {
+            values: vec![0; n],
+            errors: Vec::new(),
+        };
+        let chunk = 8192;
+        type Part = (usize, Vec<i64>, Vec<(u32, Rejection)>);
+        let parts: Vec<Part> = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|p| {
+                let range = p * chunk..((p + 1) * chunk).min(n);
+                let mut values = Vec::with_capacity(range.len());
+                let mut errors = Vec::new();
+                for i in range {
+                    let result = with_cell(first, i, |a| match second {
+                        None => self.stopped_at(a, None),
+                        Some(s) => with_cell(Some(s), i, |b| self.stopped_at(a, Some(b))),
+                    });
+                    match result {
+                        Ok(ms) => values.push(ms),
+                        Err(r) => {
+                            values.push(0);
+                            errors.push((i as u32, r));
+                        }
+                    }
+                }
+                (p * chunk, values, errors)
+            })
+            .collect();
+        for (start, values, errors) in parts {
+            out.values[start..start + values.len()].copy_from_slice(&values);
+            out.errors.extend(errors);
+        }
+        out
+    }
+
+    fn group(&self, a: usize, cell: &Cell) -> String {
+        if cell.is_missing() {
+            return UNKNOWN_GROUP.to_string();
+        }
+        let raw = cell.display();
+        let raw = raw.trim();
+        let map = &self.group_values[a];
+        if map.is_empty() {
+            return raw.to_string();
+        }
+        map.get(&normalize_label(raw))
+            .cloned()
+            .unwrap_or_else(|| raw.to_string())
+    }
+
+    /// The instant of a stop from its date-time cell, or its date and time cells.
+    fn stopped_at(&self, first: &Cell, second: Option<&Cell>) -> Result<i64, Rejection> {
         let invalid = |value: String, message: String| {
             Rejection::new(Reason::InvalidDatetime, "stopped_at", value, message)
         };
-        let missing = || {
-            Rejection::new(
-                Reason::MissingRequired,
-                "stopped_at",
-                "",
-                "stopped_at is empty",
-            )
-        };
-        let parsed = match self.mapping.stopped_at {
-            DateTimeColumns::One(i) => match &row[i] {
-                c if c.is_missing() => return Err(missing()),
-                Cell::Text(s) => {
-                    parse_datetime(s, self.datetime_format).map_err(|m| invalid(s.clone(), m))?
+        let parsed = match second {
+            None => match first {
+                c if c.is_missing() => {
+                    return Err(Rejection::new(
+                        Reason::MissingRequired,
+                        "stopped_at",
+                        "",
+                        "stopped_at is empty",
+                    ));
                 }
+                Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref())
+                    .map_err(|m| invalid(s.clone(), m))?,
                 Cell::Local(dt) => ParsedDateTime::Local(*dt),
                 Cell::Instant(ms) => ParsedDateTime::Instant(*ms),
                 other => {
@@ -230,8 +410,8 @@ impl<'a> Validator<'a> {
                     ));
                 }
             },
-            DateTimeColumns::Split { date, time } => {
-                let (d, t) = (&row[date], &row[time]);
+            Some(t) => {
+                let d = first;
                 if d.is_missing() || t.is_missing() {
                     return Err(Rejection::new(
                         Reason::MissingRequired,
@@ -270,17 +450,29 @@ impl<'a> Validator<'a> {
             }
         };
         to_instant(parsed, self.tz).map_err(|m| {
-            let v = match self.mapping.stopped_at {
-                DateTimeColumns::One(i) => row[i].display().into_owned(),
-                DateTimeColumns::Split { date, time } => {
-                    format!("{} {}", row[date].display(), row[time].display())
-                }
+            let v = match second {
+                None => first.display().into_owned(),
+                Some(t) => format!("{} {}", first.display(), t.display()),
             };
             invalid(v, m)
         })
     }
 
-    fn check_period(&self, ms: i64, row: &[Cell]) -> Result<(), Rejection> {
+    /// The raw text of a row's `stopped_at` (one column, or date and time).
+    fn stamp_text(&self, row: &[Cell]) -> String {
+        self.stamp_text_at(|c| row[c].clone())
+    }
+
+    fn stamp_text_at(&self, cell: impl Fn(usize) -> Cell) -> String {
+        match self.mapping.stopped_at {
+            DateTimeColumns::One(i) => cell(i).display().into_owned(),
+            DateTimeColumns::Split { date, time } => {
+                format!("{} {}", cell(date).display(), cell(time).display())
+            }
+        }
+    }
+
+    fn check_period(&self, ms: i64, stamp: impl FnOnce() -> String) -> Result<(), Rejection> {
         let (start, end) = self.period;
         if start.is_none() && end.is_none() {
             return Ok(());
@@ -289,18 +481,12 @@ impl<'a> Validator<'a> {
         let before = start.is_some_and(|s| day < s);
         let after = end.is_some_and(|e| day > e);
         if before || after {
-            let v = match self.mapping.stopped_at {
-                DateTimeColumns::One(i) => row[i].display().into_owned(),
-                DateTimeColumns::Split { date, time } => {
-                    format!("{} {}", row[date].display(), row[time].display())
-                }
-            };
             let bound =
                 |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "…".into());
             return Err(Rejection::new(
                 Reason::OutsidePeriod,
                 "stopped_at",
-                v,
+                stamp(),
                 format!(
                     "{day} is outside the configured period {} to {}",
                     bound(start),
@@ -311,13 +497,8 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn required_code(
-        &self,
-        row: &[Cell],
-        column: Option<usize>,
-        list: &CodeList,
-    ) -> Result<u8, Rejection> {
-        match self.optional_code(row, column, list)? {
+    fn required_code(&self, cell: Option<&Cell>, list: &CodeList) -> Result<u8, Rejection> {
+        match optional_code(cell, list)? {
             Some(code) => Ok(code),
             None => {
                 let field = list.field();
@@ -330,99 +511,291 @@ impl<'a> Validator<'a> {
             }
         }
     }
+}
 
-    fn optional_code(
-        &self,
-        row: &[Cell],
-        column: Option<usize>,
-        list: &CodeList,
-    ) -> Result<Option<u8>, Rejection> {
-        let Some(cell) = Self::cell(row, column) else {
-            return Ok(None);
-        };
-        let field = list.field();
-        let raw = match cell {
-            Cell::Bool(true) => std::borrow::Cow::Borrowed("yes"),
-            Cell::Bool(false) => std::borrow::Cow::Borrowed("no"),
-            other => other.display(),
-        };
-        list.lookup(&raw).map(Some).ok_or_else(|| {
-            Rejection::new(
-                Reason::UnknownCategory,
-                field,
-                raw.trim(),
-                format!(
-                    "unknown {field} \"{}\"; closest codes: {}; map it under [values.{field}]",
-                    raw.trim(),
-                    list.closest(&raw, 3).join(", ")
-                ),
-            )
-        })
+/// Code of a missing value in the `u8` fields of [`CheckedBatch`].
+pub const NONE: u8 = u8::MAX;
+
+fn optional(r: Result<Option<u8>, Rejection>) -> Result<u8, Rejection> {
+    r.map(|v| v.unwrap_or(NONE))
+}
+
+fn contraband_without_search(raw: String) -> Rejection {
+    Rejection::new(
+        Reason::ContrabandWithoutSearch,
+        "contraband_found",
+        raw,
+        "contraband_found is yes but search_conducted is no: something can only be found in a search",
+    )
+}
+
+/// A text field's value; area codes are checked and upper-cased.
+fn text_value(k: usize, cell: Option<&Cell>) -> Result<Option<String>, Rejection> {
+    let Some(cell) = cell else { return Ok(None) };
+    let value = cell.display().trim().to_string();
+    if TEXT_FIELDS[k] == "area_code" {
+        return check_area_code(&value).map(Some);
     }
+    Ok(Some(value))
+}
 
-    fn boolean(
-        &self,
-        row: &[Cell],
-        column: Option<usize>,
-        field: &str,
-    ) -> Result<Option<bool>, Rejection> {
-        let Some(cell) = Self::cell(row, column) else {
-            return Ok(None);
-        };
-        let parsed = match cell {
-            Cell::Bool(b) => Some(*b),
-            Cell::Int(0) => Some(false),
-            Cell::Int(1) => Some(true),
-            Cell::Text(s) => parse_bool(s),
-            _ => None,
-        };
-        parsed.map(Some).ok_or_else(|| {
+fn optional_code(cell: Option<&Cell>, list: &CodeList) -> Result<Option<u8>, Rejection> {
+    let Some(cell) = cell else {
+        return Ok(None);
+    };
+    let field = list.field();
+    let raw = match cell {
+        Cell::Bool(true) => std::borrow::Cow::Borrowed("yes"),
+        Cell::Bool(false) => std::borrow::Cow::Borrowed("no"),
+        other => other.display(),
+    };
+    list.lookup(&raw).map(Some).ok_or_else(|| {
+        Rejection::new(
+            Reason::UnknownCategory,
+            field,
+            raw.trim(),
+            format!(
+                "unknown {field} \"{}\"; closest codes: {}; map it under [values.{field}]",
+                raw.trim(),
+                list.closest(&raw, 3).join(", ")
+            ),
+        )
+    })
+}
+
+fn boolean(cell: Option<&Cell>, field: &str) -> Result<Option<bool>, Rejection> {
+    let Some(cell) = cell else {
+        return Ok(None);
+    };
+    let parsed = match cell {
+        Cell::Bool(b) => Some(*b),
+        Cell::Int(0) => Some(false),
+        Cell::Int(1) => Some(true),
+        Cell::Text(s) => parse_bool(s),
+        _ => None,
+    };
+    parsed.map(Some).ok_or_else(|| {
+        let v = cell.display();
+        Rejection::new(
+            Reason::InvalidValue,
+            field,
+            v.trim(),
+            format!(
+                "{field} \"{}\" is not yes/no (ja/nee, true/false, 1/0)",
+                v.trim()
+            ),
+        )
+    })
+}
+
+fn coordinate(cell: Option<&Cell>, field: &str, limit: f64) -> Result<Option<f64>, Rejection> {
+    let Some(cell) = cell else {
+        return Ok(None);
+    };
+    let value = match cell {
+        Cell::Float(f) => Some(*f),
+        Cell::Int(i) => Some(*i as f64),
+        // Dutch exports write a decimal comma.
+        Cell::Text(s) if s.contains(',') => s.trim().replace(',', ".").parse::<f64>().ok(),
+        Cell::Text(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(v) if v.is_finite() && v.abs() <= limit => Ok(Some(v)),
+        _ => {
             let v = cell.display();
-            Rejection::new(
+            Err(Rejection::new(
                 Reason::InvalidValue,
                 field,
                 v.trim(),
                 format!(
-                    "{field} \"{}\" is not yes/no (ja/nee, true/false, 1/0)",
+                    "{field} \"{}\" is not a number between -{limit} and {limit}",
                     v.trim()
                 ),
-            )
-        })
+            ))
+        }
     }
+}
 
-    fn coordinate(
-        &self,
-        row: &[Cell],
-        column: Option<usize>,
-        field: &str,
-        limit: f64,
-    ) -> Result<Option<f64>, Rejection> {
-        let Some(cell) = Self::cell(row, column) else {
-            return Ok(None);
+/// Runs `f` on the cell at row `i` of a column (a null when it is not read).
+fn with_cell<T>(column: Option<&RawColumn>, i: usize, f: impl FnOnce(&Cell) -> T) -> T {
+    match column {
+        None => f(&Cell::Null),
+        Some(RawColumn::Coded { values, codes }) => f(&values[codes[i] as usize]),
+        Some(RawColumn::Plain(cells)) => f(&cells[i]),
+        Some(RawColumn::Text(t)) => f(&text_cell(t.get(i))),
+    }
+}
+
+/// 128-bit hashes of the trimmed stop ids of a batch; `None` where missing.
+fn stop_id_hashes(column: Option<&RawColumn>, n: usize) -> Vec<Option<u128>> {
+    let hash = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty()).then(|| xxhash_rust::xxh3::xxh3_128(s.as_bytes()))
+    };
+    let hash_cell = |c: &Cell| match c {
+        Cell::Null => None,
+        Cell::Text(s) => hash(s),
+        other => hash(&other.display()),
+    };
+    match column {
+        None => vec![None; n],
+        Some(RawColumn::Text(t)) => (0..n).into_par_iter().map(|i| hash(t.get(i))).collect(),
+        Some(RawColumn::Plain(cells)) => cells.par_iter().map(hash_cell).collect(),
+        Some(RawColumn::Coded { values, codes }) => {
+            let hashes: Vec<Option<u128>> = values.iter().map(hash_cell).collect();
+            codes.iter().map(|&c| hashes[c as usize]).collect()
+        }
+    }
+}
+
+/// The checked values of one field over a batch, kept coded: row `i` has
+/// `values[codes[i]]`, `None` where that value was rejected.
+#[derive(Debug, Clone)]
+pub struct Field<T> {
+    pub values: Vec<Option<T>>,
+    pub codes: Vec<u32>,
+    /// Rejected rows, in row order.
+    pub errors: Vec<(u32, Rejection)>,
+}
+
+impl<T: Clone + Send> Field<T> {
+    /// Checks a column with `check` (given `None` for a missing value): once
+    /// per distinct value of a coded column, else once per row.
+    fn of(
+        column: Option<&RawColumn>,
+        n: usize,
+        check: impl Fn(Option<&Cell>) -> Result<T, Rejection> + Sync,
+    ) -> Self {
+        fn present(c: &Cell) -> Option<&Cell> {
+            (!c.is_missing()).then_some(c)
+        }
+        let results: Vec<Result<T, Rejection>>;
+        let codes: Vec<u32> = match column {
+            None => {
+                results = vec![check(None)];
+                vec![0; n]
+            }
+            Some(RawColumn::Coded { values, codes }) => {
+                results = values.iter().map(|c| check(present(c))).collect();
+                codes.clone()
+            }
+            Some(RawColumn::Plain(cells)) => {
+                results = cells.par_iter().map(|c| check(present(c))).collect();
+                (0..n as u32).collect()
+            }
+            Some(RawColumn::Text(t)) => {
+                results = (0..n)
+                    .into_par_iter()
+                    .map(|i| check(present(&text_cell(t.get(i)))))
+                    .collect();
+                (0..n as u32).collect()
+            }
         };
-        let value = match cell {
-            Cell::Float(f) => Some(*f),
-            Cell::Int(i) => Some(*i as f64),
-            // Dutch exports write a decimal comma.
-            Cell::Text(s) if s.contains(',') => s.trim().replace(',', ".").parse::<f64>().ok(),
-            Cell::Text(s) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        };
-        match value {
-            Some(v) if v.is_finite() && v.abs() <= limit => Ok(Some(v)),
-            _ => {
-                let v = cell.display();
-                Err(Rejection::new(
-                    Reason::InvalidValue,
-                    field,
-                    v.trim(),
-                    format!(
-                        "{field} \"{}\" is not a number between -{limit} and {limit}",
-                        v.trim()
-                    ),
-                ))
+        let mut errors = Vec::new();
+        if results.iter().any(Result::is_err) {
+            for (i, &c) in codes.iter().enumerate() {
+                if let Err(r) = &results[c as usize] {
+                    errors.push((i as u32, r.clone()));
+                }
             }
         }
+        Field {
+            values: results.into_iter().map(Result::ok).collect(),
+            codes,
+            errors,
+        }
+    }
+
+    /// The value of row `i` (`None` where rejected).
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.values[self.codes[i] as usize].as_ref()
+    }
+}
+
+impl Field<u8> {
+    /// One value per row, `rejected` where the row's value was rejected.
+    fn gather(&self, rejected: u8) -> Vec<u8> {
+        let table: Vec<u8> = self.values.iter().map(|v| v.unwrap_or(rejected)).collect();
+        self.codes.iter().map(|&c| table[c as usize]).collect()
+    }
+}
+
+impl Field<f64> {
+    /// One value per row, NaN where missing or rejected.
+    fn gather_f64(&self) -> Vec<f64> {
+        let table: Vec<f64> = self.values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        self.codes.iter().map(|&c| table[c as usize]).collect()
+    }
+}
+
+struct Stamps {
+    values: Vec<i64>,
+    errors: Vec<(u32, Rejection)>,
+}
+
+/// A batch after [`Validator::validate_batch`]: per row, its rejection or
+/// its values.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    /// Per row: why it is rejected, or `None` for a valid stop.
+    pub rejections: Vec<Option<Rejection>>,
+    pub stop_id: Vec<Option<u128>>,
+    /// Instants, ms since the epoch.
+    pub stopped_at: Vec<i64>,
+    pub justification: Vec<u8>,
+    pub outcome: Vec<u8>,
+    /// Code-list indices, [`NONE`] when missing.
+    pub legal_basis: Vec<u8>,
+    pub subject_type: Vec<u8>,
+    pub reason_explained: Vec<u8>,
+    /// 0 = no, 1 = yes, [`NONE`] = missing.
+    pub search: Vec<u8>,
+    pub contraband: Vec<u8>,
+    /// Degrees, NaN where missing.
+    pub latitude: Vec<f64>,
+    pub longitude: Vec<f64>,
+    /// Values of [`TEXT_FIELDS`].
+    pub texts: [Field<Option<String>>; 6],
+    /// One per group attribute; missing values are [`UNKNOWN_GROUP`].
+    pub groups: Vec<Field<String>>,
+}
+
+impl CheckedBatch {
+    pub fn len(&self) -> usize {
+        self.rejections.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rejections.is_empty()
+    }
+
+    /// Row `i` as a [`StopRow`] (for scope filters and tests); `None` when rejected.
+    pub fn stop_row(&self, i: usize) -> Option<StopRow> {
+        if self.rejections[i].is_some() {
+            return None;
+        }
+        let opt = |v: u8| (v != NONE).then_some(v);
+        let flag = |v: u8| (v != NONE).then_some(v == 1);
+        Some(StopRow {
+            stop_id: None,
+            stopped_at: self.stopped_at[i],
+            justification: self.justification[i],
+            outcome: self.outcome[i],
+            legal_basis: opt(self.legal_basis[i]),
+            subject_type: opt(self.subject_type[i]),
+            reason_explained: opt(self.reason_explained[i]),
+            search_conducted: flag(self.search[i]),
+            contraband_found: flag(self.contraband[i]),
+            latitude: None,
+            longitude: None,
+            texts: std::array::from_fn(|k| self.texts[k].get(i).cloned().flatten()),
+            groups: self
+                .groups
+                .iter()
+                .map(|g| g.get(i).cloned().unwrap_or_default())
+                .collect(),
+        })
     }
 }
 

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use calamine::{Data, Reader, open_workbook_auto};
 
+use super::batch::ColumnBatch;
 use super::datetime::from_excel_serial;
-use super::source::{BATCH_ROWS, Cell, RawBatch, Source, clean_header};
+use super::source::{BATCH_ROWS, BatchJob, Cell, RawBatch, Source, clean_header};
 use crate::error::{Error, Result};
 
 pub struct XlsxSource {
@@ -105,14 +106,19 @@ impl Source for XlsxSource {
         &self.columns
     }
 
-    fn next_batch(&mut self) -> Result<Option<RawBatch>> {
+    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
         let mut batch = RawBatch::default();
         for (row, cells) in self.rows.by_ref().take(BATCH_ROWS) {
             batch.row_numbers.push(row);
             batch.rows.push(cells);
         }
         self.done_rows += batch.len() as u64;
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        Ok(if batch.is_empty() {
+            None
+        } else {
+            let width = self.columns.len();
+            Some(Box::new(move || Ok(ColumnBatch::from_rows(batch, width))) as BatchJob)
+        })
     }
 
     fn progress(&self) -> u64 {

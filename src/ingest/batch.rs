@@ -1,0 +1,279 @@
+//! Raw batches, column-wise: what every source yields.
+//!
+//! Stop data has few distinct values per column (codes, units, groups), so
+//! columns are kept dictionary-coded wherever they are: each distinct value
+//! is validated once per batch instead of once per row. Parquet and IPC
+//! categorical columns arrive coded; text columns are coded on the way in
+//! unless they turn out to be nearly unique (stop ids, timestamps), which
+//! stay as plain text in one buffer.
+
+use foldhash::HashMap;
+
+use super::source::{Cell, MalformedRow, RawBatch};
+
+/// Distinct values in a batch above which a text column is not worth coding
+/// (and the fraction of rows they must stay below).
+const MAX_CODED_VALUES: usize = 4096;
+
+/// One column of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawColumn {
+    /// Row `i` holds `values[codes[i]]`.
+    Coded { values: Vec<Cell>, codes: Vec<u32> },
+    /// One value per row.
+    Plain(Vec<Cell>),
+    /// Text, one string per row; empty or blank means missing.
+    Text(TextColumn),
+}
+
+/// Strings of a column in one buffer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextColumn {
+    bytes: String,
+    ends: Vec<u32>,
+}
+
+impl TextColumn {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        TextColumn {
+            bytes: String::with_capacity(bytes),
+            ends: Vec::with_capacity(rows),
+        }
+    }
+
+    pub fn push(&mut self, value: &str) {
+        self.bytes.push_str(value);
+        self.ends
+            .push(u32::try_from(self.bytes.len()).expect("a batch holds less than 4 GiB of text"));
+    }
+
+    /// Removes the last value.
+    pub fn pop(&mut self) {
+        self.ends.pop();
+        let end = self.ends.last().copied().unwrap_or(0) as usize;
+        self.bytes.truncate(end);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The text of row `i` (empty when missing).
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+}
+
+impl RawColumn {
+    pub fn len(&self) -> usize {
+        match self {
+            RawColumn::Coded { codes, .. } => codes.len(),
+            RawColumn::Plain(cells) => cells.len(),
+            RawColumn::Text(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of row `i`, owned (for messages and quarantine records).
+    pub fn cell(&self, i: usize) -> Cell {
+        match self {
+            RawColumn::Coded { values, codes } => values[codes[i] as usize].clone(),
+            RawColumn::Plain(cells) => cells[i].clone(),
+            RawColumn::Text(t) => text_cell(t.get(i)),
+        }
+    }
+
+    /// Codes text values, or keeps them as one text buffer when nearly all
+    /// are distinct. `None` is a null.
+    pub fn from_texts<'a, I: Iterator<Item = Option<&'a str>>>(
+        rows: usize,
+        values: impl Fn() -> I,
+    ) -> Self {
+        match code_texts(rows, values()) {
+            Some((values, codes)) => RawColumn::Coded { values, codes },
+            None => {
+                let bytes: usize = values().map(|v| v.map_or(0, str::len)).sum();
+                let mut text = TextColumn::with_capacity(rows, bytes);
+                for v in values() {
+                    text.push(v.unwrap_or(""));
+                }
+                RawColumn::Text(text)
+            }
+        }
+    }
+
+    /// Codes a text column unless nearly all its values are distinct.
+    pub fn from_text_column(text: TextColumn) -> Self {
+        match code_texts(text.len(), (0..text.len()).map(|i| Some(text.get(i)))) {
+            Some((values, codes)) => RawColumn::Coded { values, codes },
+            None => RawColumn::Text(text),
+        }
+    }
+
+    /// Codes owned cells whose text repeats (the row-wise sources).
+    fn from_cells(cells: Vec<Cell>) -> Self {
+        let texts = cells
+            .iter()
+            .all(|c| matches!(c, Cell::Text(_) | Cell::Null));
+        if !texts || cells.is_empty() {
+            return RawColumn::Plain(cells);
+        }
+        let coded = RawColumn::from_texts(cells.len(), || {
+            cells.iter().map(|c| match c {
+                Cell::Text(s) => Some(s.as_str()),
+                _ => None,
+            })
+        });
+        match coded {
+            RawColumn::Coded { .. } => coded,
+            _ => RawColumn::Plain(cells),
+        }
+    }
+}
+
+/// Distinct values (in order of first appearance) and per-row codes, or
+/// `None` when there are too many distinct values to be worth it.
+fn code_texts<'a>(
+    rows: usize,
+    values: impl Iterator<Item = Option<&'a str>>,
+) -> Option<(Vec<Cell>, Vec<u32>)> {
+    let limit = MAX_CODED_VALUES.max(rows / 8).min(rows / 2 + 1);
+    let mut index: HashMap<&str, u32> = HashMap::default();
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut codes = Vec::with_capacity(rows);
+    for v in values {
+        let v = v.unwrap_or("");
+        let next = distinct.len() as u32;
+        let code = *index.entry(v).or_insert_with(|| {
+            distinct.push(v);
+            next
+        });
+        if distinct.len() > limit {
+            return None;
+        }
+        codes.push(code);
+    }
+    Some((distinct.into_iter().map(text_cell).collect(), codes))
+}
+
+/// A text value as a cell: blank text is missing.
+pub fn text_cell(s: &str) -> Cell {
+    if s.trim().is_empty() {
+        Cell::Null
+    } else {
+        Cell::Text(s.to_string())
+    }
+}
+
+/// A batch of rows, column by column, in file order.
+#[derive(Debug, Default)]
+pub struct ColumnBatch {
+    /// Row numbers of the well-formed rows (see [`crate::quarantine::QuarantineRecord::row`]).
+    pub row_numbers: Vec<u64>,
+    /// One entry per source column; `None` for columns not read.
+    pub columns: Vec<Option<RawColumn>>,
+    pub malformed: Vec<MalformedRow>,
+}
+
+impl ColumnBatch {
+    /// Well-formed rows.
+    pub fn rows(&self) -> usize {
+        self.row_numbers.len()
+    }
+
+    /// Rows in this batch, well-formed and malformed.
+    pub fn len(&self) -> usize {
+        self.rows() + self.malformed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The column with source index `i`, if read.
+    pub fn column(&self, i: usize) -> Option<&RawColumn> {
+        self.columns.get(i).and_then(Option::as_ref)
+    }
+
+    /// The value at source column `c`, row `i` (null for columns not read).
+    pub fn cell(&self, c: usize, i: usize) -> Cell {
+        self.column(c).map_or(Cell::Null, |col| col.cell(i))
+    }
+
+    /// Transposes row-wise cells, coding the text columns.
+    pub fn from_rows(batch: RawBatch, columns: usize) -> Self {
+        let n = batch.rows.len();
+        let mut by_column: Vec<Vec<Cell>> = (0..columns).map(|_| Vec::with_capacity(n)).collect();
+        for row in batch.rows {
+            for (c, cell) in row.into_iter().enumerate().take(columns) {
+                by_column[c].push(cell);
+            }
+        }
+        for col in &mut by_column {
+            col.resize(n, Cell::Null);
+        }
+        ColumnBatch {
+            row_numbers: batch.row_numbers,
+            columns: by_column
+                .into_iter()
+                .map(|cells| Some(RawColumn::from_cells(cells)))
+                .collect(),
+            malformed: batch.malformed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_text_is_coded_and_unique_text_kept_as_text() {
+        let repeated: Vec<Option<&str>> = (0..10_000)
+            .map(|i| [Some("NL"), Some(" "), None, Some("MA")][i % 4])
+            .collect();
+        let col = RawColumn::from_texts(repeated.len(), || repeated.iter().copied());
+        let RawColumn::Coded { values, codes } = &col else {
+            panic!("expected coded, got {col:?}")
+        };
+        assert_eq!(values.len(), 4);
+        assert_eq!(codes.len(), 10_000);
+        assert_eq!(col.cell(0), Cell::Text("NL".into()));
+        assert_eq!(col.cell(1), Cell::Null);
+        assert_eq!(col.cell(2), Cell::Null);
+
+        let ids: Vec<String> = (0..10_000).map(|i| format!("id-{i}")).collect();
+        let col = RawColumn::from_texts(ids.len(), || ids.iter().map(|s| Some(s.as_str())));
+        let RawColumn::Text(t) = &col else {
+            panic!("expected text")
+        };
+        assert_eq!(t.len(), 10_000);
+        assert_eq!(col.cell(9_999), Cell::Text("id-9999".into()));
+        assert_eq!(t.get(0), "id-0");
+    }
+
+    #[test]
+    fn rows_transpose_to_columns() {
+        let batch = RawBatch {
+            row_numbers: vec![2, 3],
+            rows: vec![
+                vec![Cell::Text("a".into()), Cell::Int(1)],
+                vec![Cell::Text("a".into())],
+            ],
+            malformed: Vec::new(),
+        };
+        let b = ColumnBatch::from_rows(batch, 2);
+        assert_eq!(b.rows(), 2);
+        assert_eq!(b.cell(0, 1), Cell::Text("a".into()));
+        assert_eq!(b.cell(1, 0), Cell::Int(1));
+        assert_eq!(b.cell(1, 1), Cell::Null);
+    }
+}

@@ -1,0 +1,274 @@
+//! Duplicate stop ids in bounded memory.
+//!
+//! A stop id is a duplicate when an earlier *valid* row had the same id; the
+//! first valid occurrence is kept. Ids are compared by their 128-bit XXH3
+//! hash (a collision among 10^12 ids has a probability below 10^-14).
+//!
+//! Up to [`memory_budget`] distinct ids are kept in memory, so duplicates
+//! are known at once. Past the budget the hashes are **spilled**:
+//! appended, in file order, to one of [`PARTITIONS`] temporary files chosen
+//! by hash, and memory stays flat. At the end each partition is checked on
+//! its own (its ids in a hash set sized for it). If that finds duplicates
+//! the caller reads the data again, this time knowing which rows are
+//! duplicates by their (partition, position) — the same in both passes,
+//! because validation and partitioning do not depend on threads. Data with
+//! no late duplicates is read once.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use foldhash::{HashMap, HashSet};
+use rayon::prelude::*;
+
+use super::validate::CheckedBatch;
+use crate::error::{Error, Result};
+
+/// Shards of the in-memory set (smaller tables to grow).
+const SHARDS: usize = 16;
+/// Spill partitions.
+pub const PARTITIONS: usize = 256;
+/// Hashes buffered per partition before writing.
+const BUFFERED: usize = 4096;
+
+/// Distinct ids kept in memory before spilling: 2 million (about 40 MB),
+/// or `STOPAUDIT_ID_MEMORY` (for tests and tuning).
+pub fn memory_budget() -> usize {
+    std::env::var("STOPAUDIT_ID_MEMORY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000)
+}
+
+/// Rows found to be duplicates only after a first pass: per partition, the
+/// positions of the duplicate hashes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LateDuplicates {
+    positions: HashMap<usize, HashSet<u64>>,
+    pub count: u64,
+}
+
+pub struct StopIds {
+    budget: usize,
+    memory: Vec<HashSet<u128>>,
+    in_memory: usize,
+    spill: Option<Spill>,
+    /// Second pass: the late duplicates found by the first.
+    known: Option<LateDuplicates>,
+}
+
+struct Spill {
+    dir: Option<PathBuf>,
+    /// Records per partition so far.
+    counts: Vec<u64>,
+    buffers: Vec<Vec<u128>>,
+    files: Vec<Option<BufWriter<File>>>,
+}
+
+fn partition_of(h: u128) -> usize {
+    ((h >> 64) as usize) % PARTITIONS
+}
+
+impl Default for StopIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StopIds {
+    /// A first pass.
+    pub fn new() -> Self {
+        StopIds {
+            budget: memory_budget(),
+            memory: (0..SHARDS).map(|_| HashSet::default()).collect(),
+            in_memory: 0,
+            spill: None,
+            known: None,
+        }
+    }
+
+    /// A second pass that knows the late duplicates.
+    pub fn knowing(late: LateDuplicates) -> Self {
+        StopIds {
+            known: Some(late),
+            ..Self::new()
+        }
+    }
+
+    /// Rows of a batch (indices) that are duplicates, as far as known now.
+    pub fn check(&mut self, checked: &CheckedBatch) -> Result<HashSet<u32>> {
+        let valid = |i: usize| checked.rejections[i].is_none();
+        if self.spill.is_none() {
+            // Sequential: this runs while the rayon pool reads the next batches.
+            let mut found = HashSet::default();
+            for (i, id) in checked.stop_id.iter().enumerate() {
+                if let Some(h) = *id
+                    && valid(i)
+                    && !self.memory[(h as usize) % SHARDS].insert(h)
+                {
+                    found.insert(i as u32);
+                }
+            }
+            self.in_memory = self.memory.iter().map(HashSet::len).sum();
+            if self.in_memory > self.budget {
+                self.start_spilling()?;
+            }
+            return Ok(found);
+        }
+        let spill = self.spill.as_mut().expect("spilling");
+        let mut found = HashSet::default();
+        for (i, id) in checked.stop_id.iter().enumerate() {
+            let Some(h) = *id else { continue };
+            if !valid(i) {
+                continue;
+            }
+            let p = partition_of(h);
+            let position = spill.counts[p];
+            spill.counts[p] += 1;
+            match &self.known {
+                Some(known) => {
+                    if known
+                        .positions
+                        .get(&p)
+                        .is_some_and(|s| s.contains(&position))
+                    {
+                        found.insert(i as u32);
+                    }
+                }
+                None => {
+                    spill.buffers[p].push(h);
+                    if spill.buffers[p].len() >= BUFFERED {
+                        spill.flush(p)?;
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Moves the in-memory ids to the partitions (their order among
+    /// themselves does not matter: they are distinct and all earlier than
+    /// what follows).
+    fn start_spilling(&mut self) -> Result<()> {
+        let mut spill = Spill {
+            dir: None,
+            counts: vec![0; PARTITIONS],
+            buffers: vec![Vec::new(); PARTITIONS],
+            files: (0..PARTITIONS).map(|_| None).collect(),
+        };
+        if self.known.is_none() {
+            let dir = std::env::temp_dir().join(format!(
+                "stopaudit-ids-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0)
+            ));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            spill.dir = Some(dir);
+        }
+        self.in_memory = 0;
+        for shard in &mut self.memory {
+            for h in std::mem::take(shard) {
+                let p = partition_of(h);
+                spill.counts[p] += 1;
+                if self.known.is_none() {
+                    spill.buffers[p].push(h);
+                    if spill.buffers[p].len() >= BUFFERED {
+                        spill.flush(p)?;
+                    }
+                }
+            }
+        }
+        self.spill = Some(spill);
+        Ok(())
+    }
+
+    /// Checks the spilled partitions (first pass only): the late duplicates,
+    /// or `None` when there are none (or nothing was spilled).
+    pub fn finish(&mut self) -> Result<Option<LateDuplicates>> {
+        if self.known.is_some() {
+            return Ok(None);
+        }
+        let Some(spill) = self.spill.as_mut() else {
+            return Ok(None);
+        };
+        for p in 0..PARTITIONS {
+            spill.flush(p)?;
+        }
+        for file in spill.files.iter_mut().flatten() {
+            file.flush().map_err(|e| Error::io("<stop id spill>", e))?;
+        }
+        spill.files.iter_mut().for_each(|f| *f = None);
+        let dir = spill
+            .dir
+            .clone()
+            .expect("a first pass has a spill directory");
+        let counts = spill.counts.clone();
+        let found: Vec<(usize, HashSet<u64>)> = (0..PARTITIONS)
+            .into_par_iter()
+            .map(|p| -> Result<(usize, HashSet<u64>)> {
+                let mut repeated = HashSet::default();
+                if counts[p] == 0 {
+                    return Ok((p, repeated));
+                }
+                let path = dir.join(format!("{p}.bin"));
+                let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+                let mut reader = BufReader::with_capacity(1 << 20, file);
+                let mut seen: HashSet<u128> = HashSet::default();
+                seen.reserve(counts[p] as usize);
+                let mut record = [0u8; 16];
+                for position in 0..counts[p] {
+                    reader
+                        .read_exact(&mut record)
+                        .map_err(|e| Error::io(&path, e))?;
+                    if !seen.insert(u128::from_le_bytes(record)) {
+                        repeated.insert(position);
+                    }
+                }
+                Ok((p, repeated))
+            })
+            .collect::<Result<_>>()?;
+        let mut late = LateDuplicates::default();
+        for (p, positions) in found {
+            if !positions.is_empty() {
+                late.count += positions.len() as u64;
+                late.positions.insert(p, positions);
+            }
+        }
+        Ok((late.count > 0).then_some(late))
+    }
+}
+
+impl Spill {
+    fn flush(&mut self, p: usize) -> Result<()> {
+        if self.buffers[p].is_empty() {
+            return Ok(());
+        }
+        let dir = self
+            .dir
+            .as_ref()
+            .expect("a first pass has a spill directory");
+        if self.files[p].is_none() {
+            let path = dir.join(format!("{p}.bin"));
+            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            self.files[p] = Some(BufWriter::with_capacity(1 << 16, file));
+        }
+        let w = self.files[p].as_mut().expect("just opened");
+        let bytes: Vec<u8> = self.buffers[p]
+            .drain(..)
+            .flat_map(|h| h.to_le_bytes())
+            .collect();
+        w.write_all(&bytes).map_err(|e| Error::io(dir, e))
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        self.files.clear();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
