@@ -158,10 +158,7 @@ impl FileContext {
         let counts = BatchCounts::count(&stops, self.cube.extra_fields());
         let (text_codes, group_codes) = self.cube.codes_of(&stops);
         self.cube.add(&counts, &text_codes, &group_codes);
-        let mut missing = vec![0; MISSING_FIELDS.len() + self.attributes.len()];
-        for i in 0..stops.len() {
-            add_missing(&mut missing, &checked, &stops, i, 1);
-        }
+        let missing = count_missing(&checked, &stops);
         let span = span(stops.stopped_at.iter().copied());
         Processed {
             rows_read: batch.len() as u64,
@@ -275,6 +272,49 @@ fn recode<T>(
         })
         .collect();
     (codes, values)
+}
+
+/// Missing values among a batch's stops, column by column (indexed like
+/// [`MISSING_FIELDS`], then the group attributes).
+fn count_missing(c: &CheckedBatch, stops: &StopBatch) -> Vec<u64> {
+    let count = |n: usize| n as u64;
+    let none = |v: &[u8]| count(v.iter().filter(|&&x| x == NONE).count());
+    let nan = |v: &[f64]| count(v.iter().filter(|x| x.is_nan()).count());
+    let mut m = vec![count(
+        stops
+            .rows
+            .iter()
+            .filter(|&&r| c.stop_id[r as usize].is_none())
+            .count(),
+    )];
+    m.extend(
+        stops
+            .texts
+            .iter()
+            .map(|t| count(t.iter().filter(|&&v| v == NONE_U32).count())),
+    );
+    m.extend([
+        nan(&stops.latitude),
+        nan(&stops.longitude),
+        none(&stops.subject_type),
+        none(&stops.legal_basis),
+        none(&stops.search_conducted),
+        none(&stops.contraband_found),
+        none(&stops.reason_explained),
+    ]);
+    for (codes, values) in stops.groups.iter().zip(&stops.group_values) {
+        m.push(
+            match values
+                .iter()
+                .position(|v| v == crate::schema::UNKNOWN_GROUP)
+            {
+                Some(unknown) => count(codes.iter().filter(|&&g| g == unknown as u32).count()),
+                None => 0,
+            },
+        );
+    }
+    debug_assert_eq!(m.len(), MISSING_FIELDS.len() + stops.groups.len());
+    m
 }
 
 /// Adds `sign` (1 or -1) for each field stop `i` of `stops` lacks.
