@@ -7,6 +7,11 @@
 #   benches/scale.sh --rows 100000000 --runs 5
 #   benches/scale.sh --smoke         # seconds: 200k rows, one run, stopaudit only (CI)
 #
+# Rows: every analysis on a generated Parquet file (all threads and one
+# thread, which must give the same bytes), the peers' bare group-by on it,
+# the same for a Dutch-style CSV export, the generator, and the bundled
+# sample's full report.
+#
 # Peers are installed from PyPI into benches/.venv on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +74,10 @@ row() { # rows format tool median rss base
 read -r t m < <(measure "$B" analyze -q --format json --out "$DATA/a.json" "$PARQUET")
 row "$ROWS" parquet "stopaudit analyze (all)" "$t" "$m" "$t"
 base=$t
+tp=$t
+read -r t1 m1 < <(measure "$B" --threads 1 analyze -q --format json --out "$DATA/a1.json" "$PARQUET")
+row "$ROWS" parquet "stopaudit analyze, 1 thread" "$t1" "$m1" "$base"
+cmp -s "$DATA/a.json" "$DATA/a1.json" || { echo "results differ between 1 thread and all threads" >&2; exit 1; }
 if [ "$SMOKE" = 0 ]; then
   read -r t m < <(measure "$PY" -c "import duckdb; duckdb.sql(\"SELECT nationality, justification, outcome, count(*) FROM read_parquet('$PARQUET') GROUP BY ALL\").fetchall()")
   row "$ROWS" parquet "duckdb group-by" "$t" "$m" "$base"
@@ -86,6 +95,17 @@ fi
 
 read -r t m < <(measure "$B" generate -q --rows "$ROWS" --seed 2 --format parquet --out "$DATA/g.parquet")
 row "$ROWS" parquet "stopaudit generate" "$t" "$m" "$t"
+tg=$t
+rm -f "$DATA/g.parquet"
+
+# Small data: the bundled sample's full report in every format.
+read -r t m < <(measure "$B" demo --out "$DATA/demo")
+row 20000 csv "stopaudit demo (all reports)" "$t" "$m" "$t"
+
+awk -v one="$t1" -v all="$tp" -v rows="$ROWS" -v gen="$tg" 'BEGIN {
+  printf "speed-up of all threads over 1 thread (parquet analyze): %.2fx\n", one / all
+  if (gen > 0) printf "generator: %.2f million rows per second\n", rows / gen / 1e6
+}'
 
 # The smoke run also checks that the whole audit ran and accounted for every row.
 python3 - "$DATA/a.json" "$ROWS" <<'PY'

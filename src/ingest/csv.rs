@@ -6,15 +6,21 @@
 //! - CRLF or LF line ends, quoted fields with embedded delimiters and newlines;
 //! - a record with another number of fields than the header is a malformed
 //!   row, quarantined with the line it starts on; blank lines are not rows.
+//!
+//! The file is read in chunks of about 16 MB cut after the last record end
+//! (a line feed preceded by an even number of quotes), so the chunks are
+//! parsed by batch jobs in parallel; row numbers are physical lines, counted
+//! from the bytes.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::batch::{ColumnBatch, RawColumn, TextColumn};
-use super::source::{BATCH_ROWS, BatchJob, MalformedRow, Source, clean_header};
+use super::source::{BatchJob, MalformedRow, Source, clean_header};
 use crate::config::{Encoding, InputConfig, delimiter_byte};
 use crate::error::{Error, Result};
 
@@ -23,23 +29,30 @@ const SNIFF_BYTES: usize = 1 << 20;
 /// A CSV file being read.
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    /// Positioned at the first byte after the header line.
+    file: File,
     columns: Vec<String>,
     encoding: Encoding,
     encoding_detected: bool,
     delimiter: u8,
-    bom: bool,
     total_bytes: u64,
+    /// Bytes handed to batch jobs so far (BOM and header included).
     position: u64,
-    blank_lines: u64,
-    /// Line breaks inside quoted fields so far: the csv crate's line numbers
-    /// count record ends only, so these are added to get physical lines.
-    embedded_breaks: u64,
+    /// Physical line number of the next unread line.
+    next_line: u64,
+    /// Bytes read after the last complete record, carried to the next batch.
+    carry: Vec<u8>,
+    blank_lines: Arc<AtomicU64>,
     notes: Vec<String>,
     done: bool,
     /// Columns to keep (all until [`Source::project`] says otherwise).
     needed: Vec<bool>,
+    /// Bytes read per batch (at least; whole records).
+    chunk_bytes: usize,
 }
+
+/// Bytes of text per batch (about 64k rows of a typical export).
+const CHUNK_BYTES: usize = 16 << 20;
 
 impl CsvSource {
     pub fn open(path: &Path, input: &InputConfig) -> Result<Self> {
@@ -85,6 +98,17 @@ impl CsvSource {
         if !got {
             return Err(Error::input(path, "the file is empty (no header, no rows)"));
         }
+        // Rows are read in chunks from just after the header line (the csv
+        // crate stops between the CR and LF of a CRLF: take the LF too).
+        let mut header_end = reader.position().byte() + if bom { 3 } else { 0 };
+        if sniff.get(header_end as usize - 1) == Some(&b'\r')
+            && sniff.get(header_end as usize) == Some(&b'\n')
+        {
+            header_end += 1;
+        }
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut head = vec![0u8; header_end as usize];
+        file.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
         let raw_names = header
             .iter()
             .map(|f| decode(f, encoding).map(|c| c.into_owned()))
@@ -99,19 +123,20 @@ impl CsvSource {
         }
         Ok(CsvSource {
             path: path.to_path_buf(),
-            reader,
+            file,
             columns,
             encoding,
             encoding_detected,
             delimiter,
-            bom,
             total_bytes,
-            position: 0,
-            blank_lines: 0,
-            embedded_breaks: line_breaks(&header),
+            position: header_end,
+            next_line: 1 + count_breaks(&head),
+            carry: Vec::new(),
+            blank_lines: Arc::new(AtomicU64::new(0)),
             notes,
             done: false,
             needed: Vec::new(),
+            chunk_bytes: CHUNK_BYTES,
         })
     }
 
@@ -172,51 +197,58 @@ fn decode(
     }
 }
 
+/// Line breaks in some bytes: LF, CRLF (once) or a lone CR.
+fn count_breaks(bytes: &[u8]) -> u64 {
+    count_breaks_in(bytes, 0, bytes.len())
+}
+
+/// Line breaks in `bytes[from..to]`, looking one byte past `to` so that a
+/// CRLF split there counts once (at its LF).
+fn count_breaks_in(bytes: &[u8], from: usize, to: usize) -> u64 {
+    let part = &bytes[from..to];
+    let lf = memchr::memchr_iter(b'\n', part).count() as u64;
+    let lone_cr = memchr::memchr_iter(b'\r', part)
+        .filter(|&i| bytes.get(from + i + 1) != Some(&b'\n'))
+        .count() as u64;
+    lf + lone_cr
+}
+
 /// Line breaks (LF, CRLF or a lone CR) inside the fields of a record.
 fn line_breaks(record: &csv::ByteRecord) -> u64 {
-    record
-        .iter()
-        .map(|field| {
-            let mut n = 0;
-            for (i, &b) in field.iter().enumerate() {
-                if b == b'\n' || (b == b'\r' && field.get(i + 1) != Some(&b'\n')) {
-                    n += 1;
-                }
-            }
-            n
-        })
-        .sum()
+    record.iter().map(count_breaks).sum()
 }
 
-fn raw_line(record: &csv::ByteRecord, delimiter: u8) -> String {
-    let joined = record.iter().collect::<Vec<_>>().join(&[delimiter][..]);
-    let mut text = String::from_utf8_lossy(&joined).into_owned();
-    if text.len() > 500 {
-        let mut cut = 500;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+/// Where the last complete record in `bytes` ends (just after a line feed
+/// outside quotes), given that `bytes` starts outside quotes; `None` if no
+/// record ends in it. A line feed is outside quotes when an even number of
+/// quote characters precede it.
+fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    let mut quotes = memchr::memchr_iter(b'"', bytes).count();
+    let mut end = bytes.len();
+    while let Some(lf) = memchr::memrchr(b'\n', &bytes[..end]) {
+        quotes -= memchr::memchr_iter(b'"', &bytes[lf..end]).count();
+        if quotes % 2 == 0 {
+            return Some(lf + 1);
         }
-        text.truncate(cut);
-        text.push('…');
+        end = lf;
     }
-    text
+    None
 }
 
-impl Source for CsvSource {
-    fn columns(&self) -> &[String] {
-        &self.columns
-    }
+/// One chunk of whole records, parsed into a column batch by a job.
+struct Chunk {
+    bytes: Vec<u8>,
+    first_line: u64,
+    delimiter: u8,
+    encoding: Encoding,
+    columns: Vec<String>,
+    needed: Vec<bool>,
+    blank_lines: Arc<AtomicU64>,
+    path: PathBuf,
+}
 
-    fn project(&mut self, needed: &[usize]) {
-        self.needed = (0..self.columns.len())
-            .map(|i| needed.contains(&i))
-            .collect();
-    }
-
-    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
-        if self.done {
-            return Ok(None);
-        }
+impl Chunk {
+    fn parse(self) -> Result<ColumnBatch> {
         let width = self.columns.len();
         let mut row_numbers = Vec::new();
         let mut malformed = Vec::new();
@@ -229,29 +261,40 @@ impl Source for CsvSource {
                     .then(TextColumn::default)
             })
             .collect();
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .double_quote(true)
+            .from_reader(&self.bytes[..]);
         let mut record = csv::ByteRecord::new();
-        while row_numbers.len() + malformed.len() < BATCH_ROWS {
-            let got = self.reader.read_byte_record(&mut record).map_err(|e| {
-                Error::input(
-                    &self.path,
-                    format!(
-                        "cannot read line {}: {e}",
-                        e.position().map(|p| p.line()).unwrap_or(0)
-                    ),
-                )
+        // The physical line `counted` bytes into the chunk is on.
+        let (mut counted, mut line) = (0usize, self.first_line);
+        let mut blank = 0;
+        loop {
+            let got = reader.read_byte_record(&mut record).map_err(|e| {
+                let at = e.position().map_or(0, |p| p.byte() as usize);
+                let l = self.first_line + count_breaks(&self.bytes[..at.min(self.bytes.len())]);
+                Error::input(&self.path, format!("cannot read line {l}: {e}"))
             })?;
             if !got {
-                self.done = true;
                 break;
             }
-            let pos = record
-                .position()
-                .expect("records from a reader have positions");
-            let line = pos.line() + self.embedded_breaks;
-            self.embedded_breaks += line_breaks(&record);
-            self.position = pos.byte() + if self.bom { 3 } else { 0 };
+            // The record's first line: lines up to its end, less its own
+            // terminator and the line breaks inside its fields. (The start
+            // position the csv crate reports can include skipped blank lines
+            // or the LF of the previous CRLF.)
+            let end = reader.position().byte() as usize;
+            line += count_breaks_in(&self.bytes, counted, end);
+            counted = end;
+            let terminated = match end.checked_sub(1).map(|i| self.bytes[i]) {
+                Some(b'\n') => true,
+                Some(b'\r') => self.bytes.get(end) != Some(&b'\n'),
+                _ => false,
+            };
+            let line = line - u64::from(terminated) - line_breaks(&record);
             if record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace()) {
-                self.blank_lines += 1;
+                blank += 1;
                 continue;
             }
             if record.len() != width {
@@ -293,23 +336,84 @@ impl Source for CsvSource {
                 }),
             }
         }
+        self.blank_lines.fetch_add(blank, Ordering::Relaxed);
+        let columns = texts
+            .into_iter()
+            .map(|t| t.map(RawColumn::from_text_column))
+            .collect();
+        Ok(ColumnBatch {
+            row_numbers,
+            columns,
+            malformed,
+        })
+    }
+}
+
+fn raw_line(record: &csv::ByteRecord, delimiter: u8) -> String {
+    let joined = record.iter().collect::<Vec<_>>().join(&[delimiter][..]);
+    let mut text = String::from_utf8_lossy(&joined).into_owned();
+    if text.len() > 500 {
+        let mut cut = 500;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+impl Source for CsvSource {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn project(&mut self, needed: &[usize]) {
+        self.needed = (0..self.columns.len())
+            .map(|i| needed.contains(&i))
+            .collect();
+    }
+
+    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
+        if self.done {
+            return Ok(None);
+        }
+        // Read on until the chunk holds at least one whole record.
+        let mut bytes = std::mem::take(&mut self.carry);
+        let cut = loop {
+            let n = (&mut self.file)
+                .take(self.chunk_bytes as u64)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io(&self.path, e))?;
+            if n == 0 {
+                self.done = true;
+                break bytes.len();
+            }
+            if let Some(end) = last_record_end(&bytes) {
+                break end;
+            }
+        };
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        self.carry = bytes.split_off(cut);
+        self.position += bytes.len() as u64;
+        let first_line = self.next_line;
+        self.next_line += count_breaks(&bytes);
         if self.done {
             self.position = self.total_bytes;
         }
-        if row_numbers.is_empty() && malformed.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Box::new(move || {
-            let columns = texts
-                .into_par_iter()
-                .map(|t| t.map(RawColumn::from_text_column))
-                .collect();
-            Ok(ColumnBatch {
-                row_numbers,
-                columns,
-                malformed,
-            })
-        })))
+        let chunk = Chunk {
+            bytes,
+            first_line,
+            delimiter: self.delimiter,
+            encoding: self.encoding,
+            columns: self.columns.clone(),
+            needed: self.needed.clone(),
+            blank_lines: Arc::clone(&self.blank_lines),
+            path: self.path.clone(),
+        };
+        Ok(Some(Box::new(move || chunk.parse())))
     }
 
     fn progress(&self) -> u64 {
@@ -325,11 +429,9 @@ impl Source for CsvSource {
         if self.encoding_detected && self.encoding == Encoding::Windows1252 {
             notes.push("read as Windows-1252 (the file is not valid UTF-8)".into());
         }
-        if self.blank_lines > 0 {
-            notes.push(format!(
-                "{} blank line(s) skipped (not rows)",
-                self.blank_lines
-            ));
+        let blank = self.blank_lines.load(Ordering::Relaxed);
+        if blank > 0 {
+            notes.push(format!("{blank} blank line(s) skipped (not rows)"));
         }
         notes
     }
@@ -338,6 +440,63 @@ impl Source for CsvSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_end_at_line_feeds_outside_quotes() {
+        assert_eq!(last_record_end(b"a;b\r\n1;2\r\n3;"), Some(10));
+        assert_eq!(last_record_end(b"a;\"x\ny\"\n1;\"open\n"), Some(8));
+        assert_eq!(last_record_end(b"1;\"still\nopen"), None);
+        assert_eq!(last_record_end(b"1;\"say \"\"hi\"\"\"\n2"), Some(15));
+        assert_eq!(count_breaks(b"a\r\nb\rc\nd"), 3);
+    }
+
+    /// Every batch of a source, as (row numbers, cells, malformed rows).
+    fn read_all(path: &Path, chunk_bytes: usize) -> (Vec<u64>, Vec<Vec<String>>, Vec<u64>) {
+        let mut src = CsvSource::open(path, &InputConfig::default()).unwrap();
+        src.chunk_bytes = chunk_bytes;
+        let (mut rows, mut cells, mut bad) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some(job) = src.next_batch().unwrap() {
+            let b = job().unwrap();
+            for i in 0..b.rows() {
+                cells.push(
+                    (0..b.columns.len())
+                        .map(|c| b.cell(c, i).display().into_owned())
+                        .collect(),
+                );
+            }
+            rows.extend(&b.row_numbers);
+            bad.extend(b.malformed.iter().map(|m| m.row));
+        }
+        (rows, cells, bad)
+    }
+
+    #[test]
+    fn tiny_chunks_give_the_same_rows_and_line_numbers_as_one_chunk() {
+        // CRLF, BOM, quoted delimiters, quoted CRLF line breaks, escaped
+        // quotes, a blank line and a short row: cut anywhere.
+        let mut text = String::from("\u{feff}id;note;n\r\n");
+        for i in 0..60 {
+            match i % 6 {
+                0 => text.push_str(&format!("{i};\"two\r\nlines\";1\r\n")),
+                1 => text.push_str(&format!("{i};\"semi;colon \"\"q\"\"\";2\r\n")),
+                2 => text.push_str("\r\n"),
+                3 => text.push_str(&format!("{i};short\r\n")),
+                _ => text.push_str(&format!("{i};plain;3\r\n")),
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, &text).unwrap();
+        let whole = read_all(&path, CHUNK_BYTES);
+        assert_eq!(whole.0.len() + whole.2.len(), 50);
+        assert_eq!(whole.0[..3], [2, 4, 7]); // line 5 is blank, line 6 short
+        assert_eq!(whole.2[..2], [6, 13]);
+        assert_eq!(whole.1[0], ["0", "two\r\nlines", "1"]);
+        assert_eq!(whole.1[1], ["1", "semi;colon \"q\"", "2"]);
+        for chunk in [1, 7, 23, 64] {
+            assert_eq!(read_all(&path, chunk), whole, "chunks of {chunk} bytes");
+        }
+    }
 
     #[test]
     fn delimiter_detection_ignores_quoted_text() {
