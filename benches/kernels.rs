@@ -77,3 +77,51 @@ fn benjamini_hochberg_1000() -> f64 {
         .collect();
     fdr::benjamini_hochberg(black_box(&p))[0]
 }
+
+/// 65,536 stops with three group attributes, 25 units and every code list
+/// in use (a deterministic pseudo-random mix), as a batch reaches the kernel.
+fn synthetic_batch() -> stopaudit::canonical::StopBatch {
+    use stopaudit::ingest::validate::StopRow;
+    let mut batch = stopaudit::canonical::StopBatch::new(3);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |n: u64| {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (x >> 33) % n
+    };
+    for _ in 0..65_536 {
+        let stop = StopRow {
+            stop_id: None,
+            stopped_at: 1_700_000_000_000,
+            justification: next(5) as u8,
+            outcome: next(6) as u8,
+            legal_basis: Some(next(6) as u8),
+            subject_type: Some(next(3) as u8),
+            reason_explained: None,
+            search_conducted: Some(next(5) == 0),
+            contraband_found: Some(next(10) == 0),
+            latitude: None,
+            longitude: None,
+            texts: [
+                Some(format!("unit {}", next(25))),
+                None,
+                None,
+                None,
+                None,
+                None,
+            ],
+            groups: vec![
+                format!("n{}", next(12)),
+                format!("g{}", next(3)),
+                format!("a{}", next(6)),
+            ],
+        };
+        batch.push(&stop);
+    }
+    batch
+}
+
+#[divan::bench]
+fn count_batch_65536_stops(bencher: divan::Bencher) {
+    let batch = synthetic_batch();
+    bencher.bench(|| stopaudit::counting::BatchCounts::count(black_box(&batch), &[]).len());
+}

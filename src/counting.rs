@@ -90,8 +90,13 @@ impl BatchCounts {
             attributes: batch.groups.len(),
             extra: extra_fields.to_vec(),
         };
+        // Batches of stops have many distinct cells: size the map up front
+        // rather than growing it step by step.
+        counts.cells.reserve(batch.len() / 2);
+        let columns = KeyColumns::of(batch, extra_fields);
+        let cells = &mut counts.cells;
         for i in 0..batch.len() {
-            counts.add(batch, i);
+            columns.keys(i, |key| *cells.entry(key).or_default() += 1);
         }
         counts
     }
@@ -146,53 +151,82 @@ impl BatchCounts {
         i: usize,
         mut f: impl FnMut(&mut foldhash::HashMap<PackedKey, u64>, PackedKey),
     ) {
+        let columns = KeyColumns::of(batch, &self.extra);
+        columns.keys(i, |key| f(&mut self.cells, key));
+    }
+}
+
+/// The columns of a batch that make up its packed keys, looked up once.
+struct KeyColumns<'a> {
+    batch: &'a StopBatch,
+    unit: &'a [u32],
+    extra: Vec<ExtraColumn<'a>>,
+}
+
+/// An extra stratum column of a [`StopBatch`].
+enum ExtraColumn<'a> {
+    Code(&'a [u8]),
+    Dictionary(&'a [u32]),
+}
+
+impl<'a> KeyColumns<'a> {
+    fn of(batch: &'a StopBatch, extra_fields: &[String]) -> Self {
+        KeyColumns {
+            batch,
+            unit: &batch.texts[text_index("unit")],
+            extra: extra_fields
+                .iter()
+                .map(|f| match f.as_str() {
+                    "subject_type" => ExtraColumn::Code(&batch.subject_type),
+                    "reason_explained" => ExtraColumn::Code(&batch.reason_explained),
+                    text => ExtraColumn::Dictionary(&batch.texts[text_index(text)]),
+                })
+                .collect(),
+        }
+    }
+
+    /// The packed keys of row `i` (one per four group attributes).
+    #[inline]
+    fn keys(&self, i: usize, mut f: impl FnMut(PackedKey)) {
+        let b = self.batch;
         let flag = |v: u8| match v {
             0 => 0u64,
             1 => 1,
             _ => 2,
         };
-        let unit = batch.texts[text_index("unit")][i];
-        let low = u64::from(batch.justification[i])
-            | u64::from(batch.outcome[i]) << 8
-            | u64::from(batch.legal_basis[i]) << 16
-            | flag(batch.search_conducted[i]) << 24
-            | flag(batch.contraband_found[i]) << 26
-            | u64::from(unit) << 28;
+        let low = u64::from(b.justification[i])
+            | u64::from(b.outcome[i]) << 8
+            | u64::from(b.legal_basis[i]) << 16
+            | flag(b.search_conducted[i]) << 24
+            | flag(b.contraband_found[i]) << 26
+            | u64::from(self.unit[i]) << 28;
         let mut extra = [MISSING; 2];
-        for (slot, field) in self.extra.iter().enumerate() {
-            extra[slot] = match field.as_str() {
-                "subject_type" => code_or_missing(batch.subject_type[i]),
-                "reason_explained" => code_or_missing(batch.reason_explained[i]),
-                text => batch.texts[text_index(text)][i],
+        for (slot, column) in self.extra.iter().enumerate() {
+            extra[slot] = match column {
+                ExtraColumn::Code(v) => code_or_missing(v[i]),
+                ExtraColumn::Dictionary(v) => v[i],
             };
         }
         let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
         let rest = u128::from(low) | u128::from(high) << 64;
-        if batch.groups.is_empty() {
-            f(
-                &mut self.cells,
-                PackedKey {
-                    rest,
-                    groups: 0,
-                    chunk: 0,
-                },
-            );
+        if b.groups.is_empty() {
+            f(PackedKey {
+                rest,
+                groups: 0,
+                chunk: 0,
+            });
             return;
         }
-        for (chunk, attrs) in batch.groups.chunks(GROUPS_PER_KEY).enumerate() {
+        for (chunk, attrs) in b.groups.chunks(GROUPS_PER_KEY).enumerate() {
             let groups = attrs
                 .iter()
                 .enumerate()
                 .fold(0u128, |acc, (a, g)| acc | u128::from(g[i]) << (32 * a));
-            let chunk = chunk as u16;
-            f(
-                &mut self.cells,
-                PackedKey {
-                    rest,
-                    groups,
-                    chunk,
-                },
-            );
+            f(PackedKey {
+                rest,
+                groups,
+                chunk: chunk as u16,
+            });
         }
     }
 }

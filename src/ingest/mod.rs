@@ -351,7 +351,7 @@ fn in_order(
     bar: &indicatif::ProgressBar,
     mut each: impl FnMut(Processed) -> Result<()>,
 ) -> Result<()> {
-    let window = 4 * rayon::current_num_threads();
+    let window = 2 * rayon::current_num_threads() + 1;
     let mut pending: std::collections::VecDeque<std::sync::mpsc::Receiver<Result<Processed>>> =
         Default::default();
     let mut exhausted = false;
