@@ -227,7 +227,7 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
     let mut end = bytes.len();
     while let Some(lf) = memchr::memrchr(b'\n', &bytes[..end]) {
         quotes -= memchr::memchr_iter(b'"', &bytes[lf..end]).count();
-        if quotes % 2 == 0 {
+        if quotes.is_multiple_of(2) {
             return Some(lf + 1);
         }
         end = lf;
