@@ -99,15 +99,21 @@ impl RawColumn {
     ) -> Self {
         match code_texts(rows, values()) {
             Some((values, codes)) => RawColumn::Coded { values, codes },
-            None => {
-                let bytes: usize = values().map(|v| v.map_or(0, str::len)).sum();
-                let mut text = TextColumn::with_capacity(rows, bytes);
-                for v in values() {
-                    text.push(v.unwrap_or(""));
-                }
-                RawColumn::Text(text)
-            }
+            None => Self::texts(rows, values),
         }
+    }
+
+    /// Text values kept as text, one buffer (for columns known to be nearly unique).
+    pub fn texts<'a, I: Iterator<Item = Option<&'a str>>>(
+        rows: usize,
+        values: impl Fn() -> I,
+    ) -> Self {
+        let bytes: usize = values().map(|v| v.map_or(0, str::len)).sum();
+        let mut text = TextColumn::with_capacity(rows, bytes);
+        for v in values() {
+            text.push(v.unwrap_or(""));
+        }
+        RawColumn::Text(text)
     }
 
     /// Codes a text column unless nearly all its values are distinct.

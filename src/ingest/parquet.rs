@@ -16,6 +16,7 @@ use std::io::Cursor;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, NaiveDate};
 use polars_arrow::array::{Array, BooleanArray, DictionaryArray, PrimitiveArray, Utf8ViewArray};
@@ -63,6 +64,11 @@ struct ParquetFile {
     file: File,
     metadata: FileMetadata,
     fields: Vec<(Field, Kind)>,
+    /// Per column, learnt from earlier batches: its chunks have plain pages
+    /// (do not try the dictionary first), its text is nearly unique (do not
+    /// try to code it). Only saves work: the result is the same either way.
+    plain_pages: Vec<AtomicBool>,
+    unique_text: Vec<AtomicBool>,
 }
 
 impl ParquetSource {
@@ -93,6 +99,8 @@ impl ParquetSource {
                 path: path.to_path_buf(),
                 file,
                 metadata,
+                plain_pages: fields.iter().map(|_| AtomicBool::new(false)).collect(),
+                unique_text: fields.iter().map(|_| AtomicBool::new(false)).collect(),
                 fields,
             }),
             row_group: 0,
@@ -136,19 +144,27 @@ impl ParquetFile {
             Kind::Text => {
                 // Dictionary-encoded chunks keep their indices; a chunk with
                 // plain pages is decoded again as text.
-                match run(dictionary_field(field)) {
-                    Ok(arrays) => arrays,
-                    Err(_) => run(Field::new(
-                        field.name.clone(),
-                        ArrowDataType::Utf8View,
-                        true,
-                    ))
-                    .map_err(engine)?,
+                let as_text = || run(Field::new(field.name.clone(), ArrowDataType::Utf8View, true));
+                if self.plain_pages[c].load(Ordering::Relaxed) {
+                    as_text().map_err(engine)?
+                } else {
+                    match run(dictionary_field(field)) {
+                        Ok(arrays) => arrays,
+                        Err(_) => {
+                            self.plain_pages[c].store(true, Ordering::Relaxed);
+                            as_text().map_err(engine)?
+                        }
+                    }
                 }
             }
             _ => run(field.clone()).map_err(engine)?,
         };
-        Ok(to_raw(&arrays, kind, end - start))
+        let unique = self.unique_text[c].load(Ordering::Relaxed);
+        let raw = to_raw(&arrays, kind, end - start, unique);
+        if matches!(raw, RawColumn::Text(_)) {
+            self.unique_text[c].store(true, Ordering::Relaxed);
+        }
+        Ok(raw)
     }
 }
 
@@ -200,7 +216,7 @@ fn dictionary_field(field: &Field) -> Field {
 }
 
 /// Decoded arrays as one raw column.
-fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize) -> RawColumn {
+fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool) -> RawColumn {
     fn any(a: &dyn Array) -> &dyn std::any::Any {
         a.as_any()
     }
@@ -230,7 +246,11 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize) -> RawColumn {
                         .iter()
                 })
                 .collect();
-            RawColumn::from_texts(texts.len(), || texts.iter().copied())
+            if unique_text {
+                RawColumn::texts(texts.len(), || texts.iter().copied())
+            } else {
+                RawColumn::from_texts(texts.len(), || texts.iter().copied())
+            }
         }
         Kind::Boolean => {
             let values = vec![Cell::Null, Cell::Bool(false), Cell::Bool(true)];
