@@ -117,6 +117,8 @@ struct Processed {
     missing: Vec<u64>,
     /// First and last `stopped_at` among `stops`.
     span: Option<(i64, i64)>,
+    /// Stop ids of the valid rows, grouped for the duplicate check.
+    ids: stop_ids::IdBuckets,
 }
 
 impl FileContext {
@@ -160,6 +162,7 @@ impl FileContext {
         self.cube.add(&counts, &text_codes, &group_codes);
         let missing = count_missing(&checked, &stops);
         let span = span(stops.stopped_at.iter().copied());
+        let ids = stop_ids::IdBuckets::of(&checked);
         Processed {
             rows_read: batch.len() as u64,
             batch,
@@ -171,6 +174,7 @@ impl FileContext {
             group_codes,
             missing,
             span,
+            ids,
         }
     }
 
@@ -517,7 +521,7 @@ pub fn ingest(
             in_order(&mut *src, &context, &bar, |mut p| {
                 summary.rows_read += p.rows_read;
                 // Duplicates depend on the rows before: the one step in file order.
-                let duplicates = state.stop_ids.check(&p.checked)?;
+                let duplicates = state.stop_ids.check(&p.ids)?;
                 let mut removed: Vec<usize> = Vec::new();
                 let mut duplicate_rows: Vec<u32> = duplicates.into_iter().collect();
                 duplicate_rows.sort_unstable();

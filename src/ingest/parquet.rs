@@ -144,7 +144,13 @@ impl ParquetFile {
             Kind::Text => {
                 // Dictionary-encoded chunks keep their indices; a chunk with
                 // plain pages is decoded again as text.
-                let as_text = || run(Field::new(field.name.clone(), ArrowDataType::Utf8View, true));
+                let as_text = || {
+                    run(Field::new(
+                        field.name.clone(),
+                        ArrowDataType::Utf8View,
+                        true,
+                    ))
+                };
                 if self.plain_pages[c].load(Ordering::Relaxed) {
                     as_text().map_err(engine)?
                 } else {

@@ -40,6 +40,48 @@ pub fn memory_budget() -> usize {
         .unwrap_or(2_000_000)
 }
 
+/// A batch's valid rows with a stop id, grouped by spill partition (in row
+/// order within each): `(hash, row)`.
+#[derive(Debug, Clone, Default)]
+pub struct IdBuckets {
+    entries: Vec<(u128, u32)>,
+    /// `entries[starts[p]..starts[p + 1]]` is partition `p`.
+    starts: Vec<usize>,
+}
+
+impl IdBuckets {
+    /// Groups the stop ids of a checked batch's valid rows (a counting sort).
+    pub fn of(checked: &CheckedBatch) -> Self {
+        let ids = || {
+            checked
+                .stop_id
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| checked.rejections[*i].is_none())
+                .filter_map(|(i, id)| id.map(|h| (h, i as u32)))
+        };
+        let mut starts = vec![0usize; PARTITIONS + 1];
+        for (h, _) in ids() {
+            starts[partition_of(h) + 1] += 1;
+        }
+        for p in 0..PARTITIONS {
+            starts[p + 1] += starts[p];
+        }
+        let mut next = starts.clone();
+        let mut entries = vec![(0u128, 0u32); starts[PARTITIONS]];
+        for (h, i) in ids() {
+            let p = partition_of(h);
+            entries[next[p]] = (h, i);
+            next[p] += 1;
+        }
+        IdBuckets { entries, starts }
+    }
+
+    fn bucket(&self, p: usize) -> &[(u128, u32)] {
+        &self.entries[self.starts[p]..self.starts[p + 1]]
+    }
+}
+
 /// Rows found to be duplicates only after a first pass: per partition, the
 /// positions of the duplicate hashes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,7 +103,8 @@ struct Spill {
     dir: Option<PathBuf>,
     /// Records per partition so far.
     counts: Vec<u64>,
-    buffers: Vec<Vec<u128>>,
+    /// Hashes not yet written, as little-endian bytes.
+    buffers: Vec<Vec<u8>>,
     files: Vec<Option<BufWriter<File>>>,
 }
 
@@ -96,17 +139,15 @@ impl StopIds {
     }
 
     /// Rows of a batch (indices) that are duplicates, as far as known now.
-    pub fn check(&mut self, checked: &CheckedBatch) -> Result<HashSet<u32>> {
-        let valid = |i: usize| checked.rejections[i].is_none();
+    /// `ids` are the batch's valid rows grouped by partition
+    /// ([`IdBuckets::of`], made off the ordered path).
+    pub fn check(&mut self, ids: &IdBuckets) -> Result<HashSet<u32>> {
+        let mut found = HashSet::default();
         if self.spill.is_none() {
-            // Sequential: this runs while the rayon pool reads the next batches.
-            let mut found = HashSet::default();
-            for (i, id) in checked.stop_id.iter().enumerate() {
-                if let Some(h) = *id
-                    && valid(i)
-                    && !self.memory[(h as usize) % SHARDS].insert(h)
-                {
-                    found.insert(i as u32);
+            // Each id's repeats are in its own bucket, in row order.
+            for &(h, row) in &ids.entries {
+                if !self.memory[(h as usize) % SHARDS].insert(h) {
+                    found.insert(row);
                 }
             }
             self.in_memory = self.memory.iter().map(HashSet::len).sum();
@@ -116,28 +157,26 @@ impl StopIds {
             return Ok(found);
         }
         let spill = self.spill.as_mut().expect("spilling");
-        let mut found = HashSet::default();
-        for (i, id) in checked.stop_id.iter().enumerate() {
-            let Some(h) = *id else { continue };
-            if !valid(i) {
+        for p in 0..PARTITIONS {
+            let bucket = ids.bucket(p);
+            if bucket.is_empty() {
                 continue;
             }
-            let p = partition_of(h);
-            let position = spill.counts[p];
-            spill.counts[p] += 1;
+            let first = spill.counts[p];
+            spill.counts[p] += bucket.len() as u64;
             match &self.known {
                 Some(known) => {
-                    if known
-                        .positions
-                        .get(&p)
-                        .is_some_and(|s| s.contains(&position))
-                    {
-                        found.insert(i as u32);
+                    if let Some(positions) = known.positions.get(&p) {
+                        for (k, &(_, row)) in bucket.iter().enumerate() {
+                            if positions.contains(&(first + k as u64)) {
+                                found.insert(row);
+                            }
+                        }
                     }
                 }
                 None => {
-                    spill.buffers[p].push(h);
-                    if spill.buffers[p].len() >= BUFFERED {
+                    spill.buffers[p].extend(bucket.iter().flat_map(|(h, _)| h.to_le_bytes()));
+                    if spill.buffers[p].len() >= BUFFERED * 16 {
                         spill.flush(p)?;
                     }
                 }
@@ -174,8 +213,8 @@ impl StopIds {
                 let p = partition_of(h);
                 spill.counts[p] += 1;
                 if self.known.is_none() {
-                    spill.buffers[p].push(h);
-                    if spill.buffers[p].len() >= BUFFERED {
+                    spill.buffers[p].extend(h.to_le_bytes());
+                    if spill.buffers[p].len() >= BUFFERED * 16 {
                         spill.flush(p)?;
                     }
                 }
@@ -256,11 +295,10 @@ impl Spill {
             self.files[p] = Some(BufWriter::with_capacity(1 << 16, file));
         }
         let w = self.files[p].as_mut().expect("just opened");
-        let bytes: Vec<u8> = self.buffers[p]
-            .drain(..)
-            .flat_map(|h| h.to_le_bytes())
-            .collect();
-        w.write_all(&bytes).map_err(|e| Error::io(dir, e))
+        w.write_all(&self.buffers[p])
+            .map_err(|e| Error::io(dir, e))?;
+        self.buffers[p].clear();
+        Ok(())
     }
 }
 
