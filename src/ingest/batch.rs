@@ -24,6 +24,10 @@ pub enum RawColumn {
     Plain(Vec<Cell>),
     /// Text, one string per row; empty or blank means missing.
     Text(TextColumn),
+    /// Numbers, one per row; NaN means missing.
+    Floats(Vec<f64>),
+    /// Instants (ms since the epoch), one per row.
+    Instants(Vec<Option<i64>>),
 }
 
 /// Strings of a column in one buffer.
@@ -75,6 +79,8 @@ impl RawColumn {
             RawColumn::Coded { codes, .. } => codes.len(),
             RawColumn::Plain(cells) => cells.len(),
             RawColumn::Text(t) => t.len(),
+            RawColumn::Floats(v) => v.len(),
+            RawColumn::Instants(v) => v.len(),
         }
     }
 
@@ -84,10 +90,20 @@ impl RawColumn {
 
     /// The value of row `i`, owned (for messages and quarantine records).
     pub fn cell(&self, i: usize) -> Cell {
+        self.with_cell(i, Cell::clone)
+    }
+
+    /// Runs `f` on the value of row `i` (borrowed where it is stored as a
+    /// cell, made on the stack where it is not).
+    #[inline]
+    pub fn with_cell<T>(&self, i: usize, f: impl FnOnce(&Cell) -> T) -> T {
         match self {
-            RawColumn::Coded { values, codes } => values[codes[i] as usize].clone(),
-            RawColumn::Plain(cells) => cells[i].clone(),
-            RawColumn::Text(t) => text_cell(t.get(i)),
+            RawColumn::Coded { values, codes } => f(&values[codes[i] as usize]),
+            RawColumn::Plain(cells) => f(&cells[i]),
+            RawColumn::Text(t) => f(&text_cell(t.get(i))),
+            RawColumn::Floats(v) if v[i].is_nan() => f(&Cell::Null),
+            RawColumn::Floats(v) => f(&Cell::Float(v[i])),
+            RawColumn::Instants(v) => f(&v[i].map_or(Cell::Null, Cell::Instant)),
         }
     }
 

@@ -279,16 +279,18 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
                 TimeUnit::Millisecond => v,
                 TimeUnit::Second => v.saturating_mul(1_000),
             };
-            RawColumn::Plain(
-                integers(arrays)
-                    .map(|v| match v {
-                        None => Cell::Null,
-                        Some(v) if *zoned => Cell::Instant(to_ms(v)),
-                        Some(v) => DateTime::from_timestamp_millis(to_ms(v))
-                            .map_or(Cell::Null, |d| Cell::Local(d.naive_utc())),
-                    })
-                    .collect(),
-            )
+            if *zoned {
+                RawColumn::Instants(integers(arrays).map(|v| v.map(to_ms)).collect())
+            } else {
+                RawColumn::Plain(
+                    integers(arrays)
+                        .map(|v| {
+                            v.and_then(|v| DateTime::from_timestamp_millis(to_ms(v)))
+                                .map_or(Cell::Null, |d| Cell::Local(d.naive_utc()))
+                        })
+                        .collect(),
+                )
+            }
         }
         Kind::Date => {
             let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
@@ -306,7 +308,7 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
                 .map(|v| v.map_or(Cell::Null, Cell::Int))
                 .collect(),
         ),
-        Kind::Float => RawColumn::Plain(
+        Kind::Float => RawColumn::Floats(
             arrays
                 .iter()
                 .flat_map(|a| -> Box<dyn Iterator<Item = Option<f64>>> {
@@ -319,7 +321,7 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
                         Box::new(p.iter().map(|v| v.map(|x| f64::from(*x))))
                     }
                 })
-                .map(|v| v.map_or(Cell::Null, Cell::Float))
+                .map(|v| v.unwrap_or(f64::NAN))
                 .collect(),
         ),
     }

@@ -16,7 +16,7 @@ use super::datetime::{
 use super::mapping::{ColumnMapping, DateTimeColumns};
 use rayon::prelude::*;
 
-use super::batch::{ColumnBatch, RawColumn, text_cell};
+use super::batch::{ColumnBatch, RawColumn};
 use super::source::Cell;
 use crate::codes::{CodeList, CodeLists, normalize_label, parse_bool};
 use crate::quarantine::{Reason, Rejection};
@@ -621,9 +621,7 @@ fn coordinate(cell: Option<&Cell>, field: &str, limit: f64) -> Result<Option<f64
 fn with_cell<T>(column: Option<&RawColumn>, i: usize, f: impl FnOnce(&Cell) -> T) -> T {
     match column {
         None => f(&Cell::Null),
-        Some(RawColumn::Coded { values, codes }) => f(&values[codes[i] as usize]),
-        Some(RawColumn::Plain(cells)) => f(&cells[i]),
-        Some(RawColumn::Text(t)) => f(&text_cell(t.get(i))),
+        Some(c) => c.with_cell(i, f),
     }
 }
 
@@ -641,11 +639,14 @@ fn stop_id_hashes(column: Option<&RawColumn>, n: usize) -> Vec<Option<u128>> {
     match column {
         None => vec![None; n],
         Some(RawColumn::Text(t)) => (0..n).into_par_iter().map(|i| hash(t.get(i))).collect(),
-        Some(RawColumn::Plain(cells)) => cells.par_iter().map(hash_cell).collect(),
         Some(RawColumn::Coded { values, codes }) => {
             let hashes: Vec<Option<u128>> = values.iter().map(hash_cell).collect();
             codes.iter().map(|&c| hashes[c as usize]).collect()
         }
+        Some(other) => (0..n)
+            .into_par_iter()
+            .map(|i| other.with_cell(i, hash_cell))
+            .collect(),
     }
 }
 
@@ -680,14 +681,10 @@ impl<T: Clone + Send> Field<T> {
                 results = values.iter().map(|c| check(present(c))).collect();
                 codes.clone()
             }
-            Some(RawColumn::Plain(cells)) => {
-                results = cells.par_iter().map(|c| check(present(c))).collect();
-                (0..n as u32).collect()
-            }
-            Some(RawColumn::Text(t)) => {
+            Some(other) => {
                 results = (0..n)
                     .into_par_iter()
-                    .map(|i| check(present(&text_cell(t.get(i)))))
+                    .map(|i| other.with_cell(i, |c| check(present(c))))
                     .collect();
                 (0..n as u32).collect()
             }
