@@ -138,6 +138,20 @@ pub const NONE_U32: u32 = u32::MAX;
 pub struct StopBatch {
     /// Index of each stop's row in its raw batch.
     pub rows: Vec<u32>,
+    pub fields: StopFields,
+    /// Per [`TEXT_FIELDS`] entry: codes into `text_values`, [`NONE_U32`] when missing.
+    pub texts: Vec<Vec<u32>>,
+    pub text_values: Vec<Vec<String>>,
+    /// Per group attribute: codes into `group_values`.
+    pub groups: Vec<Vec<u32>>,
+    pub group_values: Vec<Vec<String>>,
+}
+
+/// The fields of stops that are numbers or code-list indices, one entry
+/// per stop in each column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StopFields {
+    /// Instants, ms since the epoch.
     pub stopped_at: Vec<i64>,
     pub justification: Vec<u8>,
     pub outcome: Vec<u8>,
@@ -151,12 +165,66 @@ pub struct StopBatch {
     /// Degrees; NaN when missing.
     pub latitude: Vec<f64>,
     pub longitude: Vec<f64>,
-    /// Per [`TEXT_FIELDS`] entry: codes into `text_values`, [`NONE_U32`] when missing.
-    pub texts: Vec<Vec<u32>>,
-    pub text_values: Vec<Vec<String>>,
-    /// Per group attribute: codes into `group_values`.
-    pub groups: Vec<Vec<u32>>,
-    pub group_values: Vec<Vec<String>>,
+}
+
+impl StopFields {
+    /// Optional fields among these, in the order of [`StopFields::missing`].
+    pub const OPTIONAL: [&'static str; 7] = [
+        "latitude",
+        "longitude",
+        "subject_type",
+        "legal_basis",
+        "search_conducted",
+        "contraband_found",
+        "reason_explained",
+    ];
+
+    /// The entries of some stops (indices, in order).
+    pub fn select(&self, rows: &[u32]) -> StopFields {
+        fn pick<T: Copy>(v: &[T], rows: &[u32]) -> Vec<T> {
+            rows.iter().map(|&i| v[i as usize]).collect()
+        }
+        StopFields {
+            stopped_at: pick(&self.stopped_at, rows),
+            justification: pick(&self.justification, rows),
+            outcome: pick(&self.outcome, rows),
+            legal_basis: pick(&self.legal_basis, rows),
+            subject_type: pick(&self.subject_type, rows),
+            reason_explained: pick(&self.reason_explained, rows),
+            search_conducted: pick(&self.search_conducted, rows),
+            contraband_found: pick(&self.contraband_found, rows),
+            latitude: pick(&self.latitude, rows),
+            longitude: pick(&self.longitude, rows),
+        }
+    }
+
+    /// Whether stop `i` lacks each of [`StopFields::OPTIONAL`].
+    pub fn missing(&self, i: usize) -> [bool; 7] {
+        [
+            self.latitude[i].is_nan(),
+            self.longitude[i].is_nan(),
+            self.subject_type[i] == NONE_U8,
+            self.legal_basis[i] == NONE_U8,
+            self.search_conducted[i] == NONE_U8,
+            self.contraband_found[i] == NONE_U8,
+            self.reason_explained[i] == NONE_U8,
+        ]
+    }
+
+    /// How many stops lack each of [`StopFields::OPTIONAL`].
+    pub fn missing_counts(&self) -> [u64; 7] {
+        let none = |v: &[u8]| v.iter().filter(|&&x| x == NONE_U8).count() as u64;
+        let nan = |v: &[f64]| v.iter().filter(|x| x.is_nan()).count() as u64;
+        [
+            nan(&self.latitude),
+            nan(&self.longitude),
+            none(&self.subject_type),
+            none(&self.legal_basis),
+            none(&self.search_conducted),
+            none(&self.contraband_found),
+            none(&self.reason_explained),
+        ]
+    }
 }
 
 impl StopBatch {
@@ -171,11 +239,11 @@ impl StopBatch {
     }
 
     pub fn len(&self) -> usize {
-        self.stopped_at.len()
+        self.fields.stopped_at.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stopped_at.is_empty()
+        self.fields.stopped_at.is_empty()
     }
 
     /// Adds one valid stop (row-wise; for tests and small inputs).
@@ -192,16 +260,17 @@ impl StopBatch {
             }
         }
         self.rows.push(self.len() as u32);
-        self.stopped_at.push(stop.stopped_at);
-        self.justification.push(stop.justification);
-        self.outcome.push(stop.outcome);
-        self.legal_basis.push(opt(stop.legal_basis));
-        self.subject_type.push(opt(stop.subject_type));
-        self.reason_explained.push(opt(stop.reason_explained));
-        self.search_conducted.push(flag(stop.search_conducted));
-        self.contraband_found.push(flag(stop.contraband_found));
-        self.latitude.push(stop.latitude.unwrap_or(f64::NAN));
-        self.longitude.push(stop.longitude.unwrap_or(f64::NAN));
+        let f = &mut self.fields;
+        f.stopped_at.push(stop.stopped_at);
+        f.justification.push(stop.justification);
+        f.outcome.push(stop.outcome);
+        f.legal_basis.push(opt(stop.legal_basis));
+        f.subject_type.push(opt(stop.subject_type));
+        f.reason_explained.push(opt(stop.reason_explained));
+        f.search_conducted.push(flag(stop.search_conducted));
+        f.contraband_found.push(flag(stop.contraband_found));
+        f.latitude.push(stop.latitude.unwrap_or(f64::NAN));
+        f.longitude.push(stop.longitude.unwrap_or(f64::NAN));
         for (k, value) in stop.texts.iter().enumerate() {
             let c = value
                 .as_deref()
@@ -222,7 +291,8 @@ impl StopBatch {
         use columns::*;
         let n = self.len();
         let tz = TimeZone::opt_try_new(Some(timezone))?;
-        let stopped_at = Int64Chunked::from_vec(STOPPED_AT.into(), self.stopped_at.clone())
+        let f = &self.fields;
+        let stopped_at = Int64Chunked::from_vec(STOPPED_AT.into(), f.stopped_at.clone())
             .into_datetime(TimeUnit::Milliseconds, tz)
             .into_column();
         let codes = |name: &str, v: &[u8]| {
@@ -241,13 +311,13 @@ impl StopBatch {
         };
         let mut cols = vec![
             stopped_at,
-            Column::new(JUSTIFICATION.into(), self.justification.clone()),
-            Column::new(OUTCOME.into(), self.outcome.clone()),
-            codes(LEGAL_BASIS, &self.legal_basis),
-            codes(SUBJECT_TYPE, &self.subject_type),
-            codes(REASON_EXPLAINED, &self.reason_explained),
-            flags(SEARCH_CONDUCTED, &self.search_conducted),
-            flags(CONTRABAND_FOUND, &self.contraband_found),
+            Column::new(JUSTIFICATION.into(), f.justification.clone()),
+            Column::new(OUTCOME.into(), f.outcome.clone()),
+            codes(LEGAL_BASIS, &f.legal_basis),
+            codes(SUBJECT_TYPE, &f.subject_type),
+            codes(REASON_EXPLAINED, &f.reason_explained),
+            flags(SEARCH_CONDUCTED, &f.search_conducted),
+            flags(CONTRABAND_FOUND, &f.contraband_found),
         ];
         for (k, values) in self.texts.iter().enumerate() {
             cols.push(

@@ -177,8 +177,8 @@ impl<'a> KeyColumns<'a> {
             extra: extra_fields
                 .iter()
                 .map(|f| match f.as_str() {
-                    "subject_type" => ExtraColumn::Code(&batch.subject_type),
-                    "reason_explained" => ExtraColumn::Code(&batch.reason_explained),
+                    "subject_type" => ExtraColumn::Code(&batch.fields.subject_type),
+                    "reason_explained" => ExtraColumn::Code(&batch.fields.reason_explained),
                     text => ExtraColumn::Dictionary(&batch.texts[text_index(text)]),
                 })
                 .collect(),
@@ -188,7 +188,7 @@ impl<'a> KeyColumns<'a> {
     /// The packed keys of row `i` (one per four group attributes).
     #[inline]
     fn keys(&self, i: usize, mut f: impl FnMut(PackedKey)) {
-        let b = self.batch;
+        let b = &self.batch.fields;
         let flag = |v: u8| match v {
             0 => 0u64,
             1 => 1,
@@ -209,7 +209,7 @@ impl<'a> KeyColumns<'a> {
         }
         let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
         let rest = u128::from(low) | u128::from(high) << 64;
-        if b.groups.is_empty() {
+        if self.batch.groups.is_empty() {
             f(PackedKey {
                 rest,
                 groups: 0,
@@ -217,7 +217,7 @@ impl<'a> KeyColumns<'a> {
             });
             return;
         }
-        for (chunk, attrs) in b.groups.chunks(GROUPS_PER_KEY).enumerate() {
+        for (chunk, attrs) in self.batch.groups.chunks(GROUPS_PER_KEY).enumerate() {
             let groups = attrs
                 .iter()
                 .enumerate()

@@ -38,7 +38,7 @@ use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason, ReasonCounts};
 use crate::scope::Scope;
 use source::{Cell, Format, Source};
 use stop_ids::StopIds;
-use validate::{CheckedBatch, NONE, Validator};
+use validate::{CheckedBatch, Validator};
 
 /// What happened to one input file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -113,7 +113,7 @@ struct Processed {
     /// The run's codes of the batch's text and group values.
     text_codes: Vec<Vec<u32>>,
     group_codes: Vec<Vec<u32>>,
-    /// Missing values among `stops`, indexed like [`MISSING_FIELDS`] then attributes.
+    /// Missing values among `stops`, indexed like [`missing_fields`] then attributes.
     missing: Vec<u64>,
     /// First and last `stopped_at` among `stops`.
     span: Option<(i64, i64)>,
@@ -161,7 +161,7 @@ impl FileContext {
         let (text_codes, group_codes) = self.cube.codes_of(&stops);
         self.cube.add(&counts, &text_codes, &group_codes);
         let missing = count_missing(&checked, &stops);
-        let span = span(stops.stopped_at.iter().copied());
+        let span = span(stops.fields.stopped_at.iter().copied());
         let ids = stop_ids::IdBuckets::of(&checked);
         Processed {
             rows_read: batch.len() as u64,
@@ -211,14 +211,6 @@ fn stop_batch(c: &CheckedBatch, keep: &[bool]) -> StopBatch {
     let kept: Vec<u32> = (0..keep.len() as u32)
         .filter(|&i| keep[i as usize])
         .collect();
-    let all = kept.len() == keep.len();
-    fn pick<T: Copy>(all: bool, kept: &[u32], v: &[T]) -> Vec<T> {
-        if all {
-            v.to_vec()
-        } else {
-            kept.iter().map(|&i| v[i as usize]).collect()
-        }
-    }
     let (texts, text_values): (Vec<_>, Vec<_>) = c
         .texts
         .iter()
@@ -230,16 +222,11 @@ fn stop_batch(c: &CheckedBatch, keep: &[bool]) -> StopBatch {
         .map(|f| recode(f, &kept, |v| Some(v.as_str())))
         .unzip();
     StopBatch {
-        stopped_at: pick(all, &kept, &c.stopped_at),
-        justification: pick(all, &kept, &c.justification),
-        outcome: pick(all, &kept, &c.outcome),
-        legal_basis: pick(all, &kept, &c.legal_basis),
-        subject_type: pick(all, &kept, &c.subject_type),
-        reason_explained: pick(all, &kept, &c.reason_explained),
-        search_conducted: pick(all, &kept, &c.search),
-        contraband_found: pick(all, &kept, &c.contraband),
-        latitude: pick(all, &kept, &c.latitude),
-        longitude: pick(all, &kept, &c.longitude),
+        fields: if kept.len() == keep.len() {
+            c.fields.clone()
+        } else {
+            c.fields.select(&kept)
+        },
         rows: kept,
         texts,
         text_values,
@@ -279,11 +266,9 @@ fn recode<T>(
 }
 
 /// Missing values among a batch's stops, column by column (indexed like
-/// [`MISSING_FIELDS`], then the group attributes).
+/// [`missing_fields`], then the group attributes).
 fn count_missing(c: &CheckedBatch, stops: &StopBatch) -> Vec<u64> {
     let count = |n: usize| n as u64;
-    let none = |v: &[u8]| count(v.iter().filter(|&&x| x == NONE).count());
-    let nan = |v: &[f64]| count(v.iter().filter(|x| x.is_nan()).count());
     let mut m = vec![count(
         stops
             .rows
@@ -297,15 +282,7 @@ fn count_missing(c: &CheckedBatch, stops: &StopBatch) -> Vec<u64> {
             .iter()
             .map(|t| count(t.iter().filter(|&&v| v == NONE_U32).count())),
     );
-    m.extend([
-        nan(&stops.latitude),
-        nan(&stops.longitude),
-        none(&stops.subject_type),
-        none(&stops.legal_basis),
-        none(&stops.search_conducted),
-        none(&stops.contraband_found),
-        none(&stops.reason_explained),
-    ]);
+    m.extend(stops.fields.missing_counts());
     for (codes, values) in stops.groups.iter().zip(&stops.group_values) {
         m.push(
             match values
@@ -317,33 +294,26 @@ fn count_missing(c: &CheckedBatch, stops: &StopBatch) -> Vec<u64> {
             },
         );
     }
-    debug_assert_eq!(m.len(), MISSING_FIELDS.len() + stops.groups.len());
     m
 }
 
-/// Adds `sign` (1 or -1) for each field stop `i` of `stops` lacks.
+/// Adds `sign` (1 or -1) for each field stop `i` of `stops` lacks (in the
+/// order of [`count_missing`]).
 fn add_missing(m: &mut [u64], c: &CheckedBatch, stops: &StopBatch, i: usize, sign: i64) {
-    let mut add = |slot: usize, missing: bool| {
-        if missing {
-            m[slot] = m[slot].wrapping_add_signed(sign);
-        }
-    };
-    add(0, c.stop_id[stops.rows[i] as usize].is_none());
-    for (k, t) in stops.texts.iter().enumerate() {
-        add(1 + k, t[i] == NONE_U32);
-    }
-    add(7, stops.latitude[i].is_nan());
-    add(8, stops.longitude[i].is_nan());
-    add(9, stops.subject_type[i] == NONE);
-    add(10, stops.legal_basis[i] == NONE);
-    add(11, stops.search_conducted[i] == NONE);
-    add(12, stops.contraband_found[i] == NONE);
-    add(13, stops.reason_explained[i] == NONE);
-    for (a, (codes, values)) in stops.groups.iter().zip(&stops.group_values).enumerate() {
-        add(
-            MISSING_FIELDS.len() + a,
-            values[codes[i] as usize] == crate::schema::UNKNOWN_GROUP,
+    let flags = std::iter::once(c.stop_id[stops.rows[i] as usize].is_none())
+        .chain(stops.texts.iter().map(|t| t[i] == NONE_U32))
+        .chain(stops.fields.missing(i))
+        .chain(
+            stops
+                .groups
+                .iter()
+                .zip(&stops.group_values)
+                .map(|(codes, values)| values[codes[i] as usize] == crate::schema::UNKNOWN_GROUP),
         );
+    for (slot, missing) in m.iter_mut().zip(flags) {
+        if missing {
+            *slot = slot.wrapping_add_signed(sign);
+        }
     }
 }
 
@@ -473,7 +443,7 @@ pub fn ingest(
             },
             first: None,
             last: None,
-            missing: vec![0; MISSING_FIELDS.len() + attributes.len()],
+            missing: vec![0; missing_fields().count() + attributes.len()],
         };
         let sources = match opened.take() {
             Some(sources) => sources,
@@ -562,7 +532,7 @@ pub fn ingest(
                     span = self::span(
                         (0..p.stops.len())
                             .filter(|s| removed.binary_search(s).is_err())
-                            .map(|s| p.stops.stopped_at[s]),
+                            .map(|s| p.stops.fields.stopped_at[s]),
                     );
                 }
                 if let Some((lo, hi)) = span {
@@ -656,23 +626,13 @@ pub fn ingest(
     })
 }
 
-/// Optional fields whose missing values are counted, in the order of [`State::missing`].
-const MISSING_FIELDS: [&str; 14] = [
-    "stop_id",
-    "unit",
-    "district",
-    "basisteam",
-    "area_code",
-    "officer_id",
-    "team",
-    "latitude",
-    "longitude",
-    "subject_type",
-    "legal_basis",
-    "search_conducted",
-    "contraband_found",
-    "reason_explained",
-];
+/// Optional fields whose missing values are counted, in the order of
+/// [`State::missing`] (the group attributes follow).
+fn missing_fields() -> impl Iterator<Item = &'static str> {
+    std::iter::once("stop_id")
+        .chain(validate::TEXT_FIELDS)
+        .chain(crate::canonical::StopFields::OPTIONAL)
+}
 
 /// What ingestion keeps across batches.
 struct State {
@@ -682,16 +642,15 @@ struct State {
     stop_ids: StopIds,
     first: Option<i64>,
     last: Option<i64>,
-    /// Analysed rows with no value: [`MISSING_FIELDS`], then group attributes.
+    /// Analysed rows with no value: [`missing_fields`], then group attributes.
     missing: Vec<u64>,
 }
 
 impl State {
     /// Fields with at least one missing value among analysed rows.
     fn missing_values(&self, attributes: &[String]) -> BTreeMap<String, u64> {
-        MISSING_FIELDS
-            .iter()
-            .map(|f| f.to_string())
+        missing_fields()
+            .map(str::to_string)
             .chain(attributes.iter().cloned())
             .zip(&self.missing)
             .filter(|(_, n)| **n > 0)

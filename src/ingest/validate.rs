@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::batch::{ColumnBatch, RawColumn};
 use super::source::Cell;
+use crate::canonical::StopFields;
 use crate::codes::{CodeList, CodeLists, normalize_label, parse_bool};
 use crate::quarantine::{Reason, Rejection};
 use crate::schema::UNKNOWN_GROUP;
@@ -309,16 +310,18 @@ impl Validator {
         CheckedBatch {
             rejections: first,
             stop_id,
-            stopped_at: stopped_at.values,
-            justification: justification.gather(0),
-            outcome: outcome.gather(0),
-            legal_basis: legal_basis.gather(NONE),
-            subject_type: subject_type.gather(NONE),
-            reason_explained: reason_explained.gather(NONE),
-            search: search_values,
-            contraband: contraband_values,
-            latitude: latitude.gather_f64(),
-            longitude: longitude.gather_f64(),
+            fields: StopFields {
+                stopped_at: stopped_at.values,
+                justification: justification.gather(0),
+                outcome: outcome.gather(0),
+                legal_basis: legal_basis.gather(NONE),
+                subject_type: subject_type.gather(NONE),
+                reason_explained: reason_explained.gather(NONE),
+                search_conducted: search_values,
+                contraband_found: contraband_values,
+                latitude: latitude.gather_f64(),
+                longitude: longitude.gather_f64(),
+            },
             texts,
             groups,
         }
@@ -514,7 +517,7 @@ impl Validator {
 }
 
 /// Code of a missing value in the `u8` fields of [`CheckedBatch`].
-pub const NONE: u8 = u8::MAX;
+pub const NONE: u8 = crate::canonical::NONE_U8;
 
 fn optional(r: Result<Option<u8>, Rejection>) -> Result<u8, Rejection> {
     r.map(|v| v.unwrap_or(NONE))
@@ -738,20 +741,8 @@ pub struct CheckedBatch {
     /// Per row: why it is rejected, or `None` for a valid stop.
     pub rejections: Vec<Option<Rejection>>,
     pub stop_id: Vec<Option<u128>>,
-    /// Instants, ms since the epoch.
-    pub stopped_at: Vec<i64>,
-    pub justification: Vec<u8>,
-    pub outcome: Vec<u8>,
-    /// Code-list indices, [`NONE`] when missing.
-    pub legal_basis: Vec<u8>,
-    pub subject_type: Vec<u8>,
-    pub reason_explained: Vec<u8>,
-    /// 0 = no, 1 = yes, [`NONE`] = missing.
-    pub search: Vec<u8>,
-    pub contraband: Vec<u8>,
-    /// Degrees, NaN where missing.
-    pub latitude: Vec<f64>,
-    pub longitude: Vec<f64>,
+    /// Values of every row (meaningless where rejected).
+    pub fields: StopFields,
     /// Values of [`TEXT_FIELDS`].
     pub texts: [Field<Option<String>>; 6],
     /// One per group attribute; missing values are [`UNKNOWN_GROUP`].
@@ -774,16 +765,17 @@ impl CheckedBatch {
         }
         let opt = |v: u8| (v != NONE).then_some(v);
         let flag = |v: u8| (v != NONE).then_some(v == 1);
+        let f = &self.fields;
         Some(StopRow {
             stop_id: None,
-            stopped_at: self.stopped_at[i],
-            justification: self.justification[i],
-            outcome: self.outcome[i],
-            legal_basis: opt(self.legal_basis[i]),
-            subject_type: opt(self.subject_type[i]),
-            reason_explained: opt(self.reason_explained[i]),
-            search_conducted: flag(self.search[i]),
-            contraband_found: flag(self.contraband[i]),
+            stopped_at: f.stopped_at[i],
+            justification: f.justification[i],
+            outcome: f.outcome[i],
+            legal_basis: opt(f.legal_basis[i]),
+            subject_type: opt(f.subject_type[i]),
+            reason_explained: opt(f.reason_explained[i]),
+            search_conducted: flag(f.search_conducted[i]),
+            contraband_found: flag(f.contraband_found[i]),
             latitude: None,
             longitude: None,
             texts: std::array::from_fn(|k| self.texts[k].get(i).cloned().flatten()),
