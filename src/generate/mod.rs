@@ -728,6 +728,12 @@ fn misspell(label: &str) -> String {
 }
 
 /// Rows as a data frame (for Parquet and IPC).
+///
+/// Repeating text is written as categorical (Parquet dictionary pages with
+/// the Arrow dictionary type), as exports from analytical tools usually
+/// are. Each categorical column is built from a small integer key per row
+/// (the generator's own indices): the text of a key is made and entered in
+/// polars' category mapping once per chunk, not once per row.
 fn frame(
     rows: &[GenRow],
     codes: &CodeLists,
@@ -735,8 +741,36 @@ fn frame(
 ) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::*;
     let tz = chrono_tz::Europe::Amsterdam;
-    let text = |name: &str, f: &dyn Fn(&GenRow) -> Option<String>| {
-        StringChunked::from_iter_options(name.into(), rows.iter().map(f)).into_column()
+    let categorical = DataType::from_categories(Categories::global());
+    let DataType::Categorical(_, mapping) = &categorical else {
+        unreachable!("a categorical type")
+    };
+    // `key` identifies the text `label` gives (None: a null).
+    let category = |name: &str,
+                    key: &dyn Fn(&GenRow) -> Option<u64>,
+                    label: &dyn Fn(&GenRow) -> String|
+     -> PolarsResult<Column> {
+        let mut ids: foldhash::HashMap<u64, u32> = Default::default();
+        let mut cats = Vec::with_capacity(rows.len());
+        for r in rows {
+            cats.push(match key(r) {
+                None => None,
+                Some(k) => Some(match ids.get(&k) {
+                    Some(&id) => id,
+                    None => {
+                        let id = mapping.insert_cat(&label(r))?;
+                        ids.insert(k, id);
+                        id
+                    }
+                }),
+            });
+        }
+        let physical = UInt32Chunked::from_iter_options(name.into(), cats.into_iter());
+        Ok(
+            Categorical32Chunked::from_cats_and_dtype(physical, categorical.clone())
+                .into_series()
+                .into_column(),
+        )
     };
     let instants: Vec<i64> = rows
         .iter()
@@ -754,44 +788,61 @@ fn frame(
             TimeZone::opt_try_new(Some("Europe/Amsterdam"))?,
         )
         .into_column();
+    let place = |r: &GenRow| u64::from(r.unit) << 8 | u64::from(r.muni);
+    let invalid_area = |r: &GenRow| r.spoil == Some(Reason::InvalidValue);
+    let misspelt = |r: &GenRow| r.spoil == Some(Reason::UnknownCategory);
     let mut cols = vec![
-        text("stop_id", &|r| {
-            Some(stop_id(r.duplicate_of.unwrap_or(r.index)))
-        }),
+        StringChunked::from_iter_values(
+            "stop_id".into(),
+            rows.iter()
+                .map(|r| stop_id(r.duplicate_of.unwrap_or(r.index))),
+        )
+        .into_column(),
         stopped_at,
-        text("unit", &|r| Some(UNITS[r.unit as usize].name.to_string())),
-        text("district", &|r| Some(district(r))),
-        text("basisteam", &|r| Some(basisteam(r))),
-        text("area_code", &|r| {
-            let c = UNITS[r.unit as usize].municipalities[r.muni as usize].code;
-            Some(if r.spoil == Some(Reason::InvalidValue) {
-                c[..4].to_string()
-            } else {
-                c.to_string()
-            })
-        }),
+        category("unit", &|r| Some(r.unit.into()), &|r| {
+            UNITS[r.unit as usize].name.to_string()
+        })?,
+        category("district", &|r| Some(place(r)), &district)?,
+        category(
+            "basisteam",
+            &|r| Some(place(r) << 8 | u64::from(r.basisteam)),
+            &basisteam,
+        )?,
+        category(
+            "area_code",
+            &|r| Some(place(r) << 1 | u64::from(invalid_area(r))),
+            &|r| {
+                let c = UNITS[r.unit as usize].municipalities[r.muni as usize].code;
+                if invalid_area(r) {
+                    c[..4].to_string()
+                } else {
+                    c.to_string()
+                }
+            },
+        )?,
         Float64Chunked::from_vec("latitude".into(), rows.iter().map(|r| r.lat).collect())
             .into_column(),
         Float64Chunked::from_vec("longitude".into(), rows.iter().map(|r| r.lon).collect())
             .into_column(),
-        text("subject_type", &|r| {
-            Some(codes.subject_type.get(r.subject).code.clone())
-        }),
-        text("legal_basis", &|r| {
-            Some(codes.legal_basis.get(r.legal).code.clone())
-        }),
-        text("justification", &|r| {
-            (r.spoil != Some(Reason::MissingRequired))
-                .then(|| codes.justification.get(r.justification).code.clone())
-        }),
-        text("outcome", &|r| {
-            let c = codes.outcome.get(r.outcome).code.clone();
-            Some(if r.spoil == Some(Reason::UnknownCategory) {
-                misspell(&c)
-            } else {
-                c
-            })
-        }),
+        category("subject_type", &|r| Some(r.subject.into()), &|r| {
+            codes.subject_type.get(r.subject).code.clone()
+        })?,
+        category("legal_basis", &|r| Some(r.legal.into()), &|r| {
+            codes.legal_basis.get(r.legal).code.clone()
+        })?,
+        category(
+            "justification",
+            &|r| (r.spoil != Some(Reason::MissingRequired)).then_some(r.justification.into()),
+            &|r| codes.justification.get(r.justification).code.clone(),
+        )?,
+        category(
+            "outcome",
+            &|r| Some(u64::from(r.outcome) << 1 | u64::from(misspelt(r))),
+            &|r| {
+                let c = codes.outcome.get(r.outcome).code.clone();
+                if misspelt(r) { misspell(&c) } else { c }
+            },
+        )?,
         BooleanChunked::from_iter_values(
             "search_conducted".into(),
             rows.iter()
@@ -804,33 +855,27 @@ fn frame(
                 .map(|r| r.contraband || r.spoil == Some(Reason::ContrabandWithoutSearch)),
         )
         .into_column(),
-        text("reason_explained", &|r| {
-            ["yes", "no"]
-                .get(r.explained as usize)
-                .map(|s| s.to_string())
-        }),
-        text("officer_id", &|r| Some(officer(r))),
-        text("team", &|r| Some(world::TEAMS[r.team as usize].to_string())),
+        category(
+            "reason_explained",
+            &|r| (r.explained < 2).then_some(r.explained.into()),
+            &|r| ["yes", "no"][r.explained as usize].to_string(),
+        )?,
+        category(
+            "officer_id",
+            &|r| Some(place(r) << 16 | u64::from(r.basisteam) << 8 | u64::from(r.officer)),
+            &officer,
+        )?,
+        category("team", &|r| Some(r.team.into()), &|r| {
+            world::TEAMS[r.team as usize].to_string()
+        })?,
     ];
     for (a, attr) in ATTRIBUTES.iter().enumerate() {
-        cols.push(text(attr.name, &|r| {
-            attr.groups.get(r.groups[a] as usize).map(|g| g.to_string())
-        }));
+        cols.push(category(
+            attr.name,
+            &|r| ((r.groups[a] as usize) < attr.groups.len()).then_some(r.groups[a].into()),
+            &|r| attr.groups[r.groups[a] as usize].to_string(),
+        )?);
     }
-    // Repeating text is written as categorical (Parquet dictionary pages with
-    // the Arrow dictionary type), as exports from analytical tools usually
-    // are; readers that know dictionaries need not materialise the strings.
-    let categorical = DataType::from_categories(Categories::global());
-    let cols = cols
-        .into_iter()
-        .map(|c| {
-            if c.dtype() == &DataType::String && c.name().as_str() != "stop_id" {
-                c.cast(&categorical)
-            } else {
-                Ok(c)
-            }
-        })
-        .collect::<PolarsResult<Vec<_>>>()?;
     DataFrame::new(rows.len(), cols)
 }
 
