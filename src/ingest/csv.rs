@@ -7,7 +7,7 @@
 //! - a record with another number of fields than the header is a malformed
 //!   row, quarantined with the line it starts on; blank lines are not rows.
 //!
-//! The file is read in chunks of about 16 MB cut after the last record end
+//! The file is read in chunks of about 4 MB cut after the last record end
 //! (a line feed preceded by an even number of quotes), so the chunks are
 //! parsed by batch jobs in parallel; row numbers are physical lines, counted
 //! from the bytes.
@@ -52,7 +52,7 @@ pub struct CsvSource {
 }
 
 /// Bytes of text per batch (about 64k rows of a typical export).
-const CHUNK_BYTES: usize = 16 << 20;
+const CHUNK_BYTES: usize = 4 << 20;
 
 impl CsvSource {
     pub fn open(path: &Path, input: &InputConfig) -> Result<Self> {
@@ -285,6 +285,7 @@ impl Chunk {
             // position the csv crate reports can include skipped blank lines
             // or the LF of the previous CRLF.)
             let end = reader.position().byte() as usize;
+            let before = line;
             line += count_breaks_in(&self.bytes, counted, end);
             counted = end;
             let terminated = match end.checked_sub(1).map(|i| self.bytes[i]) {
@@ -292,7 +293,12 @@ impl Chunk {
                 Some(b'\r') => self.bytes.get(end) != Some(&b'\n'),
                 _ => false,
             };
-            let line = line - u64::from(terminated) - line_breaks(&record);
+            let line = if line - before == u64::from(terminated) {
+                // The usual case: one line, no blank lines before it.
+                before
+            } else {
+                line - u64::from(terminated) - line_breaks(&record)
+            };
             if record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace()) {
                 blank += 1;
                 continue;

@@ -340,6 +340,19 @@ impl Validator {
             values: vec![0; n],
             errors: Vec::new(),
         };
+        let fast = match (first, second) {
+            (
+                Some(RawColumn::Coded {
+                    values: dv,
+                    codes: dc,
+                }),
+                Some(RawColumn::Coded {
+                    values: tv,
+                    codes: tc,
+                }),
+            ) => Some(self.split_stamps(dv, dc, tv, tc)),
+            _ => None,
+        };
         let chunk = 8192;
         type Part = (usize, Vec<i64>, Vec<(u32, Rejection)>);
         let parts: Vec<Part> = (0..n.div_ceil(chunk))
@@ -349,6 +362,10 @@ impl Validator {
                 let mut values = Vec::with_capacity(range.len());
                 let mut errors = Vec::new();
                 for i in range {
+                    if let Some(ms) = fast.as_ref().and_then(|f| f[i]) {
+                        values.push(ms);
+                        continue;
+                    }
                     let result = with_cell(first, i, |a| match second {
                         None => self.stopped_at(a, None),
                         Some(s) => with_cell(Some(s), i, |b| self.stopped_at(a, Some(b))),
@@ -369,6 +386,56 @@ impl Validator {
             out.errors.extend(errors);
         }
         out
+    }
+
+    /// `stopped_at` from coded date and time columns without parsing per
+    /// row: each distinct date and time is parsed once, and each (date,
+    /// hour) is resolved in the time zone once; a row gets its hour's
+    /// instant plus its minutes. `None` for rows that need the full check
+    /// (a missing or bad value, or an hour in which the offset changes).
+    fn split_stamps(
+        &self,
+        dates: &[Cell],
+        date_codes: &[u32],
+        times: &[Cell],
+        time_codes: &[u32],
+    ) -> Vec<Option<i64>> {
+        use chrono::Timelike;
+        let ok = |c: &Cell| !c.is_missing();
+        let days: Vec<Option<NaiveDate>> = dates
+            .iter()
+            .map(|c| ok(c).then(|| day_of(c).ok()).flatten())
+            .collect();
+        let clocks: Vec<Option<chrono::NaiveTime>> = times
+            .iter()
+            .map(|c| ok(c).then(|| clock_of(c).ok()).flatten())
+            .collect();
+        let mut hours: foldhash::HashMap<(u32, u32), Option<i64>> = Default::default();
+        date_codes
+            .iter()
+            .zip(time_codes)
+            .map(|(&d, &t)| {
+                let (day, clock) = (days[d as usize]?, clocks[t as usize]?);
+                let base = *hours.entry((d, clock.hour())).or_insert_with(|| {
+                    let start = NaiveDateTime::new(
+                        day,
+                        clock.with_minute(0)?.with_second(0)?.with_nanosecond(0)?,
+                    );
+                    let end = start + chrono::Duration::milliseconds(3_599_999);
+                    match (
+                        super::datetime::resolve_local(start, self.tz),
+                        super::datetime::resolve_local(end, self.tz),
+                    ) {
+                        (Ok(a), Ok(b)) if b - a == 3_599_999 => Some(a),
+                        _ => None,
+                    }
+                });
+                let into_hour = clock.minute() * 60_000
+                    + clock.second() * 1_000
+                    + clock.nanosecond() / 1_000_000;
+                base.map(|b| b + i64::from(into_hour))
+            })
+            .collect()
     }
 
     fn group(&self, a: usize, cell: &Cell) -> String {
@@ -427,28 +494,8 @@ impl Validator {
                         },
                     ));
                 }
-                let day = match d {
-                    Cell::Text(s) => parse_date(s).map_err(|m| invalid(s.clone(), m))?,
-                    Cell::Date(d) => *d,
-                    Cell::Local(dt) => dt.date(),
-                    other => {
-                        let v = other.display().into_owned();
-                        return Err(invalid(v.clone(), format!("\"{v}\" is not a date")));
-                    }
-                };
-                let clock = match t {
-                    Cell::Text(s) => parse_time(s).map_err(|m| invalid(s.clone(), m))?,
-                    Cell::Local(dt) => dt.time(),
-                    Cell::Float(f) if (0.0..1.0).contains(f) => {
-                        let secs = (f * 86_400.0).round() as u32;
-                        chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs.min(86_399), 0)
-                            .expect("in range")
-                    }
-                    other => {
-                        let v = other.display().into_owned();
-                        return Err(invalid(v.clone(), format!("\"{v}\" is not a time of day")));
-                    }
-                };
+                let day = day_of(d).map_err(|(v, m)| invalid(v, m))?;
+                let clock = clock_of(t).map_err(|(v, m)| invalid(v, m))?;
                 ParsedDateTime::Local(NaiveDateTime::new(day, clock))
             }
         };
@@ -512,6 +559,40 @@ impl Validator {
                     format!("{field} is empty"),
                 ))
             }
+        }
+    }
+}
+
+/// The date in a (present) date cell, or its text and what is wrong with it.
+fn day_of(d: &Cell) -> Result<NaiveDate, (String, String)> {
+    match d {
+        Cell::Text(s) => parse_date(s).map_err(|m| (s.clone(), m)),
+        Cell::Date(d) => Ok(*d),
+        Cell::Local(dt) => Ok(dt.date()),
+        other => {
+            let v = other.display().into_owned();
+            let m = format!("\"{v}\" is not a date");
+            Err((v, m))
+        }
+    }
+}
+
+/// The time of day in a (present) time cell, or its text and what is wrong with it.
+fn clock_of(t: &Cell) -> Result<chrono::NaiveTime, (String, String)> {
+    match t {
+        Cell::Text(s) => parse_time(s).map_err(|m| (s.clone(), m)),
+        Cell::Local(dt) => Ok(dt.time()),
+        Cell::Float(f) if (0.0..1.0).contains(f) => {
+            let secs = (f * 86_400.0).round() as u32;
+            Ok(
+                chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs.min(86_399), 0)
+                    .expect("in range"),
+            )
+        }
+        other => {
+            let v = other.display().into_owned();
+            let m = format!("\"{v}\" is not a time of day");
+            Err((v, m))
         }
     }
 }
@@ -826,6 +907,89 @@ mod tests {
             Cell::Null
         } else {
             Cell::Text(s.to_string())
+        }
+    }
+
+    fn validator() -> Validator {
+        let columns: Vec<String> = [
+            "id",
+            "datum",
+            "tijd",
+            "aanleiding",
+            "resultaat",
+            "gefouilleerd",
+            "iets_gevonden",
+            "gebiedscode",
+            "lat",
+            "nationaliteit",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let attrs = vec!["nationality".to_string()];
+        let config = Config::default();
+        let mapping = resolve(Path::new("t.csv"), &columns, &config, &attrs).unwrap();
+        let period = (
+            NaiveDate::from_ymd_opt(2025, 1, 1),
+            NaiveDate::from_ymd_opt(2025, 12, 31),
+        );
+        Validator::new(
+            &mapping,
+            &CodeLists::default(),
+            chrono_tz::Europe::Amsterdam,
+            None,
+            period,
+            &config.values,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Column-wise validation (coded columns, distinct values checked
+        /// once, dates and times resolved per hour) gives every row exactly
+        /// what the row-wise reference gives: the same rejection, or the
+        /// same values. Dates include both DST changes and the period's ends.
+        #[test]
+        fn batches_validate_like_rows(picks in proptest::collection::vec(proptest::collection::vec(0..64usize, 10), 1..300)) {
+            let pick = |options: &[&'static str], k: usize| options[k % options.len()];
+            let rows: Vec<Vec<&str>> = picks
+                .iter()
+                .map(|p| {
+                    vec![
+                        pick(&["A1", "A2", "A3", "", " A1 "], p[0]),
+                        pick(&["30-03-2025", "26-10-2025", "05-03-2025", "2025-12-31", "01-01-2026", "31-12-2024", "not a date", ""], p[1]),
+                        pick(&["02:30", "02:59:59", "03:00", "01:15", "14:30", "23:59", "25:00", "", "2.30"], p[2]),
+                        pick(&["Gedrag", "gedrag", "informatie", "onbekend", ""], p[3]),
+                        pick(&["bekeuring", "geen", "proces-verbaal", "??", ""], p[4]),
+                        pick(&["ja", "nee", "", "misschien"], p[5]),
+                        pick(&["ja", "nee", ""], p[6]),
+                        pick(&["gm0363", "GM0599", "XX12", ""], p[7]),
+                        pick(&["52,37", "51.9", "95", "", "abc"], p[8]),
+                        pick(&["Nederlands", "Marokkaans", ""], p[9]),
+                    ]
+                })
+                .collect();
+            let v = validator();
+            let raw = super::super::source::RawBatch {
+                row_numbers: (2..2 + rows.len() as u64).collect(),
+                rows: rows.iter().map(|r| r.iter().map(|s| text(s)).collect()).collect(),
+                malformed: Vec::new(),
+            };
+            let batch = ColumnBatch::from_rows(raw, 10);
+            let checked = v.validate_batch(&batch);
+            for (i, row) in rows.iter().enumerate() {
+                let cells: Vec<Cell> = row.iter().map(|s| text(s)).collect();
+                match v.validate(&cells) {
+                    Err(r) => proptest::prop_assert_eq!(checked.rejections[i].as_ref(), Some(&r), "row {:?}", row),
+                    Ok(mut stop) => {
+                        proptest::prop_assert!(checked.rejections[i].is_none(), "row {:?}: {:?}", row, checked.rejections[i]);
+                        stop.stop_id = None;
+                        stop.latitude = None;
+                        stop.longitude = None;
+                        proptest::prop_assert_eq!(checked.stop_row(i), Some(stop));
+                    }
+                }
+            }
         }
     }
 
