@@ -484,72 +484,39 @@ impl CountTables {
     pub fn suppress(&mut self, k: u64, codes: &CodeLists) {
         let nj = codes.justification.codes().len();
         let no = codes.outcome.codes().len();
-        let ji = |j: &str| {
-            codes
-                .justification
-                .index_of(j)
-                .map(usize::from)
-                .expect("a justification code")
+        let cell = |r: &CountRow| {
+            let j = codes.justification.index_of(&r.justification);
+            let o = codes.outcome.index_of(&r.outcome);
+            (
+                usize::from(j.expect("a justification code")),
+                usize::from(o.expect("an outcome code")),
+            )
         };
-        let oi = |o: &str| {
-            codes
-                .outcome
-                .index_of(o)
-                .map(usize::from)
-                .expect("an outcome code")
-        };
-        fn apply<R>(
-            rows: &mut [R],
-            key: impl Fn(&R) -> (String, String, String),
-            cell: impl Fn(&R) -> (usize, usize, u64),
-            hide: impl Fn(&mut R),
-            nj: usize,
-            no: usize,
-            k: u64,
-        ) {
-            let mut tables: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+        for rows in [&mut self.by_group_justification_outcome, &mut self.by_unit] {
+            let mut tables: BTreeMap<(Option<String>, String, String), Vec<usize>> =
+                BTreeMap::new();
             for (i, r) in rows.iter().enumerate() {
-                tables.entry(key(r)).or_default().push(i);
+                let key = (r.unit.clone(), r.attribute.clone(), r.group.clone());
+                tables.entry(key).or_default().push(i);
             }
+            let mut hide: Vec<usize> = Vec::new();
             for idx in tables.values() {
                 let mut grid = vec![vec![0u64; no]; nj];
                 for &i in idx {
-                    let (j, o, n) = cell(&rows[i]);
-                    grid[j][o] = n;
+                    let (j, o) = cell(&rows[i]);
+                    grid[j][o] = rows[i].stops.unwrap_or(0);
                 }
                 let hidden = crate::analysis::suppress::table(&grid, k);
-                for &i in idx {
-                    let (j, o, _) = cell(&rows[i]);
-                    if hidden[j][o] {
-                        hide(&mut rows[i]);
-                    }
-                }
+                hide.extend(idx.iter().filter(|&&i| {
+                    let (j, o) = cell(&rows[i]);
+                    hidden[j][o]
+                }));
+            }
+            for i in hide {
+                rows[i].stops = None;
+                rows[i].suppressed = true;
             }
         }
-        apply(
-            &mut self.by_group_justification_outcome,
-            |r| (String::new(), r.attribute.clone(), r.group.clone()),
-            |r| (ji(&r.justification), oi(&r.outcome), r.stops.unwrap_or(0)),
-            |r| {
-                r.stops = None;
-                r.suppressed = true;
-            },
-            nj,
-            no,
-            k,
-        );
-        apply(
-            &mut self.by_unit,
-            |r| (r.unit.clone(), r.attribute.clone(), r.group.clone()),
-            |r| (ji(&r.justification), oi(&r.outcome), r.stops.unwrap_or(0)),
-            |r| {
-                r.stops = None;
-                r.suppressed = true;
-            },
-            nj,
-            no,
-            k,
-        );
     }
 }
 
@@ -717,7 +684,8 @@ impl CountCube {
             attributes: attributes.to_vec(),
             by_group_justification_outcome: gjo
                 .into_iter()
-                .map(|((a, group, j, o), stops)| GroupJustificationOutcome {
+                .map(|((a, group, j, o), stops)| CountRow {
+                    unit: None,
                     attribute: attr_name(a),
                     group: group.to_string(),
                     justification: codes.justification.get(j).code.clone(),
@@ -728,17 +696,15 @@ impl CountCube {
                 .collect(),
             by_unit: units
                 .into_iter()
-                .map(
-                    |((unit, a, group, j, o), stops)| UnitGroupJustificationOutcome {
-                        unit: unit.to_string(),
-                        attribute: attr_name(a),
-                        group: group.to_string(),
-                        justification: codes.justification.get(j).code.clone(),
-                        outcome: codes.outcome.get(o).code.clone(),
-                        stops: Some(stops),
-                        suppressed: false,
-                    },
-                )
+                .map(|((unit, a, group, j, o), stops)| CountRow {
+                    unit: Some(unit.to_string()),
+                    attribute: attr_name(a),
+                    group: group.to_string(),
+                    justification: codes.justification.get(j).code.clone(),
+                    outcome: codes.outcome.get(o).code.clone(),
+                    stops: Some(stops),
+                    suppressed: false,
+                })
                 .collect(),
         }
     }
@@ -751,25 +717,17 @@ pub struct CountTables {
     /// Group attributes in use (empty: rows carry attribute and group `all`).
     pub attributes: Vec<String>,
     /// Stops per attribute × group × justification × outcome.
-    pub by_group_justification_outcome: Vec<GroupJustificationOutcome>,
+    pub by_group_justification_outcome: Vec<CountRow>,
     /// Stops per unit × attribute × group × justification × outcome.
-    pub by_unit: Vec<UnitGroupJustificationOutcome>,
+    pub by_unit: Vec<CountRow>,
 }
 
+/// Stops in one cell of a count table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GroupJustificationOutcome {
-    pub attribute: String,
-    pub group: String,
-    pub justification: String,
-    pub outcome: String,
-    /// `null` when suppressed.
-    pub stops: Option<u64>,
-    pub suppressed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnitGroupJustificationOutcome {
-    pub unit: String,
+pub struct CountRow {
+    /// The unit, in `by_unit` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     pub attribute: String,
     pub group: String,
     pub justification: String,
@@ -966,7 +924,7 @@ mod tests {
         let units: Vec<(&str, u64)> = t
             .by_unit
             .iter()
-            .map(|r| (r.unit.as_str(), r.stops.unwrap()))
+            .map(|r| (r.unit.as_deref().unwrap(), r.stops.unwrap()))
             .collect();
         assert_eq!(
             units,
