@@ -97,6 +97,28 @@ pub fn csv_string(header: &[&str], rows: &[Vec<String>]) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 strings")
 }
 
+/// A progress bar on stderr when it is a terminal (hidden otherwise, and in
+/// pipes and tests): `{msg} [bar] …` with `template` after the bar.
+pub fn progress_bar(
+    enabled: bool,
+    total: u64,
+    message: &str,
+    after: &str,
+) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!("{{msg}} [{{bar:30}}] {after}"))
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -938,11 +938,12 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
     let chunks = settings.rows.div_ceil(CHUNK_ROWS);
     let window = (rayon::current_num_threads() as u64 * 2).max(2);
     let mut totals = Counters::new(profile.effects.len());
-    let bar = if settings.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        progress(settings.rows)
-    };
+    let bar = crate::output::progress_bar(
+        !settings.quiet,
+        settings.rows,
+        "generating",
+        "{pos}/{len} rows {elapsed_precise}",
+    );
     let mut k0 = 0;
     while k0 < chunks {
         let k1 = (k0 + window).min(chunks);
@@ -977,7 +978,7 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
                 _ => unreachable!("payload matches the writer"),
             }
         }
-        bar.set_position(k1 * CHUNK_ROWS);
+        bar.set_position((k1 * CHUNK_ROWS).min(settings.rows));
         k0 = k1;
     }
     bar.finish_and_clear();
@@ -1036,22 +1037,6 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
 enum Payload {
     Text(String),
     Frame(polars::prelude::PolarsResult<polars::prelude::DataFrame>),
-}
-
-fn progress(total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "generating [{bar:30}] {pos}/{len} rows {elapsed_precise}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar
 }
 
 #[cfg(test)]

@@ -456,7 +456,12 @@ pub fn ingest(
             if mapping.column("stop_id").is_none() {
                 duplicates_checked = false;
             }
-            let bar = progress_bar(progress, &path, src.progress_total());
+            let bar = crate::output::progress_bar(
+                progress,
+                src.progress_total(),
+                &path.display().to_string(),
+                "{percent}% {elapsed_precise}",
+            );
             let display = path.display().to_string();
             let context = std::sync::Arc::new(FileContext {
                 validator: Validator::new(
@@ -689,21 +694,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn progress_bar(enabled: bool, path: &Path, total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !enabled || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {percent}% {elapsed_precise}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(path.display().to_string());
-    bar
 }
 
 /// Expands glob patterns among the inputs (for shells that do not), keeping order.
