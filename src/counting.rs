@@ -1,11 +1,15 @@
 //! Count tables: the narrow waist between the data and the statistics.
 //!
-//! One scan over the canonical stops fills a [`CountCube`]: for each group
+//! One pass over the canonical stops fills a [`CountCube`]: for each group
 //! attribute, stops per combination of group, justification, outcome, legal
 //! basis, unit, search and contraband. Every table a later analysis needs is
 //! a margin of that cube. Its size is bounded by the category space, not by
 //! the number of stops. Cubes are plain mergeable data: the cubes of two
 //! parts of the data sum to the cube of the whole.
+//!
+//! The kernel ([`BatchCounts`]) counts a [`StopBatch`] by packed cell; a
+//! [`SharedCube`] merges batch counts from many threads; `add_frame` does the
+//! same with a polars group-by and is the reference in the tests.
 
 use std::collections::BTreeMap;
 

@@ -4,8 +4,8 @@
 //! The pipeline: input files are read and mapped onto a canonical schema
 //! ([`ingest`], [`schema`], [`codes`], [`config`]); rows that cannot be used
 //! go to [`quarantine`] with a reason, so nothing is lost; valid stops
-//! become polars frames ([`canonical`]) that one scan turns into mergeable
-//! [`counting`] tables. [`stats`] holds the estimators, pure functions over
+//! become batches of small integer codes ([`canonical`]) that one pass
+//! counts into mergeable [`counting`] tables. [`stats`] holds the estimators, pure functions over
 //! counts; analyses and reports build on them.
 //! [`generate`] makes synthetic data with known, planted bias.
 

@@ -3,12 +3,13 @@
 //! All files are opened and their columns mapped before any row is read, so a
 //! file-level problem (missing file, unsupported format, missing required
 //! column) stops the run before anything is written. Then each file is read
-//! in batches, in order: rows are validated in parallel, duplicates are
-//! checked in file order (first occurrence kept), valid stops become a
-//! canonical frame handed to the caller, and the rest go to quarantine. The
+//! in batches: batch jobs on the rayon pool decode, validate, scope, code and
+//! count their rows; in file order, duplicates are checked (first valid
+//! occurrence kept, see [`stop_ids`]) and rejected rows go to quarantine.
+//! The result is the count cube, the dictionaries and a summary. The
 //! invariant rows_read = rows_analyzed + rows_quarantined + rows_out_of_scope
 //! is checked per file (rows out of scope are valid rows that the
-//! `--period`/`--where` scope leaves out).
+//! `--period`/`--where` scope leaves out). See docs/architecture.md.
 
 pub mod batch;
 pub mod columnar;
