@@ -78,6 +78,9 @@ pub struct BatchCounts {
     extra: Vec<String>,
 }
 
+/// Index of `unit` in [`TEXT_FIELDS`].
+const UNIT_FIELD: usize = 0;
+
 fn text_index(field: &str) -> usize {
     TEXT_FIELDS
         .iter()
@@ -177,7 +180,7 @@ impl<'a> KeyColumns<'a> {
     fn of(batch: &'a StopBatch, extra_fields: &[String]) -> Self {
         KeyColumns {
             batch,
-            unit: &batch.texts[text_index("unit")],
+            unit: &batch.texts[UNIT_FIELD],
             extra: extra_fields
                 .iter()
                 .map(|f| match f.as_str() {
@@ -235,22 +238,58 @@ impl<'a> KeyColumns<'a> {
     }
 }
 
-/// Batch counts merged in file order, still packed (one update per cell
-/// rather than one per cell and attribute); [`CubeBuilder::finish`] spreads
-/// them over the attributes.
+/// One cell of one group attribute, packed: `rest` as in [`PackedKey`] (in
+/// the run's codes), the group's code and the attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AttributeCell {
+    rest: u128,
+    group: u32,
+    attribute: u16,
+}
+
+/// Batch counts merged in the run's codes, one packed cell per attribute
+/// (so its size is that of the cube, not of the joint combinations of all
+/// attributes); [`CubeBuilder::finish`] unpacks them into a [`CountCube`].
 #[derive(Debug, Clone, Default)]
 pub struct CubeBuilder {
-    packed: foldhash::HashMap<PackedKey, u64>,
-    attributes: usize,
+    cells: foldhash::HashMap<AttributeCell, u64>,
     extra_fields: Vec<String>,
+    /// Per extra field: its index in [`TEXT_FIELDS`], if it is a text field.
+    extra_texts: Vec<Option<usize>>,
 }
 
 impl CubeBuilder {
     pub fn new(extra_fields: &[String]) -> Self {
         CubeBuilder {
+            cells: Default::default(),
             extra_fields: extra_fields.to_vec(),
-            ..Default::default()
+            extra_texts: extra_fields
+                .iter()
+                .map(|f| TEXT_FIELDS.iter().position(|t| t == f))
+                .collect(),
         }
+    }
+
+    /// `rest` with its unit and dictionary extra strata recoded by `texts`.
+    fn recode_rest(&self, rest: u128, texts: &[Vec<u32>]) -> u128 {
+        let recode = |field: usize, code: u32| {
+            if code == NONE_U32 {
+                NONE_U32
+            } else {
+                texts[field][code as usize]
+            }
+        };
+        let low = rest as u64;
+        let unit = recode(UNIT_FIELD, (low >> 28) as u32);
+        let low = (low & ((1 << 28) - 1)) | u64::from(unit) << 28;
+        let mut extra = [(rest >> 64) as u32, (rest >> 96) as u32];
+        for (slot, field) in self.extra_texts.iter().enumerate() {
+            if let Some(k) = field {
+                extra[slot] = recode(*k, extra[slot]);
+            }
+        }
+        let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
+        u128::from(low) | u128::from(high) << 64
     }
 
     /// Adds a batch's counts: `texts[k]` and `groups[a]` give the run's
@@ -260,56 +299,39 @@ impl CubeBuilder {
             counts.extra, self.extra_fields,
             "cubes count the same fields"
         );
-        self.attributes = counts.attributes;
-        let unit_field = text_index("unit");
-        let extra_fields: Vec<Option<usize>> = self
-            .extra_fields
-            .iter()
-            .map(|f| TEXT_FIELDS.iter().position(|t| t == f))
-            .collect();
-        let translate = |field: usize, code: u32| {
-            if code == NONE_U32 {
-                NONE_U32
-            } else {
-                texts[field][code as usize]
-            }
-        };
         for (key, &count) in &counts.cells {
-            let low = key.rest as u64;
-            let unit = translate(unit_field, (low >> 28) as u32);
-            let low = (low & ((1 << 28) - 1)) | u64::from(unit) << 28;
-            let mut extra = [(key.rest >> 64) as u32, (key.rest >> 96) as u32];
-            for (slot, field) in extra_fields.iter().enumerate() {
-                if let Some(k) = field {
-                    extra[slot] = translate(*k, extra[slot]);
-                }
+            let rest = self.recode_rest(key.rest, texts);
+            if counts.attributes == 0 {
+                let cell = AttributeCell {
+                    rest,
+                    group: 0,
+                    attribute: 0,
+                };
+                *self.cells.entry(cell).or_default() += count;
+                continue;
             }
-            let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
             let first = usize::from(key.chunk) * GROUPS_PER_KEY;
-            let mut packed_groups = 0u128;
             let last = (first + GROUPS_PER_KEY).min(counts.attributes);
             for (slot, codes) in groups[first..last].iter().enumerate() {
                 let local = (key.groups >> (32 * slot)) as u32;
-                packed_groups |= u128::from(codes[local as usize]) << (32 * slot);
+                let cell = AttributeCell {
+                    rest,
+                    group: codes[local as usize],
+                    attribute: (first + slot) as u16,
+                };
+                *self.cells.entry(cell).or_default() += count;
             }
-            let global = PackedKey {
-                rest: u128::from(low) | u128::from(high) << 64,
-                groups: packed_groups,
-                chunk: key.chunk,
-            };
-            *self.packed.entry(global).or_default() += count;
         }
     }
 
     /// Adds (`sign` 1) or subtracts (`sign` -1) another builder's counts;
     /// cells that reach zero are dropped.
     pub fn add(&mut self, other: &CubeBuilder, sign: i64) {
-        self.attributes = self.attributes.max(other.attributes);
-        for (key, &n) in &other.packed {
-            let cell = self.packed.entry(*key).or_default();
+        for (key, &n) in &other.cells {
+            let cell = self.cells.entry(*key).or_default();
             *cell = cell.wrapping_add_signed(sign * n as i64);
             if *cell == 0 {
-                self.packed.remove(key);
+                self.cells.remove(key);
             }
         }
     }
@@ -317,25 +339,25 @@ impl CubeBuilder {
     /// The same counts with text and group codes replaced: `texts[k][old]`
     /// and `groups[a][old]` are the new codes.
     pub fn renumbered(self, texts: &[Vec<u32>], groups: &[Vec<u32>]) -> CubeBuilder {
-        let mut out = CubeBuilder {
-            packed: Default::default(),
-            attributes: self.attributes,
-            extra_fields: self.extra_fields.clone(),
-        };
-        let counts = BatchCounts {
-            cells: self.packed,
-            attributes: self.attributes,
-            extra: self.extra_fields,
-        };
-        out.merge_batch(&counts, texts, groups);
+        let mut out = CubeBuilder::new(&self.extra_fields);
+        for (c, n) in &self.cells {
+            let cell = AttributeCell {
+                rest: self.recode_rest(c.rest, texts),
+                group: groups
+                    .get(usize::from(c.attribute))
+                    .map_or(c.group, |codes| codes[c.group as usize]),
+                attribute: c.attribute,
+            };
+            *out.cells.entry(cell).or_default() += n;
+        }
         out
     }
 
-    /// The cube: each packed cell once per group attribute.
+    /// The cube.
     pub fn finish(self) -> CountCube {
         let mut cube = CountCube::with_extra_fields(&self.extra_fields);
-        for (key, count) in self.packed {
-            let rest = key.rest;
+        for (c, count) in self.cells {
+            let rest = c.rest;
             let code = |shift: u32| (rest >> shift) as u8;
             let flag = |shift: u32| match (rest >> shift) & 3 {
                 0 => Some(false),
@@ -344,9 +366,9 @@ impl CubeBuilder {
             };
             let unit = ((rest as u64) >> 28) as u32;
             let legal_basis = code(16);
-            let mut cell = CellKey {
-                attribute: 0,
-                group: 0,
+            let cell = CellKey {
+                attribute: c.attribute,
+                group: c.group,
                 justification: code(0),
                 outcome: code(8),
                 legal_basis: (legal_basis != NONE_U8).then_some(legal_basis),
@@ -355,16 +377,7 @@ impl CubeBuilder {
                 contraband: flag(26),
                 extra: [(rest >> 64) as u32, (rest >> 96) as u32],
             };
-            if self.attributes == 0 {
-                *cube.cells.entry(cell).or_default() += count;
-                continue;
-            }
-            let first = usize::from(key.chunk) * GROUPS_PER_KEY;
-            for a in first..(first + GROUPS_PER_KEY).min(self.attributes) {
-                cell.attribute = a as u16;
-                cell.group = (key.groups >> (32 * (a - first))) as u32;
-                *cube.cells.entry(cell).or_default() += count;
-            }
+            *cube.cells.entry(cell).or_default() += count;
         }
         cube
     }
@@ -451,7 +464,6 @@ impl SharedCube {
         let mut total = CubeBuilder::new(&self.extra_fields);
         for b in builders {
             total.add(&b, 1);
-            total.attributes = total.attributes.max(b.attributes);
         }
         total.add(&removed, -1);
         let sort = |d: Vec<RwLock<Dictionary>>| -> (Vec<Dictionary>, Vec<Vec<u32>>) {
@@ -890,6 +902,11 @@ mod tests {
             prop_assert_eq!(parts.total(), rows.len() as u64);
             prop_assert_eq!(whole, parts);
         }
+    }
+
+    #[test]
+    fn unit_is_where_the_kernel_looks_for_it() {
+        assert_eq!(TEXT_FIELDS[UNIT_FIELD], "unit");
     }
 
     #[test]
