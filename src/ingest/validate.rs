@@ -994,39 +994,8 @@ mod tests {
     }
 
     fn check(row: &[&str]) -> Result<StopRow, Rejection> {
-        let columns: Vec<String> = [
-            "id",
-            "datum",
-            "tijd",
-            "aanleiding",
-            "resultaat",
-            "gefouilleerd",
-            "iets_gevonden",
-            "gebiedscode",
-            "lat",
-            "nationaliteit",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let attrs = vec!["nationality".to_string()];
-        let config = Config::default();
-        let mapping = resolve(Path::new("t.csv"), &columns, &config, &attrs).unwrap();
-        let codes = CodeLists::default();
-        let period = (
-            NaiveDate::from_ymd_opt(2025, 1, 1),
-            NaiveDate::from_ymd_opt(2025, 12, 31),
-        );
-        let v = Validator::new(
-            &mapping,
-            &codes,
-            chrono_tz::Europe::Amsterdam,
-            None,
-            period,
-            &config.values,
-        );
         let cells: Vec<Cell> = row.iter().map(|s| text(s)).collect();
-        v.validate(&cells)
+        validator().validate(&cells)
     }
 
     #[test]
