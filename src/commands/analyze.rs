@@ -119,6 +119,16 @@ pub fn analyze(
     quarantine: Option<&Path>,
     overrides: &AnalysisOverrides,
 ) -> Result<Analysis> {
+    Ok(analyze_and_validate(input, quarantine, overrides)?.0)
+}
+
+/// [`analyze`], and the validation report of the same pass (what
+/// `stopaudit validate` would say), for the demo.
+pub fn analyze_and_validate(
+    input: &InputSettings,
+    quarantine: Option<&Path>,
+    overrides: &AnalysisOverrides,
+) -> Result<(Analysis, super::validate::ValidationReport)> {
     let (config, inputs) = input.resolve()?;
     let codes = config.code_lists()?;
     let settings = overrides.apply(config.analysis.clone());
@@ -177,8 +187,14 @@ pub fn analyze(
             sha256: ingest::sha256_file(pop)?,
         });
     }
+    let validation = super::validate::report(
+        summary.clone(),
+        input.config.as_deref(),
+        &input.scope,
+        super::validate::examples(&sink),
+    )?;
     sink.commit()?;
-    Ok(Analysis {
+    let analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         provenance,
         settings,
@@ -186,7 +202,8 @@ pub fn analyze(
         results,
         counts,
         codes,
-    })
+    };
+    Ok((analysis, validation))
 }
 
 pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {

@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::analyze::{analyze, render_table, to_json, write_csv_dir};
-use super::validate::{ValidateSettings, render_text, validate};
-use super::{InputSettings, TextOrJson};
+use super::InputSettings;
+use super::analyze::{analyze_and_validate, render_table, to_json, write_csv_dir};
+use super::validate::render_text;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 
@@ -51,13 +51,10 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     };
     let dir = &settings.out;
     let quarantine = dir.join("quarantine.csv");
-    let validation = validate(&ValidateSettings {
-        input: input.clone(),
-        quarantine: Some(quarantine.clone()),
-        format: TextOrJson::Text,
-    })?;
+    // One pass over the sample gives both the validation report and the analysis.
+    let (analysis, validation) =
+        analyze_and_validate(&input, Some(quarantine.as_path()), &Default::default())?;
     let validation_text = render_text(&validation, Some(quarantine.as_path()));
-    let analysis = analyze(&input, None, &Default::default())?;
     let table = render_table(&analysis);
     write_atomic(&dir.join("validation.txt"), validation_text.as_bytes())?;
     write_atomic(

@@ -50,14 +50,7 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         &mut sink,
     )?
     .summary;
-    let examples = sink
-        .examples
-        .iter()
-        .map(|r| QuarantineRecord {
-            record: String::new(),
-            ..r.clone()
-        })
-        .collect();
+    let examples = examples(&sink);
     sink.commit()?;
     report(
         summary,
@@ -67,7 +60,19 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
     )
 }
 
-fn report(
+/// The first quarantined rows of a sink, without their original record.
+pub(crate) fn examples(sink: &QuarantineSink) -> Vec<QuarantineRecord> {
+    sink.examples
+        .iter()
+        .map(|r| QuarantineRecord {
+            record: String::new(),
+            ..r.clone()
+        })
+        .collect()
+}
+
+/// The validation report of an ingestion.
+pub(crate) fn report(
     summary: IngestSummary,
     config: Option<&std::path::Path>,
     scope: &crate::scope::Scope,
