@@ -556,7 +556,10 @@ pub fn ingest(
                 for r in &p.rejected {
                     reasons.add(r.reason, 1);
                 }
-                quarantine.push(p.rejected)
+                quarantine.push(std::mem::take(&mut p.rejected))?;
+                // Free the batch on the pool, not on this (ordered) thread.
+                rayon::spawn(move || drop(p));
+                Ok(())
             })?;
             bar.finish_and_clear();
             assert_eq!(
