@@ -101,9 +101,8 @@ impl CsvSource {
         // Rows are read in chunks from just after the header line (the csv
         // crate stops between the CR and LF of a CRLF: take the LF too).
         let mut header_end = reader.position().byte() + if bom { 3 } else { 0 };
-        if sniff.get(header_end as usize - 1) == Some(&b'\r')
-            && sniff.get(header_end as usize) == Some(&b'\n')
-        {
+        let end = header_end as usize;
+        if end > 0 && sniff.get(end - 1) == Some(&b'\r') && sniff.get(end) == Some(&b'\n') {
             header_end += 1;
         }
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -287,12 +286,16 @@ impl Chunk {
             let end = reader.position().byte() as usize;
             let before = line;
             line += count_breaks_in(&self.bytes, counted, end);
+            // A record that runs into the end of the file inside an open
+            // quote has no terminator: its last line break is in its field.
+            let open_quote = memchr::memchr_iter(b'"', &self.bytes[counted..end]).count() % 2 == 1;
             counted = end;
-            let terminated = match end.checked_sub(1).map(|i| self.bytes[i]) {
-                Some(b'\n') => true,
-                Some(b'\r') => self.bytes.get(end) != Some(&b'\n'),
-                _ => false,
-            };
+            let terminated = !open_quote
+                && match end.checked_sub(1).map(|i| self.bytes[i]) {
+                    Some(b'\n') => true,
+                    Some(b'\r') => self.bytes.get(end) != Some(&b'\n'),
+                    _ => false,
+                };
             let line = if line - before == u64::from(terminated) {
                 // The usual case: one line, no blank lines before it.
                 before
@@ -501,6 +504,15 @@ mod tests {
         assert_eq!(whole.1[1], ["1", "semi;colon \"q\"", "2"]);
         for chunk in [1, 7, 23, 64] {
             assert_eq!(read_all(&path, chunk), whole, "chunks of {chunk} bytes");
+        }
+        // A quote left open at the end: one malformed record from its own line on.
+        text.push_str("99;\"open;x\r\n100;y\r\n");
+        std::fs::write(&path, &text).unwrap();
+        let last_line = 1 + text.matches('\n').count() as u64 - 2;
+        let open = read_all(&path, CHUNK_BYTES);
+        assert_eq!(open.2.last(), Some(&last_line));
+        for chunk in [1, 7, 23, 64] {
+            assert_eq!(read_all(&path, chunk), open, "chunks of {chunk} bytes");
         }
     }
 
