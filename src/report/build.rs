@@ -111,6 +111,39 @@ impl B<'_> {
     }
 
     /// A forest plot of rate ratios with intervals (suppressed rows and rows without an interval are left out).
+    /// One forest plot per group attribute (named and titled after
+    /// `section`): `point` gives a row's attribute, reference group, label,
+    /// estimate and interval.
+    fn forests_by_attribute<R>(
+        &self,
+        attributes: &[String],
+        rows: &[R],
+        section: &str,
+        measure: &str,
+        odds: bool,
+        point: impl Fn(&R) -> (&str, &str, String, Option<f64>, Option<[f64; 2]>),
+    ) -> Vec<Block> {
+        attributes
+            .iter()
+            .filter_map(|attr| {
+                let points: Vec<_> = rows.iter().map(&point).filter(|p| p.0 == attr).collect();
+                let reference = points.first()?.1.to_string();
+                let title = format!("{} — {}", self.t(section), self.attribute_name(attr));
+                self.forest(
+                    format!("{section}-{attr}"),
+                    title,
+                    measure,
+                    &reference,
+                    points
+                        .into_iter()
+                        .map(|(_, _, l, e, ci)| (l, e, ci))
+                        .collect(),
+                    odds,
+                )
+            })
+            .collect()
+    }
+
     fn forest(
         &self,
         name: String,
@@ -660,31 +693,22 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 ]
             })
             .collect();
-        for attr in &a.counts.attributes {
-            let rows: Vec<_> = a
-                .results
-                .stratified
-                .iter()
-                .filter(|r| &r.attribute == attr)
-                .collect();
-            if let Some(first) = rows.first() {
-                let points = rows
-                    .iter()
-                    .map(|r| (r.group.clone(), r.mh_odds_ratio, r.mh_odds_ratio_ci))
-                    .collect();
-                let title = format!("{} — {}", b.t("stratified"), b.attribute_name(attr));
-                if let Some(chart) = b.forest(
-                    format!("stratified-{attr}"),
-                    title,
-                    "measure_stratified",
-                    &first.reference,
-                    points,
-                    true,
-                ) {
-                    blocks.push(chart);
-                }
-            }
-        }
+        blocks.extend(b.forests_by_attribute(
+            &a.counts.attributes,
+            &a.results.stratified,
+            "stratified",
+            "measure_stratified",
+            true,
+            |r| {
+                (
+                    &r.attribute,
+                    &r.reference,
+                    r.group.clone(),
+                    r.mh_odds_ratio,
+                    r.mh_odds_ratio_ci,
+                )
+            },
+        ));
         blocks.push(Block::Table(Table {
             caption: b.t("stratified"),
             header: vec![
@@ -782,31 +806,22 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 ]
             })
             .collect();
-        for attr in &a.counts.attributes {
-            let rows: Vec<_> = a
-                .results
-                .population_benchmark
-                .iter()
-                .filter(|r| &r.attribute == attr)
-                .collect();
-            if let Some(first) = rows.first() {
-                let points = rows
-                    .iter()
-                    .map(|r| (r.group.clone(), r.rate_ratio, r.rate_ratio_ci))
-                    .collect();
-                let title = format!("{} — {}", b.t("population"), b.attribute_name(attr));
-                if let Some(chart) = b.forest(
-                    format!("population-{attr}"),
-                    title,
-                    "measure_population",
-                    &first.reference,
-                    points,
-                    false,
-                ) {
-                    blocks.push(chart);
-                }
-            }
-        }
+        blocks.extend(b.forests_by_attribute(
+            &a.counts.attributes,
+            &a.results.population_benchmark,
+            "population",
+            "measure_population",
+            false,
+            |r| {
+                (
+                    &r.attribute,
+                    &r.reference,
+                    r.group.clone(),
+                    r.rate_ratio,
+                    r.rate_ratio_ci,
+                )
+            },
+        ));
         blocks.push(Block::Table(Table {
             caption: b.t("population"),
             header: vec![
