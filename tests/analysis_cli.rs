@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn stopaudit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-}
+mod common;
+use common::{json_of, stopaudit};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,17 +28,11 @@ fn sample() -> [String; 3] {
 }
 
 fn analyze(args: &[&str]) -> Value {
-    let out = stopaudit()
-        .args(["analyze", "--quiet", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(
+        stopaudit()
+            .args(["analyze", "--quiet", "--format", "json"])
+            .args(args),
+    )
 }
 
 fn generate(dir: &Path, name: &str, rows: &str, seed: &str, bias: &str) -> PathBuf {

@@ -3,12 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn stopaudit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-}
+mod common;
+use common::{stdout_of, stopaudit};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,17 +14,12 @@ fn root() -> &'static Path {
 
 fn analyze_json(args: &[&str]) -> (Value, Vec<u8>) {
     // Counts are compared exactly here: no small-cell suppression.
-    let out = stopaudit()
-        .args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        stopaudit()
+            .args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"])
+            .args(args),
     );
-    (serde_json::from_slice(&out.stdout).unwrap(), out.stdout)
+    (serde_json::from_slice(&out).unwrap(), out)
 }
 
 fn generate(dir: &Path, name: &str, format: &str) -> PathBuf {

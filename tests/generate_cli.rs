@@ -3,12 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn stopaudit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-}
+mod common;
+use common::{json_of, stopaudit};
 
 fn generate(dir: &Path, name: &str, extra: &[&str]) -> (PathBuf, Value) {
     let out = dir.join(name);
@@ -36,24 +34,15 @@ fn period_config(dir: &Path) -> PathBuf {
 }
 
 fn validate(path: &Path, config: &Path) -> Value {
-    let out = stopaudit()
-        .args([
-            "validate",
-            "--quiet",
-            "--format",
-            "json",
-            path.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(stopaudit().args([
+        "validate",
+        "--quiet",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]))
 }
 
 /// Every spoilt row is caught by the reason the generator meant, and only those.
@@ -169,24 +158,15 @@ fn same_seed_same_bytes_whatever_the_thread_count() {
 
 /// Hit rate of stops under `behaviour` in Amsterdam and Rotterdam per nationality.
 fn behaviour_hit_rates(path: &Path) -> (f64, f64, u64, u64) {
-    let out = stopaudit()
-        .args([
-            "analyze",
-            "--quiet",
-            "--format",
-            "json",
-            "--min-cell",
-            "0",
-            path.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = json_of(stopaudit().args([
+        "analyze",
+        "--quiet",
+        "--format",
+        "json",
+        "--min-cell",
+        "0",
+        path.to_str().unwrap(),
+    ]));
     let (mut stops, mut hits) = ([0u64; 2], [0u64; 2]);
     for r in a["counts"]["by_unit"].as_array().unwrap() {
         let unit = r["unit"].as_str().unwrap();

@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
+use common::{json_of, stopaudit};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -12,24 +14,14 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn stopaudit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-}
-
 /// Runs `validate --format json` and returns the report.
 fn validate_json(args: &[&str]) -> Value {
-    let out = stopaudit()
-        .arg("validate")
-        .args(args)
-        .args(["--format", "json", "--quiet"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(
+        stopaudit()
+            .arg("validate")
+            .args(args)
+            .args(["--format", "json", "--quiet"]),
+    )
 }
 
 fn reasons(report: &Value) -> Vec<(String, u64)> {

@@ -3,11 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn stopaudit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-}
+mod common;
+use common::stopaudit;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
