@@ -140,6 +140,50 @@ impl RawColumn {
         }
     }
 
+    /// Yes/no values, coded (null, no, yes).
+    pub fn booleans(values: impl Iterator<Item = Option<bool>>) -> Self {
+        RawColumn::Coded {
+            values: vec![Cell::Null, Cell::Bool(false), Cell::Bool(true)],
+            codes: values.map(|v| v.map_or(0, |b| 1 + u32::from(b))).collect(),
+        }
+    }
+
+    /// Numbers (null and NaN are missing).
+    pub fn floats(values: impl Iterator<Item = Option<f64>>) -> Self {
+        RawColumn::Floats(values.map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// Whole numbers.
+    pub fn integers(values: impl Iterator<Item = Option<i64>>) -> Self {
+        RawColumn::Plain(values.map(|v| v.map_or(Cell::Null, Cell::Int)).collect())
+    }
+
+    /// Timestamps in ms since the epoch: instants when `zoned`, else wall-clock times.
+    pub fn timestamps(ms: impl Iterator<Item = Option<i64>>, zoned: bool) -> Self {
+        if zoned {
+            return RawColumn::Instants(ms.collect());
+        }
+        RawColumn::Plain(
+            ms.map(|v| {
+                v.and_then(chrono::DateTime::from_timestamp_millis)
+                    .map_or(Cell::Null, |d| Cell::Local(d.naive_utc()))
+            })
+            .collect(),
+        )
+    }
+
+    /// Dates as days since 1970-01-01.
+    pub fn dates(days: impl Iterator<Item = Option<i64>>) -> Self {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        RawColumn::Plain(
+            days.map(|d| {
+                d.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d)))
+                    .map_or(Cell::Null, Cell::Date)
+            })
+            .collect(),
+        )
+    }
+
     /// Codes owned cells whose text repeats (the row-wise sources).
     fn from_cells(cells: Vec<Cell>) -> Self {
         let texts = cells

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate};
 use polars::prelude::*;
 
 use std::num::NonZeroUsize;
@@ -126,67 +125,27 @@ fn raw_column(column: &Column) -> PolarsResult<RawColumn> {
             let text = series.str()?;
             RawColumn::from_texts(text.len(), || text.iter())
         }
-        DataType::Boolean => {
-            let values = vec![Cell::Null, Cell::Bool(false), Cell::Bool(true)];
-            let codes = series
-                .bool()?
-                .iter()
-                .map(|v| v.map_or(0, |b| 1 + u32::from(b)))
-                .collect();
-            RawColumn::Coded { values, codes }
+        DataType::Boolean => RawColumn::booleans(series.bool()?.iter()),
+        DataType::Float32 | DataType::Float64 => {
+            RawColumn::floats(series.cast(&DataType::Float64)?.f64()?.iter())
         }
-        DataType::Float32 | DataType::Float64 => RawColumn::Plain(
-            series
-                .cast(&DataType::Float64)?
-                .f64()?
-                .iter()
-                .map(|v| v.map(Cell::Float).unwrap_or(Cell::Null))
-                .collect(),
-        ),
-        d if d.is_integer() => RawColumn::Plain(
-            series
-                .cast(&DataType::Int64)?
-                .i64()?
-                .iter()
-                .map(|v| v.map(Cell::Int).unwrap_or(Cell::Null))
-                .collect(),
-        ),
+        d if d.is_integer() => RawColumn::integers(series.cast(&DataType::Int64)?.i64()?.iter()),
         DataType::Datetime(unit, tz) => {
             let to_ms = |v: i64| match unit {
                 TimeUnit::Nanoseconds => v.div_euclid(1_000_000),
                 TimeUnit::Microseconds => v.div_euclid(1_000),
                 TimeUnit::Milliseconds => v,
             };
-            let zoned = tz.is_some();
             let physical = series.cast(&DataType::Int64)?;
-            RawColumn::Plain(
-                physical
-                    .i64()?
-                    .iter()
-                    .map(|v| match v {
-                        None => Cell::Null,
-                        Some(v) if zoned => Cell::Instant(to_ms(v)),
-                        Some(v) => DateTime::from_timestamp_millis(to_ms(v))
-                            .map(|d| Cell::Local(d.naive_utc()))
-                            .unwrap_or(Cell::Null),
-                    })
-                    .collect(),
-            )
+            RawColumn::timestamps(physical.i64()?.iter().map(|v| v.map(to_ms)), tz.is_some())
         }
-        DataType::Date => {
-            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-            RawColumn::Plain(
-                series
-                    .cast(&DataType::Int32)?
-                    .i32()?
-                    .iter()
-                    .map(|v| {
-                        v.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into())))
-                            .map_or(Cell::Null, Cell::Date)
-                    })
-                    .collect(),
-            )
-        }
+        DataType::Date => RawColumn::dates(
+            series
+                .cast(&DataType::Int32)?
+                .i32()?
+                .iter()
+                .map(|d| d.map(i64::from)),
+        ),
         _ => {
             let cast = series.cast(&DataType::String)?;
             let text = cast.str()?;

@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{DateTime, NaiveDate};
 use polars_arrow::array::{Array, BooleanArray, DictionaryArray, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::datatypes::{
     ArrowDataType, DTYPE_CATEGORICAL_NEW, Field, IntegerType, Metadata, TimeUnit,
@@ -258,20 +257,12 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
                 RawColumn::from_texts(texts.len(), || texts.iter().copied())
             }
         }
-        Kind::Boolean => {
-            let values = vec![Cell::Null, Cell::Bool(false), Cell::Bool(true)];
-            let codes = arrays
+        Kind::Boolean => RawColumn::booleans(arrays.iter().flat_map(|a| {
+            any(a.as_ref())
+                .downcast_ref::<BooleanArray>()
+                .expect("boolean")
                 .iter()
-                .flat_map(|a| {
-                    any(a.as_ref())
-                        .downcast_ref::<BooleanArray>()
-                        .expect("boolean")
-                        .iter()
-                })
-                .map(|v| v.map_or(0, |b| 1 + u32::from(b)))
-                .collect();
-            RawColumn::Coded { values, codes }
-        }
+        })),
         Kind::Timestamp { unit, zoned } => {
             let to_ms = |v: i64| match unit {
                 TimeUnit::Nanosecond => v.div_euclid(1_000_000),
@@ -279,51 +270,22 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
                 TimeUnit::Millisecond => v,
                 TimeUnit::Second => v.saturating_mul(1_000),
             };
-            if *zoned {
-                RawColumn::Instants(integers(arrays).map(|v| v.map(to_ms)).collect())
-            } else {
-                RawColumn::Plain(
-                    integers(arrays)
-                        .map(|v| {
-                            v.and_then(|v| DateTime::from_timestamp_millis(to_ms(v)))
-                                .map_or(Cell::Null, |d| Cell::Local(d.naive_utc()))
-                        })
-                        .collect(),
-                )
-            }
+            RawColumn::timestamps(integers(arrays).map(|v| v.map(to_ms)), *zoned)
         }
-        Kind::Date => {
-            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-            RawColumn::Plain(
-                integers(arrays)
-                    .map(|v| {
-                        v.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d)))
-                            .map_or(Cell::Null, Cell::Date)
-                    })
-                    .collect(),
-            )
-        }
-        Kind::Integer => RawColumn::Plain(
-            integers(arrays)
-                .map(|v| v.map_or(Cell::Null, Cell::Int))
-                .collect(),
-        ),
-        Kind::Float => RawColumn::Floats(
-            arrays
-                .iter()
-                .flat_map(|a| -> Box<dyn Iterator<Item = Option<f64>>> {
-                    if let Some(p) = any(a.as_ref()).downcast_ref::<PrimitiveArray<f64>>() {
-                        Box::new(p.iter().map(|v| v.copied()))
-                    } else {
-                        let p = any(a.as_ref())
-                            .downcast_ref::<PrimitiveArray<f32>>()
-                            .expect("a float array");
-                        Box::new(p.iter().map(|v| v.map(|x| f64::from(*x))))
-                    }
-                })
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect(),
-        ),
+        Kind::Date => RawColumn::dates(integers(arrays)),
+        Kind::Integer => RawColumn::integers(integers(arrays)),
+        Kind::Float => RawColumn::floats(arrays.iter().flat_map(
+            |a| -> Box<dyn Iterator<Item = Option<f64>>> {
+                if let Some(p) = any(a.as_ref()).downcast_ref::<PrimitiveArray<f64>>() {
+                    Box::new(p.iter().map(|v| v.copied()))
+                } else {
+                    let p = any(a.as_ref())
+                        .downcast_ref::<PrimitiveArray<f32>>()
+                        .expect("a float array");
+                    Box::new(p.iter().map(|v| v.map(|x| f64::from(*x))))
+                }
+            },
+        )),
     }
 }
 
