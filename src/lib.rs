@@ -19,6 +19,7 @@ pub mod error;
 pub mod generate;
 pub mod i18n;
 pub mod ingest;
+pub mod mcmc;
 pub mod output;
 pub mod provenance;
 pub mod quarantine;

@@ -13,6 +13,7 @@ pub mod chisq;
 pub mod discrete;
 pub mod exact;
 pub mod fdr;
+pub mod incomplete_beta;
 pub mod mantel_haenszel;
 pub mod proportion;
 
