@@ -125,3 +125,47 @@ fn count_batch_65536_stops(bencher: divan::Bencher) {
     let batch = synthetic_batch();
     bencher.bench(|| stopaudit::counting::BatchCounts::count(black_box(&batch), &[]).len());
 }
+
+#[divan::bench(args = [(0.15, 0.3, 8.0), (0.3, 1.0, 30.0), (0.05, 0.1, 3.0)])]
+fn incomplete_beta_with_gradient(t: (f64, f64, f64)) -> f64 {
+    stopaudit::stats::incomplete_beta::incomplete_beta(
+        black_box(t.0),
+        black_box(t.1),
+        black_box(t.2),
+    )
+    .unwrap()
+    .d_b
+}
+
+/// The threshold test's log density and gradient on North Carolina's 165
+/// published cells (tests/fixtures/opp): the cost of one leapfrog step.
+#[divan::bench]
+fn threshold_test_gradient_nc(bencher: divan::Bencher) {
+    use stopaudit::mcmc::LogDensity;
+    use stopaudit::threshold_test::{CountRow, index_counts};
+    let mut reader =
+        csv::Reader::from_path("tests/fixtures/opp/fig4b_threshold_test_5states.csv").unwrap();
+    let rows: Vec<CountRow> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[8] == "NC")
+        .map(|r| CountRow {
+            location: r[0].to_owned(),
+            group: r[1].to_owned(),
+            stops: r[2].parse().unwrap(),
+            searches: r[3].parse().unwrap(),
+            hits: r[4].parse().unwrap(),
+        })
+        .collect();
+    let (model, _, _) = index_counts(&rows, "White drivers").unwrap();
+    let layout = model.layout();
+    let mut theta = vec![0.0; model.dim()];
+    for r in 0..model.groups {
+        theta[layout.ln_sigma + r] = -2.0;
+        theta[layout.t_r + r] = -1.5;
+        theta[layout.phi_r + r] = -3.0;
+        theta[layout.lambda_r + r] = 2.0;
+    }
+    let mut grad = vec![0.0; model.dim()];
+    bencher.bench_local(|| model.log_density(black_box(&theta), &mut grad));
+}

@@ -13,10 +13,12 @@ use stopaudit::commands::{
     demo::DemoSettings,
     generate::{GenFormat, GenerateSettings},
     schema::SchemaSettings,
+    threshold_test::{CountColumns, ThresholdTestSettings},
     validate::ValidateSettings,
 };
 use stopaudit::i18n::Lang;
 use stopaudit::scope::{Filter, Period, Scope};
+use stopaudit::threshold_test::FitSettings;
 
 /// Audits police stop registrations for signs of discriminatory selection.
 ///
@@ -118,6 +120,53 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// The threshold test (Simoiu et al. 2017) on counts per location and group.
+    ///
+    /// Infers, by Bayesian inference (NUTS), the risk threshold officers apply
+    /// before searching members of each group; a lower threshold than the
+    /// reference group's means searching on less evidence.
+    ThresholdTest {
+        /// CSV file with one row per location and group (comma, semicolon or tab separated).
+        counts: PathBuf,
+        /// Column with the location (unit, district, county).
+        #[arg(long, default_value = "location")]
+        location: String,
+        /// Column with the group.
+        #[arg(long, default_value = "group")]
+        group: String,
+        /// Column with the number of stops.
+        #[arg(long, default_value = "stops")]
+        stops: String,
+        /// Column with the number of searches.
+        #[arg(long, default_value = "searches")]
+        searches: String,
+        /// Column with the number of searches that found something (hits).
+        #[arg(long, default_value = "hits")]
+        hits: String,
+        /// The reference group, e.g. the majority group.
+        #[arg(long)]
+        reference: String,
+        /// Only rows with COLUMN equal to VALUE; repeatable.
+        #[arg(long = "where", value_name = "COLUMN=VALUE", value_parser = parse_column_filter)]
+        filters: Vec<(String, String)>,
+        /// Markov chains (run in parallel).
+        #[arg(long, default_value_t = 4)]
+        chains: usize,
+        /// Warmup (adaptation) iterations per chain.
+        #[arg(long, default_value_t = FitSettings::default().warmup)]
+        warmup: usize,
+        /// Draws kept per chain.
+        #[arg(long, default_value_t = FitSettings::default().draws)]
+        draws: usize,
+        /// Random seed: the same seed gives the same result, whatever the thread count.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run the main job on the bundled sample, writing into reports/demo/.
     Demo {
         /// Output folder.
@@ -156,6 +205,13 @@ fn parse_period(s: &str) -> Result<Period, String> {
     Period::parse(s).map_err(|e| e.to_string())
 }
 
+fn parse_column_filter(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((c, v)) if !c.trim().is_empty() => Ok((c.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(format!("`{s}`: expected COLUMN=VALUE")),
+    }
+}
+
 fn parse_filter(s: &str) -> Result<Filter, String> {
     Filter::parse(s).map_err(|e| e.to_string())
 }
@@ -182,6 +238,10 @@ pub struct AnalysisArgs {
     /// high, medium, insufficient_data or note.
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+    /// Also run the threshold test (Bayesian; seconds to a minute), with locations
+    /// from this field: unit (the default) or a field such as district or basisteam.
+    #[arg(long, value_name = "LOCATION", num_args = 0..=1, default_missing_value = "unit")]
+    pub threshold_test: Option<String>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -197,6 +257,7 @@ impl From<&AnalysisArgs> for AnalysisOverrides {
             population: a.population.clone(),
             confidence: a.confidence,
             fdr: a.fdr,
+            threshold_test: a.threshold_test.clone(),
         }
     }
 }
@@ -267,6 +328,7 @@ pub enum Resolved {
     Generate(GenerateSettings),
     Demo(DemoSettings),
     Report(ReportSettings),
+    ThresholdTest(ThresholdTestSettings),
 }
 
 impl Command {
@@ -361,6 +423,42 @@ impl Command {
                 start,
                 days,
                 quiet,
+            }),
+            Command::ThresholdTest {
+                counts,
+                location,
+                group,
+                stops,
+                searches,
+                hits,
+                reference,
+                filters,
+                chains,
+                warmup,
+                draws,
+                seed,
+                format,
+                out,
+            } => Resolved::ThresholdTest(ThresholdTestSettings {
+                input: counts,
+                columns: CountColumns {
+                    location,
+                    group,
+                    stops,
+                    searches,
+                    hits,
+                },
+                reference,
+                filters,
+                fit: FitSettings {
+                    chains,
+                    warmup,
+                    draws,
+                    seed,
+                    ..FitSettings::default()
+                },
+                format: format.into(),
+                out,
             }),
             Command::Demo { out, quiet, lang } => Resolved::Demo(DemoSettings {
                 out,

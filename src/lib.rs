@@ -27,5 +27,6 @@ pub mod report;
 pub mod schema;
 pub mod scope;
 pub mod stats;
+pub mod threshold_test;
 
 pub use error::{Error, Result};

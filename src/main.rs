@@ -43,6 +43,7 @@ fn main() {
         cli::Resolved::Generate(s) => commands::generate::run(&s, &mut out),
         cli::Resolved::Demo(s) => commands::demo::run(&s, &mut out),
         cli::Resolved::Report(s) => commands::report::run(&s, &mut out),
+        cli::Resolved::ThresholdTest(s) => commands::threshold_test::run(&s, &mut out),
     };
     if let Err(e) = result {
         drop(out);

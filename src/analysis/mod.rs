@@ -10,6 +10,7 @@
 //! - [`stratified`]: Mantel–Haenszel across strata, CMH and Breslow–Day, with Simpson reversals;
 //! - [`funnel`]: search rate per stop and contraband rate per search;
 //! - [`population`]: stops per 1,000 residents against a population file;
+//! - [`threshold`]: the threshold test per location and group (opt-in, Bayesian);
 //!
 //! then Benjamini–Hochberg q-values per analysis, small-cell suppression
 //! ([`suppress`]) and [`findings`] in plain English and Dutch.
@@ -22,6 +23,7 @@ pub mod outcome;
 pub mod population;
 pub mod stratified;
 pub mod suppress;
+pub mod threshold;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -57,6 +59,8 @@ pub struct AnalysisSettings {
     pub min_cell: u64,
     /// Population file for the benchmark (CSV: attribute, group, population [, area_code]).
     pub population: Option<PathBuf>,
+    /// `[analysis.threshold_test]`: the threshold test (off by default).
+    pub threshold_test: threshold::ThresholdTestSettings,
 }
 
 impl Default for AnalysisSettings {
@@ -70,6 +74,7 @@ impl Default for AnalysisSettings {
             practical_band: [0.8, 1.25],
             min_cell: 10,
             population: None,
+            threshold_test: threshold::ThresholdTestSettings::default(),
         }
     }
 }
@@ -123,9 +128,26 @@ impl AnalysisSettings {
                 )));
             }
         }
+        let location = &self.threshold_test.location;
+        if self.threshold_test.enabled
+            && location != "unit"
+            && !EXTRA_FIELDS.contains(&location.as_str())
+        {
+            return Err(Error::Usage(format!(
+                "threshold test location `{location}`: locations can be unit, {}",
+                EXTRA_FIELDS.join(", ")
+            )));
+        }
+        if self.threshold_test.enabled
+            && (self.threshold_test.chains < 2 || self.threshold_test.draws < 10)
+        {
+            return Err(Error::Usage(
+                "the threshold test needs at least 2 chains and 10 draws (for R-hat)".into(),
+            ));
+        }
         if self.extra_fields().len() > 2 {
             return Err(Error::Usage(
-                "--by: at most two fields besides justification, legal_basis and unit".into(),
+                "--by and the threshold test location: at most two fields besides justification, legal_basis and unit".into(),
             ));
         }
         let [lo, hi] = self.practical_band;
@@ -140,11 +162,20 @@ impl AnalysisSettings {
     /// The stratum fields the cube must count beyond its fixed ones
     /// (`area_code` too when the population file is per area).
     pub fn extra_fields(&self) -> Vec<String> {
-        self.strata_by
+        let mut extra: Vec<String> = self
+            .strata_by
             .iter()
             .filter(|f| !BASE_STRATA.contains(&f.as_str()))
             .cloned()
-            .collect()
+            .collect();
+        let location = &self.threshold_test.location;
+        if self.threshold_test.enabled
+            && !BASE_STRATA.contains(&location.as_str())
+            && !extra.contains(location)
+        {
+            extra.push(location.clone());
+        }
+        extra
     }
 
     /// [`Self::extra_fields`] plus `area_code` for a per-area population file.
@@ -330,6 +361,8 @@ pub struct Results {
     pub stratified: Vec<stratified::StratifiedRow>,
     pub search_funnel: Vec<compare::ComparisonRow>,
     pub population_benchmark: Vec<population::PopulationRow>,
+    /// Empty unless the threshold test is enabled.
+    pub threshold_test: Vec<threshold::ThresholdTestResult>,
     pub findings: Vec<findings::Finding>,
 }
 
@@ -411,6 +444,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         stratified,
         search_funnel,
         population_benchmark,
+        threshold_test: threshold::threshold_tests(inputs, &attrs),
         findings,
     })
 }

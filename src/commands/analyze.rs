@@ -33,6 +33,8 @@ pub struct AnalysisOverrides {
     pub population: Option<PathBuf>,
     pub confidence: Option<f64>,
     pub fdr: Option<f64>,
+    /// Enables the threshold test with this location field.
+    pub threshold_test: Option<String>,
 }
 
 impl AnalysisOverrides {
@@ -51,6 +53,10 @@ impl AnalysisOverrides {
         }
         if let Some(f) = self.fdr {
             s.fdr = f;
+        }
+        if let Some(location) = &self.threshold_test {
+            s.threshold_test.enabled = true;
+            s.threshold_test.location = location.clone();
         }
         s
     }
@@ -260,16 +266,31 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         .justification_mix
         .iter()
         .flat_map(|m| {
-            m.cells.iter().map(move |c| {
-                let mut v = serde_json::json!({"attribute": m.attribute, "reference": m.reference});
-                if let (Some(o), serde_json::Value::Object(cell)) = (
-                    v.as_object_mut(),
-                    serde_json::to_value(c).expect("serialisable"),
-                ) {
-                    o.extend(cell);
-                }
-                v
-            })
+            let context = serde_json::json!({"attribute": m.attribute, "reference": m.reference});
+            m.cells.iter().map(move |c| with_context(&context, c))
+        })
+        .collect();
+    let threshold_context = |t: &analysis::threshold::ThresholdTestResult| {
+        serde_json::json!({
+            "attribute": t.attribute,
+            "location_field": t.location_field,
+            "reference": t.reference,
+        })
+    };
+    let threshold_cells: Vec<serde_json::Value> = r
+        .threshold_test
+        .iter()
+        .flat_map(|t| {
+            let context = threshold_context(t);
+            t.cells.iter().map(move |c| with_context(&context, c))
+        })
+        .collect();
+    let threshold_groups: Vec<serde_json::Value> = r
+        .threshold_test
+        .iter()
+        .flat_map(|t| {
+            let context = threshold_context(t);
+            t.groups.iter().map(move |g| with_context(&context, g))
         })
         .collect();
     let weak: Vec<&analysis::compare::ComparisonRow> = r
@@ -288,6 +309,8 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
             "population_benchmark.csv",
             rows_csv(&r.population_benchmark),
         ),
+        ("threshold_test_cells.csv", rows_csv(&threshold_cells)),
+        ("threshold_test_groups.csv", rows_csv(&threshold_groups)),
         ("findings.csv", rows_csv(&r.findings)),
         (
             "counts_by_group_justification_outcome.csv",
@@ -310,6 +333,19 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         write_atomic(&dir.join(name), text.as_bytes())?;
     }
     Ok(())
+}
+
+/// `context` (an object) followed by the fields of `item`: one row of a
+/// nested array, flattened for CSV.
+fn with_context(context: &serde_json::Value, item: &impl Serialize) -> serde_json::Value {
+    let mut v = context.clone();
+    if let (Some(o), serde_json::Value::Object(fields)) = (
+        v.as_object_mut(),
+        serde_json::to_value(item).expect("serialisable"),
+    ) {
+        o.extend(fields);
+    }
+    v
 }
 
 /// Rows as CSV: one column per field in declaration order; an interval

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod generate;
 pub mod report;
 pub mod schema;
+pub mod threshold_test;
 pub mod validate;
 
 use std::path::PathBuf;

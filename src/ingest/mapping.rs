@@ -89,6 +89,12 @@ impl ColumnMapping {
     }
 }
 
+/// Up to three columns of `columns` whose names are closest to `wanted`
+/// (for "did you mean" messages).
+pub fn closest_columns(columns: &[String], wanted: &str) -> Vec<String> {
+    Header::new(columns).closest(&[wanted])
+}
+
 struct Header<'a> {
     columns: &'a [String],
     by_normalized: HashMap<String, usize>,

@@ -2,7 +2,9 @@
 
 use chrono::NaiveDate;
 
-use super::charts::{Chart, ForestChart, ForestRow, StackedBar, StackedChart};
+use super::charts::{
+    Chart, ForestChart, ForestRow, ScatterChart, ScatterPoint, StackedBar, StackedChart,
+};
 use super::{Block, Cell, Document, ListItem, Section, Table};
 use crate::analysis::compare::ComparisonRow;
 use crate::analysis::findings::Severity;
@@ -264,7 +266,173 @@ pub fn anchor(analysis: &str) -> &'static str {
         "stratified" => "stratified",
         "search_funnel" => "search-funnel",
         "population_benchmark" => "population",
+        "threshold_test" => "threshold-test",
         _ => "summary",
+    }
+}
+
+/// The threshold test: per attribute the group averages, a scatter plot per
+/// group against the reference, the diagnostics and the cells. Only in
+/// reports of analyses that ran the test.
+fn threshold_section(b: &B) -> Section {
+    let a = b.a;
+    let number = |x: f64, digits: usize| b.m.number(x, digits);
+    let with_ci = |x: f64, ci: [f64; 2], digits: usize| {
+        format!(
+            "{} ({}–{})",
+            number(x, digits),
+            number(ci[0], digits),
+            number(ci[1], digits)
+        )
+    };
+    let location = a
+        .results
+        .threshold_test
+        .first()
+        .map(|t| {
+            b.m.text_or(&format!("field.{}", t.location_field), &t.location_field)
+        })
+        .unwrap_or_default();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("threshold_intro", &[("location", &location)]),
+    )];
+    for t in &a.results.threshold_test {
+        let attribute = b.attribute_name(&t.attribute);
+        blocks.push(Block::Subheading(attribute.clone()));
+        let Some(d) = &t.diagnostics else {
+            let reason = t.skipped.clone().unwrap_or_default();
+            blocks.push(Block::Paragraph(b.f(
+                "threshold_skipped",
+                &[("attribute", &attribute), ("reason", &reason)],
+            )));
+            continue;
+        };
+        if !d.converged {
+            blocks.push(Block::Paragraph(b.t("threshold_not_converged")));
+        }
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "threshold_groups",
+                &[("attribute", &attribute), ("location", &location)],
+            ),
+            header: vec![
+                b.t("group"),
+                b.t("stops"),
+                b.t("threshold"),
+                b.t("threshold_difference"),
+                b.t("threshold_p_lower"),
+            ],
+            rows: t
+                .groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        Cell::Text(if g.is_reference {
+                            format!("{} ({})", g.group, b.t("reference").to_lowercase())
+                        } else {
+                            g.group.clone()
+                        }),
+                        b.count(g.stops),
+                        Cell::Text(with_ci(g.threshold, g.threshold_ci, 3)),
+                        Cell::Text(match (g.difference_from_reference, g.difference_ci) {
+                            (Some(x), Some(ci)) => with_ci(x, ci, 3),
+                            _ => "–".into(),
+                        }),
+                        Cell::Text(g.probability_lower.map_or("–".into(), |p| number(p, 2))),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, true, true, true, true],
+        }));
+        for g in t.groups.iter().filter(|g| !g.is_reference) {
+            let points: Vec<ScatterPoint> = t
+                .cells
+                .iter()
+                .filter(|c| c.group == g.group)
+                .filter_map(|c| {
+                    let r = t
+                        .cells
+                        .iter()
+                        .find(|r| r.location == c.location && r.group == t.reference)?;
+                    Some(ScatterPoint {
+                        x: r.threshold,
+                        y: c.threshold,
+                        x_ci: r.threshold_ci,
+                        y_ci: c.threshold_ci,
+                        // Suppressed counts give the smallest marker, not their size.
+                        weight: c.stops.unwrap_or(0) as f64,
+                    })
+                })
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            let names = [
+                ("group", g.group.as_str()),
+                ("reference", t.reference.as_str()),
+            ];
+            blocks.push(Block::Chart {
+                name: file_stem(&format!("threshold-{}-{}", t.attribute, g.group)),
+                chart: Chart::Scatter(ScatterChart {
+                    title: b.f("chart_threshold_title", &names),
+                    points,
+                    x_label: b.t("axis_reference_threshold"),
+                    y_label: b.t("axis_group_threshold"),
+                    decimal: if b.m.lang == Lang::Nl { ',' } else { '.' },
+                }),
+                alt: b.f("chart_threshold_alt", &names),
+            });
+        }
+        blocks.push(Block::Paragraph(b.f(
+            "threshold_diagnostics",
+            &[
+                ("chains", &d.chains.to_string()),
+                ("draws", &b.int(d.draws_per_chain as u64)),
+                ("warmup", &b.int(d.warmup as u64)),
+                ("rhat", &number(d.max_rhat.max(d.max_rhat_parameters), 3)),
+                (
+                    "ess",
+                    &b.int(d.min_ess_bulk.min(d.min_ess_tail).floor() as u64),
+                ),
+                ("divergences", &d.divergences.to_string()),
+                ("search_rmse", &number(d.search_rate_rmse, 4)),
+                ("hit_rmse", &number(d.hit_rate_rmse, 4)),
+            ],
+        )));
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "threshold_cells",
+                &[("attribute", &attribute), ("location", &location)],
+            ),
+            header: vec![
+                b.t("location"),
+                b.t("group"),
+                b.t("stops"),
+                b.t("searches"),
+                b.t("hits"),
+                b.t("threshold"),
+            ],
+            rows: t
+                .cells
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::Text(c.location.clone()),
+                        Cell::Text(c.group.clone()),
+                        b.count(c.stops),
+                        b.count(c.searches),
+                        b.count(c.hits),
+                        Cell::Text(with_ci(c.threshold, c.threshold_ci, 3)),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, true, true, true, true],
+        }));
+    }
+    Section {
+        anchor: "threshold-test".into(),
+        title: b.t("threshold_test"),
+        blocks,
     }
 }
 
@@ -843,6 +1011,10 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         title: b.t("population"),
         blocks,
     });
+
+    if !a.results.threshold_test.is_empty() {
+        sections.push(threshold_section(&b));
+    }
 
     // 6. Methods and caveats.
     let blocks = [

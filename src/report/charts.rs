@@ -82,11 +82,36 @@ pub struct ForestChart {
     pub decimal: char,
 }
 
+/// One point of a scatter plot with its interval on both axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterPoint {
+    pub x: f64,
+    pub y: f64,
+    pub x_ci: [f64; 2],
+    pub y_ci: [f64; 2],
+    /// Marker area scales with this (e.g. stops).
+    pub weight: f64,
+}
+
+/// Data of a scatter plot of one quantity for a group (y) against the
+/// reference group (x), per location, with the diagonal y = x: the
+/// threshold test's figure (Simoiu et al. 2017, fig. 4b). Points below the
+/// diagonal: the group's value is lower.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterChart {
+    pub title: String,
+    pub points: Vec<ScatterPoint>,
+    pub x_label: String,
+    pub y_label: String,
+    pub decimal: char,
+}
+
 /// A chart in any of the supported forms.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chart {
     Stacked(StackedChart),
     Forest(ForestChart),
+    Scatter(ScatterChart),
 }
 
 const WIDTH: u32 = 860;
@@ -96,6 +121,7 @@ impl Chart {
         let rows = match self {
             Chart::Stacked(c) => c.bars.len(),
             Chart::Forest(c) => c.rows.len(),
+            Chart::Scatter(_) => return 480,
         } as u32;
         let legend = if matches!(self, Chart::Stacked(_)) {
             40
@@ -113,6 +139,7 @@ impl Chart {
         match self {
             Chart::Stacked(c) => draw_stacked(c, &root)?,
             Chart::Forest(c) => draw_forest(c, &root)?,
+            Chart::Scatter(c) => draw_scatter(c, &root)?,
         }
         root.present()
     }
@@ -291,6 +318,61 @@ fn draw_forest<DB: DrawingBackend>(
             PALETTE[0].filled(),
         )))?;
     }
+    Ok(())
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    c: &ScatterChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    // A square plot on a common axis from 0 to just above the largest upper bound.
+    let top = c
+        .points
+        .iter()
+        .flat_map(|p| [p.x_ci[1], p.y_ci[1]])
+        .filter(|v| v.is_finite())
+        .fold(0.05, f64::max)
+        .min(1.0)
+        * 1.05;
+    let side = root.dim_in_pixel().1;
+    let (plot, _) = root.split_horizontally(side + 40);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..top, 0.0..top)?;
+    let decimal = c.decimal.to_string();
+    chart
+        .configure_mesh()
+        .x_desc(c.x_label.as_str())
+        .y_desc(c.y_label.as_str())
+        .x_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
+        .y_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
+        .label_style((FONT, 12))
+        .draw()?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(0.0, 0.0), (top, top)],
+        BLACK.stroke_width(1),
+    )))?;
+    let max_weight = c.points.iter().map(|p| p.weight).fold(1.0, f64::max);
+    let colour = PALETTE[0].mix(0.35);
+    for p in &c.points {
+        chart.draw_series([
+            PathElement::new(
+                vec![(p.x_ci[0], p.y), (p.x_ci[1], p.y)],
+                colour.stroke_width(1),
+            ),
+            PathElement::new(
+                vec![(p.x, p.y_ci[0]), (p.x, p.y_ci[1])],
+                colour.stroke_width(1),
+            ),
+        ])?;
+    }
+    chart.draw_series(c.points.iter().map(|p| {
+        let radius = (3.0 + 9.0 * (p.weight / max_weight).sqrt()).round() as i32;
+        Circle::new((p.x, p.y), radius, PALETTE[0].mix(0.8).stroke_width(2))
+    }))?;
     Ok(())
 }
 

@@ -1,0 +1,190 @@
+//! The threshold test on the analysed stops: per group attribute, stops,
+//! searches and hits per (location, group) from the count cube, fitted by
+//! [`crate::threshold_test`]. Opt-in (`[analysis.threshold_test]` or
+//! `--threshold-test`): a fit takes seconds to a minute, not milliseconds.
+//!
+//! Stops count where the search decision is known; a hit is a search that
+//! found contraband. Stops without a location value and the `unknown` group
+//! are left out (their numbers are reported). Published counts are
+//! suppressed like every other count; thresholds are not counts and stay.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Attribute, Inputs, stratum_value};
+use crate::schema::UNKNOWN_GROUP;
+use crate::threshold_test::{self, CountRow, FitDiagnostics, FitSettings, GroupFit};
+
+/// `[analysis.threshold_test]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThresholdTestSettings {
+    pub enabled: bool,
+    /// The field whose values are the locations: `unit` or a counted stratum
+    /// field such as `district` or `basisteam`.
+    pub location: String,
+    pub chains: usize,
+    pub warmup: usize,
+    pub draws: usize,
+    pub seed: u64,
+}
+
+impl Default for ThresholdTestSettings {
+    fn default() -> Self {
+        let fit = FitSettings::default();
+        ThresholdTestSettings {
+            enabled: false,
+            location: "unit".into(),
+            chains: fit.chains,
+            warmup: fit.warmup,
+            draws: fit.draws,
+            seed: fit.seed,
+        }
+    }
+}
+
+/// One (location, group) cell as published.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThresholdCell {
+    pub location: String,
+    pub group: String,
+    /// `null` when suppressed (1 to min_cell − 1).
+    pub stops: Option<u64>,
+    pub searches: Option<u64>,
+    pub hits: Option<u64>,
+    pub suppressed: bool,
+    pub threshold: f64,
+    pub threshold_ci: [f64; 2],
+}
+
+/// The threshold test of one group attribute.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThresholdTestResult {
+    pub attribute: String,
+    pub location_field: String,
+    pub reference: String,
+    /// Why the test was not fitted (too few groups, no searches); the other
+    /// fields are then empty.
+    pub skipped: Option<String>,
+    /// Stops left out: search status unknown, no location, or group `unknown`.
+    pub stops_left_out: u64,
+    pub cells: Vec<ThresholdCell>,
+    pub groups: Vec<GroupFit>,
+    pub diagnostics: Option<FitDiagnostics>,
+}
+
+/// Counts per (location, group label) of one attribute, and the stops left out.
+fn counts(inputs: &Inputs, attr: &Attribute, location: &str) -> (Vec<CountRow>, u64) {
+    let mut cells: BTreeMap<(String, u32), (u64, u64, u64)> = BTreeMap::new();
+    let mut left_out = 0;
+    let labels: BTreeMap<u32, &str> = attr.groups.iter().map(|(g, l)| (*g, l.as_str())).collect();
+    for (k, &n) in &inputs.cube.cells {
+        if k.attribute != attr.index {
+            continue;
+        }
+        let place = stratum_value(location, k, inputs.cube, inputs.dicts, inputs.codes);
+        match (k.search, place) {
+            (Some(searched), Some(place)) if labels.get(&k.group) != Some(&UNKNOWN_GROUP) => {
+                let e = cells.entry((place, k.group)).or_default();
+                e.0 += n;
+                if searched {
+                    e.1 += n;
+                    if k.contraband == Some(true) {
+                        e.2 += n;
+                    }
+                }
+            }
+            _ => left_out += n,
+        }
+    }
+    let rows = cells
+        .into_iter()
+        .map(|((location, g), (stops, searches, hits))| CountRow {
+            location,
+            group: labels.get(&g).copied().unwrap_or_default().to_owned(),
+            stops,
+            searches,
+            hits,
+        })
+        .collect();
+    (rows, left_out)
+}
+
+fn suppress(n: u64, k: u64) -> Option<u64> {
+    (n == 0 || n >= k).then_some(n)
+}
+
+/// The threshold test of every attribute with a reference group, when enabled.
+pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTestResult> {
+    let s = &inputs.settings.threshold_test;
+    if !s.enabled {
+        return Vec::new();
+    }
+    let fit_settings = FitSettings {
+        chains: s.chains,
+        warmup: s.warmup,
+        draws: s.draws,
+        seed: s.seed,
+        ..FitSettings::default()
+    };
+    let k = inputs.settings.min_cell;
+    attrs
+        .iter()
+        .map(|attr| {
+            let (rows, stops_left_out) = counts(inputs, attr, &s.location);
+            let mut result = ThresholdTestResult {
+                attribute: attr.name.clone(),
+                location_field: s.location.clone(),
+                reference: attr.reference.1.clone(),
+                skipped: None,
+                stops_left_out,
+                cells: Vec::new(),
+                groups: Vec::new(),
+                diagnostics: None,
+            };
+            match threshold_test::fit(&rows, &attr.reference.1, &fit_settings) {
+                Ok(fit) => {
+                    result.cells = fit
+                        .cells
+                        .into_iter()
+                        .map(|c| {
+                            let (stops, searches, hits) = if k > 0 {
+                                (
+                                    suppress(c.stops, k),
+                                    suppress(c.searches, k),
+                                    suppress(c.hits, k),
+                                )
+                            } else {
+                                (Some(c.stops), Some(c.searches), Some(c.hits))
+                            };
+                            ThresholdCell {
+                                suppressed: stops.is_none() || searches.is_none() || hits.is_none(),
+                                location: c.location,
+                                group: c.group,
+                                stops,
+                                searches,
+                                hits,
+                                threshold: c.threshold,
+                                threshold_ci: c.threshold_ci,
+                            }
+                        })
+                        .collect();
+                    result.groups = fit
+                        .groups
+                        .into_iter()
+                        .map(|mut g| {
+                            if k > 0 {
+                                g.stops = g.stops.and_then(|n| suppress(n, k));
+                            }
+                            g
+                        })
+                        .collect();
+                    result.diagnostics = Some(fit.diagnostics);
+                }
+                Err(e) => result.skipped = Some(e.to_string()),
+            }
+            result
+        })
+        .collect()
+}
