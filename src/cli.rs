@@ -161,6 +161,10 @@ pub enum Command {
         /// Random seed: the same seed gives the same result, whatever the thread count.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Target acceptance rate of the step-size adaptation (Stan's adapt_delta);
+        /// raise it (e.g. 0.95) when the fit reports divergent transitions.
+        #[arg(long, default_value_t = FitSettings::default().target_accept)]
+        target_accept: f64,
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
         /// Output file (default: standard output).
@@ -437,6 +441,7 @@ impl Command {
                 warmup,
                 draws,
                 seed,
+                target_accept,
                 format,
                 out,
             } => Resolved::ThresholdTest(ThresholdTestSettings {
@@ -455,6 +460,7 @@ impl Command {
                     warmup,
                     draws,
                     seed,
+                    target_accept,
                     ..FitSettings::default()
                 },
                 format: format.into(),

@@ -138,12 +138,17 @@ impl AnalysisSettings {
                 EXTRA_FIELDS.join(", ")
             )));
         }
-        if self.threshold_test.enabled
-            && (self.threshold_test.chains < 2 || self.threshold_test.draws < 10)
-        {
+        let t = &self.threshold_test;
+        if t.enabled && (t.chains < 2 || t.draws < 10) {
             return Err(Error::Usage(
                 "the threshold test needs at least 2 chains and 10 draws (for R-hat)".into(),
             ));
+        }
+        if t.enabled && !(t.target_accept > 0.5 && t.target_accept < 1.0) {
+            return Err(Error::Usage(format!(
+                "threshold test target_accept {} must be between 0.5 and 1",
+                t.target_accept
+            )));
         }
         if self.extra_fields().len() > 2 {
             return Err(Error::Usage(

@@ -28,6 +28,8 @@ pub struct ThresholdTestSettings {
     pub warmup: usize,
     pub draws: usize,
     pub seed: u64,
+    /// Target acceptance of the step-size adaptation (Stan's adapt_delta).
+    pub target_accept: f64,
 }
 
 impl Default for ThresholdTestSettings {
@@ -40,6 +42,7 @@ impl Default for ThresholdTestSettings {
             warmup: fit.warmup,
             draws: fit.draws,
             seed: fit.seed,
+            target_accept: fit.target_accept,
         }
     }
 }
@@ -126,6 +129,7 @@ pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTes
         warmup: s.warmup,
         draws: s.draws,
         seed: s.seed,
+        target_accept: s.target_accept,
         ..FitSettings::default()
     };
     let k = inputs.settings.min_cell;

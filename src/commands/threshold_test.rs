@@ -245,9 +245,16 @@ fn text_table(fit: &ThresholdFit, counts: &CountsFile) -> String {
     ));
     if !d.converged {
         t.push_str(
-            "WARNING: the sampler did not converge (R-hat ≥ 1.01 or divergences); \
+            "WARNING: the sampler did not converge (R-hat ≥ 1.01); \
              do not use these thresholds; run with more --warmup and --draws.\n",
         );
+    }
+    if d.divergences > 0 {
+        t.push_str(&format!(
+            "Note: {} divergent transitions: parts of the posterior may be poorly explored; \
+             check that the thresholds hold with --target-accept 0.95.\n",
+            d.divergences
+        ));
     }
     t.push_str(
         "\nA lower threshold means a group is searched on less evidence than the reference group. \

@@ -87,6 +87,8 @@ struct Point {
     /// M⁻¹ p: the velocity.
     v: Vec<f64>,
     grad: Vec<f64>,
+    /// M⁻¹ ∇ ln p.
+    v_grad: Vec<f64>,
     log_density: f64,
 }
 
@@ -185,32 +187,54 @@ impl<'m, M: LogDensity> Nuts<'m, M> {
                 q: init,
                 p: vec![0.0; dim],
                 v: vec![0.0; dim],
+                // The unit metric's M⁻¹ ∇ is ∇.
+                v_grad: grad.clone(),
                 grad,
                 log_density,
             },
         })
     }
 
+    /// One leapfrog step. Velocities follow from M⁻¹ ∇ (kept with each
+    /// point) by linearity, so a step costs one product with the metric.
     fn leapfrog(&self, from: &Point, eps: f64) -> Point {
-        let dim = from.q.len();
-        let mut p: Vec<f64> = (0..dim)
-            .map(|i| from.p[i] + 0.5 * eps * from.grad[i])
+        let half = 0.5 * eps;
+        let mut p: Vec<f64> = from
+            .p
+            .iter()
+            .zip(&from.grad)
+            .map(|(p, g)| p + half * g)
             .collect();
-        let v = self.metric.velocity(&p);
-        let q: Vec<f64> = (0..dim).map(|i| from.q[i] + eps * v[i]).collect();
-        let mut grad = vec![0.0; dim];
+        let mut v: Vec<f64> = from
+            .v
+            .iter()
+            .zip(&from.v_grad)
+            .map(|(v, g)| v + half * g)
+            .collect();
+        let q: Vec<f64> = from.q.iter().zip(&v).map(|(q, v)| q + eps * v).collect();
+        let mut grad = vec![0.0; q.len()];
         let log_density = self.model.log_density(&q, &mut grad);
-        for i in 0..dim {
-            p[i] += 0.5 * eps * grad[i];
+        let v_grad = self.metric.velocity(&grad);
+        for (p, g) in p.iter_mut().zip(&grad) {
+            *p += half * g;
         }
-        let v = self.metric.velocity(&p);
+        for (v, g) in v.iter_mut().zip(&v_grad) {
+            *v += half * g;
+        }
         Point {
             q,
             p,
             v,
             grad,
+            v_grad,
             log_density,
         }
+    }
+
+    /// Changes the metric; the current point's M⁻¹ ∇ follows.
+    fn set_metric(&mut self, metric: Metric) {
+        self.metric = metric;
+        self.current.v_grad = self.metric.velocity(&self.current.grad);
     }
 
     fn refresh_momentum(&mut self) {
@@ -376,7 +400,7 @@ impl<'m, M: LogDensity> Nuts<'m, M> {
         let windows = AdaptationWindows::new(settings.warmup);
         let mut early = EarlyDiagonal::new(dim);
         if settings.warmup > 0 {
-            self.metric = EarlyDiagonal::from_gradient(&self.current.grad);
+            self.set_metric(EarlyDiagonal::from_gradient(&self.current.grad));
         }
         self.initial_step_size();
         let mut dual = DualAveraging::new(self.step_size, settings.target_accept);
@@ -389,13 +413,13 @@ impl<'m, M: LogDensity> Nuts<'m, M> {
             if i < windows.init_buffer {
                 early.add(&self.current.q, &self.current.grad);
                 if let Some(metric) = early.metric() {
-                    self.metric = metric;
+                    self.set_metric(metric);
                 }
             }
             if windows.in_slow_window(i) {
                 window.add(&self.current.q);
                 if windows.ends_slow_window(i) {
-                    self.metric = window.metric();
+                    self.set_metric(window.metric());
                     window = WindowEstimator::new(settings.metric, dim);
                     self.initial_step_size();
                     dual = DualAveraging::new(self.step_size, settings.target_accept);

@@ -310,6 +310,12 @@ fn threshold_section(b: &B) -> Section {
         if !d.converged {
             blocks.push(Block::Paragraph(b.t("threshold_not_converged")));
         }
+        if d.divergences > 0 {
+            blocks.push(Block::Paragraph(b.f(
+                "threshold_divergences",
+                &[("n", &d.divergences.to_string())],
+            )));
+        }
         blocks.push(Block::Table(Table {
             caption: b.f(
                 "threshold_groups",

@@ -79,9 +79,9 @@ pub struct IncompleteBeta {
     pub ln_front_d_b: f64,
 }
 
-const EPS: f64 = 1e-15;
+const EPS: f64 = 1e-14;
 /// Successive derivatives agree to this (their rounding noise is larger).
-const EPS_DERIVATIVE: f64 = 1e-13;
+const EPS_DERIVATIVE: f64 = 1e-11;
 const MAX_TERMS: usize = 10_000;
 
 /// Numerators and denominators of successive convergents of
