@@ -3,7 +3,9 @@
 # Project's published counts (tests/fixtures/opp) with `stopaudit
 # threshold-test` (counties as locations, White drivers as reference,
 # default settings: 4 chains, 1,000 warmup + 1,000 draws) and prints wall
-# time, peak RSS and the sampler's diagnostics per state.
+# time (median), peak RSS and the sampler's diagnostics per state: R-hat over
+# the thresholds and over all parameters, the smallest bulk or tail ESS,
+# divergent transitions and leapfrog steps (all chains, warmup included).
 #
 #   benches/threshold_test.sh            # every state, 1 run each
 #   benches/threshold_test.sh --runs 3   # median of 3
@@ -28,7 +30,7 @@ BIN="$CARGO_TARGET_DIR/release/stopaudit"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-printf '%-6s %6s %10s %10s %8s %9s %12s %10s\n' state cells wall_s rss_mib max_rhat min_ess divergences leapfrogs
+printf '%-6s %6s %8s %8s %10s %10s %8s %12s %10s\n' state cells wall_s rss_mib rhat_thr rhat_par min_ess divergences leapfrogs
 for state in "${STATES[@]}"; do
   times=()
   for _ in $(seq "$RUNS"); do
@@ -44,8 +46,8 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 wall, rss = sys.argv[3].split()
 d = doc["diagnostics"]
-print(f"{sys.argv[2]:<6} {len(doc['cells']):>6} {float(wall):>10.1f} {int(rss)/1024:>10.0f} "
-      f"{max(d['max_rhat'], d['max_rhat_parameters']):>8.4f} {min(d['min_ess_bulk'], d['min_ess_tail']):>9.0f} "
-      f"{d['divergences']:>12} {d['leapfrog_steps']:>10}")
+print(f"{sys.argv[2]:<6} {len(doc['cells']):>6} {float(wall):>8.1f} {int(rss)/1024:>8.0f} "
+      f"{d['max_rhat']:>10.4f} {d['max_rhat_parameters']:>10.4f} "
+      f"{min(d['min_ess_bulk'], d['min_ess_tail']):>8.0f} {d['divergences']:>12} {d['leapfrog_steps']:>10}")
 EOF
 done

@@ -229,7 +229,7 @@ fn text_table(fit: &ThresholdFit, counts: &CountsFile) -> String {
     let d = &fit.diagnostics;
     t.push_str(&format!(
         "\nSampler: {} chains × {} draws after {} warmup (seed {}); max R-hat {:.4}, min bulk ESS {:.0}, \
-         min tail ESS {:.0}, {} divergences, {} at max tree depth.\n\
+         min tail ESS {:.0}, divergent transitions: {}, at max tree depth: {}.\n\
          Fit: RMS error of search rates {:.4} (weighted by stops), of hit rates {:.4} (weighted by searches).\n",
         d.chains,
         d.draws_per_chain,
@@ -251,7 +251,7 @@ fn text_table(fit: &ThresholdFit, counts: &CountsFile) -> String {
     }
     if d.divergences > 0 {
         t.push_str(&format!(
-            "Note: {} divergent transitions: parts of the posterior may be poorly explored; \
+            "Note: divergent transitions ({}): parts of the posterior may be poorly explored; \
              check that the thresholds hold with --target-accept 0.95.\n",
             d.divergences
         ));

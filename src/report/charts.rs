@@ -334,8 +334,11 @@ fn draw_scatter<DB: DrawingBackend>(
         .fold(0.05, f64::max)
         .min(1.0)
         * 1.05;
-    let side = root.dim_in_pixel().1;
-    let (plot, _) = root.split_horizontally(side + 40);
+    // Square, centred.
+    let (width, height) = root.dim_in_pixel();
+    let side = height + 40;
+    let (_, rest) = root.split_horizontally(width.saturating_sub(side) / 2);
+    let (plot, _) = rest.split_horizontally(side);
     let mut chart = ChartBuilder::on(&plot)
         .caption(&c.title, (FONT, 16))
         .margin(8)
@@ -345,6 +348,7 @@ fn draw_scatter<DB: DrawingBackend>(
     let decimal = c.decimal.to_string();
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
         .x_desc(c.x_label.as_str())
         .y_desc(c.y_label.as_str())
         .x_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
