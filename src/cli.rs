@@ -128,21 +128,8 @@ pub enum Command {
     ThresholdTest {
         /// CSV file with one row per location and group (comma, semicolon or tab separated).
         counts: PathBuf,
-        /// Column with the location (unit, district, county).
-        #[arg(long, default_value = "location")]
-        location: String,
-        /// Column with the group.
-        #[arg(long, default_value = "group")]
-        group: String,
-        /// Column with the number of stops.
-        #[arg(long, default_value = "stops")]
-        stops: String,
-        /// Column with the number of searches.
-        #[arg(long, default_value = "searches")]
-        searches: String,
-        /// Column with the number of searches that found something (hits).
-        #[arg(long, default_value = "hits")]
-        hits: String,
+        #[command(flatten)]
+        columns: CountColumnArgs,
         /// The reference group, e.g. the majority group.
         #[arg(long)]
         reference: String,
@@ -207,6 +194,38 @@ pub struct InputArgs {
 
 fn parse_period(s: &str) -> Result<Period, String> {
     Period::parse(s).map_err(|e| e.to_string())
+}
+
+/// Which columns of a counts file hold what.
+#[derive(Debug, Args)]
+pub struct CountColumnArgs {
+    /// Column with the location (unit, district, county).
+    #[arg(long, default_value = "location")]
+    pub location: String,
+    /// Column with the group.
+    #[arg(long, default_value = "group")]
+    pub group: String,
+    /// Column with the number of stops.
+    #[arg(long, default_value = "stops")]
+    pub stops: String,
+    /// Column with the number of searches.
+    #[arg(long, default_value = "searches")]
+    pub searches: String,
+    /// Column with the number of searches that found something (hits).
+    #[arg(long, default_value = "hits")]
+    pub hits: String,
+}
+
+impl From<CountColumnArgs> for CountColumns {
+    fn from(a: CountColumnArgs) -> Self {
+        CountColumns {
+            location: a.location,
+            group: a.group,
+            stops: a.stops,
+            searches: a.searches,
+            hits: a.hits,
+        }
+    }
 }
 
 fn parse_column_filter(s: &str) -> Result<(String, String), String> {
@@ -430,11 +449,7 @@ impl Command {
             }),
             Command::ThresholdTest {
                 counts,
-                location,
-                group,
-                stops,
-                searches,
-                hits,
+                columns,
                 reference,
                 filters,
                 chains,
@@ -446,13 +461,7 @@ impl Command {
                 out,
             } => Resolved::ThresholdTest(ThresholdTestSettings {
                 input: counts,
-                columns: CountColumns {
-                    location,
-                    group,
-                    stops,
-                    searches,
-                    hits,
-                },
+                columns: columns.into(),
                 reference,
                 filters,
                 fit: FitSettings {

@@ -143,32 +143,22 @@ fn credible_intervals_cover_the_true_thresholds_of_simulated_data() {
     assert!((0.92..=0.99).contains(&rate), "coverage {rate}");
 }
 
+/// `threshold-test` on one state of the fixture, short chains, as JSON.
+fn fit_rhode_island(extra: &[&str]) -> serde_json::Value {
+    json_of(
+        stopaudit()
+            .args(["threshold-test", FIXTURE, "--location", "location_variable"])
+            .args(["--group", "driver_race", "--stops", "num_stops"])
+            .args(["--searches", "num_searches", "--hits", "num_hits"])
+            .args(["--reference", "White drivers", "--where", "state=RI"])
+            .args(["--warmup", "300", "--draws", "300", "--format", "json"])
+            .args(extra),
+    )
+}
+
 #[test]
 fn command_fits_one_state_of_a_multi_state_file() {
-    let doc = json_of(stopaudit().args([
-        "threshold-test",
-        FIXTURE,
-        "--location",
-        "location_variable",
-        "--group",
-        "driver_race",
-        "--stops",
-        "num_stops",
-        "--searches",
-        "num_searches",
-        "--hits",
-        "num_hits",
-        "--reference",
-        "White drivers",
-        "--where",
-        "state=RI",
-        "--warmup",
-        "300",
-        "--draws",
-        "300",
-        "--format",
-        "json",
-    ]));
+    let doc = fit_rhode_island(&[]);
     let p = &doc["provenance"];
     assert_eq!(p["rows_read"], 380);
     assert_eq!(p["rows_used"], 18);
@@ -195,34 +185,19 @@ fn command_fits_one_state_of_a_multi_state_file() {
         .unwrap();
     assert!(black["difference_from_reference"].as_f64().unwrap() < 0.0);
     assert!(doc["diagnostics"]["max_rhat"].as_f64().unwrap() < 1.05);
-    // The same seed gives the same bytes.
-    let again = json_of(stopaudit().args([
-        "threshold-test",
-        FIXTURE,
-        "--location",
-        "location_variable",
-        "--group",
-        "driver_race",
-        "--stops",
-        "num_stops",
-        "--searches",
-        "num_searches",
-        "--hits",
-        "num_hits",
-        "--reference",
-        "White drivers",
-        "--where",
-        "state=RI",
-        "--warmup",
-        "300",
-        "--draws",
-        "300",
-        "--format",
-        "json",
-        "--threads",
-        "1",
-    ]));
-    assert_eq!(doc, again);
+    // The same seed gives the same result on one thread.
+    assert_eq!(doc, fit_rhode_island(&["--threads", "1"]));
+}
+
+/// Runs `threshold-test` on a counts file that must be refused; its stderr.
+fn refused(path: &std::path::Path, extra: &[&str]) -> String {
+    let out = stopaudit()
+        .args(["threshold-test", path.to_str().unwrap(), "--reference", "x"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -234,51 +209,24 @@ fn bad_counts_name_the_file_row_and_field() {
         "location;group;stops;searches;hits\nA;x;100;10;2\nA;y;50;60;1\n",
     )
     .unwrap();
-    let out = stopaudit()
-        .args(["threshold-test", path.to_str().unwrap(), "--reference", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&path, &[]);
     assert!(
         err.contains("counts.csv") && err.contains("row 3") && err.contains("`searches`"),
         "{err}"
     );
 
     std::fs::write(&path, "location,group,stops,searches,hits\nA,x,100,ten,2\n").unwrap();
-    let out = stopaudit()
-        .args(["threshold-test", path.to_str().unwrap(), "--reference", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&path, &[]);
     assert!(err.contains("row 2, field `searches`"), "{err}");
-
-    let out = stopaudit()
-        .args([
-            "threshold-test",
-            path.to_str().unwrap(),
-            "--reference",
-            "x",
-            "--hits",
-            "found",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`found` not found"));
+    let err = refused(&path, &["--hits", "found"]);
+    assert!(err.contains("`found` not found"), "{err}");
 
     std::fs::write(
         &path,
         "location,group,stops,searches,hits\nA,x,100,10,2\nB,x,80,5,1\n",
     )
     .unwrap();
-    let out = stopaudit()
-        .args(["threshold-test", path.to_str().unwrap(), "--reference", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at least one other group"));
+    assert!(refused(&path, &[]).contains("at least one other group"));
 }
 
 /// Generated stops through the whole pipeline: `analyze --threshold-test`
