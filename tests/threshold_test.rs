@@ -280,15 +280,25 @@ fn analyze_finds_a_planted_lower_search_threshold() {
             .unwrap()
             .clone();
         let ci = turks["difference_ci"].as_array().unwrap();
-        (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap(), data)
+        let flagged = a["findings"].as_array().unwrap().iter().any(|f| {
+            f["analysis"] == "threshold_test" && f["group"] == "Turks" && f["severity"] == "medium"
+        });
+        (
+            ci[0].as_f64().unwrap(),
+            ci[1].as_f64().unwrap(),
+            flagged,
+            data,
+        )
     };
-    let (_, planted_high, data) = threshold_of("search-threshold");
+    let (_, planted_high, flagged, data) = threshold_of("search-threshold");
     assert!(
         planted_high < 0.0,
         "planted: difference CI ends at {planted_high}"
     );
-    let (low, high, _) = threshold_of("none");
+    assert!(flagged, "planted: no threshold-test finding for Turks");
+    let (low, high, flagged, _) = threshold_of("none");
     assert!(low < 0.0 && 0.0 < high, "none planted: CI [{low}, {high}]");
+    assert!(!flagged, "none planted: a threshold-test finding for Turks");
 
     let out = dir.path().join("report");
     stopaudit()
@@ -311,9 +321,63 @@ fn analyze_finds_a_planted_lower_search_threshold() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("Threshold test"), "section missing");
     assert!(md.contains("Average search threshold per group"));
+    assert!(md.contains("searched on less evidence than the reference group"));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("Search thresholds: Turks against"),
         "scatter plot missing"
     );
+}
+
+/// A counts file as Excel saves it in the Netherlands: semicolons and
+/// Windows-1252 text.
+#[test]
+fn reads_a_windows_1252_semicolon_counts_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counts.csv");
+    let mut bytes = b"eenheid;groep;controles;fouilleringen;vondsten\r\n".to_vec();
+    for (unit, rows) in [
+        (
+            &b"Frysl\xe2n"[..],
+            [("NL", 900, 40, 12), ("TR", 300, 30, 5)],
+        ),
+        (&b"Utrecht"[..], [("NL", 1200, 50, 20), ("TR", 500, 45, 9)]),
+    ] {
+        for (group, stops, searches, hits) in rows {
+            bytes.extend_from_slice(unit);
+            bytes.extend_from_slice(format!(";{group};{stops};{searches};{hits}\r\n").as_bytes());
+        }
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let doc = json_of(stopaudit().args([
+        "threshold-test",
+        path.to_str().unwrap(),
+        "--location",
+        "eenheid",
+        "--group",
+        "groep",
+        "--stops",
+        "controles",
+        "--searches",
+        "fouilleringen",
+        "--hits",
+        "vondsten",
+        "--reference",
+        "NL",
+        "--warmup",
+        "150",
+        "--draws",
+        "150",
+        "--format",
+        "json",
+    ]));
+    let locations: Vec<&str> = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["location"].as_str().unwrap())
+        .collect();
+    // Most stops first: Utrecht (1,700) before Fryslân (1,200).
+    assert_eq!(locations, ["Utrecht", "Utrecht", "Fryslân", "Fryslân"]);
+    assert_eq!(doc["cells"][3]["hits"], 5);
 }

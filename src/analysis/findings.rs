@@ -16,6 +16,11 @@
 //!   (Simpson's paradox: opposite sides of 1, each at least 10% away from
 //!   it, with a significant CMH test).
 //!
+//! The threshold test (when run) gives a `medium` finding for a group whose
+//! average search threshold is lower than the reference group's with a 95%
+//! credible interval of the difference entirely below zero, a ratio of the
+//! thresholds outside the practical band, and a converged fit.
+//!
 //! Every summary ends with the caveat that a statistical signal is a reason
 //! for review, not proof of discrimination. A finding never shows a number
 //! that small-cell suppression hides.
@@ -29,6 +34,7 @@ use super::compare::ComparisonRow;
 use super::mix::MixResult;
 use super::population::PopulationRow;
 use super::stratified::StratifiedRow;
+use super::threshold::ThresholdTestResult;
 use crate::codes::CodeLists;
 use crate::i18n::{Lang, Messages};
 
@@ -85,6 +91,14 @@ pub struct Finding {
     pub q_value: Option<f64>,
     pub mh_odds_ratio: Option<f64>,
     pub mh_odds_ratio_ci: Option<[f64; 2]>,
+    /// Threshold test only: the group's and the reference's average
+    /// threshold and the difference's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_difference_ci: Option<[f64; 2]>,
     pub summary_en: String,
     pub summary_nl: String,
 }
@@ -102,6 +116,8 @@ pub struct Sources<'a> {
     pub stratified: Rows<'a, StratifiedRow>,
     pub search_funnel: Rows<'a, ComparisonRow>,
     pub population_benchmark: Rows<'a, PopulationRow>,
+    /// Thresholds are not counts: nothing to suppress.
+    pub threshold_test: &'a [ThresholdTestResult],
 }
 
 const SMALL: u64 = 20;
@@ -283,6 +299,9 @@ fn base(analysis: &str, r: &ComparisonRow, severity: Severity) -> Finding {
         q_value: r.q_value,
         mh_odds_ratio: None,
         mh_odds_ratio_ci: None,
+        threshold: None,
+        ref_threshold: None,
+        threshold_difference_ci: None,
         summary_en: String::new(),
         summary_nl: String::new(),
     }
@@ -496,6 +515,9 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
             q_value: s.q_value,
             mh_odds_ratio: s.mh_odds_ratio,
             mh_odds_ratio_ci: s.mh_odds_ratio_ci,
+            threshold: None,
+            ref_threshold: None,
+            threshold_difference_ci: None,
             summary_en: String::new(),
             summary_nl: String::new(),
         };
@@ -525,12 +547,75 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
         out.push(f);
     }
 
+    // Threshold test: lower thresholds, credibly and practically.
+    for t in src.threshold_test {
+        if !t.diagnostics.as_ref().is_some_and(|d| d.converged) {
+            continue;
+        }
+        let Some(reference) = t.groups.iter().find(|g| g.is_reference) else {
+            continue;
+        };
+        for g in &t.groups {
+            let (Some(difference), Some(ci)) = (g.difference_from_reference, g.difference_ci)
+            else {
+                continue;
+            };
+            let ratio = g.threshold / reference.threshold;
+            if ci[1] >= 0.0 || !settings.is_large(ratio) {
+                continue;
+            }
+            let mut f = Finding {
+                id: String::new(),
+                severity: Severity::Medium,
+                analysis: "threshold_test".into(),
+                attribute: t.attribute.clone(),
+                group: g.group.clone(),
+                reference: t.reference.clone(),
+                stratum: BTreeMap::new(),
+                stage: None,
+                rate: None,
+                ref_rate: None,
+                rate_ratio: None,
+                rate_ratio_ci: None,
+                q_value: None,
+                mh_odds_ratio: None,
+                mh_odds_ratio_ci: None,
+                threshold: Some(g.threshold),
+                ref_threshold: Some(reference.threshold),
+                threshold_difference_ci: Some(ci),
+                summary_en: String::new(),
+                summary_nl: String::new(),
+            };
+            (f.summary_en, f.summary_nl) = w.both(|m| {
+                m.fill(
+                    "finding.threshold_test",
+                    &[
+                        ("subject", &w.subject(m, &t.attribute, &g.group)),
+                        (
+                            "reference",
+                            &m.fill("phrase.reference", &[("reference", &t.reference)]),
+                        ),
+                        ("threshold", &m.percent(g.threshold)),
+                        ("ref_threshold", &m.percent(reference.threshold)),
+                        // In percentage points.
+                        ("difference", &m.number(100.0 * difference, 1)),
+                        ("low", &m.number(100.0 * ci[0], 1)),
+                        ("high", &m.number(100.0 * ci[1], 1)),
+                        ("location", &w.field(m, &t.location_field)),
+                    ],
+                )
+            });
+            out.push(f);
+        }
+    }
+
     let order = |a: &str| {
         [
             "outcome_test",
             "justification_mix",
             "stratified",
             "search_funnel",
+            "threshold_test",
             "population_benchmark",
         ]
         .iter()

@@ -417,6 +417,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         suppress::stratified_rows(&mut stratified, k);
         suppress::population_rows(&mut population_benchmark, k);
     }
+    let threshold_test = threshold::threshold_tests(inputs, &attrs);
     let findings = findings::findings(
         inputs.settings,
         inputs.codes,
@@ -441,6 +442,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
                 original: &original.4,
                 published: &population_benchmark,
             },
+            threshold_test: &threshold_test,
         },
     );
     Ok(Results {
@@ -449,7 +451,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         stratified,
         search_funnel,
         population_benchmark,
-        threshold_test: threshold::threshold_tests(inputs, &attrs),
+        threshold_test,
         findings,
     })
 }

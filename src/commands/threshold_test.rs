@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::TextOrJson;
 use crate::error::{Error, Result};
+use crate::ingest::csv::{decode, detect_delimiter, detect_encoding};
 use crate::ingest::mapping::closest_columns;
 use crate::ingest::sha256_file;
 use crate::output::write_atomic;
@@ -48,16 +49,8 @@ pub struct CountsFile {
     pub rows_filtered_out: u64,
 }
 
-/// The first line's more frequent separator of `;`, `,` and tab.
-fn sniff_delimiter(bytes: &[u8]) -> u8 {
-    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|d| first.iter().filter(|b| *b == d).count())
-        .unwrap_or(b',')
-}
-
-/// Reads a counts CSV (comma, semicolon or tab separated, UTF-8), checking
+/// Reads a counts CSV (comma, semicolon or tab separated; UTF-8, with or
+/// without BOM, or Windows-1252, detected as for stop exports), checking
 /// every row: counts are whole numbers ≥ 0 and hits ≤ searches ≤ stops.
 pub fn read_counts(
     path: &Path,
@@ -69,9 +62,11 @@ pub fn read_counts(
         path: path.to_path_buf(),
         message,
     };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = decode(bytes, detect_encoding(bytes, true)).map_err(&input_error)?;
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sniff_delimiter(&bytes))
-        .from_reader(bytes.as_slice());
+        .delimiter(detect_delimiter(bytes))
+        .from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| input_error(format!("header: {e}")))?

@@ -182,7 +182,8 @@ pub fn detect_delimiter(sample: &[u8]) -> u8 {
     candidates[best]
 }
 
-fn decode(
+/// Text in the given encoding.
+pub fn decode(
     bytes: &[u8],
     encoding: Encoding,
 ) -> std::result::Result<std::borrow::Cow<'_, str>, String> {
