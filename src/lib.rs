@@ -27,6 +27,7 @@ pub mod report;
 pub mod schema;
 pub mod scope;
 pub mod stats;
+pub mod sun;
 pub mod threshold_test;
 
 pub use error::{Error, Result};
