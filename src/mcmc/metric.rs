@@ -8,6 +8,7 @@
 use rand::RngExt;
 
 use super::standard_normal;
+use crate::stats::linalg::cholesky;
 
 /// Which metric warmup estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,29 +88,6 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     acc.iter().sum::<f64>() + tail
-}
-
-/// Lower Cholesky factor of a symmetric positive definite row-major matrix;
-/// `None` when it is not positive definite.
-fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
-            }
-        }
-    }
-    Some(l)
 }
 
 /// Running means and co-moments of the positions in one adaptation window.
@@ -262,19 +240,6 @@ impl EarlyDiagonal {
 mod tests {
     use super::*;
     use rand::SeedableRng;
-
-    #[test]
-    fn cholesky_reconstructs_the_matrix() {
-        let a = [4.0, 2.0, 0.4, 2.0, 2.0, 0.5, 0.4, 0.5, 3.0];
-        let l = cholesky(&a, 3).unwrap();
-        for i in 0..3 {
-            for j in 0..3 {
-                let s: f64 = (0..3).map(|k| l[i * 3 + k] * l[j * 3 + k]).sum();
-                assert!((s - a[i * 3 + j]).abs() < 1e-12);
-            }
-        }
-        assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
-    }
 
     #[test]
     fn dense_momenta_have_the_inverse_covariance() {

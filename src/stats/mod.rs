@@ -13,11 +13,23 @@ pub mod chisq;
 pub mod discrete;
 pub mod exact;
 pub mod fdr;
+pub mod glm;
 pub mod incomplete_beta;
+pub mod linalg;
 pub mod mantel_haenszel;
 pub mod proportion;
 
 use statrs::distribution::{ContinuousCDF, Normal};
+
+/// The logistic function 1/(1 + e⁻ˣ), without overflow for large |x|.
+pub fn logistic(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
 
 /// A p-value with its natural logarithm.
 #[derive(Debug, Clone, Copy, PartialEq)]

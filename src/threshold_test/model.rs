@@ -20,6 +20,7 @@
 
 use crate::mcmc::LogDensity;
 use crate::stats::incomplete_beta::incomplete_beta;
+use crate::stats::logistic;
 
 /// One (location, group) cell of counts, by index.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,15 +69,6 @@ pub struct CellState {
     pub threshold: f64,
     pub search_rate: f64,
     pub hit_rate: f64,
-}
-
-fn logistic(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
 
 /// The search and hit rates at threshold t for Beta(a, b) risk, with the
