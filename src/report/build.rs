@@ -340,8 +340,11 @@ fn threshold_section(b: &B) -> Section {
                         }),
                         b.count(g.stops),
                         Cell::Text(with_ci(g.threshold, g.threshold_ci, 3)),
+                        // Signed: the interval's ends are joined by "…", not a dash.
                         Cell::Text(match (g.difference_from_reference, g.difference_ci) {
-                            (Some(x), Some(ci)) => with_ci(x, ci, 3),
+                            (Some(x), Some([lo, hi])) => {
+                                format!("{} ({} … {})", number(x, 3), number(lo, 3), number(hi, 3))
+                            }
                             _ => "–".into(),
                         }),
                         Cell::Text(g.probability_lower.map_or("–".into(), |p| number(p, 2))),
@@ -415,7 +418,7 @@ fn threshold_section(b: &B) -> Section {
                 b.t("group"),
                 b.t("stops"),
                 b.t("searches"),
-                b.t("hits"),
+                b.t("finds"),
                 b.t("threshold"),
             ],
             rows: t
