@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod mcmc;
 pub mod output;
 pub mod provenance;
+pub mod pseudonym;
 pub mod quarantine;
 pub mod report;
 pub mod schema;
