@@ -7,7 +7,10 @@ use stopaudit::stats::{
     exact::fisher_exact,
     fdr::benjamini_hochberg,
     mantel_haenszel::mantel_haenszel,
-    proportion::{katz_rate_ratio, poisson_rate_ratio, wilson_interval},
+    proportion::{
+        katz_rate_ratio, newcombe_difference, poisson_rate_ratio, two_proportion_z_test,
+        wilson_interval,
+    },
     z_value,
 };
 
@@ -292,5 +295,23 @@ fn poisson_rate_ratio_as_r_poisson_test() {
             &case["rate_ratio_ci"][1],
             0.0,
         );
+    }
+}
+
+/// The change of a share between two periods (tests/reference/trend.json,
+/// made by tests/reference/make_trend_reference.py).
+#[test]
+fn newcombe_difference_and_two_proportion_z_test() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/trend.json");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let conf = r["confidence"].as_f64().unwrap();
+    for c in r["cases"].as_array().unwrap() {
+        let (x1, n1, x2, n2) = (u(&c["x1"]), u(&c["n1"]), u(&c["x2"]), u(&c["n2"]));
+        let d = newcombe_difference(x1, n1, x2, n2, conf).unwrap();
+        check("newcombe low", d.interval.low, &c["low"], 1e-12);
+        check("newcombe high", d.interval.high, &c["high"], 1e-12);
+        let (z, p) = two_proportion_z_test(x1, n1, x2, n2).unwrap();
+        check("z", z, &c["z"], 1e-12);
+        check("p", p.p, &c["p"], 1e-300);
     }
 }

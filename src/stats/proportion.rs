@@ -38,6 +38,59 @@ pub fn wilson_interval(x: u64, n: u64, confidence: f64) -> Option<Interval> {
     })
 }
 
+/// A difference of two proportions with its confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Difference {
+    pub estimate: f64,
+    pub interval: Interval,
+}
+
+/// Difference x1/n1 − x2/n2 with Newcombe's hybrid score interval (Newcombe
+/// 1998, method 10; statsmodels `confint_proportions_2indep(method="newcomb",
+/// compare="diff")`): with Wilson intervals [l₁, u₁] and [l₂, u₂],
+///
+/// d − √((p₁ − l₁)² + (u₂ − p₂)²)  …  d + √((u₁ − p₁)² + (p₂ − l₂)²).
+///
+/// For the change of a share between two periods. `None` when n1 or n2 is 0.
+pub fn newcombe_difference(
+    x1: u64,
+    n1: u64,
+    x2: u64,
+    n2: u64,
+    confidence: f64,
+) -> Option<Difference> {
+    let w1 = wilson_interval(x1, n1, confidence)?;
+    let w2 = wilson_interval(x2, n2, confidence)?;
+    let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
+    let d = p1 - p2;
+    Some(Difference {
+        estimate: d,
+        interval: Interval {
+            low: d - ((p1 - w1.low).powi(2) + (w2.high - p2).powi(2)).sqrt(),
+            high: d + ((w1.high - p1).powi(2) + (p2 - w2.low).powi(2)).sqrt(),
+        },
+    })
+}
+
+/// Two-sided z-test of equal proportions with the pooled variance
+/// (statsmodels `proportions_ztest([x1, x2], [n1, n2])`):
+/// z = (p₁ − p₂) / √(p̄(1 − p̄)(1/n₁ + 1/n₂)). `None` when a sample is empty
+/// or the pooled proportion is 0 or 1 (no variance).
+pub fn two_proportion_z_test(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<(f64, PValue)> {
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let pooled = (x1 + x2) as f64 / (n1f + n2f);
+    let var = pooled * (1.0 - pooled) * (1.0 / n1f + 1.0 / n2f);
+    if var <= 0.0 {
+        return None;
+    }
+    let z = (x1 as f64 / n1f - x2 as f64 / n2f) / var.sqrt();
+    let tail = statrs::distribution::Normal::standard().sf(z.abs());
+    Some((z, PValue::from_ln(std::f64::consts::LN_2 + tail.ln())))
+}
+
 /// A ratio with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ratio {
