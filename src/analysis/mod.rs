@@ -407,8 +407,11 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         search_funnel.clone(),
         population_benchmark.clone(),
     );
+    // Findings read thresholds only, never the suppressed counts.
+    let mut threshold_test = threshold::threshold_tests(inputs, &attrs);
     if inputs.settings.min_cell > 0 {
         let k = inputs.settings.min_cell;
+        suppress::threshold_test(&mut threshold_test, k);
         suppress::comparison_rows(&mut outcome_test, k);
         suppress::comparison_rows(&mut search_funnel, k);
         for m in &mut justification_mix {
@@ -417,7 +420,6 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         suppress::stratified_rows(&mut stratified, k);
         suppress::population_rows(&mut population_benchmark, k);
     }
-    let threshold_test = threshold::threshold_tests(inputs, &attrs);
     let findings = findings::findings(
         inputs.settings,
         inputs.codes,

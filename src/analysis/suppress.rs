@@ -15,6 +15,7 @@ use super::compare::ComparisonRow;
 use super::mix::MixResult;
 use super::population::PopulationRow;
 use super::stratified::StratifiedRow;
+use super::threshold::ThresholdTestResult;
 
 fn small(x: u64, k: u64) -> bool {
     x > 0 && x < k
@@ -276,10 +277,109 @@ pub fn population_rows(rows: &mut [PopulationRow], k: u64) {
     }
 }
 
+/// Suppresses the counts of threshold-test results: stops, searches and
+/// hits each form a group × location table whose group totals of stops are
+/// published, so each table gets primary and complementary suppression;
+/// a small group total is suppressed too. Thresholds stay (not counts).
+pub fn threshold_test(results: &mut [ThresholdTestResult], k: u64) {
+    for t in results {
+        let groups: Vec<String> = t.groups.iter().map(|g| g.group.clone()).collect();
+        let mut locations: Vec<&str> = t.cells.iter().map(|c| c.location.as_str()).collect();
+        locations.sort_unstable();
+        locations.dedup();
+        let locations: Vec<String> = locations.into_iter().map(str::to_owned).collect();
+        let place = |c: &super::threshold::ThresholdCell| {
+            let g = groups.iter().position(|g| *g == c.group);
+            let l = locations.iter().position(|l| *l == c.location);
+            g.zip(l)
+        };
+        type Count = fn(&mut super::threshold::ThresholdCell) -> &mut Option<u64>;
+        let measures: [Count; 3] = [|c| &mut c.stops, |c| &mut c.searches, |c| &mut c.hits];
+        for measure in measures {
+            let mut values = vec![vec![0u64; locations.len()]; groups.len()];
+            for c in t.cells.iter_mut() {
+                if let (Some((g, l)), Some(n)) = (place(c), *measure(c)) {
+                    values[g][l] = n;
+                }
+            }
+            let hidden = table(&values, k);
+            for c in t.cells.iter_mut() {
+                if let Some((g, l)) = place(c)
+                    && hidden[g][l]
+                {
+                    *measure(c) = None;
+                    c.suppressed = true;
+                }
+            }
+        }
+        for g in &mut t.groups {
+            if g.stops.is_some_and(|n| small(n, k)) {
+                g.stops = None;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_small_threshold_cell_cannot_be_recovered_from_the_group_total() {
+        use crate::analysis::threshold::{ThresholdCell, ThresholdTestResult};
+        use crate::threshold_test::GroupFit;
+        let cell = |location: &str, group: &str, stops| ThresholdCell {
+            location: location.into(),
+            group: group.into(),
+            stops: Some(stops),
+            searches: Some(stops / 5),
+            hits: Some(stops / 20),
+            suppressed: false,
+            threshold: 0.1,
+            threshold_ci: [0.05, 0.15],
+        };
+        let group = |name: &str, stops| GroupFit {
+            group: name.into(),
+            is_reference: name == "a",
+            stops: Some(stops),
+            threshold: 0.1,
+            threshold_ci: [0.05, 0.15],
+            difference_from_reference: None,
+            difference_ci: None,
+            probability_lower: None,
+        };
+        let mut results = vec![ThresholdTestResult {
+            attribute: "nationality".into(),
+            location_field: "unit".into(),
+            reference: "a".into(),
+            skipped: None,
+            stops_left_out: 0,
+            cells: vec![
+                cell("x", "a", 400),
+                cell("y", "a", 500),
+                cell("z", "a", 600),
+                cell("x", "b", 300),
+                cell("y", "b", 3),
+                cell("z", "b", 200),
+            ],
+            groups: vec![group("a", 1500), group("b", 503)],
+            diagnostics: None,
+        }];
+        threshold_test(&mut results, 10);
+        let cells = &results[0].cells;
+        // Group b's total is published: its small cell takes another with it.
+        let hidden_b = cells
+            .iter()
+            .filter(|c| c.group == "b" && c.stops.is_none())
+            .count();
+        assert!(hidden_b >= 2, "{cells:?}");
+        assert!(cells.iter().all(
+            |c| c.suppressed == (c.stops.is_none() || c.searches.is_none() || c.hits.is_none())
+        ));
+        assert_eq!(results[0].groups[1].stops, Some(503));
+        assert!(cells.iter().all(|c| c.threshold == 0.1));
+    }
 
     #[test]
     fn a_single_small_cell_takes_three_others_with_it() {

@@ -6,7 +6,8 @@
 //! Stops count where the search decision is known; a hit is a search that
 //! found contraband. Stops without a location value and the `unknown` group
 //! are left out (their numbers are reported). Published counts are
-//! suppressed like every other count; thresholds are not counts and stay.
+//! suppressed like every other count (`suppress::threshold_test`);
+//! thresholds are not counts and stay.
 
 use std::collections::BTreeMap;
 
@@ -114,10 +115,6 @@ fn counts(inputs: &Inputs, attr: &Attribute, location: &str) -> (Vec<CountRow>, 
     (rows, left_out)
 }
 
-fn suppress(n: u64, k: u64) -> Option<u64> {
-    (n == 0 || n >= k).then_some(n)
-}
-
 /// The threshold test of every attribute with a reference group, when enabled.
 pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTestResult> {
     let s = &inputs.settings.threshold_test;
@@ -132,7 +129,6 @@ pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTes
         target_accept: s.target_accept,
         ..FitSettings::default()
     };
-    let k = inputs.settings.min_cell;
     attrs
         .iter()
         .map(|attr| {
@@ -152,38 +148,18 @@ pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTes
                     result.cells = fit
                         .cells
                         .into_iter()
-                        .map(|c| {
-                            let (stops, searches, hits) = if k > 0 {
-                                (
-                                    suppress(c.stops, k),
-                                    suppress(c.searches, k),
-                                    suppress(c.hits, k),
-                                )
-                            } else {
-                                (Some(c.stops), Some(c.searches), Some(c.hits))
-                            };
-                            ThresholdCell {
-                                suppressed: stops.is_none() || searches.is_none() || hits.is_none(),
-                                location: c.location,
-                                group: c.group,
-                                stops,
-                                searches,
-                                hits,
-                                threshold: c.threshold,
-                                threshold_ci: c.threshold_ci,
-                            }
+                        .map(|c| ThresholdCell {
+                            location: c.location,
+                            group: c.group,
+                            stops: Some(c.stops),
+                            searches: Some(c.searches),
+                            hits: Some(c.hits),
+                            suppressed: false,
+                            threshold: c.threshold,
+                            threshold_ci: c.threshold_ci,
                         })
                         .collect();
-                    result.groups = fit
-                        .groups
-                        .into_iter()
-                        .map(|mut g| {
-                            if k > 0 {
-                                g.stops = g.stops.and_then(|n| suppress(n, k));
-                            }
-                            g
-                        })
-                        .collect();
+                    result.groups = fit.groups;
                     result.diagnostics = Some(fit.diagnostics);
                 }
                 Err(e) => result.skipped = Some(e.to_string()),
