@@ -282,14 +282,44 @@ impl Writer<'_> {
     }
 }
 
+impl Finding {
+    /// A finding about a group against its reference, with no numbers yet
+    /// (the id is given once all findings are sorted).
+    fn new(
+        severity: Severity,
+        analysis: &str,
+        attribute: &str,
+        group: &str,
+        reference: &str,
+    ) -> Self {
+        Finding {
+            id: String::new(),
+            severity,
+            analysis: analysis.to_string(),
+            attribute: attribute.to_string(),
+            group: group.to_string(),
+            reference: reference.to_string(),
+            stratum: BTreeMap::new(),
+            stage: None,
+            rate: None,
+            ref_rate: None,
+            rate_ratio: None,
+            rate_ratio_ci: None,
+            q_value: None,
+            mh_odds_ratio: None,
+            mh_odds_ratio_ci: None,
+            threshold: None,
+            ref_threshold: None,
+            threshold_difference_ci: None,
+            summary_en: String::new(),
+            summary_nl: String::new(),
+        }
+    }
+}
+
+/// A finding with the numbers of a rate comparison.
 fn base(analysis: &str, r: &ComparisonRow, severity: Severity) -> Finding {
     Finding {
-        id: String::new(),
-        severity,
-        analysis: analysis.to_string(),
-        attribute: r.attribute.clone(),
-        group: r.group.clone(),
-        reference: r.reference.clone(),
         stratum: r.stratum.clone(),
         stage: r.stage.clone(),
         rate: r.rate,
@@ -297,13 +327,7 @@ fn base(analysis: &str, r: &ComparisonRow, severity: Severity) -> Finding {
         rate_ratio: r.rate_ratio,
         rate_ratio_ci: r.rate_ratio_ci,
         q_value: r.q_value,
-        mh_odds_ratio: None,
-        mh_odds_ratio_ci: None,
-        threshold: None,
-        ref_threshold: None,
-        threshold_difference_ci: None,
-        summary_en: String::new(),
-        summary_nl: String::new(),
+        ..Finding::new(severity, analysis, &r.attribute, &r.group, &r.reference)
     }
 }
 
@@ -500,26 +524,16 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
         .filter(|s| s.reversal && !s.suppressed && significant(s.q_value))
     {
         let mut f = Finding {
-            id: String::new(),
-            severity: Severity::Note,
-            analysis: "stratified".into(),
-            attribute: s.attribute.clone(),
-            group: s.group.clone(),
-            reference: s.reference.clone(),
-            stratum: BTreeMap::new(),
-            stage: None,
-            rate: None,
-            ref_rate: None,
-            rate_ratio: None,
-            rate_ratio_ci: None,
             q_value: s.q_value,
             mh_odds_ratio: s.mh_odds_ratio,
             mh_odds_ratio_ci: s.mh_odds_ratio_ci,
-            threshold: None,
-            ref_threshold: None,
-            threshold_difference_ci: None,
-            summary_en: String::new(),
-            summary_nl: String::new(),
+            ..Finding::new(
+                Severity::Note,
+                "stratified",
+                &s.attribute,
+                &s.group,
+                &s.reference,
+            )
         };
         (f.summary_en, f.summary_nl) = w.both(|m| {
             m.fill(
@@ -565,26 +579,16 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                 continue;
             }
             let mut f = Finding {
-                id: String::new(),
-                severity: Severity::Medium,
-                analysis: "threshold_test".into(),
-                attribute: t.attribute.clone(),
-                group: g.group.clone(),
-                reference: t.reference.clone(),
-                stratum: BTreeMap::new(),
-                stage: None,
-                rate: None,
-                ref_rate: None,
-                rate_ratio: None,
-                rate_ratio_ci: None,
-                q_value: None,
-                mh_odds_ratio: None,
-                mh_odds_ratio_ci: None,
                 threshold: Some(g.threshold),
                 ref_threshold: Some(reference.threshold),
                 threshold_difference_ci: Some(ci),
-                summary_en: String::new(),
-                summary_nl: String::new(),
+                ..Finding::new(
+                    Severity::Medium,
+                    "threshold_test",
+                    &t.attribute,
+                    &g.group,
+                    &t.reference,
+                )
             };
             (f.summary_en, f.summary_nl) = w.both(|m| {
                 m.fill(
