@@ -695,32 +695,25 @@ impl CountCube {
                 .cloned()
                 .unwrap_or_else(|| "all".into())
         };
+        let row = |unit: Option<&str>, a: u16, group: &str, j: u8, o: u8, stops: u64| CountRow {
+            unit: unit.map(str::to_string),
+            attribute: attr_name(a),
+            group: group.to_string(),
+            justification: codes.justification.get(j).code.clone(),
+            outcome: codes.outcome.get(o).code.clone(),
+            stops: Some(stops),
+            suppressed: false,
+        };
         CountTables {
             total_stops: self.total(),
             attributes: attributes.to_vec(),
             by_group_justification_outcome: gjo
                 .into_iter()
-                .map(|((a, group, j, o), stops)| CountRow {
-                    unit: None,
-                    attribute: attr_name(a),
-                    group: group.to_string(),
-                    justification: codes.justification.get(j).code.clone(),
-                    outcome: codes.outcome.get(o).code.clone(),
-                    stops: Some(stops),
-                    suppressed: false,
-                })
+                .map(|((a, group, j, o), stops)| row(None, a, group, j, o, stops))
                 .collect(),
             by_unit: units
                 .into_iter()
-                .map(|((unit, a, group, j, o), stops)| CountRow {
-                    unit: Some(unit.to_string()),
-                    attribute: attr_name(a),
-                    group: group.to_string(),
-                    justification: codes.justification.get(j).code.clone(),
-                    outcome: codes.outcome.get(o).code.clone(),
-                    stops: Some(stops),
-                    suppressed: false,
-                })
+                .map(|((unit, a, group, j, o), stops)| row(Some(unit), a, group, j, o, stops))
                 .collect(),
         }
     }
