@@ -15,6 +15,7 @@ pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod counting;
+pub mod daylight;
 pub mod error;
 pub mod generate;
 pub mod i18n;

@@ -35,6 +35,7 @@ use super::mix::MixResult;
 use super::population::PopulationRow;
 use super::stratified::StratifiedRow;
 use super::threshold::ThresholdTestResult;
+use super::veil::VeilResult;
 use crate::codes::CodeLists;
 use crate::i18n::{Lang, Messages};
 
@@ -99,6 +100,12 @@ pub struct Finding {
     pub ref_threshold: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_difference_ci: Option<[f64; 2]>,
+    /// Veil of darkness only: the odds ratio of being of the group in
+    /// darkness against daylight, and its interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dark_odds_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dark_odds_ratio_ci: Option<[f64; 2]>,
     pub summary_en: String,
     pub summary_nl: String,
 }
@@ -118,6 +125,8 @@ pub struct Sources<'a> {
     pub population_benchmark: Rows<'a, PopulationRow>,
     /// Thresholds are not counts: nothing to suppress.
     pub threshold_test: &'a [ThresholdTestResult],
+    /// Before suppression; findings show only odds ratios and q-values.
+    pub veil_of_darkness: &'a [VeilResult],
 }
 
 const SMALL: u64 = 20;
@@ -311,6 +320,8 @@ impl Finding {
             threshold: None,
             ref_threshold: None,
             threshold_difference_ci: None,
+            dark_odds_ratio: None,
+            dark_odds_ratio_ci: None,
             summary_en: String::new(),
             summary_nl: String::new(),
         }
@@ -613,6 +624,47 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
         }
     }
 
+    // Veil of darkness: a share that falls after dark, significantly,
+    // practically and whatever the spline's flexibility.
+    for v in src.veil_of_darkness {
+        let Some(e) = v.estimate else { continue };
+        let robust = v
+            .robustness
+            .iter()
+            .all(|r| r.estimate.is_none_or(|e| e.odds_ratio < 1.0));
+        if !(significant(v.q_value) && e.odds_ratio < settings.practical_band[0] && robust) {
+            continue;
+        }
+        let mut f = Finding {
+            q_value: v.q_value,
+            dark_odds_ratio: Some(e.odds_ratio),
+            dark_odds_ratio_ci: Some(e.odds_ratio_ci),
+            ..Finding::new(
+                Severity::Medium,
+                "veil_of_darkness",
+                &v.attribute,
+                &v.group,
+                &v.reference,
+            )
+        };
+        (f.summary_en, f.summary_nl) = w.both(|m| {
+            m.fill(
+                "finding.veil_of_darkness",
+                &[
+                    ("subject", &w.subject(m, &v.attribute, &v.group)),
+                    (
+                        "reference",
+                        &m.fill("phrase.reference", &[("reference", &v.reference)]),
+                    ),
+                    ("ratio", &m.number(e.odds_ratio, 2)),
+                    ("ratio_ci", &w.ci(m, Some(e.odds_ratio_ci), false, 2)),
+                    ("q", &v.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
+                ],
+            )
+        });
+        out.push(f);
+    }
+
     let order = |a: &str| {
         [
             "outcome_test",
@@ -620,6 +672,7 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
             "stratified",
             "search_funnel",
             "threshold_test",
+            "veil_of_darkness",
             "population_benchmark",
         ]
         .iter()

@@ -11,6 +11,7 @@
 //! - [`funnel`]: search rate per stop and contraband rate per search;
 //! - [`population`]: stops per 1,000 residents against a population file;
 //! - [`threshold`]: the threshold test per location and group (opt-in, Bayesian);
+//! - [`veil`]: the veil-of-darkness test (daylight against darkness at the same clock time);
 //!
 //! then Benjamini–Hochberg q-values per analysis, small-cell suppression
 //! ([`suppress`]) and [`findings`] in plain English and Dutch.
@@ -24,6 +25,7 @@ pub mod population;
 pub mod stratified;
 pub mod suppress;
 pub mod threshold;
+pub mod veil;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -61,6 +63,8 @@ pub struct AnalysisSettings {
     pub population: Option<PathBuf>,
     /// `[analysis.threshold_test]`: the threshold test (off by default).
     pub threshold_test: threshold::ThresholdTestSettings,
+    /// `[analysis.veil_of_darkness]`: the veil-of-darkness test (on by default).
+    pub veil_of_darkness: veil::VeilSettings,
 }
 
 impl Default for AnalysisSettings {
@@ -75,6 +79,7 @@ impl Default for AnalysisSettings {
             min_cell: 10,
             population: None,
             threshold_test: threshold::ThresholdTestSettings::default(),
+            veil_of_darkness: veil::VeilSettings::default(),
         }
     }
 }
@@ -155,6 +160,7 @@ impl AnalysisSettings {
                 "--by and the threshold test location: at most two fields besides justification, legal_basis and unit".into(),
             ));
         }
+        self.veil_of_darkness.check()?;
         let [lo, hi] = self.practical_band;
         if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
             return Err(Error::Usage(
@@ -368,6 +374,7 @@ pub struct Results {
     pub population_benchmark: Vec<population::PopulationRow>,
     /// Empty unless the threshold test is enabled.
     pub threshold_test: Vec<threshold::ThresholdTestResult>,
+    pub veil_of_darkness: veil::VeilOfDarkness,
     pub findings: Vec<findings::Finding>,
 }
 
@@ -409,9 +416,12 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     );
     // Findings read thresholds only, never the suppressed counts.
     let mut threshold_test = threshold::threshold_tests(inputs, &attrs);
+    let mut veil_of_darkness = veil::veil_of_darkness(inputs, &attrs);
+    let veil_original = veil_of_darkness.results.clone();
     if inputs.settings.min_cell > 0 {
         let k = inputs.settings.min_cell;
         suppress::threshold_test(&mut threshold_test, k);
+        suppress::veil_of_darkness(&mut veil_of_darkness, k);
         suppress::comparison_rows(&mut outcome_test, k);
         suppress::comparison_rows(&mut search_funnel, k);
         for m in &mut justification_mix {
@@ -445,6 +455,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
                 published: &population_benchmark,
             },
             threshold_test: &threshold_test,
+            veil_of_darkness: &veil_original,
         },
     );
     Ok(Results {
@@ -454,6 +465,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         search_funnel,
         population_benchmark,
         threshold_test,
+        veil_of_darkness,
         findings,
     })
 }

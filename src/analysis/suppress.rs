@@ -16,6 +16,7 @@ use super::mix::MixResult;
 use super::population::PopulationRow;
 use super::stratified::StratifiedRow;
 use super::threshold::ThresholdTestResult;
+use super::veil::{DarkStops, VeilOfDarkness};
 
 fn small(x: u64, k: u64) -> bool {
     x > 0 && x < k
@@ -320,6 +321,53 @@ pub fn threshold_test(results: &mut [ThresholdTestResult], k: u64) {
     }
 }
 
+/// The veil-of-darkness test: a group's and its reference's daylight and
+/// dark stops (all stops and the clock-change window) are hidden together
+/// when any of them is small, and so are the shares made from them (a
+/// share and one count give the other). The odds ratios stay (not counts).
+/// A small count of stops per light class is hidden too.
+pub fn veil_of_darkness(veil: &mut VeilOfDarkness, k: u64) {
+    fn hide(stops: &mut DarkStops, k: u64) -> bool {
+        let counts = [
+            &mut stops.group_daylight,
+            &mut stops.group_dark,
+            &mut stops.ref_daylight,
+            &mut stops.ref_dark,
+        ];
+        if !counts.iter().any(|c| c.is_some_and(|n| small(n, k))) {
+            return false;
+        }
+        for c in counts {
+            *c = None;
+        }
+        true
+    }
+    for r in &mut veil.results {
+        if hide(&mut r.stops, k) {
+            r.share_daylight = None;
+            r.share_daylight_ci = None;
+            r.share_dark = None;
+            r.share_dark_ci = None;
+            r.suppressed = true;
+        }
+        if hide(&mut r.clock_change.stops, k) {
+            r.suppressed = true;
+        }
+    }
+    let s = &mut veil.stops;
+    for n in [
+        &mut s.no_place,
+        &mut s.outside_window,
+        &mut s.twilight,
+        &mut s.daylight,
+        &mut s.dark,
+    ] {
+        if n.is_some_and(|n| small(n, k)) {
+            *n = None;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +437,70 @@ mod tests {
         assert!(h[0][1]);
         assert_eq!(n, 4, "{h:?}");
         assert!(first_bridge(&h).is_none());
+    }
+
+    #[test]
+    fn a_small_veil_count_hides_all_four_counts_and_the_shares() {
+        use super::super::veil::{ClockChangeVariant, LightCounts, VeilResult};
+        let stops = |n: [u64; 4]| DarkStops {
+            group_daylight: Some(n[0]),
+            group_dark: Some(n[1]),
+            ref_daylight: Some(n[2]),
+            ref_dark: Some(n[3]),
+        };
+        let result = |main: [u64; 4], clock: [u64; 4]| VeilResult {
+            attribute: "nationality".into(),
+            group: "A".into(),
+            reference: "B".into(),
+            stops: stops(main),
+            share_daylight: Some(0.1),
+            share_daylight_ci: Some([0.05, 0.15]),
+            share_dark: Some(0.1),
+            share_dark_ci: Some([0.05, 0.15]),
+            spline_df: 6,
+            fixed_effects: Vec::new(),
+            estimate: None,
+            q_value: None,
+            note: None,
+            robustness: Vec::new(),
+            clock_change: ClockChangeVariant {
+                days: 30,
+                stops: stops(clock),
+                estimate: None,
+                note: None,
+            },
+            suppressed: false,
+        };
+        let mut veil = VeilOfDarkness {
+            enabled: true,
+            stops: LightCounts {
+                no_place: Some(3),
+                outside_window: Some(500),
+                twilight: Some(0),
+                daylight: Some(200),
+                dark: Some(200),
+            },
+            results: vec![
+                result([40, 3, 300, 310], [20, 0, 100, 90]),
+                result([40, 30, 300, 310], [20, 12, 100, 90]),
+                result([40, 30, 300, 310], [20, 2, 100, 90]),
+            ],
+        };
+        veil_of_darkness(&mut veil, 10);
+        let [small, fine, small_clock] = &veil.results[..] else {
+            unreachable!()
+        };
+        assert!(
+            small.suppressed && small.share_dark.is_none() && small.share_daylight_ci.is_none()
+        );
+        assert_eq!(small.stops, DarkStops::default());
+        // Zero is not small: the clock-change counts stay.
+        assert_eq!(small.clock_change.stops.group_dark, Some(0));
+        assert!(!fine.suppressed && fine.stops.group_dark == Some(30) && fine.share_dark.is_some());
+        assert!(small_clock.suppressed && small_clock.clock_change.stops == DarkStops::default());
+        assert_eq!(small_clock.stops.group_dark, Some(30));
+        assert_eq!(veil.stops.no_place, None);
+        assert_eq!(veil.stops.twilight, Some(0));
     }
 
     #[test]

@@ -293,6 +293,12 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
             t.groups.iter().map(move |g| with_context(&context, g))
         })
         .collect();
+    let veil: Vec<analysis::veil::VeilCsvRow> = r
+        .veil_of_darkness
+        .results
+        .iter()
+        .flat_map(|v| v.csv_rows())
+        .collect();
     let weak: Vec<&analysis::compare::ComparisonRow> = r
         .justification_mix
         .iter()
@@ -311,6 +317,7 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         ),
         ("threshold_test_cells.csv", rows_csv(&threshold_cells)),
         ("threshold_test_groups.csv", rows_csv(&threshold_groups)),
+        ("veil_of_darkness.csv", rows_csv(&veil)),
         ("findings.csv", rows_csv(&r.findings)),
         (
             "counts_by_group_justification_outcome.csv",

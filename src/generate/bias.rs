@@ -47,6 +47,17 @@ pub enum Effect {
         /// Contraband probability of the extra searches relative to a normal search.
         contraband_rate_factor: f64,
     },
+    /// More stops of a group while it is light (from noon to sunset at the
+    /// stop's place), none extra after dark: selection on appearance, which
+    /// the veil-of-darkness test looks for.
+    DaylightVisibility {
+        attribute: String,
+        group: String,
+        #[serde(default)]
+        units: Vec<String>,
+        /// Extra daylight stops as a share of the group's daylight stops without the bias.
+        extra_daylight_share: f64,
+    },
 }
 
 const BUILT_IN: &[(&str, &str)] = &[
@@ -61,6 +72,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "combined",
         include_str!("../../datasets/bias/combined.toml"),
+    ),
+    (
+        "daylight",
+        include_str!("../../datasets/bias/daylight.toml"),
     ),
 ];
 
@@ -142,6 +157,17 @@ impl BiasProfile {
                     }
                     if !(0.0..=1.0).contains(contraband_rate_factor) {
                         return Err("contraband_rate_factor must be between 0 and 1".into());
+                    }
+                    (attribute, group, units)
+                }
+                Effect::DaylightVisibility {
+                    attribute,
+                    group,
+                    units,
+                    extra_daylight_share,
+                } => {
+                    if !(0.0..=10.0).contains(extra_daylight_share) {
+                        return Err("extra_daylight_share must be between 0 and 10".into());
                     }
                     (attribute, group, units)
                 }

@@ -198,6 +198,15 @@ struct StopEffect {
     hit_rate_factor: f64,
 }
 
+/// A group's extra daylight stops in one unit.
+struct DaylightEffect {
+    effect: usize,
+    attribute: usize,
+    group: u8,
+    /// Share of the group's daylight stops that are planted extras.
+    planted_share: f64,
+}
+
 struct SearchEffect {
     effect: usize,
     attribute: usize,
@@ -215,6 +224,13 @@ struct Model {
     groups: Vec<Vec<Sampler>>,
     stop_effects: Vec<Vec<StopEffect>>,
     search_effects: Vec<Vec<SearchEffect>>,
+    daylight_effects: Vec<Vec<DaylightEffect>>,
+    /// [unit][attribute]: group samplers in daylight, with the daylight
+    /// effects' groups weighted up (a copy of `groups` without them).
+    daylight_groups: Vec<Vec<Sampler>>,
+    /// [unit][municipality][day]: local sunset, minutes after midnight
+    /// (empty without daylight effects).
+    sunsets: Vec<Vec<Vec<u16>>>,
     days: Sampler,
     hours: Sampler,
     subjects: Sampler,
@@ -252,6 +268,8 @@ impl Model {
             .collect();
         let mut stop_effects: Vec<Vec<StopEffect>> = UNITS.iter().map(|_| Vec::new()).collect();
         let mut search_effects: Vec<Vec<SearchEffect>> = UNITS.iter().map(|_| Vec::new()).collect();
+        let mut daylight_effects: Vec<Vec<DaylightEffect>> =
+            UNITS.iter().map(|_| Vec::new()).collect();
         let justification_codes = crate::codes::CodeList::justification();
         // Attribute and group indices of an effect's target (names checked when the profile was loaded).
         let target = |attribute: &str, group: &str| {
@@ -308,42 +326,71 @@ impl Model {
                             contraband_rate_factor: *contraband_rate_factor,
                         });
                     }
+                    Effect::DaylightVisibility {
+                        attribute,
+                        group,
+                        units,
+                        extra_daylight_share,
+                    } if applies(units, unit) => {
+                        let (attribute, group) = target(attribute, group);
+                        daylight_effects[u].push(DaylightEffect {
+                            effect: e,
+                            attribute,
+                            group,
+                            planted_share: extra_daylight_share / (1.0 + extra_daylight_share),
+                        });
+                    }
                     _ => {}
                 }
             }
         }
-        let groups = UNITS
-            .iter()
-            .enumerate()
-            .map(|(u, unit)| {
-                ATTRIBUTES
-                    .iter()
-                    .enumerate()
-                    .map(|(a, attr)| {
-                        let mut w: Vec<f64> = attr
-                            .weights
-                            .iter()
-                            .map(|w| w * (1.0 - attr.missing))
-                            .collect();
-                        if a == world::NATIONALITY {
-                            for (wi, m) in w.iter_mut().zip(world::nationality_multipliers(unit)) {
-                                *wi *= m;
+        let group_samplers = |daylight: bool| -> Vec<Vec<Sampler>> {
+            UNITS
+                .iter()
+                .enumerate()
+                .map(|(u, unit)| {
+                    ATTRIBUTES
+                        .iter()
+                        .enumerate()
+                        .map(|(a, attr)| {
+                            let mut w: Vec<f64> = attr
+                                .weights
+                                .iter()
+                                .map(|w| w * (1.0 - attr.missing))
+                                .collect();
+                            if a == world::NATIONALITY {
+                                for (wi, m) in
+                                    w.iter_mut().zip(world::nationality_multipliers(unit))
+                                {
+                                    *wi *= m;
+                                }
+                                // Keep the missing share fixed after reweighting.
+                                let s: f64 = w.iter().sum();
+                                for wi in &mut w {
+                                    *wi *= (1.0 - attr.missing) / s;
+                                }
                             }
-                            // Keep the missing share fixed after reweighting.
-                            let s: f64 = w.iter().sum();
-                            for wi in &mut w {
-                                *wi *= (1.0 - attr.missing) / s;
+                            for eff in stop_effects[u].iter().filter(|s| s.attribute == a) {
+                                w[eff.group as usize] /= 1.0 - eff.planted_share;
                             }
-                        }
-                        for eff in stop_effects[u].iter().filter(|s| s.attribute == a) {
-                            w[eff.group as usize] /= 1.0 - eff.planted_share;
-                        }
-                        w.push(attr.missing);
-                        Sampler::new(&w)
-                    })
-                    .collect()
-            })
-            .collect();
+                            if daylight {
+                                for eff in daylight_effects[u].iter().filter(|s| s.attribute == a) {
+                                    w[eff.group as usize] /= 1.0 - eff.planted_share;
+                                }
+                            }
+                            w.push(attr.missing);
+                            Sampler::new(&w)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let groups = group_samplers(false);
+        let daylight_groups = if daylight_effects.iter().any(|e| !e.is_empty()) {
+            group_samplers(true)
+        } else {
+            Vec::new()
+        };
         let day_weights: Vec<f64> = (0..settings.days)
             .map(|d| {
                 let date = settings.start + Duration::days(d.into());
@@ -354,6 +401,23 @@ impl Model {
         let years =
             settings.start.year()..=(settings.start + Duration::days(settings.days.into())).year();
         let spring_forward = years.map(last_sunday_of_march).collect();
+        let sunsets = if daylight_groups.is_empty() {
+            Vec::new()
+        } else {
+            UNITS
+                .iter()
+                .map(|u| {
+                    u.municipalities
+                        .iter()
+                        .map(|m| {
+                            (0..settings.days)
+                                .map(|d| local_sunset(settings.start + Duration::days(d.into()), m))
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect()
+        };
         Model {
             units,
             munis,
@@ -361,6 +425,9 @@ impl Model {
             groups,
             stop_effects,
             search_effects,
+            daylight_effects,
+            daylight_groups,
+            sunsets,
             days: Sampler::new(&day_weights),
             hours: Sampler::new(&world::HOUR_WEIGHTS),
             subjects: Sampler::new(&world::SUBJECT_WEIGHTS),
@@ -447,8 +514,24 @@ impl Model {
 
         let mut groups = [0u8; 3];
         let mut planted: Option<&StopEffect> = None;
-        for (a, sampler) in self.groups[unit].iter().enumerate() {
+        let minute_of_day = hour * 60 + minute;
+        let in_daylight = !self.daylight_effects[unit].is_empty()
+            && minute_of_day >= 12 * 60
+            && minute_of_day < u32::from(self.sunsets[unit][muni][day as usize]);
+        let samplers = if in_daylight {
+            &self.daylight_groups[unit]
+        } else {
+            &self.groups[unit]
+        };
+        for (a, sampler) in samplers.iter().enumerate() {
             groups[a] = sampler.sample(rng) as u8;
+        }
+        if in_daylight {
+            for eff in &self.daylight_effects[unit] {
+                if groups[eff.attribute] == eff.group && rng.random::<f64>() < eff.planted_share {
+                    counters.planted[eff.effect] += 1;
+                }
+            }
         }
         for eff in &self.stop_effects[unit] {
             if planted.is_none()
@@ -545,6 +628,17 @@ fn pick(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
         }
     }
     weights.len() - 1
+}
+
+/// Local (Europe/Amsterdam) sunset at a municipality, minutes after midnight.
+fn local_sunset(date: NaiveDate, m: &world::Municipality) -> u16 {
+    use chrono::{Offset, TimeZone, Timelike};
+    let utc = crate::sun::sunset(date, m.lat, m.lon).expect("the sun sets in the Netherlands");
+    let offset = chrono_tz::Europe::Amsterdam
+        .offset_from_utc_datetime(&utc.naive_utc())
+        .fix();
+    let local = utc.with_timezone(&offset);
+    (local.hour() * 60 + local.minute()) as u16
 }
 
 fn last_sunday_of_march(year: i32) -> NaiveDate {
@@ -1005,6 +1099,7 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
                 kind: match effect {
                     Effect::LowerStopThreshold { .. } => "lower_stop_threshold",
                     Effect::LowerSearchThreshold { .. } => "lower_search_threshold",
+                    Effect::DaylightVisibility { .. } => "daylight_visibility",
                 },
                 rows: totals.planted[e],
                 rows_spoilt: totals.planted_spoilt[e],

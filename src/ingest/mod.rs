@@ -96,6 +96,8 @@ struct FileContext {
     attributes: Vec<String>,
     tz: chrono_tz::Tz,
     cube: std::sync::Arc<SharedCube>,
+    /// Sun tables of the veil-of-darkness test, when it is on.
+    daylight: Option<std::sync::Arc<crate::daylight::Daylight>>,
     display: String,
     columns: Vec<String>,
 }
@@ -161,6 +163,10 @@ impl FileContext {
         let counts = BatchCounts::count(&stops, self.cube.extra_fields());
         let (text_codes, group_codes) = self.cube.codes_of(&stops);
         self.cube.add(&counts, &text_codes, &group_codes);
+        if let Some(daylight) = &self.daylight {
+            self.cube
+                .add_darkness(&stops, daylight, &text_codes, &group_codes);
+        }
         let missing = count_missing(&checked, &stops);
         let span = span(stops.fields.stopped_at.iter().copied());
         let ids = stop_ids::IdBuckets::of(&checked);
@@ -420,6 +426,12 @@ pub fn ingest(
         mappings.push(m);
     }
 
+    let daylight = config
+        .analysis
+        .veil_of_darkness
+        .daylight(tz)
+        .map(std::sync::Arc::new);
+
     // Hash the files on another thread while reading them.
     let paths: Vec<PathBuf> = inputs.to_vec();
     let hasher = std::thread::spawn(move || {
@@ -478,6 +490,7 @@ pub fn ingest(
                 attributes: attributes.clone(),
                 tz,
                 cube: std::sync::Arc::clone(&state.cube),
+                daylight: daylight.clone(),
                 display: display.clone(),
                 columns: src.columns().to_vec(),
             });
@@ -528,8 +541,20 @@ pub fn ingest(
                 if !removed.is_empty() {
                     // Counted already: take the duplicates out again.
                     let mut counts = BatchCounts::empty(attributes.len(), extra_fields);
+                    let mut view = daylight
+                        .as_deref()
+                        .map(|d| crate::daylight::DaylightBatch::new(d, &p.stops));
                     for &s in &removed {
                         counts.add(&p.stops, s);
+                        if let Some(view) = view.as_mut() {
+                            state.removed.darkness_stop(
+                                &p.stops,
+                                s,
+                                view,
+                                (&p.text_codes, &p.group_codes),
+                                1,
+                            );
+                        }
                         add_missing(&mut p.missing, &p.checked, &p.stops, s, -1);
                     }
                     state

@@ -267,6 +267,7 @@ pub fn anchor(analysis: &str) -> &'static str {
         "search_funnel" => "search-funnel",
         "population_benchmark" => "population",
         "threshold_test" => "threshold-test",
+        "veil_of_darkness" => "veil-of-darkness",
         _ => "summary",
     }
 }
@@ -441,6 +442,154 @@ fn threshold_section(b: &B) -> Section {
     Section {
         anchor: "threshold-test".into(),
         title: b.t("threshold_test"),
+        blocks,
+    }
+}
+
+fn veil_section(b: &B) -> Section {
+    let v = &b.a.results.veil_of_darkness;
+    let count = |n: Option<u64>| match n {
+        Some(n) => b.int(n),
+        None => format!("<{}", b.k),
+    };
+    let window = [v.stops.daylight, v.stops.dark]
+        .iter()
+        .try_fold(0u64, |acc, n| n.map(|n| acc + n));
+    let mut blocks = vec![
+        Block::Paragraph(
+            b.f(
+                "veil_intro",
+                &[(
+                    "days",
+                    &v.results
+                        .first()
+                        .map_or(0, |r| r.clock_change.days)
+                        .to_string(),
+                )],
+            ),
+        ),
+        Block::Paragraph(b.f(
+            "veil_window",
+            &[
+                ("window", &count(window)),
+                ("daylight", &count(v.stops.daylight)),
+                ("dark", &count(v.stops.dark)),
+                ("twilight", &count(v.stops.twilight)),
+                ("outside", &count(v.stops.outside_window)),
+                ("no_place", &count(v.stops.no_place)),
+            ],
+        )),
+    ];
+    let attributes: Vec<String> = {
+        let mut seen: Vec<String> = Vec::new();
+        for r in &v.results {
+            if !seen.contains(&r.attribute) {
+                seen.push(r.attribute.clone());
+            }
+        }
+        seen
+    };
+    for attr in &attributes {
+        let rows: Vec<&crate::analysis::veil::VeilResult> =
+            v.results.iter().filter(|r| &r.attribute == attr).collect();
+        let attribute = b.attribute_name(attr);
+        let reference = rows.first().map_or("", |r| r.reference.as_str());
+        blocks.push(Block::Subheading(attribute.clone()));
+        if let Some(chart) = b.forest(
+            format!("veil-of-darkness-{attr}"),
+            format!("{} — {attribute}", b.t("veil_of_darkness")),
+            "measure_veil",
+            reference,
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.group.clone(),
+                        r.estimate.map(|e| e.odds_ratio),
+                        r.estimate.map(|e| e.odds_ratio_ci),
+                    )
+                })
+                .collect(),
+            true,
+        ) {
+            blocks.push(chart);
+        }
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "veil_table",
+                &[
+                    ("attribute", &attribute),
+                    ("reference", reference),
+                    ("df", &rows.first().map_or(0, |r| r.spline_df).to_string()),
+                ],
+            ),
+            header: vec![
+                b.t("group"),
+                b.t("stops_daylight"),
+                b.t("stops_dark"),
+                b.t("share_daylight"),
+                b.t("share_dark"),
+                b.t("dark_odds_ratio"),
+                b.t("q_value"),
+                b.t("clock_change_odds_ratio"),
+            ],
+            rows: rows
+                .iter()
+                .map(|r| {
+                    let cc = r.clock_change.estimate;
+                    vec![
+                        Cell::Text(r.group.clone()),
+                        b.count(r.stops.group_daylight),
+                        b.count(r.stops.group_dark),
+                        b.pct_ci(r.share_daylight, r.share_daylight_ci),
+                        b.pct_ci(r.share_dark, r.share_dark_ci),
+                        b.ratio_ci(
+                            r.estimate.map(|e| e.odds_ratio),
+                            r.estimate.map(|e| e.odds_ratio_ci),
+                        ),
+                        b.q(r.q_value),
+                        b.ratio_ci(cc.map(|e| e.odds_ratio), cc.map(|e| e.odds_ratio_ci)),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, true, true, true, true, true, true, true],
+        }));
+        let mut header = vec![b.t("group")];
+        header.extend(
+            crate::analysis::veil::ROBUSTNESS_DF
+                .map(|df| b.f("spline_df", &[("df", &df.to_string())])),
+        );
+        blocks.push(Block::Table(Table {
+            caption: b.f("veil_robustness", &[("attribute", &attribute)]),
+            numeric: std::iter::once(false)
+                .chain(crate::analysis::veil::ROBUSTNESS_DF.map(|_| true))
+                .collect(),
+            header,
+            rows: rows
+                .iter()
+                .map(|r| {
+                    std::iter::once(Cell::Text(r.group.clone()))
+                        .chain(r.robustness.iter().map(|x| {
+                            b.ratio_ci(
+                                x.estimate.map(|e| e.odds_ratio),
+                                x.estimate.map(|e| e.odds_ratio_ci),
+                            )
+                        }))
+                        .collect()
+                })
+                .collect(),
+        }));
+        for r in &rows {
+            if let Some(note) = &r.note {
+                blocks.push(Block::Paragraph(b.f(
+                    "veil_not_estimable",
+                    &[("group", &r.group), ("reason", note)],
+                )));
+            }
+        }
+    }
+    Section {
+        anchor: "veil-of-darkness".into(),
+        title: b.t("veil_of_darkness"),
         blocks,
     }
 }
@@ -1024,6 +1173,9 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     if !a.results.threshold_test.is_empty() {
         sections.push(threshold_section(&b));
     }
+    if a.results.veil_of_darkness.enabled {
+        sections.push(veil_section(&b));
+    }
 
     // 6. Methods and caveats.
     let blocks = [
@@ -1031,6 +1183,7 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         "mix",
         "stratified",
         "benchmark",
+        "veil",
         "numbers",
         "legal",
         "review",

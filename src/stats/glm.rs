@@ -91,23 +91,44 @@ pub fn logistic_regression(data: &BinomialData, confidence: f64) -> Result<GlmFi
             "row {i}: successes outside 0..trials"
         )));
     }
+    // Design rows as their non-zero entries: dummy-coded fixed effects make
+    // most of a row zero, and X'WX costs the square of a row's length.
+    let mut offsets = Vec::with_capacity(n + 1);
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    offsets.push(0);
+    for row in data.x.chunks_exact(p) {
+        for (c, &v) in row.iter().enumerate() {
+            if v != 0.0 {
+                columns.push(c);
+                values.push(v);
+            }
+        }
+        offsets.push(columns.len());
+    }
     let mut beta = vec![0.0; p];
     let mut previous = f64::INFINITY;
     const MAX_ITERATIONS: usize = 100;
     for iteration in 1..=MAX_ITERATIONS {
-        // Information X'WX and score X'(y − mμ) at β.
+        // Information X'WX and score X'(y − mμ) at β (lower triangle first).
         let mut info = vec![0.0; p * p];
         let mut score = vec![0.0; p];
         let mut mu = vec![0.0; n];
-        for (i, (row, m)) in data.x.chunks_exact(p).zip(mu.iter_mut()).enumerate() {
-            let eta: f64 = row.iter().zip(&beta).map(|(x, b)| x * b).sum();
+        for (i, m) in mu.iter_mut().enumerate() {
+            let (cols, vals) = (
+                &columns[offsets[i]..offsets[i + 1]],
+                &values[offsets[i]..offsets[i + 1]],
+            );
+            let eta: f64 = cols.iter().zip(vals).map(|(&c, x)| x * beta[c]).sum();
             *m = logistic(eta);
             let w = data.trials[i] * *m * (1.0 - *m);
             let r = data.successes[i] - data.trials[i] * *m;
-            for a in 0..p {
-                score[a] += row[a] * r;
-                for b in 0..=a {
-                    info[a * p + b] += w * row[a] * row[b];
+            for (j, (&a, &xa)) in cols.iter().zip(vals).enumerate() {
+                score[a] += xa * r;
+                let wa = w * xa;
+                let row = &mut info[a * p..a * p + a + 1];
+                for (&b, &xb) in cols[..=j].iter().zip(&vals[..=j]) {
+                    row[b] += wa * xb;
                 }
             }
         }

@@ -11,6 +11,8 @@
 //! [`SharedCube`] merges batch counts from many threads; `add_frame` does the
 //! same with a polars group-by and is the reference in the tests.
 
+pub mod darkness;
+
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
@@ -20,8 +22,10 @@ use std::sync::{Mutex, RwLock};
 
 use crate::canonical::{Dictionaries, Dictionary, NONE_U8, NONE_U32, StopBatch, columns as c};
 use crate::codes::CodeLists;
+use crate::daylight::{Daylight, DaylightBatch};
 use crate::ingest::validate::TEXT_FIELDS;
 use crate::schema::UNKNOWN_GROUP;
+use darkness::DarknessCounts;
 
 /// One cell of the cube, in codes (see [`crate::canonical`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -253,6 +257,7 @@ struct AttributeCell {
 #[derive(Debug, Clone, Default)]
 pub struct CubeBuilder {
     cells: foldhash::HashMap<AttributeCell, u64>,
+    darkness: DarknessCounts,
     extra_fields: Vec<String>,
     /// Per extra field: its index in [`TEXT_FIELDS`], if it is a text field.
     extra_texts: Vec<Option<usize>>,
@@ -262,6 +267,7 @@ impl CubeBuilder {
     pub fn new(extra_fields: &[String]) -> Self {
         CubeBuilder {
             cells: Default::default(),
+            darkness: DarknessCounts::default(),
             extra_fields: extra_fields.to_vec(),
             extra_texts: extra_fields
                 .iter()
@@ -324,9 +330,25 @@ impl CubeBuilder {
         }
     }
 
+    /// Counts (`sign` 1) or takes out (`sign` -1) stop `i` of `batch` in the
+    /// veil-of-darkness table, through `view` (made for `batch`); `texts[k]`
+    /// and `groups[a]` give the run's code of each batch code.
+    pub fn darkness_stop(
+        &mut self,
+        batch: &StopBatch,
+        i: usize,
+        view: &mut DaylightBatch,
+        (texts, groups): (&[Vec<u32>], &[Vec<u32>]),
+        sign: i64,
+    ) {
+        self.darkness
+            .add_stop(batch, i, view, (&texts[UNIT_FIELD], groups), sign);
+    }
+
     /// Adds (`sign` 1) or subtracts (`sign` -1) another builder's counts;
     /// cells that reach zero are dropped.
     pub fn add(&mut self, other: &CubeBuilder, sign: i64) {
+        self.darkness.add(&other.darkness, sign);
         for (key, &n) in &other.cells {
             let cell = self.cells.entry(*key).or_default();
             *cell = cell.wrapping_add_signed(sign * n as i64);
@@ -340,6 +362,8 @@ impl CubeBuilder {
     /// and `groups[a][old]` are the new codes.
     pub fn renumbered(self, texts: &[Vec<u32>], groups: &[Vec<u32>]) -> CubeBuilder {
         let mut out = CubeBuilder::new(&self.extra_fields);
+        out.darkness
+            .add_recoded(&self.darkness, &texts[UNIT_FIELD], groups, 1);
         for (c, n) in &self.cells {
             let cell = AttributeCell {
                 rest: self.recode_rest(c.rest, texts),
@@ -356,6 +380,7 @@ impl CubeBuilder {
     /// The cube.
     pub fn finish(self) -> CountCube {
         let mut cube = CountCube::with_extra_fields(&self.extra_fields);
+        cube.darkness = self.darkness;
         for (c, count) in self.cells {
             let rest = c.rest;
             let code = |shift: u32| (rest >> shift) as u8;
@@ -454,6 +479,31 @@ impl SharedCube {
             .push(builder);
     }
 
+    /// Counts a batch's stops in the veil-of-darkness table of a pooled
+    /// builder (codes as in [`SharedCube::add`]).
+    pub fn add_darkness(
+        &self,
+        batch: &StopBatch,
+        daylight: &Daylight,
+        texts: &[Vec<u32>],
+        groups: &[Vec<u32>],
+    ) {
+        let taken = self
+            .builders
+            .lock()
+            .expect("no thread panics holding the pool")
+            .pop();
+        let mut builder = taken.unwrap_or_else(|| CubeBuilder::new(&self.extra_fields));
+        let mut view = DaylightBatch::new(daylight, batch);
+        for i in 0..batch.len() {
+            builder.darkness_stop(batch, i, &mut view, (texts, groups), 1);
+        }
+        self.builders
+            .lock()
+            .expect("no thread panics holding the pool")
+            .push(builder);
+    }
+
     /// The cube and dictionaries, less the `removed` counts (stops counted
     /// and then found to be duplicates), with codes in sorted order.
     pub fn finish(self, removed: CubeBuilder) -> (CountCube, Dictionaries) {
@@ -492,6 +542,8 @@ pub struct CountCube {
     pub cells: foldhash::HashMap<CellKey, u64>,
     /// The fields in [`CellKey::extra`], in order (at most two, from [`EXTRA_FIELDS`]).
     pub extra_fields: Vec<String>,
+    /// The veil-of-darkness table, in the same codes (empty unless counted).
+    pub darkness: DarknessCounts,
 }
 
 impl CountTables {
@@ -549,6 +601,7 @@ impl CountCube {
         CountCube {
             cells: Default::default(),
             extra_fields: extra_fields.to_vec(),
+            darkness: DarknessCounts::default(),
         }
     }
 
@@ -570,6 +623,7 @@ impl CountCube {
         for (k, n) in &other.cells {
             *self.cells.entry(*k).or_default() += n;
         }
+        self.darkness.add(&other.darkness, 1);
     }
 
     /// Counts a batch of canonical stops and adds the counts, giving the

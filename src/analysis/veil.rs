@@ -1,0 +1,519 @@
+//! The veil-of-darkness test (Grogger & Ridgeway 2006, as the Stanford Open
+//! Policing Project runs it).
+//!
+//! If officers can see less of a person after dark, a group whose share of
+//! stops is higher in daylight than in darkness *at the same clock time*
+//! may be selected partly on appearance. Within the inter-twilight window
+//! (see [`crate::daylight`]) the same clock time is light on some days of
+//! the year and dark on others, which separates darkness from the time of
+//! day.
+//!
+//! Per attribute and group g (against the reference r), on the stops of g
+//! and r in the window (twilight left out), a binomial GLM
+//! P(g | stop of g or r) ~ is_dark + ns(clock minute, df) + unit + year,
+//! fitted on the counts per (unit, year, minute, dark) ([`crate::stats::glm`]).
+//! exp(β_dark) is the odds ratio of being g in darkness: below 1 means g's
+//! share falls when it is dark. Reported with the main df and with df 1–6
+//! (robustness), and on the stops within the clock-change windows only
+//! (the same clock time an hour lighter or darker within weeks).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{Attribute, Inputs};
+use crate::counting::darkness::DarknessCounts;
+use crate::daylight::{Daylight, Light};
+use crate::error::{Error, Result};
+use crate::schema::UNKNOWN_GROUP;
+use crate::stats::glm::{BinomialData, logistic_regression, natural_cubic_basis, spline_knots};
+use crate::stats::proportion::wilson_interval;
+
+/// `[analysis.veil_of_darkness]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VeilSettings {
+    /// On by default; off saves the per-stop sun lookup.
+    pub enabled: bool,
+    /// Degrees of freedom of the clock-time spline (1–10).
+    pub spline_df: usize,
+    /// Fixed effects: any of `unit`, `year`.
+    pub fixed_effects: Vec<String>,
+    /// Days either side of a clock change for the clock-change variant.
+    pub clock_change_days: u32,
+    /// \[latitude, longitude\] for stops with neither coordinates nor a known unit location.
+    pub default_location: Option<[f64; 2]>,
+    /// Unit name -> \[latitude, longitude\], on top of the built-in Dutch units.
+    pub unit_locations: BTreeMap<String, [f64; 2]>,
+    /// Places are rounded to this many degrees before the sun is computed.
+    pub grid_degrees: f64,
+}
+
+impl Default for VeilSettings {
+    fn default() -> Self {
+        VeilSettings {
+            enabled: true,
+            spline_df: 6,
+            fixed_effects: vec!["unit".into(), "year".into()],
+            clock_change_days: 30,
+            default_location: None,
+            unit_locations: BTreeMap::new(),
+            grid_degrees: 0.1,
+        }
+    }
+}
+
+/// Spline degrees of freedom of the robustness table.
+pub const ROBUSTNESS_DF: std::ops::RangeInclusive<usize> = 1..=6;
+
+impl VeilSettings {
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Usage(format!("[analysis.veil_of_darkness] {m}")));
+        if !(1..=10).contains(&self.spline_df) {
+            return bad(format!("spline_df {} must be 1 to 10", self.spline_df));
+        }
+        for f in &self.fixed_effects {
+            if f != "unit" && f != "year" {
+                return bad(format!("fixed effect `{f}`: choose from unit, year"));
+            }
+        }
+        if !(self.grid_degrees > 0.0 && self.grid_degrees <= 1.0) {
+            return bad(format!(
+                "grid_degrees {} must be above 0 and at most 1",
+                self.grid_degrees
+            ));
+        }
+        let located = self
+            .unit_locations
+            .iter()
+            .map(|(n, l)| (format!("unit_locations.{n}"), *l))
+            .chain(
+                self.default_location
+                    .map(|l| ("default_location".into(), l)),
+            );
+        for (name, [lat, lon]) in located {
+            if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
+                return bad(format!(
+                    "{name} = [{lat}, {lon}] is not a [latitude, longitude] in degrees"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What the counting pass needs, if the test is on.
+    pub fn daylight(&self, tz: chrono_tz::Tz) -> Option<Daylight> {
+        self.enabled.then(|| {
+            let units: Vec<(String, f64, f64)> = self
+                .unit_locations
+                .iter()
+                .map(|(n, [lat, lon])| (n.clone(), *lat, *lon))
+                .collect();
+            Daylight::new(
+                tz,
+                &units,
+                self.default_location.map(|[lat, lon]| (lat, lon)),
+                self.grid_degrees,
+                self.clock_change_days,
+            )
+        })
+    }
+}
+
+/// Stops by light class, over all analysed stops (`null` when suppressed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LightCounts {
+    pub no_place: Option<u64>,
+    pub outside_window: Option<u64>,
+    pub twilight: Option<u64>,
+    pub daylight: Option<u64>,
+    pub dark: Option<u64>,
+}
+
+impl LightCounts {
+    fn of(counts: &DarknessCounts) -> Self {
+        let n = |l: Light| Some(counts.classes[l as usize]);
+        LightCounts {
+            no_place: n(Light::NoPlace),
+            outside_window: n(Light::OutsideWindow),
+            twilight: n(Light::Twilight),
+            daylight: n(Light::Daylight),
+            dark: n(Light::Dark),
+        }
+    }
+}
+
+/// The darkness coefficient of one fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DarkEstimate {
+    /// exp(β_dark): the odds of a stop being of the group in darkness
+    /// relative to daylight, at the same clock time, unit and year.
+    pub odds_ratio: f64,
+    pub odds_ratio_ci: [f64; 2],
+    pub log_odds_ratio: f64,
+    pub standard_error: f64,
+    pub p_value: f64,
+    pub p_value_log10: f64,
+    /// Rows (covariate patterns) and parameters of the fit.
+    pub rows: usize,
+    pub parameters: usize,
+}
+
+/// One fit of the robustness table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RobustnessRow {
+    pub spline_df: usize,
+    pub estimate: Option<DarkEstimate>,
+    /// Why there is no estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Stops of the group and the reference in daylight and darkness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct DarkStops {
+    pub group_daylight: Option<u64>,
+    pub group_dark: Option<u64>,
+    pub ref_daylight: Option<u64>,
+    pub ref_dark: Option<u64>,
+}
+
+/// The clock-change variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClockChangeVariant {
+    pub days: u32,
+    pub stops: DarkStops,
+    pub estimate: Option<DarkEstimate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The test for one group against its attribute's reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VeilResult {
+    pub attribute: String,
+    pub group: String,
+    pub reference: String,
+    pub stops: DarkStops,
+    /// The group's share of the group's and reference's stops, in daylight
+    /// and in darkness (crude: not adjusted for clock time).
+    pub share_daylight: Option<f64>,
+    pub share_daylight_ci: Option<[f64; 2]>,
+    pub share_dark: Option<f64>,
+    pub share_dark_ci: Option<[f64; 2]>,
+    pub spline_df: usize,
+    pub fixed_effects: Vec<String>,
+    pub estimate: Option<DarkEstimate>,
+    pub q_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The same model with spline df 1 to 6.
+    pub robustness: Vec<RobustnessRow>,
+    pub clock_change: ClockChangeVariant,
+    /// Counts and shares hidden by small-cell suppression.
+    pub suppressed: bool,
+}
+
+/// Everything the test reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VeilOfDarkness {
+    /// Whether the test ran (`[analysis.veil_of_darkness] enabled`).
+    pub enabled: bool,
+    pub stops: LightCounts,
+    pub results: Vec<VeilResult>,
+}
+
+/// A covariate pattern: unit code, year, clock minute, dark.
+pub type Pattern = (u32, u16, u16, bool);
+
+/// Counts of the group (`.0`) and the reference (`.1`) per covariate pattern.
+pub type Patterns = BTreeMap<Pattern, (u64, u64)>;
+
+/// Runs the test for every group of every attribute.
+pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness {
+    let settings = &inputs.settings.veil_of_darkness;
+    let table = &inputs.cube.darkness;
+    if !settings.enabled {
+        return VeilOfDarkness::default();
+    }
+    let mut jobs = Vec::new();
+    for a in attrs {
+        let (reference, reference_label) = (&a.reference.0, &a.reference.1);
+        for (g, label) in &a.groups {
+            if g == reference || label == UNKNOWN_GROUP {
+                continue;
+            }
+            let mut all = Patterns::new();
+            let mut clock_change = Patterns::new();
+            for (c, &n) in &table.cells {
+                if c.attribute != a.index || (c.group != *g && c.group != *reference) {
+                    continue;
+                }
+                let key = (c.unit, c.year, c.minute, c.dark);
+                let add = |p: &mut Patterns| {
+                    let e = p.entry(key).or_default();
+                    if c.group == *g {
+                        e.0 += n;
+                    } else {
+                        e.1 += n;
+                    }
+                };
+                add(&mut all);
+                if c.clock_change_window {
+                    add(&mut clock_change);
+                }
+            }
+            jobs.push((
+                a.name.clone(),
+                label.clone(),
+                reference_label.clone(),
+                all,
+                clock_change,
+            ));
+        }
+    }
+    let confidence = inputs.settings.confidence;
+    let mut results: Vec<VeilResult> = jobs
+        .into_par_iter()
+        .map(|(attribute, group, reference, all, clock_change)| {
+            let fit =
+                |p: &Patterns, df: usize| fit_darkness(p, df, &settings.fixed_effects, confidence);
+            let (estimate, note) = split(fit(&all, settings.spline_df));
+            let robustness = ROBUSTNESS_DF
+                .map(|df| {
+                    let (estimate, note) = if df == settings.spline_df {
+                        (estimate, note.clone())
+                    } else {
+                        split(fit(&all, df))
+                    };
+                    RobustnessRow {
+                        spline_df: df,
+                        estimate,
+                        note,
+                    }
+                })
+                .collect();
+            let (cc_estimate, cc_note) = split(fit(&clock_change, settings.spline_df));
+            let stops = stops_of(&all);
+            let share = |g: Option<u64>, r: Option<u64>| {
+                let (g, r) = (g.unwrap_or(0), r.unwrap_or(0));
+                let n = g + r;
+                (
+                    (n > 0).then(|| g as f64 / n as f64),
+                    wilson_interval(g, n, confidence).map(|i| [i.low, i.high]),
+                )
+            };
+            let (share_daylight, share_daylight_ci) =
+                share(stops.group_daylight, stops.ref_daylight);
+            let (share_dark, share_dark_ci) = share(stops.group_dark, stops.ref_dark);
+            VeilResult {
+                attribute,
+                group,
+                reference,
+                stops,
+                share_daylight,
+                share_daylight_ci,
+                share_dark,
+                share_dark_ci,
+                spline_df: settings.spline_df,
+                fixed_effects: settings.fixed_effects.clone(),
+                estimate,
+                q_value: None,
+                note,
+                robustness,
+                clock_change: ClockChangeVariant {
+                    days: settings.clock_change_days,
+                    stops: stops_of(&clock_change),
+                    estimate: cc_estimate,
+                    note: cc_note,
+                },
+                suppressed: false,
+            }
+        })
+        .collect();
+    super::compare::assign_q(
+        &mut results,
+        |r| r.estimate.map(|e| e.p_value),
+        |r, q| r.q_value = q,
+    );
+    VeilOfDarkness {
+        enabled: true,
+        stops: LightCounts::of(table),
+        results,
+    }
+}
+
+fn split(r: std::result::Result<DarkEstimate, String>) -> (Option<DarkEstimate>, Option<String>) {
+    match r {
+        Ok(e) => (Some(e), None),
+        Err(m) => (None, Some(m)),
+    }
+}
+
+fn stops_of(p: &Patterns) -> DarkStops {
+    let mut s = [0u64; 4];
+    for (&(_, _, _, dark), &(g, r)) in p {
+        let k = usize::from(dark);
+        s[k] += g;
+        s[2 + k] += r;
+    }
+    DarkStops {
+        group_daylight: Some(s[0]),
+        group_dark: Some(s[1]),
+        ref_daylight: Some(s[2]),
+        ref_dark: Some(s[3]),
+    }
+}
+
+/// Fits P(group | stop of group or reference) ~ dark + ns(minute, df) +
+/// fixed effects on the patterns and returns the darkness coefficient.
+pub fn fit_darkness(
+    patterns: &Patterns,
+    df: usize,
+    fixed_effects: &[String],
+    confidence: f64,
+) -> std::result::Result<DarkEstimate, String> {
+    let stops = stops_of(patterns);
+    let [gl, gd, rl, rd] = [
+        stops.group_daylight,
+        stops.group_dark,
+        stops.ref_daylight,
+        stops.ref_dark,
+    ]
+    .map(|n| n.unwrap_or(0));
+    if gl + gd == 0 || rl + rd == 0 {
+        return Err("no stops of the group or the reference in the window".into());
+    }
+    if gl + rl == 0 || gd + rd == 0 {
+        return Err("no stops in daylight or no stops in darkness".into());
+    }
+    let minutes: Vec<f64> = patterns.keys().map(|k| f64::from(k.2)).collect();
+    let trials: Vec<f64> = patterns.values().map(|&(g, r)| (g + r) as f64).collect();
+    let knots = spline_knots(&minutes, &trials, df);
+    if knots.len() < 2 {
+        return Err("all stops at one clock time".into());
+    }
+    let levels = |on: bool, f: &dyn Fn(&Pattern) -> u32| -> Vec<u32> {
+        if !on {
+            return Vec::new();
+        }
+        let set: BTreeSet<u32> = patterns.keys().map(f).collect();
+        // The first level is the baseline.
+        set.into_iter().skip(1).collect()
+    };
+    let units = levels(fixed_effects.iter().any(|f| f == "unit"), &|k| k.0);
+    let years = levels(fixed_effects.iter().any(|f| f == "year"), &|k| {
+        u32::from(k.1)
+    });
+    let spline_columns = knots.len() - 1;
+    let columns = 2 + spline_columns + units.len() + years.len();
+    let mut x = Vec::with_capacity(patterns.len() * columns);
+    let mut successes = Vec::with_capacity(patterns.len());
+    for (&(unit, year, minute, dark), &(g, _)) in patterns {
+        x.push(1.0);
+        x.push(if dark { 1.0 } else { 0.0 });
+        x.extend(natural_cubic_basis(f64::from(minute), &knots));
+        x.extend(units.iter().map(|&u| f64::from(u8::from(u == unit))));
+        x.extend(
+            years
+                .iter()
+                .map(|&y| f64::from(u8::from(y == u32::from(year)))),
+        );
+        successes.push(g as f64);
+    }
+    let data = BinomialData {
+        columns,
+        x,
+        successes,
+        trials,
+    };
+    let fit = logistic_regression(&data, confidence).map_err(|e| e.to_string())?;
+    let b = fit.coefficients[1];
+    if !b.standard_error.is_finite() {
+        return Err("the darkness coefficient is not estimable".into());
+    }
+    Ok(DarkEstimate {
+        odds_ratio: b.estimate.exp(),
+        odds_ratio_ci: [b.interval[0].exp(), b.interval[1].exp()],
+        log_odds_ratio: b.estimate,
+        standard_error: b.standard_error,
+        p_value: b.p_value.p,
+        p_value_log10: b.p_value.log10(),
+        rows: data.successes.len(),
+        parameters: columns,
+    })
+}
+
+/// One model of one comparison, flat (the rows of `veil_of_darkness.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VeilCsvRow {
+    pub attribute: String,
+    pub group: String,
+    pub reference: String,
+    /// `main`, `robustness` or `clock_change`.
+    pub model: &'static str,
+    pub spline_df: usize,
+    pub group_daylight: Option<u64>,
+    pub group_dark: Option<u64>,
+    pub ref_daylight: Option<u64>,
+    pub ref_dark: Option<u64>,
+    pub odds_ratio: Option<f64>,
+    pub odds_ratio_ci: Option<[f64; 2]>,
+    pub p_value: Option<f64>,
+    pub q_value: Option<f64>,
+    pub note: Option<String>,
+}
+
+impl VeilResult {
+    /// The main model, the robustness fits and the clock-change variant as flat rows.
+    pub fn csv_rows(&self) -> Vec<VeilCsvRow> {
+        let row =
+            |model, df, stops: &DarkStops, e: &Option<DarkEstimate>, q, note: &Option<String>| {
+                VeilCsvRow {
+                    attribute: self.attribute.clone(),
+                    group: self.group.clone(),
+                    reference: self.reference.clone(),
+                    model,
+                    spline_df: df,
+                    group_daylight: stops.group_daylight,
+                    group_dark: stops.group_dark,
+                    ref_daylight: stops.ref_daylight,
+                    ref_dark: stops.ref_dark,
+                    odds_ratio: e.map(|e| e.odds_ratio),
+                    odds_ratio_ci: e.map(|e| e.odds_ratio_ci),
+                    p_value: e.map(|e| e.p_value),
+                    q_value: q,
+                    note: note.clone(),
+                }
+            };
+        let mut rows = vec![row(
+            "main",
+            self.spline_df,
+            &self.stops,
+            &self.estimate,
+            self.q_value,
+            &self.note,
+        )];
+        for r in &self.robustness {
+            rows.push(row(
+                "robustness",
+                r.spline_df,
+                &self.stops,
+                &r.estimate,
+                None,
+                &r.note,
+            ));
+        }
+        let c = &self.clock_change;
+        rows.push(row(
+            "clock_change",
+            self.spline_df,
+            &c.stops,
+            &c.estimate,
+            None,
+            &c.note,
+        ));
+        rows
+    }
+}

@@ -1,0 +1,601 @@
+//! Daylight at each stop, for the veil-of-darkness test.
+//!
+//! A stop's place is its own coordinates when it has them, else the
+//! location of its unit (a built-in table of the Dutch regional units,
+//! overridable), else a configured default; without any of these it has
+//! no place and takes no part. Places are rounded to a grid (0.1° by
+//! default, a sunset error of at most about half a minute in the
+//! Netherlands) so that the sun is computed once per place and year, not
+//! per stop.
+//!
+//! Per place and year: sunset and civil dusk ([`crate::sun`]) on every day
+//! in local clock time, and the *inter-twilight window*: from the earliest
+//! to the latest dusk of that year. A stop is then
+//!
+//! - outside the window: left out (its clock time is always light or always dark);
+//! - between sunset and dusk: left out (neither light nor dark);
+//! - light (before sunset) or dark (from dusk on).
+//!
+//! A stop is in the *clock-change window* when its local date lies within
+//! a configured number of days of a change of the UTC offset in its year
+//! (found from the time zone, so any zone works).
+//!
+//! [`Daylight`] holds the settings and the per-place tables, computed on
+//! first use and shared by all threads; [`DaylightBatch`] is one batch's
+//! view with its own caches, so a stop costs a few hash lookups.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{Datelike, NaiveDate, Offset, TimeZone};
+use chrono_tz::Tz;
+
+use crate::canonical::{NONE_U32, StopBatch};
+use crate::codes::normalize_label;
+
+/// Approximate centres of the Dutch police's regional units (WGS84
+/// latitude, longitude), used for stops without coordinates. Within about
+/// 0.2° of each unit's geographic centre: a sunset difference of at most a
+/// minute or two across a unit, which the per-unit fixed effects absorb.
+pub const UNIT_LOCATIONS: &[(&str, f64, f64)] = &[
+    ("Noord-Nederland", 53.05, 6.10),
+    ("Oost-Nederland", 52.25, 6.10),
+    ("Midden-Nederland", 52.25, 5.35),
+    ("Noord-Holland", 52.60, 4.85),
+    ("Amsterdam", 52.37, 4.90),
+    ("Den Haag", 52.05, 4.45),
+    ("Rotterdam", 51.85, 4.45),
+    ("Zeeland-West-Brabant", 51.55, 4.20),
+    ("Oost-Brabant", 51.60, 5.45),
+    ("Limburg", 51.20, 5.95),
+];
+
+/// Where a stop's sun is computed: grid indices of latitude and longitude.
+type Place = (i32, i32);
+
+/// How a stop's clock time relates to daylight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Light {
+    /// No coordinates, no known unit location and no default.
+    NoPlace = 0,
+    /// Outside the inter-twilight window (or no dusk that day).
+    OutsideWindow = 1,
+    /// Between sunset and civil dusk.
+    Twilight = 2,
+    Daylight = 3,
+    Dark = 4,
+}
+
+impl Light {
+    pub const ALL: [Light; 5] = [
+        Light::NoPlace,
+        Light::OutsideWindow,
+        Light::Twilight,
+        Light::Daylight,
+        Light::Dark,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Light::NoPlace => "no_place",
+            Light::OutsideWindow => "outside_window",
+            Light::Twilight => "twilight",
+            Light::Daylight => "daylight",
+            Light::Dark => "dark",
+        }
+    }
+}
+
+/// What the veil-of-darkness test needs of one stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopTime {
+    pub light: Light,
+    /// Local calendar year.
+    pub year: u16,
+    /// Local clock time, minutes after midnight.
+    pub minute: u16,
+    /// Within the configured days of a clock change.
+    pub clock_change_window: bool,
+}
+
+/// Sunset and dusk of one place on every day of one year.
+#[derive(Debug)]
+struct PlaceYear {
+    /// Local seconds after midnight, per day of the year (0-based); `None`
+    /// when the sun does not reach the angle that day.
+    sunset: Vec<Option<i32>>,
+    dusk: Vec<Option<i32>>,
+    /// Earliest and latest dusk of the year, local seconds after midnight.
+    window: Option<(i32, i32)>,
+}
+
+/// The settings and shared per-place tables (see the module documentation).
+#[derive(Debug)]
+pub struct Daylight {
+    tz: Tz,
+    /// Normalised unit name -> location.
+    units: HashMap<String, (f64, f64)>,
+    default: Option<(f64, f64)>,
+    grid: f64,
+    clock_change_days: i64,
+    place_years: RwLock<HashMap<(Place, i32), Arc<PlaceYear>>>,
+    /// Local dates (days since 1970-01-01) of the clock changes of a year.
+    changes: RwLock<HashMap<i32, Arc<Vec<i64>>>>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl Daylight {
+    /// `units` overrides or extends [`UNIT_LOCATIONS`] (by unit name);
+    /// `grid` is the rounding of places in degrees.
+    pub fn new(
+        tz: Tz,
+        units: &[(String, f64, f64)],
+        default: Option<(f64, f64)>,
+        grid: f64,
+        clock_change_days: u32,
+    ) -> Self {
+        let mut table: HashMap<String, (f64, f64)> = UNIT_LOCATIONS
+            .iter()
+            .map(|(n, lat, lon)| (normalize_label(n), (*lat, *lon)))
+            .collect();
+        for (n, lat, lon) in units {
+            table.insert(normalize_label(n), (*lat, *lon));
+        }
+        Daylight {
+            tz,
+            units: table,
+            default,
+            grid,
+            clock_change_days: i64::from(clock_change_days),
+            place_years: RwLock::default(),
+            changes: RwLock::default(),
+        }
+    }
+
+    fn place_of(&self, lat: f64, lon: f64) -> Place {
+        (
+            (lat / self.grid).round() as i32,
+            (lon / self.grid).round() as i32,
+        )
+    }
+
+    /// UTC offset in ms at an instant.
+    fn offset_ms(&self, utc_ms: i64) -> i64 {
+        let utc = chrono::DateTime::from_timestamp_millis(utc_ms)
+            .unwrap_or_default()
+            .naive_utc();
+        i64::from(
+            self.tz
+                .offset_from_utc_datetime(&utc)
+                .fix()
+                .local_minus_utc(),
+        ) * 1000
+    }
+
+    fn compute_place_year(&self, place: Place, year: i32) -> PlaceYear {
+        let (lat, lon) = (
+            f64::from(place.0) * self.grid,
+            f64::from(place.1) * self.grid,
+        );
+        let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year");
+        let days = if NaiveDate::from_ymd_opt(year, 12, 31)
+            .expect("a valid year")
+            .ordinal()
+            == 366
+        {
+            366
+        } else {
+            365
+        };
+        let local_seconds = |date: NaiveDate, zenith: f64| {
+            crate::sun::evening_event(date, lat, lon, zenith).map(|utc| {
+                let ms = utc.timestamp_millis();
+                let local = ms + self.offset_ms(ms);
+                let day_start = days_since_epoch(date) * DAY_MS;
+                ((local - day_start) / 1000) as i32
+            })
+        };
+        let mut sunset = Vec::with_capacity(days);
+        let mut dusk = Vec::with_capacity(days);
+        for d in 0..days {
+            let date = first + chrono::Days::new(d as u64);
+            sunset.push(local_seconds(date, crate::sun::SUNSET_ZENITH));
+            dusk.push(local_seconds(date, crate::sun::CIVIL_DUSK_ZENITH));
+        }
+        let window = dusk
+            .iter()
+            .flatten()
+            .fold(None, |acc: Option<(i32, i32)>, &s| {
+                Some(acc.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))))
+            });
+        PlaceYear {
+            sunset,
+            dusk,
+            window,
+        }
+    }
+
+    fn place_year(&self, place: Place, year: i32) -> Arc<PlaceYear> {
+        if let Some(p) = self
+            .place_years
+            .read()
+            .expect("no thread panics holding the sun tables")
+            .get(&(place, year))
+        {
+            return Arc::clone(p);
+        }
+        let computed = Arc::new(self.compute_place_year(place, year));
+        let mut write = self
+            .place_years
+            .write()
+            .expect("no thread panics holding the sun tables");
+        Arc::clone(write.entry((place, year)).or_insert(computed))
+    }
+
+    /// Local dates on which the UTC offset differs from the day before.
+    fn clock_changes(&self, year: i32) -> Arc<Vec<i64>> {
+        if let Some(c) = self
+            .changes
+            .read()
+            .expect("no thread panics holding the clock changes")
+            .get(&year)
+        {
+            return Arc::clone(c);
+        }
+        let first = days_since_epoch(NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year"));
+        let last = days_since_epoch(NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year"));
+        let noon = |day: i64| self.offset_ms(day * DAY_MS + DAY_MS / 2);
+        let changes: Vec<i64> = (first..=last).filter(|&d| noon(d) != noon(d - 1)).collect();
+        let changes = Arc::new(changes);
+        self.changes
+            .write()
+            .expect("no thread panics holding the clock changes")
+            .entry(year)
+            .or_insert(changes)
+            .clone()
+    }
+}
+
+/// Days from 1970-01-01 to `date`.
+fn days_since_epoch(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - 719_163
+}
+
+/// One batch's view of [`Daylight`], with caches indexed densely by day
+/// and place, so a stop costs a few array lookups.
+pub struct DaylightBatch<'a> {
+    daylight: &'a Daylight,
+    /// The batch's unit column.
+    unit_field: usize,
+    /// Batch unit code -> place slot of its location.
+    unit_slots: Vec<Option<u32>>,
+    default_slot: Option<u32>,
+    /// Grid place -> slot.
+    slots: foldhash::HashMap<Place, u32>,
+    places: Vec<Place>,
+    /// Per slot: the sun tables of the years met so far.
+    tables: Vec<Vec<(i32, Arc<PlaceYear>)>>,
+    /// UTC offsets per UTC day from `first_day`.
+    first_day: i64,
+    offsets: Vec<Option<DayOffsets>>,
+    /// Calendar facts per local day from `first_day - 1`.
+    local_days: Vec<Option<LocalDay>>,
+}
+
+/// The UTC offset during one UTC day.
+#[derive(Debug, Clone, Copy)]
+struct DayOffsets {
+    /// Offset (ms) at the start of the day.
+    start: i64,
+    /// An instant within the day from which the offset is different, and that offset.
+    change: Option<(i64, i64)>,
+}
+
+/// What a stop's local date contributes.
+#[derive(Debug, Clone, Copy)]
+struct LocalDay {
+    year: i32,
+    ordinal0: usize,
+    clock_change_window: bool,
+}
+
+impl<'a> DaylightBatch<'a> {
+    pub fn new(daylight: &'a Daylight, batch: &StopBatch) -> Self {
+        let unit_field = crate::ingest::validate::TEXT_FIELDS
+            .iter()
+            .position(|f| *f == "unit")
+            .expect("unit is a text field");
+        let times = &batch.fields.stopped_at;
+        let first_day = times.iter().min().map_or(0, |t| t.div_euclid(DAY_MS));
+        let last_day = times.iter().max().map_or(0, |t| t.div_euclid(DAY_MS));
+        let days = (last_day - first_day + 1) as usize;
+        let mut view = DaylightBatch {
+            daylight,
+            unit_field,
+            unit_slots: Vec::new(),
+            default_slot: None,
+            slots: Default::default(),
+            places: Vec::new(),
+            tables: Vec::new(),
+            first_day,
+            offsets: vec![None; days],
+            local_days: vec![None; days + 2],
+        };
+        view.unit_slots = batch.text_values[unit_field]
+            .iter()
+            .map(|name| {
+                daylight
+                    .units
+                    .get(&normalize_label(name))
+                    .map(|&(lat, lon)| view.slot(daylight.place_of(lat, lon)))
+            })
+            .collect();
+        view.default_slot = daylight
+            .default
+            .map(|(lat, lon)| view.slot(daylight.place_of(lat, lon)));
+        view
+    }
+
+    /// Index of the unit field among the batch's text columns.
+    pub fn unit_field(&self) -> usize {
+        self.unit_field
+    }
+
+    fn slot(&mut self, place: Place) -> u32 {
+        if let Some(&s) = self.slots.get(&place) {
+            return s;
+        }
+        let s = self.places.len() as u32;
+        self.places.push(place);
+        self.tables.push(Vec::new());
+        self.slots.insert(place, s);
+        s
+    }
+
+    fn offset_ms(&mut self, utc: i64) -> i64 {
+        let k = (utc.div_euclid(DAY_MS) - self.first_day) as usize;
+        let daylight = self.daylight;
+        let day = *self.offsets[k].get_or_insert_with(|| {
+            let from = (k as i64 + self.first_day) * DAY_MS;
+            let (start, end) = (
+                daylight.offset_ms(from),
+                daylight.offset_ms(from + DAY_MS - 1),
+            );
+            let change = (start != end).then(|| {
+                // Bisect to the minute the offset changes.
+                let (mut lo, mut hi) = (from, from + DAY_MS - 1);
+                while hi - lo > 60_000 {
+                    let mid = lo + (hi - lo) / 2;
+                    if daylight.offset_ms(mid) == start {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let at = (lo / 60_000 + 1) * 60_000;
+                (at, end)
+            });
+            DayOffsets { start, change }
+        });
+        match day.change {
+            Some((at, after)) if utc >= at => after,
+            _ => day.start,
+        }
+    }
+
+    fn local_day(&mut self, day: i64) -> LocalDay {
+        let k = (day - self.first_day + 1) as usize;
+        let daylight = self.daylight;
+        *self.local_days[k].get_or_insert_with(|| {
+            let date = NaiveDate::from_num_days_from_ce_opt((day + 719_163) as i32)
+                .expect("stop dates are valid");
+            let year = date.year();
+            let changes = daylight.clock_changes(year);
+            LocalDay {
+                year,
+                ordinal0: date.ordinal0() as usize,
+                clock_change_window: changes
+                    .iter()
+                    .any(|&c| (day - c).abs() <= daylight.clock_change_days),
+            }
+        })
+    }
+
+    fn table(&mut self, slot: u32, year: i32) -> &PlaceYear {
+        let tables = &mut self.tables[slot as usize];
+        let at = match tables.iter().position(|(y, _)| *y == year) {
+            Some(at) => at,
+            None => {
+                let place = self.places[slot as usize];
+                tables.push((year, self.daylight.place_year(place, year)));
+                tables.len() - 1
+            }
+        };
+        &tables[at].1
+    }
+
+    /// Stop `i` of `batch` (the batch this view was made for).
+    pub fn stop_time(&mut self, batch: &StopBatch, i: usize) -> StopTime {
+        let utc = batch.fields.stopped_at[i];
+        let local = utc + self.offset_ms(utc);
+        let day = local.div_euclid(DAY_MS);
+        let second = (local.rem_euclid(DAY_MS) / 1000) as i32;
+        let date = self.local_day(day);
+        let (lat, lon) = (batch.fields.latitude[i], batch.fields.longitude[i]);
+        let unit = batch.texts[self.unit_field][i];
+        let slot = if !lat.is_nan() && !lon.is_nan() {
+            Some(self.slot(self.daylight.place_of(lat, lon)))
+        } else if unit != NONE_U32 {
+            self.unit_slots[unit as usize].or(self.default_slot)
+        } else {
+            self.default_slot
+        };
+        let light = match slot {
+            None => Light::NoPlace,
+            Some(slot) => {
+                let table = self.table(slot, date.year);
+                let d = date.ordinal0;
+                match (table.window, table.sunset[d], table.dusk[d]) {
+                    (Some((lo, hi)), Some(sunset), Some(dusk)) if second >= lo && second <= hi => {
+                        if second >= dusk {
+                            Light::Dark
+                        } else if second >= sunset {
+                            Light::Twilight
+                        } else {
+                            Light::Daylight
+                        }
+                    }
+                    _ => Light::OutsideWindow,
+                }
+            }
+        };
+        StopTime {
+            light,
+            year: u16::try_from(date.year).unwrap_or(0),
+            minute: (second / 60) as u16,
+            clock_change_window: date.clock_change_window,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(times: &[(&str, f64, f64, Option<&str>)]) -> StopBatch {
+        let mut b = StopBatch::new(0);
+        for (t, lat, lon, unit) in times {
+            let local = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M").unwrap();
+            let ms = chrono_tz::Europe::Amsterdam
+                .from_local_datetime(&local)
+                .earliest()
+                .unwrap()
+                .timestamp_millis();
+            b.fields.stopped_at.push(ms);
+            b.fields.latitude.push(*lat);
+            b.fields.longitude.push(*lon);
+            let code = match unit {
+                Some(u) => {
+                    let values = &mut b.text_values[0];
+                    let at = values.iter().position(|v| v == u).unwrap_or_else(|| {
+                        values.push(u.to_string());
+                        values.len() - 1
+                    });
+                    at as u32
+                }
+                None => NONE_U32,
+            };
+            b.texts[0].push(code);
+            for t in b.texts.iter_mut().skip(1) {
+                t.push(NONE_U32);
+            }
+        }
+        b
+    }
+
+    fn classify(
+        rows: &[(&str, f64, f64, Option<&str>)],
+        default: Option<(f64, f64)>,
+    ) -> Vec<StopTime> {
+        let d = Daylight::new(chrono_tz::Europe::Amsterdam, &[], default, 0.1, 30);
+        let b = batch(rows);
+        let mut view = DaylightBatch::new(&d, &b);
+        (0..b.len()).map(|i| view.stop_time(&b, i)).collect()
+    }
+
+    #[test]
+    fn amsterdam_evenings_are_light_twilight_dark_or_outside() {
+        // Amsterdam, 2025-03-01: sunset 18:21, civil dusk 18:56 (local, CET).
+        let (lat, lon) = (52.37, 4.90);
+        let t = classify(
+            &[
+                ("2025-03-01 18:00", lat, lon, None),
+                ("2025-03-01 18:40", lat, lon, None),
+                ("2025-03-01 19:30", lat, lon, None),
+                ("2025-03-01 12:00", lat, lon, None),
+                ("2025-03-01 23:30", lat, lon, None),
+            ],
+            None,
+        );
+        let light: Vec<Light> = t.iter().map(|s| s.light).collect();
+        assert_eq!(
+            light,
+            [
+                Light::Daylight,
+                Light::Twilight,
+                Light::Dark,
+                Light::OutsideWindow,
+                Light::OutsideWindow
+            ]
+        );
+        assert_eq!(t[2].minute, 19 * 60 + 30);
+        assert_eq!(t[2].year, 2025);
+    }
+
+    #[test]
+    fn the_same_clock_time_is_light_in_june_and_dark_in_december() {
+        let (lat, lon) = (52.37, 4.90);
+        let t = classify(
+            &[
+                ("2025-06-21 19:00", lat, lon, None),
+                ("2025-12-21 19:00", lat, lon, None),
+            ],
+            None,
+        );
+        assert_eq!(t[0].light, Light::Daylight);
+        assert_eq!(t[1].light, Light::Dark);
+    }
+
+    #[test]
+    fn stops_without_coordinates_use_their_unit_or_the_default() {
+        let t = classify(
+            &[
+                ("2025-03-01 19:30", f64::NAN, f64::NAN, Some("Amsterdam")),
+                ("2025-03-01 19:30", f64::NAN, f64::NAN, Some("  LIMBURG ")),
+                ("2025-03-01 19:30", f64::NAN, f64::NAN, Some("Atlantis")),
+                ("2025-03-01 19:30", f64::NAN, f64::NAN, None),
+            ],
+            None,
+        );
+        assert_eq!(t[0].light, Light::Dark);
+        assert_eq!(t[1].light, Light::Dark);
+        assert_eq!(t[2].light, Light::NoPlace);
+        assert_eq!(t[3].light, Light::NoPlace);
+        let t = classify(
+            &[("2025-03-01 19:30", f64::NAN, f64::NAN, Some("Atlantis"))],
+            Some((52.1, 5.2)),
+        );
+        assert_eq!(t[0].light, Light::Dark);
+    }
+
+    #[test]
+    fn clock_change_window_is_thirty_days_either_side_of_each_change() {
+        // 2025 changes: 30 March and 26 October.
+        let (lat, lon) = (52.37, 4.90);
+        let t = classify(
+            &[
+                ("2025-02-28 19:00", lat, lon, None),
+                ("2025-03-01 19:00", lat, lon, None),
+                ("2025-04-29 19:00", lat, lon, None),
+                ("2025-04-30 19:00", lat, lon, None),
+                ("2025-11-25 19:00", lat, lon, None),
+                ("2025-11-26 19:00", lat, lon, None),
+                ("2025-07-01 19:00", lat, lon, None),
+            ],
+            None,
+        );
+        let w: Vec<bool> = t.iter().map(|s| s.clock_change_window).collect();
+        assert_eq!(w, [false, true, true, false, true, false, false]);
+    }
+
+    #[test]
+    fn window_runs_from_the_earliest_to_the_latest_dusk() {
+        let d = Daylight::new(chrono_tz::Europe::Amsterdam, &[], None, 0.1, 30);
+        let p = d.place_year(d.place_of(52.37, 4.90), 2025);
+        let (lo, hi) = p.window.unwrap();
+        // Earliest dusk mid-December about 17:08 CET, latest late June about 22:50 CEST.
+        assert!((17 * 3600..17 * 3600 + 20 * 60).contains(&lo), "{lo}");
+        assert!((22 * 3600 + 40 * 60..23 * 3600).contains(&hi), "{hi}");
+    }
+}
