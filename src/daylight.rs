@@ -575,8 +575,8 @@ mod tests {
         let (lat, lon) = (52.37, 4.90);
         let t = classify(
             &[
+                ("2025-02-27 19:00", lat, lon, None),
                 ("2025-02-28 19:00", lat, lon, None),
-                ("2025-03-01 19:00", lat, lon, None),
                 ("2025-04-29 19:00", lat, lon, None),
                 ("2025-04-30 19:00", lat, lon, None),
                 ("2025-11-25 19:00", lat, lon, None),

@@ -26,7 +26,7 @@ fn report(out: &Path, extra: &[&str]) -> (String, String) {
     )
 }
 
-const SECTIONS_EN: [&str; 9] = [
+const SECTIONS_EN: [&str; 10] = [
     "Summary",
     "Data and quality",
     "Justification mix by group",
@@ -34,6 +34,7 @@ const SECTIONS_EN: [&str; 9] = [
     "Stratified comparison",
     "Search funnel",
     "Population benchmark",
+    "Veil of darkness",
     "Methods and caveats",
     "Provenance",
 ];
@@ -43,7 +44,7 @@ fn markdown_and_html_have_the_same_sections_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (md, html) = report(dir.path(), &["--lang", "en"]);
     let md_headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
-    assert_eq!(md_headings.len(), 9);
+    assert_eq!(md_headings.len(), 10);
     for (i, (h, want)) in md_headings.iter().zip(SECTIONS_EN).enumerate() {
         assert_eq!(*h, format!("## {}. {want}", i + 1));
         assert!(
@@ -51,7 +52,7 @@ fn markdown_and_html_have_the_same_sections_in_order() {
             "{want}"
         );
     }
-    assert_eq!(html.matches("<section id=").count(), 9);
+    assert_eq!(html.matches("<section id=").count(), 10);
     // Findings link to their sections; severity in words.
     assert!(md.contains(
         "- **Medium**: Stops of people with nationality Marokkaans under justification 'behaviour'"

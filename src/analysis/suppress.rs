@@ -327,31 +327,26 @@ pub fn threshold_test(results: &mut [ThresholdTestResult], k: u64) {
 /// share and one count give the other). The odds ratios stay (not counts).
 /// A small count of stops per light class is hidden too.
 pub fn veil_of_darkness(veil: &mut VeilOfDarkness, k: u64) {
-    fn hide(stops: &mut DarkStops, k: u64) -> bool {
-        let counts = [
-            &mut stops.group_daylight,
-            &mut stops.group_dark,
-            &mut stops.ref_daylight,
-            &mut stops.ref_dark,
-        ];
-        if !counts.iter().any(|c| c.is_some_and(|n| small(n, k))) {
-            return false;
-        }
-        for c in counts {
-            *c = None;
-        }
-        true
-    }
+    let small_row = |s: &Option<DarkStops>| {
+        s.is_some_and(|s| {
+            [s.group_daylight, s.group_dark, s.ref_daylight, s.ref_dark]
+                .iter()
+                .any(|&n| small(n, k))
+        })
+    };
     for r in &mut veil.results {
-        if hide(&mut r.stops, k) {
+        if small_row(&r.stops) {
+            r.stops = None;
             r.share_daylight = None;
             r.share_daylight_ci = None;
             r.share_dark = None;
             r.share_dark_ci = None;
             r.suppressed = true;
         }
-        if hide(&mut r.clock_change.stops, k) {
-            r.suppressed = true;
+        let c = &mut r.clock_change;
+        if small_row(&c.stops) {
+            c.stops = None;
+            c.suppressed = true;
         }
     }
     let s = &mut veil.stops;
@@ -442,11 +437,13 @@ mod tests {
     #[test]
     fn a_small_veil_count_hides_all_four_counts_and_the_shares() {
         use super::super::veil::{ClockChangeVariant, LightCounts, VeilResult};
-        let stops = |n: [u64; 4]| DarkStops {
-            group_daylight: Some(n[0]),
-            group_dark: Some(n[1]),
-            ref_daylight: Some(n[2]),
-            ref_dark: Some(n[3]),
+        let stops = |n: [u64; 4]| {
+            Some(DarkStops {
+                group_daylight: n[0],
+                group_dark: n[1],
+                ref_daylight: n[2],
+                ref_dark: n[3],
+            })
         };
         let result = |main: [u64; 4], clock: [u64; 4]| VeilResult {
             attribute: "nationality".into(),
@@ -468,6 +465,7 @@ mod tests {
                 stops: stops(clock),
                 estimate: None,
                 note: None,
+                suppressed: false,
             },
             suppressed: false,
         };
@@ -490,15 +488,16 @@ mod tests {
         let [small, fine, small_clock] = &veil.results[..] else {
             unreachable!()
         };
-        assert!(
-            small.suppressed && small.share_dark.is_none() && small.share_daylight_ci.is_none()
-        );
-        assert_eq!(small.stops, DarkStops::default());
+        assert!(small.suppressed && small.share_dark.is_none());
+        assert!(small.share_daylight_ci.is_none() && small.stops.is_none());
         // Zero is not small: the clock-change counts stay.
-        assert_eq!(small.clock_change.stops.group_dark, Some(0));
-        assert!(!fine.suppressed && fine.stops.group_dark == Some(30) && fine.share_dark.is_some());
-        assert!(small_clock.suppressed && small_clock.clock_change.stops == DarkStops::default());
-        assert_eq!(small_clock.stops.group_dark, Some(30));
+        assert!(!small.clock_change.suppressed);
+        assert_eq!(small.clock_change.stops.unwrap().group_dark, 0);
+        assert!(!fine.suppressed && !fine.clock_change.suppressed);
+        assert!(fine.stops.unwrap().group_dark == 30 && fine.share_dark.is_some());
+        assert!(!small_clock.suppressed && small_clock.share_dark.is_some());
+        assert!(small_clock.clock_change.suppressed);
+        assert!(small_clock.clock_change.stops.is_none());
         assert_eq!(veil.stops.no_place, None);
         assert_eq!(veil.stops.twilight, Some(0));
     }

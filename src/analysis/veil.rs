@@ -173,20 +173,22 @@ pub struct RobustnessRow {
 /// Stops of the group and the reference in daylight and darkness.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct DarkStops {
-    pub group_daylight: Option<u64>,
-    pub group_dark: Option<u64>,
-    pub ref_daylight: Option<u64>,
-    pub ref_dark: Option<u64>,
+    pub group_daylight: u64,
+    pub group_dark: u64,
+    pub ref_daylight: u64,
+    pub ref_dark: u64,
 }
 
 /// The clock-change variant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClockChangeVariant {
     pub days: u32,
-    pub stops: DarkStops,
+    /// `null` when suppressed.
+    pub stops: Option<DarkStops>,
     pub estimate: Option<DarkEstimate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    pub suppressed: bool,
 }
 
 /// The test for one group against its attribute's reference.
@@ -195,7 +197,8 @@ pub struct VeilResult {
     pub attribute: String,
     pub group: String,
     pub reference: String,
-    pub stops: DarkStops,
+    /// `null` when suppressed.
+    pub stops: Option<DarkStops>,
     /// The group's share of the group's and reference's stops, in daylight
     /// and in darkness (crude: not adjusted for clock time).
     pub share_daylight: Option<f64>,
@@ -211,7 +214,7 @@ pub struct VeilResult {
     /// The same model with spline df 1 to 6.
     pub robustness: Vec<RobustnessRow>,
     pub clock_change: ClockChangeVariant,
-    /// Counts and shares hidden by small-cell suppression.
+    /// `stops` and the shares hidden by small-cell suppression.
     pub suppressed: bool,
 }
 
@@ -296,8 +299,7 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
                 .collect();
             let (cc_estimate, cc_note) = split(fit(&clock_change, settings.spline_df));
             let stops = stops_of(&all);
-            let share = |g: Option<u64>, r: Option<u64>| {
-                let (g, r) = (g.unwrap_or(0), r.unwrap_or(0));
+            let share = |g: u64, r: u64| {
                 let n = g + r;
                 (
                     (n > 0).then(|| g as f64 / n as f64),
@@ -311,7 +313,7 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
                 attribute,
                 group,
                 reference,
-                stops,
+                stops: Some(stops),
                 share_daylight,
                 share_daylight_ci,
                 share_dark,
@@ -324,9 +326,10 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
                 robustness,
                 clock_change: ClockChangeVariant {
                     days: settings.clock_change_days,
-                    stops: stops_of(&clock_change),
+                    stops: Some(stops_of(&clock_change)),
                     estimate: cc_estimate,
                     note: cc_note,
+                    suppressed: false,
                 },
                 suppressed: false,
             }
@@ -359,10 +362,10 @@ fn stops_of(p: &Patterns) -> DarkStops {
         s[2 + k] += r;
     }
     DarkStops {
-        group_daylight: Some(s[0]),
-        group_dark: Some(s[1]),
-        ref_daylight: Some(s[2]),
-        ref_dark: Some(s[3]),
+        group_daylight: s[0],
+        group_dark: s[1],
+        ref_daylight: s[2],
+        ref_dark: s[3],
     }
 }
 
@@ -380,8 +383,7 @@ pub fn fit_darkness(
         stops.group_dark,
         stops.ref_daylight,
         stops.ref_dark,
-    ]
-    .map(|n| n.unwrap_or(0));
+    ];
     if gl + gd == 0 || rl + rd == 0 {
         return Err("no stops of the group or the reference in the window".into());
     }
@@ -468,25 +470,29 @@ pub struct VeilCsvRow {
 impl VeilResult {
     /// The main model, the robustness fits and the clock-change variant as flat rows.
     pub fn csv_rows(&self) -> Vec<VeilCsvRow> {
-        let row =
-            |model, df, stops: &DarkStops, e: &Option<DarkEstimate>, q, note: &Option<String>| {
-                VeilCsvRow {
-                    attribute: self.attribute.clone(),
-                    group: self.group.clone(),
-                    reference: self.reference.clone(),
-                    model,
-                    spline_df: df,
-                    group_daylight: stops.group_daylight,
-                    group_dark: stops.group_dark,
-                    ref_daylight: stops.ref_daylight,
-                    ref_dark: stops.ref_dark,
-                    odds_ratio: e.map(|e| e.odds_ratio),
-                    odds_ratio_ci: e.map(|e| e.odds_ratio_ci),
-                    p_value: e.map(|e| e.p_value),
-                    q_value: q,
-                    note: note.clone(),
-                }
-            };
+        let row = |model,
+                   df,
+                   stops: &Option<DarkStops>,
+                   e: &Option<DarkEstimate>,
+                   q,
+                   note: &Option<String>| {
+            VeilCsvRow {
+                attribute: self.attribute.clone(),
+                group: self.group.clone(),
+                reference: self.reference.clone(),
+                model,
+                spline_df: df,
+                group_daylight: stops.map(|s| s.group_daylight),
+                group_dark: stops.map(|s| s.group_dark),
+                ref_daylight: stops.map(|s| s.ref_daylight),
+                ref_dark: stops.map(|s| s.ref_dark),
+                odds_ratio: e.map(|e| e.odds_ratio),
+                odds_ratio_ci: e.map(|e| e.odds_ratio_ci),
+                p_value: e.map(|e| e.p_value),
+                q_value: q,
+                note: note.clone(),
+            }
+        };
         let mut rows = vec![row(
             "main",
             self.spline_df,

@@ -538,8 +538,8 @@ fn veil_section(b: &B) -> Section {
                     let cc = r.clock_change.estimate;
                     vec![
                         Cell::Text(r.group.clone()),
-                        b.count(r.stops.group_daylight),
-                        b.count(r.stops.group_dark),
+                        b.count(r.stops.map(|s| s.group_daylight)),
+                        b.count(r.stops.map(|s| s.group_dark)),
                         b.pct_ci(r.share_daylight, r.share_daylight_ci),
                         b.pct_ci(r.share_dark, r.share_dark_ci),
                         b.ratio_ci(
