@@ -27,10 +27,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use chrono::{Datelike, NaiveDate, Offset, TimeZone};
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use crate::canonical::{NONE_U32, StopBatch};
+use crate::clock::{BatchClock, DAY_MS, LocalTime, days_since_epoch};
 use crate::codes::normalize_label;
 
 /// Approximate centres of the Dutch police's regional units (WGS84
@@ -123,8 +124,6 @@ pub struct Daylight {
     changes: RwLock<HashMap<i32, Arc<Vec<i64>>>>,
 }
 
-const DAY_MS: i64 = 86_400_000;
-
 impl Daylight {
     /// `units` overrides or extends [`UNIT_LOCATIONS`] (by unit name);
     /// `grid` is the rounding of places in degrees.
@@ -162,15 +161,7 @@ impl Daylight {
 
     /// UTC offset in ms at an instant.
     fn offset_ms(&self, utc_ms: i64) -> i64 {
-        let utc = chrono::DateTime::from_timestamp_millis(utc_ms)
-            .unwrap_or_default()
-            .naive_utc();
-        i64::from(
-            self.tz
-                .offset_from_utc_datetime(&utc)
-                .fix()
-                .local_minus_utc(),
-        ) * 1000
+        crate::clock::offset_ms(self.tz, utc_ms)
     }
 
     fn compute_place_year(&self, place: Place, year: i32) -> PlaceYear {
@@ -257,11 +248,6 @@ impl Daylight {
     }
 }
 
-/// Days from 1970-01-01 to `date`.
-fn days_since_epoch(date: NaiveDate) -> i64 {
-    i64::from(date.num_days_from_ce()) - 719_163
-}
-
 /// One batch's view of [`Daylight`], with caches indexed densely by day
 /// and place, so a stop costs a few array lookups.
 pub struct DaylightBatch<'a> {
@@ -276,28 +262,9 @@ pub struct DaylightBatch<'a> {
     places: Vec<Place>,
     /// Per slot: the sun tables of the years met so far.
     tables: Vec<Vec<(i32, Arc<PlaceYear>)>>,
-    /// UTC offsets per UTC day from `first_day`.
-    first_day: i64,
-    offsets: Vec<Option<DayOffsets>>,
-    /// Calendar facts per local day from `first_day - 1`.
-    local_days: Vec<Option<LocalDay>>,
-}
-
-/// The UTC offset during one UTC day.
-#[derive(Debug, Clone, Copy)]
-struct DayOffsets {
-    /// Offset (ms) at the start of the day.
-    start: i64,
-    /// An instant within the day from which the offset is different, and that offset.
-    change: Option<(i64, i64)>,
-}
-
-/// What a stop's local date contributes.
-#[derive(Debug, Clone, Copy)]
-struct LocalDay {
-    year: i32,
-    ordinal0: usize,
-    clock_change_window: bool,
+    clock: BatchClock,
+    /// Per year met so far: the local days of its clock changes.
+    changes: Vec<(i32, Arc<Vec<i64>>)>,
 }
 
 impl<'a> DaylightBatch<'a> {
@@ -306,10 +273,6 @@ impl<'a> DaylightBatch<'a> {
             .iter()
             .position(|f| *f == "unit")
             .expect("unit is a text field");
-        let times = &batch.fields.stopped_at;
-        let first_day = times.iter().min().map_or(0, |t| t.div_euclid(DAY_MS));
-        let last_day = times.iter().max().map_or(0, |t| t.div_euclid(DAY_MS));
-        let days = (last_day - first_day + 1) as usize;
         let mut view = DaylightBatch {
             daylight,
             unit_field,
@@ -318,9 +281,8 @@ impl<'a> DaylightBatch<'a> {
             slots: Default::default(),
             places: Vec::new(),
             tables: Vec::new(),
-            first_day,
-            offsets: vec![None; days],
-            local_days: vec![None; days + 2],
+            clock: BatchClock::new(daylight.tz, &batch.fields.stopped_at),
+            changes: Vec::new(),
         };
         view.unit_slots = batch.text_values[unit_field]
             .iter()
@@ -353,53 +315,18 @@ impl<'a> DaylightBatch<'a> {
         s
     }
 
-    fn offset_ms(&mut self, utc: i64) -> i64 {
-        let k = (utc.div_euclid(DAY_MS) - self.first_day) as usize;
-        let daylight = self.daylight;
-        let day = *self.offsets[k].get_or_insert_with(|| {
-            let from = (k as i64 + self.first_day) * DAY_MS;
-            let (start, end) = (
-                daylight.offset_ms(from),
-                daylight.offset_ms(from + DAY_MS - 1),
-            );
-            let change = (start != end).then(|| {
-                // Bisect to the minute the offset changes.
-                let (mut lo, mut hi) = (from, from + DAY_MS - 1);
-                while hi - lo > 60_000 {
-                    let mid = lo + (hi - lo) / 2;
-                    if daylight.offset_ms(mid) == start {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                let at = (lo / 60_000 + 1) * 60_000;
-                (at, end)
-            });
-            DayOffsets { start, change }
-        });
-        match day.change {
-            Some((at, after)) if utc >= at => after,
-            _ => day.start,
-        }
-    }
-
-    fn local_day(&mut self, day: i64) -> LocalDay {
-        let k = (day - self.first_day + 1) as usize;
-        let daylight = self.daylight;
-        *self.local_days[k].get_or_insert_with(|| {
-            let date = NaiveDate::from_num_days_from_ce_opt((day + 719_163) as i32)
-                .expect("stop dates are valid");
-            let year = date.year();
-            let changes = daylight.clock_changes(year);
-            LocalDay {
-                year,
-                ordinal0: date.ordinal0() as usize,
-                clock_change_window: changes
-                    .iter()
-                    .any(|&c| (day - c).abs() <= daylight.clock_change_days),
+    fn in_clock_change_window(&mut self, year: i32, day: i64) -> bool {
+        let at = match self.changes.iter().position(|(y, _)| *y == year) {
+            Some(at) => at,
+            None => {
+                self.changes.push((year, self.daylight.clock_changes(year)));
+                self.changes.len() - 1
             }
-        })
+        };
+        self.changes[at]
+            .1
+            .iter()
+            .any(|&c| (day - c).abs() <= self.daylight.clock_change_days)
     }
 
     fn table(&mut self, slot: u32, year: i32) -> &PlaceYear {
@@ -417,11 +344,8 @@ impl<'a> DaylightBatch<'a> {
 
     /// Stop `i` of `batch` (the batch this view was made for).
     pub fn stop_time(&mut self, batch: &StopBatch, i: usize) -> StopTime {
-        let utc = batch.fields.stopped_at[i];
-        let local = utc + self.offset_ms(utc);
-        let day = local.div_euclid(DAY_MS);
-        let second = (local.rem_euclid(DAY_MS) / 1000) as i32;
-        let date = self.local_day(day);
+        let LocalTime { date, second } = self.clock.local(batch.fields.stopped_at[i]);
+        let clock_change_window = self.in_clock_change_window(date.year, date.day);
         let (lat, lon) = (batch.fields.latitude[i], batch.fields.longitude[i]);
         let unit = batch.texts[self.unit_field][i];
         let slot = if !lat.is_nan() && !lon.is_nan() {
@@ -435,7 +359,7 @@ impl<'a> DaylightBatch<'a> {
             None => Light::NoPlace,
             Some(slot) => {
                 let table = self.table(slot, date.year);
-                let d = date.ordinal0;
+                let d = date.ordinal0 as usize;
                 match (table.window, table.sunset[d], table.dusk[d]) {
                     (Some((lo, hi)), Some(sunset), Some(dusk)) if second >= lo && second <= hi => {
                         if second >= dusk {
@@ -454,7 +378,7 @@ impl<'a> DaylightBatch<'a> {
             light,
             year: u16::try_from(date.year).unwrap_or(0),
             minute: (second / 60) as u16,
-            clock_change_window: date.clock_change_window,
+            clock_change_window,
         }
     }
 }
@@ -462,6 +386,7 @@ impl<'a> DaylightBatch<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn batch(times: &[(&str, f64, f64, Option<&str>)]) -> StopBatch {
         let mut b = StopBatch::new(0);

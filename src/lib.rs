@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod canonical;
+pub mod clock;
 pub mod codes;
 pub mod commands;
 pub mod config;

@@ -11,6 +11,7 @@
 //! [`SharedCube`] merges batch counts from many threads; `add_frame` does the
 //! same with a polars group-by and is the reference in the tests.
 
+pub mod calendar;
 pub mod darkness;
 
 use std::collections::BTreeMap;
@@ -21,10 +22,12 @@ use serde::Serialize;
 use std::sync::{Mutex, RwLock};
 
 use crate::canonical::{Dictionaries, Dictionary, NONE_U8, NONE_U32, StopBatch, columns as c};
+use crate::clock::BatchClock;
 use crate::codes::CodeLists;
 use crate::daylight::{Daylight, DaylightBatch};
 use crate::ingest::validate::TEXT_FIELDS;
 use crate::schema::UNKNOWN_GROUP;
+use calendar::{CalendarCounts, TextColumns};
 use darkness::DarknessCounts;
 
 /// One cell of the cube, in codes (see [`crate::canonical`]).
@@ -84,6 +87,12 @@ pub struct BatchCounts {
 
 /// Index of `unit` in [`TEXT_FIELDS`].
 const UNIT_FIELD: usize = 0;
+
+/// Unit and officer among [`TEXT_FIELDS`], for the calendar tables.
+const TEXT_COLUMNS: TextColumns = TextColumns {
+    unit: UNIT_FIELD,
+    officer: 4,
+};
 
 fn text_index(field: &str) -> usize {
     TEXT_FIELDS
@@ -258,6 +267,7 @@ struct AttributeCell {
 pub struct CubeBuilder {
     cells: foldhash::HashMap<AttributeCell, u64>,
     darkness: DarknessCounts,
+    calendar: CalendarCounts,
     extra_fields: Vec<String>,
     /// Per extra field: its index in [`TEXT_FIELDS`], if it is a text field.
     extra_texts: Vec<Option<usize>>,
@@ -268,6 +278,7 @@ impl CubeBuilder {
         CubeBuilder {
             cells: Default::default(),
             darkness: DarknessCounts::default(),
+            calendar: CalendarCounts::default(),
             extra_fields: extra_fields.to_vec(),
             extra_texts: extra_fields
                 .iter()
@@ -331,24 +342,31 @@ impl CubeBuilder {
     }
 
     /// Counts (`sign` 1) or takes out (`sign` -1) stop `i` of `batch` in the
-    /// veil-of-darkness table, through `view` (made for `batch`); `texts[k]`
-    /// and `groups[a]` give the run's code of each batch code.
-    pub fn darkness_stop(
+    /// time tables: the calendar tables through `clock`, the veil-of-darkness
+    /// table through `view` when the test is on (both made for `batch`);
+    /// `texts[k]` and `groups[a]` give the run's code of each batch code.
+    pub fn time_stop(
         &mut self,
         batch: &StopBatch,
         i: usize,
-        view: &mut DaylightBatch,
+        (clock, view): (&mut BatchClock, Option<&mut DaylightBatch>),
         (texts, groups): (&[Vec<u32>], &[Vec<u32>]),
         sign: i64,
     ) {
-        self.darkness
-            .add_stop(batch, i, view, (&texts[UNIT_FIELD], groups), sign);
+        let time = clock.local(batch.fields.stopped_at[i]);
+        self.calendar
+            .add_stop(batch, i, time, TEXT_COLUMNS, (texts, groups), sign);
+        if let Some(view) = view {
+            self.darkness
+                .add_stop(batch, i, view, (&texts[UNIT_FIELD], groups), sign);
+        }
     }
 
     /// Adds (`sign` 1) or subtracts (`sign` -1) another builder's counts;
     /// cells that reach zero are dropped.
     pub fn add(&mut self, other: &CubeBuilder, sign: i64) {
         self.darkness.add(&other.darkness, sign);
+        self.calendar.add(&other.calendar, sign);
         for (key, &n) in &other.cells {
             let cell = self.cells.entry(*key).or_default();
             *cell = cell.wrapping_add_signed(sign * n as i64);
@@ -364,6 +382,8 @@ impl CubeBuilder {
         let mut out = CubeBuilder::new(&self.extra_fields);
         out.darkness
             .add_recoded(&self.darkness, &texts[UNIT_FIELD], groups, 1);
+        out.calendar
+            .add_recoded(&self.calendar, TEXT_COLUMNS, (texts, groups), 1);
         for (c, n) in &self.cells {
             let cell = AttributeCell {
                 rest: self.recode_rest(c.rest, texts),
@@ -381,6 +401,7 @@ impl CubeBuilder {
     pub fn finish(self) -> CountCube {
         let mut cube = CountCube::with_extra_fields(&self.extra_fields);
         cube.darkness = self.darkness;
+        cube.calendar = self.calendar;
         for (c, count) in self.cells {
             let rest = c.rest;
             let code = |shift: u32| (rest >> shift) as u8;
@@ -479,12 +500,14 @@ impl SharedCube {
             .push(builder);
     }
 
-    /// Counts a batch's stops in the veil-of-darkness table of a pooled
-    /// builder (codes as in [`SharedCube::add`]).
-    pub fn add_darkness(
+    /// Counts a batch's stops in the time tables of a pooled builder: the
+    /// calendar tables in local time of `tz`, and the veil-of-darkness table
+    /// when `daylight` is given (codes as in [`SharedCube::add`]).
+    pub fn add_time_tables(
         &self,
         batch: &StopBatch,
-        daylight: &Daylight,
+        tz: chrono_tz::Tz,
+        daylight: Option<&Daylight>,
         texts: &[Vec<u32>],
         groups: &[Vec<u32>],
     ) {
@@ -494,9 +517,17 @@ impl SharedCube {
             .expect("no thread panics holding the pool")
             .pop();
         let mut builder = taken.unwrap_or_else(|| CubeBuilder::new(&self.extra_fields));
-        let mut view = DaylightBatch::new(daylight, batch);
-        for i in 0..batch.len() {
-            builder.darkness_stop(batch, i, &mut view, (texts, groups), 1);
+        let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
+        builder
+            .calendar
+            .add_batch(batch, &mut clock, TEXT_COLUMNS, (texts, groups));
+        if let Some(daylight) = daylight {
+            let mut view = DaylightBatch::new(daylight, batch);
+            for i in 0..batch.len() {
+                builder
+                    .darkness
+                    .add_stop(batch, i, &mut view, (&texts[UNIT_FIELD], groups), 1);
+            }
         }
         self.builders
             .lock()
@@ -544,6 +575,8 @@ pub struct CountCube {
     pub extra_fields: Vec<String>,
     /// The veil-of-darkness table, in the same codes (empty unless counted).
     pub darkness: DarknessCounts,
+    /// The calendar tables, in the same codes (empty unless counted).
+    pub calendar: CalendarCounts,
 }
 
 impl CountTables {
@@ -602,6 +635,7 @@ impl CountCube {
             cells: Default::default(),
             extra_fields: extra_fields.to_vec(),
             darkness: DarknessCounts::default(),
+            calendar: CalendarCounts::default(),
         }
     }
 
@@ -624,6 +658,7 @@ impl CountCube {
             *self.cells.entry(*k).or_default() += n;
         }
         self.darkness.add(&other.darkness, 1);
+        self.calendar.add(&other.calendar, 1);
     }
 
     /// Counts a batch of canonical stops and adds the counts, giving the
@@ -885,6 +920,53 @@ mod tests {
             })
     }
 
+    /// Stops spread over three years with officers and minutes, for the calendar tables.
+    fn arb_timed_stop() -> impl Strategy<Value = StopRow> {
+        (
+            arb_full_stop(),
+            0..(3 * 365 * 24 * 60i64),
+            prop::option::of(0..4usize),
+        )
+            .prop_map(|(mut s, minutes, officer)| {
+                // From 2024-01-01T00:00Z, across clock changes and year ends.
+                s.stopped_at = 1_704_067_200_000 + minutes * 60_000;
+                s.texts[4] = officer.map(|o| format!("officer {o}"));
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The calendar tables' dense batch path equals counting stop by stop.
+        #[test]
+        fn calendar_batch_path_matches_stop_by_stop(rows in prop::collection::vec(arb_timed_stop(), 0..300)) {
+            let attrs: Vec<String> = ["nationality", "gender", "age_band"].map(String::from).to_vec();
+            let batch = batch_of(&rows, &attrs);
+            let identity = |values: &Vec<Vec<String>>| -> Vec<Vec<u32>> {
+                values.iter().map(|v| (0..v.len() as u32).collect()).collect()
+            };
+            let (texts, groups) = (identity(&batch.text_values), identity(&batch.group_values));
+            let tz = chrono_tz::Europe::Amsterdam;
+            let mut dense = CalendarCounts::default();
+            dense.add_batch(&batch, &mut BatchClock::new(tz, &batch.fields.stopped_at), TEXT_COLUMNS, (&texts, &groups));
+            let mut one_by_one = CalendarCounts::default();
+            let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
+            for i in 0..batch.len() {
+                let time = clock.local(batch.fields.stopped_at[i]);
+                one_by_one.add_stop(&batch, i, time, TEXT_COLUMNS, (&texts, &groups), 1);
+            }
+            prop_assert_eq!(&dense, &one_by_one);
+            let stops: u64 = dense.unit_months.values().sum();
+            prop_assert_eq!(stops, rows.len() as u64);
+            // Taking every stop out again leaves nothing.
+            for i in 0..batch.len() {
+                let time = clock.local(batch.fields.stopped_at[i]);
+                one_by_one.add_stop(&batch, i, time, TEXT_COLUMNS, (&texts, &groups), -1);
+            }
+            prop_assert_eq!(one_by_one, CalendarCounts::default());
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// The counting kernel agrees with polars' group-by on the same stops,
@@ -954,6 +1036,7 @@ mod tests {
     #[test]
     fn unit_is_where_the_kernel_looks_for_it() {
         assert_eq!(TEXT_FIELDS[UNIT_FIELD], "unit");
+        assert_eq!(TEXT_FIELDS[TEXT_COLUMNS.officer], "officer_id");
     }
 
     #[test]

@@ -163,10 +163,13 @@ impl FileContext {
         let counts = BatchCounts::count(&stops, self.cube.extra_fields());
         let (text_codes, group_codes) = self.cube.codes_of(&stops);
         self.cube.add(&counts, &text_codes, &group_codes);
-        if let Some(daylight) = &self.daylight {
-            self.cube
-                .add_darkness(&stops, daylight, &text_codes, &group_codes);
-        }
+        self.cube.add_time_tables(
+            &stops,
+            self.tz,
+            self.daylight.as_deref(),
+            &text_codes,
+            &group_codes,
+        );
         let missing = count_missing(&checked, &stops);
         let span = span(stops.fields.stopped_at.iter().copied());
         let ids = stop_ids::IdBuckets::of(&checked);
@@ -544,17 +547,16 @@ pub fn ingest(
                     let mut view = daylight
                         .as_deref()
                         .map(|d| crate::daylight::DaylightBatch::new(d, &p.stops));
+                    let mut clock = crate::clock::BatchClock::new(tz, &p.stops.fields.stopped_at);
                     for &s in &removed {
                         counts.add(&p.stops, s);
-                        if let Some(view) = view.as_mut() {
-                            state.removed.darkness_stop(
-                                &p.stops,
-                                s,
-                                view,
-                                (&p.text_codes, &p.group_codes),
-                                1,
-                            );
-                        }
+                        state.removed.time_stop(
+                            &p.stops,
+                            s,
+                            (&mut clock, view.as_mut()),
+                            (&p.text_codes, &p.group_codes),
+                            1,
+                        );
                         add_missing(&mut p.missing, &p.checked, &p.stops, s, -1);
                     }
                     state
