@@ -12,6 +12,7 @@
 //! - [`population`]: stops per 1,000 residents against a population file;
 //! - [`threshold`]: the threshold test per location and group (opt-in, Bayesian);
 //! - [`veil`]: the veil-of-darkness test (daylight against darkness at the same clock time);
+//! - [`trends`]: key measures per quarter (or month, year) and their changes;
 //!
 //! then Benjamini–Hochberg q-values per analysis, small-cell suppression
 //! ([`suppress`]) and [`findings`] in plain English and Dutch.
@@ -25,6 +26,7 @@ pub mod population;
 pub mod stratified;
 pub mod suppress;
 pub mod threshold;
+pub mod trends;
 pub mod veil;
 
 use std::collections::BTreeMap;
@@ -65,6 +67,8 @@ pub struct AnalysisSettings {
     pub threshold_test: threshold::ThresholdTestSettings,
     /// `[analysis.veil_of_darkness]`: the veil-of-darkness test (on by default).
     pub veil_of_darkness: veil::VeilSettings,
+    /// `[analysis.trends]`: measures per period (on by default).
+    pub trends: trends::TrendSettings,
 }
 
 impl Default for AnalysisSettings {
@@ -80,6 +84,7 @@ impl Default for AnalysisSettings {
             population: None,
             threshold_test: threshold::ThresholdTestSettings::default(),
             veil_of_darkness: veil::VeilSettings::default(),
+            trends: trends::TrendSettings::default(),
         }
     }
 }
@@ -375,6 +380,7 @@ pub struct Results {
     /// Empty unless the threshold test is enabled.
     pub threshold_test: Vec<threshold::ThresholdTestResult>,
     pub veil_of_darkness: veil::VeilOfDarkness,
+    pub trends: trends::Trends,
     pub findings: Vec<findings::Finding>,
 }
 
@@ -418,8 +424,10 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     let mut threshold_test = threshold::threshold_tests(inputs, &attrs);
     let mut veil_of_darkness = veil::veil_of_darkness(inputs, &attrs);
     let veil_original = veil_of_darkness.results.clone();
+    let mut trends = trends::trends(inputs, &attrs);
     if inputs.settings.min_cell > 0 {
         let k = inputs.settings.min_cell;
+        suppress::trends(&mut trends, k);
         suppress::threshold_test(&mut threshold_test, k);
         suppress::veil_of_darkness(&mut veil_of_darkness, k);
         suppress::comparison_rows(&mut outcome_test, k);
@@ -466,6 +474,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         population_benchmark,
         threshold_test,
         veil_of_darkness,
+        trends,
         findings,
     })
 }

@@ -16,6 +16,7 @@ use super::mix::MixResult;
 use super::population::PopulationRow;
 use super::stratified::StratifiedRow;
 use super::threshold::ThresholdTestResult;
+use super::trends::{TrendSeries, Trends};
 use super::veil::{DarkStops, VeilOfDarkness};
 
 fn small(x: u64, k: u64) -> bool {
@@ -359,6 +360,122 @@ pub fn veil_of_darkness(veil: &mut VeilOfDarkness, k: u64) {
     ] {
         if n.is_some_and(|n| small(n, k)) {
             *n = None;
+        }
+    }
+}
+
+/// Trends: per attribute, the group × period tables of stops, of
+/// weak-justification stops (and the rest) and of hits (and non-hits) get
+/// primary and complementary suppression, since group totals and period
+/// totals are published; a point is hidden when a count it is made of is,
+/// and so is every change from or to a hidden point.
+pub fn trends(t: &mut Trends, k: u64) {
+    let mut attributes: Vec<String> = t.series.iter().map(|s| s.attribute.clone()).collect();
+    attributes.dedup();
+    for attribute in attributes {
+        let of = |series: &[TrendSeries], measure: &str| -> Vec<usize> {
+            (0..series.len())
+                .filter(|&i| series[i].attribute == attribute && series[i].measure == measure)
+                .collect()
+        };
+        let shares = of(&t.series, "share_of_stops");
+        let weak = of(&t.series, "weak_justification_share");
+        let ratios = of(&t.series, "hit_rate_ratio");
+        let counts = |rows: &[usize], f: &dyn Fn(&super::trends::TrendPoint) -> u64| {
+            rows.iter()
+                .map(|&i| t.series[i].points.iter().map(f).collect::<Vec<u64>>())
+                .collect::<Vec<_>>()
+        };
+        let either = |a: Vec<Vec<bool>>, b: Vec<Vec<bool>>| -> Vec<Vec<bool>> {
+            a.into_iter()
+                .zip(b)
+                .map(|(x, y)| x.into_iter().zip(y).map(|(p, q)| p || q).collect())
+                .collect()
+        };
+        let num = |p: &super::trends::TrendPoint| p.numerator.unwrap_or(0);
+        let rest =
+            |p: &super::trends::TrendPoint| p.denominator.unwrap_or(0) - p.numerator.unwrap_or(0);
+        // Stops per group (rows in `shares` order).
+        let hidden_stops = table(&counts(&shares, &num), k);
+        let group_row = |group: &str| shares.iter().position(|&i| t.series[i].group == group);
+        let hidden_weak = either(
+            table(&counts(&weak, &num), k),
+            table(&counts(&weak, &rest), k),
+        );
+        // Hits: the non-reference groups, then the reference (from any ratio series).
+        let mut hits = counts(&ratios, &num);
+        let mut non_hits = counts(&ratios, &rest);
+        if let Some(&first) = ratios.first() {
+            let points = &t.series[first].points;
+            hits.push(
+                points
+                    .iter()
+                    .map(|p| p.ref_numerator.unwrap_or(0))
+                    .collect(),
+            );
+            non_hits.push(
+                points
+                    .iter()
+                    .map(|p| p.ref_denominator.unwrap_or(0) - p.ref_numerator.unwrap_or(0))
+                    .collect(),
+            );
+        }
+        let hidden_hits = either(table(&hits, k), table(&non_hits, k));
+        let stops_hidden =
+            |group: &str, p: usize| group_row(group).is_some_and(|r| hidden_stops[r][p]);
+        let mut hide: Vec<(usize, Vec<bool>)> = Vec::new();
+        for (r, &i) in shares.iter().enumerate() {
+            hide.push((i, hidden_stops[r].clone()));
+        }
+        for (r, &i) in weak.iter().enumerate() {
+            let g = t.series[i].group.clone();
+            let h = (0..hidden_weak[r].len())
+                .map(|p| hidden_weak[r][p] || stops_hidden(&g, p))
+                .collect();
+            hide.push((i, h));
+        }
+        let reference_row = ratios.len();
+        for (r, &i) in ratios.iter().enumerate() {
+            let (g, reference) = (t.series[i].group.clone(), t.series[i].reference.clone());
+            let h = (0..hidden_hits[r].len())
+                .map(|p| {
+                    hidden_hits[r][p]
+                        || hidden_hits[reference_row][p]
+                        || stops_hidden(&g, p)
+                        || stops_hidden(&reference, p)
+                })
+                .collect();
+            hide.push((i, h));
+        }
+        for (i, hidden) in hide {
+            let series = &mut t.series[i];
+            let labels: Vec<String> = series.points.iter().map(|p| p.period.clone()).collect();
+            for (point, &h) in series.points.iter_mut().zip(&hidden) {
+                if h {
+                    point.numerator = None;
+                    point.denominator = None;
+                    point.ref_numerator = None;
+                    point.ref_denominator = None;
+                    point.value = None;
+                    point.ci = None;
+                    point.suppressed = true;
+                }
+            }
+            let is_hidden = |label: &str| {
+                labels
+                    .iter()
+                    .position(|l| l == label)
+                    .is_some_and(|p| hidden[p])
+            };
+            for c in &mut series.changes {
+                if is_hidden(&c.period) || is_hidden(&c.compared_with) {
+                    c.change = None;
+                    c.change_ci = None;
+                    c.p_value = None;
+                    c.q_value = None;
+                    c.suppressed = true;
+                }
+            }
         }
     }
 }

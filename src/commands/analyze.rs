@@ -299,6 +299,32 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         .iter()
         .flat_map(|v| v.csv_rows())
         .collect();
+    let trend_context = |s: &analysis::trends::TrendSeries| {
+        serde_json::json!({
+            "attribute": s.attribute,
+            "group": s.group,
+            "reference": s.reference,
+            "measure": s.measure,
+        })
+    };
+    let trend_points: Vec<serde_json::Value> = r
+        .trends
+        .series
+        .iter()
+        .flat_map(|s| {
+            let context = trend_context(s);
+            s.points.iter().map(move |p| with_context(&context, p))
+        })
+        .collect();
+    let trend_changes: Vec<serde_json::Value> = r
+        .trends
+        .series
+        .iter()
+        .flat_map(|s| {
+            let context = trend_context(s);
+            s.changes.iter().map(move |c| with_context(&context, c))
+        })
+        .collect();
     let weak: Vec<&analysis::compare::ComparisonRow> = r
         .justification_mix
         .iter()
@@ -318,6 +344,8 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         ("threshold_test_cells.csv", rows_csv(&threshold_cells)),
         ("threshold_test_groups.csv", rows_csv(&threshold_groups)),
         ("veil_of_darkness.csv", rows_csv(&veil)),
+        ("trends.csv", rows_csv(&trend_points)),
+        ("trend_changes.csv", rows_csv(&trend_changes)),
         ("findings.csv", rows_csv(&r.findings)),
         (
             "counts_by_group_justification_outcome.csv",

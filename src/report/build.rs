@@ -594,6 +594,165 @@ fn veil_section(b: &B) -> Section {
     }
 }
 
+fn trends_section(b: &B) -> Section {
+    use crate::analysis::trends::{TrendChange, TrendSeries};
+    use crate::report::charts::{LineChart, LineSeries};
+    let t = &b.a.results.trends;
+    let grain = t
+        .grain
+        .map(|g| {
+            b.t(&format!(
+                "grain_{}",
+                serde_json::to_value(g)
+                    .expect("serialisable")
+                    .as_str()
+                    .unwrap_or("")
+            ))
+        })
+        .unwrap_or_default();
+    let level = format!("{}%", b.m.number(100.0 * b.a.settings.confidence, 0));
+    let mut blocks = vec![Block::Paragraph(b.f(
+        "trends_intro",
+        &[
+            ("grain", &grain),
+            ("first", t.periods.first().map_or("", String::as_str)),
+            ("last", t.periods.last().map_or("", String::as_str)),
+            ("level", &level),
+        ],
+    ))];
+    let mut attributes: Vec<&str> = t.series.iter().map(|s| s.attribute.as_str()).collect();
+    attributes.dedup();
+    let decimal = if b.m.lang == Lang::Nl { ',' } else { '.' };
+    let stops_of = |s: &TrendSeries| -> u64 { s.points.iter().filter_map(|p| p.numerator).sum() };
+    for attr in attributes {
+        let attribute = b.attribute_name(attr);
+        blocks.push(Block::Subheading(attribute.clone()));
+        let of = |measure: &str| -> Vec<&TrendSeries> {
+            t.series
+                .iter()
+                .filter(|s| s.attribute == attr && s.measure == measure)
+                .collect()
+        };
+        for (measure, percent, reference) in [
+            ("share_of_stops", true, None),
+            ("hit_rate_ratio", false, Some(1.0)),
+        ] {
+            let mut series = of(measure);
+            // The largest groups, as many as the palette has colours.
+            series.sort_by_key(|s| std::cmp::Reverse(stops_of(s)));
+            series.truncate(crate::report::charts::PALETTE.len());
+            series.sort_by(|x, y| x.group.cmp(&y.group));
+            if series.is_empty() {
+                continue;
+            }
+            let names = [
+                ("attribute", attribute.as_str()),
+                ("reference", series[0].reference.as_str()),
+            ];
+            blocks.push(Block::Chart {
+                name: file_stem(&format!("trend-{measure}-{attr}")),
+                chart: Chart::Line(LineChart {
+                    title: b.f(&format!("chart_trend_{measure}"), &names),
+                    periods: t.periods.clone(),
+                    series: series
+                        .iter()
+                        .map(|s| LineSeries {
+                            label: s.group.clone(),
+                            points: s.points.iter().map(|p| p.value.zip(p.ci)).collect(),
+                        })
+                        .collect(),
+                    y_label: b.t(&format!("trend_{measure}")),
+                    percent,
+                    reference,
+                    decimal,
+                }),
+                alt: b.f(&format!("chart_trend_{measure}_alt"), &names),
+            });
+        }
+        let Some(last) = t.periods.last() else {
+            continue;
+        };
+        let change = |s: &TrendSeries, kind: &str| -> Cell {
+            let c: Option<&TrendChange> = s
+                .changes
+                .iter()
+                .find(|c| &c.period == last && c.kind == kind);
+            match c {
+                Some(c) if c.suppressed => Cell::Suppressed(b.k),
+                Some(c) => match (c.change, c.change_ci) {
+                    (Some(x), Some([lo, hi])) => {
+                        let f = |v: f64| {
+                            b.m.number(
+                                if s.measure == "hit_rate_ratio" {
+                                    v
+                                } else {
+                                    100.0 * v
+                                },
+                                2,
+                            )
+                        };
+                        Cell::Text(format!(
+                            "{} ({} … {}; q {})",
+                            f(x),
+                            f(lo),
+                            f(hi),
+                            c.q_value.map_or("–".into(), |q| if q < 0.001 {
+                                format!("< {}", b.m.number(0.001, 3))
+                            } else {
+                                b.m.number(q, 3)
+                            })
+                        ))
+                    }
+                    _ => Cell::Text("–".into()),
+                },
+                None => Cell::Text("–".into()),
+            }
+        };
+        let rows: Vec<Vec<Cell>> = t
+            .series
+            .iter()
+            .filter(|s| s.attribute == attr)
+            .map(|s| {
+                let p = s.points.last().expect("a point per period");
+                let value = if p.suppressed {
+                    Cell::Suppressed(b.k)
+                } else if s.measure == "hit_rate_ratio" {
+                    b.ratio_ci(p.value, p.ci)
+                } else {
+                    b.pct_ci(p.value, p.ci)
+                };
+                vec![
+                    Cell::Text(s.group.clone()),
+                    Cell::Text(b.t(&format!("trend_{}", s.measure))),
+                    value,
+                    change(s, "previous_period"),
+                    change(s, "year_earlier"),
+                ]
+            })
+            .collect();
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "trends_table",
+                &[("attribute", &attribute), ("period", last)],
+            ),
+            header: vec![
+                b.t("group"),
+                b.t("measure"),
+                b.t("value"),
+                b.t("change_previous"),
+                b.t("change_year_earlier"),
+            ],
+            rows,
+            numeric: vec![false, false, true, true, true],
+        }));
+    }
+    Section {
+        anchor: "trends".into(),
+        title: b.t("trends"),
+        blocks,
+    }
+}
+
 /// The report document.
 pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document {
     let b = B {
@@ -1175,6 +1334,9 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     }
     if a.results.veil_of_darkness.enabled {
         sections.push(veil_section(&b));
+    }
+    if a.results.trends.enabled && !a.results.trends.periods.is_empty() {
+        sections.push(trends_section(&b));
     }
 
     // 6. Methods and caveats.

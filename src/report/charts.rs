@@ -112,6 +112,29 @@ pub enum Chart {
     Stacked(StackedChart),
     Forest(ForestChart),
     Scatter(ScatterChart),
+    Line(LineChart),
+}
+
+/// One line of a line chart: a value per period (`None`: not drawn, e.g.
+/// suppressed or undefined), with its interval drawn as a band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineSeries {
+    pub label: String,
+    pub points: Vec<Option<(f64, [f64; 2])>>,
+}
+
+/// Data of a line chart over periods with interval bands (the trends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChart {
+    pub title: String,
+    pub periods: Vec<String>,
+    pub series: Vec<LineSeries>,
+    pub y_label: String,
+    /// Values are shares, drawn as percentages.
+    pub percent: bool,
+    /// A horizontal reference line (1 for ratios).
+    pub reference: Option<f64>,
+    pub decimal: char,
 }
 
 const WIDTH: u32 = 860;
@@ -122,6 +145,7 @@ impl Chart {
             Chart::Stacked(c) => c.bars.len(),
             Chart::Forest(c) => c.rows.len(),
             Chart::Scatter(_) => return 480,
+            Chart::Line(c) => return 380 + 20 * c.series.len().div_ceil(4) as u32,
         } as u32;
         let legend = if matches!(self, Chart::Stacked(_)) {
             40
@@ -140,6 +164,7 @@ impl Chart {
             Chart::Stacked(c) => draw_stacked(c, &root)?,
             Chart::Forest(c) => draw_forest(c, &root)?,
             Chart::Scatter(c) => draw_scatter(c, &root)?,
+            Chart::Line(c) => draw_line(c, &root)?,
         }
         root.present()
     }
@@ -317,6 +342,125 @@ fn draw_forest<DB: DrawingBackend>(
             4,
             PALETTE[0].filled(),
         )))?;
+    }
+    Ok(())
+}
+
+fn draw_line<DB: DrawingBackend>(
+    c: &LineChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let legend_rows = c.series.len().div_ceil(4) as u32;
+    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 20 * legend_rows - 10);
+    let scale = if c.percent { 100.0 } else { 1.0 };
+    let values = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().flatten())
+        .flat_map(|(v, ci)| [*v, ci[0], ci[1]])
+        .filter(|v| v.is_finite())
+        .map(|v| v * scale);
+    let (mut lo, mut hi) = values
+        .chain(c.reference)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-6);
+    let (lo, hi) = (
+        if c.percent {
+            (lo - pad).max(0.0)
+        } else {
+            lo - pad
+        },
+        hi + pad,
+    );
+    let n = c.periods.len().max(1);
+    let mut chart = ChartBuilder::on(&top)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)?;
+    let periods = c.periods.clone();
+    let decimal = c.decimal.to_string();
+    chart
+        .configure_mesh()
+        .x_labels(n.min(12))
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                periods.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(c.y_label.as_str())
+        .y_label_formatter(&|y| {
+            let text = if c.percent {
+                format!("{y:.1}%")
+            } else {
+                format!("{y:.2}")
+            };
+            text.replace('.', &decimal)
+        })
+        .label_style((FONT, 12))
+        .draw()?;
+    if let Some(r) = c.reference {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(-0.5, r), (n as f64 - 0.5, r)],
+            BLACK.stroke_width(1),
+        )))?;
+    }
+    for (k, series) in c.series.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        // Runs of consecutive defined points: a band and a line each.
+        let mut runs: Vec<Vec<(f64, f64, [f64; 2])>> = vec![Vec::new()];
+        for (i, p) in series.points.iter().enumerate() {
+            match p {
+                Some((v, ci)) => runs.last_mut().expect("a run").push((
+                    i as f64,
+                    v * scale,
+                    [ci[0] * scale, ci[1] * scale],
+                )),
+                None => runs.push(Vec::new()),
+            }
+        }
+        for run in runs.iter().filter(|r| !r.is_empty()) {
+            let band: Vec<(f64, f64)> = run
+                .iter()
+                .map(|&(x, _, ci)| (x, ci[1].min(hi)))
+                .chain(run.iter().rev().map(|&(x, _, ci)| (x, ci[0].max(lo))))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.15).filled(),
+            )))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                run.iter().map(|&(x, v, _)| (x, v)).collect::<Vec<_>>(),
+                colour.stroke_width(2),
+            )))?;
+            chart.draw_series(
+                run.iter()
+                    .map(|&(x, v, _)| Circle::new((x, v), 3, colour.filled())),
+            )?;
+        }
+    }
+    // Legend below: four names per row.
+    let per = (WIDTH as i32 - 20) / 4;
+    for (k, series) in c.series.iter().enumerate() {
+        let (x, y) = (10 + per * (k % 4) as i32, 4 + 20 * (k / 4) as i32);
+        bottom.draw(&Rectangle::new(
+            [(x, y), (x + 12, y + 12)],
+            PALETTE[k % PALETTE.len()].filled(),
+        ))?;
+        bottom.draw(&Text::new(
+            series.label.clone(),
+            (x + 16, y),
+            (FONT, 12).into_font(),
+        ))?;
     }
     Ok(())
 }
