@@ -258,7 +258,8 @@ pub struct AnalysisArgs {
     #[arg(long)]
     pub fdr: Option<f64>,
     /// Exit with code 1 (after writing all output) if a finding of this severity or above exists:
-    /// high, medium, insufficient_data or note.
+    /// data_quality (only those), high, medium, insufficient_data or note; data-quality
+    /// findings count as the most severe.
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
     /// Also run the threshold test (Bayesian; seconds to a minute), with locations

@@ -139,7 +139,7 @@ fn report_renders_without_console_messages_and_with_its_charts() {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(dom.matches("<section id=").count(), 10);
+    assert_eq!(dom.matches("<section id=").count(), 11);
     assert!(dom.matches("<svg").count() >= 6);
 }
 
@@ -162,5 +162,5 @@ fn report_prints_to_pdf_with_a_page_break_per_section() {
     assert!(bytes.starts_with(b"%PDF"));
     let text = String::from_utf8_lossy(&bytes);
     let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
-    assert!(pages >= 10, "{pages} pages for 10 sections");
+    assert!(pages >= 11, "{pages} pages for 11 sections");
 }

@@ -26,7 +26,7 @@ fn report(out: &Path, extra: &[&str]) -> (String, String) {
     )
 }
 
-const SECTIONS_EN: [&str; 10] = [
+const SECTIONS_EN: [&str; 11] = [
     "Summary",
     "Data and quality",
     "Justification mix by group",
@@ -35,6 +35,7 @@ const SECTIONS_EN: [&str; 10] = [
     "Search funnel",
     "Population benchmark",
     "Veil of darkness",
+    "Trends",
     "Methods and caveats",
     "Provenance",
 ];
@@ -44,7 +45,7 @@ fn markdown_and_html_have_the_same_sections_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (md, html) = report(dir.path(), &["--lang", "en"]);
     let md_headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
-    assert_eq!(md_headings.len(), 10);
+    assert_eq!(md_headings.len(), 11);
     for (i, (h, want)) in md_headings.iter().zip(SECTIONS_EN).enumerate() {
         assert_eq!(*h, format!("## {}. {want}", i + 1));
         assert!(
@@ -52,7 +53,7 @@ fn markdown_and_html_have_the_same_sections_in_order() {
             "{want}"
         );
     }
-    assert_eq!(html.matches("<section id=").count(), 10);
+    assert_eq!(html.matches("<section id=").count(), 11);
     // Findings link to their sections; severity in words.
     assert!(md.contains(
         "- **Medium**: Stops of people with nationality Marokkaans under justification 'behaviour'"

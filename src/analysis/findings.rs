@@ -43,6 +43,8 @@ use crate::i18n::{Lang, Messages};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// A problem in the registrations themselves (listed first: it limits every comparison).
+    DataQuality,
     High,
     Medium,
     InsufficientData,
@@ -50,9 +52,10 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// Parses `high`, `medium`, `insufficient_data` or `note`.
+    /// Parses `data_quality`, `high`, `medium`, `insufficient_data` or `note`.
     pub fn parse(s: &str) -> Option<Self> {
         [
+            Severity::DataQuality,
             Severity::High,
             Severity::Medium,
             Severity::InsufficientData,
@@ -64,6 +67,7 @@ impl Severity {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::DataQuality => "data_quality",
             Severity::High => "high",
             Severity::Medium => "medium",
             Severity::InsufficientData => "insufficient_data",
@@ -127,6 +131,7 @@ pub struct Sources<'a> {
     pub threshold_test: &'a [ThresholdTestResult],
     /// Before suppression; findings show only odds ratios and q-values.
     pub veil_of_darkness: &'a [VeilResult],
+    pub data_quality: &'a super::quality::DataQuality,
 }
 
 const SMALL: u64 = 20;
@@ -624,6 +629,60 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
         }
     }
 
+    // Data quality: every failed check.
+    for d in src
+        .data_quality
+        .diagnostics
+        .iter()
+        .filter(|d| d.status == "fail")
+    {
+        let mut f = Finding::new(Severity::DataQuality, "data_quality", "", "", "");
+        f.stratum = BTreeMap::from([
+            ("check".to_string(), d.check.to_string()),
+            ("subject".to_string(), d.subject.clone()),
+        ]);
+        let key = if d.check == "officer_volume" && d.subject == "all" {
+            "finding.data_quality_officer_volume_all".to_string()
+        } else {
+            format!("finding.data_quality_{}", d.check)
+        };
+        // No discrimination caveat: these are facts about the registrations.
+        let [en, nl] = w.langs.each_ref().map(|m| {
+            let pct = |x: Option<f64>| x.map(|x| m.percent(x)).unwrap_or_default();
+            let subject = match d.check {
+                "coverage" => m.text_or(
+                    &format!("field.{}", d.subject),
+                    &m.text_or(&format!("attribute.{}", d.subject), &d.subject),
+                ),
+                _ => d.subject.clone(),
+            };
+            m.fill(
+                &key,
+                &[
+                    ("subject", &subject),
+                    ("share", &pct(d.value)),
+                    ("threshold", &pct(Some(d.threshold))),
+                    (
+                        "ratio",
+                        &d.value.map(|x| m.number(x, 1)).unwrap_or_default(),
+                    ),
+                    ("limit", &m.number(d.threshold, 1)),
+                    (
+                        "count",
+                        &d.count.map(|n| m.number(n as f64, 0)).unwrap_or_default(),
+                    ),
+                    (
+                        "base",
+                        &d.base.map(|n| m.number(n as f64, 0)).unwrap_or_default(),
+                    ),
+                    ("months", &d.months.join(", ")),
+                ],
+            )
+        });
+        (f.summary_en, f.summary_nl) = (en, nl);
+        out.push(f);
+    }
+
     // Veil of darkness: a share that falls after dark, significantly,
     // practically and whatever the spline's flexibility.
     for v in src.veil_of_darkness {
@@ -667,6 +726,7 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
 
     let order = |a: &str| {
         [
+            "data_quality",
             "outcome_test",
             "justification_mix",
             "stratified",

@@ -13,6 +13,7 @@
 //! - [`threshold`]: the threshold test per location and group (opt-in, Bayesian);
 //! - [`veil`]: the veil-of-darkness test (daylight against darkness at the same clock time);
 //! - [`trends`]: key measures per quarter (or month, year) and their changes;
+//! - [`quality`]: data-quality diagnostics (coverage, duplicates, heaping, gaps, volumes);
 //!
 //! then Benjamini–Hochberg q-values per analysis, small-cell suppression
 //! ([`suppress`]) and [`findings`] in plain English and Dutch.
@@ -23,6 +24,7 @@ pub mod funnel;
 pub mod mix;
 pub mod outcome;
 pub mod population;
+pub mod quality;
 pub mod stratified;
 pub mod suppress;
 pub mod threshold;
@@ -69,6 +71,8 @@ pub struct AnalysisSettings {
     pub veil_of_darkness: veil::VeilSettings,
     /// `[analysis.trends]`: measures per period (on by default).
     pub trends: trends::TrendSettings,
+    /// `[analysis.data_quality]`: thresholds of the data-quality diagnostics.
+    pub data_quality: quality::QualitySettings,
 }
 
 impl Default for AnalysisSettings {
@@ -85,6 +89,7 @@ impl Default for AnalysisSettings {
             threshold_test: threshold::ThresholdTestSettings::default(),
             veil_of_darkness: veil::VeilSettings::default(),
             trends: trends::TrendSettings::default(),
+            data_quality: quality::QualitySettings::default(),
         }
     }
 }
@@ -166,6 +171,7 @@ impl AnalysisSettings {
             ));
         }
         self.veil_of_darkness.check()?;
+        self.data_quality.check()?;
         let [lo, hi] = self.practical_band;
         if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
             return Err(Error::Usage(
@@ -243,6 +249,8 @@ pub struct Inputs<'a> {
     pub settings: &'a AnalysisSettings,
     /// The population file of the benchmark, loaded before counting.
     pub population: Option<&'a population::Population>,
+    /// What ingestion read, quarantined and found missing.
+    pub summary: &'a crate::ingest::IngestSummary,
 }
 
 /// One attribute with its groups and reference.
@@ -381,6 +389,7 @@ pub struct Results {
     pub threshold_test: Vec<threshold::ThresholdTestResult>,
     pub veil_of_darkness: veil::VeilOfDarkness,
     pub trends: trends::Trends,
+    pub data_quality: quality::DataQuality,
     pub findings: Vec<findings::Finding>,
 }
 
@@ -425,6 +434,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     let mut veil_of_darkness = veil::veil_of_darkness(inputs, &attrs);
     let veil_original = veil_of_darkness.results.clone();
     let mut trends = trends::trends(inputs, &attrs);
+    let data_quality = quality::data_quality(inputs)?;
     if inputs.settings.min_cell > 0 {
         let k = inputs.settings.min_cell;
         suppress::trends(&mut trends, k);
@@ -464,6 +474,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
             },
             threshold_test: &threshold_test,
             veil_of_darkness: &veil_original,
+            data_quality: &data_quality,
         },
     );
     Ok(Results {
@@ -475,6 +486,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         threshold_test,
         veil_of_darkness,
         trends,
+        data_quality,
         findings,
     })
 }

@@ -179,6 +179,7 @@ pub fn analyze_and_validate(
         references: &config.groups.reference,
         settings: &settings,
         population: population.as_ref(),
+        summary: &summary,
     })?;
     if settings.min_cell > 0 {
         counts.suppress(settings.min_cell, &codes);

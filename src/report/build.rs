@@ -785,9 +785,13 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)],
     ))];
     let findings = &a.results.findings;
+    let quality: Vec<&crate::analysis::findings::Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::DataQuality)
+        .collect();
     if findings
         .iter()
-        .all(|f| f.severity >= Severity::InsufficientData)
+        .all(|f| f.severity >= Severity::InsufficientData || f.severity == Severity::DataQuality)
     {
         blocks.push(Block::Paragraph(b.t("summary_none")));
     }
@@ -801,9 +805,21 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     };
     let main: Vec<ListItem> = findings
         .iter()
-        .filter(|f| f.severity < Severity::InsufficientData)
+        .filter(|f| f.severity > Severity::DataQuality && f.severity < Severity::InsufficientData)
         .map(item)
         .collect();
+    if !quality.is_empty() {
+        // Before the disparities: problems in the data limit every comparison.
+        blocks.insert(1, Block::Subheading(b.t("summary_quality")));
+        blocks.insert(
+            2,
+            Block::Paragraph(b.f(
+                "summary_quality_intro",
+                &[("n", &quality.len().to_string())],
+            )),
+        );
+        blocks.insert(3, Block::List(quality.iter().map(|f| item(f)).collect()));
+    }
     let rest: Vec<ListItem> = findings
         .iter()
         .filter(|f| f.severity >= Severity::InsufficientData)
@@ -880,6 +896,82 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             .collect(),
         numeric: vec![false, true, true],
     }));
+    let dq = &a.results.data_quality;
+    if dq.enabled {
+        // Fields recorded on every stop go in one sentence, not a row each.
+        let fully_recorded = |d: &crate::analysis::quality::Diagnostic| {
+            d.check == "coverage" && d.status == "ok" && d.count == Some(0)
+        };
+        let field_name = |f: &str| b.m.text_or(&format!("field.{f}"), &b.attribute_name(f));
+        let complete: Vec<String> = dq
+            .diagnostics
+            .iter()
+            .filter(|d| fully_recorded(d))
+            .map(|d| field_name(&d.subject))
+            .collect();
+        let mut diagnostics: Vec<&crate::analysis::quality::Diagnostic> = dq
+            .diagnostics
+            .iter()
+            .filter(|d| d.status != "absent" && !fully_recorded(d))
+            .collect();
+        // Failed checks first, then in the order they were made.
+        diagnostics.sort_by_key(|d| d.status != "fail");
+        blocks.push(Block::Table(Table {
+            caption: b.t("quality_table"),
+            header: vec![
+                b.t("quality_check"),
+                b.t("quality_subject"),
+                b.t("quality_value"),
+                b.t("quality_threshold"),
+                b.t("quality_status"),
+            ],
+            rows: diagnostics
+                .iter()
+                .map(|d| {
+                    let share =
+                        matches!(d.check, "coverage" | "conditional_coverage" | "duplicates");
+                    let show = |x: f64| {
+                        if share {
+                            b.m.percent(x)
+                        } else {
+                            b.m.number(x, 1)
+                        }
+                    };
+                    let value = match (d.check, d.count, d.base) {
+                        ("officer_volume", Some(n), Some(of)) => {
+                            format!("{} / {}", b.int(n), b.int(of))
+                        }
+                        ("registration_gap" | "unit_volume", _, _) if !d.months.is_empty() => {
+                            d.months.join(", ")
+                        }
+                        _ => d.value.map(show).unwrap_or_else(|| "–".into()),
+                    };
+                    vec![
+                        Cell::Text(b.t(&format!("quality_{}", d.check))),
+                        Cell::Text(match d.check {
+                            "coverage" => field_name(&d.subject),
+                            _ => d.subject.clone(),
+                        }),
+                        Cell::Text(value),
+                        Cell::Text(show(d.threshold)),
+                        Cell::Text(b.t(&format!("quality_status_{}", d.status))),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, true, true, false],
+        }));
+        if !complete.is_empty() {
+            blocks.push(Block::Paragraph(
+                b.f("quality_complete", &[("fields", &complete.join(", "))]),
+            ));
+        }
+        if let Some(note) = &dq.officers_note {
+            blocks.push(Block::Paragraph(format!(
+                "{}: {note}",
+                b.t("quality_officer_volume")
+            )));
+        }
+    }
     blocks.push(Block::Paragraph(b.f(
         "period_covered",
         &[
