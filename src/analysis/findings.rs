@@ -132,6 +132,7 @@ pub struct Sources<'a> {
     /// Before suppression; findings show only odds ratios and q-values.
     pub veil_of_darkness: &'a [VeilResult],
     pub data_quality: &'a super::quality::DataQuality,
+    pub internal_benchmark: Rows<'a, super::benchmarking::BenchmarkRow>,
 }
 
 const SMALL: u64 = 20;
@@ -683,6 +684,65 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
         out.push(f);
     }
 
+    // Internal benchmarking: an entity stopping a group markedly more often
+    // than its peers in the same strata. Only published rows (never an
+    // entity below the small-cell threshold).
+    for r in src.internal_benchmark.published {
+        let (Some(ratio), Some(ci)) = (r.ratio, r.ratio_ci) else {
+            continue;
+        };
+        // Units have no peers in their own areas: shown, never findings.
+        if r.entity_kind == "unit"
+            || r.suppressed
+            || !significant(r.q_value)
+            || ratio <= settings.practical_band[1]
+        {
+            continue;
+        }
+        let mut f = Finding {
+            rate_ratio: Some(ratio),
+            rate_ratio_ci: Some(ci),
+            q_value: r.q_value,
+            ..Finding::new(
+                Severity::Medium,
+                "internal_benchmark",
+                &r.attribute,
+                &r.group,
+                "",
+            )
+        };
+        f.stratum = BTreeMap::from([(r.entity_kind.clone(), r.entity.clone())]);
+        (f.summary_en, f.summary_nl) = w.both(|m| {
+            m.fill(
+                "finding.internal_benchmark",
+                &[
+                    (
+                        "entity",
+                        &m.fill(
+                            &format!("phrase.entity_{}", r.entity_kind),
+                            &[("name", &r.entity)],
+                        ),
+                    ),
+                    ("subject", &w.subject(m, &r.attribute, &r.group)),
+                    ("ratio", &m.number(ratio, 2)),
+                    ("ratio_ci", &w.ci(m, Some(ci), false, 2)),
+                    (
+                        "observed",
+                        &r.observed
+                            .map(|o| m.number(o as f64, 0))
+                            .unwrap_or_default(),
+                    ),
+                    (
+                        "expected",
+                        &r.expected.map(|e| m.number(e, 1)).unwrap_or_default(),
+                    ),
+                    ("q", &r.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
+                ],
+            )
+        });
+        out.push(f);
+    }
+
     // Veil of darkness: a share that falls after dark, significantly,
     // practically and whatever the spline's flexibility.
     for v in src.veil_of_darkness {
@@ -733,6 +793,7 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
             "search_funnel",
             "threshold_test",
             "veil_of_darkness",
+            "internal_benchmark",
             "population_benchmark",
         ]
         .iter()

@@ -14,10 +14,12 @@
 //! - [`veil`]: the veil-of-darkness test (daylight against darkness at the same clock time);
 //! - [`trends`]: key measures per quarter (or month, year) and their changes;
 //! - [`quality`]: data-quality diagnostics (coverage, duplicates, heaping, gaps, volumes);
+//! - [`benchmarking`]: units, teams and officers against peers in the same strata (opt-in);
 //!
 //! then Benjamini–Hochberg q-values per analysis, small-cell suppression
 //! ([`suppress`]) and [`findings`] in plain English and Dutch.
 
+pub mod benchmarking;
 pub mod compare;
 pub mod findings;
 pub mod funnel;
@@ -73,6 +75,8 @@ pub struct AnalysisSettings {
     pub trends: trends::TrendSettings,
     /// `[analysis.data_quality]`: thresholds of the data-quality diagnostics.
     pub data_quality: quality::QualitySettings,
+    /// `[analysis.benchmarking]`: internal benchmarking (off by default).
+    pub benchmarking: benchmarking::BenchmarkSettings,
 }
 
 impl Default for AnalysisSettings {
@@ -90,6 +94,7 @@ impl Default for AnalysisSettings {
             veil_of_darkness: veil::VeilSettings::default(),
             trends: trends::TrendSettings::default(),
             data_quality: quality::QualitySettings::default(),
+            benchmarking: benchmarking::BenchmarkSettings::default(),
         }
     }
 }
@@ -172,6 +177,7 @@ impl AnalysisSettings {
         }
         self.veil_of_darkness.check()?;
         self.data_quality.check()?;
+        self.benchmarking.check()?;
         let [lo, hi] = self.practical_band;
         if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
             return Err(Error::Usage(
@@ -390,6 +396,7 @@ pub struct Results {
     pub veil_of_darkness: veil::VeilOfDarkness,
     pub trends: trends::Trends,
     pub data_quality: quality::DataQuality,
+    pub internal_benchmark: benchmarking::InternalBenchmark,
     pub findings: Vec<findings::Finding>,
 }
 
@@ -435,9 +442,12 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     let veil_original = veil_of_darkness.results.clone();
     let mut trends = trends::trends(inputs, &attrs);
     let data_quality = quality::data_quality(inputs)?;
+    let mut internal_benchmark = benchmarking::internal_benchmark(inputs, &attrs)?;
+    let benchmark_original = internal_benchmark.results.clone();
     if inputs.settings.min_cell > 0 {
         let k = inputs.settings.min_cell;
         suppress::trends(&mut trends, k);
+        benchmarking::suppress(&mut internal_benchmark, k);
         suppress::threshold_test(&mut threshold_test, k);
         suppress::veil_of_darkness(&mut veil_of_darkness, k);
         suppress::comparison_rows(&mut outcome_test, k);
@@ -475,6 +485,10 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
             threshold_test: &threshold_test,
             veil_of_darkness: &veil_original,
             data_quality: &data_quality,
+            internal_benchmark: findings::Rows {
+                original: &benchmark_original,
+                published: &internal_benchmark.results,
+            },
         },
     );
     Ok(Results {
@@ -487,6 +501,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         veil_of_darkness,
         trends,
         data_quality,
+        internal_benchmark,
         findings,
     })
 }

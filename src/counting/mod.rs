@@ -11,6 +11,7 @@
 //! [`SharedCube`] merges batch counts from many threads; `add_frame` does the
 //! same with a polars group-by and is the reference in the tests.
 
+pub mod benchmark;
 pub mod calendar;
 pub mod darkness;
 
@@ -27,6 +28,7 @@ use crate::codes::CodeLists;
 use crate::daylight::{Daylight, DaylightBatch};
 use crate::ingest::validate::TEXT_FIELDS;
 use crate::schema::UNKNOWN_GROUP;
+use benchmark::{BenchCounts, BenchSpec};
 use calendar::{CalendarCounts, TextColumns};
 use darkness::DarknessCounts;
 
@@ -268,6 +270,9 @@ pub struct CubeBuilder {
     cells: foldhash::HashMap<AttributeCell, u64>,
     darkness: DarknessCounts,
     calendar: CalendarCounts,
+    bench: BenchCounts,
+    /// What the benchmarking table counts (none: it is off).
+    bench_spec: Option<BenchSpec>,
     extra_fields: Vec<String>,
     /// Per extra field: its index in [`TEXT_FIELDS`], if it is a text field.
     extra_texts: Vec<Option<usize>>,
@@ -279,12 +284,20 @@ impl CubeBuilder {
             cells: Default::default(),
             darkness: DarknessCounts::default(),
             calendar: CalendarCounts::default(),
+            bench: BenchCounts::default(),
+            bench_spec: None,
             extra_fields: extra_fields.to_vec(),
             extra_texts: extra_fields
                 .iter()
                 .map(|f| TEXT_FIELDS.iter().position(|t| t == f))
                 .collect(),
         }
+    }
+
+    /// The same builder, also counting the internal-benchmarking table.
+    pub fn with_benchmark(mut self, spec: Option<BenchSpec>) -> Self {
+        self.bench_spec = spec;
+        self
     }
 
     /// `rest` with its unit and dictionary extra strata recoded by `texts`.
@@ -356,6 +369,10 @@ impl CubeBuilder {
         let time = clock.local(batch.fields.stopped_at[i]);
         self.calendar
             .add_stop(batch, i, time, TEXT_COLUMNS, (texts, groups), sign);
+        if let Some(spec) = &self.bench_spec {
+            self.bench
+                .add_stop(batch, i, time, spec, (texts, groups), sign);
+        }
         if let Some(view) = view {
             self.darkness
                 .add_stop(batch, i, view, (&texts[UNIT_FIELD], groups), sign);
@@ -367,6 +384,7 @@ impl CubeBuilder {
     pub fn add(&mut self, other: &CubeBuilder, sign: i64) {
         self.darkness.add(&other.darkness, sign);
         self.calendar.add(&other.calendar, sign);
+        self.bench.add(&other.bench, sign);
         for (key, &n) in &other.cells {
             let cell = self.cells.entry(*key).or_default();
             *cell = cell.wrapping_add_signed(sign * n as i64);
@@ -379,7 +397,10 @@ impl CubeBuilder {
     /// The same counts with text and group codes replaced: `texts[k][old]`
     /// and `groups[a][old]` are the new codes.
     pub fn renumbered(self, texts: &[Vec<u32>], groups: &[Vec<u32>]) -> CubeBuilder {
-        let mut out = CubeBuilder::new(&self.extra_fields);
+        let mut out = CubeBuilder::new(&self.extra_fields).with_benchmark(self.bench_spec.clone());
+        if let Some(spec) = &self.bench_spec {
+            out.bench.add_recoded(&self.bench, spec, (texts, groups), 1);
+        }
         out.darkness
             .add_recoded(&self.darkness, &texts[UNIT_FIELD], groups, 1);
         out.calendar
@@ -402,6 +423,7 @@ impl CubeBuilder {
         let mut cube = CountCube::with_extra_fields(&self.extra_fields);
         cube.darkness = self.darkness;
         cube.calendar = self.calendar;
+        cube.bench = self.bench;
         for (c, count) in self.cells {
             let rest = c.rest;
             let code = |shift: u32| (rest >> shift) as u8;
@@ -440,6 +462,7 @@ pub struct SharedCube {
     groups: Vec<RwLock<Dictionary>>,
     builders: Mutex<Vec<CubeBuilder>>,
     extra_fields: Vec<String>,
+    bench_spec: Option<BenchSpec>,
 }
 
 impl SharedCube {
@@ -449,7 +472,19 @@ impl SharedCube {
             groups: (0..attributes).map(|_| RwLock::default()).collect(),
             builders: Mutex::new(Vec::new()),
             extra_fields: extra_fields.to_vec(),
+            bench_spec: None,
         }
+    }
+
+    /// The same, also counting the internal-benchmarking table.
+    pub fn with_benchmark(mut self, spec: Option<BenchSpec>) -> Self {
+        self.bench_spec = spec;
+        self
+    }
+
+    /// A new builder counting what this cube counts.
+    pub fn builder(&self) -> CubeBuilder {
+        CubeBuilder::new(&self.extra_fields).with_benchmark(self.bench_spec.clone())
     }
 
     pub fn extra_fields(&self) -> &[String] {
@@ -492,7 +527,7 @@ impl SharedCube {
             .lock()
             .expect("no thread panics holding the pool")
             .pop();
-        let mut builder = taken.unwrap_or_else(|| CubeBuilder::new(&self.extra_fields));
+        let mut builder = taken.unwrap_or_else(|| self.builder());
         builder.merge_batch(counts, texts, groups);
         self.builders
             .lock()
@@ -516,11 +551,19 @@ impl SharedCube {
             .lock()
             .expect("no thread panics holding the pool")
             .pop();
-        let mut builder = taken.unwrap_or_else(|| CubeBuilder::new(&self.extra_fields));
+        let mut builder = taken.unwrap_or_else(|| self.builder());
         let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
         builder
             .calendar
             .add_batch(batch, &mut clock, TEXT_COLUMNS, (texts, groups));
+        if let Some(spec) = &self.bench_spec {
+            for (i, &t) in batch.fields.stopped_at.iter().enumerate() {
+                let time = clock.local(t);
+                builder
+                    .bench
+                    .add_stop(batch, i, time, spec, (texts, groups), 1);
+            }
+        }
         if let Some(daylight) = daylight {
             let mut view = DaylightBatch::new(daylight, batch);
             for i in 0..batch.len() {
@@ -538,11 +581,11 @@ impl SharedCube {
     /// The cube and dictionaries, less the `removed` counts (stops counted
     /// and then found to be duplicates), with codes in sorted order.
     pub fn finish(self, removed: CubeBuilder) -> (CountCube, Dictionaries) {
+        let mut total = self.builder();
         let builders = self
             .builders
             .into_inner()
             .expect("no thread panics holding the pool");
-        let mut total = CubeBuilder::new(&self.extra_fields);
         for b in builders {
             total.add(&b, 1);
         }
@@ -577,6 +620,8 @@ pub struct CountCube {
     pub darkness: DarknessCounts,
     /// The calendar tables, in the same codes (empty unless counted).
     pub calendar: CalendarCounts,
+    /// The internal-benchmarking table, in the same codes (empty unless counted).
+    pub bench: BenchCounts,
 }
 
 impl CountTables {
@@ -636,6 +681,7 @@ impl CountCube {
             extra_fields: extra_fields.to_vec(),
             darkness: DarknessCounts::default(),
             calendar: CalendarCounts::default(),
+            bench: BenchCounts::default(),
         }
     }
 
@@ -659,6 +705,7 @@ impl CountCube {
         }
         self.darkness.add(&other.darkness, 1);
         self.calendar.add(&other.calendar, 1);
+        self.bench.add(&other.bench, 1);
     }
 
     /// Counts a batch of canonical stops and adds the counts, giving the

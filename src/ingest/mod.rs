@@ -434,6 +434,7 @@ pub fn ingest(
         .veil_of_darkness
         .daylight(tz)
         .map(std::sync::Arc::new);
+    let bench_spec = config.analysis.benchmarking.spec();
 
     // Hash the files on another thread while reading them.
     let paths: Vec<PathBuf> = inputs.to_vec();
@@ -451,8 +452,10 @@ pub fn ingest(
     let mut read_twice = None;
     let (mut files, reasons, duplicates_checked, state) = loop {
         let mut state = State {
-            cube: std::sync::Arc::new(SharedCube::new(attributes.len(), extra_fields)),
-            removed: CubeBuilder::new(extra_fields),
+            cube: std::sync::Arc::new(
+                SharedCube::new(attributes.len(), extra_fields).with_benchmark(bench_spec.clone()),
+            ),
+            removed: CubeBuilder::new(extra_fields).with_benchmark(bench_spec.clone()),
             stop_ids: match late.take() {
                 Some(known) => StopIds::knowing(known),
                 None => StopIds::new(),

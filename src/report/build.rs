@@ -268,6 +268,7 @@ pub fn anchor(analysis: &str) -> &'static str {
         "population_benchmark" => "population",
         "threshold_test" => "threshold-test",
         "veil_of_darkness" => "veil-of-darkness",
+        "internal_benchmark" => "internal-benchmark",
         _ => "summary",
     }
 }
@@ -749,6 +750,109 @@ fn trends_section(b: &B) -> Section {
     Section {
         anchor: "trends".into(),
         title: b.t("trends"),
+        blocks,
+    }
+}
+
+fn benchmark_section(b: &B) -> Section {
+    let ib = &b.a.results.internal_benchmark;
+    let strata: Vec<String> = ib
+        .strata
+        .iter()
+        .map(|s| b.t(&format!("stratum_{s}")))
+        .collect();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("benchmark_intro", &[("strata", &strata.join(", "))]),
+    )];
+    let q_limit = b.a.settings.fdr;
+    let mut kinds: Vec<&str> = ib.results.iter().map(|r| r.entity_kind.as_str()).collect();
+    kinds.dedup();
+    for kind in kinds {
+        let rows: Vec<&crate::analysis::benchmarking::BenchmarkRow> = ib
+            .results
+            .iter()
+            .filter(|r| r.entity_kind == kind)
+            .collect();
+        let entities = rows
+            .iter()
+            .map(|r| r.entity.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let mut flagged: Vec<&&crate::analysis::benchmarking::BenchmarkRow> = rows
+            .iter()
+            .filter(|r| r.q_value.is_some_and(|q| q < q_limit))
+            .collect();
+        flagged.sort_by(|x, y| y.ratio.unwrap_or(0.0).total_cmp(&x.ratio.unwrap_or(0.0)));
+        blocks.push(Block::Subheading(b.t(&format!("entity_{kind}"))));
+        blocks.push(Block::Paragraph(b.f(
+            "benchmark_summary",
+            &[
+                ("entities", &b.int(entities as u64)),
+                ("rows", &b.int(rows.len() as u64)),
+                ("flagged", &b.int(flagged.len() as u64)),
+                (
+                    "without_peers",
+                    &b.int(ib.stops_without_peers.get(kind).copied().unwrap_or(0)),
+                ),
+                (
+                    "too_small",
+                    &b.int(ib.entities_too_small.get(kind).copied().unwrap_or(0)),
+                ),
+            ],
+        )));
+        if kind == "unit" {
+            blocks.push(Block::Paragraph(b.t("benchmark_units")));
+        }
+        if flagged.is_empty() {
+            continue;
+        }
+        let shown: Vec<_> = flagged.iter().take(20).collect();
+        if let Some(chart) = b.forest(
+            format!("benchmark-{kind}"),
+            format!("{} — {}", b.t("benchmark"), b.t(&format!("entity_{kind}"))),
+            "measure_benchmark",
+            "",
+            shown
+                .iter()
+                .map(|r| (format!("{} · {}", r.entity, r.group), r.ratio, r.ratio_ci))
+                .collect(),
+            false,
+        ) {
+            blocks.push(chart);
+        }
+        blocks.push(Block::Table(Table {
+            caption: b.f("benchmark_table", &[("q", &b.m.number(q_limit, 2))]),
+            header: vec![
+                b.t("entity"),
+                b.t("field"),
+                b.t("group"),
+                b.t("stops"),
+                b.t("observed"),
+                b.t("expected"),
+                b.t("rate_ratio"),
+                b.t("q_value"),
+            ],
+            rows: shown
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(r.entity.clone()),
+                        Cell::Text(b.attribute_name(&r.attribute)),
+                        Cell::Text(r.group.clone()),
+                        b.count(r.stops),
+                        b.count(r.observed),
+                        Cell::Text(r.expected.map_or("–".into(), |e| b.m.number(e, 1))),
+                        b.ratio_ci(r.ratio, r.ratio_ci),
+                        b.q(r.q_value),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, false, true, true, true, true, true],
+        }));
+    }
+    Section {
+        anchor: "internal-benchmark".into(),
+        title: b.t("benchmark"),
         blocks,
     }
 }
@@ -1429,6 +1533,9 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     }
     if a.results.trends.enabled && !a.results.trends.periods.is_empty() {
         sections.push(trends_section(&b));
+    }
+    if a.results.internal_benchmark.enabled {
+        sections.push(benchmark_section(&b));
     }
 
     // 6. Methods and caveats.
