@@ -130,6 +130,26 @@ fn a_team_and_an_officer_stopping_one_group_more_are_found() {
             .any(|r| r["entity_kind"] == "unit")
     );
     assert!(!String::from_utf8_lossy(&serde_json::to_vec(&p).unwrap()).contains(&busiest));
+    // The report's section names the team, and the officer only by pseudonym.
+    let out = dir.path().join("report");
+    stopaudit()
+        .args(["report", "--quiet", "--format", "md,html"])
+        .arg(&planted)
+        .arg("--config")
+        .arg(dir.path().join("bench.toml"))
+        .arg("--out")
+        .arg(&out)
+        .env("STOPAUDIT_PSEUDONYM_KEY", key)
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let section = md.split("Internal benchmarking\n").nth(1).unwrap_or(&md);
+    assert!(md.contains(". Internal benchmarking"), "no section");
+    assert!(section.contains("| Ploeg A | nationality | Marokkaans |"), "{section}");
+    assert!(section.contains("| O-"));
+    for text in [md, std::fs::read_to_string(out.join("report.html")).unwrap()] {
+        assert!(!text.contains(&busiest));
+    }
     // Every published row has at least min_cell stops.
     for r in p["internal_benchmark"]["results"].as_array().unwrap() {
         assert!(r["stops"].as_u64().unwrap() >= 10);

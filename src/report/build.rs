@@ -807,7 +807,7 @@ fn benchmark_section(b: &B) -> Section {
             continue;
         }
         let shown: Vec<_> = flagged.iter().take(20).collect();
-        if let Some(chart) = b.forest(
+        if let Some(mut chart) = b.forest(
             format!("benchmark-{kind}"),
             format!("{} — {}", b.t("benchmark"), b.t(&format!("entity_{kind}"))),
             "measure_benchmark",
@@ -818,6 +818,10 @@ fn benchmark_section(b: &B) -> Section {
                 .collect(),
             false,
         ) {
+            // Against peers, not a reference group.
+            if let Block::Chart { alt, .. } = &mut chart {
+                *alt = b.t("chart_benchmark_alt");
+            }
             blocks.push(chart);
         }
         blocks.push(Block::Table(Table {
