@@ -101,6 +101,7 @@ fn synthetic_batch() -> stopaudit::canonical::StopBatch {
             contraband_found: Some(next(10) == 0),
             latitude: None,
             longitude: None,
+            registered_at: None,
             texts: [
                 Some(format!("unit {}", next(25))),
                 None,

@@ -125,6 +125,8 @@ impl Dictionaries {
 pub const NONE_U8: u8 = u8::MAX;
 /// Code of a missing value in the dictionary columns of a [`StopBatch`].
 pub const NONE_U32: u32 = u32::MAX;
+/// A missing instant in the `i64` columns of a [`StopBatch`].
+pub const NONE_I64: i64 = i64::MIN;
 
 /// Canonical stops of one batch, column by column, as codes: what the
 /// counting kernel reads. Text fields and group attributes are coded
@@ -165,11 +167,13 @@ pub struct StopFields {
     /// Degrees; NaN when missing.
     pub latitude: Vec<f64>,
     pub longitude: Vec<f64>,
+    /// Instants, ms since the epoch; [`NONE_I64`] when missing.
+    pub registered_at: Vec<i64>,
 }
 
 impl StopFields {
     /// Optional fields among these, in the order of [`StopFields::missing`].
-    pub const OPTIONAL: [&'static str; 7] = [
+    pub const OPTIONAL: [&'static str; 8] = [
         "latitude",
         "longitude",
         "subject_type",
@@ -177,6 +181,7 @@ impl StopFields {
         "search_conducted",
         "contraband_found",
         "reason_explained",
+        "registered_at",
     ];
 
     /// The entries of some stops (indices, in order).
@@ -195,11 +200,12 @@ impl StopFields {
             contraband_found: pick(&self.contraband_found, rows),
             latitude: pick(&self.latitude, rows),
             longitude: pick(&self.longitude, rows),
+            registered_at: pick(&self.registered_at, rows),
         }
     }
 
     /// Whether stop `i` lacks each of [`StopFields::OPTIONAL`].
-    pub fn missing(&self, i: usize) -> [bool; 7] {
+    pub fn missing(&self, i: usize) -> [bool; 8] {
         [
             self.latitude[i].is_nan(),
             self.longitude[i].is_nan(),
@@ -208,11 +214,12 @@ impl StopFields {
             self.search_conducted[i] == NONE_U8,
             self.contraband_found[i] == NONE_U8,
             self.reason_explained[i] == NONE_U8,
+            self.registered_at[i] == NONE_I64,
         ]
     }
 
     /// How many stops lack each of [`StopFields::OPTIONAL`].
-    pub fn missing_counts(&self) -> [u64; 7] {
+    pub fn missing_counts(&self) -> [u64; 8] {
         let none = |v: &[u8]| v.iter().filter(|&&x| x == NONE_U8).count() as u64;
         let nan = |v: &[f64]| v.iter().filter(|x| x.is_nan()).count() as u64;
         [
@@ -223,6 +230,10 @@ impl StopFields {
             none(&self.search_conducted),
             none(&self.contraband_found),
             none(&self.reason_explained),
+            self.registered_at
+                .iter()
+                .filter(|&&x| x == NONE_I64)
+                .count() as u64,
         ]
     }
 }
@@ -271,6 +282,7 @@ impl StopBatch {
         f.contraband_found.push(flag(stop.contraband_found));
         f.latitude.push(stop.latitude.unwrap_or(f64::NAN));
         f.longitude.push(stop.longitude.unwrap_or(f64::NAN));
+        f.registered_at.push(stop.registered_at.unwrap_or(NONE_I64));
         for (k, value) in stop.texts.iter().enumerate() {
             let c = value
                 .as_deref()
@@ -368,6 +380,7 @@ mod tests {
             contraband_found: Some(false),
             latitude: Some(52.0),
             longitude: None,
+            registered_at: None,
             texts: [Some("Limburg".into()), None, None, None, None, None],
             groups: vec!["vrouw".into()],
         };

@@ -202,6 +202,19 @@ pub const FIELDS: &[FieldSpec] = &[
         description: "Team or shift of the registering officer.",
         aliases: &["ploeg", "dienst"],
     },
+    FieldSpec {
+        name: "registered_at",
+        required: false,
+        kind: FieldKind::DateTime,
+        description: "When the stop was registered (MEOS), which can be later than the stop. Used only as the period of the trends when `[analysis.trends] period_column = \"registered_at\"`.",
+        aliases: &[
+            "registratiedatum",
+            "registratie_datum",
+            "geregistreerd_op",
+            "invoerdatum",
+            "registration_date",
+        ],
+    },
 ];
 
 /// Aliases for the date and the time column when `stopped_at` is split in two.

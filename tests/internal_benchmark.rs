@@ -145,9 +145,15 @@ fn a_team_and_an_officer_stopping_one_group_more_are_found() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let section = md.split("Internal benchmarking\n").nth(1).unwrap_or(&md);
     assert!(md.contains(". Internal benchmarking"), "no section");
-    assert!(section.contains("| Ploeg A | nationality | Marokkaans |"), "{section}");
+    assert!(
+        section.contains("| Ploeg A | nationality | Marokkaans |"),
+        "{section}"
+    );
     assert!(section.contains("| O-"));
-    for text in [md, std::fs::read_to_string(out.join("report.html")).unwrap()] {
+    for text in [
+        md,
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+    ] {
         assert!(!text.contains(&busiest));
     }
     // Every published row has at least min_cell stops.

@@ -244,3 +244,93 @@ fn grains_add_up_and_suppression_leaves_nothing_recoverable() {
         }
     }
 }
+
+#[test]
+fn the_period_can_come_from_the_registration_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = generate(dir.path());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    let header = lines.next().unwrap();
+    let names: Vec<&str> = header.split(';').collect();
+    let col = |n: &str| names.iter().position(|h| *h == n).unwrap();
+    let (date, nationality) = (col("Datum"), col("Nationaliteit"));
+    // Registered 0-39 days after the stop; every 50th not recorded, one unreadable.
+    let mut out = vec![format!("{header};Registratiedatum")];
+    let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut unrecorded = 0u64;
+    for (i, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(';').collect();
+        let d: Vec<u32> = f[date].split('-').map(|x| x.parse().unwrap()).collect();
+        let stop = chrono::NaiveDate::from_ymd_opt(d[2] as i32, d[1], d[0]).unwrap();
+        let registered = stop + chrono::Days::new((i % 40) as u64);
+        let cell = if i == 7 {
+            "31-02-2025".to_string()
+        } else if i % 50 == 0 {
+            unrecorded += 1;
+            String::new()
+        } else {
+            use chrono::Datelike;
+            let group = if f[nationality].is_empty() {
+                "unknown"
+            } else {
+                f[nationality]
+            };
+            let quarter = format!("{}-Q{}", registered.year(), registered.month0() / 3 + 1);
+            *expected.entry((quarter, group.to_string())).or_default() += 1;
+            registered.format("%d-%m-%Y").to_string()
+        };
+        out.push(format!("{line};{cell}"));
+    }
+    let with_registration = dir.path().join("registered.csv");
+    std::fs::write(&with_registration, out.join("\n") + "\n").unwrap();
+    let config = dir.path().join("registered.toml");
+    std::fs::write(
+        &config,
+        "[analysis.trends]\nperiod_column = \"registered_at\"\n",
+    )
+    .unwrap();
+    let a = analyze(&[
+        with_registration.to_str().unwrap(),
+        "--min-cell",
+        "0",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(a["trends"]["period_column"], "registered_at");
+    assert_eq!(
+        a["trends"]["stops_without_period"].as_u64(),
+        Some(unrecorded)
+    );
+    // The unreadable date is quarantined, naming the field.
+    assert_eq!(a["provenance"]["rows_quarantined"].as_u64(), Some(1));
+    let periods = a["trends"]["periods"].as_array().unwrap();
+    assert_eq!(
+        periods.last().unwrap(),
+        "2027-Q1",
+        "registrations run into 2027"
+    );
+    for group in ["Turks", "Nederlands"] {
+        for p in series(&a, "nationality", group, "share_of_stops")["points"]
+            .as_array()
+            .unwrap()
+        {
+            let key = (p["period"].as_str().unwrap().to_string(), group.to_string());
+            assert_eq!(
+                p["numerator"].as_u64().unwrap(),
+                expected.get(&key).copied().unwrap_or(0),
+                "{key:?}"
+            );
+        }
+    }
+    // Without such a column the setting is refused.
+    let out = stopaudit()
+        .args(["analyze", "--quiet", "--format", "json"])
+        .arg(&csv)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no input has a registered_at column"));
+}

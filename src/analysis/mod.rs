@@ -440,7 +440,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     let mut threshold_test = threshold::threshold_tests(inputs, &attrs);
     let mut veil_of_darkness = veil::veil_of_darkness(inputs, &attrs);
     let veil_original = veil_of_darkness.results.clone();
-    let mut trends = trends::trends(inputs, &attrs);
+    let mut trends = trends::trends(inputs, &attrs)?;
     let data_quality = quality::data_quality(inputs)?;
     let mut internal_benchmark = benchmarking::internal_benchmark(inputs, &attrs)?;
     let benchmark_original = internal_benchmark.results.clone();

@@ -61,6 +61,14 @@ impl Grain {
     }
 }
 
+/// The date whose period a stop counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodColumn {
+    StoppedAt,
+    RegisteredAt,
+}
+
 /// `[analysis.trends]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -68,6 +76,8 @@ pub struct TrendSettings {
     pub enabled: bool,
     /// `month`, `quarter` (default) or `year`.
     pub grain: Grain,
+    /// `stopped_at` (default) or `registered_at`.
+    pub period_column: PeriodColumn,
 }
 
 impl Default for TrendSettings {
@@ -75,6 +85,7 @@ impl Default for TrendSettings {
         TrendSettings {
             enabled: true,
             grain: Grain::Quarter,
+            period_column: PeriodColumn::StoppedAt,
         }
     }
 }
@@ -128,6 +139,9 @@ pub struct TrendSeries {
 pub struct Trends {
     pub enabled: bool,
     pub grain: Option<Grain>,
+    pub period_column: Option<PeriodColumn>,
+    /// Stops without a value in the period column (not in any period).
+    pub stops_without_period: u64,
     pub periods: Vec<String>,
     pub series: Vec<TrendSeries>,
 }
@@ -141,28 +155,49 @@ struct Counts {
 }
 
 /// Computes every series (before suppression; see [`super::suppress::trends`]).
-pub fn trends(inputs: &Inputs, attrs: &[Attribute]) -> Trends {
+/// Fails when the period column is `registered_at` and no input has it.
+pub fn trends(inputs: &Inputs, attrs: &[Attribute]) -> crate::error::Result<Trends> {
     let settings = &inputs.settings.trends;
     if !settings.enabled {
-        return Trends::default();
+        return Ok(Trends::default());
+    }
+    if settings.period_column == PeriodColumn::RegisteredAt
+        && !inputs
+            .summary
+            .files
+            .iter()
+            .any(|f| f.columns.contains_key("registered_at"))
+    {
+        return Err(crate::error::Error::Usage(
+            "[analysis.trends] period_column = \"registered_at\", but no input has a registered_at column (map one under [columns])".into(),
+        ));
     }
     let grain = settings.grain;
     let cal = &inputs.cube.calendar;
+    let without_period: u64 = cal
+        .periods
+        .iter()
+        .filter(|(c, _)| c.attribute == 0 && c.month == crate::counting::calendar::NO_PERIOD)
+        .map(|(_, n)| n)
+        .sum();
     let weak = inputs.settings.weak_codes(inputs.codes);
     let hit = inputs.settings.hit_codes(inputs.codes);
     let Some((first, last)) = cal
         .periods
         .keys()
+        .filter(|c| c.month != crate::counting::calendar::NO_PERIOD)
         .map(|c| grain.period(c.month))
         .fold(None, |acc: Option<(u32, u32)>, p| {
             Some(acc.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p))))
         })
     else {
-        return Trends {
+        return Ok(Trends {
             enabled: true,
             grain: Some(grain),
+            period_column: Some(settings.period_column),
+            stops_without_period: without_period,
             ..Trends::default()
-        };
+        });
     };
     let periods: Vec<u32> = (first..=last).collect();
     let labels: Vec<String> = periods.iter().map(|&p| grain.label(p)).collect();
@@ -172,7 +207,7 @@ pub fn trends(inputs: &Inputs, attrs: &[Attribute]) -> Trends {
         // group -> per period counts
         let mut by_group: BTreeMap<u32, Vec<Counts>> = BTreeMap::new();
         for (c, &n) in &cal.periods {
-            if c.attribute != a.index {
+            if c.attribute != a.index || c.month == crate::counting::calendar::NO_PERIOD {
                 continue;
             }
             let t = (grain.period(c.month) - first) as usize;
@@ -268,12 +303,14 @@ pub fn trends(inputs: &Inputs, attrs: &[Attribute]) -> Trends {
     {
         c.q_value = (!q.is_nan()).then_some(q);
     }
-    Trends {
+    Ok(Trends {
         enabled: true,
         grain: Some(grain),
+        period_column: Some(settings.period_column),
+        stops_without_period: without_period,
         periods: labels,
         series,
-    }
+    })
 }
 
 fn share_point(period: &str, x: u64, n: u64, confidence: f64) -> TrendPoint {

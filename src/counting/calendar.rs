@@ -44,11 +44,50 @@ pub struct CalendarCounts {
     pub officer_months: foldhash::HashMap<(u32, u32), u64>,
 }
 
-/// Where the unit and officer columns are among a batch's text columns.
-#[derive(Debug, Clone, Copy)]
+/// Where the unit and officer columns are among a batch's text columns,
+/// and which date gives a stop's period.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TextColumns {
     pub unit: usize,
     pub officer: usize,
+    /// `Some(zone)`: the `periods` table counts months of `registered_at`
+    /// (local time of the zone; [`NO_PERIOD`] when missing) instead of `stopped_at`.
+    pub period_registered: Option<chrono_tz::Tz>,
+}
+
+impl Default for TextColumns {
+    /// `unit` and `officer_id` as in [`crate::ingest::validate::TEXT_FIELDS`]; periods by `stopped_at`.
+    fn default() -> Self {
+        TextColumns {
+            unit: 0,
+            officer: 4,
+            period_registered: None,
+        }
+    }
+}
+
+/// The month of a stop without the date its period comes from.
+pub const NO_PERIOD: u32 = u32::MAX;
+
+/// Local month index of an instant.
+fn month_of(tz: chrono_tz::Tz, utc: i64) -> u32 {
+    use chrono::Datelike;
+    let local = utc + crate::clock::offset_ms(tz, utc);
+    let date = crate::clock::date_of(local.div_euclid(crate::clock::DAY_MS));
+    (date.year().max(0) as u32) * 12 + date.month() - 1
+}
+
+impl TextColumns {
+    /// The period month of stop `i`, given its local time.
+    fn period(&self, batch: &StopBatch, i: usize, time: LocalTime) -> u32 {
+        match self.period_registered {
+            None => time.date.month_index(),
+            Some(tz) => match batch.fields.registered_at[i] {
+                crate::canonical::NONE_I64 => NO_PERIOD,
+                t => month_of(tz, t),
+            },
+        }
+    }
 }
 
 fn add_signed<K: std::hash::Hash + Eq + Copy>(
@@ -89,13 +128,14 @@ impl CalendarCounts {
     ) {
         let f = &batch.fields;
         let month = time.date.month_index();
+        let period = columns.period(batch, i, time);
         let unit = recode(&texts[columns.unit], batch.texts[columns.unit][i]);
         let officer = recode(&texts[columns.officer], batch.texts[columns.officer][i]);
         for (a, (codes, run)) in batch.groups.iter().zip(groups).enumerate() {
             let cell = PeriodCell {
                 attribute: a as u16,
                 group: run[codes[i] as usize],
-                month,
+                month: period,
                 justification: f.justification[i],
                 outcome: f.outcome[i],
             };
@@ -154,7 +194,16 @@ impl CalendarCounts {
             NONE_U32 => units - 1,
             u => u as usize,
         };
-        let mut periods = vec![0u32; slots * span * n_just * n_out];
+        // Periods by registration date are counted stop by stop (below).
+        let dense_periods = columns.period_registered.is_none();
+        let mut periods = vec![
+            0u32;
+            if dense_periods {
+                slots * span * n_just * n_out
+            } else {
+                0
+            }
+        ];
         let mut unit_months = vec![0u32; units * span];
         let mut unit_minutes = vec![0u32; units * 60];
         let mut officer_months = vec![0u32; officers * span];
@@ -162,9 +211,23 @@ impl CalendarCounts {
             let m = (months[i] - first_month) as usize;
             let cell =
                 (m * n_just + usize::from(f.justification[i])) * n_out + usize::from(f.outcome[i]);
-            for (a, g) in batch.groups.iter().enumerate() {
-                let slot = offsets[a] + g[i] as usize;
-                periods[slot * span * n_just * n_out + cell] += 1;
+            if dense_periods {
+                for (a, g) in batch.groups.iter().enumerate() {
+                    let slot = offsets[a] + g[i] as usize;
+                    periods[slot * span * n_just * n_out + cell] += 1;
+                }
+            } else {
+                let period = columns.period(batch, i, times[i]);
+                for (a, (g, run)) in batch.groups.iter().zip(groups).enumerate() {
+                    let key = PeriodCell {
+                        attribute: a as u16,
+                        group: run[g[i] as usize],
+                        month: period,
+                        justification: f.justification[i],
+                        outcome: f.outcome[i],
+                    };
+                    *self.periods.entry(key).or_default() += 1;
+                }
             }
             let u = local_unit(i);
             unit_months[u * span + m] += 1;
@@ -181,7 +244,7 @@ impl CalendarCounts {
                 texts[columns.unit][u]
             }
         };
-        for (a, codes) in groups.iter().enumerate() {
+        for (a, codes) in groups.iter().enumerate().filter(|_| dense_periods) {
             for (c, &group) in codes.iter().enumerate() {
                 let base = (offsets[a] + c) * span * n_just * n_out;
                 for (k, &count) in periods[base..base + span * n_just * n_out]

@@ -94,6 +94,7 @@ const UNIT_FIELD: usize = 0;
 const TEXT_COLUMNS: TextColumns = TextColumns {
     unit: UNIT_FIELD,
     officer: 4,
+    period_registered: None,
 };
 
 fn text_index(field: &str) -> usize {
@@ -273,6 +274,8 @@ pub struct CubeBuilder {
     bench: BenchCounts,
     /// What the benchmarking table counts (none: it is off).
     bench_spec: Option<BenchSpec>,
+    /// The calendar tables' columns and period date.
+    calendar_columns: TextColumns,
     extra_fields: Vec<String>,
     /// Per extra field: its index in [`TEXT_FIELDS`], if it is a text field.
     extra_texts: Vec<Option<usize>>,
@@ -286,6 +289,7 @@ impl CubeBuilder {
             calendar: CalendarCounts::default(),
             bench: BenchCounts::default(),
             bench_spec: None,
+            calendar_columns: TEXT_COLUMNS,
             extra_fields: extra_fields.to_vec(),
             extra_texts: extra_fields
                 .iter()
@@ -297,6 +301,13 @@ impl CubeBuilder {
     /// The same builder, also counting the internal-benchmarking table.
     pub fn with_benchmark(mut self, spec: Option<BenchSpec>) -> Self {
         self.bench_spec = spec;
+        self
+    }
+
+    /// The same builder, counting the trends' periods by `registered_at`
+    /// (local time of `tz`) when given.
+    pub fn with_registration_periods(mut self, tz: Option<chrono_tz::Tz>) -> Self {
+        self.calendar_columns.period_registered = tz;
         self
     }
 
@@ -368,7 +379,7 @@ impl CubeBuilder {
     ) {
         let time = clock.local(batch.fields.stopped_at[i]);
         self.calendar
-            .add_stop(batch, i, time, TEXT_COLUMNS, (texts, groups), sign);
+            .add_stop(batch, i, time, self.calendar_columns, (texts, groups), sign);
         if let Some(spec) = &self.bench_spec {
             self.bench
                 .add_stop(batch, i, time, spec, (texts, groups), sign);
@@ -397,7 +408,9 @@ impl CubeBuilder {
     /// The same counts with text and group codes replaced: `texts[k][old]`
     /// and `groups[a][old]` are the new codes.
     pub fn renumbered(self, texts: &[Vec<u32>], groups: &[Vec<u32>]) -> CubeBuilder {
-        let mut out = CubeBuilder::new(&self.extra_fields).with_benchmark(self.bench_spec.clone());
+        let mut out = CubeBuilder::new(&self.extra_fields)
+            .with_benchmark(self.bench_spec.clone())
+            .with_registration_periods(self.calendar_columns.period_registered);
         if let Some(spec) = &self.bench_spec {
             out.bench.add_recoded(&self.bench, spec, (texts, groups), 1);
         }
@@ -463,6 +476,7 @@ pub struct SharedCube {
     builders: Mutex<Vec<CubeBuilder>>,
     extra_fields: Vec<String>,
     bench_spec: Option<BenchSpec>,
+    period_registered: Option<chrono_tz::Tz>,
 }
 
 impl SharedCube {
@@ -473,7 +487,14 @@ impl SharedCube {
             builders: Mutex::new(Vec::new()),
             extra_fields: extra_fields.to_vec(),
             bench_spec: None,
+            period_registered: None,
         }
+    }
+
+    /// The same, counting the trends' periods by `registered_at` when given.
+    pub fn with_registration_periods(mut self, tz: Option<chrono_tz::Tz>) -> Self {
+        self.period_registered = tz;
+        self
     }
 
     /// The same, also counting the internal-benchmarking table.
@@ -484,7 +505,9 @@ impl SharedCube {
 
     /// A new builder counting what this cube counts.
     pub fn builder(&self) -> CubeBuilder {
-        CubeBuilder::new(&self.extra_fields).with_benchmark(self.bench_spec.clone())
+        CubeBuilder::new(&self.extra_fields)
+            .with_benchmark(self.bench_spec.clone())
+            .with_registration_periods(self.period_registered)
     }
 
     pub fn extra_fields(&self) -> &[String] {
@@ -555,7 +578,7 @@ impl SharedCube {
         let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
         builder
             .calendar
-            .add_batch(batch, &mut clock, TEXT_COLUMNS, (texts, groups));
+            .add_batch(batch, &mut clock, builder.calendar_columns, (texts, groups));
         if let Some(spec) = &self.bench_spec {
             for (i, &t) in batch.fields.stopped_at.iter().enumerate() {
                 let time = clock.local(t);
@@ -908,6 +931,7 @@ mod tests {
             contraband_found: None,
             latitude: None,
             longitude: None,
+            registered_at: None,
             texts: [unit.map(str::to_string), None, None, None, None, None],
             groups: vec![group.to_string()],
         }
@@ -978,6 +1002,9 @@ mod tests {
                 // From 2024-01-01T00:00Z, across clock changes and year ends.
                 s.stopped_at = 1_704_067_200_000 + minutes * 60_000;
                 s.texts[4] = officer.map(|o| format!("officer {o}"));
+                // Registered up to four days later, or not at all.
+                s.registered_at =
+                    (minutes % 5 != 0).then(|| s.stopped_at + (minutes % 97) * 3_600_000);
                 s
             })
     }
@@ -994,23 +1021,25 @@ mod tests {
             };
             let (texts, groups) = (identity(&batch.text_values), identity(&batch.group_values));
             let tz = chrono_tz::Europe::Amsterdam;
-            let mut dense = CalendarCounts::default();
-            dense.add_batch(&batch, &mut BatchClock::new(tz, &batch.fields.stopped_at), TEXT_COLUMNS, (&texts, &groups));
-            let mut one_by_one = CalendarCounts::default();
-            let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
-            for i in 0..batch.len() {
-                let time = clock.local(batch.fields.stopped_at[i]);
-                one_by_one.add_stop(&batch, i, time, TEXT_COLUMNS, (&texts, &groups), 1);
+            for columns in [TEXT_COLUMNS, TextColumns { period_registered: Some(tz), ..TEXT_COLUMNS }] {
+                let mut dense = CalendarCounts::default();
+                dense.add_batch(&batch, &mut BatchClock::new(tz, &batch.fields.stopped_at), columns, (&texts, &groups));
+                let mut one_by_one = CalendarCounts::default();
+                let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
+                for i in 0..batch.len() {
+                    let time = clock.local(batch.fields.stopped_at[i]);
+                    one_by_one.add_stop(&batch, i, time, columns, (&texts, &groups), 1);
+                }
+                prop_assert_eq!(&dense, &one_by_one);
+                let stops: u64 = dense.unit_months.values().sum();
+                prop_assert_eq!(stops, rows.len() as u64);
+                // Taking every stop out again leaves nothing.
+                for i in 0..batch.len() {
+                    let time = clock.local(batch.fields.stopped_at[i]);
+                    one_by_one.add_stop(&batch, i, time, columns, (&texts, &groups), -1);
+                }
+                prop_assert_eq!(one_by_one, CalendarCounts::default());
             }
-            prop_assert_eq!(&dense, &one_by_one);
-            let stops: u64 = dense.unit_months.values().sum();
-            prop_assert_eq!(stops, rows.len() as u64);
-            // Taking every stop out again leaves nothing.
-            for i in 0..batch.len() {
-                let time = clock.local(batch.fields.stopped_at[i]);
-                one_by_one.add_stop(&batch, i, time, TEXT_COLUMNS, (&texts, &groups), -1);
-            }
-            prop_assert_eq!(one_by_one, CalendarCounts::default());
         }
     }
 

@@ -435,6 +435,9 @@ pub fn ingest(
         .daylight(tz)
         .map(std::sync::Arc::new);
     let bench_spec = config.analysis.benchmarking.spec();
+    let registration_periods = (config.analysis.trends.period_column
+        == crate::analysis::trends::PeriodColumn::RegisteredAt)
+        .then_some(tz);
 
     // Hash the files on another thread while reading them.
     let paths: Vec<PathBuf> = inputs.to_vec();
@@ -453,9 +456,13 @@ pub fn ingest(
     let (mut files, reasons, duplicates_checked, state) = loop {
         let mut state = State {
             cube: std::sync::Arc::new(
-                SharedCube::new(attributes.len(), extra_fields).with_benchmark(bench_spec.clone()),
+                SharedCube::new(attributes.len(), extra_fields)
+                    .with_benchmark(bench_spec.clone())
+                    .with_registration_periods(registration_periods),
             ),
-            removed: CubeBuilder::new(extra_fields).with_benchmark(bench_spec.clone()),
+            removed: CubeBuilder::new(extra_fields)
+                .with_benchmark(bench_spec.clone())
+                .with_registration_periods(registration_periods),
             stop_ids: match late.take() {
                 Some(known) => StopIds::knowing(known),
                 None => StopIds::new(),
@@ -640,7 +647,9 @@ pub fn ingest(
         "quarantine reasons add up"
     );
     let fmt = |ms: Option<i64>| ms.map(|ms| datetime::format_local(ms, tz));
-    let missing_values = state.missing_values(&attributes);
+    let missing_values = state.missing_values(&attributes, |field| {
+        files.iter().any(|f| f.columns.contains_key(field))
+    });
     let summary = IngestSummary {
         files,
         rows_read,
@@ -687,12 +696,18 @@ struct State {
 
 impl State {
     /// Fields with at least one missing value among analysed rows.
-    fn missing_values(&self, attributes: &[String]) -> BTreeMap<String, u64> {
+    /// Fields no input has are absent, not missing: they are left out
+    /// (the data-quality diagnostics list them as `absent`).
+    fn missing_values(
+        &self,
+        attributes: &[String],
+        present: impl Fn(&str) -> bool,
+    ) -> BTreeMap<String, u64> {
         missing_fields()
             .map(str::to_string)
             .chain(attributes.iter().cloned())
             .zip(&self.missing)
-            .filter(|(_, n)| **n > 0)
+            .filter(|(f, n)| **n > 0 && (attributes.contains(f) || present(f)))
             .map(|(f, n)| (f, *n))
             .collect()
     }

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::batch::{ColumnBatch, RawColumn};
 use super::source::Cell;
-use crate::canonical::StopFields;
+use crate::canonical::{NONE_I64, StopFields};
 use crate::codes::{CodeList, CodeLists, normalize_label, parse_bool};
 use crate::quarantine::{Reason, Rejection};
 use crate::schema::UNKNOWN_GROUP;
@@ -48,6 +48,8 @@ pub struct StopRow {
     pub contraband_found: Option<bool>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// Instant of the registration, if recorded.
+    pub registered_at: Option<i64>,
     /// Values of [`TEXT_FIELDS`], in that order.
     pub texts: [Option<String>; 6],
     /// One value per group attribute; missing values are [`UNKNOWN_GROUP`].
@@ -68,6 +70,7 @@ struct Columns {
     search_conducted: Option<usize>,
     contraband_found: Option<usize>,
     reason_explained: Option<usize>,
+    registered_at: Option<usize>,
 }
 
 /// Everything needed to check rows of one file.
@@ -118,6 +121,7 @@ impl Validator {
             search_conducted: c("search_conducted"),
             contraband_found: c("contraband_found"),
             reason_explained: c("reason_explained"),
+            registered_at: c("registered_at"),
         };
         Validator {
             mapping: mapping.clone(),
@@ -158,6 +162,7 @@ impl Validator {
         let contraband_found = boolean(at(cols.contraband_found), "contraband_found")?;
         let reason_explained =
             optional_code(at(cols.reason_explained), &self.codes.reason_explained)?;
+        let registered_at = self.registered_at(at(cols.registered_at))?;
         let groups = (0..self.mapping.groups.len())
             .map(|a| self.group(a, &row[self.mapping.groups[a].1]))
             .collect();
@@ -181,6 +186,7 @@ impl Validator {
             contraband_found,
             latitude,
             longitude,
+            registered_at,
             texts,
             groups,
         })
@@ -194,34 +200,43 @@ impl Validator {
         let cols = self.cols;
         let col = |c: Option<usize>| c.and_then(|i| batch.column(i));
         let codes = &self.codes;
-        let (stopped_at, (coded, (rest, groups))) = rayon::join(
+        let (stopped_at, ((coded, registered_at), (rest, groups))) = rayon::join(
             || self.stopped_at_batch(batch),
             || {
                 rayon::join(
                     || {
-                        [
-                            Field::of(col(cols.justification), n, |c| {
-                                self.required_code(c, &codes.justification)
+                        (
+                            [
+                                Field::of(col(cols.justification), n, |c| {
+                                    self.required_code(c, &codes.justification)
+                                }),
+                                Field::of(col(cols.outcome), n, |c| {
+                                    self.required_code(c, &codes.outcome)
+                                }),
+                                Field::of(col(cols.subject_type), n, |c| {
+                                    optional(optional_code(c, &codes.subject_type))
+                                }),
+                                Field::of(col(cols.legal_basis), n, |c| {
+                                    optional(optional_code(c, &codes.legal_basis))
+                                }),
+                                Field::of(col(cols.search_conducted), n, |c| {
+                                    optional(
+                                        boolean(c, "search_conducted").map(|b| b.map(u8::from)),
+                                    )
+                                }),
+                                Field::of(col(cols.contraband_found), n, |c| {
+                                    optional(
+                                        boolean(c, "contraband_found").map(|b| b.map(u8::from)),
+                                    )
+                                }),
+                                Field::of(col(cols.reason_explained), n, |c| {
+                                    optional(optional_code(c, &codes.reason_explained))
+                                }),
+                            ],
+                            Field::of(col(cols.registered_at), n, |c| {
+                                self.registered_at(c).map(|v| v.unwrap_or(NONE_I64))
                             }),
-                            Field::of(col(cols.outcome), n, |c| {
-                                self.required_code(c, &codes.outcome)
-                            }),
-                            Field::of(col(cols.subject_type), n, |c| {
-                                optional(optional_code(c, &codes.subject_type))
-                            }),
-                            Field::of(col(cols.legal_basis), n, |c| {
-                                optional(optional_code(c, &codes.legal_basis))
-                            }),
-                            Field::of(col(cols.search_conducted), n, |c| {
-                                optional(boolean(c, "search_conducted").map(|b| b.map(u8::from)))
-                            }),
-                            Field::of(col(cols.contraband_found), n, |c| {
-                                optional(boolean(c, "contraband_found").map(|b| b.map(u8::from)))
-                            }),
-                            Field::of(col(cols.reason_explained), n, |c| {
-                                optional(optional_code(c, &codes.reason_explained))
-                            }),
-                        ]
+                        )
                     },
                     || {
                         rayon::join(
@@ -287,6 +302,7 @@ impl Validator {
         note(&search.errors);
         note(&contraband.errors);
         note(&reason_explained.errors);
+        note(&registered_at.errors);
         let search_values = search.gather(NONE);
         let contraband_values = contraband.gather(NONE);
         for i in 0..n {
@@ -321,6 +337,7 @@ impl Validator {
                 contraband_found: contraband_values,
                 latitude: latitude.gather_f64(),
                 longitude: longitude.gather_f64(),
+                registered_at: registered_at.gather_i64(),
             },
             texts,
             groups,
@@ -451,6 +468,37 @@ impl Validator {
         map.get(&normalize_label(raw))
             .cloned()
             .unwrap_or_else(|| raw.to_string())
+    }
+
+    /// `registered_at` from its cell: `None` when missing.
+    fn registered_at(&self, cell: Option<&Cell>) -> Result<Option<i64>, Rejection> {
+        let Some(cell) = cell.filter(|c| !c.is_missing()) else {
+            return Ok(None);
+        };
+        let invalid = |value: String, message: String| {
+            Rejection::new(Reason::InvalidDatetime, "registered_at", value, message)
+        };
+        let parsed = match cell {
+            Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref())
+                .or_else(|_| {
+                    // A date alone is a registration on that day (at midnight).
+                    crate::ingest::datetime::parse_date(s)
+                        .map(|d| ParsedDateTime::Local(d.and_hms_opt(0, 0, 0).expect("midnight")))
+                })
+                .map_err(|m| invalid(s.clone(), m))?,
+            Cell::Local(dt) => ParsedDateTime::Local(*dt),
+            Cell::Instant(ms) => ParsedDateTime::Instant(*ms),
+            other => {
+                let v = other.display().into_owned();
+                return Err(invalid(
+                    v.clone(),
+                    format!("\"{v}\" is not a date or date-time"),
+                ));
+            }
+        };
+        to_instant(parsed, self.tz)
+            .map(Some)
+            .map_err(|m| invalid(cell.display().into_owned(), m))
     }
 
     /// The instant of a stop from its date-time cell, or its date and time cells.
@@ -802,6 +850,14 @@ impl Field<u8> {
     }
 }
 
+impl Field<i64> {
+    /// One value per row, [`NONE_I64`] where missing or rejected.
+    fn gather_i64(&self) -> Vec<i64> {
+        let table: Vec<i64> = self.values.iter().map(|v| v.unwrap_or(NONE_I64)).collect();
+        self.codes.iter().map(|&c| table[c as usize]).collect()
+    }
+}
+
 impl Field<f64> {
     /// One value per row, NaN where missing or rejected.
     fn gather_f64(&self) -> Vec<f64> {
@@ -859,6 +915,7 @@ impl CheckedBatch {
             contraband_found: flag(f.contraband_found[i]),
             latitude: None,
             longitude: None,
+            registered_at: (f.registered_at[i] != NONE_I64).then_some(f.registered_at[i]),
             texts: std::array::from_fn(|k| self.texts[k].get(i).cloned().flatten()),
             groups: self
                 .groups

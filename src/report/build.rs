@@ -1073,6 +1073,17 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
                 b.f("quality_complete", &[("fields", &complete.join(", "))]),
             ));
         }
+        let absent: Vec<String> = dq
+            .diagnostics
+            .iter()
+            .filter(|d| d.status == "absent")
+            .map(|d| field_name(&d.subject))
+            .collect();
+        if !absent.is_empty() {
+            blocks.push(Block::Paragraph(
+                b.f("quality_absent", &[("fields", &absent.join(", "))]),
+            ));
+        }
         if let Some(note) = &dq.officers_note {
             blocks.push(Block::Paragraph(format!(
                 "{}: {note}",
