@@ -126,11 +126,29 @@ impl CalendarCounts {
         (texts, groups): (&[Vec<u32>], &[Vec<u32>]),
         sign: i64,
     ) {
-        let f = &batch.fields;
         let month = time.date.month_index();
         let period = columns.period(batch, i, time);
         let unit = recode(&texts[columns.unit], batch.texts[columns.unit][i]);
         let officer = recode(&texts[columns.officer], batch.texts[columns.officer][i]);
+        self.add_periods(batch, i, period, groups, sign);
+        add_signed(&mut self.unit_months, (unit, month), 1, sign);
+        let minute = ((time.second / 60) % 60) as u8;
+        add_signed(&mut self.unit_minutes, (unit, minute), 1, sign);
+        if officer != NONE_U32 {
+            add_signed(&mut self.officer_months, (officer, month), 1, sign);
+        }
+    }
+
+    /// Counts stop `i` in `periods` at `period`, per attribute (run codes).
+    fn add_periods(
+        &mut self,
+        batch: &StopBatch,
+        i: usize,
+        period: u32,
+        groups: &[Vec<u32>],
+        sign: i64,
+    ) {
+        let f = &batch.fields;
         for (a, (codes, run)) in batch.groups.iter().zip(groups).enumerate() {
             let cell = PeriodCell {
                 attribute: a as u16,
@@ -140,12 +158,6 @@ impl CalendarCounts {
                 outcome: f.outcome[i],
             };
             add_signed(&mut self.periods, cell, 1, sign);
-        }
-        add_signed(&mut self.unit_months, (unit, month), 1, sign);
-        let minute = ((time.second / 60) % 60) as u8;
-        add_signed(&mut self.unit_minutes, (unit, minute), 1, sign);
-        if officer != NONE_U32 {
-            add_signed(&mut self.officer_months, (officer, month), 1, sign);
         }
     }
 
@@ -218,16 +230,7 @@ impl CalendarCounts {
                 }
             } else {
                 let period = columns.period(batch, i, times[i]);
-                for (a, (g, run)) in batch.groups.iter().zip(groups).enumerate() {
-                    let key = PeriodCell {
-                        attribute: a as u16,
-                        group: run[g[i] as usize],
-                        month: period,
-                        justification: f.justification[i],
-                        outcome: f.outcome[i],
-                    };
-                    *self.periods.entry(key).or_default() += 1;
-                }
+                self.add_periods(batch, i, period, groups, 1);
             }
             let u = local_unit(i);
             unit_months[u * span + m] += 1;

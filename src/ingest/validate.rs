@@ -470,6 +470,36 @@ impl Validator {
             .unwrap_or_else(|| raw.to_string())
     }
 
+    /// A date-time from one cell; with `date_alone`, a date without a time
+    /// is read as midnight of that day.
+    fn parse_cell(
+        &self,
+        cell: &Cell,
+        date_alone: bool,
+        invalid: &dyn Fn(String, String) -> Rejection,
+    ) -> Result<ParsedDateTime, Rejection> {
+        match cell {
+            Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref())
+                .or_else(|m| {
+                    if !date_alone {
+                        return Err(m);
+                    }
+                    crate::ingest::datetime::parse_date(s)
+                        .map(|d| ParsedDateTime::Local(d.and_hms_opt(0, 0, 0).expect("midnight")))
+                })
+                .map_err(|m| invalid(s.clone(), m)),
+            Cell::Local(dt) => Ok(ParsedDateTime::Local(*dt)),
+            Cell::Instant(ms) => Ok(ParsedDateTime::Instant(*ms)),
+            other => {
+                let v = other.display().into_owned();
+                Err(invalid(
+                    v.clone(),
+                    format!("\"{v}\" is not a date-time with a time of day"),
+                ))
+            }
+        }
+    }
+
     /// `registered_at` from its cell: `None` when missing.
     fn registered_at(&self, cell: Option<&Cell>) -> Result<Option<i64>, Rejection> {
         let Some(cell) = cell.filter(|c| !c.is_missing()) else {
@@ -478,24 +508,7 @@ impl Validator {
         let invalid = |value: String, message: String| {
             Rejection::new(Reason::InvalidDatetime, "registered_at", value, message)
         };
-        let parsed = match cell {
-            Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref())
-                .or_else(|_| {
-                    // A date alone is a registration on that day (at midnight).
-                    crate::ingest::datetime::parse_date(s)
-                        .map(|d| ParsedDateTime::Local(d.and_hms_opt(0, 0, 0).expect("midnight")))
-                })
-                .map_err(|m| invalid(s.clone(), m))?,
-            Cell::Local(dt) => ParsedDateTime::Local(*dt),
-            Cell::Instant(ms) => ParsedDateTime::Instant(*ms),
-            other => {
-                let v = other.display().into_owned();
-                return Err(invalid(
-                    v.clone(),
-                    format!("\"{v}\" is not a date or date-time"),
-                ));
-            }
-        };
+        let parsed = self.parse_cell(cell, true, &invalid)?;
         to_instant(parsed, self.tz)
             .map(Some)
             .map_err(|m| invalid(cell.display().into_owned(), m))
@@ -516,17 +529,7 @@ impl Validator {
                         "stopped_at is empty",
                     ));
                 }
-                Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref())
-                    .map_err(|m| invalid(s.clone(), m))?,
-                Cell::Local(dt) => ParsedDateTime::Local(*dt),
-                Cell::Instant(ms) => ParsedDateTime::Instant(*ms),
-                other => {
-                    let v = other.display().into_owned();
-                    return Err(invalid(
-                        v.clone(),
-                        format!("\"{v}\" is not a date-time with a time of day"),
-                    ));
-                }
+                cell => self.parse_cell(cell, false, &invalid)?,
             },
             Some(t) => {
                 let d = first;
