@@ -146,6 +146,28 @@ fn planted_problems_fail_exactly_their_checks_and_come_first() {
     assert_eq!(n, 4);
     assert!(severities[..n].iter().all(|s| *s == "data_quality"));
     assert_eq!(d["findings"][0]["id"], "F001");
+    // In the report's summary they come first, linking to the data section.
+    let out = dir.path().join("report");
+    stopaudit()
+        .args(["report", "--quiet", "--format", "md"])
+        .arg(&damaged)
+        .arg("--out")
+        .arg(&out)
+        .env_remove("STOPAUDIT_PSEUDONYM_KEY")
+        .assert()
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let quality = md
+        .find("### Data quality first")
+        .expect("a data-quality list");
+    // Before any other finding of the summary (there may be none).
+    let others = md
+        .find("Findings, most severe first")
+        .or_else(|| md.find("## 2."))
+        .expect("the rest of the report");
+    assert!(quality < others);
+    assert!(md.contains("Problems in the registrations themselves (4)"));
+    assert!(md[quality..others].contains("([see section](#data))"));
     // Without a key the bulk officer is counted, never named.
     let text = serde_json::to_string(&d).unwrap();
     assert!(!text.contains("RO-BULK"));

@@ -269,6 +269,7 @@ pub fn anchor(analysis: &str) -> &'static str {
         "threshold_test" => "threshold-test",
         "veil_of_darkness" => "veil-of-darkness",
         "internal_benchmark" => "internal-benchmark",
+        "data_quality" => "data",
         _ => "summary",
     }
 }
