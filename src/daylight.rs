@@ -31,7 +31,7 @@ use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use crate::canonical::{NONE_U32, StopBatch};
-use crate::clock::{BatchClock, DAY_MS, LocalTime, days_since_epoch};
+use crate::clock::{DAY_MS, LocalTime, days_since_epoch};
 use crate::codes::normalize_label;
 
 /// Approximate centres of the Dutch police's regional units (WGS84
@@ -262,17 +262,13 @@ pub struct DaylightBatch<'a> {
     places: Vec<Place>,
     /// Per slot: the sun tables of the years met so far.
     tables: Vec<Vec<(i32, Arc<PlaceYear>)>>,
-    clock: BatchClock,
     /// Per year met so far: the local days of its clock changes.
     changes: Vec<(i32, Arc<Vec<i64>>)>,
 }
 
 impl<'a> DaylightBatch<'a> {
     pub fn new(daylight: &'a Daylight, batch: &StopBatch) -> Self {
-        let unit_field = crate::ingest::validate::TEXT_FIELDS
-            .iter()
-            .position(|f| *f == "unit")
-            .expect("unit is a text field");
+        let unit_field = crate::counting::text_index("unit");
         let mut view = DaylightBatch {
             daylight,
             unit_field,
@@ -281,7 +277,6 @@ impl<'a> DaylightBatch<'a> {
             slots: Default::default(),
             places: Vec::new(),
             tables: Vec::new(),
-            clock: BatchClock::new(daylight.tz, &batch.fields.stopped_at),
             changes: Vec::new(),
         };
         view.unit_slots = batch.text_values[unit_field]
@@ -343,8 +338,8 @@ impl<'a> DaylightBatch<'a> {
     }
 
     /// Stop `i` of `batch` (the batch this view was made for).
-    pub fn stop_time(&mut self, batch: &StopBatch, i: usize) -> StopTime {
-        let LocalTime { date, second } = self.clock.local(batch.fields.stopped_at[i]);
+    pub fn stop_time(&mut self, batch: &StopBatch, i: usize, local: LocalTime) -> StopTime {
+        let LocalTime { date, second } = local;
         let clock_change_window = self.in_clock_change_window(date.year, date.day);
         let (lat, lon) = (batch.fields.latitude[i], batch.fields.longitude[i]);
         let unit = batch.texts[self.unit_field][i];
@@ -426,7 +421,10 @@ mod tests {
         let d = Daylight::new(chrono_tz::Europe::Amsterdam, &[], default, 0.1, 30);
         let b = batch(rows);
         let mut view = DaylightBatch::new(&d, &b);
-        (0..b.len()).map(|i| view.stop_time(&b, i)).collect()
+        let mut clock = crate::clock::BatchClock::new(d.tz, &b.fields.stopped_at);
+        (0..b.len())
+            .map(|i| view.stop_time(&b, i, clock.local(b.fields.stopped_at[i])))
+            .collect()
     }
 
     #[test]

@@ -24,8 +24,8 @@ use statrs::distribution::{ChiSquared, ContinuousCDF, DiscreteCDF, Poisson};
 
 use super::{Attribute, Inputs};
 use crate::counting::benchmark::BenchSpec;
+use crate::counting::text_index;
 use crate::error::{Error, Result};
-use crate::ingest::validate::TEXT_FIELDS;
 use crate::pseudonym::PseudonymKey;
 use crate::schema::UNKNOWN_GROUP;
 
@@ -68,13 +68,6 @@ impl Default for BenchmarkSettings {
     }
 }
 
-fn text_field(name: &str) -> usize {
-    TEXT_FIELDS
-        .iter()
-        .position(|f| *f == name)
-        .expect("a text field")
-}
-
 impl BenchmarkSettings {
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(format!("[analysis.benchmarking] {m}")));
@@ -109,14 +102,14 @@ impl BenchmarkSettings {
                 .iter()
                 .map(|e| {
                     let field = ENTITIES.iter().find(|(n, _)| n == e).expect("checked").1;
-                    text_field(field)
+                    text_index(field)
                 })
                 .collect(),
             area: self
                 .strata
                 .iter()
                 .any(|x| x == "area")
-                .then(|| text_field(&self.area)),
+                .then(|| text_index(&self.area)),
             band: self.strata.iter().any(|x| x == "time_band"),
             day_type: self.strata.iter().any(|x| x == "day_type"),
             month: self.strata.iter().any(|x| x == "month"),

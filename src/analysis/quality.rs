@@ -133,7 +133,7 @@ pub struct DataQuality {
 }
 
 fn month_label(m: u32) -> String {
-    format!("{}-{:02}", m / 12, m % 12 + 1)
+    super::trends::Grain::Month.label(m)
 }
 
 fn median(v: &mut [u64]) -> f64 {

@@ -43,7 +43,8 @@ impl Grain {
         }
     }
 
-    fn label(self, period: u32) -> String {
+    /// The label of a period index: `2025-03`, `2025-Q1` or `2025`.
+    pub fn label(self, period: u32) -> String {
         match self {
             Grain::Month => format!("{}-{:02}", period / 12, period % 12 + 1),
             Grain::Quarter => format!("{}-Q{}", period / 4, period % 4 + 1),

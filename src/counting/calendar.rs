@@ -18,7 +18,7 @@
 //! reference the batch path is tested against.
 
 use crate::canonical::{NONE_U32, StopBatch};
-use crate::clock::{BatchClock, LocalTime};
+use crate::clock::LocalTime;
 
 /// A cell of the `periods` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,11 +161,12 @@ impl CalendarCounts {
         }
     }
 
-    /// Counts every stop of `batch` (see the module documentation).
+    /// Counts every stop of `batch`, whose local times are `times` (see the
+    /// module documentation).
     pub fn add_batch(
         &mut self,
         batch: &StopBatch,
-        clock: &mut BatchClock,
+        times: &[LocalTime],
         columns: TextColumns,
         codes: (&[Vec<u32>], &[Vec<u32>]),
     ) {
@@ -173,12 +174,6 @@ impl CalendarCounts {
         if n == 0 {
             return;
         }
-        let times: Vec<LocalTime> = batch
-            .fields
-            .stopped_at
-            .iter()
-            .map(|&t| clock.local(t))
-            .collect();
         let months: Vec<u32> = times.iter().map(|t| t.date.month_index()).collect();
         let first_month = *months.iter().min().expect("a stop");
         let span = (*months.iter().max().expect("a stop") - first_month + 1) as usize;

@@ -7,6 +7,7 @@
 //! removal and renumbering; like the cube it is mergeable.
 
 use crate::canonical::{NONE_U32, StopBatch};
+use crate::clock::LocalTime;
 use crate::daylight::{DaylightBatch, Light};
 
 /// One cell of the table.
@@ -45,18 +46,20 @@ pub struct DarknessCounts {
 }
 
 impl DarknessCounts {
-    /// Counts (`sign` 1) or takes out (`sign` -1) stop `i` of `batch`, with
+    /// Counts (`sign` 1) or takes out (`sign` -1) stop `i` of `batch` (local
+    /// time `local`), with
     /// the batch's unit and group codes replaced by the run's (`units[old]`,
     /// `groups[attribute][old]`).
     pub fn add_stop(
         &mut self,
         batch: &StopBatch,
         i: usize,
+        local: LocalTime,
         view: &mut DaylightBatch,
         (units, groups): (&[u32], &[Vec<u32>]),
         sign: i64,
     ) {
-        let time = view.stop_time(batch, i);
+        let time = view.stop_time(batch, i, local);
         add_signed(&mut self.classes[time.light as usize], 1, sign);
         if !matches!(time.light, Light::Daylight | Light::Dark) {
             return;

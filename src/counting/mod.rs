@@ -23,7 +23,7 @@ use serde::Serialize;
 use std::sync::{Mutex, RwLock};
 
 use crate::canonical::{Dictionaries, Dictionary, NONE_U8, NONE_U32, StopBatch, columns as c};
-use crate::clock::BatchClock;
+use crate::clock::{BatchClock, LocalTime};
 use crate::codes::CodeLists;
 use crate::daylight::{Daylight, DaylightBatch};
 use crate::ingest::validate::TEXT_FIELDS;
@@ -97,7 +97,8 @@ const TEXT_COLUMNS: TextColumns = TextColumns {
     period_registered: None,
 };
 
-fn text_index(field: &str) -> usize {
+/// Index of a text field in [`TEXT_FIELDS`].
+pub fn text_index(field: &str) -> usize {
     TEXT_FIELDS
         .iter()
         .position(|t| *t == field)
@@ -386,7 +387,7 @@ impl CubeBuilder {
         }
         if let Some(view) = view {
             self.darkness
-                .add_stop(batch, i, view, (&texts[UNIT_FIELD], groups), sign);
+                .add_stop(batch, i, time, view, (&texts[UNIT_FIELD], groups), sign);
         }
     }
 
@@ -545,17 +546,7 @@ impl SharedCube {
 
     /// Adds a batch's counts (see [`CubeBuilder::merge_batch`]).
     pub fn add(&self, counts: &BatchCounts, texts: &[Vec<u32>], groups: &[Vec<u32>]) {
-        let taken = self
-            .builders
-            .lock()
-            .expect("no thread panics holding the pool")
-            .pop();
-        let mut builder = taken.unwrap_or_else(|| self.builder());
-        builder.merge_batch(counts, texts, groups);
-        self.builders
-            .lock()
-            .expect("no thread panics holding the pool")
-            .push(builder);
+        self.with_builder(|b| b.merge_batch(counts, texts, groups));
     }
 
     /// Counts a batch's stops in the time tables of a pooled builder: the
@@ -569,32 +560,51 @@ impl SharedCube {
         texts: &[Vec<u32>],
         groups: &[Vec<u32>],
     ) {
+        // Each stop's local time once, for every time table.
+        let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
+        let times: Vec<LocalTime> = batch
+            .fields
+            .stopped_at
+            .iter()
+            .map(|&t| clock.local(t))
+            .collect();
+        self.with_builder(|builder| {
+            builder
+                .calendar
+                .add_batch(batch, &times, builder.calendar_columns, (texts, groups));
+            if let Some(spec) = &self.bench_spec {
+                for (i, &time) in times.iter().enumerate() {
+                    builder
+                        .bench
+                        .add_stop(batch, i, time, spec, (texts, groups), 1);
+                }
+            }
+            if let Some(daylight) = daylight {
+                let mut view = DaylightBatch::new(daylight, batch);
+                for (i, &time) in times.iter().enumerate() {
+                    builder.darkness.add_stop(
+                        batch,
+                        i,
+                        time,
+                        &mut view,
+                        (&texts[UNIT_FIELD], groups),
+                        1,
+                    );
+                }
+            }
+        });
+    }
+
+    /// Runs `f` on a builder taken from the pool (a new one when all are
+    /// busy) and puts it back.
+    fn with_builder(&self, f: impl FnOnce(&mut CubeBuilder)) {
         let taken = self
             .builders
             .lock()
             .expect("no thread panics holding the pool")
             .pop();
         let mut builder = taken.unwrap_or_else(|| self.builder());
-        let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
-        builder
-            .calendar
-            .add_batch(batch, &mut clock, builder.calendar_columns, (texts, groups));
-        if let Some(spec) = &self.bench_spec {
-            for (i, &t) in batch.fields.stopped_at.iter().enumerate() {
-                let time = clock.local(t);
-                builder
-                    .bench
-                    .add_stop(batch, i, time, spec, (texts, groups), 1);
-            }
-        }
-        if let Some(daylight) = daylight {
-            let mut view = DaylightBatch::new(daylight, batch);
-            for i in 0..batch.len() {
-                builder
-                    .darkness
-                    .add_stop(batch, i, &mut view, (&texts[UNIT_FIELD], groups), 1);
-            }
-        }
+        f(&mut builder);
         self.builders
             .lock()
             .expect("no thread panics holding the pool")
@@ -1023,9 +1033,10 @@ mod tests {
             let tz = chrono_tz::Europe::Amsterdam;
             for columns in [TEXT_COLUMNS, TextColumns { period_registered: Some(tz), ..TEXT_COLUMNS }] {
                 let mut dense = CalendarCounts::default();
-                dense.add_batch(&batch, &mut BatchClock::new(tz, &batch.fields.stopped_at), columns, (&texts, &groups));
-                let mut one_by_one = CalendarCounts::default();
                 let mut clock = BatchClock::new(tz, &batch.fields.stopped_at);
+                let times: Vec<_> = batch.fields.stopped_at.iter().map(|&t| clock.local(t)).collect();
+                dense.add_batch(&batch, &times, columns, (&texts, &groups));
+                let mut one_by_one = CalendarCounts::default();
                 for i in 0..batch.len() {
                     let time = clock.local(batch.fields.stopped_at[i]);
                     one_by_one.add_stop(&batch, i, time, columns, (&texts, &groups), 1);
