@@ -240,6 +240,7 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
     if !settings.enabled {
         return VeilOfDarkness::default();
     }
+    let cells = table.cells();
     let mut jobs = Vec::new();
     for a in attrs {
         let (reference, reference_label) = (&a.reference.0, &a.reference.1);
@@ -249,7 +250,7 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
             }
             let mut all = Patterns::new();
             let mut clock_change = Patterns::new();
-            for (c, &n) in &table.cells {
+            for (c, &n) in cells.iter() {
                 if c.attribute != a.index || (c.group != *g && c.group != *reference) {
                     continue;
                 }
