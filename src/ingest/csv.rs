@@ -207,10 +207,28 @@ fn count_breaks(bytes: &[u8]) -> u64 {
 fn count_breaks_in(bytes: &[u8], from: usize, to: usize) -> u64 {
     let part = &bytes[from..to];
     let lf = memchr::memchr_iter(b'\n', part).count() as u64;
-    let lone_cr = memchr::memchr_iter(b'\r', part)
-        .filter(|&i| bytes.get(from + i + 1) != Some(&b'\n'))
-        .count() as u64;
-    lf + lone_cr
+    let cr = memchr::memchr_iter(b'\r', part).count() as u64;
+    if cr == 0 {
+        return lf;
+    }
+    // CRs followed by an LF (also one just past `to`) are counted at their LF.
+    let crlf = memchr::memmem::find_iter(&bytes[from..(to + 1).min(bytes.len())], b"\r\n").count();
+    lf + cr - crlf as u64
+}
+
+/// Line breaks in `bytes[from..to]` counted as by [`count_breaks_in`], and
+/// the quote characters there, in one pass (a record's: one scan of a short
+/// slice instead of three).
+fn breaks_and_quotes(bytes: &[u8], from: usize, to: usize) -> (u64, usize) {
+    let (mut breaks, mut quotes) = (0, 0);
+    for i in memchr::memchr3_iter(b'"', b'\r', b'\n', &bytes[from..to]) {
+        match bytes[from + i] {
+            b'"' => quotes += 1,
+            b'\n' => breaks += 1,
+            _ => breaks += u64::from(bytes.get(from + i + 1) != Some(&b'\n')),
+        }
+    }
+    (breaks, quotes)
 }
 
 /// Line breaks (LF, CRLF or a lone CR) inside the fields of a record.
@@ -239,6 +257,8 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
 struct Chunk {
     bytes: Vec<u8>,
     first_line: u64,
+    /// Line breaks in `bytes`: at least its records.
+    lines: u64,
     delimiter: u8,
     encoding: Encoding,
     columns: Vec<String>,
@@ -250,17 +270,22 @@ struct Chunk {
 impl Chunk {
     fn parse(self) -> Result<ColumnBatch> {
         let width = self.columns.len();
-        let mut row_numbers = Vec::new();
         let mut malformed = Vec::new();
+        // Room for every record up front (growing the columns row by row
+        // reallocated and copied them several times per chunk); the text
+        // is guessed as an equal share of the chunk per column.
+        let rows = usize::try_from(self.lines).unwrap_or(0) + 1;
+        let text_bytes = self.bytes.len() / width.max(1);
         let mut texts: Vec<Option<TextColumn>> = (0..width)
             .map(|i| {
                 self.needed
                     .get(i)
                     .copied()
                     .unwrap_or(true)
-                    .then(TextColumn::default)
+                    .then(|| TextColumn::with_capacity(rows, text_bytes))
             })
             .collect();
+        let mut row_numbers = Vec::with_capacity(rows);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter)
             .has_headers(false)
@@ -286,10 +311,11 @@ impl Chunk {
             // or the LF of the previous CRLF.)
             let end = reader.position().byte() as usize;
             let before = line;
-            line += count_breaks_in(&self.bytes, counted, end);
+            let (breaks, quotes) = breaks_and_quotes(&self.bytes, counted, end);
+            line += breaks;
             // A record that runs into the end of the file inside an open
             // quote has no terminator: its last line break is in its field.
-            let open_quote = memchr::memchr_iter(b'"', &self.bytes[counted..end]).count() % 2 == 1;
+            let open_quote = quotes % 2 == 1;
             counted = end;
             let terminated = !open_quote
                 && match end.checked_sub(1).map(|i| self.bytes[i]) {
@@ -300,6 +326,11 @@ impl Chunk {
             let line = if line - before == u64::from(terminated) {
                 // The usual case: one line, no blank lines before it.
                 before
+            } else if quotes == 0 {
+                // No quoted field, so no line break inside one (the usual
+                // case of CRLF files, whose record slices start at the LF
+                // of the record before).
+                line - u64::from(terminated)
             } else {
                 line - u64::from(terminated) - line_breaks(&record)
             };
@@ -390,6 +421,9 @@ impl Source for CsvSource {
         }
         // Read on until the chunk holds at least one whole record.
         let mut bytes = std::mem::take(&mut self.carry);
+        // Room for the whole chunk up front: growing it step by step copied
+        // it and faulted in fresh pages several times per chunk.
+        bytes.reserve(self.chunk_bytes);
         let cut = loop {
             let n = (&mut self.file)
                 .take(self.chunk_bytes as u64)
@@ -409,13 +443,15 @@ impl Source for CsvSource {
         self.carry = bytes.split_off(cut);
         self.position += bytes.len() as u64;
         let first_line = self.next_line;
-        self.next_line += count_breaks(&bytes);
+        let lines = count_breaks(&bytes);
+        self.next_line += lines;
         if self.done {
             self.position = self.total_bytes;
         }
         let chunk = Chunk {
             bytes,
             first_line,
+            lines,
             delimiter: self.delimiter,
             encoding: self.encoding,
             columns: self.columns.clone(),
@@ -458,6 +494,22 @@ mod tests {
         assert_eq!(last_record_end(b"1;\"still\nopen"), None);
         assert_eq!(last_record_end(b"1;\"say \"\"hi\"\"\"\n2"), Some(15));
         assert_eq!(count_breaks(b"a\r\nb\rc\nd"), 3);
+        assert_eq!(count_breaks(b"\r\r\n\r"), 3);
+        // A CRLF split between two parts counts once, in the part with its LF.
+        assert_eq!(count_breaks_in(b"a\r\nb", 0, 2), 0);
+        assert_eq!(count_breaks_in(b"a\r\nb", 2, 4), 1);
+        assert_eq!(count_breaks_in(b"a\rb", 0, 2), 1);
+        for (text, from, to) in [
+            (&b"1;\"a\r\nb\";\"\"\r\n"[..], 0, 13),
+            (b"a\r\nb", 0, 2),
+            (b"a\r\nb", 2, 4),
+            (b"\r\r\n\"\r", 0, 5),
+            (b"x;y", 0, 3),
+        ] {
+            let quotes = text[from..to].iter().filter(|&&b| b == b'"').count();
+            let expected = (count_breaks_in(text, from, to), quotes);
+            assert_eq!(breaks_and_quotes(text, from, to), expected);
+        }
     }
 
     /// Every batch of a source, as (row numbers, cells, malformed rows).
