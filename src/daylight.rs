@@ -355,14 +355,15 @@ impl<'a> DaylightBatch<'a> {
             Some(slot) => {
                 let table = self.table(slot, date.year);
                 let d = date.ordinal0 as usize;
-                match (table.window, table.sunset[d], table.dusk[d]) {
-                    (Some((lo, hi)), Some(sunset), Some(dusk)) if second >= lo && second <= hi => {
-                        if second >= dusk {
-                            Light::Dark
-                        } else if second >= sunset {
-                            Light::Twilight
-                        } else {
-                            Light::Daylight
+                // The window first: most stops fall outside it, and then
+                // the day's sunset and dusk need not be looked up.
+                match table.window {
+                    Some((lo, hi)) if second >= lo && second <= hi => {
+                        match (table.sunset[d], table.dusk[d]) {
+                            (Some(_), Some(dusk)) if second >= dusk => Light::Dark,
+                            (Some(sunset), Some(_)) if second >= sunset => Light::Twilight,
+                            (Some(_), Some(_)) => Light::Daylight,
+                            _ => Light::OutsideWindow,
                         }
                     }
                     _ => Light::OutsideWindow,

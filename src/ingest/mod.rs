@@ -147,7 +147,7 @@ impl FileContext {
         for (i, rejection) in checked.rejections.iter().enumerate() {
             if let Some(r) = rejection {
                 keep[i] = false;
-                rejected.push(self.record(&batch, i, r.clone()));
+                rejected.push(self.record(&batch, i, (**r).clone()));
             } else if !self.scope.is_everything() {
                 let stop = checked.stop_row(i).expect("a valid row");
                 if !self

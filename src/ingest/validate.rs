@@ -279,13 +279,14 @@ impl Validator {
         ] = coded;
         let (texts, latitude, longitude, stop_id) = rest;
 
-        // The first problem per row, in the order of `validate`.
-        let mut first: Vec<Option<Rejection>> = vec![None; n];
+        // The first problem per row, in the order of `validate` (boxed: a
+        // pointer per row to clear and scan, not a whole rejection).
+        let mut first: Vec<Option<Box<Rejection>>> = vec![None; n];
         let mut note = |errors: &[(u32, Rejection)]| {
             for (i, r) in errors {
                 let slot = &mut first[*i as usize];
                 if slot.is_none() {
-                    *slot = Some(r.clone());
+                    *slot = Some(Box::new(r.clone()));
                 }
             }
         };
@@ -314,13 +315,13 @@ impl Validator {
                     .contraband_found
                     .map(|c| batch.cell(c, i).display().trim().to_string())
                     .unwrap_or_default();
-                first[i] = Some(contraband_without_search(raw));
+                first[i] = Some(Box::new(contraband_without_search(raw)));
                 continue;
             }
             if let Err(r) = self.check_period(stopped_at.values[i], || {
                 self.stamp_text_at(|c| batch.cell(c, i))
             }) {
-                first[i] = Some(r);
+                first[i] = Some(Box::new(r));
             }
         }
         CheckedBatch {
@@ -879,7 +880,7 @@ struct Stamps {
 #[derive(Debug)]
 pub struct CheckedBatch {
     /// Per row: why it is rejected, or `None` for a valid stop.
-    pub rejections: Vec<Option<Rejection>>,
+    pub rejections: Vec<Option<Box<Rejection>>>,
     pub stop_id: Vec<Option<u128>>,
     /// Values of every row (meaningless where rejected).
     pub fields: StopFields,
@@ -1040,7 +1041,7 @@ mod tests {
             for (i, row) in rows.iter().enumerate() {
                 let cells: Vec<Cell> = row.iter().map(|s| text(s)).collect();
                 match v.validate(&cells) {
-                    Err(r) => proptest::prop_assert_eq!(checked.rejections[i].as_ref(), Some(&r), "row {:?}", row),
+                    Err(r) => proptest::prop_assert_eq!(checked.rejections[i].as_deref(), Some(&r), "row {:?}", row),
                     Ok(mut stop) => {
                         proptest::prop_assert!(checked.rejections[i].is_none(), "row {:?}: {:?}", row, checked.rejections[i]);
                         stop.stop_id = None;
