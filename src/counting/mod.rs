@@ -83,8 +83,94 @@ pub struct PackedKey {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchCounts {
     cells: foldhash::HashMap<PackedKey, u64>,
+    /// Cells packed into one word by `layout`, when the batch's codes fit
+    /// (a quarter of the key to hash and store); otherwise in `cells`.
+    compact: foldhash::HashMap<u64, u64>,
+    layout: Option<CompactLayout>,
     attributes: usize,
     extra: Vec<String>,
+}
+
+/// Bits of the fixed codes at the bottom of a packed key's `rest`
+/// (justification, outcome, legal basis, search, contraband).
+const FIXED_BITS: u32 = 28;
+
+/// How a batch's [`PackedKey`]s are packed into 64 bits: the fixed codes
+/// as they are, then the unit, the two extra strata and up to
+/// [`GROUPS_PER_KEY`] group codes, each in as many bits as the batch's
+/// values need (the missing code stored as the largest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CompactLayout {
+    /// Per part (unit, extra 0, extra 1, groups...): its shift and width in
+    /// bits, and how many values it has (missing included: the code
+    /// `values - 1` stands for a missing value where there can be one).
+    parts: [(u32, u32, u32); 3 + GROUPS_PER_KEY],
+    groups: usize,
+}
+
+impl CompactLayout {
+    /// The layout for `batch`, if its codes fit in 64 bits.
+    fn of(batch: &StopBatch, columns: &KeyColumns) -> Option<Self> {
+        if batch.groups.len() > GROUPS_PER_KEY {
+            return None;
+        }
+        let texts = |k: usize| batch.text_values[k].len() as u64 + 1;
+        let mut values = [1u64; 3 + GROUPS_PER_KEY];
+        values[0] = texts(UNIT_FIELD);
+        for (slot, column) in columns.extra.iter().enumerate() {
+            values[1 + slot] = match column {
+                ExtraColumn::Code(_) => 257,
+                ExtraColumn::Dictionary(k, _) => texts(*k),
+            };
+        }
+        for (a, g) in batch.group_values.iter().enumerate() {
+            values[3 + a] = g.len().max(1) as u64;
+        }
+        let mut parts = [(0, 0, 0); 3 + GROUPS_PER_KEY];
+        let mut shift = FIXED_BITS;
+        for (part, &n) in parts.iter_mut().zip(&values) {
+            let width = u64::BITS - (n - 1).leading_zeros();
+            *part = (shift, width, u32::try_from(n).ok()?);
+            shift += width;
+        }
+        (shift < u64::BITS).then_some(CompactLayout {
+            parts,
+            groups: batch.groups.len(),
+        })
+    }
+
+    /// A part's code in its bits: a missing one (`none`) as the largest.
+    fn part(&self, p: usize, code: u32, none: u32) -> u64 {
+        let (shift, _, values) = self.parts[p];
+        let code = if code == none { values - 1 } else { code };
+        u64::from(code) << shift
+    }
+
+    fn unpart(&self, key: u64, p: usize, none: u32) -> u32 {
+        let (shift, width, values) = self.parts[p];
+        let code = ((key >> shift) & ((1u64 << width) - 1)) as u32;
+        if code == values - 1 { none } else { code }
+    }
+
+    /// The packed key of a compact one.
+    fn unpack(&self, key: u64) -> PackedKey {
+        let fixed = key & ((1 << FIXED_BITS) - 1);
+        let unit = self.unpart(key, 0, NONE_U32);
+        let low = fixed | u64::from(unit) << FIXED_BITS;
+        let high =
+            u64::from(self.unpart(key, 1, MISSING)) | u64::from(self.unpart(key, 2, MISSING)) << 32;
+        let mut groups = 0u128;
+        for a in 0..self.groups {
+            let (shift, width, _) = self.parts[3 + a];
+            let code = (key >> shift) & ((1u64 << width) - 1);
+            groups |= u128::from(code) << (32 * a);
+        }
+        PackedKey {
+            rest: u128::from(low) | u128::from(high) << 64,
+            groups,
+            chunk: 0,
+        }
+    }
 }
 
 /// Index of `unit` in [`TEXT_FIELDS`].
@@ -109,18 +195,31 @@ impl BatchCounts {
     /// Counts every stop of a batch: one hash-map update per stop (per four
     /// group attributes).
     pub fn count(batch: &StopBatch, extra_fields: &[String]) -> Self {
+        Self::count_packed(batch, extra_fields, true)
+    }
+
+    /// [`BatchCounts::count`], packing keys into one word when `compact`
+    /// and the batch's codes fit.
+    fn count_packed(batch: &StopBatch, extra_fields: &[String], compact: bool) -> Self {
+        let columns = KeyColumns::of(batch, extra_fields);
         let mut counts = BatchCounts {
-            cells: Default::default(),
-            attributes: batch.groups.len(),
-            extra: extra_fields.to_vec(),
+            layout: CompactLayout::of(batch, &columns).filter(|_| compact),
+            ..Self::empty(batch.groups.len(), extra_fields)
         };
         // Batches of stops have many distinct cells: size the map up front
         // rather than growing it step by step.
-        counts.cells.reserve(batch.len() / 2);
-        let columns = KeyColumns::of(batch, extra_fields);
-        let cells = &mut counts.cells;
-        for i in 0..batch.len() {
-            columns.keys(i, |key| *cells.entry(key).or_default() += 1);
+        if let Some(layout) = &counts.layout {
+            let cells = &mut counts.compact;
+            cells.reserve(batch.len() / 2);
+            for i in 0..batch.len() {
+                *cells.entry(columns.compact_key(i, layout)).or_default() += 1;
+            }
+        } else {
+            let cells = &mut counts.cells;
+            cells.reserve(batch.len() / 2);
+            for i in 0..batch.len() {
+                columns.keys(i, |key| *cells.entry(key).or_default() += 1);
+            }
         }
         counts
     }
@@ -129,9 +228,21 @@ impl BatchCounts {
     pub fn empty(attributes: usize, extra_fields: &[String]) -> Self {
         BatchCounts {
             cells: Default::default(),
+            compact: Default::default(),
+            layout: None,
             attributes,
             extra: extra_fields.to_vec(),
         }
+    }
+
+    /// Every cell and its count.
+    fn each_cell(&self) -> impl Iterator<Item = (PackedKey, u64)> + '_ {
+        let wide = self.cells.iter().map(|(k, &n)| (*k, n));
+        let compact = self
+            .layout
+            .iter()
+            .flat_map(move |layout| self.compact.iter().map(|(&k, &n)| (layout.unpack(k), n)));
+        wide.chain(compact)
     }
 
     /// Counts one more stop (row `i` of `batch`).
@@ -141,29 +252,33 @@ impl BatchCounts {
 
     /// Takes one stop (row `i` of the batch it was counted from) out again.
     pub fn remove(&mut self, batch: &StopBatch, i: usize) {
-        self.each_key(batch, i, |cells, key| {
+        fn take<K: std::hash::Hash + Eq>(cells: &mut foldhash::HashMap<K, u64>, key: K) {
             if let Some(n) = cells.get_mut(&key) {
                 *n -= 1;
                 if *n == 0 {
                     cells.remove(&key);
                 }
             }
-        });
+        }
+        let columns = KeyColumns::of(batch, &self.extra);
+        match &self.layout {
+            Some(layout) => take(&mut self.compact, columns.compact_key(i, layout)),
+            None => columns.keys(i, |key| take(&mut self.cells, key)),
+        }
     }
 
     /// Distinct packed cells.
     pub fn len(&self) -> usize {
-        self.cells.len()
+        self.cells.len() + self.compact.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.len() == 0
     }
 
     /// Stops counted.
     pub fn total(&self) -> u64 {
-        self.cells
-            .iter()
+        self.each_cell()
             .filter(|(k, _)| k.chunk == 0)
             .map(|(_, n)| n)
             .sum()
@@ -175,6 +290,7 @@ impl BatchCounts {
         i: usize,
         mut f: impl FnMut(&mut foldhash::HashMap<PackedKey, u64>, PackedKey),
     ) {
+        assert!(self.layout.is_none(), "stops are added to wide counts only");
         let columns = KeyColumns::of(batch, &self.extra);
         columns.keys(i, |key| f(&mut self.cells, key));
     }
@@ -190,7 +306,8 @@ struct KeyColumns<'a> {
 /// An extra stratum column of a [`StopBatch`].
 enum ExtraColumn<'a> {
     Code(&'a [u8]),
-    Dictionary(&'a [u32]),
+    /// A text field: its index in [`TEXT_FIELDS`] and its codes.
+    Dictionary(usize, &'a [u32]),
 }
 
 impl<'a> KeyColumns<'a> {
@@ -203,32 +320,56 @@ impl<'a> KeyColumns<'a> {
                 .map(|f| match f.as_str() {
                     "subject_type" => ExtraColumn::Code(&batch.fields.subject_type),
                     "reason_explained" => ExtraColumn::Code(&batch.fields.reason_explained),
-                    text => ExtraColumn::Dictionary(&batch.texts[text_index(text)]),
+                    text => {
+                        let k = text_index(text);
+                        ExtraColumn::Dictionary(k, &batch.texts[k])
+                    }
                 })
                 .collect(),
         }
     }
 
-    /// The packed keys of row `i` (one per four group attributes).
+    /// The fixed codes of row `i`: the low [`FIXED_BITS`] of its key.
     #[inline]
-    fn keys(&self, i: usize, mut f: impl FnMut(PackedKey)) {
+    fn fixed(&self, i: usize) -> u64 {
         let b = &self.batch.fields;
         let flag = |v: u8| match v {
             0 => 0u64,
             1 => 1,
             _ => 2,
         };
-        let low = u64::from(b.justification[i])
+        u64::from(b.justification[i])
             | u64::from(b.outcome[i]) << 8
             | u64::from(b.legal_basis[i]) << 16
             | flag(b.search_conducted[i]) << 24
             | flag(b.contraband_found[i]) << 26
-            | u64::from(self.unit[i]) << 28;
+    }
+
+    /// Row `i`'s key in `layout` (see [`CompactLayout::unpack`]).
+    #[inline]
+    fn compact_key(&self, i: usize, layout: &CompactLayout) -> u64 {
+        let mut key = self.fixed(i) | layout.part(0, self.unit[i], NONE_U32);
+        for (slot, column) in self.extra.iter().enumerate() {
+            key |= match column {
+                ExtraColumn::Code(v) => layout.part(1 + slot, code_or_missing(v[i]), MISSING),
+                ExtraColumn::Dictionary(_, v) => layout.part(1 + slot, v[i], NONE_U32),
+            };
+        }
+        for (a, g) in self.batch.groups.iter().enumerate() {
+            key |= layout.part(3 + a, g[i], NONE_U32);
+        }
+        key
+    }
+
+    /// The packed keys of row `i` (one per four group attributes).
+    #[inline]
+    fn keys(&self, i: usize, mut f: impl FnMut(PackedKey)) {
+        let low = self.fixed(i) | u64::from(self.unit[i]) << FIXED_BITS;
         let mut extra = [MISSING; 2];
         for (slot, column) in self.extra.iter().enumerate() {
             extra[slot] = match column {
                 ExtraColumn::Code(v) => code_or_missing(v[i]),
-                ExtraColumn::Dictionary(v) => v[i],
+                ExtraColumn::Dictionary(_, v) => v[i],
             };
         }
         let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
@@ -341,7 +482,7 @@ impl CubeBuilder {
             counts.extra, self.extra_fields,
             "cubes count the same fields"
         );
-        for (key, &count) in &counts.cells {
+        for (key, count) in counts.each_cell() {
             let rest = self.recode_rest(key.rest, texts);
             if counts.attributes == 0 {
                 let cell = AttributeCell {
@@ -1073,6 +1214,22 @@ mod tests {
             }
             prop_assert_eq!(kernel.total(), rows.len() as u64);
             prop_assert_eq!(kernel, reference);
+        }
+
+        /// Keys packed into one word give the same cells as wide keys.
+        #[test]
+        fn compact_keys_match_wide_keys(rows in prop::collection::vec(arb_full_stop(), 0..300)) {
+            let attrs: Vec<String> = ["nationality", "gender", "age_band"].map(String::from).to_vec();
+            let batch = batch_of(&rows, &attrs);
+            for extra in [vec![], vec!["district".to_string(), "subject_type".to_string()]] {
+                let compact = BatchCounts::count_packed(&batch, &extra, true);
+                prop_assert!(compact.layout.is_some());
+                let wide = BatchCounts::count_packed(&batch, &extra, false);
+                prop_assert!(wide.compact.is_empty());
+                let cells = |c: &BatchCounts| c.each_cell().map(|(k, n)| ((k.rest, k.groups, k.chunk), n)).collect::<BTreeMap<_, _>>();
+                prop_assert_eq!(cells(&compact), cells(&wide));
+                prop_assert_eq!(compact.total(), rows.len() as u64);
+            }
         }
 
         /// Taking a stop out of a batch's counts is the same as never counting it.
