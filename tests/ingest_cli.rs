@@ -528,6 +528,18 @@ fn duplicates_beyond_the_memory_limit_are_found_in_a_second_pass() {
             memory_p["quarantine_reasons"],
             spilled_p["quarantine_reasons"]
         );
+        // Spilled partitions checked in shares of at most 50 hashes (each
+        // holds about 580 here): the same again.
+        let (shared, shared_q, _) = analyze_with(
+            &input,
+            None,
+            &[
+                ("STOPAUDIT_ID_MEMORY", "100"),
+                ("STOPAUDIT_CHECK_IDS", "50"),
+            ],
+        );
+        assert_eq!(memory, shared, "{name}");
+        assert_eq!(memory_q, shared_q, "{name}");
         assert!(
             memory_p["quarantine_reasons"]["duplicate_stop_id"]
                 .as_u64()

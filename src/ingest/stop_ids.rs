@@ -8,7 +8,8 @@
 //! are known at once. Past the budget the hashes are **spilled**:
 //! appended, in file order, to one of [`PARTITIONS`] temporary files chosen
 //! by hash, and memory stays flat. At the end each partition is checked on
-//! its own (its ids in a hash set sized for it). If that finds duplicates
+//! its own (its ids in a hash set sized for it, or, past [`check_ids`]
+//! hashes, in shares of the partition read one after another). If that finds duplicates
 //! the caller reads the data again, this time knowing which rows are
 //! duplicates by their (partition, position) — the same in both passes,
 //! because validation and partitioning do not depend on threads. Data with
@@ -30,6 +31,15 @@ const SHARDS: usize = 16;
 pub const PARTITIONS: usize = 256;
 /// Hashes buffered per partition before writing.
 const BUFFERED: usize = 4096;
+/// Spilled hashes checked at once: 2^19 (one hash set, about 17 MB), or
+/// `STOPAUDIT_CHECK_IDS` (for tests); a larger partition is checked in shares.
+fn check_ids() -> u64 {
+    std::env::var("STOPAUDIT_CHECK_IDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1 << 19)
+}
 
 /// Distinct ids kept in memory before spilling: 2 million (about 40 MB),
 /// or `STOPAUDIT_ID_MEMORY` (for tests and tuning).
@@ -245,6 +255,7 @@ impl StopIds {
             .clone()
             .expect("a first pass has a spill directory");
         let counts = spill.counts.clone();
+        let limit = check_ids();
         let found: Vec<(usize, HashSet<u64>)> = (0..PARTITIONS)
             .into_par_iter()
             .map(|p| -> Result<(usize, HashSet<u64>)> {
@@ -253,17 +264,25 @@ impl StopIds {
                     return Ok((p, repeated));
                 }
                 let path = dir.join(format!("{p}.bin"));
-                let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-                let mut reader = BufReader::with_capacity(1 << 20, file);
-                let mut seen: HashSet<u128> = HashSet::default();
-                seen.reserve(counts[p] as usize);
-                let mut record = [0u8; 16];
-                for position in 0..counts[p] {
-                    reader
-                        .read_exact(&mut record)
-                        .map_err(|e| Error::io(&path, e))?;
-                    if !seen.insert(u128::from_le_bytes(record)) {
-                        repeated.insert(position);
+                // A large partition is read once per share of its hashes
+                // (by bits the partition does not use), so the set stays
+                // within `check_ids` however many rows there are; every copy
+                // of an id falls in the same share, read in file order.
+                let shares = counts[p].div_ceil(limit);
+                for share in 0..shares {
+                    let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+                    let mut reader = BufReader::with_capacity(1 << 20, file);
+                    let mut seen: HashSet<u128> = HashSet::default();
+                    seen.reserve(counts[p].div_ceil(shares) as usize);
+                    let mut record = [0u8; 16];
+                    for position in 0..counts[p] {
+                        reader
+                            .read_exact(&mut record)
+                            .map_err(|e| Error::io(&path, e))?;
+                        let hash = u128::from_le_bytes(record);
+                        if (hash as u64) % shares == share && !seen.insert(hash) {
+                            repeated.insert(position);
+                        }
                     }
                 }
                 Ok((p, repeated))
