@@ -1,4 +1,5 @@
-//! Kernel benchmarks (divan): the estimators and the counting step.
+//! Kernel benchmarks (divan): the estimators, the counting step and the
+//! time tables.
 //! Run with `cargo bench --bench kernels`.
 
 use divan::black_box;
@@ -125,6 +126,38 @@ fn synthetic_batch() -> stopaudit::canonical::StopBatch {
 fn count_batch_65536_stops(bencher: divan::Bencher) {
     let batch = synthetic_batch();
     bencher.bench(|| stopaudit::counting::BatchCounts::count(black_box(&batch), &[]).len());
+}
+
+/// The time tables of one batch (each stop's local time, the calendar
+/// tables, the daylight class and the veil-of-darkness tally), stops spread
+/// over 2025 at every hour and over the Netherlands.
+#[divan::bench]
+fn time_tables_65536_stops(bencher: divan::Bencher) {
+    let mut batch = synthetic_batch();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: u64| {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (x >> 33) % n
+    };
+    for i in 0..batch.len() {
+        // From 2025-01-01T00:00Z, any minute of the year.
+        batch.fields.stopped_at[i] = 1_735_689_600_000 + next(365 * 24 * 60) as i64 * 60_000;
+        batch.fields.latitude[i] = 50.8 + next(2_500) as f64 / 1_000.0;
+        batch.fields.longitude[i] = 3.4 + next(3_700) as f64 / 1_000.0;
+    }
+    let identity = |values: &[Vec<String>]| -> Vec<Vec<u32>> {
+        values
+            .iter()
+            .map(|v| (0..v.len() as u32).collect())
+            .collect()
+    };
+    let (texts, groups) = (identity(&batch.text_values), identity(&batch.group_values));
+    let tz = chrono_tz::Europe::Amsterdam;
+    let daylight = stopaudit::daylight::Daylight::new(tz, &[], None, 0.1, 30);
+    let cube = stopaudit::counting::SharedCube::new(batch.groups.len(), &[]);
+    bencher.bench(|| {
+        cube.add_time_tables(black_box(&batch), tz, Some(&daylight), &texts, &groups);
+    });
 }
 
 #[divan::bench(args = [(0.15, 0.3, 8.0), (0.3, 1.0, 30.0), (0.05, 0.1, 3.0)])]
