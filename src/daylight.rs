@@ -102,13 +102,16 @@ pub struct StopTime {
 /// Sunset and dusk of one place on every day of one year.
 #[derive(Debug)]
 struct PlaceYear {
-    /// Local seconds after midnight, per day of the year (0-based); `None`
+    /// Per day of the year (0-based): sunset and dusk side by side (one
+    /// memory access per stop), local seconds after midnight, [`NEVER`]
     /// when the sun does not reach the angle that day.
-    sunset: Vec<Option<i32>>,
-    dusk: Vec<Option<i32>>,
+    evenings: Vec<[i32; 2]>,
     /// Earliest and latest dusk of the year, local seconds after midnight.
     window: Option<(i32, i32)>,
 }
+
+/// A sunset or dusk that does not happen that day.
+const NEVER: i32 = i32::MIN;
 
 /// The settings and shared per-place tables (see the module documentation).
 #[derive(Debug)]
@@ -187,24 +190,21 @@ impl Daylight {
                 ((local - day_start) / 1000) as i32
             })
         };
-        let mut sunset = Vec::with_capacity(days);
-        let mut dusk = Vec::with_capacity(days);
-        for d in 0..days {
-            let date = first + chrono::Days::new(d as u64);
-            sunset.push(local_seconds(date, crate::sun::SUNSET_ZENITH));
-            dusk.push(local_seconds(date, crate::sun::CIVIL_DUSK_ZENITH));
-        }
-        let window = dusk
+        let evenings: Vec<[i32; 2]> = (0..days)
+            .map(|d| {
+                let date = first + chrono::Days::new(d as u64);
+                [crate::sun::SUNSET_ZENITH, crate::sun::CIVIL_DUSK_ZENITH]
+                    .map(|zenith| local_seconds(date, zenith).unwrap_or(NEVER))
+            })
+            .collect();
+        let window = evenings
             .iter()
-            .flatten()
-            .fold(None, |acc: Option<(i32, i32)>, &s| {
+            .map(|&[_, dusk]| dusk)
+            .filter(|&dusk| dusk != NEVER)
+            .fold(None, |acc: Option<(i32, i32)>, s| {
                 Some(acc.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))))
             });
-        PlaceYear {
-            sunset,
-            dusk,
-            window,
-        }
+        PlaceYear { evenings, window }
     }
 
     fn place_year(&self, place: Place, year: i32) -> Arc<PlaceYear> {
@@ -248,6 +248,13 @@ impl Daylight {
     }
 }
 
+/// A place's sun table of one year, as a batch view holds it.
+struct YearTable {
+    year: i32,
+    window: Option<(i32, i32)>,
+    sun: Arc<PlaceYear>,
+}
+
 /// One batch's view of [`Daylight`], with caches indexed densely by day
 /// and place, so a stop costs a few array lookups.
 pub struct DaylightBatch<'a> {
@@ -260,8 +267,9 @@ pub struct DaylightBatch<'a> {
     /// Grid place -> slot.
     slots: foldhash::HashMap<Place, u32>,
     places: Vec<Place>,
-    /// Per slot: the sun tables of the years met so far.
-    tables: Vec<Vec<(i32, Arc<PlaceYear>)>>,
+    /// Per slot: the sun tables of the years met so far, with their windows
+    /// (looked at for every stop, so kept here rather than behind the `Arc`).
+    tables: Vec<Vec<YearTable>>,
     /// Per year met so far: the local days of its clock changes.
     changes: Vec<(i32, Arc<Vec<i64>>)>,
 }
@@ -324,17 +332,22 @@ impl<'a> DaylightBatch<'a> {
             .any(|&c| (day - c).abs() <= self.daylight.clock_change_days)
     }
 
-    fn table(&mut self, slot: u32, year: i32) -> &PlaceYear {
+    fn table(&mut self, slot: u32, year: i32) -> &YearTable {
         let tables = &mut self.tables[slot as usize];
-        let at = match tables.iter().position(|(y, _)| *y == year) {
+        let at = match tables.iter().position(|t| t.year == year) {
             Some(at) => at,
             None => {
                 let place = self.places[slot as usize];
-                tables.push((year, self.daylight.place_year(place, year)));
+                let sun = self.daylight.place_year(place, year);
+                tables.push(YearTable {
+                    year,
+                    window: sun.window,
+                    sun,
+                });
                 tables.len() - 1
             }
         };
-        &tables[at].1
+        &tables[at]
     }
 
     /// Stop `i` of `batch` (the batch this view was made for).
@@ -358,14 +371,12 @@ impl<'a> DaylightBatch<'a> {
                 // The window first: most stops fall outside it, and then
                 // the day's sunset and dusk need not be looked up.
                 match table.window {
-                    Some((lo, hi)) if second >= lo && second <= hi => {
-                        match (table.sunset[d], table.dusk[d]) {
-                            (Some(_), Some(dusk)) if second >= dusk => Light::Dark,
-                            (Some(sunset), Some(_)) if second >= sunset => Light::Twilight,
-                            (Some(_), Some(_)) => Light::Daylight,
-                            _ => Light::OutsideWindow,
-                        }
-                    }
+                    Some((lo, hi)) if second >= lo && second <= hi => match table.sun.evenings[d] {
+                        [sunset, dusk] if sunset == NEVER || dusk == NEVER => Light::OutsideWindow,
+                        [_, dusk] if second >= dusk => Light::Dark,
+                        [sunset, _] if second >= sunset => Light::Twilight,
+                        _ => Light::Daylight,
+                    },
                     _ => Light::OutsideWindow,
                 }
             }
