@@ -218,10 +218,15 @@ fn add_signed(count: &mut u64, n: u64, sign: i64) {
 /// Clock times in a tally block: minute of the day × dark × clock-change window.
 const TIMES: usize = 24 * 60 * 4;
 
-/// Memory a tally may take before it is folded into the sparse cells: a
-/// run with a few dozen units and years stays under it, one with thousands
-/// of units (or years) folds now and then and stays within it.
-const TALLY_BYTES: usize = 64 << 20;
+/// Memory all threads' tallies may take together before they are folded
+/// into the sparse cells (each thread's builder gets its share, at least
+/// [`MIN_TALLY_BYTES`]): a run with a few dozen units and years stays under
+/// it, one with thousands of units (or years) folds now and then and stays
+/// within it.
+const TALLY_BYTES: usize = 128 << 20;
+
+/// The smallest share of [`TALLY_BYTES`] a tally gets, however many threads.
+const MIN_TALLY_BYTES: usize = 8 << 20;
 
 /// Dense counts of tallied stops, block by block (see the module
 /// documentation).
@@ -243,7 +248,8 @@ struct Tally {
     /// Stops tallied: no count exceeds it, so the `u32` counts cannot
     /// overflow while it is below `u32::MAX`.
     stops: u64,
-    /// Memory budget in bytes, [`TALLY_BYTES`] when 0 (tests set less).
+    /// Memory budget in bytes; when 0, this thread's share of
+    /// [`TALLY_BYTES`] (tests set less).
     budget: usize,
 }
 
@@ -260,7 +266,7 @@ impl Tally {
     /// Whether `blocks` blocks of `stride` slots fit the budget.
     fn fits(&self, blocks: usize, stride: usize) -> bool {
         let budget = if self.budget == 0 {
-            TALLY_BYTES
+            (TALLY_BYTES / rayon::current_num_threads()).max(MIN_TALLY_BYTES)
         } else {
             self.budget
         };
