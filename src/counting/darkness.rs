@@ -52,6 +52,9 @@ pub struct DarknessCounts {
     cells: foldhash::HashMap<DarkCell, u64>,
     /// Counts not yet in `cells` (only ever positive).
     tally: Tally,
+    /// Set once the tally stopped paying for itself (see [`Self::count`]):
+    /// stops then go straight into `cells`.
+    sparse: bool,
     /// Stops per [`Light`] class, indexed by `Light as usize`.
     pub classes: [u64; 5],
 }
@@ -110,14 +113,24 @@ impl DarknessCounts {
         groups: impl Iterator<Item = u32> + Clone,
         sign: i64,
     ) {
-        if sign > 0 {
+        if sign > 0 && !self.sparse {
             let time = Tally::time(minute, dark, clock_change_window);
-            if !self.tally.add((unit, year), time, groups.clone()) {
-                self.settle();
-                let added = self.tally.add((unit, year), time, groups);
-                assert!(added, "an empty tally has room for a stop");
+            if self.tally.add((unit, year), time, groups.clone()) {
+                return;
             }
-            return;
+            // Full: fold it into the cells. Folding reads every entry, so a
+            // tally that filled up with fewer stops than a sixteenth of its
+            // entries (many groups, units or years for the budget) costs
+            // more than it saves, and so does one without room for a
+            // single block: from then on this table counts cell by cell.
+            let (stops, entries) = (self.tally.stops, self.tally.entries());
+            self.settle();
+            if stops.saturating_mul(16) >= entries
+                && self.tally.add((unit, year), time, groups.clone())
+            {
+                return;
+            }
+            self.sparse = true;
         }
         for (a, group) in groups.enumerate() {
             let cell = DarkCell {
@@ -261,6 +274,11 @@ impl Tally {
 
     fn is_empty(&self) -> bool {
         self.stops == 0
+    }
+
+    /// Counters held (read in full by a fold).
+    fn entries(&self) -> u64 {
+        (self.blocks.len() * self.stride * TIMES) as u64
     }
 
     /// Whether `blocks` blocks of `stride` slots fit the budget.
@@ -416,6 +434,29 @@ mod tests {
             }
         }
         cells
+    }
+
+    /// Far more groups than the budget has room for: the table gives up
+    /// the tally and counts cell by cell, with the same cells.
+    #[test]
+    fn too_many_groups_for_the_tally_count_cell_by_cell() {
+        let stops: Vec<Stop> = (0..3_000u32)
+            .map(|i| {
+                (
+                    (i % 40, 2024 + (i % 3) as u16, (i * 7 % 1440) as u16),
+                    i % 2 == 0,
+                    false,
+                    [i % 1_500, i % 3, i % 7],
+                )
+            })
+            .collect();
+        let mut counts = DarknessCounts::default();
+        counts.tally.budget = 2 * 1024 * TIMES * 4;
+        for &(at, dark, window, groups) in &stops {
+            counts.count(at, dark, window, groups.into_iter(), 1);
+        }
+        assert!(counts.sparse);
+        assert_eq!(counts.cells().into_owned(), by_hand(&stops));
     }
 
     proptest! {
