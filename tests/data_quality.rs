@@ -30,17 +30,22 @@ fn analyze(path: &Path, key: Option<&Path>) -> Value {
         .env_remove("STOPAUDIT_PSEUDONYM_KEY");
     if let Some(key) = key {
         let config = path.with_extension("toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[analysis.data_quality]\npseudonym_key_file = \"{}\"\n",
-                key.display()
-            ),
-        )
-        .unwrap();
+        write_key_config(&config, key);
         cmd.arg("--config").arg(config);
     }
     json_of(&mut cmd)
+}
+
+/// A configuration at `config` naming `key` as the pseudonym key file.
+fn write_key_config(config: &Path, key: &Path) {
+    std::fs::write(
+        config,
+        format!(
+            "[analysis.data_quality]\npseudonym_key_file = \"{}\"\n",
+            key.display()
+        ),
+    )
+    .unwrap();
 }
 
 fn failed(a: &Value) -> Vec<String> {
@@ -207,14 +212,7 @@ fn a_short_key_is_refused_with_exit_code_2() {
     let key = dir.path().join("short");
     std::fs::write(&key, "too short").unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[analysis.data_quality]\npseudonym_key_file = \"{}\"\n",
-            key.display()
-        ),
-    )
-    .unwrap();
+    write_key_config(&config, &key);
     let out = stopaudit()
         .args(["analyze", "--quiet", "--format", "json"])
         .arg(&clean)

@@ -180,8 +180,12 @@ impl DarknessCounts {
         if self.tally.is_empty() {
             return std::borrow::Cow::Borrowed(&self.cells);
         }
-        let mut all = self.clone();
-        all.settle();
+        // Into a copy of the cells alone: the tally itself need not be copied.
+        let mut all = DarknessCounts {
+            cells: self.cells.clone(),
+            ..DarknessCounts::default()
+        };
+        self.tally.for_each(|cell, n| all.add_cell(cell, n, 1));
         std::borrow::Cow::Owned(all.cells)
     }
 

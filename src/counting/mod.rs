@@ -247,7 +247,9 @@ impl BatchCounts {
 
     /// Counts one more stop (row `i` of `batch`).
     pub fn add(&mut self, batch: &StopBatch, i: usize) {
-        self.each_key(batch, i, |cells, key| *cells.entry(key).or_default() += 1);
+        assert!(self.layout.is_none(), "stops are added to wide counts only");
+        let columns = KeyColumns::of(batch, &self.extra);
+        columns.keys(i, |key| *self.cells.entry(key).or_default() += 1);
     }
 
     /// Takes one stop (row `i` of the batch it was counted from) out again.
@@ -282,17 +284,6 @@ impl BatchCounts {
             .filter(|(k, _)| k.chunk == 0)
             .map(|(_, n)| n)
             .sum()
-    }
-
-    fn each_key(
-        &mut self,
-        batch: &StopBatch,
-        i: usize,
-        mut f: impl FnMut(&mut foldhash::HashMap<PackedKey, u64>, PackedKey),
-    ) {
-        assert!(self.layout.is_none(), "stops are added to wide counts only");
-        let columns = KeyColumns::of(batch, &self.extra);
-        columns.keys(i, |key| f(&mut self.cells, key));
     }
 }
 
