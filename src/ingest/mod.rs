@@ -17,6 +17,7 @@ pub mod csv;
 pub mod datetime;
 pub mod jsonl;
 pub mod mapping;
+pub mod nested;
 pub mod parquet;
 pub mod source;
 pub mod stop_ids;
@@ -338,24 +339,26 @@ fn in_order(
     let window = 2 * rayon::current_num_threads() + 1;
     let mut pending: std::collections::VecDeque<std::sync::mpsc::Receiver<Result<Processed>>> =
         Default::default();
-    let mut exhausted = false;
+    // One job is fetched ahead, to know whether the one spawned is the last.
+    let mut ahead = src.next_batch()?;
     loop {
-        while !exhausted && pending.len() < window {
-            match src.next_batch()? {
-                None => exhausted = true,
-                Some(job) => {
-                    let (send, receive) = std::sync::mpsc::sync_channel(1);
-                    let context = std::sync::Arc::clone(context);
-                    rayon::spawn(move || {
-                        let processed = job().map(|b| context.process(b));
-                        // Let go of the shared state before answering: once
-                        // every answer is in, the caller owns it alone.
-                        drop(context);
-                        let _ = send.send(processed);
-                    });
-                    pending.push_back(receive);
-                }
-            }
+        while pending.len() < window {
+            let Some(job) = ahead.take() else { break };
+            ahead = src.next_batch()?;
+            // Only the last batch splits its own work: the others keep
+            // the threads busy by themselves (see `nested`).
+            let serial = ahead.is_some();
+            let (send, receive) = std::sync::mpsc::sync_channel(1);
+            let context = std::sync::Arc::clone(context);
+            rayon::spawn(move || {
+                let run = || job().map(|b| context.process(b));
+                let processed = if serial { nested::serially(run) } else { run() };
+                // Let go of the shared state before answering: once
+                // every answer is in, the caller owns it alone.
+                drop(context);
+                let _ = send.send(processed);
+            });
+            pending.push_back(receive);
         }
         let Some(next) = pending.pop_front() else {
             return Ok(());

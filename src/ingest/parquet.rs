@@ -366,6 +366,7 @@ impl Source for ParquetSource {
         Ok(Some(Box::new(move || {
             let decoded: Vec<(usize, RawColumn)> = selected
                 .par_iter()
+                .with_min_len(super::nested::min_len(selected.len()))
                 .map(|&c| Ok((c, file.decode(g, c, start, end)?)))
                 .collect::<Result<_>>()?;
             let mut columns: Vec<Option<RawColumn>> = vec![None; width];

@@ -14,6 +14,7 @@ use super::datetime::{
     ParsedDateTime, local_date, parse_date, parse_datetime, parse_time, to_instant,
 };
 use super::mapping::{ColumnMapping, DateTimeColumns};
+use super::nested;
 use rayon::prelude::*;
 
 use super::batch::{ColumnBatch, RawColumn};
@@ -200,10 +201,10 @@ impl Validator {
         let cols = self.cols;
         let col = |c: Option<usize>| c.and_then(|i| batch.column(i));
         let codes = &self.codes;
-        let (stopped_at, ((coded, registered_at), (rest, groups))) = rayon::join(
+        let (stopped_at, ((coded, registered_at), (rest, groups))) = nested::join(
             || self.stopped_at_batch(batch),
             || {
-                rayon::join(
+                nested::join(
                     || {
                         (
                             [
@@ -239,7 +240,7 @@ impl Validator {
                         )
                     },
                     || {
-                        rayon::join(
+                        nested::join(
                             || {
                                 let texts = std::array::from_fn(|k| {
                                     Field::of(col(cols.texts[k]), n, |c| text_value(k, c))
@@ -373,8 +374,10 @@ impl Validator {
         };
         let chunk = 8192;
         type Part = (usize, Vec<i64>, Vec<(u32, Rejection)>);
-        let parts: Vec<Part> = (0..n.div_ceil(chunk))
+        let pieces = n.div_ceil(chunk);
+        let parts: Vec<Part> = (0..pieces)
             .into_par_iter()
+            .with_min_len(nested::min_len(pieces))
             .map(|p| {
                 let range = p * chunk..((p + 1) * chunk).min(n);
                 let mut values = Vec::with_capacity(range.len());
@@ -774,13 +777,18 @@ fn stop_id_hashes(column: Option<&RawColumn>, n: usize) -> Vec<Option<u128>> {
     };
     match column {
         None => vec![None; n],
-        Some(RawColumn::Text(t)) => (0..n).into_par_iter().map(|i| hash(t.get(i))).collect(),
+        Some(RawColumn::Text(t)) => (0..n)
+            .into_par_iter()
+            .with_min_len(nested::min_len(n))
+            .map(|i| hash(t.get(i)))
+            .collect(),
         Some(RawColumn::Coded { values, codes }) => {
             let hashes: Vec<Option<u128>> = values.iter().map(hash_cell).collect();
             codes.iter().map(|&c| hashes[c as usize]).collect()
         }
         Some(other) => (0..n)
             .into_par_iter()
+            .with_min_len(nested::min_len(n))
             .map(|i| other.with_cell(i, hash_cell))
             .collect(),
     }
@@ -820,6 +828,7 @@ impl<T: Clone + Send> Field<T> {
             Some(other) => {
                 results = (0..n)
                     .into_par_iter()
+                    .with_min_len(nested::min_len(n))
                     .map(|i| other.with_cell(i, |c| check(present(c))))
                     .collect();
                 (0..n as u32).collect()
