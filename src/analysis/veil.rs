@@ -241,13 +241,22 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
         return VeilOfDarkness::default();
     }
     let cells = table.cells();
-    let mut jobs = Vec::new();
-    for a in attrs {
-        let (reference, reference_label) = (&a.reference.0, &a.reference.1);
-        for (g, label) in &a.groups {
-            if g == reference || label == UNKNOWN_GROUP {
-                continue;
-            }
+    let jobs: Vec<(&Attribute, &u32, &String)> = attrs
+        .iter()
+        .flat_map(|a| {
+            a.groups
+                .iter()
+                .filter(|(g, label)| *g != a.reference.0 && label != UNKNOWN_GROUP)
+                .map(move |(g, label)| (a, g, label))
+        })
+        .collect();
+    let confidence = inputs.settings.confidence;
+    // Each comparison gathers its own patterns from the cells, on its own
+    // thread: done one after another, the gathering took longer than the fits.
+    let mut results: Vec<VeilResult> = jobs
+        .into_par_iter()
+        .map(|(a, g, label)| {
+            let reference = &a.reference.0;
             let mut all = Patterns::new();
             let mut clock_change = Patterns::new();
             for (c, &n) in cells.iter() {
@@ -268,19 +277,8 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
                     add(&mut clock_change);
                 }
             }
-            jobs.push((
-                a.name.clone(),
-                label.clone(),
-                reference_label.clone(),
-                all,
-                clock_change,
-            ));
-        }
-    }
-    let confidence = inputs.settings.confidence;
-    let mut results: Vec<VeilResult> = jobs
-        .into_par_iter()
-        .map(|(attribute, group, reference, all, clock_change)| {
+            let (attribute, group, reference) =
+                (a.name.clone(), label.clone(), a.reference.1.clone());
             let fit =
                 |p: &Patterns, df: usize| fit_darkness(p, df, &settings.fixed_effects, confidence);
             let (estimate, note) = split(fit(&all, settings.spline_df));

@@ -526,16 +526,21 @@ impl CubeBuilder {
     /// Adds (`sign` 1) or subtracts (`sign` -1) another builder's counts;
     /// cells that reach zero are dropped.
     pub fn add(&mut self, other: &CubeBuilder, sign: i64) {
-        self.darkness.add(&other.darkness, sign);
-        self.calendar.add(&other.calendar, sign);
-        self.bench.add(&other.bench, sign);
-        for (key, &n) in &other.cells {
-            let cell = self.cells.entry(*key).or_default();
-            *cell = cell.wrapping_add_signed(sign * n as i64);
-            if *cell == 0 {
-                self.cells.remove(key);
-            }
-        }
+        // The darkness table is the largest: merged beside the others.
+        rayon::join(
+            || self.darkness.add(&other.darkness, sign),
+            || {
+                self.calendar.add(&other.calendar, sign);
+                self.bench.add(&other.bench, sign);
+                for (key, &n) in &other.cells {
+                    let cell = self.cells.entry(*key).or_default();
+                    *cell = cell.wrapping_add_signed(sign * n as i64);
+                    if *cell == 0 {
+                        self.cells.remove(key);
+                    }
+                }
+            },
+        );
     }
 
     /// The same counts with text and group codes replaced: `texts[k][old]`
@@ -544,23 +549,32 @@ impl CubeBuilder {
         let mut out = CubeBuilder::new(&self.extra_fields)
             .with_benchmark(self.bench_spec.clone())
             .with_registration_periods(self.calendar_columns.period_registered);
-        if let Some(spec) = &self.bench_spec {
-            out.bench.add_recoded(&self.bench, spec, (texts, groups), 1);
-        }
-        out.darkness
-            .add_recoded(&self.darkness, &texts[UNIT_FIELD], groups, 1);
-        out.calendar
-            .add_recoded(&self.calendar, TEXT_COLUMNS, (texts, groups), 1);
-        for (c, n) in &self.cells {
-            let cell = AttributeCell {
-                rest: self.recode_rest(c.rest, texts),
-                group: groups
-                    .get(usize::from(c.attribute))
-                    .map_or(c.group, |codes| codes[c.group as usize]),
-                attribute: c.attribute,
-            };
-            *out.cells.entry(cell).or_default() += n;
-        }
+        let CubeBuilder {
+            darkness: out_darkness,
+            calendar: out_calendar,
+            bench: out_bench,
+            cells: out_cells,
+            ..
+        } = &mut out;
+        rayon::join(
+            || out_darkness.add_recoded(&self.darkness, &texts[UNIT_FIELD], groups, 1),
+            || {
+                if let Some(spec) = &self.bench_spec {
+                    out_bench.add_recoded(&self.bench, spec, (texts, groups), 1);
+                }
+                out_calendar.add_recoded(&self.calendar, TEXT_COLUMNS, (texts, groups), 1);
+                for (c, n) in &self.cells {
+                    let cell = AttributeCell {
+                        rest: self.recode_rest(c.rest, texts),
+                        group: groups
+                            .get(usize::from(c.attribute))
+                            .map_or(c.group, |codes| codes[c.group as usize]),
+                        attribute: c.attribute,
+                    };
+                    *out_cells.entry(cell).or_default() += n;
+                }
+            },
+        );
         out
     }
 
@@ -745,12 +759,14 @@ impl SharedCube {
 
     /// The cube and dictionaries, less the `removed` counts (stops counted
     /// and then found to be duplicates), with codes in sorted order.
-    pub fn finish(self, removed: CubeBuilder) -> (CountCube, Dictionaries) {
-        let mut total = self.builder();
-        let builders = self
-            .builders
-            .into_inner()
-            .expect("no thread panics holding the pool");
+    pub fn finish(mut self, removed: CubeBuilder) -> (CountCube, Dictionaries) {
+        let mut builders = std::mem::take(
+            self.builders
+                .get_mut()
+                .expect("no thread panics holding the pool"),
+        );
+        // The first builder is the total's start: one merge fewer.
+        let mut total = builders.pop().unwrap_or_else(|| self.builder());
         for b in builders {
             total.add(&b, 1);
         }
