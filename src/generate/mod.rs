@@ -8,11 +8,15 @@
 //! CSV output looks like a Dutch export (semicolons, Dutch column names and
 //! labels, `dd-mm-jjjj` dates, decimal commas, UTF-8 with BOM, CRLF);
 //! Parquet and IPC output use the canonical names and codes with typed
-//! columns. `--dirty RATE` spoils that share of rows in known ways, each
+//! columns: text as dictionary columns in Parquet, as plain strings in IPC
+//! (whose files allow one dictionary per column, while a chunk's values are
+//! known only when it is made). Parquet row groups are encoded and
+//! compressed on the worker threads ([`parquet_out`]). `--dirty RATE` spoils that share of rows in known ways, each
 //! caught by exactly one quarantine reason, and the truth manifest counts
 //! them, so tests can check the accounting exactly.
 
 pub mod bias;
+pub mod parquet_out;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -821,50 +825,56 @@ fn misspell(label: &str) -> String {
     format!("{label}x")
 }
 
-/// Rows as a data frame (for Parquet and IPC).
+/// A generated column: plain, or categorical as a small code per row and
+/// the codes' labels.
+enum GenColumn {
+    Plain(polars::prelude::Column),
+    Categorical {
+        name: &'static str,
+        /// Per row the index of its label (None: a null).
+        keys: Vec<Option<u32>>,
+        /// Each label once, in order of first appearance.
+        labels: Vec<String>,
+    },
+}
+
+/// The columns of the rows (for Parquet and IPC).
 ///
-/// Repeating text is written as categorical (Parquet dictionary pages with
-/// the Arrow dictionary type), as exports from analytical tools usually
-/// are. Each categorical column is built from a small integer key per row
-/// (the generator's own indices): the text of a key is made and entered in
-/// polars' category mapping once per chunk, not once per row.
-fn frame(
+/// Repeating text is categorical (Parquet dictionary pages with the Arrow
+/// dictionary type), as exports from analytical tools usually are. Each
+/// categorical column is built from a small integer key per row (the
+/// generator's own indices): the text of a key is made once per chunk,
+/// not once per row.
+fn columns(
     rows: &[GenRow],
     codes: &CodeLists,
     period_days: u32,
-) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+) -> polars::prelude::PolarsResult<Vec<GenColumn>> {
     use polars::prelude::*;
     let tz = chrono_tz::Europe::Amsterdam;
-    let categorical = DataType::from_categories(Categories::global());
-    let DataType::Categorical(_, mapping) = &categorical else {
-        unreachable!("a categorical type")
-    };
-    // `key` identifies the text `label` gives (None: a null).
-    let category = |name: &str,
+    // `key` identifies the text `label` gives (None: a null); keys that
+    // give the same text share its code.
+    let category = |name: &'static str,
                     key: &dyn Fn(&GenRow) -> Option<u64>,
                     label: &dyn Fn(&GenRow) -> String|
-     -> PolarsResult<Column> {
-        let mut ids: foldhash::HashMap<u64, u32> = Default::default();
-        let mut cats = Vec::with_capacity(rows.len());
-        for r in rows {
-            cats.push(match key(r) {
-                None => None,
-                Some(k) => Some(match ids.get(&k) {
-                    Some(&id) => id,
-                    None => {
-                        let id = mapping.insert_cat(&label(r))?;
-                        ids.insert(k, id);
-                        id
-                    }
-                }),
-            });
-        }
-        let physical = UInt32Chunked::from_iter_options(name.into(), cats.into_iter());
-        Ok(
-            Categorical32Chunked::from_cats_and_dtype(physical, categorical.clone())
-                .into_series()
-                .into_column(),
-        )
+     -> GenColumn {
+        let mut by_key: foldhash::HashMap<u64, u32> = Default::default();
+        let mut by_label: foldhash::HashMap<String, u32> = Default::default();
+        let mut labels = Vec::new();
+        let keys = rows
+            .iter()
+            .map(|r| {
+                let k = key(r)?;
+                Some(*by_key.entry(k).or_insert_with(|| {
+                    let text = label(r);
+                    *by_label.entry(text.clone()).or_insert_with(|| {
+                        labels.push(text);
+                        (labels.len() - 1) as u32
+                    })
+                }))
+            })
+            .collect();
+        GenColumn::Categorical { name, keys, labels }
     };
     let instants: Vec<i64> = rows
         .iter()
@@ -882,26 +892,29 @@ fn frame(
             TimeZone::opt_try_new(Some("Europe/Amsterdam"))?,
         )
         .into_column();
+    let stopped_at = GenColumn::Plain(stopped_at);
     let place = |r: &GenRow| u64::from(r.unit) << 8 | u64::from(r.muni);
     let invalid_area = |r: &GenRow| r.spoil == Some(Reason::InvalidValue);
     let misspelt = |r: &GenRow| r.spoil == Some(Reason::UnknownCategory);
     let mut cols = vec![
-        StringChunked::from_iter_values(
-            "stop_id".into(),
-            rows.iter()
-                .map(|r| stop_id(r.duplicate_of.unwrap_or(r.index))),
-        )
-        .into_column(),
+        GenColumn::Plain(
+            StringChunked::from_iter_values(
+                "stop_id".into(),
+                rows.iter()
+                    .map(|r| stop_id(r.duplicate_of.unwrap_or(r.index))),
+            )
+            .into_column(),
+        ),
         stopped_at,
         category("unit", &|r| Some(r.unit.into()), &|r| {
             UNITS[r.unit as usize].name.to_string()
-        })?,
-        category("district", &|r| Some(place(r)), &district)?,
+        }),
+        category("district", &|r| Some(place(r)), &district),
         category(
             "basisteam",
             &|r| Some(place(r) << 8 | u64::from(r.basisteam)),
             &basisteam,
-        )?,
+        ),
         category(
             "area_code",
             &|r| Some(place(r) << 1 | u64::from(invalid_area(r))),
@@ -913,22 +926,26 @@ fn frame(
                     c.to_string()
                 }
             },
-        )?,
-        Float64Chunked::from_vec("latitude".into(), rows.iter().map(|r| r.lat).collect())
-            .into_column(),
-        Float64Chunked::from_vec("longitude".into(), rows.iter().map(|r| r.lon).collect())
-            .into_column(),
+        ),
+        GenColumn::Plain(
+            Float64Chunked::from_vec("latitude".into(), rows.iter().map(|r| r.lat).collect())
+                .into_column(),
+        ),
+        GenColumn::Plain(
+            Float64Chunked::from_vec("longitude".into(), rows.iter().map(|r| r.lon).collect())
+                .into_column(),
+        ),
         category("subject_type", &|r| Some(r.subject.into()), &|r| {
             codes.subject_type.get(r.subject).code.clone()
-        })?,
+        }),
         category("legal_basis", &|r| Some(r.legal.into()), &|r| {
             codes.legal_basis.get(r.legal).code.clone()
-        })?,
+        }),
         category(
             "justification",
             &|r| (r.spoil != Some(Reason::MissingRequired)).then_some(r.justification.into()),
             &|r| codes.justification.get(r.justification).code.clone(),
-        )?,
+        ),
         category(
             "outcome",
             &|r| Some(u64::from(r.outcome) << 1 | u64::from(misspelt(r))),
@@ -936,46 +953,139 @@ fn frame(
                 let c = codes.outcome.get(r.outcome).code.clone();
                 if misspelt(r) { misspell(&c) } else { c }
             },
-        )?,
-        BooleanChunked::from_iter_values(
-            "search_conducted".into(),
-            rows.iter()
-                .map(|r| r.searched && r.spoil != Some(Reason::ContrabandWithoutSearch)),
-        )
-        .into_column(),
-        BooleanChunked::from_iter_values(
-            "contraband_found".into(),
-            rows.iter()
-                .map(|r| r.contraband || r.spoil == Some(Reason::ContrabandWithoutSearch)),
-        )
-        .into_column(),
+        ),
+        GenColumn::Plain(
+            BooleanChunked::from_iter_values(
+                "search_conducted".into(),
+                rows.iter()
+                    .map(|r| r.searched && r.spoil != Some(Reason::ContrabandWithoutSearch)),
+            )
+            .into_column(),
+        ),
+        GenColumn::Plain(
+            BooleanChunked::from_iter_values(
+                "contraband_found".into(),
+                rows.iter()
+                    .map(|r| r.contraband || r.spoil == Some(Reason::ContrabandWithoutSearch)),
+            )
+            .into_column(),
+        ),
         category(
             "reason_explained",
             &|r| (r.explained < 2).then_some(r.explained.into()),
             &|r| ["yes", "no"][r.explained as usize].to_string(),
-        )?,
+        ),
         category(
             "officer_id",
             &|r| Some(place(r) << 16 | u64::from(r.basisteam) << 8 | u64::from(r.officer)),
             &officer,
-        )?,
+        ),
         category("team", &|r| Some(r.team.into()), &|r| {
             world::TEAMS[r.team as usize].to_string()
-        })?,
+        }),
     ];
     for (a, attr) in ATTRIBUTES.iter().enumerate() {
         cols.push(category(
             attr.name,
             &|r| ((r.groups[a] as usize) < attr.groups.len()).then_some(r.groups[a].into()),
             &|r| attr.groups[r.groups[a] as usize].to_string(),
-        )?);
+        ));
     }
+    Ok(cols)
+}
+
+/// How [`frame`] writes text columns.
+#[derive(Clone, Copy)]
+enum Text {
+    /// In polars' global categories (the Parquet schema).
+    Categorical,
+    /// As plain strings (IPC: an Arrow IPC file allows one dictionary per
+    /// column for the whole file, and a chunk's categories are only known
+    /// when it is made).
+    Plain,
+}
+
+/// Rows as a data frame.
+fn frame(
+    rows: &[GenRow],
+    codes: &CodeLists,
+    period_days: u32,
+    text: Text,
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    let categorical = DataType::from_categories(Categories::global());
+    let DataType::Categorical(_, mapping) = &categorical else {
+        unreachable!("a categorical type")
+    };
+    let cols = columns(rows, codes, period_days)?
+        .into_iter()
+        .map(|c| match (c, text) {
+            (GenColumn::Plain(c), _) => Ok(c),
+            (GenColumn::Categorical { name, keys, labels }, Text::Plain) => {
+                Ok(StringChunked::from_iter_options(
+                    name.into(),
+                    keys.iter().map(|k| k.map(|k| labels[k as usize].as_str())),
+                )
+                .into_column())
+            }
+            (GenColumn::Categorical { name, keys, labels }, Text::Categorical) => {
+                let ids = labels
+                    .iter()
+                    .map(|l| mapping.insert_cat(l))
+                    .collect::<PolarsResult<Vec<u32>>>()?;
+                let physical = UInt32Chunked::from_iter_options(
+                    name.into(),
+                    keys.iter().map(|k| k.map(|k| ids[k as usize])),
+                );
+                Ok(
+                    Categorical32Chunked::from_cats_and_dtype(physical, categorical.clone())
+                        .into_series()
+                        .into_column(),
+                )
+            }
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
     DataFrame::new(rows.len(), cols)
+}
+
+/// Rows as Arrow arrays, as polars exports [`frame`]'s columns (text as
+/// dictionary arrays with the labels in order of first appearance), made
+/// without polars' global categories (for Parquet).
+fn arrays(
+    rows: &[GenRow],
+    codes: &CodeLists,
+    period_days: u32,
+) -> polars::prelude::PolarsResult<Vec<polars::prelude::ArrayRef>> {
+    use polars::prelude::*;
+    use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+    columns(rows, codes, period_days)?
+        .into_iter()
+        .map(|c| match c {
+            GenColumn::Plain(c) => Ok(c
+                .as_materialized_series()
+                .rechunk()
+                .to_arrow(0, CompatLevel::newest())),
+            GenColumn::Categorical { keys, labels, .. } => {
+                let values = Utf8ViewArray::from_slice_values(&labels);
+                let dtype = ArrowDataType::Dictionary(
+                    polars_arrow::datatypes::IntegerType::UInt32,
+                    Box::new(values.dtype().clone()),
+                    false,
+                );
+                Ok(DictionaryArray::<u32>::try_new(
+                    dtype,
+                    PrimitiveArray::from(keys),
+                    values.boxed(),
+                )?
+                .boxed())
+            }
+        })
+        .collect()
 }
 
 enum Writer {
     Csv(std::io::BufWriter<std::fs::File>),
-    Parquet(Box<polars::io::parquet::write::BatchedWriter<std::fs::File>>),
+    Parquet(Box<parquet_out::ParquetOut<std::fs::File>>),
     Ipc(Box<polars::io::ipc::BatchedWriter<std::fs::File>>),
 }
 
@@ -1005,17 +1115,17 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
             Writer::Csv(w)
         }
         GenFormat::Parquet => {
-            let schema = frame(&[], &codes, settings.days)
+            let schema = frame(&[], &codes, settings.days, Text::Categorical)
                 .map_err(|e| Error::engine(out, e))?
                 .schema()
                 .clone();
-            let w = polars::prelude::ParquetWriter::new(handle)
-                .batched(&schema)
-                .map_err(|e| Error::engine(out, e))?;
+            let w =
+                parquet_out::ParquetOut::new(handle, &schema).map_err(|e| Error::engine(out, e))?;
             Writer::Parquet(Box::new(w))
         }
         GenFormat::Ipc => {
-            let empty = frame(&[], &codes, settings.days).map_err(|e| Error::engine(out, e))?;
+            let empty = frame(&[], &codes, settings.days, Text::Plain)
+                .map_err(|e| Error::engine(out, e))?;
             let schema = empty.schema().clone();
             use polars::prelude::SchemaExt;
             let arrow_schema = schema.to_arrow(polars::prelude::CompatLevel::newest());
@@ -1041,6 +1151,10 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
     let mut k0 = 0;
     while k0 < chunks {
         let k1 = (k0 + window).min(chunks);
+        let parquet = match &writer {
+            Writer::Parquet(w) => Some(&**w),
+            _ => None,
+        };
         let made: Vec<(Counters, Payload)> = (k0..k1)
             .into_par_iter()
             .map(|k| {
@@ -1048,9 +1162,13 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
                 let n = CHUNK_ROWS.min(settings.rows - first);
                 let mut counters = Counters::new(profile.effects.len());
                 let rows = model.chunk(settings.seed, k, first, n, &mut counters);
-                let payload = match settings.format {
-                    GenFormat::Csv => Payload::Text(csv_lines(&rows, &codes, settings.days)),
-                    _ => Payload::Frame(frame(&rows, &codes, settings.days)),
+                let payload = match (settings.format, parquet) {
+                    (GenFormat::Csv, _) => Payload::Text(csv_lines(&rows, &codes, settings.days)),
+                    // Encoded and compressed here, on the worker.
+                    (_, Some(w)) => Payload::Encoded(
+                        arrays(&rows, &codes, settings.days).and_then(|a| w.encode(rows.len(), &a)),
+                    ),
+                    _ => Payload::Frame(frame(&rows, &codes, settings.days, Text::Plain)),
                 };
                 (counters, payload)
             })
@@ -1061,8 +1179,8 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
                 (Writer::Csv(w), Payload::Text(t)) => {
                     w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
                 }
-                (Writer::Parquet(w), Payload::Frame(df)) => w
-                    .write_batch(&df.map_err(|e| Error::engine(out, e))?)
+                (Writer::Parquet(w), Payload::Encoded(groups)) => w
+                    .write(groups.map_err(|e| Error::engine(out, e))?)
                     .map_err(|e| Error::engine(out, e))?,
                 (Writer::Ipc(w), Payload::Frame(df)) => {
                     let mut df = df.map_err(|e| Error::engine(out, e))?;
@@ -1132,6 +1250,7 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
 enum Payload {
     Text(String),
     Frame(polars::prelude::PolarsResult<polars::prelude::DataFrame>),
+    Encoded(polars::prelude::PolarsResult<parquet_out::Encoded>),
 }
 
 #[cfg(test)]
