@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -636,7 +636,7 @@ fn pick(rng: &mut ChaCha8Rng, weights: &[f64]) -> usize {
 
 /// Local (Europe/Amsterdam) sunset at a municipality, minutes after midnight.
 fn local_sunset(date: NaiveDate, m: &world::Municipality) -> u16 {
-    use chrono::{Offset, TimeZone, Timelike};
+    use chrono::{Offset, TimeZone};
     let utc = crate::sun::sunset(date, m.lat, m.lon).expect("the sun sets in the Netherlands");
     let offset = chrono_tz::Europe::Amsterdam
         .offset_from_utc_datetime(&utc.naive_utc())
@@ -686,6 +686,25 @@ impl Counters {
 /// Stop id of row `index`.
 fn stop_id(index: u64) -> String {
     format!("R{:09}", index + 1)
+}
+
+/// [`stop_id`] written into a buffer of its own, without formatting
+/// machinery (the generator makes one per row).
+#[derive(Default)]
+struct StopId(String);
+
+impl StopId {
+    fn of(&mut self, index: u64) -> &str {
+        let number = index + 1;
+        let digits = (number.checked_ilog10().unwrap_or(0) + 1).max(9);
+        self.0.clear();
+        self.0.push('R');
+        for place in (0..digits).rev() {
+            let digit = (number / 10u64.pow(place) % 10) as u8;
+            self.0.push(char::from(b'0' + digit));
+        }
+        &self.0
+    }
 }
 
 fn district(row: &GenRow) -> String {
@@ -876,6 +895,9 @@ fn columns(
             .collect();
         GenColumn::Categorical { name, keys, labels }
     };
+    // The zone's offset only changes on the hour: each local hour is
+    // resolved once (its minutes follow it), not each row.
+    let mut hours: foldhash::HashMap<i64, i64> = Default::default();
     let instants: Vec<i64> = rows
         .iter()
         .map(|r| {
@@ -883,7 +905,12 @@ fn columns(
             if r.spoil == Some(Reason::OutsidePeriod) {
                 local -= Duration::days(i64::from(period_days) + 30);
             }
-            resolve_local(local, tz).expect("generated times exist")
+            let seconds = local.and_utc().timestamp();
+            let start = *hours.entry(seconds.div_euclid(3600)).or_insert_with(|| {
+                let hour = local.date().and_hms_opt(local.hour(), 0, 0).expect("valid");
+                resolve_local(hour, tz).expect("generated times exist")
+            });
+            start + seconds.rem_euclid(3600) * 1000
         })
         .collect();
     let stopped_at = Int64Chunked::from_vec("stopped_at".into(), instants)
@@ -897,14 +924,14 @@ fn columns(
     let invalid_area = |r: &GenRow| r.spoil == Some(Reason::InvalidValue);
     let misspelt = |r: &GenRow| r.spoil == Some(Reason::UnknownCategory);
     let mut cols = vec![
-        GenColumn::Plain(
-            StringChunked::from_iter_values(
-                "stop_id".into(),
-                rows.iter()
-                    .map(|r| stop_id(r.duplicate_of.unwrap_or(r.index))),
-            )
-            .into_column(),
-        ),
+        GenColumn::Plain({
+            let mut id = StopId::default();
+            let mut ids = StringChunkedBuilder::new("stop_id".into(), rows.len());
+            for r in rows {
+                ids.append_value(id.of(r.duplicate_of.unwrap_or(r.index)));
+            }
+            ids.finish().into_column()
+        }),
         stopped_at,
         category("unit", &|r| Some(r.unit.into()), &|r| {
             UNITS[r.unit as usize].name.to_string()
@@ -1277,6 +1304,23 @@ mod tests {
             last_sunday_of_march(2026),
             NaiveDate::from_ymd_opt(2026, 3, 29).unwrap()
         );
+    }
+
+    #[test]
+    fn stop_ids_written_by_hand_match_the_formatted_ones() {
+        let mut id = StopId::default();
+        for index in [
+            0,
+            8,
+            9,
+            99_999_999,
+            999_999_998,
+            999_999_999,
+            12_345_678_901,
+        ] {
+            assert_eq!(id.of(index), stop_id(index));
+        }
+        assert_eq!(id.of(41), "R000000042");
     }
 
     #[test]
