@@ -293,6 +293,12 @@ impl Chunk {
             .double_quote(true)
             .from_reader(&self.bytes[..]);
         let mut record = csv::ByteRecord::new();
+        // A UTF-8 chunk is checked once as a whole (one fast pass over
+        // megabytes) rather than field by field, which took 6% of a CSV
+        // audit; only a chunk with some invalid byte is checked per field,
+        // to find the rows to quarantine.
+        let whole_utf8 =
+            self.encoding == Encoding::Utf8 && std::str::from_utf8(&self.bytes).is_ok();
         // The physical line `counted` bytes into the chunk is on.
         let (mut counted, mut line) = (0usize, self.first_line);
         let mut blank = 0;
@@ -348,6 +354,20 @@ impl Chunk {
                     ),
                     raw: raw_line(&record, self.delimiter),
                 });
+                continue;
+            }
+            if whole_utf8 {
+                for (field, column) in record.iter().zip(&mut texts) {
+                    if let Some(column) = column {
+                        // SAFETY: `bytes` is valid UTF-8, and a field is its
+                        // bytes less ASCII ones (quotes), split at ASCII ones
+                        // (delimiters, line breaks): an ASCII byte is never
+                        // part of a multi-byte character, so every piece
+                        // starts and ends on a character boundary.
+                        column.push(unsafe { std::str::from_utf8_unchecked(field) });
+                    }
+                }
+                row_numbers.push(line);
                 continue;
             }
             let mut bad = None;
