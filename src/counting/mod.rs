@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
-use std::sync::{Mutex, RwLock};
+use std::sync::{Condvar, Mutex, RwLock};
 
 use crate::canonical::{Dictionaries, Dictionary, NONE_U8, NONE_U32, StopBatch, columns as c};
 use crate::clock::{BatchClock, LocalTime};
@@ -620,10 +620,25 @@ impl CubeBuilder {
 pub struct SharedCube {
     texts: Vec<RwLock<Dictionary>>,
     groups: Vec<RwLock<Dictionary>>,
-    builders: Mutex<Vec<CubeBuilder>>,
+    builders: Mutex<BuilderPool>,
+    /// Signalled when a builder goes back into the pool.
+    returned: Condvar,
     extra_fields: Vec<String>,
     bench_spec: Option<BenchSpec>,
     period_registered: Option<chrono_tz::Tz>,
+}
+
+/// The most builders a [`SharedCube`] makes: each is as large as the cube
+/// (some 25 MB on the 10M-row benchmark file), so with many threads they,
+/// not the batches, would set the peak memory; a thread that finds them all
+/// busy waits for one.
+const MAX_BUILDERS: usize = 8;
+
+/// The builders not in use, and how many were made.
+#[derive(Default)]
+struct BuilderPool {
+    free: Vec<CubeBuilder>,
+    made: usize,
 }
 
 impl SharedCube {
@@ -631,7 +646,8 @@ impl SharedCube {
         SharedCube {
             texts: (0..TEXT_FIELDS.len()).map(|_| RwLock::default()).collect(),
             groups: (0..attributes).map(|_| RwLock::default()).collect(),
-            builders: Mutex::new(Vec::new()),
+            builders: Mutex::default(),
+            returned: Condvar::new(),
             extra_fields: extra_fields.to_vec(),
             bench_spec: None,
             period_registered: None,
@@ -742,28 +758,37 @@ impl SharedCube {
     }
 
     /// Runs `f` on a builder taken from the pool (a new one when all are
-    /// busy) and puts it back.
+    /// busy and fewer than [`MAX_BUILDERS`] were made, else the first one
+    /// back) and puts it back.
     fn with_builder(&self, f: impl FnOnce(&mut CubeBuilder)) {
-        let taken = self
-            .builders
-            .lock()
-            .expect("no thread panics holding the pool")
-            .pop();
-        let mut builder = taken.unwrap_or_else(|| self.builder());
+        let lost = "no thread panics holding the pool";
+        let mut builder = {
+            let mut pool = self.builders.lock().expect(lost);
+            loop {
+                if let Some(b) = pool.free.pop() {
+                    break b;
+                }
+                if pool.made < MAX_BUILDERS {
+                    pool.made += 1;
+                    break self.builder();
+                }
+                pool = self.returned.wait(pool).expect(lost);
+            }
+        };
         f(&mut builder);
-        self.builders
-            .lock()
-            .expect("no thread panics holding the pool")
-            .push(builder);
+        self.builders.lock().expect(lost).free.push(builder);
+        self.returned.notify_one();
     }
 
     /// The cube and dictionaries, less the `removed` counts (stops counted
     /// and then found to be duplicates), with codes in sorted order.
     pub fn finish(mut self, removed: CubeBuilder) -> (CountCube, Dictionaries) {
         let mut builders = std::mem::take(
-            self.builders
+            &mut self
+                .builders
                 .get_mut()
-                .expect("no thread panics holding the pool"),
+                .expect("no thread panics holding the pool")
+                .free,
         );
         // The first builder is the total's start: one merge fewer.
         let mut total = builders.pop().unwrap_or_else(|| self.builder());
@@ -1069,6 +1094,8 @@ mod tests {
     use crate::canonical::StopBatch;
     use crate::ingest::validate::StopRow;
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use rayon::prelude::*;
 
     fn stop(
         group: &str,
@@ -1165,6 +1192,75 @@ mod tests {
                     (minutes % 5 != 0).then(|| s.stopped_at + (minutes % 97) * 3_600_000);
                 s
             })
+    }
+
+    /// Batches counted through a [`SharedCube`] by more threads than it
+    /// makes builders (so threads wait for one) give the same cube and
+    /// dictionaries as one thread counting them in order.
+    #[test]
+    fn pooled_counting_matches_one_thread_when_threads_wait_for_builders() {
+        let attrs: Vec<String> = ["nationality", "gender", "age_band"]
+            .map(String::from)
+            .to_vec();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let batches: Vec<StopBatch> = (0..64)
+            .map(|_| {
+                let rows = prop::collection::vec(arb_timed_stop(), 1..200)
+                    .new_tree(&mut runner)
+                    .unwrap()
+                    .current();
+                batch_of(&rows, &attrs)
+            })
+            .collect();
+        let count_with = |threads: usize| {
+            let cube = SharedCube::new(attrs.len(), &[]);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                batches.par_iter().with_max_len(1).for_each(|batch| {
+                    let counts = BatchCounts::count(batch, cube.extra_fields());
+                    let (texts, groups) = cube.codes_of(batch);
+                    // Held a while, so that threads find every builder busy.
+                    cube.with_builder(|b| {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        b.merge_batch(&counts, &texts, &groups);
+                    });
+                    cube.add_time_tables(
+                        batch,
+                        chrono_tz::Europe::Amsterdam,
+                        None,
+                        &texts,
+                        &groups,
+                    );
+                })
+            });
+            let made = cube.builders.lock().unwrap().made;
+            let removed = cube.builder();
+            let (cube, dicts) = cube.finish(removed);
+            let labels = |d: &[Dictionary]| -> Vec<Vec<String>> {
+                d.iter()
+                    .map(|d| {
+                        (0..d.len() as u32)
+                            .map(|c| d.label(c).to_string())
+                            .collect()
+                    })
+                    .collect()
+            };
+            (cube, labels(&dicts.texts), labels(&dicts.groups), made)
+        };
+        let (one, one_texts, one_groups, one_made) = count_with(1);
+        let (many, many_texts, many_groups, many_made) = count_with(4 * MAX_BUILDERS);
+        assert_eq!(one_made, 1);
+        assert_eq!(many_made, MAX_BUILDERS);
+        assert_eq!(one, many);
+        assert_eq!(one_texts, many_texts);
+        assert_eq!(one_groups, many_groups);
+        assert_eq!(
+            one.cells.values().sum::<u64>(),
+            3 * batches.iter().map(|b| b.rows.len() as u64).sum::<u64>()
+        );
     }
 
     proptest! {
