@@ -241,7 +241,9 @@ struct Model {
     justifications: Vec<Sampler>,
     /// [unit][subject]
     legal: Vec<Vec<Sampler>>,
-    start: NaiveDate,
+    /// Per day of the period: its date, and whether the clocks go forward
+    /// that night (made once; each row looks its day up).
+    dates: Vec<(NaiveDate, bool)>,
     spring_forward: Vec<NaiveDate>,
     spoils: &'static [Reason],
     dirty: f64,
@@ -404,7 +406,7 @@ impl Model {
             .collect();
         let years =
             settings.start.year()..=(settings.start + Duration::days(settings.days.into())).year();
-        let spring_forward = years.map(last_sunday_of_march).collect();
+        let spring_forward: Vec<NaiveDate> = years.map(last_sunday_of_march).collect();
         let sunsets = if daylight_groups.is_empty() {
             Vec::new()
         } else {
@@ -446,7 +448,12 @@ impl Model {
                         .collect()
                 })
                 .collect(),
-            start: settings.start,
+            dates: (0..settings.days)
+                .map(|d| {
+                    let date = settings.start + Duration::days(d.into());
+                    (date, spring_forward.contains(&date))
+                })
+                .collect(),
             spring_forward,
             spoils: spoils(settings.format),
             dirty: settings.dirty,
@@ -504,8 +511,8 @@ impl Model {
         let day = self.days.sample(rng) as i64;
         let mut hour = self.hours.sample(rng) as u32;
         let minute = rng.random_range(0..60u32);
-        let date = self.start + Duration::days(day);
-        if self.spring_forward.contains(&date) && hour == 2 {
+        let (date, clocks_forward) = self.dates[day as usize];
+        if clocks_forward && hour == 2 {
             hour = 3;
         }
         let local = date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).expect("valid time"));
@@ -880,17 +887,25 @@ fn columns(
         let mut by_key: foldhash::HashMap<u64, u32> = Default::default();
         let mut by_label: foldhash::HashMap<String, u32> = Default::default();
         let mut labels = Vec::new();
+        // Recent keys by their low bits, before the map: most columns have
+        // a few dozen keys, so nearly every row is answered here.
+        let mut recent = [(u64::MAX, 0u32); 256];
         let keys = rows
             .iter()
             .map(|r| {
                 let k = key(r)?;
-                Some(*by_key.entry(k).or_insert_with(|| {
-                    let text = label(r);
-                    *by_label.entry(text.clone()).or_insert_with(|| {
-                        labels.push(text);
-                        (labels.len() - 1) as u32
-                    })
-                }))
+                let slot = &mut recent[((k ^ k >> 8 ^ k >> 16) & 255) as usize];
+                if slot.0 != k {
+                    let code = *by_key.entry(k).or_insert_with(|| {
+                        let text = label(r);
+                        *by_label.entry(text.clone()).or_insert_with(|| {
+                            labels.push(text);
+                            (labels.len() - 1) as u32
+                        })
+                    });
+                    *slot = (k, code);
+                }
+                Some(slot.1)
             })
             .collect();
         GenColumn::Categorical { name, keys, labels }
