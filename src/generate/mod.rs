@@ -11,9 +11,11 @@
 //! columns: text as dictionary columns in Parquet, as plain strings in IPC
 //! (whose files allow one dictionary per column, while a chunk's values are
 //! known only when it is made). Parquet row groups are encoded and
-//! compressed on the worker threads ([`parquet_out`]). `--dirty RATE` spoils that share of rows in known ways, each
-//! caught by exactly one quarantine reason, and the truth manifest counts
-//! them, so tests can check the accounting exactly.
+//! compressed on the worker threads ([`parquet_out`]).
+//!
+//! `--dirty RATE` spoils that share of rows in known ways, each caught by
+//! exactly one quarantine reason, and the truth manifest counts them, so
+//! tests can check the accounting exactly.
 
 pub mod bias;
 pub mod parquet_out;
