@@ -28,7 +28,6 @@ use std::path::PathBuf;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::codes::CodeLists;
@@ -1184,7 +1183,6 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
     };
 
     let chunks = settings.rows.div_ceil(CHUNK_ROWS);
-    let window = (rayon::current_num_threads() as u64 * 2).max(2);
     let mut totals = Counters::new(profile.effects.len());
     let bar = crate::output::progress_bar(
         !settings.quiet,
@@ -1192,50 +1190,57 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
         "generating",
         "{pos}/{len} rows {elapsed_precise}",
     );
-    let mut k0 = 0;
-    while k0 < chunks {
-        let k1 = (k0 + window).min(chunks);
-        let parquet = match &writer {
-            Writer::Parquet(w) => Some(&**w),
+    // Chunks are made on the rayon pool, a few ahead, and written here in
+    // order as they come: no thread waits for a whole window of chunks (made
+    // in windows, the workers were idle a quarter of the time).
+    let window = 2 * rayon::current_num_threads() + 1;
+    let job = ChunkJob {
+        model: std::sync::Arc::new(model),
+        codes: std::sync::Arc::new(codes),
+        parquet: match &writer {
+            Writer::Parquet(w) => Some(w.encoder()),
             _ => None,
-        };
-        let made: Vec<(Counters, Payload)> = (k0..k1)
-            .into_par_iter()
-            .map(|k| {
-                let first = k * CHUNK_ROWS;
-                let n = CHUNK_ROWS.min(settings.rows - first);
-                let mut counters = Counters::new(profile.effects.len());
-                let rows = model.chunk(settings.seed, k, first, n, &mut counters);
-                let payload = match (settings.format, parquet) {
-                    (GenFormat::Csv, _) => Payload::Text(csv_lines(&rows, &codes, settings.days)),
-                    // Encoded and compressed here, on the worker.
-                    (_, Some(w)) => Payload::Encoded(
-                        arrays(&rows, &codes, settings.days).and_then(|a| w.encode(rows.len(), &a)),
-                    ),
-                    _ => Payload::Frame(frame(&rows, &codes, settings.days, Text::Plain)),
-                };
-                (counters, payload)
-            })
-            .collect();
-        for (counters, payload) in made {
-            totals.add(&counters);
-            match (&mut writer, payload) {
-                (Writer::Csv(w), Payload::Text(t)) => {
-                    w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
-                }
-                (Writer::Parquet(w), Payload::Encoded(groups)) => w
-                    .write(groups.map_err(|e| Error::engine(out, e))?)
-                    .map_err(|e| Error::engine(out, e))?,
-                (Writer::Ipc(w), Payload::Frame(df)) => {
-                    let mut df = df.map_err(|e| Error::engine(out, e))?;
-                    df.rechunk_mut_par();
-                    w.write_batch(&df).map_err(|e| Error::engine(out, e))?
-                }
-                _ => unreachable!("payload matches the writer"),
-            }
+        },
+        seed: settings.seed,
+        rows: settings.rows,
+        days: settings.days,
+        format: settings.format,
+        effects: profile.effects.len(),
+    };
+    let mut pending = std::collections::VecDeque::new();
+    let mut next = 0;
+    loop {
+        while pending.len() < window && next < chunks {
+            let (send, receive) = std::sync::mpsc::sync_channel(1);
+            let (job, k) = (job.clone(), next);
+            rayon::spawn(move || {
+                let _ = send.send(job.make(k));
+            });
+            pending.push_back(receive);
+            next += 1;
         }
-        bar.set_position((k1 * CHUNK_ROWS).min(settings.rows));
-        k0 = k1;
+        let Some(receive) = pending.pop_front() else {
+            break;
+        };
+        let (counters, payload) = receive
+            .recv()
+            .map_err(|_| Error::Usage("a chunk job stopped without an answer".into()))?;
+        totals.add(&counters);
+        match (&mut writer, payload) {
+            (Writer::Csv(w), Payload::Text(t)) => {
+                w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
+            }
+            (Writer::Parquet(w), Payload::Encoded(groups)) => w
+                .write(groups.map_err(|e| Error::engine(out, e))?)
+                .map_err(|e| Error::engine(out, e))?,
+            (Writer::Ipc(w), Payload::Frame(df)) => {
+                let mut df = df.map_err(|e| Error::engine(out, e))?;
+                df.rechunk_mut_par();
+                w.write_batch(&df).map_err(|e| Error::engine(out, e))?
+            }
+            _ => unreachable!("payload matches the writer"),
+        }
+        bar.set_position(((next - pending.len() as u64) * CHUNK_ROWS).min(settings.rows));
     }
     bar.finish_and_clear();
     match writer {
@@ -1289,6 +1294,40 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
         f.commit()?;
     }
     Ok(truth)
+}
+
+/// What a chunk job needs, shared by all of them.
+#[derive(Clone)]
+struct ChunkJob {
+    model: std::sync::Arc<Model>,
+    codes: std::sync::Arc<CodeLists>,
+    /// The Parquet encoder (Parquet output only).
+    parquet: Option<std::sync::Arc<parquet_out::ChunkEncoder>>,
+    seed: u64,
+    rows: u64,
+    days: u32,
+    format: GenFormat,
+    effects: usize,
+}
+
+impl ChunkJob {
+    /// Chunk `k`: its counters and its rows, ready to write (a Parquet
+    /// chunk encoded and compressed here, on the worker).
+    fn make(&self, k: u64) -> (Counters, Payload) {
+        let first = k * CHUNK_ROWS;
+        let n = CHUNK_ROWS.min(self.rows - first);
+        let mut counters = Counters::new(self.effects);
+        let rows = self.model.chunk(self.seed, k, first, n, &mut counters);
+        let (codes, days) = (&*self.codes, self.days);
+        let payload = match (self.format, &self.parquet) {
+            (GenFormat::Csv, _) => Payload::Text(csv_lines(&rows, codes, days)),
+            (_, Some(encoder)) => Payload::Encoded(
+                arrays(&rows, codes, days).and_then(|a| encoder.encode(rows.len(), &a)),
+            ),
+            _ => Payload::Frame(frame(&rows, codes, days, Text::Plain)),
+        };
+        (counters, payload)
+    }
 }
 
 enum Payload {

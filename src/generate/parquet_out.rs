@@ -5,14 +5,15 @@
 //! over, and compresses its pages as it writes them: with the generator's
 //! chunks made in parallel, that one thread did the category remapping,
 //! the dictionary and run-length encoding and zstd of every column, about
-//! 40% of the run's CPU time, and set the pace. Here [`ParquetOut::encode`]
-//! does all of that for one chunk on any thread (it needs only `&self`),
-//! and [`ParquetOut::write`] appends the finished pages. The pages, the
+//! 40% of the run's CPU time, and set the pace. Here [`ChunkEncoder::encode`]
+//! does all of that for one chunk on any thread, and [`ParquetOut::write`]
+//! appends the finished pages. The pages, the
 //! options (zstd, default statistics, format version 1) and the footer
 //! with the Arrow schema are those of polars' writer, so the file is the
 //! same, byte for byte.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use polars::prelude::{ArrayRef, CompatLevel, PolarsResult, Schema, SchemaExt};
 use polars_parquet::write::{
@@ -28,6 +29,11 @@ pub struct Encoded(Vec<(u64, Vec<Vec<CompressedPage>>)>);
 /// A Parquet file being written from data frames of one schema.
 pub struct ParquetOut<W: Write> {
     file: FileWriter<W>,
+    encoder: Arc<ChunkEncoder>,
+}
+
+/// What encoding a row group needs, shared by the threads that encode.
+pub struct ChunkEncoder {
     fields: Vec<ParquetType>,
     encodings: Vec<Vec<Encoding>>,
     options: WriteOptions,
@@ -47,10 +53,17 @@ impl<W: Write> ParquetOut<W> {
         let encodings = polars::io::parquet::write::get_encodings(&arrow).to_vec();
         Ok(ParquetOut {
             file: FileWriter::try_new(sink, arrow, options)?,
-            fields,
-            encodings,
-            options,
+            encoder: Arc::new(ChunkEncoder {
+                fields,
+                encodings,
+                options,
+            }),
         })
+    }
+
+    /// The encoder of this file's row groups, for any thread.
+    pub fn encoder(&self) -> Arc<ChunkEncoder> {
+        Arc::clone(&self.encoder)
     }
 
     /// Appends encoded row groups, in the order given.
@@ -73,7 +86,7 @@ impl<W: Write> ParquetOut<W> {
     }
 }
 
-impl<W: Write> ParquetOut<W> {
+impl ChunkEncoder {
     /// One row group of `rows` rows from its columns (in schema order),
     /// encoded and compressed on this thread.
     pub fn encode(&self, rows: usize, columns: &[ArrayRef]) -> PolarsResult<Encoded> {
