@@ -1230,8 +1230,8 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
             (Writer::Csv(w), Payload::Text(t)) => {
                 w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
             }
-            (Writer::Parquet(w), Payload::Encoded(groups)) => w
-                .write(groups.map_err(|e| Error::engine(out, e))?)
+            (Writer::Parquet(w), Payload::Encoded(group)) => w
+                .write(group.map_err(|e| Error::engine(out, e))?)
                 .map_err(|e| Error::engine(out, e))?,
             (Writer::Ipc(w), Payload::Frame(df)) => {
                 let mut df = df.map_err(|e| Error::engine(out, e))?;

@@ -5,12 +5,12 @@
 //! over, and compresses its pages as it writes them: with the generator's
 //! chunks made in parallel, that one thread did the category remapping,
 //! the dictionary and run-length encoding and zstd of every column, about
-//! 40% of the run's CPU time, and set the pace. Here [`ChunkEncoder::encode`]
-//! does all of that for one chunk on any thread, and [`ParquetOut::write`]
-//! appends the finished pages. The pages, the
-//! options (zstd, default statistics, format version 1) and the footer
-//! with the Arrow schema are those of polars' writer, so the file is the
-//! same, byte for byte.
+//! 40% of the run's CPU time, and set the pace. Here
+//! [`ChunkEncoder::encode`] does all of that for one chunk on any thread,
+//! and [`ParquetOut::write`] appends the finished pages. The pages, the
+//! options (zstd, default statistics, format version 1) and the footer with
+//! the Arrow schema are those of polars' writer, so the file is the same,
+//! byte for byte.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -22,11 +22,15 @@ use polars_parquet::write::{
     fallible_streaming_iterator, to_parquet_schema,
 };
 
-/// One chunk's row groups, encoded and compressed: per row group, its row
-/// count and each leaf column's pages.
-pub struct Encoded(Vec<(u64, Vec<Vec<CompressedPage>>)>);
+/// One chunk's row group, encoded and compressed: its row count and each
+/// leaf column's pages.
+pub struct Encoded {
+    rows: u64,
+    columns: Vec<Vec<CompressedPage>>,
+}
 
-/// A Parquet file being written from data frames of one schema.
+/// A Parquet file being written, row group by row group, from columns of
+/// one schema.
 pub struct ParquetOut<W: Write> {
     file: FileWriter<W>,
     encoder: Arc<ChunkEncoder>,
@@ -40,7 +44,7 @@ pub struct ChunkEncoder {
 }
 
 impl<W: Write> ParquetOut<W> {
-    /// A writer of frames with `schema` to `sink`.
+    /// A writer of row groups with `schema` (a data frame's) to `sink`.
     pub fn new(sink: W, schema: &Schema) -> PolarsResult<Self> {
         let arrow = schema.to_arrow(CompatLevel::newest());
         let options = WriteOptions {
@@ -66,17 +70,14 @@ impl<W: Write> ParquetOut<W> {
         Arc::clone(&self.encoder)
     }
 
-    /// Appends encoded row groups, in the order given.
+    /// Appends an encoded row group.
     pub fn write(&mut self, encoded: Encoded) -> PolarsResult<()> {
-        for (rows, columns) in &encoded.0 {
-            let pages = columns.iter().map(|pages| {
-                Ok(DynStreamingIterator::new(
-                    fallible_streaming_iterator::convert(pages.iter().map(Ok)),
-                ))
-            });
-            self.file.write(*rows, DynIter::new(pages))?;
-        }
-        Ok(())
+        let pages = encoded.columns.iter().map(|pages| {
+            Ok(DynStreamingIterator::new(
+                fallible_streaming_iterator::convert(pages.iter().map(Ok)),
+            ))
+        });
+        self.file.write(encoded.rows, DynIter::new(pages))
     }
 
     /// Writes the footer.
@@ -99,6 +100,9 @@ impl ChunkEncoder {
                 );
             }
         }
-        Ok(Encoded(vec![(rows as u64, pages)]))
+        Ok(Encoded {
+            rows: rows as u64,
+            columns: pages,
+        })
     }
 }
