@@ -255,6 +255,9 @@ struct YearTable {
     sun: Arc<PlaceYear>,
 }
 
+/// Slots of [`DaylightBatch::recent`].
+const RECENT_PLACES: usize = 1024;
+
 /// One batch's view of [`Daylight`], with caches indexed densely by day
 /// and place, so a stop costs a few array lookups.
 pub struct DaylightBatch<'a> {
@@ -266,6 +269,9 @@ pub struct DaylightBatch<'a> {
     default_slot: Option<u32>,
     /// Grid place -> slot.
     slots: foldhash::HashMap<Place, u32>,
+    /// Recently met places and their slots, by a hash of the place: looked
+    /// at before `slots` (a batch meets a few hundred grid places).
+    recent: Box<[(Place, u32); RECENT_PLACES]>,
     places: Vec<Place>,
     /// Per slot: the sun tables of the years met so far, with their windows
     /// (looked at for every stop, so kept here rather than behind the `Arc`).
@@ -283,6 +289,7 @@ impl<'a> DaylightBatch<'a> {
             unit_slots: Vec::new(),
             default_slot: None,
             slots: Default::default(),
+            recent: Box::new([((i32::MIN, i32::MIN), 0); RECENT_PLACES]),
             places: Vec::new(),
             tables: Vec::new(),
             changes: Vec::new(),
@@ -308,13 +315,21 @@ impl<'a> DaylightBatch<'a> {
     }
 
     fn slot(&mut self, place: Place) -> u32 {
-        if let Some(&s) = self.slots.get(&place) {
-            return s;
+        let recent = (place.0.wrapping_mul(31) ^ place.1) as usize % RECENT_PLACES;
+        if self.recent[recent].0 == place {
+            return self.recent[recent].1;
         }
-        let s = self.places.len() as u32;
-        self.places.push(place);
-        self.tables.push(Vec::new());
-        self.slots.insert(place, s);
+        let s = match self.slots.get(&place) {
+            Some(&s) => s,
+            None => {
+                let s = self.places.len() as u32;
+                self.places.push(place);
+                self.tables.push(Vec::new());
+                self.slots.insert(place, s);
+                s
+            }
+        };
+        self.recent[recent] = (place, s);
         s
     }
 
