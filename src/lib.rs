@@ -22,6 +22,7 @@ pub mod generate;
 pub mod i18n;
 pub mod ingest;
 pub mod mcmc;
+pub mod ordered;
 pub mod output;
 pub mod provenance;
 pub mod pseudonym;

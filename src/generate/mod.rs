@@ -691,17 +691,14 @@ impl Counters {
     }
 }
 
-/// Stop id of row `index`.
-fn stop_id(index: u64) -> String {
-    format!("R{:09}", index + 1)
-}
-
-/// [`stop_id`] written into a buffer of its own, without formatting
-/// machinery (the generator makes one per row).
+/// Stop ids (`R` and the 1-based row number in at least nine digits),
+/// written into a buffer of its own without formatting machinery: the
+/// generator makes one per row.
 #[derive(Default)]
 struct StopId(String);
 
 impl StopId {
+    /// The stop id of row `index`.
     fn of(&mut self, index: u64) -> &str {
         let number = index + 1;
         let digits = (number.checked_ilog10().unwrap_or(0) + 1).max(9);
@@ -765,6 +762,7 @@ const CSV_HEADER: &[&str] = &[
 /// Formats rows as Dutch-export CSV lines (CRLF).
 fn csv_lines(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> String {
     let mut out = String::with_capacity(rows.len() * 220);
+    let mut id = StopId::default();
     for row in rows {
         let mut f: Vec<String> = Vec::with_capacity(CSV_HEADER.len());
         let mut local = row.local;
@@ -772,7 +770,7 @@ fn csv_lines(rows: &[GenRow], codes: &CodeLists, period_days: u32) -> String {
             local -= Duration::days(i64::from(period_days) + 30);
         }
         let muni = &UNITS[row.unit as usize].municipalities[row.muni as usize];
-        f.push(stop_id(row.duplicate_of.unwrap_or(row.index)));
+        f.push(id.of(row.duplicate_of.unwrap_or(row.index)).to_string());
         f.push(local.format("%d-%m-%Y").to_string());
         let in_clock_gap =
             local.hour_of_day() == 2 && last_sunday_of_march(local.year()) == local.date();
@@ -1037,63 +1035,49 @@ fn columns(
     Ok(cols)
 }
 
-/// How [`frame`] writes text columns.
-#[derive(Clone, Copy)]
-enum Text {
-    /// In polars' global categories (the Parquet schema).
-    Categorical,
-    /// As plain strings (IPC: an Arrow IPC file allows one dictionary per
-    /// column for the whole file, and a chunk's categories are only known
-    /// when it is made).
-    Plain,
-}
-
-/// Rows as a data frame.
+/// Rows as a data frame, text as plain strings (IPC: an Arrow IPC file
+/// allows one dictionary per column for the whole file, and a chunk's
+/// values are known only when it is made).
 fn frame(
     rows: &[GenRow],
     codes: &CodeLists,
     period_days: u32,
-    text: Text,
 ) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::*;
-    let categorical = DataType::from_categories(Categories::global());
-    let DataType::Categorical(_, mapping) = &categorical else {
-        unreachable!("a categorical type")
-    };
     let cols = columns(rows, codes, period_days)?
         .into_iter()
-        .map(|c| match (c, text) {
-            (GenColumn::Plain(c), _) => Ok(c),
-            (GenColumn::Categorical { name, keys, labels }, Text::Plain) => {
-                Ok(StringChunked::from_iter_options(
-                    name.into(),
-                    keys.iter().map(|k| k.map(|k| labels[k as usize].as_str())),
-                )
-                .into_column())
-            }
-            (GenColumn::Categorical { name, keys, labels }, Text::Categorical) => {
-                let ids = labels
-                    .iter()
-                    .map(|l| mapping.insert_cat(l))
-                    .collect::<PolarsResult<Vec<u32>>>()?;
-                let physical = UInt32Chunked::from_iter_options(
-                    name.into(),
-                    keys.iter().map(|k| k.map(|k| ids[k as usize])),
-                );
-                Ok(
-                    Categorical32Chunked::from_cats_and_dtype(physical, categorical.clone())
-                        .into_series()
-                        .into_column(),
-                )
-            }
+        .map(|c| match c {
+            GenColumn::Plain(c) => c,
+            GenColumn::Categorical { name, keys, labels } => StringChunked::from_iter_options(
+                name.into(),
+                keys.iter().map(|k| k.map(|k| labels[k as usize].as_str())),
+            )
+            .into_column(),
         })
-        .collect::<PolarsResult<Vec<Column>>>()?;
+        .collect();
     DataFrame::new(rows.len(), cols)
 }
 
-/// Rows as Arrow arrays, as polars exports [`frame`]'s columns (text as
-/// dictionary arrays with the labels in order of first appearance), made
-/// without polars' global categories (for Parquet).
+/// The schema of the Parquet output: [`columns`]' names and types, text
+/// categorical (in polars' global categories, as its writer expects).
+fn parquet_schema(
+    codes: &CodeLists,
+    period_days: u32,
+) -> polars::prelude::PolarsResult<polars::prelude::Schema> {
+    use polars::prelude::*;
+    let categorical = DataType::from_categories(Categories::global());
+    Ok(columns(&[], codes, period_days)?
+        .into_iter()
+        .map(|c| match c {
+            GenColumn::Plain(c) => c.field().into_owned(),
+            GenColumn::Categorical { name, .. } => Field::new(name.into(), categorical.clone()),
+        })
+        .collect())
+}
+
+/// Rows as Arrow arrays of [`parquet_schema`], as polars would export them
+/// (text as dictionary arrays with the labels in order of first
+/// appearance), made without polars' global categories.
 fn arrays(
     rows: &[GenRow],
     codes: &CodeLists,
@@ -1158,17 +1142,14 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
             Writer::Csv(w)
         }
         GenFormat::Parquet => {
-            let schema = frame(&[], &codes, settings.days, Text::Categorical)
-                .map_err(|e| Error::engine(out, e))?
-                .schema()
-                .clone();
+            let schema =
+                parquet_schema(&codes, settings.days).map_err(|e| Error::engine(out, e))?;
             let w =
                 parquet_out::ParquetOut::new(handle, &schema).map_err(|e| Error::engine(out, e))?;
             Writer::Parquet(Box::new(w))
         }
         GenFormat::Ipc => {
-            let empty = frame(&[], &codes, settings.days, Text::Plain)
-                .map_err(|e| Error::engine(out, e))?;
+            let empty = frame(&[], &codes, settings.days).map_err(|e| Error::engine(out, e))?;
             let schema = empty.schema().clone();
             use polars::prelude::SchemaExt;
             let arrow_schema = schema.to_arrow(polars::prelude::CompatLevel::newest());
@@ -1193,7 +1174,6 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
     // Chunks are made on the rayon pool, a few ahead, and written here in
     // order as they come: no thread waits for a whole window of chunks (made
     // in windows, the workers were idle a quarter of the time).
-    let window = 2 * rayon::current_num_threads() + 1;
     let job = ChunkJob {
         model: std::sync::Arc::new(model),
         codes: std::sync::Arc::new(codes),
@@ -1207,41 +1187,36 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
         format: settings.format,
         effects: profile.effects.len(),
     };
-    let mut pending = std::collections::VecDeque::new();
-    let mut next = 0;
-    loop {
-        while pending.len() < window && next < chunks {
-            let (send, receive) = std::sync::mpsc::sync_channel(1);
-            let (job, k) = (job.clone(), next);
-            rayon::spawn(move || {
-                let _ = send.send(job.make(k));
-            });
-            pending.push_back(receive);
+    let (mut next, mut written) = (0, 0);
+    crate::ordered::in_order(
+        2 * rayon::current_num_threads() + 1,
+        || {
+            let k = next;
             next += 1;
-        }
-        let Some(receive) = pending.pop_front() else {
-            break;
-        };
-        let (counters, payload) = receive
-            .recv()
-            .map_err(|_| Error::Usage("a chunk job stopped without an answer".into()))?;
-        totals.add(&counters);
-        match (&mut writer, payload) {
-            (Writer::Csv(w), Payload::Text(t)) => {
-                w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
+            let job = job.clone();
+            Ok((k < chunks).then_some(move |_last: bool| job.make(k)))
+        },
+        |(counters, payload): (Counters, Payload)| {
+            totals.add(&counters);
+            match (&mut writer, payload) {
+                (Writer::Csv(w), Payload::Text(t)) => {
+                    w.write_all(t.as_bytes()).map_err(|e| Error::io(out, e))?
+                }
+                (Writer::Parquet(w), Payload::Encoded(group)) => w
+                    .write(group.map_err(|e| Error::engine(out, e))?)
+                    .map_err(|e| Error::engine(out, e))?,
+                (Writer::Ipc(w), Payload::Frame(df)) => {
+                    let mut df = df.map_err(|e| Error::engine(out, e))?;
+                    df.rechunk_mut_par();
+                    w.write_batch(&df).map_err(|e| Error::engine(out, e))?
+                }
+                _ => unreachable!("payload matches the writer"),
             }
-            (Writer::Parquet(w), Payload::Encoded(group)) => w
-                .write(group.map_err(|e| Error::engine(out, e))?)
-                .map_err(|e| Error::engine(out, e))?,
-            (Writer::Ipc(w), Payload::Frame(df)) => {
-                let mut df = df.map_err(|e| Error::engine(out, e))?;
-                df.rechunk_mut_par();
-                w.write_batch(&df).map_err(|e| Error::engine(out, e))?
-            }
-            _ => unreachable!("payload matches the writer"),
-        }
-        bar.set_position(((next - pending.len() as u64) * CHUNK_ROWS).min(settings.rows));
-    }
+            written += 1;
+            bar.set_position((written * CHUNK_ROWS).min(settings.rows));
+            Ok(())
+        },
+    )?;
     bar.finish_and_clear();
     match writer {
         Writer::Csv(mut w) => w.flush().map_err(|e| Error::io(out, e))?,
@@ -1324,7 +1299,7 @@ impl ChunkJob {
             (_, Some(encoder)) => Payload::Encoded(
                 arrays(&rows, codes, days).and_then(|a| encoder.encode(rows.len(), &a)),
             ),
-            _ => Payload::Frame(frame(&rows, codes, days, Text::Plain)),
+            _ => Payload::Frame(frame(&rows, codes, days)),
         };
         (counters, payload)
     }
@@ -1374,7 +1349,7 @@ mod tests {
             999_999_999,
             12_345_678_901,
         ] {
-            assert_eq!(id.of(index), stop_id(index));
+            assert_eq!(id.of(index), format!("R{:09}", index + 1));
         }
         assert_eq!(id.of(41), "R000000042");
     }

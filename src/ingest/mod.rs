@@ -336,7 +336,7 @@ const MAX_IN_FLIGHT: usize = 12;
 
 /// Batches of a source processed on the rayon pool a few at a time
 /// (twice the threads and one, at most [`MAX_IN_FLIGHT`]) and handed to
-/// `each` in file order on this thread.
+/// `each` in file order on this thread ([`crate::ordered::in_order`]).
 fn in_order(
     src: &mut dyn Source,
     context: &std::sync::Arc<FileContext>,
@@ -344,38 +344,25 @@ fn in_order(
     mut each: impl FnMut(Processed) -> Result<()>,
 ) -> Result<()> {
     let window = (2 * rayon::current_num_threads() + 1).min(MAX_IN_FLIGHT);
-    let mut pending: std::collections::VecDeque<std::sync::mpsc::Receiver<Result<Processed>>> =
-        Default::default();
-    // One job is fetched ahead, to know whether the one spawned is the last.
-    let mut ahead = src.next_batch()?;
-    loop {
-        while pending.len() < window {
-            let Some(job) = ahead.take() else { break };
-            ahead = src.next_batch()?;
-            // Only the last batch splits its own work: the others keep
-            // the threads busy by themselves (see `nested`).
-            let serial = ahead.is_some();
-            let (send, receive) = std::sync::mpsc::sync_channel(1);
+    crate::ordered::in_order(
+        window,
+        || {
+            bar.set_position(src.progress());
+            let Some(job) = src.next_batch()? else {
+                return Ok(None);
+            };
             let context = std::sync::Arc::clone(context);
-            rayon::spawn(move || {
+            Ok(Some(move |last: bool| {
                 let run = || job().map(|b| context.process(b));
-                let processed = if serial { nested::serially(run) } else { run() };
-                // Let go of the shared state before answering: once
-                // every answer is in, the caller owns it alone.
-                drop(context);
-                let _ = send.send(processed);
-            });
-            pending.push_back(receive);
-        }
-        let Some(next) = pending.pop_front() else {
-            return Ok(());
-        };
-        let processed = next
-            .recv()
-            .map_err(|_| Error::Usage("a batch job stopped without an answer".into()))??;
-        each(processed)?;
-        bar.set_position(src.progress());
-    }
+                // Only the last batch splits its own work: the others keep
+                // the threads busy by themselves (see `nested`). The job
+                // lets go of the shared state before answering: once every
+                // answer is in, the caller owns it alone.
+                if last { run() } else { nested::serially(run) }
+            }))
+        },
+        |processed| each(processed?),
+    )
 }
 
 /// An input file, opened.
