@@ -9,7 +9,11 @@
 #
 # Rows: every analysis on a generated Parquet file (all threads and one
 # thread, which must give the same bytes), the peers' bare group-by on it,
-# the same for a Dutch-style CSV export, the generator, and the bundled
+# DuckDB doing parts of the audit's work on it (read every column, the
+# cube's group-by, the duplicate check) and the file's SHA-256,
+# the same for a Dutch-style CSV export (with DuckDB reading every column
+# and the hash), the generator (and the peers writing a file of its shape,
+# benches/peer_generate.py), and the bundled
 # sample's full report.
 #
 # Peers are installed from PyPI into benches/.venv on first use.
@@ -91,6 +95,25 @@ if [ "$SMOKE" = 0 ]; then
   row "$ROWS" parquet "duckdb group-by" "$t" "$m" "$base"
   read -r t m < <(measure "$PY" -c "import polars as pl; pl.scan_parquet('$PARQUET').group_by(['nationality','justification','outcome']).len().collect(engine='streaming')")
   row "$ROWS" parquet "polars group-by" "$t" "$m" "$base"
+  # What the audit has to do besides, done by DuckDB on its own: read every
+  # column it reads (each value touched, so no answer from the file's
+  # statistics), group by the cube's ten dimensions, count distinct stop ids
+  # (the duplicate check), and hash the file (Python's hashlib, i.e. OpenSSL).
+  touch_all=""
+  for col in stop_id unit district basisteam area_code subject_type legal_basis justification outcome reason_explained officer_id team nationality gender age_band; do
+    touch_all="$touch_all sum(length($col)),"
+  done
+  touch_all="$touch_all min(stopped_at), sum(latitude), sum(longitude), sum(search_conducted::INT), sum(contraband_found::INT)"
+  sha256() { measure "$PY" -c "import hashlib, sys; h = hashlib.sha256(); f = open(sys.argv[1], 'rb'); [h.update(b) for b in iter(lambda: f.read(1 << 20), b'')]" "$1"; }
+  duck() { measure "$PY" -c "import duckdb; duckdb.sql('SET enable_progress_bar = false'); duckdb.sql(\"$1\").fetchall()"; }
+  read -r t m < <(duck "SELECT $touch_all FROM read_parquet('$PARQUET')")
+  row "$ROWS" parquet "duckdb: read every column" "$t" "$m" "$base"
+  read -r t m < <(duck "SELECT nationality, gender, age_band, justification, outcome, legal_basis, unit, subject_type, search_conducted, contraband_found, count(*) FROM read_parquet('$PARQUET') GROUP BY ALL")
+  row "$ROWS" parquet "duckdb: 10-column group-by" "$t" "$m" "$base"
+  read -r t m < <(duck "SELECT count(DISTINCT stop_id) FROM read_parquet('$PARQUET')")
+  row "$ROWS" parquet "duckdb: distinct stop ids" "$t" "$m" "$base"
+  read -r t m < <(sha256 "$PARQUET")
+  row "$ROWS" parquet "sha256 of the file (hashlib)" "$t" "$m" "$base"
 fi
 
 read -r t m < <(measure "$B" analyze -q --format json --out "$DATA/c.json" "$CSV")
@@ -99,12 +122,24 @@ base=$t
 if [ "$SMOKE" = 0 ]; then
   read -r t m < <(measure "$PY" -c "import duckdb; duckdb.sql(\"SELECT Nationaliteit, Aanleiding, Resultaat, count(*) FROM read_csv('$CSV', delim=';') GROUP BY ALL\").fetchall()")
   row "$CSV_ROWS" csv "duckdb read_csv + group-by" "$t" "$m" "$base"
+  read -r t m < <(duck "SELECT sum(length(COLUMNS(*))) FROM read_csv('$CSV', delim=';', all_varchar=true)")
+  row "$CSV_ROWS" csv "duckdb: read every column" "$t" "$m" "$base"
+  read -r t m < <(sha256 "$CSV")
+  row "$CSV_ROWS" csv "sha256 of the file (hashlib)" "$t" "$m" "$base"
 fi
 
 read -r t m < <(measure "$B" generate -q --rows "$ROWS" --seed 2 --format parquet --out "$DATA/g.parquet")
 row "$ROWS" parquet "stopaudit generate" "$t" "$m" "$t"
 tg=$t
 rm -f "$DATA/g.parquet"
+if [ "$SMOKE" = 0 ]; then
+  # The peers writing a file of the same shape from hashed row numbers (no model).
+  for peer in duckdb polars; do
+    read -r t m < <(measure "$PY" benches/peer_generate.py "$peer" "$ROWS" "$DATA/peer.parquet")
+    row "$ROWS" parquet "$peer: write such a file" "$t" "$m" "$tg"
+  done
+  rm -f "$DATA/peer.parquet"
+fi
 
 # Small data: the bundled sample's full report in every format.
 read -r t m < <(measure "$B" demo --out "$DATA/demo")
