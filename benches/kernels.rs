@@ -128,6 +128,27 @@ fn count_batch_65536_stops(bencher: divan::Bencher) {
     bencher.bench(|| stopaudit::counting::BatchCounts::count(black_box(&batch), &[]).len());
 }
 
+/// What a batch costs the cube: counted, then merged into a builder
+/// (the batch's codes standing for the run's).
+#[divan::bench]
+fn count_and_merge_65536_stops(bencher: divan::Bencher) {
+    use stopaudit::counting::{BatchCounts, CubeBuilder};
+    let batch = synthetic_batch();
+    let identity = |values: &[Vec<String>]| -> Vec<Vec<u32>> {
+        values
+            .iter()
+            .map(|v| (0..v.len() as u32).collect())
+            .collect()
+    };
+    let (texts, groups) = (identity(&batch.text_values), identity(&batch.group_values));
+    bencher.bench(|| {
+        let counts = BatchCounts::count(black_box(&batch), &[]);
+        let mut builder = CubeBuilder::new(&[]);
+        builder.merge_batch(&counts, &texts, &groups);
+        builder
+    });
+}
+
 /// The time tables of one batch (each stop's local time, the calendar
 /// tables, the daylight class and the veil-of-darkness tally), stops spread
 /// over 2025 at every hour and over the Netherlands.

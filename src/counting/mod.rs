@@ -7,7 +7,8 @@
 //! the number of stops. Cubes are plain mergeable data: the cubes of two
 //! parts of the data sum to the cube of the whole.
 //!
-//! The kernel ([`BatchCounts`]) counts a [`StopBatch`] by packed cell; a
+//! The kernel ([`BatchCounts`]) counts a [`StopBatch`] per stratum and
+//! group attribute; a
 //! [`SharedCube`] merges batch counts from many threads; `add_frame` does the
 //! same with a polars group-by and is the reference in the tests.
 
@@ -77,45 +78,69 @@ pub struct PackedKey {
     chunk: u16,
 }
 
-/// Counts of one [`StopBatch`] by packed cell, in the batch's own codes:
-/// the counting kernel's output, made on any thread and merged into the
-/// run's [`CountCube`] in file order by [`CountCube::merge_batch`].
+/// Counts of one [`StopBatch`] per group attribute, in the batch's own
+/// codes: the counting kernel's output, made on any thread and merged into
+/// the run's cube by [`CubeBuilder::merge_batch`].
+///
+/// A batch's stops fall into a few thousand *strata* (everything of a cell
+/// but the groups: justification, outcome, legal basis, search, contraband,
+/// unit and the extra strata), and each attribute has a handful of groups.
+/// So each stratum gets an index, from a small hash map of its packed key,
+/// and each attribute a dense row of counts per stratum, one per group:
+/// counting a stop is one lookup and an increment per attribute, and the
+/// counts handed on are per attribute (what the cube keeps), not per joint
+/// combination of all attributes (many more). When the rows would pass
+/// [`DENSE_COUNTS`], or the stratum codes do not fit in one word, the
+/// remaining stops are counted with wide keys in `cells` instead.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchCounts {
+    /// Stops counted by wide key: those added one by one, and those of a
+    /// batch past the dense counts' limits.
     cells: foldhash::HashMap<PackedKey, u64>,
-    /// Cells packed into one word by `layout`, when the batch's codes fit
-    /// (a quarter of the key to hash and store); otherwise in `cells`.
-    compact: foldhash::HashMap<u64, u64>,
-    layout: Option<CompactLayout>,
+    dense: Option<DenseCounts>,
     attributes: usize,
     extra: Vec<String>,
+}
+
+/// The most counts (strata × groups of all attributes) the dense counts of
+/// one batch take: 16 MB.
+const DENSE_COUNTS: usize = 4 << 20;
+
+/// The dense part of [`BatchCounts`].
+#[derive(Debug, Clone, PartialEq)]
+struct DenseCounts {
+    layout: StratumLayout,
+    /// The index of each stratum's packed key, and the keys by index.
+    index: foldhash::HashMap<u64, u32>,
+    strata: Vec<u64>,
+    /// Per attribute (one of width 1 without attributes): its groups, and
+    /// its counts at `stratum × width + group`.
+    widths: Vec<usize>,
+    counts: Vec<Vec<u32>>,
+    /// The batch's first `rows` stops are counted here, the rest in `cells`.
+    rows: usize,
 }
 
 /// Bits of the fixed codes at the bottom of a packed key's `rest`
 /// (justification, outcome, legal basis, search, contraband).
 const FIXED_BITS: u32 = 28;
 
-/// How a batch's [`PackedKey`]s are packed into 64 bits: the fixed codes
-/// as they are, then the unit, the two extra strata and up to
-/// [`GROUPS_PER_KEY`] group codes, each in as many bits as the batch's
-/// values need (the missing code stored as the largest).
+/// How a batch's strata are packed into 64 bits: the fixed codes as they
+/// are, then the unit and the two extra strata, each in as many bits as the
+/// batch's values need (the missing code stored as the largest).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct CompactLayout {
-    /// Per part (unit, extra 0, extra 1, groups...): its shift and width in
-    /// bits, and how many values it has (missing included: the code
-    /// `values - 1` stands for a missing value where there can be one).
-    parts: [(u32, u32, u32); 3 + GROUPS_PER_KEY],
-    groups: usize,
+struct StratumLayout {
+    /// Per part (unit, extra 0, extra 1): its shift and width in bits, and
+    /// how many values it has (missing included: the code `values - 1`
+    /// stands for a missing value where there can be one).
+    parts: [(u32, u32, u32); 3],
 }
 
-impl CompactLayout {
+impl StratumLayout {
     /// The layout for `batch`, if its codes fit in 64 bits.
     fn of(batch: &StopBatch, columns: &KeyColumns) -> Option<Self> {
-        if batch.groups.len() > GROUPS_PER_KEY {
-            return None;
-        }
         let texts = |k: usize| batch.text_values[k].len() as u64 + 1;
-        let mut values = [1u64; 3 + GROUPS_PER_KEY];
+        let mut values = [1u64; 3];
         values[0] = texts(UNIT_FIELD);
         for (slot, column) in columns.extra.iter().enumerate() {
             values[1 + slot] = match column {
@@ -123,20 +148,14 @@ impl CompactLayout {
                 ExtraColumn::Dictionary(k, _) => texts(*k),
             };
         }
-        for (a, g) in batch.group_values.iter().enumerate() {
-            values[3 + a] = g.len().max(1) as u64;
-        }
-        let mut parts = [(0, 0, 0); 3 + GROUPS_PER_KEY];
+        let mut parts = [(0, 0, 0); 3];
         let mut shift = FIXED_BITS;
         for (part, &n) in parts.iter_mut().zip(&values) {
             let width = u64::BITS - (n - 1).leading_zeros();
             *part = (shift, width, u32::try_from(n).ok()?);
             shift += width;
         }
-        (shift < u64::BITS).then_some(CompactLayout {
-            parts,
-            groups: batch.groups.len(),
-        })
+        (shift <= u64::BITS).then_some(StratumLayout { parts })
     }
 
     /// A part's code in its bits: a missing one (`none`) as the largest.
@@ -152,24 +171,14 @@ impl CompactLayout {
         if code == values - 1 { none } else { code }
     }
 
-    /// The packed key of a compact one.
-    fn unpack(&self, key: u64) -> PackedKey {
+    /// The `rest` of a [`PackedKey`] of a packed stratum.
+    fn unpack(&self, key: u64) -> u128 {
         let fixed = key & ((1 << FIXED_BITS) - 1);
         let unit = self.unpart(key, 0, NONE_U32);
         let low = fixed | u64::from(unit) << FIXED_BITS;
         let high =
             u64::from(self.unpart(key, 1, MISSING)) | u64::from(self.unpart(key, 2, MISSING)) << 32;
-        let mut groups = 0u128;
-        for a in 0..self.groups {
-            let (shift, width, _) = self.parts[3 + a];
-            let code = (key >> shift) & ((1u64 << width) - 1);
-            groups |= u128::from(code) << (32 * a);
-        }
-        PackedKey {
-            rest: u128::from(low) | u128::from(high) << 64,
-            groups,
-            chunk: 0,
-        }
+        u128::from(low) | u128::from(high) << 64
     }
 }
 
@@ -192,34 +201,25 @@ pub fn text_index(field: &str) -> usize {
 }
 
 impl BatchCounts {
-    /// Counts every stop of a batch: one hash-map update per stop (per four
-    /// group attributes).
+    /// Counts every stop of a batch (see [`BatchCounts`]).
     pub fn count(batch: &StopBatch, extra_fields: &[String]) -> Self {
-        Self::count_packed(batch, extra_fields, true)
+        Self::count_dense_up_to(batch, extra_fields, DENSE_COUNTS)
     }
 
-    /// [`BatchCounts::count`], packing keys into one word when `compact`
-    /// and the batch's codes fit.
-    fn count_packed(batch: &StopBatch, extra_fields: &[String], compact: bool) -> Self {
+    /// [`BatchCounts::count`] with at most `limit` dense counts (0: all by
+    /// wide key).
+    fn count_dense_up_to(batch: &StopBatch, extra_fields: &[String], limit: usize) -> Self {
         let columns = KeyColumns::of(batch, extra_fields);
-        let mut counts = BatchCounts {
-            layout: CompactLayout::of(batch, &columns).filter(|_| compact),
-            ..Self::empty(batch.groups.len(), extra_fields)
-        };
-        // Batches of stops have many distinct cells: size the map up front
-        // rather than growing it step by step.
-        if let Some(layout) = &counts.layout {
-            let cells = &mut counts.compact;
-            cells.reserve(batch.len() / 2);
-            for i in 0..batch.len() {
-                *cells.entry(columns.compact_key(i, layout)).or_default() += 1;
-            }
-        } else {
-            let cells = &mut counts.cells;
-            cells.reserve(batch.len() / 2);
-            for i in 0..batch.len() {
-                columns.keys(i, |key| *cells.entry(key).or_default() += 1);
-            }
+        let mut counts = Self::empty(batch.groups.len(), extra_fields);
+        let mut first_wide = 0;
+        if let Some(layout) = StratumLayout::of(batch, &columns).filter(|_| limit > 0) {
+            let dense = DenseCounts::count(batch, &columns, layout, limit);
+            first_wide = dense.rows;
+            counts.dense = Some(dense);
+        }
+        let cells = &mut counts.cells;
+        for i in first_wide..batch.len() {
+            columns.keys(i, |key| *cells.entry(key).or_default() += 1);
         }
         counts
     }
@@ -228,50 +228,69 @@ impl BatchCounts {
     pub fn empty(attributes: usize, extra_fields: &[String]) -> Self {
         BatchCounts {
             cells: Default::default(),
-            compact: Default::default(),
-            layout: None,
+            dense: None,
             attributes,
             extra: extra_fields.to_vec(),
         }
     }
 
-    /// Every cell and its count.
-    fn each_cell(&self) -> impl Iterator<Item = (PackedKey, u64)> + '_ {
-        let wide = self.cells.iter().map(|(k, &n)| (*k, n));
-        let compact = self
-            .layout
-            .iter()
-            .flat_map(move |layout| self.compact.iter().map(|(&k, &n)| (layout.unpack(k), n)));
-        wide.chain(compact)
+    /// Calls `f(rest, attribute, group, count)` for every cell of every
+    /// attribute with a count (attribute and group 0 when there are none);
+    /// a cell may come twice, once from each part.
+    fn each_cell(&self, mut f: impl FnMut(u128, usize, u32, u64)) {
+        if let Some(dense) = &self.dense {
+            dense.each_stratum(|rest, cells| {
+                for (a, g, n) in cells {
+                    f(rest, a, g, n);
+                }
+            });
+        }
+        for (key, &n) in &self.cells {
+            if self.attributes == 0 {
+                f(key.rest, 0, 0, n);
+                continue;
+            }
+            let first = usize::from(key.chunk) * GROUPS_PER_KEY;
+            let last = (first + GROUPS_PER_KEY).min(self.attributes);
+            for (slot, a) in (first..last).enumerate() {
+                f(key.rest, a, (key.groups >> (32 * slot)) as u32, n);
+            }
+        }
     }
 
     /// Counts one more stop (row `i` of `batch`).
     pub fn add(&mut self, batch: &StopBatch, i: usize) {
-        assert!(self.layout.is_none(), "stops are added to wide counts only");
+        assert!(self.dense.is_none(), "stops are added to wide counts only");
         let columns = KeyColumns::of(batch, &self.extra);
         columns.keys(i, |key| *self.cells.entry(key).or_default() += 1);
     }
 
     /// Takes one stop (row `i` of the batch it was counted from) out again.
     pub fn remove(&mut self, batch: &StopBatch, i: usize) {
-        fn take<K: std::hash::Hash + Eq>(cells: &mut foldhash::HashMap<K, u64>, key: K) {
+        let columns = KeyColumns::of(batch, &self.extra);
+        if let Some(dense) = self.dense.as_mut().filter(|d| i < d.rows) {
+            dense.remove(&columns, i);
+            return;
+        }
+        let cells = &mut self.cells;
+        columns.keys(i, |key| {
             if let Some(n) = cells.get_mut(&key) {
                 *n -= 1;
                 if *n == 0 {
                     cells.remove(&key);
                 }
             }
-        }
-        let columns = KeyColumns::of(batch, &self.extra);
-        match &self.layout {
-            Some(layout) => take(&mut self.compact, columns.compact_key(i, layout)),
-            None => columns.keys(i, |key| take(&mut self.cells, key)),
-        }
+        });
     }
 
-    /// Distinct packed cells.
+    /// Cells with a count (per attribute in the dense part, per wide key in
+    /// the other).
     pub fn len(&self) -> usize {
-        self.cells.len() + self.compact.len()
+        let dense = self
+            .dense
+            .as_ref()
+            .map_or(0, |d| d.counts.iter().flatten().filter(|&&n| n > 0).count());
+        dense + self.cells.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -280,10 +299,96 @@ impl BatchCounts {
 
     /// Stops counted.
     pub fn total(&self) -> u64 {
-        self.each_cell()
-            .filter(|(k, _)| k.chunk == 0)
-            .map(|(_, n)| n)
-            .sum()
+        let mut total = 0;
+        self.each_cell(|_, a, _, n| {
+            if a == 0 {
+                total += n;
+            }
+        });
+        total
+    }
+}
+
+impl DenseCounts {
+    /// Counts the batch's stops from the first until all are counted or
+    /// one more stratum would take the counts past `limit`.
+    fn count(batch: &StopBatch, columns: &KeyColumns, layout: StratumLayout, limit: usize) -> Self {
+        let widths: Vec<usize> = if batch.groups.is_empty() {
+            vec![1]
+        } else {
+            batch.group_values.iter().map(|v| v.len().max(1)).collect()
+        };
+        let per_stratum: usize = widths.iter().sum();
+        let mut dense = DenseCounts {
+            layout,
+            index: Default::default(),
+            strata: Vec::new(),
+            counts: vec![Vec::new(); widths.len()],
+            widths,
+            rows: 0,
+        };
+        for i in 0..batch.len() {
+            let key = columns.stratum_key(i, &layout);
+            let s = match dense.index.get(&key) {
+                Some(&s) => s as usize,
+                None => {
+                    let s = dense.strata.len();
+                    if (s + 1) * per_stratum > limit {
+                        break;
+                    }
+                    dense.index.insert(key, s as u32);
+                    dense.strata.push(key);
+                    for (counts, &w) in dense.counts.iter_mut().zip(&dense.widths) {
+                        counts.resize(counts.len() + w, 0);
+                    }
+                    s
+                }
+            };
+            if batch.groups.is_empty() {
+                dense.counts[0][s] += 1;
+            } else {
+                for ((counts, &w), g) in dense
+                    .counts
+                    .iter_mut()
+                    .zip(&dense.widths)
+                    .zip(&batch.groups)
+                {
+                    counts[s * w + g[i] as usize] += 1;
+                }
+            }
+            dense.rows = i + 1;
+        }
+        dense
+    }
+
+    /// Takes stop `i` (counted here) out again.
+    fn remove(&mut self, columns: &KeyColumns, i: usize) {
+        let s = self.index[&columns.stratum_key(i, &self.layout)] as usize;
+        let groups = &columns.batch.groups;
+        for (a, (counts, &w)) in self.counts.iter_mut().zip(&self.widths).enumerate() {
+            let g = groups.get(a).map_or(0, |g| g[i] as usize);
+            counts[s * w + g] -= 1;
+        }
+    }
+
+    /// Calls `f(rest, cells)` per stratum, `cells` its (attribute, group,
+    /// count) with a count.
+    fn each_stratum(&self, mut f: impl FnMut(u128, &mut dyn Iterator<Item = (usize, u32, u64)>)) {
+        for (s, &key) in self.strata.iter().enumerate() {
+            let mut cells =
+                self.counts
+                    .iter()
+                    .zip(&self.widths)
+                    .enumerate()
+                    .flat_map(|(a, (counts, &w))| {
+                        counts[s * w..(s + 1) * w]
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| **n > 0)
+                            .map(move |(g, &n)| (a, g as u32, u64::from(n)))
+                    });
+            f(self.layout.unpack(key), &mut cells);
+        }
     }
 }
 
@@ -336,18 +441,15 @@ impl<'a> KeyColumns<'a> {
             | flag(b.contraband_found[i]) << 26
     }
 
-    /// Row `i`'s key in `layout` (see [`CompactLayout::unpack`]).
+    /// Row `i`'s stratum packed by `layout` (see [`StratumLayout::unpack`]).
     #[inline]
-    fn compact_key(&self, i: usize, layout: &CompactLayout) -> u64 {
+    fn stratum_key(&self, i: usize, layout: &StratumLayout) -> u64 {
         let mut key = self.fixed(i) | layout.part(0, self.unit[i], NONE_U32);
         for (slot, column) in self.extra.iter().enumerate() {
             key |= match column {
                 ExtraColumn::Code(v) => layout.part(1 + slot, code_or_missing(v[i]), MISSING),
                 ExtraColumn::Dictionary(_, v) => layout.part(1 + slot, v[i], NONE_U32),
             };
-        }
-        for (a, g) in self.batch.groups.iter().enumerate() {
-            key |= layout.part(3 + a, g[i], NONE_U32);
         }
         key
     }
@@ -444,28 +546,6 @@ impl CubeBuilder {
         self
     }
 
-    /// `rest` with its unit and dictionary extra strata recoded by `texts`.
-    fn recode_rest(&self, rest: u128, texts: &[Vec<u32>]) -> u128 {
-        let recode = |field: usize, code: u32| {
-            if code == NONE_U32 {
-                NONE_U32
-            } else {
-                texts[field][code as usize]
-            }
-        };
-        let low = rest as u64;
-        let unit = recode(UNIT_FIELD, (low >> 28) as u32);
-        let low = (low & ((1 << 28) - 1)) | u64::from(unit) << 28;
-        let mut extra = [(rest >> 64) as u32, (rest >> 96) as u32];
-        for (slot, field) in self.extra_texts.iter().enumerate() {
-            if let Some(k) = field {
-                extra[slot] = recode(*k, extra[slot]);
-            }
-        }
-        let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
-        u128::from(low) | u128::from(high) << 64
-    }
-
     /// Adds a batch's counts: `texts[k]` and `groups[a]` give the run's
     /// dictionary code of each batch code.
     pub fn merge_batch(&mut self, counts: &BatchCounts, texts: &[Vec<u32>], groups: &[Vec<u32>]) {
@@ -473,27 +553,36 @@ impl CubeBuilder {
             counts.extra, self.extra_fields,
             "cubes count the same fields"
         );
-        for (key, count) in counts.each_cell() {
-            let rest = self.recode_rest(key.rest, texts);
+        // The run's code of group `g` of attribute `a` (none to recode
+        // without attributes).
+        let group = |a: usize, g: u32| groups.get(a).map_or(g, |codes| codes[g as usize]);
+        let cells = &mut self.cells;
+        let mut add = |rest: u128, a: usize, g: u32, n: u64| {
+            let cell = AttributeCell {
+                rest,
+                group: group(a, g),
+                attribute: a as u16,
+            };
+            *cells.entry(cell).or_default() += n;
+        };
+        if let Some(dense) = &counts.dense {
+            dense.each_stratum(|rest, strata_cells| {
+                let rest = recode_rest(&self.extra_texts, rest, texts);
+                for (a, g, n) in strata_cells {
+                    add(rest, a, g, n);
+                }
+            });
+        }
+        for (key, &n) in &counts.cells {
+            let rest = recode_rest(&self.extra_texts, key.rest, texts);
             if counts.attributes == 0 {
-                let cell = AttributeCell {
-                    rest,
-                    group: 0,
-                    attribute: 0,
-                };
-                *self.cells.entry(cell).or_default() += count;
+                add(rest, 0, 0, n);
                 continue;
             }
             let first = usize::from(key.chunk) * GROUPS_PER_KEY;
             let last = (first + GROUPS_PER_KEY).min(counts.attributes);
-            for (slot, codes) in groups[first..last].iter().enumerate() {
-                let local = (key.groups >> (32 * slot)) as u32;
-                let cell = AttributeCell {
-                    rest,
-                    group: codes[local as usize],
-                    attribute: (first + slot) as u16,
-                };
-                *self.cells.entry(cell).or_default() += count;
+            for (slot, a) in (first..last).enumerate() {
+                add(rest, a, (key.groups >> (32 * slot)) as u32, n);
             }
         }
     }
@@ -565,7 +654,7 @@ impl CubeBuilder {
                 out_calendar.add_recoded(&self.calendar, TEXT_COLUMNS, (texts, groups), 1);
                 for (c, n) in &self.cells {
                     let cell = AttributeCell {
-                        rest: self.recode_rest(c.rest, texts),
+                        rest: recode_rest(&self.extra_texts, c.rest, texts),
                         group: groups
                             .get(usize::from(c.attribute))
                             .map_or(c.group, |codes| codes[c.group as usize]),
@@ -810,6 +899,28 @@ impl SharedCube {
         let cube = total.renumbered(&text_codes, &group_codes).finish();
         (cube, Dictionaries { texts, groups })
     }
+}
+
+/// `rest` with its unit and dictionary extra strata recoded by `texts`.
+fn recode_rest(extra_texts: &[Option<usize>], rest: u128, texts: &[Vec<u32>]) -> u128 {
+    let recode = |field: usize, code: u32| {
+        if code == NONE_U32 {
+            NONE_U32
+        } else {
+            texts[field][code as usize]
+        }
+    };
+    let low = rest as u64;
+    let unit = recode(UNIT_FIELD, (low >> 28) as u32);
+    let low = (low & ((1 << 28) - 1)) | u64::from(unit) << 28;
+    let mut extra = [(rest >> 64) as u32, (rest >> 96) as u32];
+    for (slot, field) in extra_texts.iter().enumerate() {
+        if let Some(k) = field {
+            extra[slot] = recode(*k, extra[slot]);
+        }
+    }
+    let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
+    u128::from(low) | u128::from(high) << 64
 }
 
 fn code_or_missing(v: u8) -> u32 {
@@ -1130,6 +1241,13 @@ mod tests {
         b
     }
 
+    /// A batch's counts per (rest, attribute, group), parts summed.
+    fn cells_of(counts: &BatchCounts) -> BTreeMap<(u128, usize, u32), u64> {
+        let mut cells = BTreeMap::new();
+        counts.each_cell(|rest, a, g, n| *cells.entry((rest, a, g)).or_default() += n);
+        cells
+    }
+
     fn cube_of(rows: &[StopRow], dicts: &mut Dictionaries, attrs: &[String]) -> CountCube {
         let mut cube = CountCube::default();
         cube.add_batch(&batch_of(rows, attrs), dicts);
@@ -1319,19 +1437,25 @@ mod tests {
             prop_assert_eq!(kernel, reference);
         }
 
-        /// Keys packed into one word give the same cells as wide keys.
+        /// Dense counts give the same cells as wide keys, also when they
+        /// stop part-way through a batch at their limit.
         #[test]
-        fn compact_keys_match_wide_keys(rows in prop::collection::vec(arb_full_stop(), 0..300)) {
+        fn dense_counts_match_wide_keys(rows in prop::collection::vec(arb_full_stop(), 0..300), limit in 1..400usize) {
             let attrs: Vec<String> = ["nationality", "gender", "age_band"].map(String::from).to_vec();
-            let batch = batch_of(&rows, &attrs);
-            for extra in [vec![], vec!["district".to_string(), "subject_type".to_string()]] {
-                let compact = BatchCounts::count_packed(&batch, &extra, true);
-                prop_assert!(compact.layout.is_some());
-                let wide = BatchCounts::count_packed(&batch, &extra, false);
-                prop_assert!(wide.compact.is_empty());
-                let cells = |c: &BatchCounts| c.each_cell().map(|(k, n)| ((k.rest, k.groups, k.chunk), n)).collect::<BTreeMap<_, _>>();
-                prop_assert_eq!(cells(&compact), cells(&wide));
-                prop_assert_eq!(compact.total(), rows.len() as u64);
+            for attrs in [&attrs[..], &attrs[..1], &[]] {
+                let rows: Vec<StopRow> = rows.iter().map(|r| StopRow { groups: r.groups[..attrs.len()].to_vec(), ..r.clone() }).collect();
+                let batch = batch_of(&rows, attrs);
+                for extra in [vec![], vec!["district".to_string(), "subject_type".to_string()]] {
+                    let wide = BatchCounts::count_dense_up_to(&batch, &extra, 0);
+                    prop_assert!(wide.dense.is_none());
+                    let dense = BatchCounts::count_dense_up_to(&batch, &extra, DENSE_COUNTS);
+                    prop_assert!(dense.cells.is_empty());
+                    let part = BatchCounts::count_dense_up_to(&batch, &extra, limit);
+                    prop_assert_eq!(cells_of(&dense), cells_of(&wide));
+                    prop_assert_eq!(cells_of(&part), cells_of(&wide));
+                    prop_assert_eq!(dense.total(), rows.len() as u64);
+                    prop_assert_eq!(part.total(), rows.len() as u64);
+                }
             }
         }
 
@@ -1363,7 +1487,11 @@ mod tests {
                 }
             }
             prop_assert_eq!(counts.total(), fewer.len() as u64);
-            prop_assert_eq!(counts, BatchCounts::count(&again, &extra));
+            prop_assert_eq!(cells_of(&counts), cells_of(&BatchCounts::count(&again, &extra)));
+            // The same for a stop counted by wide key, past the dense part.
+            let mut counts = BatchCounts::count_dense_up_to(&batch, &extra, 1);
+            counts.remove(&batch, pick);
+            prop_assert_eq!(cells_of(&counts), cells_of(&BatchCounts::count(&again, &extra)));
         }
 
         /// Cubes are mergeable: counting two parts and adding them gives the cube of the whole.
