@@ -128,19 +128,25 @@ fn count_batch_65536_stops(bencher: divan::Bencher) {
     bencher.bench(|| stopaudit::counting::BatchCounts::count(black_box(&batch), &[]).len());
 }
 
-/// What a batch costs the cube: counted, then merged into a builder
-/// (the batch's codes standing for the run's).
-#[divan::bench]
-fn count_and_merge_65536_stops(bencher: divan::Bencher) {
-    use stopaudit::counting::{BatchCounts, CubeBuilder};
-    let batch = synthetic_batch();
+/// Run codes equal to the batch's own: `(texts, groups)` as
+/// `SharedCube::codes_of` gives them.
+fn identity_codes(batch: &stopaudit::canonical::StopBatch) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let identity = |values: &[Vec<String>]| -> Vec<Vec<u32>> {
         values
             .iter()
             .map(|v| (0..v.len() as u32).collect())
             .collect()
     };
-    let (texts, groups) = (identity(&batch.text_values), identity(&batch.group_values));
+    (identity(&batch.text_values), identity(&batch.group_values))
+}
+
+/// What a batch costs the cube: counted, then merged into a builder
+/// (the batch's codes standing for the run's).
+#[divan::bench]
+fn count_and_merge_65536_stops(bencher: divan::Bencher) {
+    use stopaudit::counting::{BatchCounts, CubeBuilder};
+    let batch = synthetic_batch();
+    let (texts, groups) = identity_codes(&batch);
     bencher.bench(|| {
         let counts = BatchCounts::count(black_box(&batch), &[]);
         let mut builder = CubeBuilder::new(&[]);
@@ -166,13 +172,7 @@ fn time_tables_65536_stops(bencher: divan::Bencher) {
         batch.fields.latitude[i] = 50.8 + next(2_500) as f64 / 1_000.0;
         batch.fields.longitude[i] = 3.4 + next(3_700) as f64 / 1_000.0;
     }
-    let identity = |values: &[Vec<String>]| -> Vec<Vec<u32>> {
-        values
-            .iter()
-            .map(|v| (0..v.len() as u32).collect())
-            .collect()
-    };
-    let (texts, groups) = (identity(&batch.text_values), identity(&batch.group_values));
+    let (texts, groups) = identity_codes(&batch);
     let tz = chrono_tz::Europe::Amsterdam;
     let daylight = stopaudit::daylight::Daylight::new(tz, &[], None, 0.1, 30);
     let cube = stopaudit::counting::SharedCube::new(batch.groups.len(), &[]);

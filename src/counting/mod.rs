@@ -212,7 +212,9 @@ impl BatchCounts {
         let columns = KeyColumns::of(batch, extra_fields);
         let mut counts = Self::empty(batch.groups.len(), extra_fields);
         let mut first_wide = 0;
-        if let Some(layout) = StratumLayout::of(batch, &columns).filter(|_| limit > 0) {
+        // Dense counts are `u32`: a batch of more stops is counted by wide key.
+        let fits = limit > 0 && u32::try_from(batch.len()).is_ok();
+        if let Some(layout) = StratumLayout::of(batch, &columns).filter(|_| fits) {
             let dense = DenseCounts::count(batch, &columns, layout, limit);
             first_wide = dense.rows;
             counts.dense = Some(dense);
