@@ -491,13 +491,79 @@ impl<'a> KeyColumns<'a> {
     }
 }
 
-/// One cell of one group attribute, packed: `rest` as in [`PackedKey`] (in
-/// the run's codes), the group's code and the attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct AttributeCell {
-    rest: u128,
-    group: u32,
-    attribute: u16,
+/// Cells of the group attributes in the run's codes: each stratum (`rest`
+/// as in [`PackedKey`]) gets an index, and each attribute a map from
+/// (stratum index, group) in one word to the count. A batch's cells come
+/// stratum by stratum, so a stratum is looked up once for all its cells,
+/// and the maps' entries are a third of the size of whole cells'.
+#[derive(Debug, Clone, Default)]
+struct AttributeCells {
+    index: foldhash::HashMap<u128, u32>,
+    strata: Vec<u128>,
+    /// Per attribute: count by `stratum << 32 | group`.
+    cells: Vec<foldhash::HashMap<u64, u64>>,
+}
+
+impl AttributeCells {
+    /// The index of stratum `rest`, made when new.
+    fn stratum(&mut self, rest: u128) -> u32 {
+        *self.index.entry(rest).or_insert_with(|| {
+            self.strata.push(rest);
+            u32::try_from(self.strata.len() - 1).expect("fewer than 2^32 strata")
+        })
+    }
+
+    /// Adds (`sign` 1) or subtracts (`sign` -1) `n` stops in the cell of
+    /// stratum `s`, attribute `a`, group `g`; a cell that reaches zero is
+    /// dropped.
+    fn add(&mut self, s: u32, a: usize, g: u32, n: u64, sign: i64) {
+        if self.cells.len() <= a {
+            self.cells.resize_with(a + 1, Default::default);
+        }
+        let key = u64::from(s) << 32 | u64::from(g);
+        let cells = &mut self.cells[a];
+        let count = cells.entry(key).or_default();
+        *count = count.wrapping_add_signed(sign * n as i64);
+        if *count == 0 {
+            cells.remove(&key);
+        }
+    }
+
+    /// Every cell: `(rest, attribute, group, count)`.
+    fn each(&self) -> impl Iterator<Item = (u128, usize, u32, u64)> + '_ {
+        self.cells.iter().enumerate().flat_map(move |(a, cells)| {
+            cells
+                .iter()
+                .map(move |(&key, &n)| (self.strata[(key >> 32) as usize], a, key as u32, n))
+        })
+    }
+
+    /// Adds (`sign` 1) or subtracts (`sign` -1) `other`'s cells, with each
+    /// stratum and group passed through `recode` and `group` first.
+    fn add_all(
+        &mut self,
+        other: &AttributeCells,
+        recode: impl Fn(u128) -> u128,
+        group: impl Fn(usize, u32) -> u32,
+        sign: i64,
+    ) {
+        let strata: Vec<u32> = other
+            .strata
+            .iter()
+            .map(|&r| self.stratum(recode(r)))
+            .collect();
+        for (a, cells) in other.cells.iter().enumerate() {
+            for (&key, &n) in cells {
+                self.add(
+                    strata[(key >> 32) as usize],
+                    a,
+                    group(a, key as u32),
+                    n,
+                    sign,
+                );
+            }
+        }
+    }
 }
 
 /// Batch counts merged in the run's codes, one packed cell per attribute
@@ -505,7 +571,7 @@ struct AttributeCell {
 /// attributes); [`CubeBuilder::finish`] unpacks them into a [`CountCube`].
 #[derive(Debug, Clone, Default)]
 pub struct CubeBuilder {
-    cells: foldhash::HashMap<AttributeCell, u64>,
+    cells: AttributeCells,
     darkness: DarknessCounts,
     calendar: CalendarCounts,
     bench: BenchCounts,
@@ -559,32 +625,24 @@ impl CubeBuilder {
         // without attributes).
         let group = |a: usize, g: u32| groups.get(a).map_or(g, |codes| codes[g as usize]);
         let cells = &mut self.cells;
-        let mut add = |rest: u128, a: usize, g: u32, n: u64| {
-            let cell = AttributeCell {
-                rest,
-                group: group(a, g),
-                attribute: a as u16,
-            };
-            *cells.entry(cell).or_default() += n;
-        };
         if let Some(dense) = &counts.dense {
-            dense.each_stratum(|rest, strata_cells| {
-                let rest = recode_rest(&self.extra_texts, rest, texts);
-                for (a, g, n) in strata_cells {
-                    add(rest, a, g, n);
+            dense.each_stratum(|rest, stratum_cells| {
+                let s = cells.stratum(recode_rest(&self.extra_texts, rest, texts));
+                for (a, g, n) in stratum_cells {
+                    cells.add(s, a, group(a, g), n, 1);
                 }
             });
         }
         for (key, &n) in &counts.cells {
-            let rest = recode_rest(&self.extra_texts, key.rest, texts);
+            let s = cells.stratum(recode_rest(&self.extra_texts, key.rest, texts));
             if counts.attributes == 0 {
-                add(rest, 0, 0, n);
+                cells.add(s, 0, 0, n, 1);
                 continue;
             }
             let first = usize::from(key.chunk) * GROUPS_PER_KEY;
             let last = (first + GROUPS_PER_KEY).min(counts.attributes);
             for (slot, a) in (first..last).enumerate() {
-                add(rest, a, (key.groups >> (32 * slot)) as u32, n);
+                cells.add(s, a, group(a, (key.groups >> (32 * slot)) as u32), n, 1);
             }
         }
     }
@@ -623,13 +681,8 @@ impl CubeBuilder {
             || {
                 self.calendar.add(&other.calendar, sign);
                 self.bench.add(&other.bench, sign);
-                for (key, &n) in &other.cells {
-                    let cell = self.cells.entry(*key).or_default();
-                    *cell = cell.wrapping_add_signed(sign * n as i64);
-                    if *cell == 0 {
-                        self.cells.remove(key);
-                    }
-                }
+                self.cells
+                    .add_all(&other.cells, |rest| rest, |_, g| g, sign);
             },
         );
     }
@@ -654,16 +707,12 @@ impl CubeBuilder {
                     out_bench.add_recoded(&self.bench, spec, (texts, groups), 1);
                 }
                 out_calendar.add_recoded(&self.calendar, TEXT_COLUMNS, (texts, groups), 1);
-                for (c, n) in &self.cells {
-                    let cell = AttributeCell {
-                        rest: recode_rest(&self.extra_texts, c.rest, texts),
-                        group: groups
-                            .get(usize::from(c.attribute))
-                            .map_or(c.group, |codes| codes[c.group as usize]),
-                        attribute: c.attribute,
-                    };
-                    *out_cells.entry(cell).or_default() += n;
-                }
+                out_cells.add_all(
+                    &self.cells,
+                    |rest| recode_rest(&self.extra_texts, rest, texts),
+                    |a, g| groups.get(a).map_or(g, |codes| codes[g as usize]),
+                    1,
+                );
             },
         );
         out
@@ -675,8 +724,7 @@ impl CubeBuilder {
         cube.darkness = self.darkness;
         cube.calendar = self.calendar;
         cube.bench = self.bench;
-        for (c, count) in self.cells {
-            let rest = c.rest;
+        for (rest, attribute, group, count) in self.cells.each() {
             let code = |shift: u32| (rest >> shift) as u8;
             let flag = |shift: u32| match (rest >> shift) & 3 {
                 0 => Some(false),
@@ -686,8 +734,8 @@ impl CubeBuilder {
             let unit = ((rest as u64) >> 28) as u32;
             let legal_basis = code(16);
             let cell = CellKey {
-                attribute: c.attribute,
-                group: c.group,
+                attribute: u16::try_from(attribute).expect("fewer than 65536 group attributes"),
+                group,
                 justification: code(0),
                 outcome: code(8),
                 legal_basis: (legal_basis != NONE_U8).then_some(legal_basis),
