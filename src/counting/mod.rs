@@ -64,20 +64,6 @@ pub const EXTRA_FIELDS: &[&str] = &[
     "reason_explained",
 ];
 
-/// Group attributes per packed key.
-const GROUPS_PER_KEY: usize = 4;
-
-/// A stop's cell, packed: justification, outcome, legal basis, search,
-/// contraband and unit in the low 64 bits of `rest`, the two extra strata in
-/// the high 64; the codes of up to four group attributes (attributes
-/// `4 × chunk` onwards) in `groups`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PackedKey {
-    rest: u128,
-    groups: u128,
-    chunk: u16,
-}
-
 /// Counts of one [`StopBatch`] per group attribute, in the batch's own
 /// codes: the counting kernel's output, made on any thread and merged into
 /// the run's cube by [`CubeBuilder::merge_batch`].
@@ -85,102 +71,33 @@ pub struct PackedKey {
 /// A batch's stops fall into a few thousand *strata* (everything of a cell
 /// but the groups: justification, outcome, legal basis, search, contraband,
 /// unit and the extra strata), and each attribute has a handful of groups.
-/// So each stratum gets an index, from a small hash map of its packed key,
+/// So each stratum gets an index (as in the builders' [`AttributeCells`]),
 /// and each attribute a dense row of counts per stratum, one per group:
 /// counting a stop is one lookup and an increment per attribute, and the
 /// counts handed on are per attribute (what the cube keeps), not per joint
-/// combination of all attributes (many more). When the rows would pass
-/// [`DENSE_COUNTS`], or the stratum codes do not fit in one word, the
-/// remaining stops are counted with wide keys in `cells` instead.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// combination of all attributes (many more). Strata past those that fit
+/// in [`DENSE_COUNTS`], and stops added one by one, are counted in the
+/// sparse per-attribute maps of `cells` instead.
+#[derive(Debug, Clone, Default)]
 pub struct BatchCounts {
-    /// Stops counted by wide key: those added one by one, and those of a
-    /// batch past the dense counts' limits.
-    cells: foldhash::HashMap<PackedKey, u64>,
-    dense: Option<DenseCounts>,
-    attributes: usize,
+    /// The batch's strata, and the cells of those without a dense row.
+    cells: AttributeCells,
+    /// Per attribute (one of width 1 without attributes): its groups, and
+    /// its counts at `stratum × width + group` for the first
+    /// `dense_strata` strata.
+    widths: Vec<usize>,
+    dense: Vec<Vec<u32>>,
+    dense_strata: usize,
     extra: Vec<String>,
 }
 
-/// The most counts (strata × groups of all attributes) the dense counts of
+/// The most counts (strata × groups of all attributes) the dense rows of
 /// one batch take: 16 MB.
 const DENSE_COUNTS: usize = 4 << 20;
 
-/// The dense part of [`BatchCounts`].
-#[derive(Debug, Clone, PartialEq)]
-struct DenseCounts {
-    layout: StratumLayout,
-    /// The index of each stratum's packed key, and the keys by index.
-    index: foldhash::HashMap<u64, u32>,
-    strata: Vec<u64>,
-    /// Per attribute (one of width 1 without attributes): its groups, and
-    /// its counts at `stratum × width + group`.
-    widths: Vec<usize>,
-    counts: Vec<Vec<u32>>,
-    /// The batch's first `rows` stops are counted here, the rest in `cells`.
-    rows: usize,
-}
-
-/// Bits of the fixed codes at the bottom of a packed key's `rest`
+/// Bits of the fixed codes at the bottom of a stratum
 /// (justification, outcome, legal basis, search, contraband).
 const FIXED_BITS: u32 = 28;
-
-/// How a batch's strata are packed into 64 bits: the fixed codes as they
-/// are, then the unit and the two extra strata, each in as many bits as the
-/// batch's values need (the missing code stored as the largest).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct StratumLayout {
-    /// Per part (unit, extra 0, extra 1): its shift and width in bits, and
-    /// how many values it has (missing included: the code `values - 1`
-    /// stands for a missing value where there can be one).
-    parts: [(u32, u32, u32); 3],
-}
-
-impl StratumLayout {
-    /// The layout for `batch`, if its codes fit in 64 bits.
-    fn of(batch: &StopBatch, columns: &KeyColumns) -> Option<Self> {
-        let texts = |k: usize| batch.text_values[k].len() as u64 + 1;
-        let mut values = [1u64; 3];
-        values[0] = texts(UNIT_FIELD);
-        for (slot, column) in columns.extra.iter().enumerate() {
-            values[1 + slot] = match column {
-                ExtraColumn::Code(_) => 257,
-                ExtraColumn::Dictionary(k, _) => texts(*k),
-            };
-        }
-        let mut parts = [(0, 0, 0); 3];
-        let mut shift = FIXED_BITS;
-        for (part, &n) in parts.iter_mut().zip(&values) {
-            let width = u64::BITS - (n - 1).leading_zeros();
-            *part = (shift, width, u32::try_from(n).ok()?);
-            shift += width;
-        }
-        (shift <= u64::BITS).then_some(StratumLayout { parts })
-    }
-
-    /// A part's code in its bits: a missing one (`none`) as the largest.
-    fn part(&self, p: usize, code: u32, none: u32) -> u64 {
-        let (shift, _, values) = self.parts[p];
-        let code = if code == none { values - 1 } else { code };
-        u64::from(code) << shift
-    }
-
-    fn unpart(&self, key: u64, p: usize, none: u32) -> u32 {
-        let (shift, width, values) = self.parts[p];
-        let code = ((key >> shift) & ((1u64 << width) - 1)) as u32;
-        if code == values - 1 { none } else { code }
-    }
-
-    /// The `rest` of a [`PackedKey`] of a packed stratum.
-    fn unpack(&self, key: u64) -> u128 {
-        let fixed = key & ((1 << FIXED_BITS) - 1);
-        let unit = self.unpart(key, 0, NONE_U32);
-        let low = fixed | u64::from(unit) << FIXED_BITS;
-        let high =
-            u64::from(self.unpart(key, 1, MISSING)) | u64::from(self.unpart(key, 2, MISSING)) << 32;
-        u128::from(low) | u128::from(high) << 64
-    }
-}
 
 /// Index of `unit` in [`TEXT_FIELDS`].
 const UNIT_FIELD: usize = 0;
@@ -206,93 +123,108 @@ impl BatchCounts {
         Self::count_dense_up_to(batch, extra_fields, DENSE_COUNTS)
     }
 
-    /// [`BatchCounts::count`] with at most `limit` dense counts (0: all by
-    /// wide key).
+    /// [`BatchCounts::count`] with at most `limit` dense counts (0: all in
+    /// the sparse maps).
     fn count_dense_up_to(batch: &StopBatch, extra_fields: &[String], limit: usize) -> Self {
         let columns = KeyColumns::of(batch, extra_fields);
-        let mut counts = Self::empty(batch.groups.len(), extra_fields);
-        let mut first_wide = 0;
-        // Dense counts are `u32`: a batch of more stops is counted by wide key.
-        let fits = limit > 0 && u32::try_from(batch.len()).is_ok();
-        if let Some(layout) = StratumLayout::of(batch, &columns).filter(|_| fits) {
-            let dense = DenseCounts::count(batch, &columns, layout, limit);
-            first_wide = dense.rows;
-            counts.dense = Some(dense);
-        }
-        let cells = &mut counts.cells;
-        for i in first_wide..batch.len() {
-            columns.keys(i, |key| *cells.entry(key).or_default() += 1);
+        let widths: Vec<usize> = if batch.groups.is_empty() {
+            vec![1]
+        } else {
+            batch.group_values.iter().map(|v| v.len().max(1)).collect()
+        };
+        // Dense counts are `u32`: a batch of more stops is counted sparsely.
+        let dense_strata = if u32::try_from(batch.len()).is_ok() {
+            limit / widths.iter().sum::<usize>()
+        } else {
+            0
+        };
+        let mut counts = BatchCounts {
+            dense: vec![Vec::new(); widths.len()],
+            widths,
+            dense_strata,
+            ..Self::empty(extra_fields)
+        };
+        for i in 0..batch.len() {
+            let s = counts.cells.stratum(columns.rest(i));
+            counts.count_stop(&columns, i, s, 1);
         }
         counts
     }
 
     /// Nothing counted yet.
-    pub fn empty(attributes: usize, extra_fields: &[String]) -> Self {
+    pub fn empty(extra_fields: &[String]) -> Self {
         BatchCounts {
-            cells: Default::default(),
-            dense: None,
-            attributes,
+            cells: AttributeCells::default(),
+            widths: Vec::new(),
+            dense: Vec::new(),
+            dense_strata: 0,
             extra: extra_fields.to_vec(),
         }
     }
 
-    /// Calls `f(rest, attribute, group, count)` for every cell of every
-    /// attribute with a count (attribute and group 0 when there are none);
-    /// a cell may come twice, once from each part.
-    fn each_cell(&self, mut f: impl FnMut(u128, usize, u32, u64)) {
-        if let Some(dense) = &self.dense {
-            dense.each_stratum(|rest, cells| {
-                for (a, g, n) in cells {
-                    f(rest, a, g, n);
-                }
-            });
+    /// Adds (`sign` 1) or takes out (`sign` -1) stop `i` of stratum `s`.
+    #[inline]
+    fn count_stop(&mut self, columns: &KeyColumns, i: usize, s: u32, sign: i64) {
+        let groups = &columns.batch.groups;
+        let s = s as usize;
+        if s >= self.dense_strata {
+            if groups.is_empty() {
+                self.cells.add(s as u32, 0, 0, 1, sign);
+            }
+            for (a, g) in groups.iter().enumerate() {
+                self.cells.add(s as u32, a, g[i], 1, sign);
+            }
+            return;
         }
-        for (key, &n) in &self.cells {
-            if self.attributes == 0 {
-                f(key.rest, 0, 0, n);
-                continue;
+        for (a, (counts, &w)) in self.dense.iter_mut().zip(&self.widths).enumerate() {
+            if counts.len() <= s * w {
+                // Strata are numbered as they come: this one is new.
+                counts.resize((s + 1) * w, 0);
             }
-            let first = usize::from(key.chunk) * GROUPS_PER_KEY;
-            let last = (first + GROUPS_PER_KEY).min(self.attributes);
-            for (slot, a) in (first..last).enumerate() {
-                f(key.rest, a, (key.groups >> (32 * slot)) as u32, n);
+            let at = s * w + groups.get(a).map_or(0, |g| g[i] as usize);
+            counts[at] = counts[at].wrapping_add_signed(sign as i32);
+        }
+    }
+
+    /// Calls `f(stratum, attribute, group, count)` for every cell with a
+    /// count in the dense rows (attribute and group 0 without attributes).
+    fn each_dense_cell(&self, mut f: impl FnMut(u32, usize, u32, u64)) {
+        for (a, (counts, &w)) in self.dense.iter().zip(&self.widths).enumerate() {
+            for (at, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                f((at / w) as u32, a, (at % w) as u32, u64::from(n));
             }
+        }
+    }
+
+    /// Calls `f(rest, attribute, group, count)` for every cell of every
+    /// attribute with a count (attribute and group 0 when there are none).
+    fn each_cell(&self, mut f: impl FnMut(u128, usize, u32, u64)) {
+        let strata = &self.cells.strata;
+        self.each_dense_cell(|s, a, g, n| f(strata[s as usize], a, g, n));
+        for (rest, a, g, n) in self.cells.each() {
+            f(rest, a, g, n);
         }
     }
 
     /// Counts one more stop (row `i` of `batch`).
     pub fn add(&mut self, batch: &StopBatch, i: usize) {
-        assert!(self.dense.is_none(), "stops are added to wide counts only");
         let columns = KeyColumns::of(batch, &self.extra);
-        columns.keys(i, |key| *self.cells.entry(key).or_default() += 1);
+        let s = self.cells.stratum(columns.rest(i));
+        self.count_stop(&columns, i, s, 1);
     }
 
     /// Takes one stop (row `i` of the batch it was counted from) out again.
     pub fn remove(&mut self, batch: &StopBatch, i: usize) {
         let columns = KeyColumns::of(batch, &self.extra);
-        if let Some(dense) = self.dense.as_mut().filter(|d| i < d.rows) {
-            dense.remove(&columns, i);
-            return;
-        }
-        let cells = &mut self.cells;
-        columns.keys(i, |key| {
-            if let Some(n) = cells.get_mut(&key) {
-                *n -= 1;
-                if *n == 0 {
-                    cells.remove(&key);
-                }
-            }
-        });
+        let s = self.cells.index[&columns.rest(i)];
+        self.count_stop(&columns, i, s, -1);
     }
 
-    /// Cells with a count (per attribute in the dense part, per wide key in
-    /// the other).
+    /// Cells with a count.
     pub fn len(&self) -> usize {
-        let dense = self
-            .dense
-            .as_ref()
-            .map_or(0, |d| d.counts.iter().flatten().filter(|&&n| n > 0).count());
-        dense + self.cells.len()
+        let mut cells = 0;
+        self.each_dense_cell(|_, _, _, _| cells += 1);
+        cells + self.cells.cells.iter().map(|c| c.len()).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -311,90 +243,7 @@ impl BatchCounts {
     }
 }
 
-impl DenseCounts {
-    /// Counts the batch's stops from the first until all are counted or
-    /// one more stratum would take the counts past `limit`.
-    fn count(batch: &StopBatch, columns: &KeyColumns, layout: StratumLayout, limit: usize) -> Self {
-        let widths: Vec<usize> = if batch.groups.is_empty() {
-            vec![1]
-        } else {
-            batch.group_values.iter().map(|v| v.len().max(1)).collect()
-        };
-        let per_stratum: usize = widths.iter().sum();
-        let mut dense = DenseCounts {
-            layout,
-            index: Default::default(),
-            strata: Vec::new(),
-            counts: vec![Vec::new(); widths.len()],
-            widths,
-            rows: 0,
-        };
-        for i in 0..batch.len() {
-            let key = columns.stratum_key(i, &layout);
-            let s = match dense.index.get(&key) {
-                Some(&s) => s as usize,
-                None => {
-                    let s = dense.strata.len();
-                    if (s + 1) * per_stratum > limit {
-                        break;
-                    }
-                    dense.index.insert(key, s as u32);
-                    dense.strata.push(key);
-                    for (counts, &w) in dense.counts.iter_mut().zip(&dense.widths) {
-                        counts.resize(counts.len() + w, 0);
-                    }
-                    s
-                }
-            };
-            if batch.groups.is_empty() {
-                dense.counts[0][s] += 1;
-            } else {
-                for ((counts, &w), g) in dense
-                    .counts
-                    .iter_mut()
-                    .zip(&dense.widths)
-                    .zip(&batch.groups)
-                {
-                    counts[s * w + g[i] as usize] += 1;
-                }
-            }
-            dense.rows = i + 1;
-        }
-        dense
-    }
-
-    /// Takes stop `i` (counted here) out again.
-    fn remove(&mut self, columns: &KeyColumns, i: usize) {
-        let s = self.index[&columns.stratum_key(i, &self.layout)] as usize;
-        let groups = &columns.batch.groups;
-        for (a, (counts, &w)) in self.counts.iter_mut().zip(&self.widths).enumerate() {
-            let g = groups.get(a).map_or(0, |g| g[i] as usize);
-            counts[s * w + g] -= 1;
-        }
-    }
-
-    /// Calls `f(rest, cells)` per stratum, `cells` its (attribute, group,
-    /// count) with a count.
-    fn each_stratum(&self, mut f: impl FnMut(u128, &mut dyn Iterator<Item = (usize, u32, u64)>)) {
-        for (s, &key) in self.strata.iter().enumerate() {
-            let mut cells =
-                self.counts
-                    .iter()
-                    .zip(&self.widths)
-                    .enumerate()
-                    .flat_map(|(a, (counts, &w))| {
-                        counts[s * w..(s + 1) * w]
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, n)| **n > 0)
-                            .map(move |(g, &n)| (a, g as u32, u64::from(n)))
-                    });
-            f(self.layout.unpack(key), &mut cells);
-        }
-    }
-}
-
-/// The columns of a batch that make up its packed keys, looked up once.
+/// The columns of a batch that make up its strata, looked up once.
 struct KeyColumns<'a> {
     batch: &'a StopBatch,
     unit: &'a [u32],
@@ -404,8 +253,8 @@ struct KeyColumns<'a> {
 /// An extra stratum column of a [`StopBatch`].
 enum ExtraColumn<'a> {
     Code(&'a [u8]),
-    /// A text field: its index in [`TEXT_FIELDS`] and its codes.
-    Dictionary(usize, &'a [u32]),
+    /// A text field's codes.
+    Dictionary(&'a [u32]),
 }
 
 impl<'a> KeyColumns<'a> {
@@ -418,16 +267,13 @@ impl<'a> KeyColumns<'a> {
                 .map(|f| match f.as_str() {
                     "subject_type" => ExtraColumn::Code(&batch.fields.subject_type),
                     "reason_explained" => ExtraColumn::Code(&batch.fields.reason_explained),
-                    text => {
-                        let k = text_index(text);
-                        ExtraColumn::Dictionary(k, &batch.texts[k])
-                    }
+                    text => ExtraColumn::Dictionary(&batch.texts[text_index(text)]),
                 })
                 .collect(),
         }
     }
 
-    /// The fixed codes of row `i`: the low [`FIXED_BITS`] of its key.
+    /// The fixed codes of row `i`: the low [`FIXED_BITS`] of its stratum.
     #[inline]
     fn fixed(&self, i: usize) -> u64 {
         let b = &self.batch.fields;
@@ -443,56 +289,25 @@ impl<'a> KeyColumns<'a> {
             | flag(b.contraband_found[i]) << 26
     }
 
-    /// Row `i`'s stratum packed by `layout` (see [`StratumLayout::unpack`]).
+    /// Row `i`'s stratum: the fixed codes and the unit in the low 64 bits,
+    /// the two extra strata ([`MISSING`] when missing or unused) in the high.
     #[inline]
-    fn stratum_key(&self, i: usize, layout: &StratumLayout) -> u64 {
-        let mut key = self.fixed(i) | layout.part(0, self.unit[i], NONE_U32);
-        for (slot, column) in self.extra.iter().enumerate() {
-            key |= match column {
-                ExtraColumn::Code(v) => layout.part(1 + slot, code_or_missing(v[i]), MISSING),
-                ExtraColumn::Dictionary(_, v) => layout.part(1 + slot, v[i], NONE_U32),
-            };
-        }
-        key
-    }
-
-    /// The packed keys of row `i` (one per four group attributes).
-    #[inline]
-    fn keys(&self, i: usize, mut f: impl FnMut(PackedKey)) {
+    fn rest(&self, i: usize) -> u128 {
         let low = self.fixed(i) | u64::from(self.unit[i]) << FIXED_BITS;
         let mut extra = [MISSING; 2];
         for (slot, column) in self.extra.iter().enumerate() {
             extra[slot] = match column {
                 ExtraColumn::Code(v) => code_or_missing(v[i]),
-                ExtraColumn::Dictionary(_, v) => v[i],
+                ExtraColumn::Dictionary(v) => v[i],
             };
         }
         let high = u64::from(extra[0]) | u64::from(extra[1]) << 32;
-        let rest = u128::from(low) | u128::from(high) << 64;
-        if self.batch.groups.is_empty() {
-            f(PackedKey {
-                rest,
-                groups: 0,
-                chunk: 0,
-            });
-            return;
-        }
-        for (chunk, attrs) in self.batch.groups.chunks(GROUPS_PER_KEY).enumerate() {
-            let groups = attrs
-                .iter()
-                .enumerate()
-                .fold(0u128, |acc, (a, g)| acc | u128::from(g[i]) << (32 * a));
-            f(PackedKey {
-                rest,
-                groups,
-                chunk: chunk as u16,
-            });
-        }
+        u128::from(low) | u128::from(high) << 64
     }
 }
 
-/// Cells of the group attributes in the run's codes: each stratum (`rest`
-/// as in [`PackedKey`]) gets an index, and each attribute a map from
+/// Cells of the group attributes: each stratum (see [`KeyColumns::rest`])
+/// gets an index, and each attribute a map from
 /// (stratum index, group) in one word to the count. A batch's cells come
 /// stratum by stratum, so a stratum is looked up once for all its cells,
 /// and the maps' entries are a third of the size of whole cells'.
@@ -538,6 +353,16 @@ impl AttributeCells {
         })
     }
 
+    /// This map's index of each of `other`'s strata, passed through
+    /// `recode` first.
+    fn strata_of(&mut self, other: &AttributeCells, recode: impl Fn(u128) -> u128) -> Vec<u32> {
+        other
+            .strata
+            .iter()
+            .map(|&r| self.stratum(recode(r)))
+            .collect()
+    }
+
     /// Adds (`sign` 1) or subtracts (`sign` -1) `other`'s cells, with each
     /// stratum and group passed through `recode` and `group` first.
     fn add_all(
@@ -547,11 +372,19 @@ impl AttributeCells {
         group: impl Fn(usize, u32) -> u32,
         sign: i64,
     ) {
-        let strata: Vec<u32> = other
-            .strata
-            .iter()
-            .map(|&r| self.stratum(recode(r)))
-            .collect();
+        let strata = self.strata_of(other, recode);
+        self.add_cells(other, &strata, group, sign);
+    }
+
+    /// [`AttributeCells::add_all`] with `other`'s strata already looked up
+    /// (`strata`, from [`AttributeCells::strata_of`]).
+    fn add_cells(
+        &mut self,
+        other: &AttributeCells,
+        strata: &[u32],
+        group: impl Fn(usize, u32) -> u32,
+        sign: i64,
+    ) {
         for (a, cells) in other.cells.iter().enumerate() {
             for (&key, &n) in cells {
                 self.add(
@@ -566,7 +399,7 @@ impl AttributeCells {
     }
 }
 
-/// Batch counts merged in the run's codes, one packed cell per attribute
+/// Batch counts merged in the run's codes, one cell per attribute
 /// (so its size is that of the cube, not of the joint combinations of all
 /// attributes); [`CubeBuilder::finish`] unpacks them into a [`CountCube`].
 #[derive(Debug, Clone, Default)]
@@ -624,27 +457,11 @@ impl CubeBuilder {
         // The run's code of group `g` of attribute `a` (none to recode
         // without attributes).
         let group = |a: usize, g: u32| groups.get(a).map_or(g, |codes| codes[g as usize]);
+        let recode = |rest| recode_rest(&self.extra_texts, rest, texts);
         let cells = &mut self.cells;
-        if let Some(dense) = &counts.dense {
-            dense.each_stratum(|rest, stratum_cells| {
-                let s = cells.stratum(recode_rest(&self.extra_texts, rest, texts));
-                for (a, g, n) in stratum_cells {
-                    cells.add(s, a, group(a, g), n, 1);
-                }
-            });
-        }
-        for (key, &n) in &counts.cells {
-            let s = cells.stratum(recode_rest(&self.extra_texts, key.rest, texts));
-            if counts.attributes == 0 {
-                cells.add(s, 0, 0, n, 1);
-                continue;
-            }
-            let first = usize::from(key.chunk) * GROUPS_PER_KEY;
-            let last = (first + GROUPS_PER_KEY).min(counts.attributes);
-            for (slot, a) in (first..last).enumerate() {
-                cells.add(s, a, group(a, (key.groups >> (32 * slot)) as u32), n, 1);
-            }
-        }
+        let strata = cells.strata_of(&counts.cells, recode);
+        counts.each_dense_cell(|s, a, g, n| cells.add(strata[s as usize], a, group(a, g), n, 1));
+        cells.add_cells(&counts.cells, &strata, group, 1);
     }
 
     /// Counts (`sign` 1) or takes out (`sign` -1) stop `i` of `batch` in the
@@ -1487,22 +1304,22 @@ mod tests {
             prop_assert_eq!(kernel, reference);
         }
 
-        /// Dense counts give the same cells as wide keys, also when they
-        /// stop part-way through a batch at their limit.
+        /// Dense rows give the same cells as the sparse maps, also when
+        /// only the first strata of a batch fit their limit.
         #[test]
-        fn dense_counts_match_wide_keys(rows in prop::collection::vec(arb_full_stop(), 0..300), limit in 1..400usize) {
+        fn dense_counts_match_sparse_counts(rows in prop::collection::vec(arb_full_stop(), 0..300), limit in 1..400usize) {
             let attrs: Vec<String> = ["nationality", "gender", "age_band"].map(String::from).to_vec();
             for attrs in [&attrs[..], &attrs[..1], &[]] {
                 let rows: Vec<StopRow> = rows.iter().map(|r| StopRow { groups: r.groups[..attrs.len()].to_vec(), ..r.clone() }).collect();
                 let batch = batch_of(&rows, attrs);
                 for extra in [vec![], vec!["district".to_string(), "subject_type".to_string()]] {
-                    let wide = BatchCounts::count_dense_up_to(&batch, &extra, 0);
-                    prop_assert!(wide.dense.is_none());
+                    let sparse = BatchCounts::count_dense_up_to(&batch, &extra, 0);
+                    prop_assert!(sparse.dense.iter().all(Vec::is_empty));
                     let dense = BatchCounts::count_dense_up_to(&batch, &extra, DENSE_COUNTS);
-                    prop_assert!(dense.cells.is_empty());
+                    prop_assert!(dense.cells.cells.iter().all(|c| c.is_empty()));
                     let part = BatchCounts::count_dense_up_to(&batch, &extra, limit);
-                    prop_assert_eq!(cells_of(&dense), cells_of(&wide));
-                    prop_assert_eq!(cells_of(&part), cells_of(&wide));
+                    prop_assert_eq!(cells_of(&dense), cells_of(&sparse));
+                    prop_assert_eq!(cells_of(&part), cells_of(&sparse));
                     prop_assert_eq!(dense.total(), rows.len() as u64);
                     prop_assert_eq!(part.total(), rows.len() as u64);
                 }
@@ -1538,8 +1355,8 @@ mod tests {
             }
             prop_assert_eq!(counts.total(), fewer.len() as u64);
             prop_assert_eq!(cells_of(&counts), cells_of(&BatchCounts::count(&again, &extra)));
-            // The same for a stop counted by wide key, past the dense part.
-            let mut counts = BatchCounts::count_dense_up_to(&batch, &extra, 1);
+            // The same for a stop counted in the sparse maps.
+            let mut counts = BatchCounts::count_dense_up_to(&batch, &extra, 0);
             counts.remove(&batch, pick);
             prop_assert_eq!(cells_of(&counts), cells_of(&BatchCounts::count(&again, &extra)));
         }

@@ -550,7 +550,7 @@ pub fn ingest(
                 let mut span = p.span;
                 if !removed.is_empty() {
                     // Counted already: take the duplicates out again.
-                    let mut counts = BatchCounts::empty(attributes.len(), extra_fields);
+                    let mut counts = BatchCounts::empty(extra_fields);
                     let mut view = daylight
                         .as_deref()
                         .map(|d| crate::daylight::DaylightBatch::new(d, &p.stops));
