@@ -1,13 +1,10 @@
 //! Command-line definitions (clap derive). Turned into settings structs of
-//! `stopaudit::commands`; no logic lives here.
+//! `crate::commands`; no logic lives here.
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use stopaudit::analysis::findings::Severity;
-use stopaudit::commands::report::{ReportFormat, ReportSettings};
-use stopaudit::commands::{
+use crate::commands::report::{ReportFormat, ReportSettings};
+use crate::commands::{
     InputSettings, TextOrJson,
     analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings},
     demo::DemoSettings,
@@ -16,9 +13,12 @@ use stopaudit::commands::{
     threshold_test::{CountColumns, ThresholdTestSettings},
     validate::ValidateSettings,
 };
-use stopaudit::i18n::Lang;
-use stopaudit::scope::{Filter, Period, Scope};
-use stopaudit::threshold_test::FitSettings;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use stopaudit_core::analysis::findings::Severity;
+use stopaudit_core::i18n::Lang;
+use stopaudit_core::scope::{Filter, Period, Scope};
+use stopaudit_core::threshold_test::FitSettings;
 
 /// Audits police stop registrations for signs of discriminatory selection.
 ///

@@ -1,9 +1,10 @@
-//! The `stopaudit` binary: parses arguments and calls the library.
+//! The `stopaudit` binary: parses arguments (`cli`) and runs one subcommand
+//! (`commands`) over the core and I/O crates.
 
 mod cli;
+mod commands;
 
 use clap::Parser;
-use stopaudit::commands;
 
 // glibc's allocator spends a third of the run on the many small strings of
 // ingestion; mimalloc is much faster for that pattern.
@@ -27,7 +28,10 @@ fn main() {
     // (mimalloc's own option is read before `main`, so too late to set here.)
     // SAFETY: a process-wide flag with integer arguments; failure (an old
     // kernel) only leaves huge pages on.
-    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0)
+    };
     let command_line = std::env::args()
         .enumerate()
         .map(|(i, a)| {
@@ -40,7 +44,7 @@ fn main() {
         .collect::<Vec<_>>()
         .join(" ");
     let args = cli::Cli::parse();
-    commands::init_threads(args.threads);
+    stopaudit_io::threads::init_threads(args.threads);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match args.command.resolve(command_line) {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::InputSettings;
 use super::analyze::{analyze_and_validate, render_table, to_json, write_csv_dir};
 use super::validate::render_text;
-use crate::error::{Error, Result};
-use crate::output::write_atomic;
+use stopaudit_core::error::{Error, Result};
+use stopaudit_core::output::write_atomic;
 
 /// The bundled sample export, relative to the project root.
 pub const SAMPLE: &str = "datasets/sample/proco_2025_sample.csv";
@@ -20,7 +20,7 @@ pub struct DemoSettings {
     pub out: PathBuf,
     pub quiet: bool,
     /// Language of the report.
-    pub lang: crate::i18n::Lang,
+    pub lang: stopaudit_core::i18n::Lang,
 }
 
 impl Default for DemoSettings {
@@ -28,7 +28,7 @@ impl Default for DemoSettings {
         DemoSettings {
             out: PathBuf::from("reports/demo"),
             quiet: false,
-            lang: crate::i18n::Lang::En,
+            lang: stopaudit_core::i18n::Lang::En,
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use crate::error::{Error, Result};
-pub use crate::generate::{GenFormat, GenerateSettings};
+use stopaudit_core::error::{Error, Result};
+pub use stopaudit_io::generate::{GenFormat, GenerateSettings};
 
 pub fn run(settings: &GenerateSettings, out: &mut dyn Write) -> Result<()> {
-    let truth = crate::generate::generate(settings)?;
+    let truth = stopaudit_io::generate::generate(settings)?;
     let spoilt: u64 = truth.dirty_rows.values().sum();
     let mut text = format!(
         "wrote {} rows to {} ({}; seed {}; bias profile {})\n",

@@ -12,8 +12,8 @@ pub mod validate;
 
 use std::path::PathBuf;
 
-use crate::config::Config;
-use crate::error::Result;
+use stopaudit_core::config::Config;
+use stopaudit_core::error::Result;
 
 /// Inputs shared by the commands that read stop data.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +25,7 @@ pub struct InputSettings {
     /// No progress bar.
     pub quiet: bool,
     /// Period and filters (`--period`, `--where`).
-    pub scope: crate::scope::Scope,
+    pub scope: stopaudit_core::scope::Scope,
 }
 
 impl InputSettings {
@@ -35,7 +35,7 @@ impl InputSettings {
             Some(p) => Config::load(p)?,
             None => Config::default(),
         };
-        let inputs = crate::ingest::expand_inputs(&self.inputs)?;
+        let inputs = stopaudit_io::ingest::expand_inputs(&self.inputs)?;
         Ok((config, inputs))
     }
 }
@@ -46,15 +46,4 @@ pub enum TextOrJson {
     #[default]
     Text,
     Json,
-}
-
-/// Configures the worker threads of rayon and polars. Call before any work.
-pub fn init_threads(threads: Option<usize>) {
-    if let Some(n) = threads.filter(|&n| n > 0) {
-        // SAFETY: called once at start-up from main, before any other thread exists.
-        unsafe { std::env::set_var("POLARS_MAX_THREADS", n.to_string()) };
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
 }

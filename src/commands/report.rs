@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 
 use super::InputSettings;
 use super::analyze::{Analysis, AnalysisOverrides, analyze, write_csv_dir};
-use crate::error::{Error, Result};
-use crate::i18n::Lang;
-use crate::output::write_atomic;
-use crate::report::{build, html, markdown};
+use stopaudit_core::error::{Error, Result};
+use stopaudit_core::i18n::Lang;
+use stopaudit_core::output::write_atomic;
+use stopaudit_core::report::{build, html, markdown};
 
 /// Report output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct ReportSettings {
     /// The command line, shown in the provenance section.
     pub command: String,
     /// Exit with code 1 (after writing) when a finding at or above this severity exists.
-    pub fail_on: Option<crate::analysis::findings::Severity>,
+    pub fail_on: Option<stopaudit_core::analysis::findings::Severity>,
 }
 
 /// Analyses the inputs and writes the report files; the second value is

@@ -5,9 +5,9 @@ use std::io::Write;
 use serde_json::json;
 
 use super::TextOrJson;
-use crate::codes::CodeLists;
-use crate::error::{Error, Result};
-use crate::schema::{self, FIELDS, KNOWN_GROUP_ATTRIBUTES};
+use stopaudit_core::codes::CodeLists;
+use stopaudit_core::error::{Error, Result};
+use stopaudit_core::schema::{self, FIELDS, KNOWN_GROUP_ATTRIBUTES};
 
 /// Settings of `stopaudit schema`.
 #[derive(Debug, Clone, Default)]

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::TextOrJson;
-use crate::error::{Error, Result};
-use crate::ingest::csv::{decode, detect_delimiter, detect_encoding};
-use crate::ingest::mapping::closest_columns;
-use crate::ingest::sha256_file;
-use crate::output::write_atomic;
-use crate::provenance::{TOOL, VERSION};
-use crate::threshold_test::{CountRow, FitSettings, ThresholdFit, fit};
+use stopaudit_core::error::{Error, Result};
+use stopaudit_core::output::write_atomic;
+use stopaudit_core::provenance::{TOOL, VERSION};
+use stopaudit_core::threshold_test::{CountRow, FitSettings, ThresholdFit, fit};
+use stopaudit_io::ingest::csv::{decode, detect_delimiter, detect_encoding};
+use stopaudit_io::ingest::mapping::closest_columns;
+use stopaudit_io::ingest::sha256_file;
 
 /// Which columns of the counts file hold what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +174,7 @@ fn text_table(fit: &ThresholdFit, counts: &CountsFile) -> String {
         counts.rows_filtered_out,
         fit.reference
     ));
-    let width = |f: &dyn Fn(&crate::threshold_test::CellFit) -> usize, title: &str| {
+    let width = |f: &dyn Fn(&stopaudit_core::threshold_test::CellFit) -> usize, title: &str| {
         fit.cells.iter().map(f).max().unwrap_or(0).max(title.len())
     };
     let lw = width(&|c| c.location.chars().count(), "location");

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{InputSettings, TextOrJson};
-use crate::error::{Error, Result};
-use crate::ingest::{self, FileSummary, IngestSummary};
-use crate::provenance::Provenance;
-use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason};
+use stopaudit_core::error::{Error, Result};
+use stopaudit_core::provenance::Provenance;
+use stopaudit_io::ingest::{self, FileSummary, IngestSummary};
+use stopaudit_io::quarantine::{QuarantineRecord, QuarantineSink, Reason};
 
 /// Settings of `stopaudit validate`.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +75,7 @@ pub(crate) fn examples(sink: &QuarantineSink) -> Vec<QuarantineRecord> {
 pub(crate) fn report(
     summary: IngestSummary,
     config: Option<&std::path::Path>,
-    scope: &crate::scope::Scope,
+    scope: &stopaudit_core::scope::Scope,
     examples: Vec<QuarantineRecord>,
 ) -> Result<ValidationReport> {
     Ok(ValidationReport {

@@ -1,0 +1,507 @@
+//! Analyses: from the count cube to disparity statistics and findings.
+//!
+//! Everything here works on plain counts ([`crate::counting::CountCube`]
+//! with its dictionaries) and the estimators of [`crate::stats`]; nothing
+//! reads data. Each analysis compares every group of every group attribute
+//! with that attribute's reference group:
+//!
+//! - [`outcome`]: the outcome (hit-rate) test, overall and per justification and legal basis;
+//! - [`mix`]: the justification mix (chi-square, Cramér's V, residuals) and the share of weak justifications;
+//! - [`stratified`]: Mantel–Haenszel across strata, CMH and Breslow–Day, with Simpson reversals;
+//! - [`funnel`]: search rate per stop and contraband rate per search;
+//! - [`population`]: stops per 1,000 residents against a population file;
+//! - [`threshold`]: the threshold test per location and group (opt-in, Bayesian);
+//! - [`veil`]: the veil-of-darkness test (daylight against darkness at the same clock time);
+//! - [`trends`]: key measures per quarter (or month, year) and their changes;
+//! - [`quality`]: data-quality diagnostics (coverage, duplicates, heaping, gaps, volumes);
+//! - [`benchmarking`]: units, teams and officers against peers in the same strata (opt-in);
+//!
+//! then Benjamini–Hochberg q-values per analysis, small-cell suppression
+//! ([`suppress`]) and [`findings`] in plain English and Dutch.
+
+pub mod benchmarking;
+pub mod compare;
+pub mod findings;
+pub mod funnel;
+pub mod mix;
+pub mod outcome;
+pub mod population;
+pub mod quality;
+pub mod stratified;
+pub mod suppress;
+pub mod threshold;
+pub mod trends;
+pub mod veil;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::Dictionaries;
+use crate::codes::CodeLists;
+use crate::counting::{CellKey, CountCube, EXTRA_FIELDS, MISSING};
+use crate::error::{Error, Result};
+use crate::schema::UNKNOWN_GROUP;
+
+/// Version of the results JSON contract (docs/results.md).
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Settings of the analyses (`[analysis]` in the configuration, command-line flags on top).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSettings {
+    /// Confidence level of every interval.
+    pub confidence: f64,
+    /// False discovery rate for q-values and findings.
+    pub fdr: f64,
+    /// Outcomes that count as a "hit" (a result).
+    pub hit_outcomes: Vec<String>,
+    /// Justifications that count as weak grounds.
+    pub weak_justifications: Vec<String>,
+    /// Fields whose combinations form the strata of the stratified comparison.
+    pub strata_by: Vec<String>,
+    /// Rate ratios inside this band are not practically large.
+    pub practical_band: [f64; 2],
+    /// Counts from 1 to `min_cell - 1` are suppressed in published output; 0 disables.
+    pub min_cell: u64,
+    /// Population file for the benchmark (CSV: attribute, group, population [, area_code]).
+    pub population: Option<PathBuf>,
+    /// `[analysis.threshold_test]`: the threshold test (off by default).
+    pub threshold_test: threshold::ThresholdTestSettings,
+    /// `[analysis.veil_of_darkness]`: the veil-of-darkness test (on by default).
+    pub veil_of_darkness: veil::VeilSettings,
+    /// `[analysis.trends]`: measures per period (on by default).
+    pub trends: trends::TrendSettings,
+    /// `[analysis.data_quality]`: thresholds of the data-quality diagnostics.
+    pub data_quality: quality::QualitySettings,
+    /// `[analysis.benchmarking]`: internal benchmarking (off by default).
+    pub benchmarking: benchmarking::BenchmarkSettings,
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        AnalysisSettings {
+            confidence: 0.95,
+            fdr: 0.05,
+            hit_outcomes: vec!["fine".into(), "report".into(), "arrest".into()],
+            weak_justifications: vec!["behaviour".into(), "none_recorded".into()],
+            strata_by: vec!["justification".into()],
+            practical_band: [0.8, 1.25],
+            min_cell: 10,
+            population: None,
+            threshold_test: threshold::ThresholdTestSettings::default(),
+            veil_of_darkness: veil::VeilSettings::default(),
+            trends: trends::TrendSettings::default(),
+            data_quality: quality::QualitySettings::default(),
+            benchmarking: benchmarking::BenchmarkSettings::default(),
+        }
+    }
+}
+
+/// Fields the cube knows besides the extra ones.
+const BASE_STRATA: &[&str] = &["justification", "legal_basis", "unit"];
+
+impl AnalysisSettings {
+    /// Checks the settings against the code lists.
+    pub fn check(&self, codes: &CodeLists) -> Result<()> {
+        if !(self.confidence > 0.5 && self.confidence < 1.0) {
+            return Err(Error::Usage(format!(
+                "confidence {} must be between 0.5 and 1",
+                self.confidence
+            )));
+        }
+        if !(self.fdr > 0.0 && self.fdr < 1.0) {
+            return Err(Error::Usage(format!(
+                "FDR level {} must be between 0 and 1",
+                self.fdr
+            )));
+        }
+        for o in &self.hit_outcomes {
+            if codes.outcome.index_of(o).is_none() {
+                return Err(Error::Usage(format!(
+                    "hit outcome `{o}` is not an outcome code ({})",
+                    codes.outcome.code_names().join(", ")
+                )));
+            }
+        }
+        for j in &self.weak_justifications {
+            if codes.justification.index_of(j).is_none() {
+                return Err(Error::Usage(format!(
+                    "weak justification `{j}` is not a justification code ({})",
+                    codes.justification.code_names().join(", ")
+                )));
+            }
+        }
+        if self.strata_by.is_empty() {
+            return Err(Error::Usage(
+                "the stratified comparison needs at least one stratum field (--by)".into(),
+            ));
+        }
+        for f in &self.strata_by {
+            if !BASE_STRATA.contains(&f.as_str()) && !EXTRA_FIELDS.contains(&f.as_str()) {
+                let mut known = BASE_STRATA.to_vec();
+                known.extend(EXTRA_FIELDS);
+                return Err(Error::Usage(format!(
+                    "--by {f}: strata can be made of {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let location = &self.threshold_test.location;
+        if self.threshold_test.enabled
+            && location != "unit"
+            && !EXTRA_FIELDS.contains(&location.as_str())
+        {
+            return Err(Error::Usage(format!(
+                "threshold test location `{location}`: locations can be unit, {}",
+                EXTRA_FIELDS.join(", ")
+            )));
+        }
+        let t = &self.threshold_test;
+        if t.enabled && (t.chains < 2 || t.draws < 10) {
+            return Err(Error::Usage(
+                "the threshold test needs at least 2 chains and 10 draws (for R-hat)".into(),
+            ));
+        }
+        if t.enabled && !(t.target_accept > 0.5 && t.target_accept < 1.0) {
+            return Err(Error::Usage(format!(
+                "threshold test target_accept {} must be between 0.5 and 1",
+                t.target_accept
+            )));
+        }
+        if self.extra_fields().len() > 2 {
+            return Err(Error::Usage(
+                "--by and the threshold test location: at most two fields besides justification, legal_basis and unit".into(),
+            ));
+        }
+        self.veil_of_darkness.check()?;
+        self.data_quality.check()?;
+        self.benchmarking.check()?;
+        let [lo, hi] = self.practical_band;
+        if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
+            return Err(Error::Usage(
+                "the practical band must contain 1, e.g. [0.8, 1.25]".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The stratum fields the cube must count beyond its fixed ones
+    /// (`area_code` too when the population file is per area).
+    pub fn extra_fields(&self) -> Vec<String> {
+        let mut extra: Vec<String> = self
+            .strata_by
+            .iter()
+            .filter(|f| !BASE_STRATA.contains(&f.as_str()))
+            .cloned()
+            .collect();
+        let location = &self.threshold_test.location;
+        if self.threshold_test.enabled
+            && !BASE_STRATA.contains(&location.as_str())
+            && !extra.contains(location)
+        {
+            extra.push(location.clone());
+        }
+        extra
+    }
+
+    /// [`Self::extra_fields`] plus `area_code` for a per-area population file.
+    pub fn extra_fields_with(
+        &self,
+        population: Option<&population::Population>,
+    ) -> Result<Vec<String>> {
+        let mut extra = self.extra_fields();
+        if population.is_some_and(|p| p.areas.is_some()) && !extra.iter().any(|f| f == "area_code")
+        {
+            extra.push("area_code".into());
+        }
+        if extra.len() > 2 {
+            return Err(Error::Usage(
+                "a population file per area needs area_code counted: use at most one --by field besides justification, legal_basis and unit".into(),
+            ));
+        }
+        Ok(extra)
+    }
+
+    fn hit_codes(&self, codes: &CodeLists) -> Vec<u8> {
+        self.hit_outcomes
+            .iter()
+            .filter_map(|o| codes.outcome.index_of(o))
+            .collect()
+    }
+
+    fn weak_codes(&self, codes: &CodeLists) -> Vec<u8> {
+        self.weak_justifications
+            .iter()
+            .filter_map(|j| codes.justification.index_of(j))
+            .collect()
+    }
+
+    /// Whether a rate ratio lies outside the practical band.
+    pub fn is_large(&self, ratio: f64) -> bool {
+        ratio < self.practical_band[0] || ratio > self.practical_band[1]
+    }
+}
+
+/// Everything the analyses read.
+pub struct Inputs<'a> {
+    pub cube: &'a CountCube,
+    pub dicts: &'a Dictionaries,
+    pub codes: &'a CodeLists,
+    pub attributes: &'a [String],
+    /// attribute -> configured reference group.
+    pub references: &'a BTreeMap<String, String>,
+    pub settings: &'a AnalysisSettings,
+    /// The population file of the benchmark, loaded before counting.
+    pub population: Option<&'a population::Population>,
+    /// What ingestion read, quarantined and found missing.
+    pub summary: &'a crate::accounting::IngestSummary,
+}
+
+/// One attribute with its groups and reference.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub index: u16,
+    pub name: String,
+    /// Group code -> label, sorted by label.
+    pub groups: Vec<(u32, String)>,
+    pub reference: (u32, String),
+    /// Stops per group code.
+    pub stops: BTreeMap<u32, u64>,
+}
+
+/// The reference group of each attribute: the configured one, else the
+/// largest group other than `unknown` (ties: first by name).
+pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
+    let mut out = Vec::new();
+    for (a, name) in inputs.attributes.iter().enumerate() {
+        let index = u16::try_from(a).expect("few attributes");
+        let mut stops: BTreeMap<u32, u64> = BTreeMap::new();
+        for (k, n) in &inputs.cube.cells {
+            if k.attribute == index {
+                *stops.entry(k.group).or_default() += n;
+            }
+        }
+        let dict = &inputs.dicts.groups[a];
+        let mut groups: Vec<(u32, String)> = stops
+            .keys()
+            .map(|&g| (g, dict.label(g).to_string()))
+            .collect();
+        groups.sort_by(|x, y| x.1.cmp(&y.1));
+        let reference = match inputs.references.get(name) {
+            Some(r) => groups.iter().find(|(_, l)| l == r).cloned().ok_or_else(|| {
+                Error::Usage(format!(
+                    "the reference group `{r}` of `{name}` does not occur in the analysed stops; groups: {}",
+                    groups.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?,
+            None => {
+                let best = groups
+                    .iter()
+                    .filter(|(_, l)| l != UNKNOWN_GROUP)
+                    .max_by(|x, y| stops[&x.0].cmp(&stops[&y.0]).then(y.1.cmp(&x.1)))
+                    .or(groups.first());
+                match best {
+                    Some(b) => b.clone(),
+                    None => continue,
+                }
+            }
+        };
+        out.push(Attribute {
+            index,
+            name: name.clone(),
+            groups,
+            reference,
+            stops,
+        });
+    }
+    Ok(out)
+}
+
+/// Stops and hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub stops: u64,
+    pub hits: u64,
+}
+
+impl Tally {
+    fn add(&mut self, n: u64, hit: bool) {
+        self.stops += n;
+        if hit {
+            self.hits += n;
+        }
+    }
+}
+
+/// Sums the cube cells of one attribute into (group, key) tallies. `key`
+/// returns `None` to skip a cell; `hit` decides what counts as a hit;
+/// `weight` lets a cell count only when, e.g., its search is known.
+pub fn tally<K: Ord + Clone>(
+    cube: &CountCube,
+    attribute: u16,
+    key: impl Fn(&CellKey) -> Option<K>,
+    hit: impl Fn(&CellKey) -> bool,
+) -> BTreeMap<(u32, K), Tally> {
+    let mut out: BTreeMap<(u32, K), Tally> = BTreeMap::new();
+    for (k, &n) in &cube.cells {
+        if k.attribute != attribute {
+            continue;
+        }
+        if let Some(key) = key(k) {
+            out.entry((k.group, key)).or_default().add(n, hit(k));
+        }
+    }
+    out
+}
+
+/// Label of a stratum field's code in a cell, or `None` when missing.
+pub fn stratum_value(
+    field: &str,
+    k: &CellKey,
+    cube: &CountCube,
+    dicts: &Dictionaries,
+    codes: &CodeLists,
+) -> Option<String> {
+    match field {
+        "justification" => Some(codes.justification.get(k.justification).code.clone()),
+        "legal_basis" => k.legal_basis.map(|l| codes.legal_basis.get(l).code.clone()),
+        "unit" => k.unit.map(|u| dicts.text("unit").label(u).to_string()),
+        f => {
+            let slot = cube.extra_fields.iter().position(|x| x == f)?;
+            let v = k.extra[slot];
+            if v == MISSING {
+                return None;
+            }
+            match f {
+                "subject_type" => Some(codes.subject_type.get(v as u8).code.clone()),
+                "reason_explained" => Some(codes.reason_explained.get(v as u8).code.clone()),
+                text => Some(dicts.text(text).label(v).to_string()),
+            }
+        }
+    }
+}
+
+/// All results of `stopaudit analyze`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub outcome_test: Vec<compare::ComparisonRow>,
+    pub justification_mix: Vec<mix::MixResult>,
+    pub stratified: Vec<stratified::StratifiedRow>,
+    pub search_funnel: Vec<compare::ComparisonRow>,
+    pub population_benchmark: Vec<population::PopulationRow>,
+    /// Empty unless the threshold test is enabled.
+    pub threshold_test: Vec<threshold::ThresholdTestResult>,
+    pub veil_of_darkness: veil::VeilOfDarkness,
+    pub trends: trends::Trends,
+    pub data_quality: quality::DataQuality,
+    pub internal_benchmark: benchmarking::InternalBenchmark,
+    pub findings: Vec<findings::Finding>,
+}
+
+/// Runs every analysis, then q-values, findings and suppression.
+pub fn run(inputs: &Inputs) -> Result<Results> {
+    inputs.settings.check(inputs.codes)?;
+    let attrs = attributes(inputs)?;
+    let mut outcome_test = outcome::outcome_test(inputs, &attrs);
+    let mut justification_mix = mix::justification_mix(inputs, &attrs);
+    let mut stratified = stratified::stratified(inputs, &attrs);
+    let mut search_funnel = funnel::search_funnel(inputs, &attrs);
+    let mut population_benchmark = match inputs.population {
+        Some(pop) => population::benchmark(inputs, &attrs, pop),
+        None => Vec::new(),
+    };
+    compare::assign_q_values(&mut outcome_test);
+    compare::assign_q_values(&mut search_funnel);
+    let mut weak: Vec<compare::ComparisonRow> = justification_mix
+        .iter()
+        .flat_map(|m| m.weak_justification.clone())
+        .collect();
+    compare::assign_q_values(&mut weak);
+    let mut weak = weak.into_iter();
+    for m in &mut justification_mix {
+        for row in &mut m.weak_justification {
+            *row = weak.next().expect("same rows");
+        }
+    }
+    mix::assign_q_values(&mut justification_mix);
+    stratified::assign_q_values(&mut stratified);
+    population::assign_q_values(&mut population_benchmark);
+
+    let original = (
+        outcome_test.clone(),
+        justification_mix.clone(),
+        stratified.clone(),
+        search_funnel.clone(),
+        population_benchmark.clone(),
+    );
+    // Findings read thresholds only, never the suppressed counts.
+    let mut threshold_test = threshold::threshold_tests(inputs, &attrs);
+    let mut veil_of_darkness = veil::veil_of_darkness(inputs, &attrs);
+    let veil_original = veil_of_darkness.results.clone();
+    let mut trends = trends::trends(inputs, &attrs)?;
+    let data_quality = quality::data_quality(inputs)?;
+    let mut internal_benchmark = benchmarking::internal_benchmark(inputs, &attrs)?;
+    let benchmark_original = internal_benchmark.results.clone();
+    if inputs.settings.min_cell > 0 {
+        let k = inputs.settings.min_cell;
+        suppress::trends(&mut trends, k);
+        benchmarking::suppress(&mut internal_benchmark, k);
+        suppress::threshold_test(&mut threshold_test, k);
+        suppress::veil_of_darkness(&mut veil_of_darkness, k);
+        suppress::comparison_rows(&mut outcome_test, k);
+        suppress::comparison_rows(&mut search_funnel, k);
+        for m in &mut justification_mix {
+            suppress::mix(m, k);
+        }
+        suppress::stratified_rows(&mut stratified, k);
+        suppress::population_rows(&mut population_benchmark, k);
+    }
+    let findings = findings::findings(
+        inputs.settings,
+        inputs.codes,
+        &findings::Sources {
+            outcome_test: findings::Rows {
+                original: &original.0,
+                published: &outcome_test,
+            },
+            justification_mix: findings::Rows {
+                original: &original.1,
+                published: &justification_mix,
+            },
+            stratified: findings::Rows {
+                original: &original.2,
+                published: &stratified,
+            },
+            search_funnel: findings::Rows {
+                original: &original.3,
+                published: &search_funnel,
+            },
+            population_benchmark: findings::Rows {
+                original: &original.4,
+                published: &population_benchmark,
+            },
+            threshold_test: &threshold_test,
+            veil_of_darkness: &veil_original,
+            data_quality: &data_quality,
+            internal_benchmark: findings::Rows {
+                original: &benchmark_original,
+                published: &internal_benchmark.results,
+            },
+        },
+    );
+    Ok(Results {
+        outcome_test,
+        justification_mix,
+        stratified,
+        search_funnel,
+        population_benchmark,
+        threshold_test,
+        veil_of_darkness,
+        trends,
+        data_quality,
+        internal_benchmark,
+        findings,
+    })
+}

@@ -1,0 +1,127 @@
+//! Writing output files safely: all or nothing, and safe to open in a spreadsheet.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file written under a temporary name and renamed into place on
+/// [`AtomicFile::commit`]. Dropped without commit, it leaves nothing behind,
+/// so a failed run never leaves a half-written output.
+pub struct AtomicFile {
+    temp: PathBuf,
+    target: PathBuf,
+    file: Option<File>,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file next to `target` (creating the folder if needed).
+    pub fn create(target: &Path) -> Result<Self> {
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        Ok(AtomicFile {
+            temp,
+            target: target.to_path_buf(),
+            file: Some(file),
+            committed: false,
+        })
+    }
+
+    /// A handle to write through.
+    pub fn handle(&self) -> std::io::Result<File> {
+        self.file.as_ref().expect("open until commit").try_clone()
+    }
+
+    /// Flushes and moves the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(f) = self.file.take() {
+            f.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        }
+        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.file.take();
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file = AtomicFile::create(path)?;
+    let mut h = file.handle().map_err(|e| Error::io(path, e))?;
+    h.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    drop(h);
+    file.commit()
+}
+
+/// Neutralises a text cell that a spreadsheet would read as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return) by prefixing `'`.
+/// Plain numbers such as `-1.5` are left alone.
+pub fn csv_safe(cell: &str) -> Cow<'_, str> {
+    let risky = cell
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && cell.parse::<f64>().is_err() {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// Writes rows as CSV (comma-separated, UTF-8, formula-safe) into a string.
+pub fn csv_string(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("writing to memory");
+    for row in rows {
+        w.write_record(row.iter().map(|c| csv_safe(c).into_owned()))
+            .expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 strings")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_numbers_are_not() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("+31 6"), "'+31 6");
+        assert_eq!(csv_safe("-1.5"), "-1.5");
+        assert_eq!(csv_safe("Amsterdam"), "Amsterdam");
+        assert_eq!(csv_safe(""), "");
+    }
+
+    #[test]
+    fn atomic_file_leaves_nothing_when_not_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        {
+            let f = AtomicFile::create(&target).unwrap();
+            f.handle().unwrap().write_all(b"half").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        write_atomic(&target, b"whole").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

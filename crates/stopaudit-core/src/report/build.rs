@@ -1,0 +1,1618 @@
+//! Builds the report document from an analysis.
+
+use chrono::NaiveDate;
+
+use super::charts::{
+    Chart, ForestChart, ForestRow, ScatterChart, ScatterPoint, StackedBar, StackedChart,
+};
+use super::{Block, Cell, Document, ListItem, Section, Table};
+use crate::analysis::compare::ComparisonRow;
+use crate::analysis::findings::Severity;
+use crate::codes::CodeLists;
+use crate::i18n::{Lang, Messages};
+use crate::results::Analysis;
+
+/// What the report needs besides the analysis.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub lang: Lang,
+    /// The report date; default: the date of the last analysed stop.
+    pub as_of: Option<NaiveDate>,
+    /// The command line that reproduces the report.
+    pub command: String,
+}
+
+struct B<'a> {
+    m: Messages,
+    a: &'a Analysis,
+    codes: CodeLists,
+    k: u64,
+}
+
+impl B<'_> {
+    fn t(&self, key: &str) -> String {
+        self.m.text(&format!("report.{key}")).to_string()
+    }
+
+    fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.m.fill(&format!("report.{key}"), args)
+    }
+
+    fn int(&self, n: u64) -> String {
+        self.m.number(n as f64, 0)
+    }
+
+    fn count(&self, n: Option<u64>) -> Cell {
+        match n {
+            Some(n) => Cell::Text(self.int(n)),
+            None => Cell::Suppressed(self.k),
+        }
+    }
+
+    fn pct_ci(&self, rate: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
+        match (rate, ci) {
+            (Some(r), Some([lo, hi])) => Cell::Text(format!(
+                "{} ({}–{})",
+                self.m.percent(r),
+                self.m.percent(lo),
+                self.m.percent(hi)
+            )),
+            (Some(r), None) => Cell::Text(self.m.percent(r)),
+            _ => Cell::Text("–".into()),
+        }
+    }
+
+    fn ratio_ci(&self, ratio: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
+        match (ratio, ci) {
+            (Some(r), Some([lo, hi])) => Cell::Text(format!(
+                "{} ({}–{})",
+                self.m.number(r, 2),
+                self.m.number(lo, 2),
+                self.m.number(hi, 2)
+            )),
+            (Some(r), None) => Cell::Text(self.m.number(r, 2)),
+            _ => Cell::Text("–".into()),
+        }
+    }
+
+    fn q(&self, q: Option<f64>) -> Cell {
+        match q {
+            Some(q) if q < 0.001 => Cell::Text(format!("< {}", self.m.number(0.001, 3))),
+            Some(q) => Cell::Text(self.m.number(q, 3)),
+            None => Cell::Text("–".into()),
+        }
+    }
+
+    fn code_label(&self, field: &str, code: &str) -> String {
+        match self
+            .codes
+            .for_field(field)
+            .and_then(|l| l.index_of(code).map(|i| l.get(i)))
+        {
+            Some(c) => self.m.code_label(c).to_string(),
+            None => code.to_string(),
+        }
+    }
+
+    fn stratum(&self, r: &ComparisonRow) -> String {
+        match r.stratum.iter().next() {
+            None => self.t("overall"),
+            Some((field, value)) => {
+                let name = self.m.text(&format!("field.{field}"));
+                format!("{name}: {}", self.code_label(field, value))
+            }
+        }
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        self.t(&format!("severity_{}", s.as_str()))
+    }
+
+    fn attribute_name(&self, attr: &str) -> String {
+        self.m.text_or(&format!("attribute.{attr}"), attr)
+    }
+
+    /// A forest plot of rate ratios with intervals (suppressed rows and rows without an interval are left out).
+    /// One forest plot per group attribute (named and titled after
+    /// `section`): `point` gives a row's attribute, reference group, label,
+    /// estimate and interval.
+    fn forests_by_attribute<R>(
+        &self,
+        attributes: &[String],
+        rows: &[R],
+        section: &str,
+        measure: &str,
+        odds: bool,
+        point: impl Fn(&R) -> (&str, &str, String, Option<f64>, Option<[f64; 2]>),
+    ) -> Vec<Block> {
+        attributes
+            .iter()
+            .filter_map(|attr| {
+                let points: Vec<_> = rows.iter().map(&point).filter(|p| p.0 == attr).collect();
+                let reference = points.first()?.1.to_string();
+                let title = format!("{} — {}", self.t(section), self.attribute_name(attr));
+                self.forest(
+                    format!("{section}-{attr}"),
+                    title,
+                    measure,
+                    &reference,
+                    points
+                        .into_iter()
+                        .map(|(_, _, l, e, ci)| (l, e, ci))
+                        .collect(),
+                    odds,
+                )
+            })
+            .collect()
+    }
+
+    fn forest(
+        &self,
+        name: String,
+        title: String,
+        measure: &str,
+        reference: &str,
+        rows: Vec<(String, Option<f64>, Option<[f64; 2]>)>,
+        odds: bool,
+    ) -> Option<Block> {
+        let rows: Vec<ForestRow> = rows
+            .into_iter()
+            .filter_map(|(label, est, ci)| match (est, ci) {
+                (Some(e), Some([lo, hi])) if e > 0.0 && lo > 0.0 && hi.is_finite() => {
+                    Some(ForestRow {
+                        label,
+                        estimate: e,
+                        low: lo,
+                        high: hi,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        let level = format!("{}%", self.m.number(100.0 * self.a.settings.confidence, 0));
+        let alt = self.f(
+            "chart_forest_alt",
+            &[
+                ("measure", &self.t(measure)),
+                ("reference", reference),
+                ("level", &level),
+            ],
+        );
+        Some(Block::Chart {
+            name: file_stem(&name),
+            chart: Chart::Forest(ForestChart {
+                title,
+                rows,
+                band: self.a.settings.practical_band,
+                x_label: self.t(if odds {
+                    "axis_odds_ratio"
+                } else {
+                    "axis_rate_ratio"
+                }),
+                decimal: if self.m.lang == Lang::Nl { ',' } else { '.' },
+            }),
+            alt,
+        })
+    }
+
+    fn comparison_table(
+        &self,
+        caption: String,
+        rows: &[&ComparisonRow],
+        with_stage: bool,
+    ) -> Table {
+        let mut header = vec![self.t("group")];
+        if with_stage {
+            header.push(self.t("stage"));
+        } else {
+            header.push(self.t("stratum"));
+        }
+        header.extend([
+            self.t("stops"),
+            self.t("rate"),
+            self.t("ref_rate"),
+            self.t("rate_ratio"),
+            self.t("q_value"),
+        ]);
+        let body = rows
+            .iter()
+            .map(|r| {
+                let second = if with_stage {
+                    self.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))
+                } else {
+                    self.stratum(r)
+                };
+                vec![
+                    Cell::Text(r.group.clone()),
+                    Cell::Text(second),
+                    self.count(r.stops),
+                    self.pct_ci(r.rate, r.rate_ci),
+                    self.pct_ci(r.ref_rate, r.ref_rate_ci),
+                    self.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
+                    self.q(r.q_value),
+                ]
+            })
+            .collect();
+        Table {
+            caption,
+            header,
+            rows: body,
+            numeric: vec![false, false, true, true, true, true, true],
+        }
+    }
+}
+
+/// A file name stem from a chart name: lower-case ASCII letters, digits and dashes.
+pub fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Anchor of the section an analysis is reported in.
+pub fn anchor(analysis: &str) -> &'static str {
+    match analysis {
+        "outcome_test" => "outcome-test",
+        "justification_mix" => "justification-mix",
+        "stratified" => "stratified",
+        "search_funnel" => "search-funnel",
+        "population_benchmark" => "population",
+        "threshold_test" => "threshold-test",
+        "veil_of_darkness" => "veil-of-darkness",
+        "internal_benchmark" => "internal-benchmark",
+        "data_quality" => "data",
+        _ => "summary",
+    }
+}
+
+/// The threshold test: per attribute the group averages, a scatter plot per
+/// group against the reference, the diagnostics and the cells. Only in
+/// reports of analyses that ran the test.
+fn threshold_section(b: &B) -> Section {
+    let a = b.a;
+    let number = |x: f64, digits: usize| b.m.number(x, digits);
+    let with_ci = |x: f64, ci: [f64; 2], digits: usize| {
+        format!(
+            "{} ({}–{})",
+            number(x, digits),
+            number(ci[0], digits),
+            number(ci[1], digits)
+        )
+    };
+    let location = a
+        .results
+        .threshold_test
+        .first()
+        .map(|t| {
+            b.m.text_or(&format!("field.{}", t.location_field), &t.location_field)
+        })
+        .unwrap_or_default();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("threshold_intro", &[("location", &location)]),
+    )];
+    for t in &a.results.threshold_test {
+        let attribute = b.attribute_name(&t.attribute);
+        blocks.push(Block::Subheading(attribute.clone()));
+        let Some(d) = &t.diagnostics else {
+            let reason = t.skipped.clone().unwrap_or_default();
+            blocks.push(Block::Paragraph(b.f(
+                "threshold_skipped",
+                &[("attribute", &attribute), ("reason", &reason)],
+            )));
+            continue;
+        };
+        if !d.converged {
+            blocks.push(Block::Paragraph(b.t("threshold_not_converged")));
+        }
+        if d.divergences > 0 {
+            blocks.push(Block::Paragraph(b.f(
+                "threshold_divergences",
+                &[("n", &d.divergences.to_string())],
+            )));
+        }
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "threshold_groups",
+                &[("attribute", &attribute), ("location", &location)],
+            ),
+            header: vec![
+                b.t("group"),
+                b.t("stops"),
+                b.t("threshold"),
+                b.t("threshold_difference"),
+                b.t("threshold_p_lower"),
+            ],
+            rows: t
+                .groups
+                .iter()
+                .map(|g| {
+                    vec![
+                        Cell::Text(if g.is_reference {
+                            format!("{} ({})", g.group, b.t("reference").to_lowercase())
+                        } else {
+                            g.group.clone()
+                        }),
+                        b.count(g.stops),
+                        Cell::Text(with_ci(g.threshold, g.threshold_ci, 3)),
+                        // Signed: the interval's ends are joined by "…", not a dash.
+                        Cell::Text(match (g.difference_from_reference, g.difference_ci) {
+                            (Some(x), Some([lo, hi])) => {
+                                format!("{} ({} … {})", number(x, 3), number(lo, 3), number(hi, 3))
+                            }
+                            _ => "–".into(),
+                        }),
+                        Cell::Text(g.probability_lower.map_or("–".into(), |p| number(p, 2))),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, true, true, true, true],
+        }));
+        for g in t.groups.iter().filter(|g| !g.is_reference) {
+            let points: Vec<ScatterPoint> = t
+                .cells
+                .iter()
+                .filter(|c| c.group == g.group)
+                .filter_map(|c| {
+                    let r = t
+                        .cells
+                        .iter()
+                        .find(|r| r.location == c.location && r.group == t.reference)?;
+                    Some(ScatterPoint {
+                        x: r.threshold,
+                        y: c.threshold,
+                        x_ci: r.threshold_ci,
+                        y_ci: c.threshold_ci,
+                        // Suppressed counts give the smallest marker, not their size.
+                        weight: c.stops.unwrap_or(0) as f64,
+                    })
+                })
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            let names = [
+                ("group", g.group.as_str()),
+                ("reference", t.reference.as_str()),
+            ];
+            blocks.push(Block::Chart {
+                name: file_stem(&format!("threshold-{}-{}", t.attribute, g.group)),
+                chart: Chart::Scatter(ScatterChart {
+                    title: b.f("chart_threshold_title", &names),
+                    points,
+                    x_label: b.t("axis_reference_threshold"),
+                    y_label: b.t("axis_group_threshold"),
+                    decimal: if b.m.lang == Lang::Nl { ',' } else { '.' },
+                }),
+                alt: b.f("chart_threshold_alt", &names),
+            });
+        }
+        blocks.push(Block::Paragraph(b.f(
+            "threshold_diagnostics",
+            &[
+                ("chains", &d.chains.to_string()),
+                ("draws", &b.int(d.draws_per_chain as u64)),
+                ("warmup", &b.int(d.warmup as u64)),
+                ("rhat", &number(d.max_rhat.max(d.max_rhat_parameters), 3)),
+                (
+                    "ess",
+                    &b.int(d.min_ess_bulk.min(d.min_ess_tail).floor() as u64),
+                ),
+                ("divergences", &d.divergences.to_string()),
+                ("search_rmse", &number(d.search_rate_rmse, 4)),
+                ("hit_rmse", &number(d.hit_rate_rmse, 4)),
+            ],
+        )));
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "threshold_cells",
+                &[("attribute", &attribute), ("location", &location)],
+            ),
+            header: vec![
+                b.t("location"),
+                b.t("group"),
+                b.t("stops"),
+                b.t("searches"),
+                b.t("finds"),
+                b.t("threshold"),
+            ],
+            rows: t
+                .cells
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::Text(c.location.clone()),
+                        Cell::Text(c.group.clone()),
+                        b.count(c.stops),
+                        b.count(c.searches),
+                        b.count(c.hits),
+                        Cell::Text(with_ci(c.threshold, c.threshold_ci, 3)),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, true, true, true, true],
+        }));
+    }
+    Section {
+        anchor: "threshold-test".into(),
+        title: b.t("threshold_test"),
+        blocks,
+    }
+}
+
+fn veil_section(b: &B) -> Section {
+    let v = &b.a.results.veil_of_darkness;
+    let count = |n: Option<u64>| match n {
+        Some(n) => b.int(n),
+        None => format!("<{}", b.k),
+    };
+    let window = [v.stops.daylight, v.stops.dark]
+        .iter()
+        .try_fold(0u64, |acc, n| n.map(|n| acc + n));
+    let mut blocks = vec![
+        Block::Paragraph(
+            b.f(
+                "veil_intro",
+                &[(
+                    "days",
+                    &v.results
+                        .first()
+                        .map_or(0, |r| r.clock_change.days)
+                        .to_string(),
+                )],
+            ),
+        ),
+        Block::Paragraph(b.f(
+            "veil_window",
+            &[
+                ("window", &count(window)),
+                ("daylight", &count(v.stops.daylight)),
+                ("dark", &count(v.stops.dark)),
+                ("twilight", &count(v.stops.twilight)),
+                ("outside", &count(v.stops.outside_window)),
+                ("no_place", &count(v.stops.no_place)),
+            ],
+        )),
+    ];
+    let attributes: Vec<String> = {
+        let mut seen: Vec<String> = Vec::new();
+        for r in &v.results {
+            if !seen.contains(&r.attribute) {
+                seen.push(r.attribute.clone());
+            }
+        }
+        seen
+    };
+    for attr in &attributes {
+        let rows: Vec<&crate::analysis::veil::VeilResult> =
+            v.results.iter().filter(|r| &r.attribute == attr).collect();
+        let attribute = b.attribute_name(attr);
+        let reference = rows.first().map_or("", |r| r.reference.as_str());
+        blocks.push(Block::Subheading(attribute.clone()));
+        if let Some(chart) = b.forest(
+            format!("veil-of-darkness-{attr}"),
+            format!("{} — {attribute}", b.t("veil_of_darkness")),
+            "measure_veil",
+            reference,
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.group.clone(),
+                        r.estimate.map(|e| e.odds_ratio),
+                        r.estimate.map(|e| e.odds_ratio_ci),
+                    )
+                })
+                .collect(),
+            true,
+        ) {
+            blocks.push(chart);
+        }
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "veil_table",
+                &[
+                    ("attribute", &attribute),
+                    ("reference", reference),
+                    ("df", &rows.first().map_or(0, |r| r.spline_df).to_string()),
+                ],
+            ),
+            header: vec![
+                b.t("group"),
+                b.t("stops_daylight"),
+                b.t("stops_dark"),
+                b.t("share_daylight"),
+                b.t("share_dark"),
+                b.t("dark_odds_ratio"),
+                b.t("q_value"),
+                b.t("clock_change_odds_ratio"),
+            ],
+            rows: rows
+                .iter()
+                .map(|r| {
+                    let cc = r.clock_change.estimate;
+                    vec![
+                        Cell::Text(r.group.clone()),
+                        b.count(r.stops.map(|s| s.group_daylight)),
+                        b.count(r.stops.map(|s| s.group_dark)),
+                        b.pct_ci(r.share_daylight, r.share_daylight_ci),
+                        b.pct_ci(r.share_dark, r.share_dark_ci),
+                        b.ratio_ci(
+                            r.estimate.map(|e| e.odds_ratio),
+                            r.estimate.map(|e| e.odds_ratio_ci),
+                        ),
+                        b.q(r.q_value),
+                        b.ratio_ci(cc.map(|e| e.odds_ratio), cc.map(|e| e.odds_ratio_ci)),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, true, true, true, true, true, true, true],
+        }));
+        let mut header = vec![b.t("group")];
+        header.extend(
+            crate::analysis::veil::ROBUSTNESS_DF
+                .map(|df| b.f("spline_df", &[("df", &df.to_string())])),
+        );
+        blocks.push(Block::Table(Table {
+            caption: b.f("veil_robustness", &[("attribute", &attribute)]),
+            numeric: std::iter::once(false)
+                .chain(crate::analysis::veil::ROBUSTNESS_DF.map(|_| true))
+                .collect(),
+            header,
+            rows: rows
+                .iter()
+                .map(|r| {
+                    std::iter::once(Cell::Text(r.group.clone()))
+                        .chain(r.robustness.iter().map(|x| {
+                            b.ratio_ci(
+                                x.estimate.map(|e| e.odds_ratio),
+                                x.estimate.map(|e| e.odds_ratio_ci),
+                            )
+                        }))
+                        .collect()
+                })
+                .collect(),
+        }));
+        for r in &rows {
+            if let Some(note) = &r.note {
+                blocks.push(Block::Paragraph(b.f(
+                    "veil_not_estimable",
+                    &[("group", &r.group), ("reason", note)],
+                )));
+            }
+        }
+    }
+    Section {
+        anchor: "veil-of-darkness".into(),
+        title: b.t("veil_of_darkness"),
+        blocks,
+    }
+}
+
+fn trends_section(b: &B) -> Section {
+    use crate::analysis::trends::{TrendChange, TrendSeries};
+    use crate::report::charts::{LineChart, LineSeries};
+    let t = &b.a.results.trends;
+    let grain = t
+        .grain
+        .map(|g| {
+            b.t(&format!(
+                "grain_{}",
+                serde_json::to_value(g)
+                    .expect("serialisable")
+                    .as_str()
+                    .unwrap_or("")
+            ))
+        })
+        .unwrap_or_default();
+    let level = format!("{}%", b.m.number(100.0 * b.a.settings.confidence, 0));
+    let mut blocks = vec![Block::Paragraph(b.f(
+        "trends_intro",
+        &[
+            ("grain", &grain),
+            ("first", t.periods.first().map_or("", String::as_str)),
+            ("last", t.periods.last().map_or("", String::as_str)),
+            ("level", &level),
+        ],
+    ))];
+    let mut attributes: Vec<&str> = t.series.iter().map(|s| s.attribute.as_str()).collect();
+    attributes.dedup();
+    let decimal = if b.m.lang == Lang::Nl { ',' } else { '.' };
+    let stops_of = |s: &TrendSeries| -> u64 { s.points.iter().filter_map(|p| p.numerator).sum() };
+    for attr in attributes {
+        let attribute = b.attribute_name(attr);
+        blocks.push(Block::Subheading(attribute.clone()));
+        let of = |measure: &str| -> Vec<&TrendSeries> {
+            t.series
+                .iter()
+                .filter(|s| s.attribute == attr && s.measure == measure)
+                .collect()
+        };
+        for (measure, percent, reference) in [
+            ("share_of_stops", true, None),
+            ("hit_rate_ratio", false, Some(1.0)),
+        ] {
+            let mut series = of(measure);
+            // The largest groups, as many as the palette has colours.
+            series.sort_by_key(|s| std::cmp::Reverse(stops_of(s)));
+            series.truncate(crate::report::charts::PALETTE.len());
+            series.sort_by(|x, y| x.group.cmp(&y.group));
+            if series.is_empty() {
+                continue;
+            }
+            let names = [
+                ("attribute", attribute.as_str()),
+                ("reference", series[0].reference.as_str()),
+            ];
+            blocks.push(Block::Chart {
+                name: file_stem(&format!("trend-{measure}-{attr}")),
+                chart: Chart::Line(LineChart {
+                    title: b.f(&format!("chart_trend_{measure}"), &names),
+                    periods: t.periods.clone(),
+                    series: series
+                        .iter()
+                        .map(|s| LineSeries {
+                            label: s.group.clone(),
+                            points: s.points.iter().map(|p| p.value.zip(p.ci)).collect(),
+                        })
+                        .collect(),
+                    y_label: b.t(&format!("trend_{measure}")),
+                    percent,
+                    reference,
+                    decimal,
+                }),
+                alt: b.f(&format!("chart_trend_{measure}_alt"), &names),
+            });
+        }
+        let Some(last) = t.periods.last() else {
+            continue;
+        };
+        let change = |s: &TrendSeries, kind: &str| -> Cell {
+            let c: Option<&TrendChange> = s
+                .changes
+                .iter()
+                .find(|c| &c.period == last && c.kind == kind);
+            match c {
+                Some(c) if c.suppressed => Cell::Suppressed(b.k),
+                Some(c) => match (c.change, c.change_ci) {
+                    (Some(x), Some([lo, hi])) => {
+                        let f = |v: f64| {
+                            b.m.number(
+                                if s.measure == "hit_rate_ratio" {
+                                    v
+                                } else {
+                                    100.0 * v
+                                },
+                                2,
+                            )
+                        };
+                        Cell::Text(format!(
+                            "{} ({} … {}; q {})",
+                            f(x),
+                            f(lo),
+                            f(hi),
+                            c.q_value.map_or("–".into(), |q| if q < 0.001 {
+                                format!("< {}", b.m.number(0.001, 3))
+                            } else {
+                                b.m.number(q, 3)
+                            })
+                        ))
+                    }
+                    _ => Cell::Text("–".into()),
+                },
+                None => Cell::Text("–".into()),
+            }
+        };
+        let rows: Vec<Vec<Cell>> = t
+            .series
+            .iter()
+            .filter(|s| s.attribute == attr)
+            .map(|s| {
+                let p = s.points.last().expect("a point per period");
+                let value = if p.suppressed {
+                    Cell::Suppressed(b.k)
+                } else if s.measure == "hit_rate_ratio" {
+                    b.ratio_ci(p.value, p.ci)
+                } else {
+                    b.pct_ci(p.value, p.ci)
+                };
+                vec![
+                    Cell::Text(s.group.clone()),
+                    Cell::Text(b.t(&format!("trend_{}", s.measure))),
+                    value,
+                    change(s, "previous_period"),
+                    change(s, "year_earlier"),
+                ]
+            })
+            .collect();
+        blocks.push(Block::Table(Table {
+            caption: b.f(
+                "trends_table",
+                &[("attribute", &attribute), ("period", last)],
+            ),
+            header: vec![
+                b.t("group"),
+                b.t("measure"),
+                b.t("value"),
+                b.t("change_previous"),
+                b.t("change_year_earlier"),
+            ],
+            rows,
+            numeric: vec![false, false, true, true, true],
+        }));
+    }
+    Section {
+        anchor: "trends".into(),
+        title: b.t("trends"),
+        blocks,
+    }
+}
+
+fn benchmark_section(b: &B) -> Section {
+    let ib = &b.a.results.internal_benchmark;
+    let strata: Vec<String> = ib
+        .strata
+        .iter()
+        .map(|s| b.t(&format!("stratum_{s}")))
+        .collect();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("benchmark_intro", &[("strata", &strata.join(", "))]),
+    )];
+    let q_limit = b.a.settings.fdr;
+    let mut kinds: Vec<&str> = ib.results.iter().map(|r| r.entity_kind.as_str()).collect();
+    kinds.dedup();
+    for kind in kinds {
+        let rows: Vec<&crate::analysis::benchmarking::BenchmarkRow> = ib
+            .results
+            .iter()
+            .filter(|r| r.entity_kind == kind)
+            .collect();
+        let entities = rows
+            .iter()
+            .map(|r| r.entity.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let mut flagged: Vec<&&crate::analysis::benchmarking::BenchmarkRow> = rows
+            .iter()
+            .filter(|r| r.q_value.is_some_and(|q| q < q_limit))
+            .collect();
+        flagged.sort_by(|x, y| y.ratio.unwrap_or(0.0).total_cmp(&x.ratio.unwrap_or(0.0)));
+        blocks.push(Block::Subheading(b.t(&format!("entity_{kind}"))));
+        blocks.push(Block::Paragraph(b.f(
+            "benchmark_summary",
+            &[
+                ("entities", &b.int(entities as u64)),
+                ("rows", &b.int(rows.len() as u64)),
+                ("flagged", &b.int(flagged.len() as u64)),
+                (
+                    "without_peers",
+                    &b.int(ib.stops_without_peers.get(kind).copied().unwrap_or(0)),
+                ),
+                (
+                    "too_small",
+                    &b.int(ib.entities_too_small.get(kind).copied().unwrap_or(0)),
+                ),
+            ],
+        )));
+        if kind == "unit" {
+            blocks.push(Block::Paragraph(b.t("benchmark_units")));
+        }
+        if flagged.is_empty() {
+            continue;
+        }
+        let shown: Vec<_> = flagged.iter().take(20).collect();
+        if let Some(mut chart) = b.forest(
+            format!("benchmark-{kind}"),
+            format!("{} — {}", b.t("benchmark"), b.t(&format!("entity_{kind}"))),
+            "measure_benchmark",
+            "",
+            shown
+                .iter()
+                .map(|r| (format!("{} · {}", r.entity, r.group), r.ratio, r.ratio_ci))
+                .collect(),
+            false,
+        ) {
+            // Against peers, not a reference group.
+            if let Block::Chart { alt, .. } = &mut chart {
+                *alt = b.t("chart_benchmark_alt");
+            }
+            blocks.push(chart);
+        }
+        blocks.push(Block::Table(Table {
+            caption: b.f("benchmark_table", &[("q", &b.m.number(q_limit, 2))]),
+            header: vec![
+                b.t("entity"),
+                b.t("field"),
+                b.t("group"),
+                b.t("stops"),
+                b.t("observed"),
+                b.t("expected"),
+                b.t("rate_ratio"),
+                b.t("q_value"),
+            ],
+            rows: shown
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Text(r.entity.clone()),
+                        Cell::Text(b.attribute_name(&r.attribute)),
+                        Cell::Text(r.group.clone()),
+                        b.count(r.stops),
+                        b.count(r.observed),
+                        Cell::Text(r.expected.map_or("–".into(), |e| b.m.number(e, 1))),
+                        b.ratio_ci(r.ratio, r.ratio_ci),
+                        b.q(r.q_value),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, false, true, true, true, true, true],
+        }));
+    }
+    Section {
+        anchor: "internal-benchmark".into(),
+        title: b.t("benchmark"),
+        blocks,
+    }
+}
+
+/// The report document.
+pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document {
+    let b = B {
+        m: Messages::new(opts.lang),
+        a,
+        codes: codes.clone(),
+        k: a.settings.min_cell,
+    };
+    let p = &a.provenance;
+    let date = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| s[..10].to_string())
+            .unwrap_or_else(|| "–".into())
+    };
+    let as_of = opts
+        .as_of
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| date(&p.last_stop));
+    let period = format!("{} – {}", date(&p.first_stop), date(&p.last_stop));
+    let mut sections = Vec::new();
+
+    // 1. Summary.
+    let band = format!(
+        "[{}, {}]",
+        b.m.number(a.settings.practical_band[0], 2),
+        b.m.number(a.settings.practical_band[1], 2)
+    );
+    let mut blocks = vec![Block::Paragraph(b.f(
+        "summary_intro",
+        &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)],
+    ))];
+    let findings = &a.results.findings;
+    let quality: Vec<&crate::analysis::findings::Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::DataQuality)
+        .collect();
+    if findings
+        .iter()
+        .all(|f| f.severity >= Severity::InsufficientData || f.severity == Severity::DataQuality)
+    {
+        blocks.push(Block::Paragraph(b.t("summary_none")));
+    }
+    let item = |f: &crate::analysis::findings::Finding| ListItem {
+        label: Some(b.severity(f.severity)),
+        text: match opts.lang {
+            Lang::En => f.summary_en.clone(),
+            Lang::Nl => f.summary_nl.clone(),
+        },
+        link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
+    };
+    let main: Vec<ListItem> = findings
+        .iter()
+        .filter(|f| f.severity > Severity::DataQuality && f.severity < Severity::InsufficientData)
+        .map(item)
+        .collect();
+    if !quality.is_empty() {
+        // Before the disparities: problems in the data limit every comparison.
+        blocks.insert(1, Block::Subheading(b.t("summary_quality")));
+        blocks.insert(
+            2,
+            Block::Paragraph(b.f(
+                "summary_quality_intro",
+                &[("n", &quality.len().to_string())],
+            )),
+        );
+        blocks.insert(3, Block::List(quality.iter().map(|f| item(f)).collect()));
+    }
+    let rest: Vec<ListItem> = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::InsufficientData)
+        .map(item)
+        .collect();
+    if !main.is_empty() {
+        blocks.push(Block::Paragraph(b.t("summary_findings")));
+        blocks.push(Block::List(main));
+    }
+    if !rest.is_empty() {
+        blocks.push(Block::Subheading(b.t("summary_other")));
+        blocks.push(Block::Paragraph(
+            b.f("summary_other_intro", &[("n", &rest.len().to_string())]),
+        ));
+        blocks.push(Block::List(rest));
+    }
+    sections.push(Section {
+        anchor: "summary".into(),
+        title: b.t("summary"),
+        blocks,
+    });
+
+    // 2. Data and quality.
+    let mut blocks = Vec::new();
+    let mut rows = vec![
+        vec![Cell::Text(b.t("rows_read")), Cell::Text(b.int(p.rows_read))],
+        vec![
+            Cell::Text(b.t("rows_analyzed")),
+            Cell::Text(b.int(p.rows_analyzed)),
+        ],
+        vec![
+            Cell::Text(b.t("rows_quarantined")),
+            Cell::Text(b.int(p.rows_quarantined)),
+        ],
+    ];
+    if p.rows_out_of_scope > 0 || !p.scope.is_everything() {
+        rows.push(vec![
+            Cell::Text(b.t("rows_out_of_scope")),
+            Cell::Text(b.int(p.rows_out_of_scope)),
+        ]);
+    }
+    blocks.push(Block::Table(Table {
+        caption: b.t("data_rows"),
+        header: vec![String::new(), b.t("count")],
+        rows,
+        numeric: vec![false, true],
+    }));
+    if !p.quarantine_reasons.is_empty() {
+        blocks.push(Block::Table(Table {
+            caption: b.t("rows_quarantined"),
+            header: vec![b.t("reason"), b.t("count")],
+            rows: p
+                .quarantine_reasons
+                .iter()
+                .map(|(r, n)| vec![Cell::Text(r.to_string()), Cell::Text(b.int(*n))])
+                .collect(),
+            numeric: vec![false, true],
+        }));
+    }
+    let analysed = p.rows_analyzed.max(1) as f64;
+    blocks.push(Block::Table(Table {
+        caption: b.t("missing"),
+        header: vec![b.t("field"), b.t("count"), b.t("share")],
+        rows: a
+            .missing_values
+            .iter()
+            .map(|(f, n)| {
+                vec![
+                    Cell::Text(f.clone()),
+                    Cell::Text(b.int(*n)),
+                    Cell::Text(b.m.percent(*n as f64 / analysed)),
+                ]
+            })
+            .collect(),
+        numeric: vec![false, true, true],
+    }));
+    let dq = &a.results.data_quality;
+    if dq.enabled {
+        // Fields recorded on every stop go in one sentence, not a row each.
+        let fully_recorded = |d: &crate::analysis::quality::Diagnostic| {
+            d.check == "coverage" && d.status == "ok" && d.count == Some(0)
+        };
+        let field_name = |f: &str| b.m.text_or(&format!("field.{f}"), &b.attribute_name(f));
+        let complete: Vec<String> = dq
+            .diagnostics
+            .iter()
+            .filter(|d| fully_recorded(d))
+            .map(|d| field_name(&d.subject))
+            .collect();
+        let mut diagnostics: Vec<&crate::analysis::quality::Diagnostic> = dq
+            .diagnostics
+            .iter()
+            .filter(|d| d.status != "absent" && !fully_recorded(d))
+            .collect();
+        // Failed checks first, then in the order they were made.
+        diagnostics.sort_by_key(|d| d.status != "fail");
+        blocks.push(Block::Table(Table {
+            caption: b.t("quality_table"),
+            header: vec![
+                b.t("quality_check"),
+                b.t("quality_subject"),
+                b.t("quality_value"),
+                b.t("quality_threshold"),
+                b.t("quality_status"),
+            ],
+            rows: diagnostics
+                .iter()
+                .map(|d| {
+                    let share =
+                        matches!(d.check, "coverage" | "conditional_coverage" | "duplicates");
+                    let show = |x: f64| {
+                        if share {
+                            b.m.percent(x)
+                        } else {
+                            b.m.number(x, 1)
+                        }
+                    };
+                    let value = match (d.check, d.count, d.base) {
+                        ("officer_volume", Some(n), Some(of)) => {
+                            format!("{} / {}", b.int(n), b.int(of))
+                        }
+                        ("registration_gap" | "unit_volume", _, _) if !d.months.is_empty() => {
+                            d.months.join(", ")
+                        }
+                        _ => d.value.map(show).unwrap_or_else(|| "–".into()),
+                    };
+                    vec![
+                        Cell::Text(b.t(&format!("quality_{}", d.check))),
+                        Cell::Text(match d.check {
+                            "coverage" => field_name(&d.subject),
+                            _ => d.subject.clone(),
+                        }),
+                        Cell::Text(value),
+                        Cell::Text(show(d.threshold)),
+                        Cell::Text(b.t(&format!("quality_status_{}", d.status))),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, true, true, false],
+        }));
+        if !complete.is_empty() {
+            blocks.push(Block::Paragraph(
+                b.f("quality_complete", &[("fields", &complete.join(", "))]),
+            ));
+        }
+        let absent: Vec<String> = dq
+            .diagnostics
+            .iter()
+            .filter(|d| d.status == "absent")
+            .map(|d| field_name(&d.subject))
+            .collect();
+        if !absent.is_empty() {
+            blocks.push(Block::Paragraph(
+                b.f("quality_absent", &[("fields", &absent.join(", "))]),
+            ));
+        }
+        if let Some(note) = &dq.officers_note {
+            blocks.push(Block::Paragraph(format!(
+                "{}: {note}",
+                b.t("quality_officer_volume")
+            )));
+        }
+    }
+    blocks.push(Block::Paragraph(b.f(
+        "period_covered",
+        &[
+            ("first", &date(&p.first_stop)),
+            ("last", &date(&p.last_stop)),
+        ],
+    )));
+    if !p.scope.is_everything() {
+        blocks.push(Block::Paragraph(
+            b.f("scope", &[("scope", &p.scope.describe())]),
+        ));
+    }
+    let mut limits = Vec::new();
+    if !p.duplicates_checked {
+        limits.push(b.t("limit_duplicates"));
+    }
+    if p.rows_quarantined > 0 {
+        let share =
+            b.m.percent(p.rows_quarantined as f64 / p.rows_read.max(1) as f64);
+        limits.push(b.f("limit_quarantine", &[("share", &share)]));
+    }
+    for attr in &a.counts.attributes {
+        if let Some(&n) = a.missing_values.get(attr)
+            && n as f64 / analysed >= 0.05
+        {
+            limits.push(b.f(
+                "limit_missing_group",
+                &[
+                    ("share", &b.m.percent(n as f64 / analysed)),
+                    ("attribute", &b.attribute_name(attr)),
+                ],
+            ));
+        }
+    }
+    if limits.is_empty() {
+        limits.push(b.t("limit_none"));
+    }
+    if a.settings.min_cell > 1 {
+        limits.push(b.f(
+            "suppressed_note",
+            &[
+                ("k", &(a.settings.min_cell - 1).to_string()),
+                ("k1", &a.settings.min_cell.to_string()),
+            ],
+        ));
+    }
+    blocks.push(Block::Subheading(b.t("limits")));
+    blocks.push(Block::List(
+        limits
+            .into_iter()
+            .map(|t| ListItem {
+                label: None,
+                text: t,
+                link: None,
+            })
+            .collect(),
+    ));
+    sections.push(Section {
+        anchor: "data".into(),
+        title: b.t("data"),
+        blocks,
+    });
+
+    // 3. Justification mix.
+    let mut blocks = Vec::new();
+    let level = format!("{}%", b.m.number(100.0 * a.settings.confidence, 0));
+    for mix in &a.results.justification_mix {
+        let attr = b.attribute_name(&mix.attribute);
+        blocks.push(Block::Subheading(attr.clone()));
+        blocks.push(Block::Paragraph(
+            b.f("mix_intro", &[("attribute", &attr), ("level", &level)]),
+        ));
+        let justifications: Vec<String> = codes
+            .justification
+            .codes()
+            .iter()
+            .map(|c| c.code.clone())
+            .collect();
+        {
+            let mut groups: Vec<&str> = Vec::new();
+            for c in &mix.cells {
+                if !groups.contains(&c.group.as_str()) {
+                    groups.push(&c.group);
+                }
+            }
+            let bars = groups
+                .iter()
+                .map(|g| StackedBar {
+                    label: g.to_string(),
+                    shares: justifications
+                        .iter()
+                        .map(|j| {
+                            mix.cells
+                                .iter()
+                                .find(|c| c.group == *g && &c.justification == j)
+                                .and_then(|c| if c.suppressed { None } else { c.share })
+                        })
+                        .collect(),
+                })
+                .collect();
+            blocks.push(Block::Chart {
+                name: file_stem(&format!("justification-mix-{}", mix.attribute)),
+                chart: Chart::Stacked(StackedChart {
+                    title: b.f("chart_mix_title", &[("attribute", &attr)]),
+                    segments: justifications
+                        .iter()
+                        .map(|j| b.code_label("justification", j))
+                        .collect(),
+                    bars,
+                    x_label: b.t("axis_share"),
+                }),
+                alt: b.f(
+                    "chart_mix_alt",
+                    &[("attribute", &attr), ("k", &b.k.to_string())],
+                ),
+            });
+        }
+        let mut header = vec![b.t("group")];
+        header.extend(
+            justifications
+                .iter()
+                .map(|j| b.code_label("justification", j)),
+        );
+        let mut groups: Vec<&str> = Vec::new();
+        for c in &mix.cells {
+            if !groups.contains(&c.group.as_str()) {
+                groups.push(&c.group);
+            }
+        }
+        let rows = groups
+            .iter()
+            .map(|g| {
+                let mut row = vec![Cell::Text(g.to_string())];
+                for j in &justifications {
+                    let cell = mix
+                        .cells
+                        .iter()
+                        .find(|c| c.group == *g && &c.justification == j);
+                    row.push(match cell {
+                        Some(c) if c.suppressed => Cell::Suppressed(b.k),
+                        Some(c) => {
+                            let share = b.pct_ci(c.share, c.share_ci).text();
+                            let res = c
+                                .adjusted_residual
+                                .map(|r| format!("; {}", b.m.number(r, 1)))
+                                .unwrap_or_default();
+                            Cell::Text(format!("{} · {share}{res}", b.int(c.count.unwrap_or(0))))
+                        }
+                        None => Cell::Text("0".into()),
+                    });
+                }
+                row
+            })
+            .collect();
+        let mut numeric = vec![false];
+        numeric.extend(justifications.iter().map(|_| true));
+        blocks.push(Block::Table(Table {
+            caption: format!("{} — {}", b.t("mix"), attr),
+            header,
+            rows,
+            numeric,
+        }));
+        if let (Some(chi2), Some(df), Some(pv), Some(v)) =
+            (mix.chi2, mix.df, mix.p_value, mix.cramers_v)
+        {
+            let p_text = if pv < 0.001 {
+                format!("< {}", b.m.number(0.001, 3))
+            } else {
+                format!("= {}", b.m.number(pv, 3))
+            };
+            blocks.push(Block::Paragraph(b.f(
+                "mix_test",
+                &[
+                    ("chi2", &b.m.number(chi2, 1)),
+                    ("df", &df.to_string()),
+                    ("p", &p_text),
+                    ("v", &b.m.number(v, 3)),
+                ],
+            )));
+        }
+        let weak: Vec<String> = a
+            .settings
+            .weak_justifications
+            .iter()
+            .map(|j| b.code_label("justification", j))
+            .collect();
+        let rows: Vec<&ComparisonRow> = mix.weak_justification.iter().collect();
+        if !rows.is_empty() {
+            blocks.push(Block::Table(b.comparison_table(
+                b.f("weak", &[("weak", &weak.join(", "))]),
+                &rows,
+                false,
+            )));
+        }
+    }
+    if a.results.justification_mix.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    }
+    sections.push(Section {
+        anchor: "justification-mix".into(),
+        title: b.t("mix"),
+        blocks,
+    });
+
+    // 4. Outcome test.
+    let hits: Vec<String> = a
+        .settings
+        .hit_outcomes
+        .iter()
+        .map(|o| b.code_label("outcome", o))
+        .collect();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("outcome_intro", &[("hits", &hits.join(", "))]),
+    )];
+    for attr in &a.counts.attributes {
+        let rows: Vec<&ComparisonRow> = a
+            .results
+            .outcome_test
+            .iter()
+            .filter(|r| &r.attribute == attr)
+            .collect();
+        if !rows.is_empty() {
+            let title = format!("{} — {}", b.t("outcome"), b.attribute_name(attr));
+            let points = rows
+                .iter()
+                .filter(|r| r.stratum.is_empty() || r.stratum.contains_key("justification"))
+                .map(|r| {
+                    (
+                        format!("{} · {}", r.group, b.stratum(r)),
+                        r.rate_ratio,
+                        r.rate_ratio_ci,
+                    )
+                })
+                .collect();
+            if let Some(chart) = b.forest(
+                format!("outcome-test-{attr}"),
+                title.clone(),
+                "measure_outcome",
+                &rows[0].reference,
+                points,
+                false,
+            ) {
+                blocks.push(chart);
+            }
+            blocks.push(Block::Table(b.comparison_table(title, &rows, false)));
+        }
+    }
+    if a.results.outcome_test.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    }
+    sections.push(Section {
+        anchor: "outcome-test".into(),
+        title: b.t("outcome"),
+        blocks,
+    });
+
+    // 5. Stratified, search funnel, population.
+    let strata: Vec<String> = a
+        .settings
+        .strata_by
+        .iter()
+        .map(|f| b.m.text(&format!("field.{f}")).to_string())
+        .collect();
+    let mut blocks = vec![Block::Paragraph(
+        b.f("stratified_intro", &[("strata", &strata.join(" × "))]),
+    )];
+    if a.results.stratified.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    } else {
+        let rows = a
+            .results
+            .stratified
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(b.attribute_name(&r.attribute)),
+                    Cell::Text(r.group.clone()),
+                    Cell::Text(
+                        r.crude_odds_ratio
+                            .map(|x| b.m.number(x, 2))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
+                    b.q(r.q_value),
+                    Cell::Text(
+                        r.breslow_day_p_value
+                            .map(|x| b.m.number(x, 3))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    Cell::Text(format!(
+                        "{} / {}",
+                        r.strata_used,
+                        r.strata_used + r.strata_dropped
+                    )),
+                    Cell::Text(if r.reversal { b.t("yes") } else { b.t("no") }),
+                ]
+            })
+            .collect();
+        blocks.extend(b.forests_by_attribute(
+            &a.counts.attributes,
+            &a.results.stratified,
+            "stratified",
+            "measure_stratified",
+            true,
+            |r| {
+                (
+                    &r.attribute,
+                    &r.reference,
+                    r.group.clone(),
+                    r.mh_odds_ratio,
+                    r.mh_odds_ratio_ci,
+                )
+            },
+        ));
+        blocks.push(Block::Table(Table {
+            caption: b.t("stratified"),
+            header: vec![
+                b.t("field"),
+                b.t("group"),
+                b.t("crude_or"),
+                b.t("mh_or"),
+                b.t("q_value"),
+                b.t("bd_p"),
+                b.t("strata_used"),
+                b.t("reversal"),
+            ],
+            rows,
+            numeric: vec![false, false, true, true, true, true, true, false],
+        }));
+    }
+    sections.push(Section {
+        anchor: "stratified".into(),
+        title: b.t("stratified"),
+        blocks,
+    });
+
+    let mut blocks = vec![Block::Paragraph(b.t("funnel_intro"))];
+    if a.results.search_funnel.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    }
+    for attr in &a.counts.attributes {
+        let rows: Vec<&ComparisonRow> = a
+            .results
+            .search_funnel
+            .iter()
+            .filter(|r| &r.attribute == attr)
+            .collect();
+        if !rows.is_empty() {
+            let title = format!("{} — {}", b.t("funnel"), b.attribute_name(attr));
+            let points = rows
+                .iter()
+                .map(|r| {
+                    (
+                        format!(
+                            "{} · {}",
+                            r.group,
+                            b.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))
+                        ),
+                        r.rate_ratio,
+                        r.rate_ratio_ci,
+                    )
+                })
+                .collect();
+            if let Some(chart) = b.forest(
+                format!("search-funnel-{attr}"),
+                title.clone(),
+                "measure_funnel",
+                &rows[0].reference,
+                points,
+                false,
+            ) {
+                blocks.push(chart);
+            }
+            blocks.push(Block::Table(b.comparison_table(title, &rows, true)));
+        }
+    }
+    sections.push(Section {
+        anchor: "search-funnel".into(),
+        title: b.t("funnel"),
+        blocks,
+    });
+
+    let mut blocks = vec![Block::Paragraph(b.t("population_intro"))];
+    if a.results.population_benchmark.is_empty() {
+        blocks.push(Block::Paragraph(b.t("not_available")));
+    } else {
+        let rows = a
+            .results
+            .population_benchmark
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(b.attribute_name(&r.attribute)),
+                    Cell::Text(r.group.clone()),
+                    b.count(r.stops),
+                    Cell::Text(b.int(r.population.round() as u64)),
+                    Cell::Text(
+                        r.rate_per_1000
+                            .map(|x| b.m.number(x, 2))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    Cell::Text(
+                        r.ref_rate_per_1000
+                            .map(|x| b.m.number(x, 2))
+                            .unwrap_or_else(|| "–".into()),
+                    ),
+                    b.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
+                    b.q(r.q_value),
+                ]
+            })
+            .collect();
+        blocks.extend(b.forests_by_attribute(
+            &a.counts.attributes,
+            &a.results.population_benchmark,
+            "population",
+            "measure_population",
+            false,
+            |r| {
+                (
+                    &r.attribute,
+                    &r.reference,
+                    r.group.clone(),
+                    r.rate_ratio,
+                    r.rate_ratio_ci,
+                )
+            },
+        ));
+        blocks.push(Block::Table(Table {
+            caption: b.t("population"),
+            header: vec![
+                b.t("field"),
+                b.t("group"),
+                b.t("stops"),
+                b.t("residents"),
+                b.t("per_1000"),
+                b.t("ref_rate"),
+                b.t("rate_ratio"),
+                b.t("q_value"),
+            ],
+            rows,
+            numeric: vec![false, false, true, true, true, true, true, true],
+        }));
+    }
+    sections.push(Section {
+        anchor: "population".into(),
+        title: b.t("population"),
+        blocks,
+    });
+
+    if !a.results.threshold_test.is_empty() {
+        sections.push(threshold_section(&b));
+    }
+    if a.results.veil_of_darkness.enabled {
+        sections.push(veil_section(&b));
+    }
+    if a.results.trends.enabled && !a.results.trends.periods.is_empty() {
+        sections.push(trends_section(&b));
+    }
+    if a.results.internal_benchmark.enabled {
+        sections.push(benchmark_section(&b));
+    }
+
+    // 6. Methods and caveats.
+    let blocks = [
+        "outcome",
+        "mix",
+        "stratified",
+        "benchmark",
+        "veil",
+        "numbers",
+        "legal",
+        "review",
+    ]
+    .iter()
+    .map(|k| Block::Paragraph(b.m.text(&format!("report_methods.{k}")).to_string()))
+    .collect();
+    sections.push(Section {
+        anchor: "methods".into(),
+        title: b.t("methods"),
+        blocks,
+    });
+
+    // 7. Provenance.
+    let blocks = vec![
+        Block::Paragraph(format!("{}: {} {}", b.t("tool"), p.tool, p.version)),
+        Block::Table(Table {
+            caption: b.t("inputs"),
+            header: vec![b.t("file"), "SHA-256".into(), b.t("rows_read")],
+            rows: p
+                .inputs
+                .iter()
+                .map(|f| {
+                    vec![
+                        Cell::Text(f.path.clone()),
+                        Cell::Text(f.sha256.clone()),
+                        Cell::Text(b.int(f.rows_read)),
+                    ]
+                })
+                .collect(),
+            numeric: vec![false, false, true],
+        }),
+        Block::Subheading(b.t("configuration")),
+        Block::Code(serde_json::to_string_pretty(&p.configuration).expect("serialisable")),
+        Block::Subheading(b.t("command")),
+        Block::Code(opts.command.clone()),
+    ];
+    sections.push(Section {
+        anchor: "provenance".into(),
+        title: b.t("provenance"),
+        blocks,
+    });
+
+    let stops = b.int(p.rows_analyzed);
+    Document {
+        lang: opts.lang,
+        title: b.t("title"),
+        subtitle: b.f(
+            "subtitle",
+            &[("period", &period), ("stops", &stops), ("as_of", &as_of)],
+        ),
+        toc_title: b.t("toc"),
+        sections,
+    }
+}

@@ -1,0 +1,588 @@
+//! Charts with plotters, as inline SVG for the HTML report and as SVG or PNG
+//! files on request. Text uses DejaVu Sans compiled into the binary, so a
+//! chart looks the same on every machine. Colours are the Okabe–Ito
+//! palette (safe for colour-blind readers); suppressed values are never
+//! drawn.
+
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Okabe–Ito colours.
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+/// The family name charts use; SVG text names it, so viewers use the embedded copy.
+pub const FONT: &str = "DejaVu Sans";
+/// DejaVu Sans, compiled in.
+pub static FONT_BYTES: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
+
+/// A CSS `@font-face` rule carrying the embedded font as a data URL.
+pub fn font_face_css() -> String {
+    use base64::Engine as _;
+    format!(
+        "@font-face {{ font-family: \"{FONT}\"; src: url(data:font/ttf;base64,{}) format(\"truetype\"); }}",
+        base64::engine::general_purpose::STANDARD.encode(FONT_BYTES)
+    )
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_err() {
+            panic!("the embedded DejaVu Sans font is valid");
+        }
+    });
+}
+
+/// One horizontal stacked bar: a label and (segment index, share) pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackedBar {
+    pub label: String,
+    /// Shares in [0, 1] per segment; `None` for a suppressed segment (not drawn).
+    pub shares: Vec<Option<f64>>,
+}
+
+/// Data of a stacked bar chart of shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackedChart {
+    pub title: String,
+    pub segments: Vec<String>,
+    pub bars: Vec<StackedBar>,
+    pub x_label: String,
+}
+
+/// One line of a forest plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestRow {
+    pub label: String,
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Data of a forest plot of ratios on a log scale, with the reference line
+/// at 1 and the practical band shaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestChart {
+    pub title: String,
+    pub rows: Vec<ForestRow>,
+    pub band: [f64; 2],
+    pub x_label: String,
+    /// Decimal separator of the axis labels (`.` or `,`).
+    pub decimal: char,
+}
+
+/// One point of a scatter plot with its interval on both axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterPoint {
+    pub x: f64,
+    pub y: f64,
+    pub x_ci: [f64; 2],
+    pub y_ci: [f64; 2],
+    /// Marker area scales with this (e.g. stops).
+    pub weight: f64,
+}
+
+/// Data of a scatter plot of one quantity for a group (y) against the
+/// reference group (x), per location, with the diagonal y = x: the
+/// threshold test's figure (Simoiu et al. 2017, fig. 4b). Points below the
+/// diagonal: the group's value is lower.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterChart {
+    pub title: String,
+    pub points: Vec<ScatterPoint>,
+    pub x_label: String,
+    pub y_label: String,
+    pub decimal: char,
+}
+
+/// A chart in any of the supported forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    Stacked(StackedChart),
+    Forest(ForestChart),
+    Scatter(ScatterChart),
+    Line(LineChart),
+}
+
+/// One line of a line chart: a value per period (`None`: not drawn, e.g.
+/// suppressed or undefined), with its interval drawn as a band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineSeries {
+    pub label: String,
+    pub points: Vec<Option<(f64, [f64; 2])>>,
+}
+
+/// Data of a line chart over periods with interval bands (the trends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChart {
+    pub title: String,
+    pub periods: Vec<String>,
+    pub series: Vec<LineSeries>,
+    pub y_label: String,
+    /// Values are shares, drawn as percentages.
+    pub percent: bool,
+    /// A horizontal reference line (1 for ratios).
+    pub reference: Option<f64>,
+    pub decimal: char,
+}
+
+const WIDTH: u32 = 860;
+
+impl Chart {
+    fn height(&self) -> u32 {
+        let rows = match self {
+            Chart::Stacked(c) => c.bars.len(),
+            Chart::Forest(c) => c.rows.len(),
+            Chart::Scatter(_) => return 480,
+            Chart::Line(c) => return 380 + 20 * c.series.len().div_ceil(4) as u32,
+        } as u32;
+        let legend = if matches!(self, Chart::Stacked(_)) {
+            40
+        } else {
+            0
+        };
+        90 + legend + 26 * rows.max(1)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
+        match self {
+            Chart::Stacked(c) => draw_stacked(c, &root)?,
+            Chart::Forest(c) => draw_forest(c, &root)?,
+            Chart::Scatter(c) => draw_scatter(c, &root)?,
+            Chart::Line(c) => draw_line(c, &root)?,
+        }
+        root.present()
+    }
+
+    /// The chart as an SVG document.
+    pub fn svg(&self) -> String {
+        register_font();
+        let mut out = String::new();
+        {
+            let root =
+                SVGBackend::with_string(&mut out, (WIDTH, self.height())).into_drawing_area();
+            self.draw(root).expect("drawing into a string cannot fail");
+        }
+        out
+    }
+
+    /// The chart as a standalone SVG file: the font is embedded, so its text
+    /// renders the same with or without fonts installed.
+    pub fn svg_file(&self) -> String {
+        let svg = self.svg();
+        match svg.find('>') {
+            Some(i) if svg.starts_with("<svg") => {
+                format!(
+                    "{}\n<defs><style>{}</style></defs>{}",
+                    &svg[..=i],
+                    font_face_css(),
+                    &svg[i + 1..]
+                )
+            }
+            _ => svg,
+        }
+    }
+
+    /// Writes the chart as a PNG file.
+    pub fn png(&self, path: &std::path::Path) -> Result<(), String> {
+        register_font();
+        let root = BitMapBackend::new(path, (WIDTH, self.height())).into_drawing_area();
+        self.draw(root).map_err(|e| e.to_string())
+    }
+}
+
+fn label_width(labels: impl Iterator<Item = usize>) -> u32 {
+    (labels.max().unwrap_or(8) as u32 * 7 + 16).clamp(80, 300)
+}
+
+/// The label of the category at a y segment centre (rows are drawn top down).
+fn category_label(labels: &[String], y: &SegmentValue<i32>) -> String {
+    match y {
+        SegmentValue::CenterOf(v) if (*v as usize) < labels.len() => {
+            labels[labels.len() - 1 - *v as usize].clone()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Row `i` (0 = top) of `n` as a y segment.
+fn row(i: usize, n: usize) -> i32 {
+    (n - 1 - i) as i32
+}
+
+fn draw_stacked<DB: DrawingBackend>(
+    c: &StackedChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 40);
+    let labels: Vec<String> = c.bars.iter().map(|b| b.label.clone()).collect();
+    let n = labels.len().max(1);
+    let mut chart = ChartBuilder::on(&top)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
+        .build_cartesian_2d(0f64..100f64, (0..n as i32).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(c.x_label.as_str())
+        .x_label_formatter(&|x| format!("{x:.0}%"))
+        .y_labels(n)
+        .y_label_formatter(&|y| category_label(&labels, y))
+        .label_style((FONT, 12))
+        .draw()?;
+    for (i, bar) in c.bars.iter().enumerate() {
+        let y = row(i, n);
+        let mut x = 0.0;
+        for (s, share) in bar.shares.iter().enumerate() {
+            if let Some(share) = share {
+                let w = 100.0 * share;
+                let mut rect = Rectangle::new(
+                    [
+                        (x, SegmentValue::Exact(y)),
+                        (x + w, SegmentValue::Exact(y + 1)),
+                    ],
+                    PALETTE[s % PALETTE.len()].filled(),
+                );
+                rect.set_margin(4, 4, 0, 0);
+                chart.draw_series(std::iter::once(rect))?;
+                x += w;
+            }
+        }
+    }
+    // Legend below: a square and a name per segment.
+    let per = (WIDTH as i32 - 20) / c.segments.len().max(1) as i32;
+    for (s, name) in c.segments.iter().enumerate() {
+        let x = 10 + per * s as i32;
+        bottom.draw(&Rectangle::new(
+            [(x, 12), (x + 12, 24)],
+            PALETTE[s % PALETTE.len()].filled(),
+        ))?;
+        bottom.draw(&Text::new(
+            name.clone(),
+            (x + 16, 12),
+            (FONT, 12).into_font(),
+        ))?;
+    }
+    Ok(())
+}
+
+fn draw_forest<DB: DrawingBackend>(
+    c: &ForestChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let n = c.rows.len().max(1);
+    let lo = c
+        .rows
+        .iter()
+        .map(|r| r.low)
+        .fold(c.band[0], f64::min)
+        .max(1e-3)
+        * 0.9;
+    let hi = c
+        .rows
+        .iter()
+        .map(|r| r.high)
+        .fold(c.band[1], f64::max)
+        .min(1e3)
+        * 1.1;
+    let labels: Vec<String> = c.rows.iter().map(|r| r.label.clone()).collect();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
+        .build_cartesian_2d((lo..hi).log_scale(), (0..n as i32).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(c.x_label.as_str())
+        .x_label_formatter(&|x| format!("{x:.2}").replace('.', &c.decimal.to_string()))
+        .y_labels(n)
+        .y_label_formatter(&|y| category_label(&labels, y))
+        .label_style((FONT, 12))
+        .draw()?;
+    // The practical band, then the reference line at 1.
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [
+            (c.band[0], SegmentValue::Exact(0)),
+            (c.band[1], SegmentValue::Last),
+        ],
+        RGBColor(225, 225, 225).filled(),
+    )))?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Last)],
+        BLACK.stroke_width(1),
+    )))?;
+    for (i, r) in c.rows.iter().enumerate() {
+        let y = SegmentValue::CenterOf(row(i, n));
+        let (low, high) = (r.low.clamp(lo, hi), r.high.clamp(lo, hi));
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(low, y.clone()), (high, y.clone())],
+            PALETTE[0].stroke_width(2),
+        )))?;
+        chart.draw_series(std::iter::once(Circle::new(
+            (r.estimate.clamp(lo, hi), y),
+            4,
+            PALETTE[0].filled(),
+        )))?;
+    }
+    Ok(())
+}
+
+fn draw_line<DB: DrawingBackend>(
+    c: &LineChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let legend_rows = c.series.len().div_ceil(4) as u32;
+    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 20 * legend_rows - 10);
+    let scale = if c.percent { 100.0 } else { 1.0 };
+    let values = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().flatten())
+        .flat_map(|(v, ci)| [*v, ci[0], ci[1]])
+        .filter(|v| v.is_finite())
+        .map(|v| v * scale);
+    let (mut lo, mut hi) = values
+        .chain(c.reference)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-6);
+    let (lo, hi) = (
+        if c.percent {
+            (lo - pad).max(0.0)
+        } else {
+            lo - pad
+        },
+        hi + pad,
+    );
+    let n = c.periods.len().max(1);
+    let mut chart = ChartBuilder::on(&top)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)?;
+    let periods = c.periods.clone();
+    let decimal = c.decimal.to_string();
+    chart
+        .configure_mesh()
+        .x_labels(n.min(12))
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                periods.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc(c.y_label.as_str())
+        .y_label_formatter(&|y| {
+            let text = if c.percent {
+                format!("{y:.1}%")
+            } else {
+                format!("{y:.2}")
+            };
+            text.replace('.', &decimal)
+        })
+        .label_style((FONT, 12))
+        .draw()?;
+    if let Some(r) = c.reference {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(-0.5, r), (n as f64 - 0.5, r)],
+            BLACK.stroke_width(1),
+        )))?;
+    }
+    for (k, series) in c.series.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        // Runs of consecutive defined points: a band and a line each.
+        let mut runs: Vec<Vec<(f64, f64, [f64; 2])>> = vec![Vec::new()];
+        for (i, p) in series.points.iter().enumerate() {
+            match p {
+                Some((v, ci)) => runs.last_mut().expect("a run").push((
+                    i as f64,
+                    v * scale,
+                    [ci[0] * scale, ci[1] * scale],
+                )),
+                None => runs.push(Vec::new()),
+            }
+        }
+        for run in runs.iter().filter(|r| !r.is_empty()) {
+            let band: Vec<(f64, f64)> = run
+                .iter()
+                .map(|&(x, _, ci)| (x, ci[1].min(hi)))
+                .chain(run.iter().rev().map(|&(x, _, ci)| (x, ci[0].max(lo))))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.15).filled(),
+            )))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                run.iter().map(|&(x, v, _)| (x, v)).collect::<Vec<_>>(),
+                colour.stroke_width(2),
+            )))?;
+            chart.draw_series(
+                run.iter()
+                    .map(|&(x, v, _)| Circle::new((x, v), 3, colour.filled())),
+            )?;
+        }
+    }
+    // Legend below: four names per row.
+    let per = (WIDTH as i32 - 20) / 4;
+    for (k, series) in c.series.iter().enumerate() {
+        let (x, y) = (10 + per * (k % 4) as i32, 4 + 20 * (k / 4) as i32);
+        bottom.draw(&Rectangle::new(
+            [(x, y), (x + 12, y + 12)],
+            PALETTE[k % PALETTE.len()].filled(),
+        ))?;
+        bottom.draw(&Text::new(
+            series.label.clone(),
+            (x + 16, y),
+            (FONT, 12).into_font(),
+        ))?;
+    }
+    Ok(())
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    c: &ScatterChart,
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    // A square plot on a common axis from 0 to just above the largest upper bound.
+    let top = c
+        .points
+        .iter()
+        .flat_map(|p| [p.x_ci[1], p.y_ci[1]])
+        .filter(|v| v.is_finite())
+        .fold(0.05, f64::max)
+        .min(1.0)
+        * 1.05;
+    // Square, centred.
+    let (width, height) = root.dim_in_pixel();
+    let side = height + 40;
+    let (_, rest) = root.split_horizontally(width.saturating_sub(side) / 2);
+    let (plot, _) = rest.split_horizontally(side);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(&c.title, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..top, 0.0..top)?;
+    let decimal = c.decimal.to_string();
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_desc(c.x_label.as_str())
+        .y_desc(c.y_label.as_str())
+        .x_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
+        .y_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
+        .label_style((FONT, 12))
+        .draw()?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(0.0, 0.0), (top, top)],
+        BLACK.stroke_width(1),
+    )))?;
+    let max_weight = c.points.iter().map(|p| p.weight).fold(1.0, f64::max);
+    let colour = PALETTE[0].mix(0.35);
+    for p in &c.points {
+        chart.draw_series([
+            PathElement::new(
+                vec![(p.x_ci[0], p.y), (p.x_ci[1], p.y)],
+                colour.stroke_width(1),
+            ),
+            PathElement::new(
+                vec![(p.x, p.y_ci[0]), (p.x, p.y_ci[1])],
+                colour.stroke_width(1),
+            ),
+        ])?;
+    }
+    chart.draw_series(c.points.iter().map(|p| {
+        let radius = (3.0 + 9.0 * (p.weight / max_weight).sqrt()).round() as i32;
+        Circle::new((p.x, p.y), radius, PALETTE[0].mix(0.8).stroke_width(2))
+    }))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svg_is_deterministic_and_has_the_labels() {
+        let chart = Chart::Forest(ForestChart {
+            title: "Rate ratios".into(),
+            rows: vec![
+                ForestRow {
+                    label: "A · behaviour".into(),
+                    estimate: 0.7,
+                    low: 0.5,
+                    high: 0.9,
+                },
+                ForestRow {
+                    label: "B <x> & y".into(),
+                    estimate: 1.2,
+                    low: 0.9,
+                    high: 1.6,
+                },
+            ],
+            band: [0.8, 1.25],
+            x_label: "rate ratio".into(),
+            decimal: ',',
+        });
+        let a = chart.svg();
+        assert_eq!(a, chart.svg());
+        assert!(a.starts_with("<svg"));
+        assert!(a.contains("A · behaviour"));
+        assert!(
+            a.lines().any(|l| l.trim() == "1,00"),
+            "Dutch axis labels use a decimal comma"
+        );
+        // Labels from the data are escaped by the SVG backend.
+        assert!(!a.contains("<x>"));
+    }
+
+    #[test]
+    fn suppressed_segments_are_not_drawn() {
+        let with = Chart::Stacked(StackedChart {
+            title: "t".into(),
+            segments: vec!["a".into(), "b".into()],
+            bars: vec![StackedBar {
+                label: "g".into(),
+                shares: vec![Some(0.5), Some(0.5)],
+            }],
+            x_label: "share".into(),
+        });
+        let without = Chart::Stacked(StackedChart {
+            title: "t".into(),
+            segments: vec!["a".into(), "b".into()],
+            bars: vec![StackedBar {
+                label: "g".into(),
+                shares: vec![Some(0.5), None],
+            }],
+            x_label: "share".into(),
+        });
+        let count = |s: &str| s.matches("<rect").count();
+        assert_eq!(count(&with.svg()), count(&without.svg()) + 1);
+    }
+}

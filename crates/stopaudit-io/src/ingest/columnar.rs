@@ -1,0 +1,241 @@
+//! Parquet and Arrow IPC (Feather v2) files, read by polars' streaming
+//! engine on its own threads, only the columns the mapping needs, and handed
+//! over frame by frame in file order.
+//!
+//! Typed columns keep their types: a timezone-aware datetime is an instant,
+//! a naive datetime is a wall-clock time, booleans stay booleans.
+//! Categorical (dictionary) columns keep their codes, so each distinct value
+//! is read and checked once per batch; other text is coded when it repeats.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use std::num::NonZeroUsize;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use super::batch::{ColumnBatch, RawColumn, text_cell};
+use super::source::{BatchJob, Cell, Format, Source};
+use stopaudit_core::error::{Error, Result};
+
+/// Rows per batch asked of polars' streaming engine.
+const CHUNK_ROWS: usize = 128 * 1024;
+
+/// Frames from the streaming engine, produced on its own threads.
+type Frames = Receiver<PolarsResult<DataFrame>>;
+
+pub struct ColumnarSource {
+    path: PathBuf,
+    frame: LazyFrame,
+    columns: Vec<String>,
+    selected: Vec<usize>,
+    total_rows: u64,
+    offset: u64,
+    frames: Option<Frames>,
+}
+
+impl ColumnarSource {
+    pub fn open(path: &Path, format: Format) -> Result<Self> {
+        let pl_path = PlRefPath::try_from_path(path).map_err(|e| Error::engine(path, e))?;
+        let frame = match format {
+            Format::Parquet => {
+                let args = ScanArgsParquet {
+                    glob: false,
+                    cache: false,
+                    ..Default::default()
+                };
+                LazyFrame::scan_parquet(pl_path, args)
+            }
+            Format::Ipc => {
+                let args = UnifiedScanArgs {
+                    glob: false,
+                    cache: false,
+                    ..Default::default()
+                };
+                LazyFrame::scan_ipc(pl_path, Default::default(), args)
+            }
+            _ => unreachable!("columnar formats only"),
+        }
+        .map_err(|e| Error::input(path, format!("cannot read as {}: {e}", format.as_str())))?;
+        let mut frame = frame;
+        let schema = frame
+            .collect_schema()
+            .map_err(|e| Error::input(path, format!("cannot read as {}: {e}", format.as_str())))?;
+        let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+        let counted =
+            frame.clone().select([len()]).collect().map_err(|e| {
+                Error::input(path, format!("cannot read as {}: {e}", format.as_str()))
+            })?;
+        let total_rows = counted
+            .columns()
+            .first()
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        Ok(ColumnarSource {
+            path: path.to_path_buf(),
+            frame,
+            selected: (0..columns.len()).collect(),
+            columns,
+            total_rows,
+            offset: 0,
+            frames: None,
+        })
+    }
+
+    /// Starts the streaming scan of the selected columns on polars' threads;
+    /// frames come back in file order through a channel of two.
+    fn start(&self) -> Result<Frames> {
+        let (send, frames) = sync_channel::<PolarsResult<DataFrame>>(2);
+        let on_error = send.clone();
+        let names: Vec<Expr> = self
+            .selected
+            .iter()
+            .map(|&i| col(self.columns[i].as_str()))
+            .collect();
+        let plan = self
+            .frame
+            .clone()
+            .select(names)
+            .sink_batches(
+                // Returning true stops the scan: the reader has gone away.
+                PlanCallback::new(move |df| Ok(send.send(Ok(df)).is_err())),
+                true,
+                NonZeroUsize::new(CHUNK_ROWS),
+            )
+            .map_err(|e| Error::engine(&self.path, e))?;
+        std::thread::spawn(move || {
+            if let Err(e) = plan.collect_with_engine(Engine::Streaming) {
+                let _ = on_error.send(Err(e));
+            }
+        });
+        Ok(frames)
+    }
+}
+
+/// One polars column as a raw column: categoricals keep their codes,
+/// text is coded when it repeats, other types become cells.
+fn raw_column(column: &Column) -> PolarsResult<RawColumn> {
+    let series = column.as_materialized_series();
+    Ok(match series.dtype() {
+        DataType::Categorical(..) | DataType::Enum(..) if series.cat32().is_ok() => {
+            categorical(series.cat32()?)
+        }
+        DataType::String => {
+            let text = series.str()?;
+            RawColumn::from_texts(text.len(), || text.iter())
+        }
+        DataType::Boolean => RawColumn::booleans(series.bool()?.iter()),
+        DataType::Float32 | DataType::Float64 => {
+            RawColumn::floats(series.cast(&DataType::Float64)?.f64()?.iter())
+        }
+        d if d.is_integer() => RawColumn::integers(series.cast(&DataType::Int64)?.i64()?.iter()),
+        DataType::Datetime(unit, tz) => {
+            let to_ms = |v: i64| match unit {
+                TimeUnit::Nanoseconds => v.div_euclid(1_000_000),
+                TimeUnit::Microseconds => v.div_euclid(1_000),
+                TimeUnit::Milliseconds => v,
+            };
+            let physical = series.cast(&DataType::Int64)?;
+            RawColumn::timestamps(physical.i64()?.iter().map(|v| v.map(to_ms)), tz.is_some())
+        }
+        DataType::Date => RawColumn::dates(
+            series
+                .cast(&DataType::Int32)?
+                .i32()?
+                .iter()
+                .map(|d| d.map(i64::from)),
+        ),
+        _ => {
+            let cast = series.cast(&DataType::String)?;
+            let text = cast.str()?;
+            RawColumn::from_texts(text.len(), || text.iter())
+        }
+    })
+}
+
+/// Codes of a categorical column, renumbered from 0 in order of first
+/// appearance in the batch; each category's text is looked up once.
+fn categorical(cats: &Categorical32Chunked) -> RawColumn {
+    let mapping = cats.get_mapping();
+    let upper = mapping.num_cats_upper_bound();
+    let mut scratch = vec![u32::MAX; upper + 1];
+    let null = upper;
+    let mut values = Vec::new();
+    let mut codes = Vec::with_capacity(cats.len());
+    for cat in cats.physical().iter() {
+        let id = cat.map_or(null, |c| c as usize);
+        let mut code = scratch[id];
+        if code == u32::MAX {
+            code = values.len() as u32;
+            scratch[id] = code;
+            values.push(match cat {
+                None => Cell::Null,
+                Some(c) => mapping.cat_to_str(c).map_or(Cell::Null, text_cell),
+            });
+        }
+        codes.push(code);
+    }
+    RawColumn::Coded { values, codes }
+}
+
+impl Source for ColumnarSource {
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn project(&mut self, needed: &[usize]) {
+        self.selected = needed.to_vec();
+    }
+
+    fn next_batch(&mut self) -> Result<Option<BatchJob>> {
+        if self.frames.is_none() {
+            if self.total_rows == 0 {
+                return Ok(None);
+            }
+            self.frames = Some(self.start()?);
+        }
+        let frames = self.frames.as_ref().expect("started");
+        let df = loop {
+            match frames.recv() {
+                Err(_) => {
+                    self.offset = self.total_rows;
+                    return Ok(None);
+                }
+                Ok(Err(e)) => return Err(Error::engine(&self.path, e)),
+                Ok(Ok(df)) if df.height() == 0 => continue,
+                Ok(Ok(df)) => break df,
+            }
+        };
+        let n = df.height();
+        let first = self.offset + 1;
+        self.offset += n as u64;
+        let selected = self.selected.clone();
+        let width = self.columns.len();
+        let path = self.path.clone();
+        Ok(Some(Box::new(move || {
+            let mut columns: Vec<Option<RawColumn>> = vec![None; width];
+            for (k, &i) in selected.iter().enumerate() {
+                columns[i] =
+                    Some(raw_column(&df.columns()[k]).map_err(|e| Error::engine(&path, e))?);
+            }
+            Ok(ColumnBatch {
+                row_numbers: (first..first + n as u64).collect(),
+                columns,
+                malformed: Vec::new(),
+            })
+        })))
+    }
+
+    fn progress(&self) -> u64 {
+        self.offset
+    }
+
+    fn progress_total(&self) -> u64 {
+        self.total_rows
+    }
+
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,16 @@
+//! The integration tests, in one binary so that the suite links polars once
+//! (one module per former test file; shared helpers in `common`).
+
+mod analysis_cli;
+mod analyze_cli;
+mod browser;
+mod common;
+mod data_quality;
+mod generate_cli;
+mod ingest_cli;
+mod internal_benchmark;
+mod report_cli;
+mod report_snapshot;
+mod threshold_test;
+mod trends;
+mod veil_of_darkness;

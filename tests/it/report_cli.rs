@@ -1,0 +1,236 @@
+//! `stopaudit report`: the same sections in Markdown and HTML, in English
+//! and Dutch, escaped, self-contained and byte-identical across runs.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::Succeeds;
+use crate::common::stopaudit;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn report(out: &Path, extra: &[&str]) -> (String, String) {
+    let o = stopaudit()
+        .args(["report", "--quiet", "--out", out.to_str().unwrap()])
+        .arg(root().join("datasets/sample/proco_2025_sample.csv"))
+        .arg("--config")
+        .arg(root().join("datasets/sample/stopaudit.toml"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (
+        std::fs::read_to_string(out.join("report.md")).unwrap_or_default(),
+        std::fs::read_to_string(out.join("report.html")).unwrap_or_default(),
+    )
+}
+
+const SECTIONS_EN: [&str; 11] = [
+    "Summary",
+    "Data and quality",
+    "Justification mix by group",
+    "Outcome test",
+    "Stratified comparison",
+    "Search funnel",
+    "Population benchmark",
+    "Veil of darkness",
+    "Trends",
+    "Methods and caveats",
+    "Provenance",
+];
+
+#[test]
+fn markdown_and_html_have_the_same_sections_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = report(dir.path(), &["--lang", "en"]);
+    let md_headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(md_headings.len(), 11);
+    for (i, (h, want)) in md_headings.iter().zip(SECTIONS_EN).enumerate() {
+        assert_eq!(*h, format!("## {}. {want}", i + 1));
+        assert!(
+            html.contains(&format!("<h2>{}. {want}</h2>", i + 1)),
+            "{want}"
+        );
+    }
+    assert_eq!(html.matches("<section id=").count(), 11);
+    // Findings link to their sections; severity in words.
+    assert!(md.contains(
+        "- **Medium**: Stops of people with nationality Marokkaans under justification 'behaviour'"
+    ));
+    assert!(html.contains("<span class=\"severity severity-medium\">Medium</span>"));
+    assert!(html.contains("(<a href=\"#outcome-test\">see section</a>)"));
+    // The legal frame and the caveat are there.
+    assert!(md.contains("Article 1 of the Dutch Constitution"));
+    assert!(md.contains("14 February 2023"));
+    assert!(md.contains("A finding is a reason for review, not proof."));
+    // Provenance: hashes and the command that reproduces the report.
+    assert!(md.contains("proco_2025_sample.csv"));
+    assert!(md.contains("stopaudit report --quiet --out"));
+}
+
+#[test]
+fn html_is_self_contained_and_accessible() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, html) = report(dir.path(), &["--format", "html"]);
+    assert!(!dir.path().join("report.md").exists());
+    assert!(
+        html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';")
+    );
+    // The only URL is the SVG namespace name, which is never fetched.
+    let without_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for forbidden in [
+        "<script", "http://", "https://", "@import", " src=", "<link", "<img",
+    ] {
+        assert!(!without_ns.contains(forbidden), "{forbidden}");
+    }
+    // The only url() is the embedded font.
+    assert_eq!(html.matches("url(").count(), 1);
+    assert!(html.contains("url(data:font/ttf;base64,AAEAAA"));
+    assert!(html.contains("<th scope=\"col\">"));
+    assert!(html.contains("<th scope=\"row\">"));
+    assert!(html.contains("@media print"));
+    assert!(html.contains("break-before: page"));
+    // Suppressed cells show as <10, never as a number.
+    assert!(html.contains("<td class=\"num suppressed\" title=\"suppressed\">&lt;10</td>"));
+}
+
+#[test]
+fn dutch_report_uses_decimal_commas_and_dutch_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = report(dir.path(), &["--lang", "nl", "--format", "md,html"]);
+    assert!(md.starts_with("# Analyse van controleregistraties\n"));
+    assert!(md.contains("## 4. Uitkomstentoets"));
+    assert!(md.contains("19.804 geanalyseerde controles"));
+    assert!(md.contains("met aanleiding 'gedrag'"));
+    assert!(md.contains("Artikel 1 van de Grondwet"));
+    assert!(html.contains("<html lang=\"nl\">"));
+    let rate = regex_like_percent(&md);
+    assert!(rate.contains(','), "{rate}");
+}
+
+/// The first "NN,N%" in the text.
+fn regex_like_percent(text: &str) -> String {
+    let i = text.find('%').unwrap();
+    text[i.saturating_sub(5)..=i].to_string()
+}
+
+#[test]
+fn reports_are_byte_identical_across_runs_and_threads() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (md1, html1) = report(a.path(), &["--as-of", "2026-01-15"]);
+    let o = stopaudit()
+        .args([
+            "--threads",
+            "1",
+            "report",
+            "--quiet",
+            "--out",
+            b.path().to_str().unwrap(),
+        ])
+        .arg(root().join("datasets/sample/proco_2025_sample.csv"))
+        .arg("--config")
+        .arg(root().join("datasets/sample/stopaudit.toml"))
+        .args(["--as-of", "2026-01-15"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let md2 = std::fs::read_to_string(b.path().join("report.md")).unwrap();
+    let html2 = std::fs::read_to_string(b.path().join("report.html")).unwrap();
+    // Only the command line (output folder, --threads) differs.
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("stopaudit "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&md1), strip(&md2));
+    assert_eq!(strip(&html1), strip(&html2));
+    assert!(md1.contains("as of 2026-01-15"));
+}
+
+fn hostile_csv(dir: &Path) -> PathBuf {
+    let mut text = String::from("stopped_at;justification;outcome;unit;nationality\n");
+    for i in 0..60 {
+        let group = if i % 2 == 0 {
+            "<script>alert(1)</script>"
+        } else {
+            "NL | *bold* [x](y)"
+        };
+        let outcome = if i % 3 == 0 {
+            "bekeuring"
+        } else {
+            "geen actie"
+        };
+        text.push_str(&format!(
+            "2025-02-01 {:02}:00;gedrag;{outcome};=cmd|' /C calc'!A0;{group}\n",
+            i % 24
+        ));
+    }
+    let p = dir.join("hostile.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn labels_from_the_data_are_escaped_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = hostile_csv(dir.path());
+    let out = dir.path().join("out");
+    stopaudit()
+        .args([
+            "report",
+            "--quiet",
+            "--min-cell",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
+        .succeeds();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!md.contains("<script>"));
+    assert!(md.contains("\\<script\\>alert(1)\\</script\\>"));
+    assert!(md.contains("NL \\| \\*bold\\* \\[x\\](y)"));
+    // CSV tables neutralise spreadsheet formulas.
+    let counts = std::fs::read_to_string(out.join("tables/counts_by_unit.csv")).unwrap();
+    assert!(counts.contains("'=cmd|"), "{counts}");
+    assert!(!counts.lines().any(|l| l.starts_with("=")));
+}
+
+#[test]
+fn charts_are_inline_svg_with_text_alternatives_and_files_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = report(dir.path(), &["--format", "html,md,svg,png"]);
+    let figures = html.matches("<figure role=\"img\" aria-label=").count();
+    assert!(figures >= 6, "{figures} charts");
+    assert_eq!(html.matches("<svg").count(), figures);
+    assert!(html.contains(
+        "Stacked bar chart of the share of stops per justification for each nationality group"
+    ));
+    assert!(html.contains(
+        "Forest plot of the hit-rate ratio per group against the reference group Nederlands"
+    ));
+    // Chart files, linked from the Markdown.
+    let svg = dir.path().join("charts/justification-mix-nationality.svg");
+    let png = dir.path().join("charts/justification-mix-nationality.png");
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.starts_with("<svg"));
+    // The font travels with the file, so the text renders the same without DejaVu Sans installed.
+    assert!(
+        svg_text
+            .contains("@font-face { font-family: \"DejaVu Sans\"; src: url(data:font/ttf;base64,")
+    );
+    assert!(svg_text.contains("font-family=\"DejaVu Sans\""));
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(md.contains("](charts/justification-mix-nationality.svg)"));
+    assert!(md.contains("](charts/outcome-test-nationality.svg)"));
+    // Without chart files the Markdown has no broken image links.
+    let plain = tempfile::tempdir().unwrap();
+    let (md, _) = report(plain.path(), &["--format", "md"]);
+    assert!(!md.contains("](charts/"));
+}
