@@ -26,8 +26,8 @@ use stopaudit_core::threshold_test::FitSettings;
 #[derive(Debug, Parser)]
 #[command(name = "stopaudit", version, about, long_about = None)]
 pub struct Cli {
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, global = true)]
+    /// Worker threads, at least 1 (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_parser = parse_threads)]
     pub threads: Option<usize>,
 
     #[command(subcommand)]
@@ -152,6 +152,9 @@ pub enum Command {
         /// raise it (e.g. 0.95) when the fit reports divergent transitions.
         #[arg(long, default_value_t = FitSettings::default().target_accept)]
         target_accept: f64,
+        /// Probability inside the credible intervals, between 0.5 and 1.
+        #[arg(long, default_value_t = FitSettings::default().interval, value_parser = parse_level)]
+        confidence: f64,
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
         /// Output file (default: standard output).
@@ -458,6 +461,7 @@ impl Command {
                 draws,
                 seed,
                 target_accept,
+                confidence,
                 format,
                 out,
             } => Resolved::ThresholdTest(ThresholdTestSettings {
@@ -471,6 +475,7 @@ impl Command {
                     draws,
                     seed,
                     target_accept,
+                    interval: confidence,
                     ..FitSettings::default()
                 },
                 format: format.into(),
@@ -485,5 +490,27 @@ impl Command {
                 },
             }),
         }
+    }
+}
+
+/// A probability strictly between 0.5 and 1 (a confidence or credible level).
+fn parse_level(text: &str) -> Result<f64, String> {
+    let level: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if level > 0.5 && level < 1.0 {
+        Ok(level)
+    } else {
+        Err(format!("{level} must be between 0.5 and 1"))
+    }
+}
+
+/// A thread count: a whole number of at least 1.
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{text:?}: give a whole number of at least 1 (leave --threads out for all cores)"
+        )),
     }
 }

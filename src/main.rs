@@ -44,7 +44,15 @@ fn main() {
         .collect::<Vec<_>>()
         .join(" ");
     let args = cli::Cli::parse();
-    stopaudit_io::threads::init_threads(args.threads);
+    if let Some(n) = args.threads {
+        // polars reads its thread count once, from the environment.
+        // SAFETY: no other thread exists yet (this is the start of main).
+        unsafe { std::env::set_var("POLARS_MAX_THREADS", n.to_string()) };
+        if let Err(e) = stopaudit_io::threads::init_threads(n) {
+            eprintln!("stopaudit: error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match args.command.resolve(command_line) {

@@ -9,6 +9,7 @@ use stopaudit_core::analysis::{self, AnalysisSettings, SCHEMA_VERSION};
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::output::write_atomic;
 use stopaudit_core::provenance::Provenance;
+use stopaudit_core::pseudonym::{self, KeyError, PseudonymKey};
 pub use stopaudit_core::results::{Analysis, check_fail_on, render_table, to_json, write_csv_dir};
 use stopaudit_io::ingest;
 use stopaudit_io::quarantine::QuarantineSink;
@@ -89,10 +90,19 @@ pub fn analyze_and_validate(
     quarantine: Option<&Path>,
     overrides: &AnalysisOverrides,
 ) -> Result<(Analysis, super::validate::ValidationReport)> {
-    let (config, inputs) = input.resolve()?;
+    let (config, inputs, id_limits) = input.resolve()?;
     let codes = config.code_lists()?;
     let settings = overrides.apply(config.analysis.clone());
     settings.check(&codes)?;
+    // The pseudonymisation key, read once for every analysis that names officers.
+    let pseudonym_key = match PseudonymKey::resolve(
+        settings.pseudonym_key_file()?,
+        std::env::var_os(pseudonym::KEY_VARIABLE),
+    ) {
+        Ok(key) => Some(key),
+        Err(KeyError::Missing) => None,
+        Err(e) => return Err(Error::Config(e.to_string())),
+    };
     let mut sink = match quarantine {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
@@ -112,6 +122,7 @@ pub fn analyze_and_validate(
         &input.scope,
         &extra_fields,
         !input.quiet,
+        id_limits,
         &mut sink,
     )?;
     if summary.rows_analyzed == 0 {
@@ -134,9 +145,10 @@ pub fn analyze_and_validate(
         settings: &settings,
         population: population.as_ref(),
         summary: &summary,
+        pseudonym_key: pseudonym_key.as_ref(),
     })?;
     if settings.min_cell > 0 {
-        counts.suppress(settings.min_cell, &codes);
+        analysis::suppress::count_tables(&mut counts, settings.min_cell, &codes);
     }
     let mut effective = config.clone();
     effective.analysis = settings.clone();

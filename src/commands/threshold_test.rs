@@ -181,7 +181,13 @@ fn text_table(fit: &ThresholdFit, counts: &CountsFile) -> String {
     let gw = width(&|c| c.group.chars().count(), "group");
     t.push_str(&format!(
         "{:lw$}  {:gw$}  {:>9}  {:>8}  {:>7}  {:>9}  {:>17}\n",
-        "location", "group", "stops", "searches", "hits", "threshold", "95% interval"
+        "location",
+        "group",
+        "stops",
+        "searches",
+        "hits",
+        "threshold",
+        format!("{}% interval", 100.0 * fit.diagnostics.credible_level)
     ));
     for c in &fit.cells {
         t.push_str(&format!(

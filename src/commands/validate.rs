@@ -36,7 +36,7 @@ pub struct ValidationReport {
 
 /// Reads everything and builds the report; writes the quarantine file if asked.
 pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
-    let (config, inputs) = settings.input.resolve()?;
+    let (config, inputs, id_limits) = settings.input.resolve()?;
     let mut sink = match &settings.quarantine {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
@@ -47,6 +47,7 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         &settings.input.scope,
         &[],
         !settings.input.quiet,
+        id_limits,
         &mut sink,
     )?
     .summary;

@@ -180,3 +180,56 @@ fn officers_without_a_key_are_refused() {
     // Teams need no key.
     json(analyze(&clean, dir.path(), r#"["team"]"#, None));
 }
+
+/// The key is resolved once per run: a `pseudonym_key_file` relative to the
+/// configuration file (whatever the working directory) gives the same
+/// pseudonyms as the same key in the environment; two different key files
+/// in one configuration are refused before any row is read.
+#[test]
+fn one_key_per_run_from_a_file_beside_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = generate(dir.path());
+    let key = "a-test-key-of-24-bytes!!";
+    let from_env = json(analyze(&clean, dir.path(), r#"["officer"]"#, Some(key)));
+
+    let conf_dir = dir.path().join("conf");
+    std::fs::create_dir(&conf_dir).unwrap();
+    std::fs::write(conf_dir.join("officers.key"), key).unwrap();
+    let config = conf_dir.join("bench.toml");
+    let run = |extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[analysis.benchmarking]\nenabled = true\nentities = [\"officer\"]\npseudonym_key_file = \"officers.key\"\n{extra}"
+            ),
+        )
+        .unwrap();
+        stopaudit()
+            .args(["analyze", "--quiet", "--format", "json"])
+            .arg(&clean)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("STOPAUDIT_PSEUDONYM_KEY")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let from_file = json(run(""));
+    let officers = |a: &Value| -> Vec<String> {
+        a["internal_benchmark"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["entity_kind"] == "officer")
+            .map(|r| r["entity"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!officers(&from_env).is_empty());
+    assert_eq!(officers(&from_env), officers(&from_file));
+
+    std::fs::write(conf_dir.join("other.key"), "another-key-of-24-bytes!").unwrap();
+    let out = run("[analysis.data_quality]\npseudonym_key_file = \"other.key\"\n");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("one run uses one key"), "{stderr}");
+}

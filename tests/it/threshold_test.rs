@@ -188,6 +188,52 @@ fn command_fits_one_state_of_a_multi_state_file() {
     assert_eq!(doc, fit_rhode_island(&["--threads", "1"]));
 }
 
+/// `--confidence` sets the credible level: the same draws (same seed), so the
+/// same posterior means, with 80% intervals inside the 95% ones.
+#[test]
+fn confidence_sets_the_credible_level() {
+    let wide = fit_rhode_island(&[]);
+    let narrow = fit_rhode_island(&["--confidence", "0.8"]);
+    assert_eq!(wide["diagnostics"]["credible_level"], 0.95);
+    assert_eq!(narrow["diagnostics"]["credible_level"], 0.8);
+    let pairs = |key: &str| {
+        let w = wide[key].as_array().unwrap().clone();
+        let n = narrow[key].as_array().unwrap().clone();
+        assert_eq!(w.len(), n.len());
+        w.into_iter().zip(n)
+    };
+    let mut compared = 0;
+    for (w, n) in pairs("cells").chain(pairs("groups")) {
+        assert_eq!(w["threshold"], n["threshold"]);
+        for ci in ["threshold_ci", "difference_ci"] {
+            if w[ci].is_null() {
+                continue;
+            }
+            let (w0, w1) = (w[ci][0].as_f64().unwrap(), w[ci][1].as_f64().unwrap());
+            let (n0, n1) = (n[ci][0].as_f64().unwrap(), n[ci][1].as_f64().unwrap());
+            assert!(
+                w0 < n0 && n0 < n1 && n1 < w1,
+                "{ci}: 95% [{w0}, {w1}], 80% [{n0}, {n1}]"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 18, "only {compared} intervals compared");
+    let refused = stopaudit()
+        .args([
+            "threshold-test",
+            FIXTURE,
+            "--reference",
+            "x",
+            "--confidence",
+            "1.5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("between 0.5 and 1"));
+}
+
 /// Runs `threshold-test` on a counts file that must be refused; its stderr.
 fn refused(path: &std::path::Path, extra: &[&str]) -> String {
     let out = stopaudit()
@@ -306,6 +352,8 @@ fn analyze_finds_a_planted_lower_search_threshold() {
             "--threshold-test",
             "--format",
             "html,md",
+            "--confidence",
+            "0.9",
         ])
         .args([
             "--config",
@@ -319,6 +367,9 @@ fn analyze_finds_a_planted_lower_search_threshold() {
     assert!(md.contains("Threshold test"), "section missing");
     assert!(md.contains("Average search threshold per group"));
     assert!(md.contains("searched on less evidence than the reference group"));
+    // --confidence reaches the threshold test's intervals and their wording.
+    assert!(md.contains("intervals are 90% credible intervals"), "{md}");
+    assert!(!md.contains("95% credible"));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("Search thresholds: Turks against"),

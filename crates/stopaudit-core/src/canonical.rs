@@ -16,6 +16,14 @@ pub const TEXT_FIELDS: [&str; 6] = [
     "team",
 ];
 
+/// Index of a text field in [`TEXT_FIELDS`].
+pub fn text_index(field: &str) -> usize {
+    TEXT_FIELDS
+        .iter()
+        .position(|t| *t == field)
+        .expect("a text field")
+}
+
 /// A valid stop, before dictionary encoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopRow {

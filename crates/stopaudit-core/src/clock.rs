@@ -146,6 +146,22 @@ impl BatchClock {
     }
 }
 
+/// The local date of an instant in `tz`.
+pub fn local_date(ms: i64, tz: Tz) -> NaiveDate {
+    tz.timestamp_millis_opt(ms)
+        .single()
+        .map(|dt| dt.date_naive())
+        .unwrap_or_default()
+}
+
+/// Formats an instant as local ISO time with offset, e.g. `2025-03-05T14:30:00+01:00`.
+pub fn format_local(ms: i64, tz: Tz) -> String {
+    match tz.timestamp_millis_opt(ms).single() {
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        None => ms.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,21 +189,5 @@ mod tests {
             assert_eq!(got.date.month, want.month());
             assert_eq!(got.date.weekday, want.weekday().num_days_from_monday());
         }
-    }
-}
-
-/// The local date of an instant in `tz`.
-pub fn local_date(ms: i64, tz: Tz) -> NaiveDate {
-    tz.timestamp_millis_opt(ms)
-        .single()
-        .map(|dt| dt.date_naive())
-        .unwrap_or_default()
-}
-
-/// Formats an instant as local ISO time with offset, e.g. `2025-03-05T14:30:00+01:00`.
-pub fn format_local(ms: i64, tz: Tz) -> String {
-    match tz.timestamp_millis_opt(ms).single() {
-        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        None => ms.to_string(),
     }
 }

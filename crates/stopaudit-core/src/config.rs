@@ -151,12 +151,22 @@ impl Config {
         let mut config: Config = toml::from_str(&text).map_err(|e| {
             Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
         })?;
-        // A relative population file is relative to the configuration file.
-        if let Some(pop) = &config.analysis.population
-            && pop.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            config.analysis.population = Some(dir.join(pop));
+        // Relative files named in it (population, pseudonymisation key) are
+        // relative to the configuration file.
+        if let Some(dir) = path.parent() {
+            let a = &mut config.analysis;
+            for file in [
+                &mut a.population,
+                &mut a.data_quality.pseudonym_key_file,
+                &mut a.benchmarking.pseudonym_key_file,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if file.is_relative() {
+                    *file = dir.join(&*file);
+                }
+            }
         }
         config
             .check()

@@ -282,7 +282,7 @@ pub struct DaylightBatch<'a> {
 
 impl<'a> DaylightBatch<'a> {
     pub fn new(daylight: &'a Daylight, batch: &StopBatch) -> Self {
-        let unit_field = crate::counting::text_index("unit");
+        let unit_field = crate::canonical::text_index("unit");
         let mut view = DaylightBatch {
             daylight,
             unit_field,

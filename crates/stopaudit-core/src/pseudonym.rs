@@ -4,9 +4,11 @@
 //! in every run with that key, nobody without the key can recompute it from
 //! a list of identifiers, and a new key unlinks all earlier outputs.
 //!
-//! The key comes from a file or from the environment variable
-//! [`KEY_VARIABLE`]; without one, officer-level output is refused
-//! ([`KeyError::Missing`]) rather than produced with a guessable default.
+//! The key comes from a file (`pseudonym_key_file` in the configuration,
+//! relative to it) or from the environment variable [`KEY_VARIABLE`]; the
+//! command resolves it once per run and hands it to the analyses. Without
+//! one, officer-level output is refused ([`KeyError::Missing`]) rather than
+//! produced with a guessable default.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,7 @@ pub const MIN_KEY_BYTES: usize = 16;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(
-        "officer-level output needs a pseudonymisation key: put at least {MIN_KEY_BYTES} random bytes in a file (--pseudonym-key FILE) or in the environment variable {KEY_VARIABLE}; without a key no officer is shown"
+        "officer-level output needs a pseudonymisation key: put at least {MIN_KEY_BYTES} random bytes in a file named by pseudonym_key_file in the configuration ([analysis.data_quality] or [analysis.benchmarking]) or in the environment variable {KEY_VARIABLE}; without a key no officer is shown"
     )]
     Missing,
     #[error("{}: the pseudonymisation key has {got} bytes; at least {MIN_KEY_BYTES} are needed", .source_name)]
@@ -76,15 +78,16 @@ impl PseudonymKey {
         Self::checked(bytes, path.display().to_string())
     }
 
-    /// The key from `file` if given, else from [`KEY_VARIABLE`], else
-    /// [`KeyError::Missing`].
-    pub fn resolve(file: Option<&Path>) -> Result<Self, KeyError> {
-        match file {
-            Some(path) => Self::from_file(path),
-            None => match std::env::var_os(KEY_VARIABLE) {
-                Some(v) => Self::checked(v.into_encoded_bytes(), KEY_VARIABLE.to_owned()),
-                None => Err(KeyError::Missing),
-            },
+    /// The key from `file` if given, else from `variable` (the value of
+    /// [`KEY_VARIABLE`], read by the caller), else [`KeyError::Missing`].
+    pub fn resolve(
+        file: Option<&Path>,
+        variable: Option<std::ffi::OsString>,
+    ) -> Result<Self, KeyError> {
+        match (file, variable) {
+            (Some(path), _) => Self::from_file(path),
+            (None, Some(v)) => Self::checked(v.into_encoded_bytes(), KEY_VARIABLE.to_owned()),
+            (None, None) => Err(KeyError::Missing),
         }
     }
 

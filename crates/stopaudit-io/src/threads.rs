@@ -1,12 +1,14 @@
-//! Worker threads of rayon and polars.
+//! Worker threads.
 
-/// Configures the worker threads of rayon and polars. Call before any work.
-pub fn init_threads(threads: Option<usize>) {
-    if let Some(n) = threads.filter(|&n| n > 0) {
-        // SAFETY: called once at start-up from main, before any other thread exists.
-        unsafe { std::env::set_var("POLARS_MAX_THREADS", n.to_string()) };
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
+use stopaudit_core::error::{Error, Result};
+
+/// Makes `threads` the size of rayon's global pool, which every parallel
+/// step uses (batch jobs, counting, the analyses). Call once, before any
+/// parallel work; polars takes its count from `POLARS_MAX_THREADS`, which
+/// the binary sets first.
+pub fn init_threads(threads: usize) -> Result<()> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| Error::Usage(format!("--threads {threads}: {e}")))
 }

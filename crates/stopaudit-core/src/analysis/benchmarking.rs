@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF, DiscreteCDF, Poisson};
 
 use super::{Attribute, Inputs};
+use crate::canonical::text_index;
 use crate::counting::benchmark::BenchSpec;
-use crate::counting::text_index;
 use crate::error::{Error, Result};
-use crate::pseudonym::PseudonymKey;
+use crate::pseudonym::KeyError;
 use crate::schema::UNKNOWN_GROUP;
 
 /// Entities that can be benchmarked, and their fields.
@@ -187,10 +187,12 @@ pub fn internal_benchmark(inputs: &Inputs, attrs: &[Attribute]) -> Result<Intern
         return Ok(InternalBenchmark::default());
     }
     let key = if s.entities.iter().any(|e| e == "officer") {
-        Some(
-            PseudonymKey::resolve(s.pseudonym_key_file.as_deref())
-                .map_err(|e| Error::Usage(format!("[analysis.benchmarking] officers: {e}")))?,
-        )
+        Some(inputs.pseudonym_key.ok_or_else(|| {
+            Error::Usage(format!(
+                "[analysis.benchmarking] officers: {}",
+                KeyError::Missing
+            ))
+        })?)
     } else {
         None
     };

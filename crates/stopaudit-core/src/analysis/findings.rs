@@ -622,6 +622,10 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
                         ("difference", &m.number(100.0 * difference, 1)),
                         ("low", &m.number(100.0 * ci[0], 1)),
                         ("high", &m.number(100.0 * ci[1], 1)),
+                        (
+                            "level",
+                            &format!("{}%", m.number(100.0 * settings.confidence, 0)),
+                        ),
                         ("location", &w.field(m, &t.location_field)),
                     ],
                 )

@@ -103,6 +103,23 @@ impl Default for AnalysisSettings {
 const BASE_STRATA: &[&str] = &["justification", "legal_basis", "unit"];
 
 impl AnalysisSettings {
+    /// The run's one pseudonymisation key file: `pseudonym_key_file` of
+    /// `[analysis.data_quality]` or `[analysis.benchmarking]` (the same file
+    /// when both are set; two different keys in one run are refused).
+    pub fn pseudonym_key_file(&self) -> Result<Option<&std::path::Path>> {
+        match (
+            self.data_quality.pseudonym_key_file.as_deref(),
+            self.benchmarking.pseudonym_key_file.as_deref(),
+        ) {
+            (Some(a), Some(b)) if a != b => Err(Error::Config(format!(
+                "[analysis.data_quality] and [analysis.benchmarking] name different pseudonym_key_file values ({} and {}): one run uses one key; set it in one place",
+                a.display(),
+                b.display()
+            ))),
+            (a, b) => Ok(a.or(b)),
+        }
+    }
+
     /// Checks the settings against the code lists.
     pub fn check(&self, codes: &CodeLists) -> Result<()> {
         if !(self.confidence > 0.5 && self.confidence < 1.0) {
@@ -257,6 +274,9 @@ pub struct Inputs<'a> {
     pub population: Option<&'a population::Population>,
     /// What ingestion read, quarantined and found missing.
     pub summary: &'a crate::accounting::IngestSummary,
+    /// The run's key for officer pseudonyms, resolved once by the command
+    /// ([`AnalysisSettings::pseudonym_key_file`]); `None` without one.
+    pub pseudonym_key: Option<&'a crate::pseudonym::PseudonymKey>,
 }
 
 /// One attribute with its groups and reference.

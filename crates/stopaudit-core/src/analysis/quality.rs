@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use super::Inputs;
 use crate::canonical::NONE_U32;
 use crate::error::{Error, Result};
-use crate::pseudonym::{KeyError, PseudonymKey};
 use crate::quarantine::Reason;
 
 /// `[analysis.data_quality]`.
@@ -371,12 +370,7 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
                 flagged.entry(o).or_default().push(m);
             }
         }
-        let key = match PseudonymKey::resolve(s.pseudonym_key_file.as_deref()) {
-            Ok(key) => Some(key),
-            Err(KeyError::Missing) => None,
-            Err(e) => return Err(Error::Config(format!("[analysis.data_quality] {e}"))),
-        };
-        match key {
+        match inputs.pseudonym_key {
             Some(key) => {
                 let mut rows: Vec<Diagnostic> = flagged
                     .iter()

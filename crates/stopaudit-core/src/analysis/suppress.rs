@@ -18,6 +18,8 @@ use super::stratified::StratifiedRow;
 use super::threshold::ThresholdTestResult;
 use super::trends::{TrendSeries, Trends};
 use super::veil::{DarkStops, VeilOfDarkness};
+use crate::codes::CodeLists;
+use crate::counting::{CountRow, CountTables};
 
 fn small(x: u64, k: u64) -> bool {
     x > 0 && x < k
@@ -476,6 +478,48 @@ pub fn trends(t: &mut Trends, k: u64) {
                     c.suppressed = true;
                 }
             }
+        }
+    }
+}
+
+/// Small-cell suppression of the published count tables: each group's justification × outcome table
+/// (per unit for `by_unit`) is suppressed as in [`table`].
+pub fn count_tables(tables: &mut CountTables, k: u64, codes: &CodeLists) {
+    let nj = codes.justification.codes().len();
+    let no = codes.outcome.codes().len();
+    let cell = |r: &CountRow| {
+        let j = codes.justification.index_of(&r.justification);
+        let o = codes.outcome.index_of(&r.outcome);
+        (
+            usize::from(j.expect("a justification code")),
+            usize::from(o.expect("an outcome code")),
+        )
+    };
+    for rows in [
+        &mut tables.by_group_justification_outcome,
+        &mut tables.by_unit,
+    ] {
+        let mut cells: BTreeMap<(Option<String>, String, String), Vec<usize>> = BTreeMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            let key = (r.unit.clone(), r.attribute.clone(), r.group.clone());
+            cells.entry(key).or_default().push(i);
+        }
+        let mut hide: Vec<usize> = Vec::new();
+        for idx in cells.values() {
+            let mut grid = vec![vec![0u64; no]; nj];
+            for &i in idx {
+                let (j, o) = cell(&rows[i]);
+                grid[j][o] = rows[i].stops.unwrap_or(0);
+            }
+            let hidden = table(&grid, k);
+            hide.extend(idx.iter().filter(|&&i| {
+                let (j, o) = cell(&rows[i]);
+                hidden[j][o]
+            }));
+        }
+        for i in hide {
+            rows[i].stops = None;
+            rows[i].suppressed = true;
         }
     }
 }

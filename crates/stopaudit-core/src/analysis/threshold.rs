@@ -127,6 +127,7 @@ pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTes
         draws: s.draws,
         seed: s.seed,
         target_accept: s.target_accept,
+        interval: inputs.settings.confidence,
         ..FitSettings::default()
     };
     attrs

@@ -62,13 +62,7 @@ impl Grain {
     }
 }
 
-/// The date whose period a stop counts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PeriodColumn {
-    StoppedAt,
-    RegisteredAt,
-}
+pub use crate::counting::calendar::PeriodColumn;
 
 /// `[analysis.trends]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,6 +19,15 @@
 
 use crate::canonical::{NONE_U32, StopBatch};
 use crate::clock::LocalTime;
+use serde::{Deserialize, Serialize};
+
+/// The date whose period a stop counts in (`[analysis.trends] period_column`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodColumn {
+    StoppedAt,
+    RegisteredAt,
+}
 
 /// A cell of the `periods` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

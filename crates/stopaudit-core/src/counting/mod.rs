@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use std::sync::{Condvar, Mutex, RwLock};
 
-use crate::canonical::TEXT_FIELDS;
 use crate::canonical::{Dictionaries, Dictionary, NONE_U8, NONE_U32, StopBatch};
+use crate::canonical::{TEXT_FIELDS, text_index};
 use crate::clock::{BatchClock, LocalTime};
 use crate::codes::CodeLists;
 use crate::daylight::{Daylight, DaylightBatch};
@@ -107,14 +107,6 @@ const TEXT_COLUMNS: TextColumns = TextColumns {
     officer: 4,
     period_registered: None,
 };
-
-/// Index of a text field in [`TEXT_FIELDS`].
-pub fn text_index(field: &str) -> usize {
-    TEXT_FIELDS
-        .iter()
-        .position(|t| *t == field)
-        .expect("a text field")
-}
 
 impl BatchCounts {
     /// Counts every stop of a batch (see [`BatchCounts`]).
@@ -805,48 +797,6 @@ pub struct CountCube {
     pub calendar: CalendarCounts,
     /// The internal-benchmarking table, in the same codes (empty unless counted).
     pub bench: BenchCounts,
-}
-
-impl CountTables {
-    /// Small-cell suppression: each group's justification × outcome table
-    /// (per unit for `by_unit`) is suppressed as in [`crate::analysis::suppress::table`].
-    pub fn suppress(&mut self, k: u64, codes: &CodeLists) {
-        let nj = codes.justification.codes().len();
-        let no = codes.outcome.codes().len();
-        let cell = |r: &CountRow| {
-            let j = codes.justification.index_of(&r.justification);
-            let o = codes.outcome.index_of(&r.outcome);
-            (
-                usize::from(j.expect("a justification code")),
-                usize::from(o.expect("an outcome code")),
-            )
-        };
-        for rows in [&mut self.by_group_justification_outcome, &mut self.by_unit] {
-            let mut tables: BTreeMap<(Option<String>, String, String), Vec<usize>> =
-                BTreeMap::new();
-            for (i, r) in rows.iter().enumerate() {
-                let key = (r.unit.clone(), r.attribute.clone(), r.group.clone());
-                tables.entry(key).or_default().push(i);
-            }
-            let mut hide: Vec<usize> = Vec::new();
-            for idx in tables.values() {
-                let mut grid = vec![vec![0u64; no]; nj];
-                for &i in idx {
-                    let (j, o) = cell(&rows[i]);
-                    grid[j][o] = rows[i].stops.unwrap_or(0);
-                }
-                let hidden = crate::analysis::suppress::table(&grid, k);
-                hide.extend(idx.iter().filter(|&&i| {
-                    let (j, o) = cell(&rows[i]);
-                    hidden[j][o]
-                }));
-            }
-            for i in hide {
-                rows[i].stops = None;
-                rows[i].suppressed = true;
-            }
-        }
-    }
 }
 
 impl CountCube {

@@ -296,9 +296,11 @@ fn threshold_section(b: &B) -> Section {
             b.m.text_or(&format!("field.{}", t.location_field), &t.location_field)
         })
         .unwrap_or_default();
-    let mut blocks = vec![Block::Paragraph(
-        b.f("threshold_intro", &[("location", &location)]),
-    )];
+    let level = format!("{}%", b.m.number(100.0 * a.settings.confidence, 0));
+    let mut blocks = vec![Block::Paragraph(b.f(
+        "threshold_intro",
+        &[("location", &location), ("level", &level)],
+    ))];
     for t in &a.results.threshold_test {
         let attribute = b.attribute_name(&t.attribute);
         blocks.push(Block::Subheading(attribute.clone()));
@@ -382,6 +384,7 @@ fn threshold_section(b: &B) -> Section {
             let names = [
                 ("group", g.group.as_str()),
                 ("reference", t.reference.as_str()),
+                ("level", level.as_str()),
             ];
             blocks.push(Block::Chart {
                 name: file_stem(&format!("threshold-{}-{}", t.attribute, g.group)),

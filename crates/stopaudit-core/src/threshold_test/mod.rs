@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::mcmc::diagnostics::{Summary, quantile, summarise, summarise_values};
+use crate::mcmc::diagnostics::{quantile, summarise, summarise_values};
 use crate::mcmc::{self, ChainDraws, NutsSettings, standard_normal};
 use model::{Cell, ThresholdModel};
 
@@ -44,6 +44,9 @@ pub struct FitSettings {
     /// Target acceptance statistic (the paper used 0.9).
     pub target_accept: f64,
     pub max_depth: u32,
+    /// Probability inside the central credible intervals (the run's
+    /// `--confidence`; 0.95 by default).
+    pub interval: f64,
 }
 
 impl Default for FitSettings {
@@ -55,6 +58,7 @@ impl Default for FitSettings {
             seed: 1,
             target_accept: 0.9,
             max_depth: 10,
+            interval: 0.95,
         }
     }
 }
@@ -90,7 +94,7 @@ pub struct CellFit {
     pub hits: u64,
     /// Posterior mean of the threshold.
     pub threshold: f64,
-    /// 95% central credible interval.
+    /// Central credible interval ([`FitSettings::interval`], 95% by default).
     pub threshold_ci: [f64; 2],
     /// Posterior mean of the model's search rate (compare with searches/stops).
     pub predicted_search_rate: f64,
@@ -127,6 +131,8 @@ pub struct FitDiagnostics {
     pub draws_per_chain: usize,
     pub seed: u64,
     pub target_accept: f64,
+    /// Probability inside the credible intervals (`threshold_ci`, `difference_ci`).
+    pub credible_level: f64,
     /// Largest R-hat over every cell and group threshold.
     pub max_rhat: f64,
     /// Smallest bulk and tail effective sample sizes over those thresholds.
@@ -329,8 +335,25 @@ fn per_chain(d: &[Vec<Vec<f64>>], f: impl Fn(&[f64]) -> f64) -> Vec<Vec<f64>> {
     d.iter().map(|c| c.iter().map(|x| f(x)).collect()).collect()
 }
 
-fn ci(s: &Summary) -> [f64; 2] {
-    [s.q025, s.q975]
+/// The central credible interval of draws given per chain, holding `level`
+/// of the pooled draws.
+fn credible_interval(chains: &[Vec<f64>], level: f64) -> [f64; 2] {
+    let mut pooled: Vec<f64> = chains.iter().flatten().copied().collect();
+    pooled.sort_by(f64::total_cmp);
+    central(&pooled, level)
+}
+
+/// The central interval holding `level` of sorted draws. Levels are given
+/// in decimals: the tail is rounded to 12 of them, so that 0.95 asks for
+/// exactly the quantiles 0.025 and 0.975 ((1 - 0.95) / 2 is 0.025000000000000022
+/// in binary floating point).
+fn central(sorted: &[f64], level: f64) -> [f64; 2] {
+    const SCALE: f64 = 1e12;
+    let tail = ((1.0 - level) / 2.0 * SCALE).round();
+    [
+        quantile(sorted, tail / SCALE),
+        quantile(sorted, (SCALE - tail) / SCALE),
+    ]
 }
 
 fn summarise_fit(
@@ -363,7 +386,7 @@ fn summarise_fit(
             searches: c.searches,
             hits: c.hits,
             threshold: s.mean,
-            threshold_ci: ci(&s),
+            threshold_ci: credible_interval(&thresholds, settings.interval),
             predicted_search_rate: mean_of(&|d| d.search_rate),
             predicted_hit_rate: mean_of(&|d| d.hit_rate),
             rhat: s.rhat,
@@ -373,7 +396,8 @@ fn summarise_fit(
     }
     let mut group_fits = Vec::with_capacity(groups.len());
     for (g, name) in groups.iter().enumerate() {
-        let s = summarise_values(&per_chain(&derived.groups, |d| d[g]));
+        let group_thresholds = per_chain(&derived.groups, |d| d[g]);
+        let s = summarise_values(&group_thresholds);
         threshold_summaries.push(s);
         let (difference, difference_ci, probability_lower) = if g == reference_index {
             (None, None, None)
@@ -385,7 +409,7 @@ fn summarise_fit(
             let below = pooled.iter().filter(|&&d| d < 0.0).count() as f64 / n;
             (
                 Some(pooled.iter().sum::<f64>() / n),
-                Some([quantile(&pooled, 0.025), quantile(&pooled, 0.975)]),
+                Some(central(&pooled, settings.interval)),
                 Some(below),
             )
         };
@@ -401,7 +425,7 @@ fn summarise_fit(
                     .sum(),
             ),
             threshold: s.mean,
-            threshold_ci: ci(&s),
+            threshold_ci: credible_interval(&group_thresholds, settings.interval),
             difference_from_reference: difference,
             difference_ci,
             probability_lower,
@@ -431,6 +455,7 @@ fn summarise_fit(
         draws_per_chain: settings.draws,
         seed: settings.seed,
         target_accept: settings.target_accept,
+        credible_level: settings.interval,
         max_rhat,
         min_ess_bulk: threshold_summaries
             .iter()

@@ -3,6 +3,7 @@
 //! them without building polars.
 
 mod glm_reference;
+mod layers;
 mod statistics_reference;
 mod sun;
 

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 use crate::quarantine::{QuarantineRecord, QuarantineSink, Reason, ReasonCounts};
 use source::{Cell, Format, Source};
+pub use stop_ids::IdLimits;
 use stop_ids::StopIds;
 pub use stopaudit_core::accounting::{FileSummary, IngestSummary, hex, sha256_file};
 use stopaudit_core::canonical::{Dictionaries, NONE_U32, StopBatch};
@@ -356,6 +357,7 @@ pub fn ingest(
     scope: &Scope,
     extra_fields: &[String],
     progress: bool,
+    id_limits: IdLimits,
     quarantine: &mut QuarantineSink,
 ) -> Result<Ingested> {
     if inputs.is_empty() {
@@ -394,7 +396,7 @@ pub fn ingest(
         .map(std::sync::Arc::new);
     let bench_spec = config.analysis.benchmarking.spec();
     let registration_periods = (config.analysis.trends.period_column
-        == stopaudit_core::analysis::trends::PeriodColumn::RegisteredAt)
+        == stopaudit_core::counting::calendar::PeriodColumn::RegisteredAt)
         .then_some(tz);
 
     // Hash the files on another thread while reading them.
@@ -422,8 +424,8 @@ pub fn ingest(
                 .with_benchmark(bench_spec.clone())
                 .with_registration_periods(registration_periods),
             stop_ids: match late.take() {
-                Some(known) => StopIds::knowing(known),
-                None => StopIds::new(),
+                Some(known) => StopIds::knowing(known, id_limits),
+                None => StopIds::new(id_limits),
             },
             first: None,
             last: None,

@@ -4,11 +4,11 @@
 //! first valid occurrence is kept. Ids are compared by their 128-bit XXH3
 //! hash (a collision among 10^12 ids has a probability below 10^-14).
 //!
-//! Up to [`memory_budget`] distinct ids are kept in memory, so duplicates
+//! Up to [`IdLimits::in_memory`] distinct ids are kept in memory, so duplicates
 //! are known at once. Past the budget the hashes are **spilled**:
 //! appended, in file order, to one of [`PARTITIONS`] temporary files chosen
 //! by hash, and memory stays flat. At the end each partition is checked on
-//! its own (its ids in a hash set sized for it, or, past [`check_ids`]
+//! its own (its ids in a hash set sized for it, or, past [`IdLimits::checked_at_once`]
 //! hashes, in shares of the partition read one after another). If that finds duplicates
 //! the caller reads the data again, this time knowing which rows are
 //! duplicates by their (partition, position) — the same in both passes,
@@ -31,23 +31,25 @@ const SHARDS: usize = 16;
 pub const PARTITIONS: usize = 256;
 /// Hashes buffered per partition before writing.
 const BUFFERED: usize = 4096;
-/// Spilled hashes checked at once: 2^19 (one hash set, about 17 MB), or
-/// `STOPAUDIT_CHECK_IDS` (for tests); a larger partition is checked in shares.
-fn check_ids() -> u64 {
-    std::env::var("STOPAUDIT_CHECK_IDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(1 << 19)
+/// How much of the duplicate check is held in memory. The defaults suit
+/// any input; the binary lets tests and tuning set them
+/// (`STOPAUDIT_ID_MEMORY`, `STOPAUDIT_CHECK_IDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdLimits {
+    /// Distinct ids kept in memory before spilling: 2 million (about 40 MB).
+    pub in_memory: usize,
+    /// Spilled hashes checked at once: 2^19 (one hash set, about 17 MB); a
+    /// larger partition is checked in shares. At least 1.
+    pub checked_at_once: u64,
 }
 
-/// Distinct ids kept in memory before spilling: 2 million (about 40 MB),
-/// or `STOPAUDIT_ID_MEMORY` (for tests and tuning).
-pub fn memory_budget() -> usize {
-    std::env::var("STOPAUDIT_ID_MEMORY")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000_000)
+impl Default for IdLimits {
+    fn default() -> Self {
+        IdLimits {
+            in_memory: 2_000_000,
+            checked_at_once: 1 << 19,
+        }
+    }
 }
 
 /// A batch's valid rows with a stop id, grouped by spill partition (in row
@@ -102,6 +104,8 @@ pub struct LateDuplicates {
 
 pub struct StopIds {
     budget: usize,
+    /// [`IdLimits::checked_at_once`].
+    checked_at_once: u64,
     memory: Vec<HashSet<u128>>,
     in_memory: usize,
     spill: Option<Spill>,
@@ -124,15 +128,16 @@ fn partition_of(h: u128) -> usize {
 
 impl Default for StopIds {
     fn default() -> Self {
-        Self::new()
+        Self::new(IdLimits::default())
     }
 }
 
 impl StopIds {
     /// A first pass.
-    pub fn new() -> Self {
+    pub fn new(limits: IdLimits) -> Self {
         StopIds {
-            budget: memory_budget(),
+            budget: limits.in_memory,
+            checked_at_once: limits.checked_at_once.max(1),
             memory: (0..SHARDS).map(|_| HashSet::default()).collect(),
             in_memory: 0,
             spill: None,
@@ -141,10 +146,10 @@ impl StopIds {
     }
 
     /// A second pass that knows the late duplicates.
-    pub fn knowing(late: LateDuplicates) -> Self {
+    pub fn knowing(late: LateDuplicates, limits: IdLimits) -> Self {
         StopIds {
             known: Some(late),
-            ..Self::new()
+            ..Self::new(limits)
         }
     }
 
@@ -255,7 +260,7 @@ impl StopIds {
             .clone()
             .expect("a first pass has a spill directory");
         let counts = spill.counts.clone();
-        let limit = check_ids();
+        let limit = self.checked_at_once;
         let found: Vec<(usize, HashSet<u64>)> = (0..PARTITIONS)
             .into_par_iter()
             .map(|p| -> Result<(usize, HashSet<u64>)> {
@@ -266,7 +271,7 @@ impl StopIds {
                 let path = dir.join(format!("{p}.bin"));
                 // A large partition is read once per share of its hashes
                 // (by bits the partition does not use), so the set stays
-                // within `check_ids` however many rows there are; every copy
+                // within `checked_at_once` however many rows there are; every copy
                 // of an id falls in the same share, read in file order.
                 let shares = counts[p].div_ceil(limit);
                 for share in 0..shares {
