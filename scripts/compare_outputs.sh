@@ -16,7 +16,7 @@ set -euo pipefail
 rows=${3:-1000000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 # Both binaries under the same name, so that usage texts match.
 mkdir -p "$work/bin-old" "$work/bin-new"
 cp "$1" "$work/bin-old/stopaudit"
@@ -57,6 +57,20 @@ for side in old new; do
     run "$side" "analyze-csv-$fmt" analyze --quiet "$input" --format csv --out "$out/tables-$fmt"
     run "$side" "report-$fmt" report --quiet "$input" --out "$out/report-$fmt"
   done
+  # Every analysis on, findings of every kind: the threshold test (short
+  # chains), internal benchmarking of teams and officers (pseudonyms), the
+  # veil of darkness on a planted daylight bias.
+  if [ "$side" = old ]; then
+    printf '[analysis.threshold_test]\nenabled = true\nwarmup = 300\ndraws = 300\n[analysis.benchmarking]\nenabled = true\nentities = ["unit", "team", "officer"]\n' \
+      >"$work/everything.toml"
+  fi
+  run "$side" gen-daylight generate --quiet --rows $((rows / 4)) --seed 9 --bias daylight \
+    --format parquet --out "$out/daylight.parquet"
+  STOPAUDIT_PSEUDONYM_KEY=compare-outputs-key-0123456789 \
+    run "$side" everything analyze --quiet "$work/old/daylight.parquet" --config "$work/everything.toml" --format json
+  STOPAUDIT_PSEUDONYM_KEY=compare-outputs-key-0123456789 \
+    run "$side" everything-report report --quiet "$work/old/daylight.parquet" \
+    --config "$work/everything.toml" --lang nl --out "$out/report-everything"
   run "$side" threshold threshold-test tests/fixtures/opp/fig4b_threshold_test_5states.csv \
     --location location_variable --group driver_race --stops num_stops --searches num_searches \
     --hits num_hits --reference "White drivers" --where state=RI --warmup 300 --draws 300 --format json

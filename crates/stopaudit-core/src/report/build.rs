@@ -909,6 +909,7 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     }
     let item = |f: &crate::analysis::findings::Finding| ListItem {
         label: Some(b.severity(f.severity)),
+        severity: Some(f.severity),
         text: match opts.lang {
             Lang::En => f.summary_en.clone(),
             Lang::Nl => f.summary_nl.clone(),
@@ -1147,6 +1148,7 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             .into_iter()
             .map(|t| ListItem {
                 label: None,
+                severity: None,
                 text: t,
                 link: None,
             })

@@ -4,6 +4,7 @@
 //! headers with scope, and severity in words, not colour alone.
 
 use super::{Block, Cell, Document};
+use crate::analysis::findings::Severity;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -118,7 +119,7 @@ pub fn render(doc: &Document) -> String {
                     for item in items {
                         s.push_str("<li>");
                         if let Some(l) = &item.label {
-                            let class = severity_class(l);
+                            let class = severity_class(item.severity);
                             s.push_str(&format!(
                                 "<span class=\"severity {class}\">{}</span>",
                                 escape(l)
@@ -173,14 +174,12 @@ pub fn render(doc: &Document) -> String {
     s
 }
 
-/// CSS class for a severity label (the label's words carry the meaning; colour only adds to it).
-fn severity_class(label: &str) -> &'static str {
-    let l = label.to_lowercase();
-    if l == "high" || l == "hoog" {
-        "severity-high"
-    } else if l == "medium" || l == "middel" {
-        "severity-medium"
-    } else {
-        "severity-other"
+/// CSS class for a label's severity (the label's words carry the meaning;
+/// colour only adds to it).
+fn severity_class(severity: Option<Severity>) -> &'static str {
+    match severity {
+        Some(Severity::High) => "severity-high",
+        Some(Severity::Medium) => "severity-medium",
+        _ => "severity-other",
     }
 }

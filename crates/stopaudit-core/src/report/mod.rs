@@ -55,7 +55,11 @@ pub enum Block {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListItem {
+    /// A leading label (a finding's severity, in the report's language).
     pub label: Option<String>,
+    /// The severity behind the label, which the renderers style by (never
+    /// by the translated words).
+    pub severity: Option<crate::analysis::findings::Severity>,
     pub text: String,
     pub link: Option<(String, String)>,
 }

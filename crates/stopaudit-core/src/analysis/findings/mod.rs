@@ -1,0 +1,562 @@
+//! Findings: the rules that decide which comparisons deserve review, as
+//! facts ([`Fact`]); [`wording`] puts each fact into English and Dutch.
+//!
+//! A comparison becomes a finding when its q-value is below the FDR level
+//! and its rate ratio lies outside the practical band. Severity:
+//!
+//! - `high`: an overall outcome-test difference that also holds in the
+//!   stratified comparison (CMH q below the FDR level, Breslow–Day p ≥ 0.05:
+//!   similar in every stratum, and the pooled odds ratio on the same side of 1);
+//! - `medium`: any other finding (a difference in some strata only, or
+//!   heterogeneous across strata; weak justifications, searches, population);
+//! - `insufficient_data`: the point estimate is outside the band but the
+//!   comparison is not significant and the group's counts are small
+//!   (suppressed, or fewer than 20 hits or non-hits), so no conclusion either
+//!   way; given for overall comparisons and justification strata only;
+//! - `note`: a reversal between the crude and the stratified comparison
+//!   (Simpson's paradox: opposite sides of 1, each at least 10% away from
+//!   it, with a significant CMH test).
+//!
+//! The threshold test (when run) gives a `medium` finding for a group whose
+//! average search threshold is lower than the reference group's with a 95%
+//! credible interval of the difference entirely below zero, a ratio of the
+//! thresholds outside the practical band, and a converged fit.
+//!
+//! Every summary ends with the caveat that a statistical signal is a reason
+//! for review, not proof of discrimination. A finding never shows a number
+//! that small-cell suppression hides.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::AnalysisSettings;
+use super::benchmarking::BenchmarkRow;
+use super::compare::ComparisonRow;
+use super::mix::MixResult;
+use super::population::PopulationRow;
+use super::quality::Diagnostic;
+use super::stratified::StratifiedRow;
+use super::threshold::ThresholdTestResult;
+use super::veil::VeilResult;
+use crate::codes::CodeLists;
+
+mod wording;
+
+/// How strongly a finding calls for review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A problem in the registrations themselves (listed first: it limits every comparison).
+    DataQuality,
+    High,
+    Medium,
+    InsufficientData,
+    Note,
+}
+
+impl Severity {
+    /// Parses `data_quality`, `high`, `medium`, `insufficient_data` or `note`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Severity::DataQuality,
+            Severity::High,
+            Severity::Medium,
+            Severity::InsufficientData,
+            Severity::Note,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::DataQuality => "data_quality",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::InsufficientData => "insufficient_data",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    /// `outcome_test`, `justification_mix`, `search_funnel`, `population_benchmark` or `stratified`.
+    pub analysis: String,
+    pub attribute: String,
+    pub group: String,
+    pub reference: String,
+    pub stratum: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    pub rate: Option<f64>,
+    pub ref_rate: Option<f64>,
+    pub rate_ratio: Option<f64>,
+    pub rate_ratio_ci: Option<[f64; 2]>,
+    pub q_value: Option<f64>,
+    pub mh_odds_ratio: Option<f64>,
+    pub mh_odds_ratio_ci: Option<[f64; 2]>,
+    /// Threshold test only: the group's and the reference's average
+    /// threshold and the difference's credible interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_threshold: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_difference_ci: Option<[f64; 2]>,
+    /// Veil of darkness only: the odds ratio of being of the group in
+    /// darkness against daylight, and its interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dark_odds_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dark_odds_ratio_ci: Option<[f64; 2]>,
+    /// The finding in English and Dutch, written by [`wording`] from `fact`.
+    pub summary_en: String,
+    pub summary_nl: String,
+    /// What the rule found, in numbers and names: all the wording needs.
+    #[serde(skip)]
+    pub fact: Fact,
+}
+
+/// What a rule found, before it is put into words ([`wording`]). Each
+/// variant holds the published numbers its sentence shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// A rate comparison (outcome test, weak justifications, search funnel)
+    /// that is significant and practically large: the sentence `key` (under
+    /// `finding.`), the published row and, when it holds within strata,
+    /// the stratified comparison.
+    Comparison {
+        key: &'static str,
+        row: ComparisonRow,
+        holds: Option<StratifiedRow>,
+    },
+    /// A large but inconclusive difference on few counts: the measure
+    /// (`measure.<key>`); group, reference and stratum are the finding's.
+    Insufficient { key: &'static str },
+    /// A stop rate per 1,000 residents against the reference's.
+    Population(PopulationRow),
+    /// The crude and the stratified comparison on opposite sides of 1.
+    Reversal(StratifiedRow),
+    /// A lower search threshold: the difference from the reference's (the
+    /// thresholds and the difference's interval are the finding's) and the
+    /// field whose values are the locations.
+    Threshold {
+        difference: f64,
+        location_field: String,
+    },
+    /// A failed data-quality check.
+    DataQuality(Diagnostic),
+    /// An entity stopping a group more often than its peers.
+    InternalBenchmark(BenchmarkRow),
+    /// A group's share of stops falling after dark.
+    Veil(VeilResult),
+}
+
+/// Rows before and after suppression, side by side.
+pub struct Rows<'a, T> {
+    pub original: &'a [T],
+    pub published: &'a [T],
+}
+
+/// Everything findings are made from.
+pub struct Sources<'a> {
+    pub outcome_test: Rows<'a, ComparisonRow>,
+    pub justification_mix: Rows<'a, MixResult>,
+    pub stratified: Rows<'a, StratifiedRow>,
+    pub search_funnel: Rows<'a, ComparisonRow>,
+    pub population_benchmark: Rows<'a, PopulationRow>,
+    /// Thresholds are not counts: nothing to suppress.
+    pub threshold_test: &'a [ThresholdTestResult],
+    /// Before suppression; findings show only odds ratios and q-values.
+    pub veil_of_darkness: &'a [VeilResult],
+    pub data_quality: &'a super::quality::DataQuality,
+    pub internal_benchmark: Rows<'a, super::benchmarking::BenchmarkRow>,
+}
+
+const SMALL: u64 = 20;
+
+/// Too few hits or non-hits in the group for a difference to be detectable.
+fn is_small(r: &ComparisonRow) -> bool {
+    let (s, h) = (r.stops.unwrap_or(0), r.hits.unwrap_or(0));
+    h < SMALL || s - h < SMALL
+}
+
+impl Finding {
+    /// A finding about a group against its reference, with no numbers yet
+    /// (the id is given once all findings are sorted).
+    fn new(
+        severity: Severity,
+        analysis: &str,
+        attribute: &str,
+        group: &str,
+        reference: &str,
+        fact: Fact,
+    ) -> Self {
+        Finding {
+            id: String::new(),
+            severity,
+            analysis: analysis.to_string(),
+            attribute: attribute.to_string(),
+            group: group.to_string(),
+            reference: reference.to_string(),
+            stratum: BTreeMap::new(),
+            stage: None,
+            rate: None,
+            ref_rate: None,
+            rate_ratio: None,
+            rate_ratio_ci: None,
+            q_value: None,
+            mh_odds_ratio: None,
+            mh_odds_ratio_ci: None,
+            threshold: None,
+            ref_threshold: None,
+            threshold_difference_ci: None,
+            dark_odds_ratio: None,
+            dark_odds_ratio_ci: None,
+            summary_en: String::new(),
+            summary_nl: String::new(),
+            fact,
+        }
+    }
+}
+
+/// A finding with the numbers of a rate comparison.
+fn base(analysis: &str, r: &ComparisonRow, severity: Severity, fact: Fact) -> Finding {
+    Finding {
+        stratum: r.stratum.clone(),
+        stage: r.stage.clone(),
+        rate: r.rate,
+        ref_rate: r.ref_rate,
+        rate_ratio: r.rate_ratio,
+        rate_ratio_ci: r.rate_ratio_ci,
+        q_value: r.q_value,
+        ..Finding::new(
+            severity,
+            analysis,
+            &r.attribute,
+            &r.group,
+            &r.reference,
+            fact,
+        )
+    }
+}
+
+/// Builds the findings, sorted by severity, then analysis, attribute, group and stratum.
+pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -> Vec<Finding> {
+    let significant = |q: Option<f64>| q.is_some_and(|q| q < settings.fdr);
+    let mut out = Vec::new();
+
+    // Rate comparisons: outcome test, weak justifications, search funnel.
+    let weak_original: Vec<ComparisonRow> = src
+        .justification_mix
+        .original
+        .iter()
+        .flat_map(|m| m.weak_justification.clone())
+        .collect();
+    let weak_published: Vec<ComparisonRow> = src
+        .justification_mix
+        .published
+        .iter()
+        .flat_map(|m| m.weak_justification.clone())
+        .collect();
+    let families: [(&str, &[ComparisonRow], &[ComparisonRow]); 3] = [
+        (
+            "outcome_test",
+            src.outcome_test.original,
+            src.outcome_test.published,
+        ),
+        ("justification_mix", &weak_original, &weak_published),
+        (
+            "search_funnel",
+            src.search_funnel.original,
+            src.search_funnel.published,
+        ),
+    ];
+    for (analysis, original, published) in families {
+        for (o, p) in original.iter().zip(published) {
+            let key = match (analysis, o.stage.as_deref()) {
+                ("outcome_test", _) => "outcome_test",
+                ("justification_mix", _) => "weak_justification",
+                (_, Some("search")) => "search",
+                _ => "contraband",
+            };
+            let large = o.raw_ratio().is_some_and(|x| settings.is_large(x));
+            if !large {
+                continue;
+            }
+            if !p.suppressed && significant(p.q_value) {
+                // High when the difference holds within strata: the
+                // stratified comparison significant, similar in every
+                // stratum and on the same side of 1.
+                let holds = (analysis == "outcome_test" && p.stratum.is_empty())
+                    .then(|| {
+                        src.stratified
+                            .published
+                            .iter()
+                            .find(|s| s.attribute == p.attribute && s.group == p.group)
+                    })
+                    .flatten()
+                    .filter(|s| !s.suppressed)
+                    .filter(|s| {
+                        let same_side = match (s.mh_odds_ratio, p.rate_ratio) {
+                            (Some(or), Some(rr)) => (or < 1.0) == (rr < 1.0),
+                            _ => false,
+                        };
+                        let homogeneous = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
+                        significant(s.q_value) && homogeneous && same_side
+                    });
+                let mut f = base(
+                    analysis,
+                    p,
+                    Severity::Medium,
+                    Fact::Comparison {
+                        key,
+                        row: p.clone(),
+                        holds: holds.cloned(),
+                    },
+                );
+                if let Some(s) = holds {
+                    f.severity = Severity::High;
+                    f.mh_odds_ratio = s.mh_odds_ratio;
+                    f.mh_odds_ratio_ci = s.mh_odds_ratio_ci;
+                }
+                out.push(f);
+            } else if !significant(o.q_value)
+                && (p.suppressed || is_small(o))
+                && (o.stratum.is_empty() || o.stratum.contains_key("justification"))
+            {
+                let mut f = base(
+                    analysis,
+                    p,
+                    Severity::InsufficientData,
+                    Fact::Insufficient { key },
+                );
+                // Only what suppression leaves visible.
+                if p.suppressed {
+                    f.rate = None;
+                    f.ref_rate = None;
+                    f.rate_ratio = None;
+                    f.rate_ratio_ci = None;
+                    f.q_value = None;
+                }
+                out.push(f);
+            }
+        }
+    }
+
+    // Population benchmark.
+    for p in src.population_benchmark.published {
+        let large = p.rate_ratio.is_some_and(|x| settings.is_large(x));
+        if !p.suppressed && large && significant(p.q_value) {
+            let row = ComparisonRow {
+                attribute: p.attribute.clone(),
+                group: p.group.clone(),
+                reference: p.reference.clone(),
+                stratum: p.stratum.clone(),
+                stage: None,
+                stops: p.stops,
+                hits: None,
+                rate: p.rate_per_1000,
+                rate_ci: None,
+                ref_stops: p.ref_stops,
+                ref_hits: None,
+                ref_rate: p.ref_rate_per_1000,
+                ref_rate_ci: None,
+                rate_ratio: p.rate_ratio,
+                rate_ratio_ci: p.rate_ratio_ci,
+                p_value: p.p_value,
+                p_value_log10: p.p_value_log10,
+                q_value: p.q_value,
+                suppressed: false,
+            };
+            out.push(base(
+                "population_benchmark",
+                &row,
+                Severity::Medium,
+                Fact::Population(p.clone()),
+            ));
+        }
+    }
+
+    // Reversals.
+    for s in src
+        .stratified
+        .published
+        .iter()
+        .filter(|s| s.reversal && !s.suppressed && significant(s.q_value))
+    {
+        out.push(Finding {
+            q_value: s.q_value,
+            mh_odds_ratio: s.mh_odds_ratio,
+            mh_odds_ratio_ci: s.mh_odds_ratio_ci,
+            ..Finding::new(
+                Severity::Note,
+                "stratified",
+                &s.attribute,
+                &s.group,
+                &s.reference,
+                Fact::Reversal(s.clone()),
+            )
+        });
+    }
+
+    // Threshold test: lower thresholds, credibly and practically.
+    for t in src.threshold_test {
+        if !t.diagnostics.as_ref().is_some_and(|d| d.converged) {
+            continue;
+        }
+        let Some(reference) = t.groups.iter().find(|g| g.is_reference) else {
+            continue;
+        };
+        for g in &t.groups {
+            let (Some(difference), Some(ci)) = (g.difference_from_reference, g.difference_ci)
+            else {
+                continue;
+            };
+            let ratio = g.threshold / reference.threshold;
+            if ci[1] >= 0.0 || !settings.is_large(ratio) {
+                continue;
+            }
+            out.push(Finding {
+                threshold: Some(g.threshold),
+                ref_threshold: Some(reference.threshold),
+                threshold_difference_ci: Some(ci),
+                ..Finding::new(
+                    Severity::Medium,
+                    "threshold_test",
+                    &t.attribute,
+                    &g.group,
+                    &t.reference,
+                    Fact::Threshold {
+                        difference,
+                        location_field: t.location_field.clone(),
+                    },
+                )
+            });
+        }
+    }
+
+    // Data quality: every failed check.
+    for d in src
+        .data_quality
+        .diagnostics
+        .iter()
+        .filter(|d| d.status == "fail")
+    {
+        let mut f = Finding::new(
+            Severity::DataQuality,
+            "data_quality",
+            "",
+            "",
+            "",
+            Fact::DataQuality(d.clone()),
+        );
+        f.stratum = BTreeMap::from([
+            ("check".to_string(), d.check.to_string()),
+            ("subject".to_string(), d.subject.clone()),
+        ]);
+        out.push(f);
+    }
+
+    // Internal benchmarking: an entity stopping a group markedly more often
+    // than its peers in the same strata. Only published rows (never an
+    // entity below the small-cell threshold).
+    for r in src.internal_benchmark.published {
+        let (Some(ratio), Some(ci)) = (r.ratio, r.ratio_ci) else {
+            continue;
+        };
+        // Units have no peers in their own areas: shown, never findings.
+        if r.entity_kind == "unit"
+            || r.suppressed
+            || !significant(r.q_value)
+            || ratio <= settings.practical_band[1]
+        {
+            continue;
+        }
+        let mut f = Finding {
+            rate_ratio: Some(ratio),
+            rate_ratio_ci: Some(ci),
+            q_value: r.q_value,
+            ..Finding::new(
+                Severity::Medium,
+                "internal_benchmark",
+                &r.attribute,
+                &r.group,
+                "",
+                Fact::InternalBenchmark(r.clone()),
+            )
+        };
+        f.stratum = BTreeMap::from([(r.entity_kind.clone(), r.entity.clone())]);
+        out.push(f);
+    }
+
+    // Veil of darkness: a share that falls after dark, significantly,
+    // practically and whatever the spline's flexibility.
+    for v in src.veil_of_darkness {
+        let Some(e) = v.estimate else { continue };
+        let robust = v
+            .robustness
+            .iter()
+            .all(|r| r.estimate.is_none_or(|e| e.odds_ratio < 1.0));
+        if !(significant(v.q_value) && e.odds_ratio < settings.practical_band[0] && robust) {
+            continue;
+        }
+        out.push(Finding {
+            q_value: v.q_value,
+            dark_odds_ratio: Some(e.odds_ratio),
+            dark_odds_ratio_ci: Some(e.odds_ratio_ci),
+            ..Finding::new(
+                Severity::Medium,
+                "veil_of_darkness",
+                &v.attribute,
+                &v.group,
+                &v.reference,
+                Fact::Veil(v.clone()),
+            )
+        });
+    }
+
+    let order = |a: &str| {
+        [
+            "data_quality",
+            "outcome_test",
+            "justification_mix",
+            "stratified",
+            "search_funnel",
+            "threshold_test",
+            "veil_of_darkness",
+            "internal_benchmark",
+            "population_benchmark",
+        ]
+        .iter()
+        .position(|x| *x == a)
+    };
+    out.sort_by(|a, b| {
+        (
+            a.severity,
+            order(&a.analysis),
+            &a.attribute,
+            &a.group,
+            &a.stratum,
+            &a.stage,
+        )
+            .cmp(&(
+                b.severity,
+                order(&b.analysis),
+                &b.attribute,
+                &b.group,
+                &b.stratum,
+                &b.stage,
+            ))
+    });
+    for (i, f) in out.iter_mut().enumerate() {
+        f.id = format!("F{:03}", i + 1);
+    }
+    wording::write(&mut out, settings, codes);
+    out
+}
