@@ -874,19 +874,59 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         k: a.settings.min_cell,
     };
     let p = &a.provenance;
-    let date = |s: &Option<String>| {
-        s.as_deref()
-            .map(|s| s[..10].to_string())
-            .unwrap_or_else(|| "–".into())
-    };
     let as_of = opts
         .as_of
         .map(|d| d.to_string())
         .unwrap_or_else(|| date(&p.last_stop));
     let period = format!("{} – {}", date(&p.first_stop), date(&p.last_stop));
-    let mut sections = Vec::new();
+    let mut sections = vec![
+        summary_section(&b, opts),
+        data_section(&b),
+        mix_section(&b),
+        outcome_section(&b),
+        stratified_section(&b),
+        funnel_section(&b),
+        population_section(&b),
+    ];
 
-    // 1. Summary.
+    if !a.results.threshold_test.is_empty() {
+        sections.push(threshold_section(&b));
+    }
+    if a.results.veil_of_darkness.enabled {
+        sections.push(veil_section(&b));
+    }
+    if a.results.trends.enabled && !a.results.trends.periods.is_empty() {
+        sections.push(trends_section(&b));
+    }
+    if a.results.internal_benchmark.enabled {
+        sections.push(benchmark_section(&b));
+    }
+    sections.push(methods_section(&b));
+    sections.push(provenance_section(&b, opts));
+
+    let stops = b.int(p.rows_analyzed);
+    Document {
+        lang: opts.lang,
+        title: b.t("title"),
+        subtitle: b.f(
+            "subtitle",
+            &[("period", &period), ("stops", &stops), ("as_of", &as_of)],
+        ),
+        toc_title: b.t("toc"),
+        sections,
+    }
+}
+
+/// The date of a local ISO time, or a dash.
+fn date(s: &Option<String>) -> String {
+    s.as_deref()
+        .map(|s| s[..10].to_string())
+        .unwrap_or_else(|| "–".into())
+}
+
+/// 1. Summary: the findings, data-quality problems first.
+fn summary_section(b: &B, opts: &ReportOptions) -> Section {
+    let a = b.a;
     let band = format!(
         "[{}, {}]",
         b.m.number(a.settings.practical_band[0], 2),
@@ -949,13 +989,17 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         ));
         blocks.push(Block::List(rest));
     }
-    sections.push(Section {
+    Section {
         anchor: "summary".into(),
         title: b.t("summary"),
         blocks,
-    });
+    }
+}
 
-    // 2. Data and quality.
+/// 2. Data and quality: row accounting, missing values, checks, limits.
+fn data_section(b: &B) -> Section {
+    let a = b.a;
+    let p = &a.provenance;
     let mut blocks = Vec::new();
     let mut rows = vec![
         vec![Cell::Text(b.t("rows_read")), Cell::Text(b.int(p.rows_read))],
@@ -1154,13 +1198,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             })
             .collect(),
     ));
-    sections.push(Section {
+    Section {
         anchor: "data".into(),
         title: b.t("data"),
         blocks,
-    });
+    }
+}
 
-    // 3. Justification mix.
+/// 3. Justification mix per group.
+fn mix_section(b: &B) -> Section {
+    let a = b.a;
     let mut blocks = Vec::new();
     let level = format!("{}%", b.m.number(100.0 * a.settings.confidence, 0));
     for mix in &a.results.justification_mix {
@@ -1169,7 +1216,8 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         blocks.push(Block::Paragraph(
             b.f("mix_intro", &[("attribute", &attr), ("level", &level)]),
         ));
-        let justifications: Vec<String> = codes
+        let justifications: Vec<String> = b
+            .codes
             .justification
             .codes()
             .iter()
@@ -1295,13 +1343,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     if a.results.justification_mix.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     }
-    sections.push(Section {
+    Section {
         anchor: "justification-mix".into(),
         title: b.t("mix"),
         blocks,
-    });
+    }
+}
 
-    // 4. Outcome test.
+/// 4. Outcome test.
+fn outcome_section(b: &B) -> Section {
+    let a = b.a;
     let hits: Vec<String> = a
         .settings
         .hit_outcomes
@@ -1347,13 +1398,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     if a.results.outcome_test.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     }
-    sections.push(Section {
+    Section {
         anchor: "outcome-test".into(),
         title: b.t("outcome"),
         blocks,
-    });
+    }
+}
 
-    // 5. Stratified, search funnel, population.
+/// 5a. The stratified comparison (like with like).
+fn stratified_section(b: &B) -> Section {
+    let a = b.a;
     let strata: Vec<String> = a
         .settings
         .strata_by
@@ -1427,12 +1481,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             numeric: vec![false, false, true, true, true, true, true, false],
         }));
     }
-    sections.push(Section {
+    Section {
         anchor: "stratified".into(),
         title: b.t("stratified"),
         blocks,
-    });
+    }
+}
 
+/// 5b. The search funnel.
+fn funnel_section(b: &B) -> Section {
+    let a = b.a;
     let mut blocks = vec![Block::Paragraph(b.t("funnel_intro"))];
     if a.results.search_funnel.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
@@ -1473,12 +1531,16 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             blocks.push(Block::Table(b.comparison_table(title, &rows, true)));
         }
     }
-    sections.push(Section {
+    Section {
         anchor: "search-funnel".into(),
         title: b.t("funnel"),
         blocks,
-    });
+    }
+}
 
+/// 5c. The population benchmark.
+fn population_section(b: &B) -> Section {
+    let a = b.a;
     let mut blocks = vec![Block::Paragraph(b.t("population_intro"))];
     if a.results.population_benchmark.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
@@ -1540,26 +1602,15 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
             numeric: vec![false, false, true, true, true, true, true, true],
         }));
     }
-    sections.push(Section {
+    Section {
         anchor: "population".into(),
         title: b.t("population"),
         blocks,
-    });
+    }
+}
 
-    if !a.results.threshold_test.is_empty() {
-        sections.push(threshold_section(&b));
-    }
-    if a.results.veil_of_darkness.enabled {
-        sections.push(veil_section(&b));
-    }
-    if a.results.trends.enabled && !a.results.trends.periods.is_empty() {
-        sections.push(trends_section(&b));
-    }
-    if a.results.internal_benchmark.enabled {
-        sections.push(benchmark_section(&b));
-    }
-
-    // 6. Methods and caveats.
+/// 6. Methods and caveats.
+fn methods_section(b: &B) -> Section {
     let blocks = [
         "outcome",
         "mix",
@@ -1573,13 +1624,17 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     .iter()
     .map(|k| Block::Paragraph(b.m.text(&format!("report_methods.{k}")).to_string()))
     .collect();
-    sections.push(Section {
+    Section {
         anchor: "methods".into(),
         title: b.t("methods"),
         blocks,
-    });
+    }
+}
 
-    // 7. Provenance.
+/// 7. Provenance.
+fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
+    let a = b.a;
+    let p = &a.provenance;
     let blocks = vec![
         Block::Paragraph(format!("{}: {} {}", b.t("tool"), p.tool, p.version)),
         Block::Table(Table {
@@ -1603,21 +1658,9 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         Block::Subheading(b.t("command")),
         Block::Code(opts.command.clone()),
     ];
-    sections.push(Section {
+    Section {
         anchor: "provenance".into(),
         title: b.t("provenance"),
         blocks,
-    });
-
-    let stops = b.int(p.rows_analyzed);
-    Document {
-        lang: opts.lang,
-        title: b.t("title"),
-        subtitle: b.f(
-            "subtitle",
-            &[("period", &period), ("stops", &stops), ("as_of", &as_of)],
-        ),
-        toc_title: b.t("toc"),
-        sections,
     }
 }
