@@ -111,18 +111,21 @@ pub fn analyze_and_validate(
         Some(p) => Some(analysis::population::Population::load(p)?),
         None => None,
     };
-    let extra_fields = settings.extra_fields_with(population.as_ref())?;
+    let plan = settings.count_plan(population.as_ref(), config.timezone())?;
     let ingest::Ingested {
         summary,
         dicts,
         cube,
     } = ingest::ingest(
         &inputs,
-        &config,
-        &input.scope,
-        &extra_fields,
-        !input.quiet,
-        id_limits,
+        &ingest::ScanSettings {
+            config: &config,
+            codes: &codes,
+            scope: &input.scope,
+            plan: &plan,
+            progress: !input.quiet,
+            id_limits,
+        },
         &mut sink,
     )?;
     if summary.rows_analyzed == 0 {

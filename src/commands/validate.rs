@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{InputSettings, TextOrJson};
+use stopaudit_core::counting::CountPlan;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::provenance::Provenance;
 use stopaudit_io::ingest::{self, FileSummary, IngestSummary};
@@ -41,13 +42,18 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
+    let codes = config.code_lists()?;
     let summary = ingest::ingest(
         &inputs,
-        &config,
-        &settings.input.scope,
-        &[],
-        !settings.input.quiet,
-        id_limits,
+        &ingest::ScanSettings {
+            config: &config,
+            codes: &codes,
+            scope: &settings.input.scope,
+            // Validation needs the row accounting, not the analyses' tables.
+            plan: &CountPlan::default(),
+            progress: !settings.input.quiet,
+            id_limits,
+        },
         &mut sink,
     )?
     .summary;

@@ -223,6 +223,25 @@ impl AnalysisSettings {
         extra
     }
 
+    /// What the scan must count for these settings: the cube's extra strata
+    /// (with `area_code` for a per-area population file), the darkness table
+    /// for the veil of darkness, the benchmarking table, and the calendar's
+    /// period column.
+    pub fn count_plan(
+        &self,
+        population: Option<&population::Population>,
+        tz: chrono_tz::Tz,
+    ) -> Result<crate::counting::CountPlan> {
+        Ok(crate::counting::CountPlan {
+            extra_fields: self.extra_fields_with(population)?,
+            daylight: self.veil_of_darkness.daylight(tz).map(std::sync::Arc::new),
+            bench: self.benchmarking.spec(),
+            registration_periods: (self.trends.period_column
+                == crate::counting::calendar::PeriodColumn::RegisteredAt)
+                .then_some(tz),
+        })
+    }
+
     /// [`Self::extra_fields`] plus `area_code` for a per-area population file.
     pub fn extra_fields_with(
         &self,
@@ -420,9 +439,10 @@ pub struct Results {
     pub findings: Vec<findings::Finding>,
 }
 
-/// Runs every analysis, then q-values, findings and suppression.
+/// Runs every analysis, then q-values, findings and suppression. The
+/// settings are the run's effective ones, already checked by the command
+/// ([`AnalysisSettings::check`], once).
 pub fn run(inputs: &Inputs) -> Result<Results> {
-    inputs.settings.check(inputs.codes)?;
     let attrs = attributes(inputs)?;
     let mut outcome_test = outcome::outcome_test(inputs, &attrs);
     let mut justification_mix = mix::justification_mix(inputs, &attrs);

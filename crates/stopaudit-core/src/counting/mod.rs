@@ -32,6 +32,23 @@ use benchmark::{BenchCounts, BenchSpec};
 use calendar::{CalendarCounts, TextColumns};
 use darkness::DarknessCounts;
 
+/// What the scan counts besides the cube's cells, decided once from the
+/// run's effective settings (`AnalysisSettings::count_plan`) and handed to
+/// the scan. The default counts the cube alone: what `validate` needs.
+#[derive(Debug, Clone, Default)]
+pub struct CountPlan {
+    /// Extra strata the cube keeps (at most two, from [`EXTRA_FIELDS`]).
+    pub extra_fields: Vec<String>,
+    /// Sun tables of the veil-of-darkness test; with them the darkness
+    /// table is counted.
+    pub daylight: Option<std::sync::Arc<Daylight>>,
+    /// The internal-benchmarking table, when that analysis is on.
+    pub bench: Option<BenchSpec>,
+    /// Calendar periods by registration time in this zone (else by the
+    /// time of the stop).
+    pub registration_periods: Option<chrono_tz::Tz>,
+}
+
 /// One cell of the cube, in codes (see [`crate::canonical`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CellKey {

@@ -35,7 +35,7 @@ pub use stopaudit_core::accounting::{FileSummary, IngestSummary, hex, sha256_fil
 use stopaudit_core::canonical::{Dictionaries, NONE_U32, StopBatch};
 use stopaudit_core::codes::CodeLists;
 use stopaudit_core::config::Config;
-use stopaudit_core::counting::{BatchCounts, CountCube, CubeBuilder, SharedCube};
+use stopaudit_core::counting::{BatchCounts, CountCube, CountPlan, CubeBuilder, SharedCube};
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::scope::Scope;
 use validate::{CheckedBatch, Validator};
@@ -348,22 +348,42 @@ fn reopen(
         .collect()
 }
 
+/// What one scan of the inputs is to do, resolved once by the command.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanSettings<'a> {
+    /// The configuration file (or the defaults).
+    pub config: &'a Config,
+    /// Its code lists.
+    pub codes: &'a CodeLists,
+    /// `--period` and `--where`.
+    pub scope: &'a Scope,
+    /// What to count besides the cube.
+    pub plan: &'a CountPlan,
+    /// A progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+    /// The duplicate check's memory limits.
+    pub id_limits: IdLimits,
+}
+
 /// Runs ingestion: reads, checks and counts every input, quarantining what
-/// cannot be used. `extra_fields` are the extra strata the count cube keeps
-/// (see [`CountCube::with_extra_fields`]).
+/// cannot be used, counting the cube and what `plan` asks for besides the cube (`CountPlan::default()`: the cube
+/// alone).
 pub fn ingest(
     inputs: &[PathBuf],
-    config: &Config,
-    scope: &Scope,
-    extra_fields: &[String],
-    progress: bool,
-    id_limits: IdLimits,
+    settings: &ScanSettings,
     quarantine: &mut QuarantineSink,
 ) -> Result<Ingested> {
+    let ScanSettings {
+        config,
+        codes,
+        scope,
+        plan,
+        progress,
+        id_limits,
+    } = *settings;
     if inputs.is_empty() {
         return Err(Error::Usage("no input files given".into()));
     }
-    let codes = config.code_lists()?;
     let tz = config.timezone();
 
     // Open everything and map columns first: file-level errors stop the run here.
@@ -381,7 +401,7 @@ pub fn ingest(
     } else {
         config.groups.attributes.clone()
     };
-    scope.check(&attributes, &codes)?;
+    scope.check(&attributes, codes)?;
     let mut mappings = Vec::new();
     for (path, _, src) in &mut opened {
         let m = mapping::resolve(path, src.columns(), config, &attributes)?;
@@ -389,15 +409,10 @@ pub fn ingest(
         mappings.push(m);
     }
 
-    let daylight = config
-        .analysis
-        .veil_of_darkness
-        .daylight(tz)
-        .map(std::sync::Arc::new);
-    let bench_spec = config.analysis.benchmarking.spec();
-    let registration_periods = (config.analysis.trends.period_column
-        == stopaudit_core::counting::calendar::PeriodColumn::RegisteredAt)
-        .then_some(tz);
+    let extra_fields = &plan.extra_fields;
+    let daylight = plan.daylight.clone();
+    let bench_spec = plan.bench.clone();
+    let registration_periods = plan.registration_periods;
 
     // Hash the files on another thread while reading them.
     let paths: Vec<PathBuf> = inputs.to_vec();
@@ -452,7 +467,7 @@ pub fn ingest(
             let context = std::sync::Arc::new(FileContext {
                 validator: Validator::new(
                     mapping,
-                    &codes,
+                    codes,
                     tz,
                     config.input.datetime_format.as_deref(),
                     (config.period.start, config.period.end),
