@@ -19,10 +19,15 @@ use crate::quarantine::ReasonCounts;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// Delimited text (comma, semicolon or tab).
     Csv,
+    /// Apache Parquet.
     Parquet,
+    /// Arrow IPC (Feather v2).
     Ipc,
+    /// JSON Lines: one JSON object per line.
     Jsonl,
+    /// Excel `.xlsx` workbook.
     Xlsx,
 }
 
@@ -44,34 +49,50 @@ impl Format {
 pub struct FileSummary {
     /// The path as given.
     pub path: String,
+    /// The detected file format.
     pub format: Format,
+    /// SHA-256 of the file's bytes, as lowercase hex.
     pub sha256: String,
+    /// File size in bytes.
     pub bytes: u64,
+    /// Physical rows read (header excluded).
     pub rows_read: u64,
+    /// Rows that passed validation and are in scope: the analysed stops.
     pub rows_analyzed: u64,
+    /// Rows rejected with a quarantine reason.
     pub rows_quarantined: u64,
     /// Valid rows outside the scope (`--period`, `--where`).
     pub rows_out_of_scope: u64,
     /// canonical field -> source column(s).
     pub columns: BTreeMap<String, String>,
+    /// What the reader noticed, in plain words (encoding, blank lines, no `stop_id` column, ...).
     pub notes: Vec<String>,
 }
 
 /// What happened to all inputs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IngestSummary {
+    /// Per input file, in the order given.
     pub files: Vec<FileSummary>,
+    /// Rows read over all files.
     pub rows_read: u64,
+    /// Rows analysed over all files.
     pub rows_analyzed: u64,
+    /// Rows quarantined over all files.
     pub rows_quarantined: u64,
+    /// Valid rows left out by the scope over all files.
     pub rows_out_of_scope: u64,
+    /// Quarantined rows per reason.
     pub quarantine_reasons: ReasonCounts,
     /// False when some file had no `stop_id` column: duplicates could not be checked there.
     pub duplicates_checked: bool,
+    /// The group attributes analysed (declared in the configuration, or detected from the columns).
     pub attributes: Vec<String>,
+    /// Name of the time zone used for local times.
     pub timezone: String,
     /// First and last stop (local ISO time), if any row was analysed.
     pub first_stop: Option<String>,
+    /// Last analysed stop (local ISO time); `None` when no row was analysed.
     pub last_stop: Option<String>,
     /// Analysed rows with no value, per optional field and group attribute.
     pub missing_values: BTreeMap<String, u64>,

@@ -27,17 +27,27 @@ pub fn text_index(field: &str) -> usize {
 /// A valid stop, before dictionary encoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopRow {
+    /// The registration id, if the input has one.
     pub stop_id: Option<String>,
     /// Instant of the stop, ms since the epoch.
     pub stopped_at: i64,
+    /// Index into the justification code list.
     pub justification: u8,
+    /// Index into the outcome code list.
     pub outcome: u8,
+    /// Index into the legal-basis code list, if recorded.
     pub legal_basis: Option<u8>,
+    /// Index into the subject-type code list, if recorded.
     pub subject_type: Option<u8>,
+    /// Index into the reason-explained code list, if recorded.
     pub reason_explained: Option<u8>,
+    /// Whether a search took place, if recorded.
     pub search_conducted: Option<bool>,
+    /// Whether something was found, if recorded (meaningful only when searched).
     pub contraband_found: Option<bool>,
+    /// WGS84 latitude in degrees, if recorded.
     pub latitude: Option<f64>,
+    /// WGS84 longitude in degrees, if recorded.
     pub longitude: Option<f64>,
     /// Instant of the registration, if recorded.
     pub registered_at: Option<i64>,
@@ -49,13 +59,21 @@ pub struct StopRow {
 
 /// Column names of the canonical frame.
 pub mod columns {
+    /// Column of the stop's instant.
     pub const STOPPED_AT: &str = "stopped_at";
+    /// Column of the justification code.
     pub const JUSTIFICATION: &str = "justification";
+    /// Column of the outcome code.
     pub const OUTCOME: &str = "outcome";
+    /// Column of the legal-basis code.
     pub const LEGAL_BASIS: &str = "legal_basis";
+    /// Column of the subject-type code.
     pub const SUBJECT_TYPE: &str = "subject_type";
+    /// Column of the reason-explained code.
     pub const REASON_EXPLAINED: &str = "reason_explained";
+    /// Column of the search flag.
     pub const SEARCH_CONDUCTED: &str = "search_conducted";
+    /// Column of the contraband-found flag.
     pub const CONTRABAND_FOUND: &str = "contraband_found";
     /// Prefix of group attribute columns: `group.nationality`.
     pub const GROUP_PREFIX: &str = "group.";
@@ -90,10 +108,12 @@ impl Dictionary {
         &self.values[c as usize]
     }
 
+    /// Number of values with a code.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether no value has a code yet.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -140,6 +160,7 @@ impl Dictionaries {
         (texts, groups)
     }
 
+    /// Empty dictionaries for the text fields and `attributes` group attributes.
     pub fn new(attributes: usize) -> Self {
         Dictionaries {
             texts: vec![Dictionary::default(); TEXT_FIELDS.len()],
@@ -174,12 +195,15 @@ pub const NONE_I64: i64 = i64::MIN;
 pub struct StopBatch {
     /// Index of each stop's row in its raw batch.
     pub rows: Vec<u32>,
+    /// The number and code-list fields.
     pub fields: StopFields,
     /// Per [`TEXT_FIELDS`] entry: codes into `text_values`, [`NONE_U32`] when missing.
     pub texts: Vec<Vec<u32>>,
+    /// Per [`TEXT_FIELDS`] entry: the value of each code, in order of first appearance.
     pub text_values: Vec<Vec<String>>,
     /// Per group attribute: codes into `group_values`.
     pub groups: Vec<Vec<u32>>,
+    /// Per group attribute: the value of each code, in order of first appearance.
     pub group_values: Vec<Vec<String>>,
 }
 
@@ -189,17 +213,23 @@ pub struct StopBatch {
 pub struct StopFields {
     /// Instants, ms since the epoch.
     pub stopped_at: Vec<i64>,
+    /// Justification code-list indices (never missing).
     pub justification: Vec<u8>,
+    /// Outcome code-list indices (never missing).
     pub outcome: Vec<u8>,
     /// Code-list indices, [`NONE_U8`] when missing.
     pub legal_basis: Vec<u8>,
+    /// Subject-type code-list indices, [`NONE_U8`] when missing.
     pub subject_type: Vec<u8>,
+    /// Reason-explained code-list indices, [`NONE_U8`] when missing.
     pub reason_explained: Vec<u8>,
     /// 0 = no, 1 = yes, [`NONE_U8`] = missing.
     pub search_conducted: Vec<u8>,
+    /// 0 = nothing found, 1 = found, [`NONE_U8`] = missing.
     pub contraband_found: Vec<u8>,
     /// Degrees; NaN when missing.
     pub latitude: Vec<f64>,
+    /// Degrees; NaN when missing.
     pub longitude: Vec<f64>,
     /// Instants, ms since the epoch; [`NONE_I64`] when missing.
     pub registered_at: Vec<i64>,
@@ -273,6 +303,7 @@ impl StopFields {
 }
 
 impl StopBatch {
+    /// An empty batch for `attributes` group attributes.
     pub fn new(attributes: usize) -> Self {
         StopBatch {
             texts: vec![Vec::new(); TEXT_FIELDS.len()],
@@ -283,10 +314,12 @@ impl StopBatch {
         }
     }
 
+    /// Number of stops.
     pub fn len(&self) -> usize {
         self.fields.stopped_at.len()
     }
 
+    /// Whether the batch has no stops.
     pub fn is_empty(&self) -> bool {
         self.fields.stopped_at.is_empty()
     }

@@ -10,6 +10,7 @@
 use chrono::{Datelike, NaiveDate, Offset, TimeZone};
 use chrono_tz::Tz;
 
+/// Milliseconds in a day (24 hours).
 pub const DAY_MS: i64 = 86_400_000;
 
 /// Days from 1970-01-01 to `date`.
@@ -44,6 +45,7 @@ struct DayOffsets {
 pub struct LocalDate {
     /// Days since 1970-01-01.
     pub day: i64,
+    /// Calendar year.
     pub year: i32,
     /// 1–12.
     pub month: u32,
@@ -63,6 +65,7 @@ impl LocalDate {
 /// A stop's local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalTime {
+    /// The local calendar day.
     pub date: LocalDate,
     /// Seconds after local midnight.
     pub second: i32,
@@ -91,6 +94,7 @@ impl BatchClock {
         }
     }
 
+    /// The time zone the clock converts to.
     pub fn tz(&self) -> Tz {
         self.tz
     }

@@ -349,10 +349,15 @@ impl CodeList {
 /// All code lists of the canonical schema, after the mapping file has been applied.
 #[derive(Debug, Clone)]
 pub struct CodeLists {
+    /// Reasons for selecting a person or vehicle (extensible).
     pub justification: CodeList,
+    /// Results of a stop, in order of severity (extensible).
     pub outcome: CodeList,
+    /// Legal bases of a stop (extensible).
     pub legal_basis: CodeList,
+    /// What was stopped (fixed list).
     pub subject_type: CodeList,
+    /// Whether the reason was explained: `yes`, `no`, `unknown` (fixed list).
     pub reason_explained: CodeList,
 }
 

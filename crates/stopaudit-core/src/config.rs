@@ -27,10 +27,13 @@ pub struct Config {
     /// extensible code list -> { new code -> labels }.
     #[serde(default)]
     pub codes: BTreeMap<String, BTreeMap<String, CodeLabels>>,
+    /// `[groups]`: the group attributes and their reference groups.
     #[serde(default)]
     pub groups: GroupsConfig,
+    /// `[input]`: how to read the files.
     #[serde(default)]
     pub input: InputConfig,
+    /// `[period]`: the period of the audit; stops outside it are quarantined.
     #[serde(default)]
     pub period: PeriodConfig,
     /// `[analysis]`: confidence, FDR, hit outcomes, weak justifications, strata, band, min_cell, population.
@@ -43,7 +46,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ColumnSource {
+    /// One source column.
     One(String),
+    /// A date column and a time column, in that order (`stopped_at` only).
     DateAndTime([String; 2]),
 }
 
@@ -51,7 +56,9 @@ pub enum ColumnSource {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CodeLabels {
+    /// Dutch label.
     pub nl: String,
+    /// English label.
     pub en: String,
 }
 
@@ -59,6 +66,8 @@ pub struct CodeLabels {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GroupsConfig {
+    /// Columns declared group attributes (e.g. `nationality`); when empty, the well-known
+    /// attribute columns present in the input are used.
     #[serde(default)]
     pub attributes: Vec<String>,
     /// attribute -> reference group (default: the largest group).
@@ -69,8 +78,10 @@ pub struct GroupsConfig {
 /// Character encoding of text inputs.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 pub enum Encoding {
+    /// UTF-8 (also `utf8`, `UTF-8`).
     #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
     Utf8,
+    /// Windows-1252 (also `cp1252`, `latin1`, `iso-8859-1`, `ansi`).
     #[serde(
         rename = "windows-1252",
         alias = "cp1252",
@@ -105,7 +116,9 @@ pub struct InputConfig {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ParquetReader {
+    /// The built-in reader (the default; keeps dictionary codes).
     Native,
+    /// Polars' streaming scan.
     Polars,
 }
 
@@ -113,8 +126,10 @@ pub enum ParquetReader {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodConfig {
+    /// First day of the period (local date); `None`: no lower bound.
     #[serde(default, deserialize_with = "toml_date")]
     pub start: Option<NaiveDate>,
+    /// Last day of the period (local date); `None`: no upper bound.
     #[serde(default, deserialize_with = "toml_date")]
     pub end: Option<NaiveDate>,
 }

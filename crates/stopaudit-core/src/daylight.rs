@@ -63,11 +63,14 @@ pub enum Light {
     OutsideWindow = 1,
     /// Between sunset and civil dusk.
     Twilight = 2,
+    /// In the window, before sunset.
     Daylight = 3,
+    /// In the window, from civil dusk on.
     Dark = 4,
 }
 
 impl Light {
+    /// Every class, in order.
     pub const ALL: [Light; 5] = [
         Light::NoPlace,
         Light::OutsideWindow,
@@ -76,6 +79,8 @@ impl Light {
         Light::Dark,
     ];
 
+    /// The class's name in the results: `no_place`, `outside_window`, `twilight`,
+    /// `daylight` or `dark`.
     pub fn as_str(self) -> &'static str {
         match self {
             Light::NoPlace => "no_place",
@@ -90,6 +95,7 @@ impl Light {
 /// What the veil-of-darkness test needs of one stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StopTime {
+    /// How the stop's clock time relates to daylight.
     pub light: Light,
     /// Local calendar year.
     pub year: u16,
@@ -281,6 +287,7 @@ pub struct DaylightBatch<'a> {
 }
 
 impl<'a> DaylightBatch<'a> {
+    /// A view of `daylight` for one batch, with the places of its units looked up.
     pub fn new(daylight: &'a Daylight, batch: &StopBatch) -> Self {
         let unit_field = crate::canonical::text_index("unit");
         let mut view = DaylightBatch {

@@ -17,28 +17,44 @@ pub enum Error {
 
     /// An input file cannot be used at all.
     #[error("{}: {message}", path.display())]
-    Input { path: PathBuf, message: String },
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// A required column is absent from an input file.
     #[error("{}: required column `{field}` not found{}", path.display(), suggestions_text(.suggestions, .tried))]
     MissingColumn {
+        /// The input file.
         path: PathBuf,
+        /// The field whose column was not found (for a counts file, the column itself).
         field: String,
+        /// The column names looked for.
         tried: Vec<String>,
+        /// The file's columns closest to what was looked for.
         suggestions: Vec<String>,
     },
 
     /// Reading or writing failed at the operating-system level.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file read or written.
         path: PathBuf,
+        /// The operating-system error.
         #[source]
         source: std::io::Error,
     },
 
     /// The engine reading a file (polars) failed on it.
     #[error("{}: {message}", path.display())]
-    Engine { path: PathBuf, message: String },
+    Engine {
+        /// The file the engine was working on.
+        path: PathBuf,
+        /// The engine's error message.
+        message: String,
+    },
 
     /// Nothing could be analysed.
     #[error("{0}")]

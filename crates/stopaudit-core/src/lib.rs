@@ -12,6 +12,8 @@
 //! English and Dutch ([`report`], [`i18n`]). It builds and tests without
 //! polars.
 
+#![warn(missing_docs)]
+
 pub mod accounting;
 pub mod analysis;
 pub mod canonical;

@@ -17,40 +17,63 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// One input file.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InputProvenance {
+    /// The path as given.
     pub path: String,
+    /// The detected format: `csv`, `parquet`, `ipc`, `jsonl` or `xlsx`.
     pub format: String,
+    /// SHA-256 of the file, as lowercase hex.
     pub sha256: String,
+    /// File size in bytes.
     pub bytes: u64,
+    /// Rows read from the file.
     pub rows_read: u64,
+    /// Rows analysed.
     pub rows_analyzed: u64,
+    /// Rows quarantined.
     pub rows_quarantined: u64,
+    /// Valid rows left out by the scope.
     pub rows_out_of_scope: u64,
 }
 
 /// The configuration file, if any.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConfigProvenance {
+    /// The path as given.
     pub path: String,
+    /// SHA-256 of the file, as lowercase hex.
     pub sha256: String,
 }
 
 /// The `provenance` object that opens every JSON output.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Provenance {
+    /// Always `stopaudit`.
     pub tool: &'static str,
+    /// The crate version that produced the output.
     pub version: &'static str,
+    /// Per input file, in the order given.
     pub inputs: Vec<InputProvenance>,
+    /// The mapping file, or `None` without one.
     pub config: Option<ConfigProvenance>,
+    /// Rows read over all inputs.
     pub rows_read: u64,
+    /// Rows analysed over all inputs.
     pub rows_analyzed: u64,
+    /// Rows quarantined over all inputs.
     pub rows_quarantined: u64,
     /// Valid rows left out by the scope; rows_read = analysed + quarantined + out of scope.
     pub rows_out_of_scope: u64,
+    /// The period and filters the rows were limited to (empty means everything).
     pub scope: Scope,
+    /// Quarantined rows per reason name (only reasons that occurred).
     pub quarantine_reasons: BTreeMap<&'static str, u64>,
+    /// False when some file had no `stop_id` column, so duplicates could not be checked there.
     pub duplicates_checked: bool,
+    /// Name of the time zone used for local times.
     pub timezone: String,
+    /// Earliest analysed stop, local ISO time with offset; `None` when no row was analysed.
     pub first_stop: Option<String>,
+    /// Latest analysed stop, local ISO time with offset; `None` when no row was analysed.
     pub last_stop: Option<String>,
     /// The effective configuration (mapping file plus command-line settings); `null` where not applicable.
     pub configuration: serde_json::Value,
@@ -59,6 +82,8 @@ pub struct Provenance {
 }
 
 impl Provenance {
+    /// Provenance from the ingest summary, hashing the mapping file at `config_path`;
+    /// `configuration` and `population` are left empty for the caller to fill.
     pub fn new(summary: &IngestSummary, config_path: Option<&Path>, scope: &Scope) -> Result<Self> {
         let config = match config_path {
             Some(p) => Some(ConfigProvenance {

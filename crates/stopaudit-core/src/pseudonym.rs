@@ -23,15 +23,25 @@ pub const MIN_KEY_BYTES: usize = 16;
 /// Why no key is available.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// No key file is configured and the environment variable is not set.
     #[error(
         "officer-level output needs a pseudonymisation key: put at least {MIN_KEY_BYTES} random bytes in a file named by pseudonym_key_file in the configuration ([analysis.data_quality] or [analysis.benchmarking]) or in the environment variable {KEY_VARIABLE}; without a key no officer is shown"
     )]
     Missing,
+    /// The key has fewer than [`MIN_KEY_BYTES`] bytes.
     #[error("{}: the pseudonymisation key has {got} bytes; at least {MIN_KEY_BYTES} are needed", .source_name)]
-    TooShort { source_name: String, got: usize },
+    TooShort {
+        /// Where the key came from: the key file's path or the variable's name.
+        source_name: String,
+        /// The key's length in bytes.
+        got: usize,
+    },
+    /// The key file could not be read.
     #[error("{}: {source}", .path.display())]
     Io {
+        /// The key file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },

@@ -20,7 +20,8 @@ pub enum Reason {
     MalformedLine,
     /// A required field is empty.
     MissingRequired,
-    /// `stopped_at` could not be read, or names a local time that does not exist.
+    /// `stopped_at` (or `registered_at`) could not be read, or names a local
+    /// time that does not exist.
     InvalidDatetime,
     /// A coded field holds a value that matches no code.
     UnknownCategory,
@@ -71,15 +72,18 @@ impl fmt::Display for Reason {
 /// What is wrong with one row, before it is tied to a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
+    /// Why the row is rejected.
     pub reason: Reason,
     /// Canonical field at fault (empty for a malformed line).
     pub field: String,
     /// The offending raw value (may be empty).
     pub value: String,
+    /// What is wrong, in plain English, for whoever corrects the data.
     pub message: String,
 }
 
 impl Rejection {
+    /// A rejection of `field` holding `value`, with its reason and message.
     pub fn new(
         reason: Reason,
         field: impl Into<String>,
@@ -103,9 +107,13 @@ pub struct QuarantineRecord {
     /// Row number: the line a CSV/JSONL record starts on (header = line 1),
     /// the sheet row for Excel, the 1-based row for Parquet/IPC.
     pub row: u64,
+    /// Why the row was quarantined.
     pub reason: Reason,
+    /// Canonical field at fault (empty for a malformed line).
     pub field: String,
+    /// The offending raw value (may be empty).
     pub value: String,
+    /// What is wrong, in plain English.
     pub message: String,
     /// The original record as a JSON object (column -> value).
     pub record: String,
@@ -116,14 +124,17 @@ pub struct QuarantineRecord {
 pub struct ReasonCounts(pub BTreeMap<Reason, u64>);
 
 impl ReasonCounts {
+    /// Adds `n` rows quarantined for `reason`.
     pub fn add(&mut self, reason: Reason, n: u64) {
         *self.0.entry(reason).or_default() += n;
     }
 
+    /// Rows counted over all reasons.
     pub fn total(&self) -> u64 {
         self.0.values().sum()
     }
 
+    /// Rows counted for `reason` (0 if none).
     pub fn get(&self, reason: Reason) -> u64 {
         self.0.get(&reason).copied().unwrap_or(0)
     }

@@ -40,12 +40,15 @@ pub fn check_fail_on(
 /// Everything `analyze` produces: the results JSON (docs/results.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
+    /// Version of the results format ([`analysis::SCHEMA_VERSION`]).
     pub schema_version: &'static str,
+    /// What produced the results: tool, inputs, configuration, row accounting.
     pub provenance: Provenance,
     /// The analysis settings in effect.
     pub settings: AnalysisSettings,
     /// Analysed rows with no value, per optional field and group attribute.
     pub missing_values: BTreeMap<String, u64>,
+    /// Every analysis and the findings, as top-level keys of the JSON.
     #[serde(flatten)]
     pub results: Results,
     /// The count tables the analyses start from (suppressed like the rest).

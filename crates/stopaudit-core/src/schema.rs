@@ -30,9 +30,13 @@ pub enum FieldKind {
 /// One field of the canonical schema.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSpec {
+    /// Canonical field name, e.g. `stopped_at`.
     pub name: &'static str,
+    /// Whether every input must have a column for the field.
     pub required: bool,
+    /// What kind of value the field holds.
     pub kind: FieldKind,
+    /// What the field means, as `stopaudit schema` prints it.
     pub description: &'static str,
     /// Column names (besides the field name) that are recognised without a mapping file.
     pub aliases: &'static [&'static str],

@@ -17,22 +17,29 @@ use crate::schema::UNKNOWN_GROUP;
 /// An inclusive range of local dates, with the text it was given as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Period {
+    /// The period as given, e.g. `2025-Q3`.
     pub label: String,
+    /// First day, inclusive.
     pub start: NaiveDate,
+    /// Last day, inclusive.
     pub end: NaiveDate,
 }
 
 /// `field = value[, value…]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Filter {
+    /// The field filtered on (see [`FILTER_FIELDS`]) or a group attribute.
     pub field: String,
+    /// Values kept: a row matches when its value is any of them.
     pub values: Vec<String>,
 }
 
 /// Period and filters; empty means everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Scope {
+    /// `--period`; `None`: all dates.
     pub period: Option<Period>,
+    /// `--where` filters; a row must match every one.
     #[serde(rename = "where")]
     pub filters: Vec<Filter>,
 }
@@ -81,6 +88,7 @@ impl Period {
         })
     }
 
+    /// Whether `day` lies in the period, both ends included.
     pub fn contains(&self, day: NaiveDate) -> bool {
         self.start <= day && day <= self.end
     }

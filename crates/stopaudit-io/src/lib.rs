@@ -6,8 +6,8 @@
 
 pub mod generate;
 pub mod ingest;
-pub mod ordered;
-pub mod progress;
+mod ordered;
+mod progress;
 pub mod quarantine;
 #[cfg(test)]
 mod reference;

@@ -69,6 +69,8 @@ impl Default for BenchmarkSettings {
 }
 
 impl BenchmarkSettings {
+    /// Rejects unknown entities, area fields or stratum components, and an enabled run with no
+    /// entities.
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(format!("[analysis.benchmarking] {m}")));
         for e in &self.entities {
@@ -124,30 +126,43 @@ pub struct BenchmarkRow {
     pub entity_kind: String,
     /// The unit or team name, or the officer's pseudonym.
     pub entity: String,
+    /// The group attribute.
     pub attribute: String,
+    /// The group compared (never the reference or `unknown`).
     pub group: String,
     /// The entity's stops in strata where it has peers.
     pub stops: Option<u64>,
+    /// The entity's stops of the group in strata with peers; `None` when suppressed.
     pub observed: Option<u64>,
+    /// Stops of the group its peers' shares predict, summed over strata; `None` when suppressed.
     pub expected: Option<f64>,
     /// observed / expected.
     pub ratio: Option<f64>,
+    /// Garwood exact Poisson interval of the ratio; `None` when suppressed or expected is 0.
     pub ratio_ci: Option<[f64; 2]>,
+    /// Exact two-sided Poisson test of observed against expected; `None` like `ratio_ci`.
     pub p_value: Option<f64>,
+    /// Benjamini–Hochberg over all comparisons; `None` when the p-value is.
     pub q_value: Option<f64>,
+    /// The observed count is from 1 to `min_cell − 1`: only the labels and `stops` remain.
     pub suppressed: bool,
 }
 
 /// All of internal benchmarking.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InternalBenchmark {
+    /// Whether internal benchmarking ran; when false everything else is empty.
     pub enabled: bool,
+    /// The configured area field (set even when `area` is not among `strata`); `None` when off.
     pub area: Option<String>,
+    /// Stratum components used: any of `area`, `time_band`, `day_type`, `month`.
     pub strata: Vec<String>,
     /// Per entity kind: stops in strata where the entity had no peers.
     pub stops_without_peers: BTreeMap<String, u64>,
     /// Per entity kind: entities left out for having fewer than `min_cell` stops.
     pub entities_too_small: BTreeMap<String, u64>,
+    /// One row per entity, attribute and compared group, sorted by entity kind, attribute, group
+    /// and entity.
     pub results: Vec<BenchmarkRow>,
 }
 

@@ -13,30 +13,46 @@ use crate::stats::proportion::{katz_rate_ratio, wilson_interval};
 /// A group's rate against the reference group's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComparisonRow {
+    /// The group attribute.
     pub attribute: String,
+    /// The group compared with the reference.
     pub group: String,
+    /// The attribute's reference group.
     pub reference: String,
     /// field -> value of the stratum (`{}` overall).
     pub stratum: BTreeMap<String, String>,
     /// Search funnel only: `search` (searches per stop) or `contraband` (finds per search).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    /// The group's denominator (stops, stops with known search status, or searches with known
+    /// result); `None` when suppressed.
     pub stops: Option<u64>,
+    /// The group's events counted in `stops` (hits, weak justifications, searches or finds); `None`
+    /// when suppressed.
     pub hits: Option<u64>,
+    /// hits / stops; `None` when there are no stops or the row is suppressed.
     pub rate: Option<f64>,
+    /// Wilson interval of `rate` at the configured confidence level.
     pub rate_ci: Option<[f64; 2]>,
+    /// The reference group's denominator.
     pub ref_stops: Option<u64>,
+    /// The reference group's events.
     pub ref_hits: Option<u64>,
+    /// ref_hits / ref_stops; `None` when the reference has no stops.
     pub ref_rate: Option<f64>,
+    /// Wilson interval of `ref_rate`.
     pub ref_rate_ci: Option<[f64; 2]>,
     /// (hits/stops) / (ref_hits/ref_stops); null when either hit count is 0.
     pub rate_ratio: Option<f64>,
+    /// Katz log interval of `rate_ratio`; null when either hit count is 0.
     pub rate_ratio_ci: Option<[f64; 2]>,
     /// Two-sided Fisher exact test of the 2×2 table.
     pub p_value: Option<f64>,
     /// log10 of the p-value, finite even when `p_value` underflows to 0.
     pub p_value_log10: Option<f64>,
+    /// Benjamini–Hochberg over all rows of the same analysis; `None` when suppressed.
     pub q_value: Option<f64>,
+    /// Small counts: the group's counts and everything derived from them are `None`.
     pub suppressed: bool,
 }
 

@@ -16,36 +16,52 @@ use crate::stats::proportion::wilson_interval;
 /// One cell of the group × justification table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MixCell {
+    /// The group (row of the table).
     pub group: String,
+    /// The justification code (column of the table).
     pub justification: String,
+    /// Stops of the group with this justification; `None` when suppressed.
     pub count: Option<u64>,
     /// count / stops of the group.
     pub share: Option<f64>,
+    /// Wilson interval of `share` at the configured confidence level.
     pub share_ci: Option<[f64; 2]>,
     /// (O − E) / √(E (1 − row/n) (1 − col/n)); beyond ±2 the cell departs from independence.
     pub adjusted_residual: Option<f64>,
+    /// Small or complementary cell: count, share, interval and residual are `None`.
     pub suppressed: bool,
 }
 
 /// The justification mix of one attribute.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MixResult {
+    /// The group attribute.
     pub attribute: String,
+    /// The attribute's reference group.
     pub reference: String,
+    /// All stops of the attribute's groups.
     pub stops: u64,
+    /// Pearson's chi-square statistic; `None` when fewer than two non-empty groups or
+    /// justifications remain.
     pub chi2: Option<f64>,
+    /// Degrees of freedom of the test, over the non-empty groups and justifications.
     pub df: Option<u64>,
+    /// p-value of the chi-square test.
     pub p_value: Option<f64>,
+    /// log10 of the p-value, finite even when `p_value` underflows to 0.
     pub p_value_log10: Option<f64>,
     /// Over the attributes' chi-square tests.
     pub q_value: Option<f64>,
+    /// Cramér's V, from 0 (independence) to 1.
     pub cramers_v: Option<f64>,
+    /// Every group × justification cell, by group, then justification in code-list order.
     pub cells: Vec<MixCell>,
     /// Per group: share of stops on weak justifications vs the reference
     /// (`hits` = stops on weak justifications).
     pub weak_justification: Vec<ComparisonRow>,
 }
 
+/// Runs the justification mix per attribute (q-values and suppression come later).
 pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult> {
     let codes = &inputs.codes.justification;
     let weak = inputs.settings.weak_codes(inputs.codes);

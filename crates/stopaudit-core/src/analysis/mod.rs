@@ -282,12 +282,17 @@ impl AnalysisSettings {
 
 /// Everything the analyses read.
 pub struct Inputs<'a> {
+    /// The count cube the analyses start from.
     pub cube: &'a CountCube,
+    /// Labels of the cube's group and text codes.
     pub dicts: &'a Dictionaries,
+    /// The code lists (justification, outcome, legal basis, …) after the mapping file.
     pub codes: &'a CodeLists,
+    /// Names of the group attributes, in the cube's attribute order.
     pub attributes: &'a [String],
     /// attribute -> configured reference group.
     pub references: &'a BTreeMap<String, String>,
+    /// The run's effective settings, already checked.
     pub settings: &'a AnalysisSettings,
     /// The population file of the benchmark, loaded before counting.
     pub population: Option<&'a population::Population>,
@@ -301,10 +306,13 @@ pub struct Inputs<'a> {
 /// One attribute with its groups and reference.
 #[derive(Debug, Clone)]
 pub struct Attribute {
+    /// Position of the attribute in the cube (`CellKey::attribute`).
     pub index: u16,
+    /// Name of the attribute.
     pub name: String,
     /// Group code -> label, sorted by label.
     pub groups: Vec<(u32, String)>,
+    /// Code and label of the reference group.
     pub reference: (u32, String),
     /// Stops per group code.
     pub stops: BTreeMap<u32, u64>,
@@ -361,7 +369,9 @@ pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
 /// Stops and hits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Number of stops.
     pub stops: u64,
+    /// Number of those stops that count as a hit (as the caller of [`tally`] decides).
     pub hits: u64,
 }
 
@@ -375,8 +385,8 @@ impl Tally {
 }
 
 /// Sums the cube cells of one attribute into (group, key) tallies. `key`
-/// returns `None` to skip a cell; `hit` decides what counts as a hit;
-/// `weight` lets a cell count only when, e.g., its search is known.
+/// returns `None` to skip a cell (e.g. one whose search is unknown); `hit`
+/// decides what counts as a hit.
 pub fn tally<K: Ord + Clone>(
     cube: &CountCube,
     attribute: u16,
@@ -425,17 +435,27 @@ pub fn stratum_value(
 /// All results of `stopaudit analyze`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
+    /// Outcome (hit-rate) test: overall, per justification and per legal basis.
     pub outcome_test: Vec<compare::ComparisonRow>,
+    /// Justification mix, one per attribute, with its weak-justification rows.
     pub justification_mix: Vec<mix::MixResult>,
+    /// Mantel–Haenszel comparison across strata, one per attribute and non-reference group.
     pub stratified: Vec<stratified::StratifiedRow>,
+    /// Search funnel: search rate per stop and contraband rate per search.
     pub search_funnel: Vec<compare::ComparisonRow>,
+    /// Stops per 1,000 residents; empty without a population file.
     pub population_benchmark: Vec<population::PopulationRow>,
     /// Empty unless the threshold test is enabled.
     pub threshold_test: Vec<threshold::ThresholdTestResult>,
+    /// The veil-of-darkness test (`enabled` false when off).
     pub veil_of_darkness: veil::VeilOfDarkness,
+    /// Measures per period and their changes (`enabled` false when off).
     pub trends: trends::Trends,
+    /// Data-quality diagnostics (`enabled` false when off).
     pub data_quality: quality::DataQuality,
+    /// Units, teams and officers against their peers (`enabled` false when off).
     pub internal_benchmark: benchmarking::InternalBenchmark,
+    /// Findings, sorted by severity, with ids `F001`, `F002`, ….
     pub findings: Vec<findings::Finding>,
 }
 

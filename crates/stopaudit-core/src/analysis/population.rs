@@ -16,6 +16,7 @@ use crate::stats::proportion::poisson_rate_ratio;
 /// Residents per attribute and group (summed over areas when the file has them).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Population {
+    /// The file the residents were read from.
     pub path: PathBuf,
     /// attribute -> group -> residents.
     pub counts: BTreeMap<String, BTreeMap<String, f64>>,
@@ -90,21 +91,40 @@ impl Population {
 /// One group's stop rate per 1,000 residents against the reference's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PopulationRow {
+    /// Group attribute.
     pub attribute: String,
+    /// Group compared.
     pub group: String,
+    /// Reference group of the attribute.
     pub reference: String,
+    /// Always empty: all stops.
     pub stratum: BTreeMap<String, String>,
+    /// The group's stops (only those in the file's areas when it has `area_code`);
+    /// `None` when suppressed.
     pub stops: Option<u64>,
+    /// The group's residents according to the population file.
     pub population: f64,
+    /// The group's stops per 1,000 residents; `None` when suppressed.
     pub rate_per_1000: Option<f64>,
+    /// The reference group's stops, counted the same way.
     pub ref_stops: Option<u64>,
+    /// The reference group's residents.
     pub ref_population: f64,
+    /// The reference group's stops per 1,000 residents.
     pub ref_rate_per_1000: Option<f64>,
+    /// `rate_per_1000` / `ref_rate_per_1000`; `None` when not finite or suppressed.
     pub rate_ratio: Option<f64>,
+    /// Exact conditional interval of the rate ratio; `None` when unbounded or suppressed.
     pub rate_ratio_ci: Option<[f64; 2]>,
+    /// Two-sided exact conditional test of equal rates (R's `poisson.test`);
+    /// `None` when suppressed.
     pub p_value: Option<f64>,
+    /// log10 of `p_value`, finite even when the p-value underflows to 0.
     pub p_value_log10: Option<f64>,
+    /// Benjamini–Hochberg q-value over all population rows.
     pub q_value: Option<f64>,
+    /// The group's stops are from 1 to `min_cell − 1`: the stops and everything
+    /// derived from them are `None`.
     pub suppressed: bool,
 }
 
@@ -179,6 +199,7 @@ pub fn benchmark(
     rows
 }
 
+/// Sets the Benjamini–Hochberg q-values over all rows (none for a row without a p-value).
 pub fn assign_q_values(rows: &mut [PopulationRow]) {
     super::compare::assign_q(rows, |r| r.p_value, |r, q| r.q_value = q);
 }

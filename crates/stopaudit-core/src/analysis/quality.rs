@@ -32,6 +32,7 @@ use crate::quarantine::Reason;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QualitySettings {
+    /// Run the diagnostics (on by default).
     pub enabled: bool,
     /// A field missing in more than this share of stops fails.
     pub max_missing_share: f64,
@@ -72,6 +73,7 @@ impl Default for QualitySettings {
 }
 
 impl QualitySettings {
+    /// Rejects shares below 0 or not below 1, ratios not above 1 and a negative officer fence.
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(format!("[analysis.data_quality] {m}")));
         for (name, v) in [
@@ -111,9 +113,13 @@ pub struct Diagnostic {
     pub subject: String,
     /// The count found and its base (e.g. missing values and stops).
     pub count: Option<u64>,
+    /// The base of `count` (stops, searched stops, rows read, months judged, officers); `None`
+    /// where there is none.
     pub base: Option<u64>,
     /// The measured share or ratio, and the threshold it is held to.
     pub value: Option<f64>,
+    /// What `value` is held to: a share, a ratio, or (officer volume) the fence in stops per
+    /// officer month.
     pub threshold: f64,
     /// `ok`, `fail`, `absent` (the export has no such field) or `not_checked`.
     pub status: &'static str,
@@ -124,10 +130,13 @@ pub struct Diagnostic {
 /// All diagnostics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DataQuality {
+    /// Whether the diagnostics ran; when false the list is empty.
     pub enabled: bool,
     /// Why officer volumes are not shown per officer (no key), if so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub officers_note: Option<String>,
+    /// Every check, in the order coverage, conditional coverage, duplicates, heaping, unit gaps and
+    /// volumes, officer volumes.
     pub diagnostics: Vec<Diagnostic>,
 }
 

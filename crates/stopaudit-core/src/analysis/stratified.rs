@@ -14,8 +14,11 @@ use crate::stats::mantel_haenszel::mantel_haenszel;
 /// One group against the reference across strata.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StratifiedRow {
+    /// Group attribute.
     pub attribute: String,
+    /// Group compared.
     pub group: String,
+    /// Reference group of the attribute.
     pub reference: String,
     /// Always `{}`: the row pools all strata.
     pub stratum: BTreeMap<String, String>,
@@ -23,31 +26,52 @@ pub struct StratifiedRow {
     pub strata_by: Vec<String>,
     /// Totals over the strata used.
     pub stops: Option<u64>,
+    /// The group's hits; `None` when suppressed.
     pub hits: Option<u64>,
+    /// The reference group's stops.
     pub ref_stops: Option<u64>,
+    /// The reference group's hits.
     pub ref_hits: Option<u64>,
-    /// Odds ratio of a hit over all stops, not stratified.
+    /// Odds ratio of a hit over the stops of the strata used, not stratified.
     pub crude_odds_ratio: Option<f64>,
+    /// Mantel–Haenszel odds ratio of a hit, pooled over the strata; `None` when
+    /// undefined or suppressed.
     pub mh_odds_ratio: Option<f64>,
+    /// Robins–Breslow–Greenland interval of `mh_odds_ratio`.
     pub mh_odds_ratio_ci: Option<[f64; 2]>,
+    /// Cochran–Mantel–Haenszel test (1 df, no continuity correction); `None` when
+    /// undefined or suppressed.
     pub cmh_p_value: Option<f64>,
+    /// log10 of `cmh_p_value`, finite even when the p-value underflows to 0.
     pub cmh_p_value_log10: Option<f64>,
+    /// Benjamini–Hochberg q-value over the CMH tests of all rows.
     pub q_value: Option<f64>,
+    /// Breslow–Day test of a common odds ratio across strata; `None` with fewer
+    /// than two strata used, when undefined or suppressed.
     pub breslow_day_p_value: Option<f64>,
+    /// Strata in which both the group and the reference had stops.
     pub strata_used: usize,
+    /// Strata left out because the group or the reference had no stops there.
     pub strata_dropped: usize,
     /// The crude and the pooled odds ratio lie on opposite sides of 1, each
     /// at least 10% away from it (ratios ≥ 1.1 against ≤ 1/1.1).
     pub reversal: bool,
+    /// A hit or non-hit count of the group or the reference is from 1 to `min_cell − 1`:
+    /// the group's counts and everything derived from them are `None`.
     pub suppressed: bool,
 }
 
+/// One row per attribute and non-reference group, pooled over the strata of
+/// `strata_by`; stops with a missing stratum value are left out, and a group
+/// sharing no stratum with the reference gets no row.
 pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
     let hits = inputs.settings.hit_codes(inputs.codes);
     let by = &inputs.settings.strata_by;
     let mut rows = Vec::new();
     for attr in attrs {
-        // Strata with a missing value in any stratum field are left out (counted as dropped).
+        // Stops with a missing value in any stratum field are left out of the
+        // comparison (they make no stratum; `strata_dropped` counts strata
+        // where the group or the reference has no stops).
         let cells = tally(
             inputs.cube,
             attr.index,

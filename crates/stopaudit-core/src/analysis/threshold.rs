@@ -21,13 +21,18 @@ use crate::threshold_test::{self, CountRow, FitDiagnostics, FitSettings, GroupFi
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThresholdTestSettings {
+    /// Run the threshold test (off by default: a fit takes seconds to a minute).
     pub enabled: bool,
     /// The field whose values are the locations: `unit` or a counted stratum
     /// field such as `district` or `basisteam`.
     pub location: String,
+    /// Number of independent sampler chains.
     pub chains: usize,
+    /// Warmup (adaptation) iterations per chain, not kept.
     pub warmup: usize,
+    /// Draws kept per chain after warmup.
     pub draws: usize,
+    /// Seed of the sampler's random numbers: the same seed gives the same fit.
     pub seed: u64,
     /// Target acceptance of the step-size adaptation (Stan's adapt_delta).
     pub target_accept: f64,
@@ -51,30 +56,43 @@ impl Default for ThresholdTestSettings {
 /// One (location, group) cell as published.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ThresholdCell {
+    /// The location: a value of the location field.
     pub location: String,
+    /// The group's label.
     pub group: String,
     /// `null` when suppressed (1 to min_cell − 1).
     pub stops: Option<u64>,
+    /// Searches among those stops; `null` when suppressed.
     pub searches: Option<u64>,
+    /// Searches that found contraband; `null` when suppressed.
     pub hits: Option<u64>,
+    /// Some of the cell's counts are hidden (small or complementary cells).
     pub suppressed: bool,
+    /// Posterior mean of the cell's threshold (a probability, 0..1).
     pub threshold: f64,
+    /// Central credible interval of the threshold at the run's confidence level.
     pub threshold_ci: [f64; 2],
 }
 
 /// The threshold test of one group attribute.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ThresholdTestResult {
+    /// The group attribute.
     pub attribute: String,
+    /// The field whose values are the locations.
     pub location_field: String,
+    /// The attribute's reference group.
     pub reference: String,
     /// Why the test was not fitted (too few groups, no searches); the other
     /// fields are then empty.
     pub skipped: Option<String>,
     /// Stops left out: search status unknown, no location, or group `unknown`.
     pub stops_left_out: u64,
+    /// One per (location, group) with stops, ordered by location (most stops first) and group.
     pub cells: Vec<ThresholdCell>,
+    /// Per group: the stop-weighted average threshold and its difference from the reference.
     pub groups: Vec<GroupFit>,
+    /// How the sampler did and how well the model fits; `None` when skipped.
     pub diagnostics: Option<FitDiagnostics>,
 }
 

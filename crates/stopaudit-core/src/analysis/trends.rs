@@ -11,7 +11,8 @@
 //!   interval; change: ratio of the two ratios with a log-scale Wald
 //!   interval and z-test).
 //!
-//! Periods come from the stop's local date (`stopped_at`); every period
+//! Periods come from the stop's local date (`stopped_at`, or
+//! `registered_at` with `[analysis.trends] period_column`); every period
 //! from the first to the last is listed, empty ones too (a gap is itself
 //! information). q-values: Benjamini–Hochberg over all changes.
 
@@ -28,8 +29,11 @@ use crate::stats::proportion::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Grain {
+    /// Calendar months, labelled `2025-03`.
     Month,
+    /// Calendar quarters, labelled `2025-Q1`.
     Quarter,
+    /// Calendar years, labelled `2025` (the previous period is the year earlier: one change only).
     Year,
 }
 
@@ -68,6 +72,7 @@ pub use crate::counting::calendar::PeriodColumn;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrendSettings {
+    /// Compute trends (on by default).
     pub enabled: bool,
     /// `month`, `quarter` (default) or `year`.
     pub grain: Grain,
@@ -88,56 +93,79 @@ impl Default for TrendSettings {
 /// One period of a series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendPoint {
+    /// The period's label (`2025-03`, `2025-Q1` or `2025`).
     pub period: String,
     /// Shares: the count and its base; hit-rate ratio: the group's hits and stops.
     pub numerator: Option<u64>,
+    /// The base of `numerator` (see there); `None` when suppressed.
     pub denominator: Option<u64>,
     /// Hit-rate ratio only: the reference's hits and stops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ref_numerator: Option<u64>,
+    /// Hit-rate ratio only: the reference's stops; `None` otherwise or when suppressed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ref_denominator: Option<u64>,
+    /// The share (0..1) or hit-rate ratio; `None` when undefined (no base, no hits) or suppressed.
     pub value: Option<f64>,
+    /// Wilson interval of a share, Katz log interval of a ratio, at the run's confidence level.
     pub ci: Option<[f64; 2]>,
+    /// Small or complementary counts: the counts, value and interval are `None`.
     pub suppressed: bool,
 }
 
 /// The change of a measure between two periods.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendChange {
+    /// The later period's label.
     pub period: String,
+    /// The earlier period's label.
     pub compared_with: String,
     /// `previous_period` or `year_earlier`.
     pub kind: &'static str,
     /// Shares: the difference (later − earlier); ratio: later / earlier.
     pub change: Option<f64>,
+    /// Newcombe interval of a difference of shares, log-scale Wald interval of a ratio of ratios.
     pub change_ci: Option<[f64; 2]>,
+    /// Two-proportion z-test (shares) or z-test of the log ratio of ratios; `None` when undefined.
     pub p_value: Option<f64>,
+    /// Benjamini–Hochberg over all changes of all series.
     pub q_value: Option<f64>,
+    /// A change from or to a suppressed point: change, interval, p- and q-value are `None`.
     pub suppressed: bool,
 }
 
 /// One measure of one group over the periods.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrendSeries {
+    /// The group attribute.
     pub attribute: String,
+    /// The group measured.
     pub group: String,
+    /// The attribute's reference group.
     pub reference: String,
     /// `share_of_stops`, `weak_justification_share` or `hit_rate_ratio`.
     pub measure: &'static str,
+    /// One point per period in `Trends::periods`, in order.
     pub points: Vec<TrendPoint>,
+    /// From the second period on: the change from the previous period and, for months and quarters,
+    /// from a year earlier.
     pub changes: Vec<TrendChange>,
 }
 
 /// All trends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Trends {
+    /// Whether trends ran; when false everything else is empty.
     pub enabled: bool,
+    /// The period length; `None` when off.
     pub grain: Option<Grain>,
+    /// The column periods are taken from; `None` when off.
     pub period_column: Option<PeriodColumn>,
     /// Stops without a value in the period column (not in any period).
     pub stops_without_period: u64,
+    /// Labels of every period from the first with stops to the last, empty ones between included.
     pub periods: Vec<String>,
+    /// One per attribute, group and measure (`hit_rate_ratio` for every group but the reference).
     pub series: Vec<TrendSeries>,
 }
 

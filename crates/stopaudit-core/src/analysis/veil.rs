@@ -68,6 +68,8 @@ impl Default for VeilSettings {
 pub const ROBUSTNESS_DF: std::ops::RangeInclusive<usize> = 1..=6;
 
 impl VeilSettings {
+    /// Rejects a spline df outside 1–10, unknown fixed effects, `grid_degrees` outside (0, 1] and
+    /// locations that are not latitude and longitude in degrees.
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(format!("[analysis.veil_of_darkness] {m}")));
         if !(1..=10).contains(&self.spline_df) {
@@ -124,10 +126,15 @@ impl VeilSettings {
 /// Stops by light class, over all analysed stops (`null` when suppressed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct LightCounts {
+    /// Stops with no place: no coordinates, no known unit location and no default.
     pub no_place: Option<u64>,
+    /// Stops outside the inter-twilight window (or on a day without dusk).
     pub outside_window: Option<u64>,
+    /// Stops in the window between sunset and civil dusk (left out of the test).
     pub twilight: Option<u64>,
+    /// Stops in the window before sunset.
     pub daylight: Option<u64>,
+    /// Stops in the window from civil dusk on.
     pub dark: Option<u64>,
 }
 
@@ -150,20 +157,29 @@ pub struct DarkEstimate {
     /// exp(β_dark): the odds of a stop being of the group in darkness
     /// relative to daylight, at the same clock time, unit and year.
     pub odds_ratio: f64,
+    /// exp of the Wald interval of β_dark, at the run's confidence level.
     pub odds_ratio_ci: [f64; 2],
+    /// β_dark, the darkness coefficient on the log-odds scale.
     pub log_odds_ratio: f64,
+    /// Standard error of β_dark.
     pub standard_error: f64,
+    /// Two-sided Wald test of β_dark = 0.
     pub p_value: f64,
+    /// log10 of the p-value, finite even when `p_value` underflows to 0.
     pub p_value_log10: f64,
     /// Rows (covariate patterns) and parameters of the fit.
     pub rows: usize,
+    /// Columns of the design: intercept, darkness, the spline's columns, and the fixed effects'
+    /// levels but the first of each.
     pub parameters: usize,
 }
 
 /// One fit of the robustness table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RobustnessRow {
+    /// Degrees of freedom of the clock-time spline (1 to 6).
     pub spline_df: usize,
+    /// The darkness coefficient with that df; `None` when it cannot be fitted (see `note`).
     pub estimate: Option<DarkEstimate>,
     /// Why there is no estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,46 +189,67 @@ pub struct RobustnessRow {
 /// Stops of the group and the reference in daylight and darkness.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct DarkStops {
+    /// The group's stops in daylight.
     pub group_daylight: u64,
+    /// The group's stops in darkness.
     pub group_dark: u64,
+    /// The reference group's stops in daylight.
     pub ref_daylight: u64,
+    /// The reference group's stops in darkness.
     pub ref_dark: u64,
 }
 
 /// The clock-change variant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClockChangeVariant {
+    /// Days either side of a clock change (`clock_change_days`).
     pub days: u32,
     /// `null` when suppressed.
     pub stops: Option<DarkStops>,
+    /// The main model on the stops in the clock-change windows; `None` when it cannot be fitted
+    /// (see `note`).
     pub estimate: Option<DarkEstimate>,
+    /// Why there is no estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// `stops` hidden by small-cell suppression (the estimate stays).
     pub suppressed: bool,
 }
 
 /// The test for one group against its attribute's reference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VeilResult {
+    /// The group attribute.
     pub attribute: String,
+    /// The group compared (never the reference or `unknown`).
     pub group: String,
+    /// The attribute's reference group.
     pub reference: String,
     /// `null` when suppressed.
     pub stops: Option<DarkStops>,
     /// The group's share of the group's and reference's stops, in daylight
     /// and in darkness (crude: not adjusted for clock time).
     pub share_daylight: Option<f64>,
+    /// Wilson interval of `share_daylight`; `None` when suppressed or there are no such stops.
     pub share_daylight_ci: Option<[f64; 2]>,
+    /// The group's share of both groups' stops in darkness; `None` when suppressed or none.
     pub share_dark: Option<f64>,
+    /// Wilson interval of `share_dark`; `None` like `share_dark`.
     pub share_dark_ci: Option<[f64; 2]>,
+    /// Degrees of freedom of the main model's clock-time spline.
     pub spline_df: usize,
+    /// Fixed effects of the main model: any of `unit`, `year`.
     pub fixed_effects: Vec<String>,
+    /// The main model's darkness coefficient; `None` when it cannot be fitted (see `note`).
     pub estimate: Option<DarkEstimate>,
+    /// Benjamini–Hochberg over the main estimates of all results; `None` without an estimate.
     pub q_value: Option<f64>,
+    /// Why the main model has no estimate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The same model with spline df 1 to 6.
     pub robustness: Vec<RobustnessRow>,
+    /// The main model on the stops within `days` of a clock change.
     pub clock_change: ClockChangeVariant,
     /// `stops` and the shares hidden by small-cell suppression.
     pub suppressed: bool,
@@ -223,7 +260,9 @@ pub struct VeilResult {
 pub struct VeilOfDarkness {
     /// Whether the test ran (`[analysis.veil_of_darkness] enabled`).
     pub enabled: bool,
+    /// Analysed stops per light class, counted once whatever the attributes.
     pub stops: LightCounts,
+    /// One per group of each attribute, except the reference and `unknown`.
     pub results: Vec<VeilResult>,
 }
 
@@ -449,20 +488,34 @@ pub fn fit_darkness(
 /// One model of one comparison, flat (the rows of `veil_of_darkness.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VeilCsvRow {
+    /// The group attribute.
     pub attribute: String,
+    /// The group compared.
     pub group: String,
+    /// The attribute's reference group.
     pub reference: String,
     /// `main`, `robustness` or `clock_change`.
     pub model: &'static str,
+    /// Degrees of freedom of this model's clock-time spline.
     pub spline_df: usize,
+    /// The group's stops in daylight (in the clock-change windows for `clock_change`); `None` when
+    /// suppressed.
     pub group_daylight: Option<u64>,
+    /// The group's stops in darkness; `None` when suppressed.
     pub group_dark: Option<u64>,
+    /// The reference group's stops in daylight; `None` when suppressed.
     pub ref_daylight: Option<u64>,
+    /// The reference group's stops in darkness; `None` when suppressed.
     pub ref_dark: Option<u64>,
+    /// exp(β_dark); `None` when the model cannot be fitted.
     pub odds_ratio: Option<f64>,
+    /// Its Wald interval, exponentiated.
     pub odds_ratio_ci: Option<[f64; 2]>,
+    /// Two-sided Wald p-value of the darkness coefficient.
     pub p_value: Option<f64>,
+    /// The q-value, for the `main` model only.
     pub q_value: Option<f64>,
+    /// Why there is no estimate.
     pub note: Option<String>,
 }
 

@@ -17,7 +17,9 @@ pub struct BenchSpec {
     /// Whether the time-of-day band, weekday/weekend and month are strata
     /// (a component that is not is counted as 0, which keeps the table small).
     pub band: bool,
+    /// Whether weekday or weekend is a stratum.
     pub day_type: bool,
+    /// Whether the month is a stratum.
     pub month: bool,
 }
 
@@ -26,6 +28,7 @@ pub struct BenchSpec {
 pub struct BenchCell {
     /// Position in [`BenchSpec::entities`].
     pub kind: u8,
+    /// Dictionary code of the entity in its text field.
     pub entity: u32,
     /// Area code, [`NONE_U32`] when missing or not counted.
     pub area: u32,
@@ -35,13 +38,16 @@ pub struct BenchCell {
     pub weekend: u8,
     /// Months since year 0.
     pub month: u32,
+    /// Index of the group attribute.
     pub attribute: u16,
+    /// Dictionary code of the group within that attribute.
     pub group: u32,
 }
 
 /// Stops per [`BenchCell`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BenchCounts {
+    /// Stops per cell.
     pub cells: foldhash::HashMap<BenchCell, u64>,
 }
 

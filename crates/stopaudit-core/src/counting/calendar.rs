@@ -25,18 +25,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodColumn {
+    /// The time of the stop (the default).
     StoppedAt,
+    /// The time of registration; stops without one are in no period.
     RegisteredAt,
 }
 
 /// A cell of the `periods` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeriodCell {
+    /// Index of the group attribute.
     pub attribute: u16,
+    /// Dictionary code of the group within that attribute.
     pub group: u32,
     /// Months since year 0 (`year × 12 + month − 1`), local time.
     pub month: u32,
+    /// Index of the justification in its code list.
     pub justification: u8,
+    /// Index of the outcome in its code list.
     pub outcome: u8,
 }
 
@@ -44,6 +50,7 @@ pub struct PeriodCell {
 /// codes are [`NONE_U32`] when missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CalendarCounts {
+    /// (attribute, group, month, justification, outcome) -> stops.
     pub periods: foldhash::HashMap<PeriodCell, u64>,
     /// (unit, month) -> stops.
     pub unit_months: foldhash::HashMap<(u32, u32), u64>,
@@ -57,7 +64,9 @@ pub struct CalendarCounts {
 /// and which date gives a stop's period.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TextColumns {
+    /// Index of `unit` among the batch's text columns.
     pub unit: usize,
+    /// Index of `officer_id` among the batch's text columns.
     pub officer: usize,
     /// `Some(zone)`: the `periods` table counts months of `registered_at`
     /// (local time of the zone; [`NO_PERIOD`] when missing) instead of `stopped_at`.

@@ -5,7 +5,7 @@
 //! into the pooled builders in the run's codes, and follows the cube through
 //! duplicate removal and renumbering; like the cube it is mergeable.
 //!
-//! Counting goes into a dense [`Tally`] first: one array per unit and year,
+//! Counting goes into a dense `Tally` first: one array per unit and year,
 //! indexed by clock minute, light and window, then by (attribute, group).
 //! A stop's cells for all its attributes then lie side by side, and are
 //! found by arithmetic instead of one hash-map lookup each (the hash map of
@@ -21,14 +21,19 @@ use crate::daylight::{DaylightBatch, Light};
 /// One cell of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DarkCell {
+    /// Index of the group attribute, in the run's order.
     pub attribute: u16,
+    /// The stop's group code for that attribute, in the run's codes.
     pub group: u32,
     /// Unit code, [`NONE_U32`] when missing.
     pub unit: u32,
+    /// Calendar year of the stop's local date.
     pub year: u16,
     /// Local clock time, minutes after midnight.
     pub minute: u16,
+    /// Dark (from civil dusk on) rather than light (before sunset).
     pub dark: bool,
+    /// Within the configured number of days of a clock change.
     pub clock_change_window: bool,
 }
 
@@ -223,6 +228,7 @@ impl DarknessCounts {
         }
     }
 
+    /// Whether no stop has been counted in any light class.
     pub fn is_empty(&self) -> bool {
         self.classes.iter().all(|&n| n == 0)
     }

@@ -56,11 +56,17 @@ pub struct CellKey {
     pub attribute: u16,
     /// Dictionary code of the group within that attribute (0 when there are none).
     pub group: u32,
+    /// Index of the justification in its code list.
     pub justification: u8,
+    /// Index of the outcome in its code list.
     pub outcome: u8,
+    /// Index of the legal basis in its code list; `None` when missing.
     pub legal_basis: Option<u8>,
+    /// Dictionary code of the unit; `None` when missing.
     pub unit: Option<u32>,
+    /// Whether a search took place; `None` when not recorded.
     pub search: Option<bool>,
+    /// Whether something was found; `None` when not recorded.
     pub contraband: Option<bool>,
     /// Codes of up to two more stratum fields (see [`CountCube::extra_fields`]);
     /// [`MISSING`] when the value is missing or the slot is unused.
@@ -87,12 +93,12 @@ pub const EXTRA_FIELDS: &[&str] = &[
 /// A batch's stops fall into a few thousand *strata* (everything of a cell
 /// but the groups: justification, outcome, legal basis, search, contraband,
 /// unit and the extra strata), and each attribute has a handful of groups.
-/// So each stratum gets an index (as in the builders' [`AttributeCells`]),
+/// So each stratum gets an index (as in the builders' `AttributeCells`),
 /// and each attribute a dense row of counts per stratum, one per group:
 /// counting a stop is one lookup and an increment per attribute, and the
 /// counts handed on are per attribute (what the cube keeps), not per joint
 /// combination of all attributes (many more). Strata past those that fit
-/// in [`DENSE_COUNTS`], and stops added one by one, are counted in the
+/// in `DENSE_COUNTS`, and stops added one by one, are counted in the
 /// sparse per-attribute maps of `cells` instead.
 #[derive(Debug, Clone, Default)]
 pub struct BatchCounts {
@@ -235,6 +241,7 @@ impl BatchCounts {
         cells + self.cells.cells.iter().map(|c| c.len()).sum::<usize>()
     }
 
+    /// Whether no cell has a count.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -426,6 +433,7 @@ pub struct CubeBuilder {
 }
 
 impl CubeBuilder {
+    /// An empty builder for a cube with these extra stratum fields.
     pub fn new(extra_fields: &[String]) -> Self {
         CubeBuilder {
             cells: Default::default(),
@@ -606,6 +614,7 @@ struct BuilderPool {
 }
 
 impl SharedCube {
+    /// Counting for `attributes` group attributes and these extra stratum fields.
     pub fn new(attributes: usize, extra_fields: &[String]) -> Self {
         SharedCube {
             texts: (0..TEXT_FIELDS.len()).map(|_| RwLock::default()).collect(),
@@ -637,6 +646,7 @@ impl SharedCube {
             .with_registration_periods(self.period_registered)
     }
 
+    /// The extra stratum fields the cube keeps.
     pub fn extra_fields(&self) -> &[String] {
         &self.extra_fields
     }
@@ -805,6 +815,7 @@ fn code_or_missing(v: u8) -> u32 {
 /// Stop counts per [`CellKey`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CountCube {
+    /// Stops per cell.
     pub cells: foldhash::HashMap<CellKey, u64>,
     /// The fields in [`CellKey::extra`], in order (at most two, from [`EXTRA_FIELDS`]).
     pub extra_fields: Vec<String>,
@@ -926,6 +937,7 @@ impl CountCube {
 /// The count tables of `stopaudit analyze`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CountTables {
+    /// Stops counted, each once (whatever the number of attributes).
     pub total_stops: u64,
     /// Group attributes in use (empty: rows carry attribute and group `all`).
     pub attributes: Vec<String>,
@@ -941,12 +953,17 @@ pub struct CountRow {
     /// The unit, in `by_unit` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// Group attribute (`all` without group attributes).
     pub attribute: String,
+    /// Group (`all` without group attributes).
     pub group: String,
+    /// Justification code.
     pub justification: String,
+    /// Outcome code.
     pub outcome: String,
     /// `null` when suppressed.
     pub stops: Option<u64>,
+    /// Whether small-cell suppression hid `stops`.
     pub suppressed: bool,
 }
 

@@ -15,11 +15,14 @@ use crate::codes::Code;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
+    /// English (`en`).
     En,
+    /// Dutch (`nl`).
     Nl,
 }
 
 impl Lang {
+    /// Every language, in order.
     pub const ALL: [Lang; 2] = [Lang::En, Lang::Nl];
 
     fn source(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Lang {
 /// The texts of one language, with its number format.
 #[derive(Debug, Clone)]
 pub struct Messages {
+    /// The language of the texts.
     pub lang: Lang,
     texts: BTreeMap<String, String>,
     decimal: String,
@@ -67,6 +71,7 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>
 }
 
 impl Messages {
+    /// Loads the texts of `lang` (its decimal and thousands separators included).
     pub fn new(lang: Lang) -> Self {
         let table: toml::Table =
             toml::from_str(lang.source()).expect("language files are valid TOML");

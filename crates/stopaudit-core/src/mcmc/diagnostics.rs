@@ -20,14 +20,19 @@ use super::ChainDraws;
 /// What is known about one quantity from the draws of all chains.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
+    /// Mean over all draws.
     pub mean: f64,
+    /// Standard deviation over all draws (n − 1 denominator).
     pub sd: f64,
     /// 2.5% quantile.
     pub q025: f64,
     /// 97.5% quantile.
     pub q975: f64,
+    /// Rank-normalised split R-hat (the larger of bulk and folded); near 1 when converged.
     pub rhat: f64,
+    /// Bulk effective sample size (rank-normalised split chains).
     pub ess_bulk: f64,
+    /// Tail effective sample size: the smaller of those at the 5% and 95% quantiles.
     pub ess_tail: f64,
 }
 

@@ -13,7 +13,9 @@ use crate::stats::linalg::cholesky;
 /// Which metric warmup estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MetricKind {
+    /// Variances only (Stan's `diag_e`).
     Diagonal,
+    /// The full covariance (Stan's `dense_e`); the default.
     #[default]
     Dense,
 }
@@ -25,13 +27,17 @@ pub enum Metric {
     Diagonal(Vec<f64>),
     /// Row-major covariance and its lower Cholesky factor L (M⁻¹ = L Lᵀ).
     Dense {
+        /// Number of parameters: the matrices are `dim` × `dim`.
         dim: usize,
+        /// The covariance M⁻¹, row-major.
         cov: Vec<f64>,
+        /// Its lower Cholesky factor L, row-major.
         chol: Vec<f64>,
     },
 }
 
 impl Metric {
+    /// The identity: unit variances for `dim` parameters.
     pub fn unit(dim: usize) -> Self {
         Metric::Diagonal(vec![1.0; dim])
     }
@@ -101,6 +107,7 @@ pub struct WindowEstimator {
 }
 
 impl WindowEstimator {
+    /// An empty window estimating a metric of `kind` for `dim` parameters.
     pub fn new(kind: MetricKind, dim: usize) -> Self {
         let size = match kind {
             MetricKind::Diagonal => dim,
@@ -191,6 +198,7 @@ pub struct EarlyDiagonal {
 }
 
 impl EarlyDiagonal {
+    /// An empty estimate for `dim` parameters.
     pub fn new(dim: usize) -> Self {
         EarlyDiagonal {
             draws: WindowEstimator::new(MetricKind::Diagonal, dim),
@@ -208,6 +216,7 @@ impl EarlyDiagonal {
         )
     }
 
+    /// Adds one draw and the log density's gradient there.
     pub fn add(&mut self, draw: &[f64], gradient: &[f64]) {
         self.draws.add(draw);
         self.gradients.add(gradient);

@@ -42,8 +42,12 @@ pub fn standard_normal(rng: &mut impl RngExt) -> f64 {
 /// Why sampling could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SamplingError {
+    /// No starting point with a finite log density was found in 100 tries.
     #[error("no starting point with a finite log density was found for chain {chain} in 100 tries")]
-    NoStartingPoint { chain: usize },
+    NoStartingPoint {
+        /// The chain, numbered from 0.
+        chain: usize,
+    },
 }
 
 /// Runs `chains` chains in parallel. `init` draws a starting point for a

@@ -15,6 +15,7 @@ use crate::results::Analysis;
 /// What the report needs besides the analysis.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
+    /// Language of the report.
     pub lang: Lang,
     /// The report date; default: the date of the last analysed stop.
     pub as_of: Option<NaiveDate>,

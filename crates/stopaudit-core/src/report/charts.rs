@@ -47,6 +47,7 @@ fn register_font() {
 /// One horizontal stacked bar: a label and (segment index, share) pairs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackedBar {
+    /// Label of the bar, e.g. a group.
     pub label: String,
     /// Shares in [0, 1] per segment; `None` for a suppressed segment (not drawn).
     pub shares: Vec<Option<f64>>,
@@ -55,18 +56,26 @@ pub struct StackedBar {
 /// Data of a stacked bar chart of shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackedChart {
+    /// Title above the chart.
     pub title: String,
+    /// Label of each segment, by index (the legend).
     pub segments: Vec<String>,
+    /// The bars, top to bottom.
     pub bars: Vec<StackedBar>,
+    /// Label of the x axis.
     pub x_label: String,
 }
 
 /// One line of a forest plot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForestRow {
+    /// Label of the row, e.g. a group.
     pub label: String,
+    /// The ratio (positive).
     pub estimate: f64,
+    /// Lower end of its interval (positive).
     pub low: f64,
+    /// Upper end of its interval (finite).
     pub high: f64,
 }
 
@@ -74,9 +83,13 @@ pub struct ForestRow {
 /// at 1 and the practical band shaded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForestChart {
+    /// Title above the chart.
     pub title: String,
+    /// The lines, top to bottom.
     pub rows: Vec<ForestRow>,
+    /// The practical band `[low, high]`, shaded.
     pub band: [f64; 2],
+    /// Label of the x axis.
     pub x_label: String,
     /// Decimal separator of the axis labels (`.` or `,`).
     pub decimal: char,
@@ -85,9 +98,13 @@ pub struct ForestChart {
 /// One point of a scatter plot with its interval on both axes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScatterPoint {
+    /// Value for the reference group.
     pub x: f64,
+    /// Value for the group.
     pub y: f64,
+    /// Interval of `x`.
     pub x_ci: [f64; 2],
+    /// Interval of `y`.
     pub y_ci: [f64; 2],
     /// Marker area scales with this (e.g. stops).
     pub weight: f64,
@@ -99,19 +116,28 @@ pub struct ScatterPoint {
 /// diagonal: the group's value is lower.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScatterChart {
+    /// Title above the chart.
     pub title: String,
+    /// One point per location.
     pub points: Vec<ScatterPoint>,
+    /// Label of the x axis (the reference group's value).
     pub x_label: String,
+    /// Label of the y axis (the group's value).
     pub y_label: String,
+    /// Decimal separator of the axis labels (`.` or `,`).
     pub decimal: char,
 }
 
 /// A chart in any of the supported forms.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chart {
+    /// A stacked bar chart of shares.
     Stacked(StackedChart),
+    /// A forest plot of ratios.
     Forest(ForestChart),
+    /// A scatter plot of a group against the reference group.
     Scatter(ScatterChart),
+    /// A line chart over periods.
     Line(LineChart),
 }
 
@@ -119,21 +145,28 @@ pub enum Chart {
 /// suppressed or undefined), with its interval drawn as a band.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineSeries {
+    /// Label of the line (a group).
     pub label: String,
+    /// Per period of the chart: the value and its interval, or `None`.
     pub points: Vec<Option<(f64, [f64; 2])>>,
 }
 
 /// Data of a line chart over periods with interval bands (the trends).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineChart {
+    /// Title above the chart.
     pub title: String,
+    /// Period labels along the x axis, e.g. `2025-Q1`.
     pub periods: Vec<String>,
+    /// The lines.
     pub series: Vec<LineSeries>,
+    /// Label of the y axis.
     pub y_label: String,
     /// Values are shares, drawn as percentages.
     pub percent: bool,
     /// A horizontal reference line (1 for ratios).
     pub reference: Option<f64>,
+    /// Decimal separator of the axis labels (`.` or `,`).
     pub decimal: char,
 }
 

@@ -60,6 +60,8 @@ nav ol { columns: 2; }
 }
 "#;
 
+/// The whole report as one HTML page: head with the policy and style, table of contents, then each
+/// section numbered from 1.
 pub fn render(doc: &Document) -> String {
     let mut s = String::new();
     s.push_str("<!DOCTYPE html>\n");

@@ -10,12 +10,14 @@ pub mod markdown;
 /// A table cell: text, or a suppressed value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// Text shown as it is.
     Text(String),
     /// Shown as `<k`, never as a number or a bar.
     Suppressed(u64),
 }
 
 impl Cell {
+    /// The cell as shown: its text, or `<k` for a suppressed value.
     pub fn text(&self) -> String {
         match self {
             Cell::Text(t) => t.clone(),
@@ -27,8 +29,11 @@ impl Cell {
 /// A table with a caption and one header row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
+    /// Caption above the table.
     pub caption: String,
+    /// Column headings.
     pub header: Vec<String>,
+    /// Body rows, one cell per column.
     pub rows: Vec<Vec<Cell>>,
     /// Columns holding numbers (right-aligned).
     pub numeric: Vec<bool>,
@@ -37,22 +42,29 @@ pub struct Table {
 /// One piece of a section.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
+    /// A paragraph of text.
     Paragraph(String),
     /// A list of items, each with an optional link target (section anchor)
     /// and an optional severity label shown in words (not colour alone).
     List(Vec<ListItem>),
+    /// A table.
     Table(Table),
     /// Preformatted text (configuration, command line).
     Code(String),
+    /// A heading within the section.
     Subheading(String),
     /// A chart, with its file stem (for PNG/SVG files) and a text alternative.
     Chart {
+        /// File stem of the chart's PNG or SVG file.
         name: String,
+        /// The chart itself.
         chart: charts::Chart,
+        /// Text alternative describing the chart.
         alt: String,
     },
 }
 
+/// One item of a [`Block::List`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListItem {
     /// A leading label (a finding's severity, in the report's language).
@@ -60,25 +72,35 @@ pub struct ListItem {
     /// The severity behind the label, which the renderers style by (never
     /// by the translated words).
     pub severity: Option<crate::analysis::findings::Severity>,
+    /// The item's text.
     pub text: String,
+    /// A link after the text: (section anchor, link text).
     pub link: Option<(String, String)>,
 }
 
 /// A numbered section with an anchor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Section {
+    /// Anchor id of the section, e.g. `threshold-test`.
     pub anchor: String,
+    /// Title, without its number (the renderers number sections in order).
     pub title: String,
+    /// The section's content, in order.
     pub blocks: Vec<Block>,
 }
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
+    /// Language of the report.
     pub lang: crate::i18n::Lang,
+    /// Title of the report.
     pub title: String,
+    /// Line under the title: period, stops analysed and report date.
     pub subtitle: String,
+    /// Heading of the table of contents.
     pub toc_title: String,
+    /// The sections, in order (numbered from 1).
     pub sections: Vec<Section>,
 }
 

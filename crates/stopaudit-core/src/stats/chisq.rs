@@ -67,8 +67,11 @@ pub fn chi2_sf(x: f64, df: f64) -> PValue {
 /// The result of [`pearson_chi_square`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChiSquare {
+    /// Pearson's chi-square statistic (no continuity correction).
     pub statistic: f64,
+    /// Degrees of freedom: (rows used − 1) · (columns used − 1).
     pub df: u64,
+    /// Upper-tail p-value of the statistic.
     pub p_value: PValue,
     /// √(χ² / (n · (min(r, c) − 1))), over the rows and columns used.
     pub cramers_v: f64,
@@ -77,6 +80,7 @@ pub struct ChiSquare {
     pub adjusted_residuals: Vec<Vec<Option<f64>>>,
     /// Rows and columns left out because their total was 0.
     pub rows_dropped: usize,
+    /// Columns left out because their total was 0.
     pub columns_dropped: usize,
 }
 

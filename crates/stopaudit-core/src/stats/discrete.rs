@@ -105,8 +105,11 @@ pub fn ln_dbinom(x: f64, n: f64, p: f64, q: f64) -> f64 {
 /// are successes (scipy's `hypergeom(M=total, n=successes, N=draws)`).
 #[derive(Debug, Clone, Copy)]
 pub struct Hypergeometric {
+    /// Items in all (scipy's `M`).
     pub total: u64,
+    /// Successes among them (scipy's `n`); at most `total`.
     pub successes: u64,
+    /// Items drawn (scipy's `N`); at most `total`.
     pub draws: u64,
 }
 
@@ -176,7 +179,9 @@ impl Hypergeometric {
 /// The binomial distribution.
 #[derive(Debug, Clone, Copy)]
 pub struct Binomial {
+    /// Number of trials.
     pub n: u64,
+    /// Probability of success per trial, 0–1.
     pub p: f64,
 }
 

@@ -21,16 +21,22 @@ pub struct BinomialData {
     /// Design matrix, row-major (`rows × columns`); include an intercept
     /// column if wanted.
     pub x: Vec<f64>,
+    /// Successes per row, from 0 to the row's trials.
     pub successes: Vec<f64>,
+    /// Trials per row; rows with none add nothing to the fit.
     pub trials: Vec<f64>,
 }
 
 /// A fitted coefficient.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Coefficient {
+    /// The coefficient, on the log-odds scale.
     pub estimate: f64,
+    /// Standard error from the inverse Fisher information.
     pub standard_error: f64,
+    /// Wald statistic: `estimate / standard_error`.
     pub z: f64,
+    /// Two-sided normal p-value of `z`.
     pub p_value: PValue,
     /// Normal interval at the requested confidence.
     pub interval: [f64; 2],
@@ -39,18 +45,24 @@ pub struct Coefficient {
 /// The fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GlmFit {
+    /// One per column of the design matrix, in order.
     pub coefficients: Vec<Coefficient>,
+    /// Binomial deviance at the estimates.
     pub deviance: f64,
+    /// IRLS iterations until the deviance settled.
     pub iterations: usize,
 }
 
 /// Why a model cannot be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GlmError {
+    /// The design matrix is rank deficient.
     #[error("the design matrix is rank deficient (a column is a combination of others)")]
     Singular,
+    /// The deviance did not settle within this many iterations (perfect separation?).
     #[error("no convergence in {0} iterations (perfect separation?)")]
     NoConvergence(usize),
+    /// The data do not fit together (lengths, successes outside 0..trials, no columns).
     #[error("inconsistent data: {0}")]
     Data(String),
 }

@@ -13,15 +13,20 @@ use super::{Interval, PValue, z_value};
 pub struct MantelHaenszel {
     /// Σ(a d / n) / Σ(b c / n); `None` when either sum is 0.
     pub odds_ratio: Option<f64>,
+    /// Robins–Breslow–Greenland interval of the odds ratio; `None` with it.
     pub odds_ratio_ci: Option<Interval>,
     /// Cochran–Mantel–Haenszel statistic (no continuity correction), 1 df.
     pub cmh_statistic: Option<f64>,
+    /// p-value of the CMH statistic; `None` when its variance is 0.
     pub cmh_p_value: Option<PValue>,
     /// Breslow–Day statistic (no Tarone adjustment), K − 1 df.
     pub breslow_day_statistic: Option<f64>,
+    /// p-value of the Breslow–Day statistic; `None` without it or with fewer than
+    /// two strata used.
     pub breslow_day_p_value: Option<PValue>,
     /// Strata used (both rows non-empty) and left out.
     pub strata_used: usize,
+    /// Strata left out: the group's or the reference's row is empty.
     pub strata_dropped: usize,
 }
 

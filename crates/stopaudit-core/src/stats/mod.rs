@@ -62,11 +62,14 @@ impl PValue {
 /// A two-sided confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
+    /// Lower bound.
     pub low: f64,
+    /// Upper bound.
     pub high: f64,
 }
 
 impl Interval {
+    /// Whether `x` lies within the interval, bounds included.
     pub fn contains(&self, x: f64) -> bool {
         self.low <= x && x <= self.high
     }

@@ -41,7 +41,9 @@ pub fn wilson_interval(x: u64, n: u64, confidence: f64) -> Option<Interval> {
 /// A difference of two proportions with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Difference {
+    /// The difference of the proportions, from −1 to 1.
     pub estimate: f64,
+    /// Confidence interval of the difference.
     pub interval: Interval,
 }
 
@@ -94,7 +96,9 @@ pub fn two_proportion_z_test(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<(f64,
 /// A ratio with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ratio {
+    /// The ratio.
     pub estimate: f64,
+    /// Confidence interval of the ratio.
     pub interval: Interval,
 }
 
@@ -195,6 +199,7 @@ pub struct PoissonRatio {
     pub estimate: f64,
     /// Exact conditional interval; `high` is infinite when b = 0.
     pub interval: Option<Interval>,
+    /// Two-sided exact binomial test of equal rates, given a + b events.
     pub p_value: PValue,
 }
 

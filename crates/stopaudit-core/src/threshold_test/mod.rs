@@ -27,22 +27,32 @@ use model::{Cell, ThresholdModel};
 /// Counts of one (location, group) cell, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountRow {
+    /// Location name (a value of the location field).
     pub location: String,
+    /// Group name.
     pub group: String,
+    /// Stops in the cell.
     pub stops: u64,
+    /// Searches among those stops.
     pub searches: u64,
+    /// Searches that found something (the hits).
     pub hits: u64,
 }
 
 /// How the model is fitted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitSettings {
+    /// Number of chains, run in parallel.
     pub chains: usize,
+    /// Warmup (adaptation) iterations per chain, not kept.
     pub warmup: usize,
+    /// Draws kept per chain after warmup.
     pub draws: usize,
+    /// Seed of the random streams: the same seed gives the same draws.
     pub seed: u64,
     /// Target acceptance statistic (the paper used 0.9).
     pub target_accept: f64,
+    /// Largest tree depth of the sampler (at most 2^depth leapfrog steps per draw).
     pub max_depth: u32,
     /// Probability inside the central credible intervals (the run's
     /// `--confidence`; 0.95 by default).
@@ -66,20 +76,28 @@ impl Default for FitSettings {
 /// Why the counts cannot be fitted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
+    /// A count row that cannot be: more searches than stops, or more hits than searches.
     #[error("location {location:?}, group {group:?}: {what}")]
     Inconsistent {
+        /// The row's location.
         location: String,
+        /// The row's group.
         group: String,
+        /// What is wrong with the row.
         what: String,
     },
+    /// The reference group (named) has no stops in the counts.
     #[error("the reference group {0:?} has no stops in the counts")]
     NoReference(String),
+    /// Fewer than two groups have stops (the number that do).
     #[error(
         "the counts hold {0} group(s); the threshold test needs the reference and at least one other group"
     )]
     TooFewGroups(usize),
+    /// No cell has a search.
     #[error("the counts have no searches at all; the threshold test needs searches and hits")]
     NoSearches,
+    /// Sampling failed (the sampler's message).
     #[error("sampling failed: {0}")]
     Sampling(String),
 }
@@ -87,10 +105,15 @@ pub enum InputError {
 /// One cell's inferred threshold.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CellFit {
+    /// Location name.
     pub location: String,
+    /// Group name.
     pub group: String,
+    /// Stops in the cell.
     pub stops: u64,
+    /// Searches in the cell.
     pub searches: u64,
+    /// Hits (searches that found something) in the cell.
     pub hits: u64,
     /// Posterior mean of the threshold.
     pub threshold: f64,
@@ -100,24 +123,30 @@ pub struct CellFit {
     pub predicted_search_rate: f64,
     /// Posterior mean of the model's hit rate (compare with hits/searches).
     pub predicted_hit_rate: f64,
+    /// R-hat of the threshold over the chains.
     pub rhat: f64,
+    /// Bulk effective sample size of the threshold.
     pub ess_bulk: f64,
 }
 
 /// One group's stop-weighted average threshold.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GroupFit {
+    /// Group name.
     pub group: String,
+    /// Whether this is the reference group.
     pub is_reference: bool,
     /// `null` when suppressed in published output.
     pub stops: Option<u64>,
     /// Posterior mean of the average threshold over locations, each weighted
     /// by the location's stops of all groups (as in the paper).
     pub threshold: f64,
+    /// Central credible interval of the average threshold ([`FitSettings::interval`]).
     pub threshold_ci: [f64; 2],
     /// Posterior mean of (this group's − the reference group's) average
     /// threshold; null for the reference. Negative: searched on less evidence.
     pub difference_from_reference: Option<f64>,
+    /// Central credible interval of the difference; `None` for the reference.
     pub difference_ci: Option<[f64; 2]>,
     /// Posterior probability that the difference is below zero.
     pub probability_lower: Option<f64>,
@@ -126,10 +155,15 @@ pub struct GroupFit {
 /// How well the sampler did and how well the model fits.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FitDiagnostics {
+    /// Number of chains.
     pub chains: usize,
+    /// Warmup iterations per chain.
     pub warmup: usize,
+    /// Draws kept per chain.
     pub draws_per_chain: usize,
+    /// Seed of the random streams.
     pub seed: u64,
+    /// Target acceptance statistic of the step-size adaptation.
     pub target_accept: f64,
     /// Probability inside the credible intervals (`threshold_ci`, `difference_ci`).
     pub credible_level: f64,
@@ -137,13 +171,17 @@ pub struct FitDiagnostics {
     pub max_rhat: f64,
     /// Smallest bulk and tail effective sample sizes over those thresholds.
     pub min_ess_bulk: f64,
+    /// Smallest tail effective sample size over those thresholds.
     pub min_ess_tail: f64,
     /// Largest R-hat over every model parameter.
     pub max_rhat_parameters: f64,
+    /// Divergent transitions after warmup, all chains.
     pub divergences: usize,
+    /// Transitions after warmup that stopped at the maximum tree depth, all chains.
     pub max_depth_hits: usize,
     /// Leapfrog steps of all chains, warmup included: the work done.
     pub leapfrog_steps: u64,
+    /// Adapted step size, per chain.
     pub step_sizes: Vec<f64>,
     /// Posterior predictive check: root mean square of (predicted − observed)
     /// search rate over cells, weighted by stops.
@@ -159,9 +197,13 @@ pub struct FitDiagnostics {
 /// The fitted threshold test.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ThresholdFit {
+    /// Name of the reference group.
     pub reference: String,
+    /// One per (location, group) cell with stops, by location (most stops first) and group name.
     pub cells: Vec<CellFit>,
+    /// One per group, by name.
     pub groups: Vec<GroupFit>,
+    /// How the sampler did and how the model fits.
     pub diagnostics: FitDiagnostics,
 }
 

@@ -25,18 +25,26 @@ use crate::stats::logistic;
 /// One (location, group) cell of counts, by index.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cell {
+    /// Location index; location 0 carries no location effects (φ_d = λ_d = 0).
     pub location: usize,
+    /// Group index.
     pub group: usize,
+    /// Stops in the cell.
     pub stops: u64,
+    /// Searches among those stops (at most `stops`).
     pub searches: u64,
+    /// Searches that found contraband (at most `searches`).
     pub hits: u64,
 }
 
 /// The model over a fixed set of cells.
 #[derive(Debug, Clone)]
 pub struct ThresholdModel {
+    /// The cells of counts the likelihood runs over.
     pub cells: Vec<Cell>,
+    /// Number of groups; `Cell::group` is below it.
     pub groups: usize,
+    /// Number of locations; `Cell::location` is below it.
     pub locations: usize,
 }
 
@@ -53,21 +61,32 @@ const LAMBDA_D_SD: f64 = 0.5;
 /// Offsets of the parameter blocks in the unconstrained vector.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
+    /// Start of ln σ_r, the log spread of the group's cell thresholds (one per group).
     pub ln_sigma: usize,
+    /// Start of t_r, the group's threshold on the logit scale (one per group).
     pub t_r: usize,
+    /// Start of z_i, the cell's standardised threshold deviation (one per cell).
     pub z: usize,
+    /// Start of φ_r, the group's mean risk on the logit scale (one per group).
     pub phi_r: usize,
+    /// Start of φ_d, the location's shift of φ_r (one per location but the first).
     pub phi_d: usize,
+    /// Start of λ_r, the group's log concentration of risk (one per group).
     pub lambda_r: usize,
+    /// Start of λ_d, the location's shift of λ_r (one per location but the first).
     pub lambda_d: usize,
+    /// Length of the whole vector (the model's dimension).
     pub dim: usize,
 }
 
 /// A cell's model quantities at one parameter value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CellState {
+    /// The threshold t, a probability of finding contraband (0..1).
     pub threshold: f64,
+    /// Modelled search rate: P(risk > t).
     pub search_rate: f64,
+    /// Modelled hit rate: E[risk | risk > t].
     pub hit_rate: f64,
 }
 
@@ -120,6 +139,7 @@ fn normal(x: f64, mean: f64, sd: f64) -> (f64, f64) {
 }
 
 impl ThresholdModel {
+    /// Where each parameter block starts in the unconstrained vector.
     pub fn layout(&self) -> Layout {
         let (r, n, d) = (self.groups, self.cells.len(), self.locations);
         let free_d = d.saturating_sub(1);

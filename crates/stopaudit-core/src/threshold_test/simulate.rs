@@ -14,6 +14,7 @@ use crate::mcmc::LogDensity;
 /// A simulated dataset with the thresholds that generated it.
 #[derive(Debug, Clone)]
 pub struct Simulated {
+    /// The simulated counts, one row per (location, group) cell.
     pub rows: Vec<CountRow>,
     /// True threshold per row.
     pub thresholds: Vec<f64>,

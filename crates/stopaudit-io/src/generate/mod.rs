@@ -17,9 +17,9 @@
 //! exactly one quarantine reason, and the truth manifest counts them, so
 //! tests can check the accounting exactly.
 
-pub mod bias;
-pub mod parquet_out;
-pub mod world;
+mod bias;
+mod parquet_out;
+mod world;
 
 use std::collections::BTreeMap;
 use std::io::Write;

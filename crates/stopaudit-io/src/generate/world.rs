@@ -162,7 +162,6 @@ pub const TEAMS: &[&str] = &["Ploeg A", "Ploeg B", "Ploeg C", "Ploeg D"];
 /// A group attribute with its categories and baseline shares among stops.
 pub struct Attribute {
     pub name: &'static str,
-    pub column_nl: &'static str,
     pub groups: &'static [&'static str],
     pub weights: &'static [f64],
     /// Share of stops where the value is not registered.
@@ -174,7 +173,6 @@ pub const NATIONALITY: usize = 0;
 pub const ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "nationality",
-        column_nl: "Nationaliteit",
         groups: &[
             "Nederlands",
             "Marokkaans",
@@ -194,14 +192,12 @@ pub const ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         name: "gender",
-        column_nl: "Geslacht",
         groups: &["man", "vrouw"],
         weights: &[0.79, 0.21],
         missing: 0.01,
     },
     Attribute {
         name: "age_band",
-        column_nl: "Leeftijdscategorie",
         groups: &["12-17", "18-24", "25-34", "35-44", "45-64", "65+"],
         weights: &[0.07, 0.24, 0.25, 0.18, 0.22, 0.04],
         missing: 0.0,
@@ -222,7 +218,9 @@ pub fn nationality_multipliers(unit: &Unit) -> [f64; 10] {
     }
 }
 
-/// Indices into the code lists (see [`stopaudit_core::codes`]).
+/// Indices into the code lists (see [`stopaudit_core::codes`]), every code
+/// of each list so the table reads whole; a test holds them to the lists.
+#[cfg_attr(not(test), allow(dead_code))]
 pub mod code {
     pub const BEHAVIOUR: u8 = 0;
     pub const CIRCUMSTANCES: u8 = 1;
@@ -308,3 +306,60 @@ pub const MONTH_WEIGHTS: [f64; 12] = [
 
 /// Relative number of stops per weekday (Monday first).
 pub const WEEKDAY_WEIGHTS: [f64; 7] = [0.9, 0.9, 0.95, 1.0, 1.2, 1.25, 0.95];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_indices_are_the_code_lists() {
+        use stopaudit_core::codes::CodeList;
+        let check = |list: CodeList, table: &[(&str, u8)]| {
+            assert_eq!(list.codes().len(), table.len(), "{table:?}");
+            for (name, index) in table {
+                assert_eq!(list.index_of(name), Some(*index), "{name}");
+            }
+        };
+        check(
+            CodeList::justification(),
+            &[
+                ("behaviour", code::BEHAVIOUR),
+                ("circumstances", code::CIRCUMSTANCES),
+                ("information", code::INFORMATION),
+                ("observed_violation", code::OBSERVED_VIOLATION),
+                ("none_recorded", code::NONE_RECORDED),
+            ],
+        );
+        check(
+            CodeList::outcome(),
+            &[
+                ("no_action", code::NO_ACTION),
+                ("warning", code::WARNING),
+                ("fine", code::FINE),
+                ("report", code::REPORT),
+                ("arrest", code::ARREST),
+                ("other", code::OTHER_OUTCOME),
+            ],
+        );
+        check(
+            CodeList::legal_basis(),
+            &[
+                ("traffic_act", code::TRAFFIC_ACT),
+                ("police_act", code::POLICE_ACT),
+                ("immigration", code::IMMIGRATION),
+                ("weapons_act", code::WEAPONS_ACT),
+                ("preventive_search", code::PREVENTIVE_SEARCH),
+                ("other", code::OTHER_BASIS),
+            ],
+        );
+        check(
+            CodeList::subject_type(),
+            &[
+                ("person", code::PERSON),
+                ("vehicle", code::VEHICLE),
+                ("bicycle", code::BICYCLE),
+                ("other", code::OTHER_SUBJECT),
+            ],
+        );
+    }
+}

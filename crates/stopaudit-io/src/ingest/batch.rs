@@ -62,10 +62,6 @@ impl TextColumn {
         self.ends.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// The text of row `i` (empty when missing).
     pub fn get(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
@@ -82,10 +78,6 @@ impl RawColumn {
             RawColumn::Floats(v) => v.len(),
             RawColumn::Instants(v) => v.len(),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The value of row `i`, owned (for messages and quarantine records).
@@ -258,10 +250,6 @@ impl ColumnBatch {
     /// Rows in this batch, well-formed and malformed.
     pub fn len(&self) -> usize {
         self.rows() + self.malformed.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The column with source index `i`, if read.

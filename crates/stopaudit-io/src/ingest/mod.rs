@@ -11,18 +11,18 @@
 //! is checked per file (rows out of scope are valid rows that the
 //! `--period`/`--where` scope leaves out). See docs/architecture.md.
 
-pub mod batch;
-pub mod columnar;
+mod batch;
+mod columnar;
 pub mod csv;
-pub mod datetime;
-pub mod jsonl;
+pub(crate) mod datetime;
+mod jsonl;
 pub mod mapping;
-pub mod nested;
-pub mod parquet;
-pub mod source;
-pub mod stop_ids;
-pub mod validate;
-pub mod xlsx;
+mod nested;
+mod parquet;
+mod source;
+mod stop_ids;
+mod validate;
+mod xlsx;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -102,11 +102,14 @@ impl Validator {
         }
     }
 
+    #[cfg(test)]
     fn cell(row: &[Cell], column: Option<usize>) -> Option<&Cell> {
         column.map(|i| &row[i]).filter(|c| !c.is_missing())
     }
 
-    /// Checks one row (the row-wise reference for [`Validator::validate_batch`]).
+    /// Checks one row: the row-wise reference the tests hold
+    /// [`Validator::validate_batch`] to (not used by the product).
+    #[cfg(test)]
     pub fn validate(&self, row: &[Cell]) -> Result<StopRow, Rejection> {
         let cols = self.cols;
         let at = |c: Option<usize>| Self::cell(row, c);
@@ -531,6 +534,7 @@ impl Validator {
     }
 
     /// The raw text of a row's `stopped_at` (one column, or date and time).
+    #[cfg(test)]
     fn stamp_text(&self, row: &[Cell]) -> String {
         self.stamp_text_at(|c| row[c].clone())
     }
@@ -869,10 +873,6 @@ pub struct CheckedBatch {
 impl CheckedBatch {
     pub fn len(&self) -> usize {
         self.rejections.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rejections.is_empty()
     }
 
     /// Row `i` as a [`StopRow`] (for scope filters and tests); `None` when rejected.

@@ -1,5 +1,5 @@
 //! Findings: the rules that decide which comparisons deserve review, as
-//! facts ([`Fact`]); [`wording`] puts each fact into English and Dutch.
+//! facts ([`Fact`]); `wording` puts each fact into English and Dutch.
 //!
 //! A comparison becomes a finding when its q-value is below the FDR level
 //! and its rate ratio lies outside the practical band. Severity:
@@ -49,9 +49,14 @@ mod wording;
 pub enum Severity {
     /// A problem in the registrations themselves (listed first: it limits every comparison).
     DataQuality,
+    /// An overall outcome-test difference that also holds in the stratified comparison.
     High,
+    /// Any other finding: a difference in some strata only or heterogeneous across
+    /// them, or one from another analysis than the overall outcome test.
     Medium,
+    /// A large but non-significant difference, on counts too small to conclude either way.
     InsufficientData,
+    /// A reversal between the crude and the stratified comparison (Simpson's paradox).
     Note,
 }
 
@@ -69,6 +74,7 @@ impl Severity {
         .find(|v| v.as_str() == s)
     }
 
+    /// The name as serialized: `data_quality`, `high`, `medium`, `insufficient_data` or `note`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::DataQuality => "data_quality",
@@ -83,46 +89,68 @@ impl Severity {
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// `F001`, `F002`, … in sorted order.
     pub id: String,
+    /// How strongly the finding calls for review.
     pub severity: Severity,
-    /// `outcome_test`, `justification_mix`, `search_funnel`, `population_benchmark` or `stratified`.
+    /// The analysis it comes from: `outcome_test`, `justification_mix`,
+    /// `search_funnel`, `population_benchmark`, `stratified`, `threshold_test`,
+    /// `veil_of_darkness`, `internal_benchmark` or `data_quality`.
     pub analysis: String,
+    /// Group attribute; empty for a data-quality finding.
     pub attribute: String,
+    /// Group compared; empty for a data-quality finding.
     pub group: String,
+    /// Reference group; empty for data-quality and internal-benchmarking findings.
     pub reference: String,
+    /// Field → value of the comparison's stratum (`{}` for all stops); `check` and
+    /// `subject` for a data-quality finding, entity kind → entity for internal benchmarking.
     pub stratum: BTreeMap<String, String>,
+    /// Search funnel only: `search` or `contraband`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    /// The group's rate (a proportion; stops per 1,000 residents for the population
+    /// benchmark); `None` when the finding has no rate or suppression hides it.
     pub rate: Option<f64>,
+    /// The reference group's rate, as `rate`.
     pub ref_rate: Option<f64>,
+    /// `rate` / `ref_rate`; observed / expected for internal benchmarking.
     pub rate_ratio: Option<f64>,
+    /// Interval of `rate_ratio` at the configured confidence level.
     pub rate_ratio_ci: Option<[f64; 2]>,
+    /// Benjamini–Hochberg q-value of the comparison.
     pub q_value: Option<f64>,
+    /// Mantel–Haenszel odds ratio over the strata (high findings and reversals only).
     pub mh_odds_ratio: Option<f64>,
+    /// Interval of `mh_odds_ratio`.
     pub mh_odds_ratio_ci: Option<[f64; 2]>,
     /// Threshold test only: the group's and the reference's average
     /// threshold and the difference's credible interval.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// The reference group's average threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ref_threshold: Option<f64>,
+    /// Credible interval of the group's threshold minus the reference's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_difference_ci: Option<[f64; 2]>,
     /// Veil of darkness only: the odds ratio of being of the group in
     /// darkness against daylight, and its interval.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dark_odds_ratio: Option<f64>,
+    /// Interval of `dark_odds_ratio`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dark_odds_ratio_ci: Option<[f64; 2]>,
-    /// The finding in English and Dutch, written by [`wording`] from `fact`.
+    /// The finding in English and Dutch, written by `wording` from `fact`.
     pub summary_en: String,
+    /// The finding in Dutch.
     pub summary_nl: String,
     /// What the rule found, in numbers and names: all the wording needs.
     #[serde(skip)]
     pub fact: Fact,
 }
 
-/// What a rule found, before it is put into words ([`wording`]). Each
+/// What a rule found, before it is put into words (`wording`). Each
 /// variant holds the published numbers its sentence shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fact {
@@ -131,13 +159,22 @@ pub enum Fact {
     /// `finding.`), the published row and, when it holds within strata,
     /// the stratified comparison.
     Comparison {
+        /// Sentence key under `finding.`: `outcome_test`, `weak_justification`,
+        /// `search` or `contraband`.
         key: &'static str,
+        /// The published comparison row.
         row: ComparisonRow,
+        /// The published stratified comparison when the difference holds within
+        /// strata (a `high` finding); `None` otherwise.
         holds: Option<StratifiedRow>,
     },
     /// A large but inconclusive difference on few counts: the measure
     /// (`measure.<key>`); group, reference and stratum are the finding's.
-    Insufficient { key: &'static str },
+    Insufficient {
+        /// The measure's key under `measure.`: `outcome_test`, `weak_justification`,
+        /// `search` or `contraband`.
+        key: &'static str,
+    },
     /// A stop rate per 1,000 residents against the reference's.
     Population(PopulationRow),
     /// The crude and the stratified comparison on opposite sides of 1.
@@ -146,7 +183,9 @@ pub enum Fact {
     /// thresholds and the difference's interval are the finding's) and the
     /// field whose values are the locations.
     Threshold {
+        /// Posterior mean of the group's average threshold minus the reference's.
         difference: f64,
+        /// The field whose values are the locations, e.g. `unit`.
         location_field: String,
     },
     /// A failed data-quality check.
@@ -159,22 +198,31 @@ pub enum Fact {
 
 /// Rows before and after suppression, side by side.
 pub struct Rows<'a, T> {
+    /// The rows as computed, before small-cell suppression.
     pub original: &'a [T],
+    /// The same rows after suppression, in the same order.
     pub published: &'a [T],
 }
 
 /// Everything findings are made from.
 pub struct Sources<'a> {
+    /// Outcome-test rows.
     pub outcome_test: Rows<'a, ComparisonRow>,
+    /// Justification-mix results, with their weak-justification rows.
     pub justification_mix: Rows<'a, MixResult>,
+    /// Stratified (Mantel–Haenszel) rows.
     pub stratified: Rows<'a, StratifiedRow>,
+    /// Search-funnel rows.
     pub search_funnel: Rows<'a, ComparisonRow>,
+    /// Population-benchmark rows.
     pub population_benchmark: Rows<'a, PopulationRow>,
     /// Thresholds are not counts: nothing to suppress.
     pub threshold_test: &'a [ThresholdTestResult],
     /// Before suppression; findings show only odds ratios and q-values.
     pub veil_of_darkness: &'a [VeilResult],
+    /// The data-quality diagnostics; every failed check is a finding.
     pub data_quality: &'a super::quality::DataQuality,
+    /// Internal-benchmarking rows.
     pub internal_benchmark: Rows<'a, super::benchmarking::BenchmarkRow>,
 }
 
