@@ -18,9 +18,10 @@
 //!   it, with a significant CMH test).
 //!
 //! The threshold test (when run) gives a `medium` finding for a group whose
-//! average search threshold is lower than the reference group's with a 95%
-//! credible interval of the difference entirely below zero, a ratio of the
-//! thresholds outside the practical band, and a converged fit.
+//! average search threshold is lower than the reference group's with a
+//! credible interval of the difference (at the run's `--confidence`, 95% by
+//! default) entirely below zero, a ratio of the thresholds outside the
+//! practical band, and a converged fit.
 //!
 //! Every summary ends with the caveat that a statistical signal is a reason
 //! for review, not proof of discrimination. A finding never shows a number
