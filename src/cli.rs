@@ -1,23 +1,13 @@
-//! Command-line definitions (clap derive). Turned into settings structs of
-//! `crate::commands`; no logic lives here.
+//! Command-line definitions (clap derive). `settings.rs` resolves them into
+//! the commands' settings; no logic lives here.
 
 use std::path::PathBuf;
 
-use crate::commands::report::{ReportFormat, ReportSettings};
-use crate::commands::{
-    InputSettings, TextOrJson,
-    analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings},
-    demo::DemoSettings,
-    generate::{GenFormat, GenerateSettings},
-    schema::SchemaSettings,
-    threshold_test::{CountColumns, ThresholdTestSettings},
-    validate::ValidateSettings,
-};
+use crate::commands::threshold_test::CountColumns;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stopaudit_core::analysis::findings::Severity;
-use stopaudit_core::i18n::Lang;
-use stopaudit_core::scope::{Filter, Period, Scope};
+use stopaudit_core::scope::{Filter, Period};
 use stopaudit_core::threshold_test::FitSettings;
 
 /// Audits police stop registrations for signs of discriminatory selection.
@@ -276,19 +266,6 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
         .ok_or_else(|| format!("`{s}`: expected high, medium, insufficient_data or note"))
 }
 
-impl From<&AnalysisArgs> for AnalysisOverrides {
-    fn from(a: &AnalysisArgs) -> Self {
-        AnalysisOverrides {
-            strata_by: a.by.clone(),
-            min_cell: a.min_cell,
-            population: a.population.clone(),
-            confidence: a.confidence,
-            fdr: a.fdr,
-            threshold_test: a.threshold_test.clone(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TextFormat {
     Text,
@@ -322,175 +299,6 @@ pub enum GenFormatArg {
     Csv,
     Parquet,
     Ipc,
-}
-
-impl From<InputArgs> for InputSettings {
-    fn from(a: InputArgs) -> Self {
-        InputSettings {
-            inputs: a.inputs,
-            config: a.config,
-            quiet: a.quiet,
-            scope: Scope {
-                period: a.period,
-                filters: a.filters,
-            },
-        }
-    }
-}
-
-impl From<TextFormat> for TextOrJson {
-    fn from(f: TextFormat) -> Self {
-        match f {
-            TextFormat::Text => TextOrJson::Text,
-            TextFormat::Json => TextOrJson::Json,
-        }
-    }
-}
-
-/// A command with its settings resolved.
-pub enum Resolved {
-    Schema(SchemaSettings),
-    Validate(ValidateSettings),
-    Analyze(AnalyzeSettings),
-    Generate(GenerateSettings),
-    Demo(DemoSettings),
-    Report(ReportSettings),
-    ThresholdTest(ThresholdTestSettings),
-}
-
-impl Command {
-    pub fn resolve(self, command_line: String) -> Resolved {
-        match self {
-            Command::Report {
-                input,
-                out,
-                lang,
-                format,
-                as_of,
-                analysis,
-            } => Resolved::Report(ReportSettings {
-                input: input.into(),
-                overrides: (&analysis).into(),
-                fail_on: analysis.fail_on,
-                out,
-                lang: match lang {
-                    LangArg::En => Lang::En,
-                    LangArg::Nl => Lang::Nl,
-                },
-                formats: format
-                    .into_iter()
-                    .map(|f| match f {
-                        ReportFormatArg::Html => ReportFormat::Html,
-                        ReportFormatArg::Md => ReportFormat::Md,
-                        ReportFormatArg::Csv => ReportFormat::Csv,
-                        ReportFormatArg::Png => ReportFormat::Png,
-                        ReportFormatArg::Svg => ReportFormat::Svg,
-                    })
-                    .collect(),
-                as_of,
-                command: command_line,
-            }),
-            Command::Schema {
-                example_config,
-                format,
-            } => Resolved::Schema(SchemaSettings {
-                example_config,
-                format: format.into(),
-            }),
-            Command::Validate {
-                input,
-                quarantine,
-                format,
-            } => Resolved::Validate(ValidateSettings {
-                input: input.into(),
-                quarantine,
-                format: format.into(),
-            }),
-            Command::Analyze {
-                input,
-                format,
-                out,
-                quarantine,
-                analysis,
-            } => Resolved::Analyze(AnalyzeSettings {
-                input: input.into(),
-                format: match format {
-                    AnalyzeFormatArg::Table => AnalyzeFormat::Table,
-                    AnalyzeFormatArg::Json => AnalyzeFormat::Json,
-                    AnalyzeFormatArg::Csv => AnalyzeFormat::Csv,
-                },
-                out,
-                quarantine,
-                overrides: (&analysis).into(),
-                fail_on: analysis.fail_on,
-            }),
-            Command::Generate {
-                rows,
-                seed,
-                out,
-                format,
-                bias,
-                truth,
-                dirty,
-                start,
-                days,
-                quiet,
-            } => Resolved::Generate(GenerateSettings {
-                rows,
-                seed,
-                out,
-                format: match format {
-                    GenFormatArg::Csv => GenFormat::Csv,
-                    GenFormatArg::Parquet => GenFormat::Parquet,
-                    GenFormatArg::Ipc => GenFormat::Ipc,
-                },
-                bias,
-                truth,
-                dirty,
-                start,
-                days,
-                quiet,
-            }),
-            Command::ThresholdTest {
-                counts,
-                columns,
-                reference,
-                filters,
-                chains,
-                warmup,
-                draws,
-                seed,
-                target_accept,
-                confidence,
-                format,
-                out,
-            } => Resolved::ThresholdTest(ThresholdTestSettings {
-                input: counts,
-                columns: columns.into(),
-                reference,
-                filters,
-                fit: FitSettings {
-                    chains,
-                    warmup,
-                    draws,
-                    seed,
-                    target_accept,
-                    interval: confidence,
-                    ..FitSettings::default()
-                },
-                format: format.into(),
-                out,
-            }),
-            Command::Demo { out, quiet, lang } => Resolved::Demo(DemoSettings {
-                out,
-                quiet,
-                lang: match lang {
-                    LangArg::En => Lang::En,
-                    LangArg::Nl => Lang::Nl,
-                },
-            }),
-        }
-    }
 }
 
 /// A probability strictly between 0.5 and 1 (a confidence or credible level).

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod settings;
 
 use clap::Parser;
 
@@ -44,31 +45,42 @@ fn main() {
         .collect::<Vec<_>>()
         .join(" ");
     let args = cli::Cli::parse();
-    if let Some(n) = args.threads {
+    let settings = settings::Environment::read(|name| std::env::var_os(name))
+        .and_then(|env| settings::Settings::resolve(args, &env, command_line));
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => exit_with(&e),
+    };
+    if settings.threads_chosen {
         // polars reads its thread count once, from the environment.
-        // SAFETY: no other thread exists yet (this is the start of main).
-        unsafe { std::env::set_var("POLARS_MAX_THREADS", n.to_string()) };
-        if let Err(e) = stopaudit_io::threads::init_threads(n) {
-            eprintln!("stopaudit: error: {e}");
-            std::process::exit(e.exit_code());
-        }
+        // SAFETY: no other thread exists yet (nothing parallel has run).
+        unsafe { std::env::set_var("POLARS_MAX_THREADS", settings.threads.to_string()) };
+    }
+    // Every parallel step runs on rayon's pool, sized here once. The
+    // command itself stays on this thread, outside the pool: the scan's
+    // ordered step waits here for batch jobs running on the pool.
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.threads)
+        .build_global()
+    {
+        exit_with(&stopaudit_core::error::Error::Usage(format!(
+            "--threads {}: {e}",
+            settings.threads
+        )));
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = match args.command.resolve(command_line) {
-        cli::Resolved::Schema(s) => commands::schema::run(&s, &mut out),
-        cli::Resolved::Validate(s) => commands::validate::run(&s, &mut out),
-        cli::Resolved::Analyze(s) => commands::analyze::run(&s, &mut out),
-        cli::Resolved::Generate(s) => commands::generate::run(&s, &mut out),
-        cli::Resolved::Demo(s) => commands::demo::run(&s, &mut out),
-        cli::Resolved::Report(s) => commands::report::run(&s, &mut out),
-        cli::Resolved::ThresholdTest(s) => commands::threshold_test::run(&s, &mut out),
-    };
+    let result = settings.command.run(&mut out);
     if let Err(e) = result {
         drop(out);
-        eprintln!("stopaudit: error: {e}");
-        std::process::exit(e.exit_code());
+        exit_with(&e);
     }
+}
+
+/// Reports an error on stderr and exits with its code.
+fn exit_with(e: &stopaudit_core::error::Error) -> ! {
+    eprintln!("stopaudit: error: {e}");
+    std::process::exit(e.exit_code());
 }
 
 /// Quotes an argument for a POSIX shell when it needs it.

@@ -4,12 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::InputSettings;
+use crate::settings::Audit;
 use stopaudit_core::analysis::{self, AnalysisSettings, SCHEMA_VERSION};
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::output::write_atomic;
 use stopaudit_core::provenance::Provenance;
-use stopaudit_core::pseudonym::{self, KeyError, PseudonymKey};
 pub use stopaudit_core::results::{Analysis, check_fail_on, render_table, to_json, write_csv_dir};
 use stopaudit_io::ingest;
 use stopaudit_io::quarantine::QuarantineSink;
@@ -36,7 +35,26 @@ pub struct AnalysisOverrides {
 }
 
 impl AnalysisOverrides {
-    fn apply(&self, mut s: AnalysisSettings) -> AnalysisSettings {
+    /// Whether no value is given.
+    pub fn is_empty(&self) -> bool {
+        let AnalysisOverrides {
+            strata_by,
+            min_cell,
+            population,
+            confidence,
+            fdr,
+            threshold_test,
+        } = self;
+        strata_by.is_none()
+            && min_cell.is_none()
+            && population.is_none()
+            && confidence.is_none()
+            && fdr.is_none()
+            && threshold_test.is_none()
+    }
+
+    /// `s` with these values on top.
+    pub fn apply(&self, mut s: AnalysisSettings) -> AnalysisSettings {
         if let Some(by) = &self.strata_by {
             s.strata_by = by.clone();
         }
@@ -61,80 +79,50 @@ impl AnalysisOverrides {
 }
 
 /// Settings of `stopaudit analyze`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct AnalyzeSettings {
-    pub input: InputSettings,
+    pub audit: Audit,
     pub format: AnalyzeFormat,
     /// A file (table, json) or a folder (csv); stdout when absent (not for csv).
     pub out: Option<PathBuf>,
     /// Also write quarantined rows here.
     pub quarantine: Option<PathBuf>,
-    pub overrides: AnalysisOverrides,
     /// Exit with code 1 (after writing everything) when a finding at or above this severity exists.
     pub fail_on: Option<stopaudit_core::analysis::findings::Severity>,
 }
 
 /// Runs ingestion, counting and every analysis.
-pub fn analyze(
-    input: &InputSettings,
-    quarantine: Option<&Path>,
-    overrides: &AnalysisOverrides,
-) -> Result<Analysis> {
-    Ok(analyze_and_validate(input, quarantine, overrides)?.0)
+pub fn analyze(audit: &Audit, quarantine: Option<&Path>) -> Result<Analysis> {
+    Ok(analyze_and_validate(audit, quarantine)?.0)
 }
 
 /// [`analyze`], and the validation report of the same pass (what
 /// `stopaudit validate` would say), for the demo.
 pub fn analyze_and_validate(
-    input: &InputSettings,
+    audit: &Audit,
     quarantine: Option<&Path>,
-    overrides: &AnalysisOverrides,
 ) -> Result<(Analysis, super::validate::ValidationReport)> {
-    let (config, inputs, id_limits) = input.resolve()?;
-    let codes = config.code_lists()?;
-    let settings = overrides.apply(config.analysis.clone());
-    settings.check(&codes)?;
-    // The pseudonymisation key, read once for every analysis that names officers.
-    let pseudonym_key = match PseudonymKey::resolve(
-        settings.pseudonym_key_file()?,
-        std::env::var_os(pseudonym::KEY_VARIABLE),
-    ) {
-        Ok(key) => Some(key),
-        Err(KeyError::Missing) => None,
-        Err(e) => return Err(Error::Config(e.to_string())),
-    };
+    let reading = &audit.reading;
+    let (config, codes) = (&reading.config, &reading.codes);
+    let settings: &AnalysisSettings = &config.analysis;
+    let population = audit.population.as_ref().map(|(p, _)| p);
     let mut sink = match quarantine {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let population = match &settings.population {
-        Some(p) => Some(analysis::population::Population::load(p)?),
-        None => None,
-    };
-    let plan = settings.count_plan(population.as_ref(), config.timezone())?;
+    let plan = settings.count_plan(population, config.timezone())?;
     let ingest::Ingested {
         summary,
         dicts,
         cube,
-    } = ingest::ingest(
-        &inputs,
-        &ingest::ScanSettings {
-            config: &config,
-            codes: &codes,
-            scope: &input.scope,
-            plan: &plan,
-            progress: !input.quiet,
-            id_limits,
-        },
-        &mut sink,
-    )?;
+    } = ingest::ingest(&reading.inputs, &reading.scan(&plan), &mut sink)?;
     if summary.rows_analyzed == 0 {
         return Err(Error::NoData(format!(
             "no rows could be analysed: {} read, {} quarantined, {} out of scope; run `stopaudit validate` on the same inputs to see why",
             summary.rows_read, summary.rows_quarantined, summary.rows_out_of_scope
         )));
     }
-    let mut counts = cube.tables(&dicts, &codes, &summary.attributes);
+    let mut counts = cube.tables(&dicts, codes, &summary.attributes);
     assert_eq!(
         counts.total_stops, summary.rows_analyzed,
         "every analysed row is counted once"
@@ -142,57 +130,37 @@ pub fn analyze_and_validate(
     let results = analysis::run(&analysis::Inputs {
         cube: &cube,
         dicts: &dicts,
-        codes: &codes,
+        codes,
         attributes: &summary.attributes,
         references: &config.groups.reference,
-        settings: &settings,
-        population: population.as_ref(),
+        settings,
+        population,
         summary: &summary,
-        pseudonym_key: pseudonym_key.as_ref(),
+        pseudonym_key: audit.pseudonym_key.as_ref(),
     })?;
     if settings.min_cell > 0 {
-        analysis::suppress::count_tables(&mut counts, settings.min_cell, &codes);
+        analysis::suppress::count_tables(&mut counts, settings.min_cell, codes);
     }
-    let mut effective = config.clone();
-    effective.analysis = settings.clone();
-    let mut provenance = Provenance::new(&summary, input.config.as_deref(), &input.scope)?;
-    provenance.configuration = serde_json::to_value(&effective).expect("serialisable");
-    if let Some(pop) = &settings.population {
-        provenance.population = Some(stopaudit_core::provenance::ConfigProvenance {
-            path: pop.display().to_string(),
-            sha256: ingest::sha256_file(pop)?,
-        });
-    }
-    let validation = super::validate::report(
-        summary.clone(),
-        input.config.as_deref(),
-        &input.scope,
-        super::validate::examples(&sink),
-    )?;
+    let mut provenance = Provenance::new(&summary, reading.config_file.clone(), &reading.scope);
+    provenance.configuration = serde_json::to_value(config).expect("serialisable");
+    provenance.population = audit.population.as_ref().map(|(_, id)| id.clone());
+    let validation =
+        super::validate::report(summary.clone(), reading, super::validate::examples(&sink));
     sink.commit()?;
     let analysis = Analysis {
         schema_version: SCHEMA_VERSION,
         provenance,
-        settings,
+        settings: settings.clone(),
         missing_values: summary.missing_values,
         results,
         counts,
-        codes,
+        codes: codes.clone(),
     };
     Ok((analysis, validation))
 }
 
 pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
-    if settings.format == AnalyzeFormat::Csv && settings.out.is_none() {
-        return Err(Error::Usage(
-            "--format csv writes several files: give a folder with --out".into(),
-        ));
-    }
-    let analysis = analyze(
-        &settings.input,
-        settings.quarantine.as_deref(),
-        &settings.overrides,
-    )?;
+    let analysis = analyze(&settings.audit, settings.quarantine.as_deref())?;
     let text = match settings.format {
         AnalyzeFormat::Json => Some(to_json(&analysis)),
         AnalyzeFormat::Table => Some(render_table(&analysis)),

@@ -1,11 +1,11 @@
 //! `stopaudit demo`: the main job on the bundled sample, written to reports/demo/.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::InputSettings;
 use super::analyze::{analyze_and_validate, render_table, to_json, write_csv_dir};
 use super::validate::render_text;
+use crate::settings::Audit;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::output::write_atomic;
 
@@ -15,45 +15,20 @@ pub const SAMPLE: &str = "datasets/sample/proco_2025_sample.csv";
 pub const SAMPLE_CONFIG: &str = "datasets/sample/stopaudit.toml";
 
 /// Settings of `stopaudit demo`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DemoSettings {
+    /// The bundled sample and its configuration.
+    pub audit: Audit,
     pub out: PathBuf,
-    pub quiet: bool,
     /// Language of the report.
     pub lang: stopaudit_core::i18n::Lang,
 }
 
-impl Default for DemoSettings {
-    fn default() -> Self {
-        DemoSettings {
-            out: PathBuf::from("reports/demo"),
-            quiet: false,
-            lang: stopaudit_core::i18n::Lang::En,
-        }
-    }
-}
-
-/// Finds a bundled file from the working directory, else from the source tree.
-fn bundled(rel: &str) -> PathBuf {
-    let here = PathBuf::from(rel);
-    if here.exists() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
 pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
-    let input = InputSettings {
-        inputs: vec![bundled(SAMPLE)],
-        config: Some(bundled(SAMPLE_CONFIG)),
-        quiet: settings.quiet,
-        scope: Default::default(),
-    };
     let dir = &settings.out;
     let quarantine = dir.join("quarantine.csv");
     // One pass over the sample gives both the validation report and the analysis.
-    let (analysis, validation) =
-        analyze_and_validate(&input, Some(quarantine.as_path()), &Default::default())?;
+    let (analysis, validation) = analyze_and_validate(&settings.audit, Some(quarantine.as_path()))?;
     let validation_text = render_text(&validation, Some(quarantine.as_path()));
     let table = render_table(&analysis);
     write_atomic(&dir.join("validation.txt"), validation_text.as_bytes())?;
@@ -67,9 +42,7 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     // The report is written from the same analysis: no second pass over the sample.
     super::report::write_files(
         &analysis,
-        &super::report::ReportSettings {
-            input: input.clone(),
-            overrides: Default::default(),
+        &super::report::ReportOutput {
             out: dir.clone(),
             lang: settings.lang,
             formats: vec![
@@ -78,7 +51,6 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
             ],
             as_of: None,
             command: format!("stopaudit demo --lang {}", settings.lang.code()),
-            fail_on: None,
         },
     )?;
     let text = format!(

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::InputSettings;
-use super::analyze::{Analysis, AnalysisOverrides, analyze, write_csv_dir};
+use super::analyze::{Analysis, analyze, write_csv_dir};
+use crate::settings::Audit;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::i18n::Lang;
 use stopaudit_core::output::write_atomic;
@@ -26,37 +26,38 @@ pub enum ReportFormat {
 }
 
 /// Settings of `stopaudit report`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReportSettings {
-    pub input: InputSettings,
-    pub overrides: AnalysisOverrides,
+    pub audit: Audit,
+    pub output: ReportOutput,
+    /// Exit with code 1 (after writing) when a finding at or above this severity exists.
+    pub fail_on: Option<stopaudit_core::analysis::findings::Severity>,
+}
+
+/// What a report is written as, and where.
+#[derive(Debug, Clone)]
+pub struct ReportOutput {
+    /// Output folder.
     pub out: PathBuf,
     pub lang: Lang,
+    /// At least one.
     pub formats: Vec<ReportFormat>,
     pub as_of: Option<NaiveDate>,
     /// The command line, shown in the provenance section.
     pub command: String,
-    /// Exit with code 1 (after writing) when a finding at or above this severity exists.
-    pub fail_on: Option<stopaudit_core::analysis::findings::Severity>,
 }
 
 /// Analyses the inputs and writes the report files; the second value is
 /// the `--fail-on` check, to report after the paths.
 pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, Result<()>)> {
-    if settings.formats.is_empty() {
-        return Err(Error::Usage(
-            "--format: name at least one of html, md, csv".into(),
-        ));
-    }
-    let analysis = analyze(&settings.input, None, &settings.overrides)?;
-    let written = write_files(&analysis, settings)?;
+    let analysis = analyze(&settings.audit, None)?;
+    let written = write_files(&analysis, &settings.output)?;
     let verdict = super::analyze::check_fail_on(&analysis, settings.fail_on);
     Ok((written, verdict))
 }
 
-/// Writes the report of an analysis already made (`settings.input` and
-/// `settings.overrides` are not read again); returns the paths written.
-pub fn write_files(analysis: &Analysis, settings: &ReportSettings) -> Result<Vec<PathBuf>> {
+/// Writes the report of an analysis already made; returns the paths written.
+pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Vec<PathBuf>> {
     let doc = build::build(
         analysis,
         &analysis.codes,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{InputSettings, TextOrJson};
+use super::TextOrJson;
+use crate::settings::Reading;
 use stopaudit_core::counting::CountPlan;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::provenance::Provenance;
@@ -14,9 +15,9 @@ use stopaudit_io::ingest::{self, FileSummary, IngestSummary};
 use stopaudit_io::quarantine::{QuarantineRecord, QuarantineSink, Reason};
 
 /// Settings of `stopaudit validate`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ValidateSettings {
-    pub input: InputSettings,
+    pub reading: Reading,
     /// Where to write quarantined rows (.csv or .parquet).
     pub quarantine: Option<PathBuf>,
     pub format: TextOrJson,
@@ -37,34 +38,17 @@ pub struct ValidationReport {
 
 /// Reads everything and builds the report; writes the quarantine file if asked.
 pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
-    let (config, inputs, id_limits) = settings.input.resolve()?;
+    let reading = &settings.reading;
     let mut sink = match &settings.quarantine {
         Some(p) => QuarantineSink::to_file(p)?,
         None => QuarantineSink::counting_only(),
     };
-    let codes = config.code_lists()?;
-    let summary = ingest::ingest(
-        &inputs,
-        &ingest::ScanSettings {
-            config: &config,
-            codes: &codes,
-            scope: &settings.input.scope,
-            // Validation needs the row accounting, not the analyses' tables.
-            plan: &CountPlan::default(),
-            progress: !settings.input.quiet,
-            id_limits,
-        },
-        &mut sink,
-    )?
-    .summary;
+    // Validation needs the row accounting, not the analyses' tables.
+    let plan = CountPlan::default();
+    let summary = ingest::ingest(&reading.inputs, &reading.scan(&plan), &mut sink)?.summary;
     let examples = examples(&sink);
     sink.commit()?;
-    report(
-        summary,
-        settings.input.config.as_deref(),
-        &settings.input.scope,
-        examples,
-    )
+    Ok(report(summary, reading, examples))
 }
 
 /// The first quarantined rows of a sink, without their original record.
@@ -81,17 +65,16 @@ pub(crate) fn examples(sink: &QuarantineSink) -> Vec<QuarantineRecord> {
 /// The validation report of an ingestion.
 pub(crate) fn report(
     summary: IngestSummary,
-    config: Option<&std::path::Path>,
-    scope: &stopaudit_core::scope::Scope,
+    reading: &Reading,
     examples: Vec<QuarantineRecord>,
-) -> Result<ValidationReport> {
-    Ok(ValidationReport {
-        provenance: Provenance::new(&summary, config, scope)?,
+) -> ValidationReport {
+    ValidationReport {
+        provenance: Provenance::new(&summary, reading.config_file.clone(), &reading.scope),
         attributes: summary.attributes.clone(),
         missing_values: summary.missing_values.clone(),
         files: summary.files,
         examples,
-    })
+    }
 }
 
 pub fn run(settings: &ValidateSettings, out: &mut dyn Write) -> Result<()> {

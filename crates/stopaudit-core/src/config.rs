@@ -160,14 +160,19 @@ fn toml_date<'de, D: serde::Deserializer<'de>>(
 }
 
 impl Config {
-    /// Reads and checks a mapping file.
-    pub fn load(path: &Path) -> Result<Self> {
+    /// Reads and checks a mapping file; see [`Config::parse`].
+    pub fn load(path: &Path) -> Result<(Self, CodeLists)> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| {
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the text of the mapping file at `path`, and returns
+    /// it with the code lists it defines. Files it names (population,
+    /// pseudonymisation key) are made relative to the file's folder.
+    pub fn parse(text: &str, path: &Path) -> Result<(Self, CodeLists)> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
         })?;
-        // Relative files named in it (population, pseudonymisation key) are
-        // relative to the configuration file.
         if let Some(dir) = path.parent() {
             let a = &mut config.analysis;
             for file in [
@@ -183,15 +188,16 @@ impl Config {
                 }
             }
         }
-        config
+        let codes = config
             .check()
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), strip_prefix(&e))))?;
-        Ok(config)
+        Ok((config, codes))
     }
 
     /// Checks what TOML parsing cannot: known field names, a valid time zone,
-    /// a single-character delimiter, a sensible period.
-    pub fn check(&self) -> Result<()> {
+    /// a single-character delimiter, a sensible period, `[analysis]` against
+    /// the code lists. Returns those code lists ([`Config::code_lists`]).
+    pub fn check(&self) -> Result<CodeLists> {
         for (name, source) in &self.columns {
             let is_group = self.groups.attributes.iter().any(|a| a == name);
             if schema::field(name).is_none() && !is_group {
@@ -252,7 +258,7 @@ impl Config {
         self.analysis
             .check(&codes)
             .map_err(|e| Error::Config(format!("[analysis] {e}")))?;
-        Ok(())
+        Ok(codes)
     }
 
     /// The code lists with this file's added codes and value mappings applied.

@@ -1,11 +1,10 @@
 //! Provenance: what produced an output, so it can be checked and reproduced.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
 
-use crate::accounting::{IngestSummary, sha256_file};
+use crate::accounting::{IngestSummary, sha256_bytes, sha256_file};
 use crate::error::Result;
 use crate::scope::Scope;
 
@@ -42,6 +41,24 @@ pub struct ConfigProvenance {
     pub path: String,
     /// SHA-256 of the file, as lowercase hex.
     pub sha256: String,
+}
+
+impl ConfigProvenance {
+    /// The identity of the file at `path` whose contents are `bytes`.
+    pub fn of(path: &std::path::Path, bytes: &[u8]) -> Self {
+        ConfigProvenance {
+            path: path.display().to_string(),
+            sha256: sha256_bytes(bytes),
+        }
+    }
+
+    /// The identity of the file at `path`, hashed from disk.
+    pub fn of_file(path: &std::path::Path) -> Result<Self> {
+        Ok(ConfigProvenance {
+            path: path.display().to_string(),
+            sha256: sha256_file(path)?,
+        })
+    }
 }
 
 /// The `provenance` object that opens every JSON output.
@@ -82,17 +99,11 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// Provenance from the ingest summary, hashing the mapping file at `config_path`;
-    /// `configuration` and `population` are left empty for the caller to fill.
-    pub fn new(summary: &IngestSummary, config_path: Option<&Path>, scope: &Scope) -> Result<Self> {
-        let config = match config_path {
-            Some(p) => Some(ConfigProvenance {
-                path: p.display().to_string(),
-                sha256: sha256_file(p)?,
-            }),
-            None => None,
-        };
-        Ok(Provenance {
+    /// Provenance from the ingest summary and the mapping file's identity
+    /// ([`ConfigProvenance::of`], taken when it was read); `configuration` and
+    /// `population` are left empty for the caller to fill.
+    pub fn new(summary: &IngestSummary, config: Option<ConfigProvenance>, scope: &Scope) -> Self {
+        Provenance {
             tool: TOOL,
             version: VERSION,
             inputs: summary
@@ -122,7 +133,7 @@ impl Provenance {
             last_stop: summary.last_stop.clone(),
             configuration: serde_json::Value::Null,
             population: None,
-        })
+        }
     }
 
     /// The accounting line shown in every text output.

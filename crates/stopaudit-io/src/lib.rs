@@ -11,4 +11,3 @@ mod progress;
 pub mod quarantine;
 #[cfg(test)]
 mod reference;
-pub mod threads;

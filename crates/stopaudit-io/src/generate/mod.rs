@@ -68,6 +68,9 @@ pub struct GenerateSettings {
     /// Length of the period in days.
     pub days: u32,
     pub quiet: bool,
+    /// Worker threads: rows are made in chunks, at most twice this many
+    /// (and one) in flight at once.
+    pub threads: usize,
 }
 
 impl Default for GenerateSettings {
@@ -83,6 +86,7 @@ impl Default for GenerateSettings {
             start: NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date"),
             days: 365,
             quiet: false,
+            threads: 1,
         }
     }
 }
@@ -1190,7 +1194,7 @@ pub fn generate(settings: &GenerateSettings) -> Result<Truth> {
     };
     let (mut next, mut written) = (0, 0);
     crate::ordered::in_order(
-        2 * rayon::current_num_threads() + 1,
+        2 * settings.threads.max(1) + 1,
         || {
             let k = next;
             next += 1;

@@ -300,12 +300,13 @@ const MAX_IN_FLIGHT: usize = 12;
 /// (twice the threads and one, at most [`MAX_IN_FLIGHT`]) and handed to
 /// `each` in file order on this thread ([`crate::ordered::in_order`]).
 fn in_order(
+    threads: usize,
     src: &mut dyn Source,
     context: &std::sync::Arc<FileContext>,
     bar: &indicatif::ProgressBar,
     mut each: impl FnMut(Processed) -> Result<()>,
 ) -> Result<()> {
-    let window = (2 * rayon::current_num_threads() + 1).min(MAX_IN_FLIGHT);
+    let window = (2 * threads.max(1) + 1).min(MAX_IN_FLIGHT);
     crate::ordered::in_order(
         window,
         || {
@@ -363,6 +364,8 @@ pub struct ScanSettings<'a> {
     pub progress: bool,
     /// The duplicate check's memory limits.
     pub id_limits: IdLimits,
+    /// Worker threads: batches in flight are at most twice this and one.
+    pub threads: usize,
 }
 
 /// Runs ingestion: reads, checks and counts every input, quarantining what
@@ -380,6 +383,7 @@ pub fn ingest(
         plan,
         progress,
         id_limits,
+        threads,
     } = *settings;
     if inputs.is_empty() {
         return Err(Error::Usage("no input files given".into()));
@@ -495,7 +499,7 @@ pub fn ingest(
                 columns: mapping.describe(src.columns()),
                 notes: Vec::new(),
             };
-            in_order(&mut *src, &context, &bar, |mut p| {
+            in_order(threads, &mut *src, &context, &bar, |mut p| {
                 summary.rows_read += p.rows_read;
                 // Duplicates depend on the rows before: the one step in file order.
                 let duplicates = state.stop_ids.check(&p.ids)?;

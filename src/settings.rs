@@ -1,0 +1,495 @@
+//! Settings, resolved once (as uv's `settings.rs` and ripgrep's `HiArgs`).
+//!
+//! [`Settings::resolve`] turns the command line ([`crate::cli`]), the
+//! configuration file and the environment into plain, checked values before
+//! any command runs: the inputs (globs expanded), the configuration with its
+//! code lists and the command line's `[analysis]` overrides applied, the
+//! scope, the population file, the pseudonymisation key, the duplicate
+//! check's limits and the thread count. Commands receive these values and
+//! pass on what the libraries need; nothing below this module reads the
+//! environment or a setting's file again.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use stopaudit_core::analysis::population::Population;
+use stopaudit_core::codes::CodeLists;
+use stopaudit_core::config::Config;
+use stopaudit_core::counting::CountPlan;
+use stopaudit_core::error::{Error, Result};
+use stopaudit_core::i18n::Lang;
+use stopaudit_core::provenance::ConfigProvenance;
+use stopaudit_core::pseudonym::{self, KeyError, PseudonymKey};
+use stopaudit_core::scope::Scope;
+use stopaudit_io::ingest::{IdLimits, ScanSettings};
+
+use crate::cli::{self, AnalyzeFormatArg, Cli, Command, GenFormatArg, LangArg, ReportFormatArg};
+use crate::commands::analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings};
+use crate::commands::demo::{self, DemoSettings};
+use crate::commands::generate::{GenFormat, GenerateSettings};
+use crate::commands::report::{ReportFormat, ReportOutput, ReportSettings};
+use crate::commands::schema::SchemaSettings;
+use crate::commands::threshold_test::ThresholdTestSettings;
+use crate::commands::validate::ValidateSettings;
+use crate::commands::{Command as Resolved, TextOrJson};
+use stopaudit_core::threshold_test::FitSettings;
+
+/// Everything a run needs, resolved and checked.
+pub struct Settings {
+    /// Worker threads of rayon's pool (`--threads`, else every core), which
+    /// `main` builds once before the command runs; the scan and the
+    /// generator also bound their jobs in flight by it.
+    pub threads: usize,
+    /// Whether `--threads` was given (polars then gets the same count).
+    pub threads_chosen: bool,
+    /// The command with its settings.
+    pub command: Resolved,
+}
+
+/// What the environment contributes, read once by [`Environment::read`].
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// The pseudonymisation key ([`pseudonym::KEY_VARIABLE`]), if set.
+    pub pseudonym_key: Option<OsString>,
+    /// The duplicate check's memory limits.
+    pub id_limits: IdLimits,
+}
+
+impl Environment {
+    /// Reads the variables stopaudit knows; `env` looks a name up. For
+    /// tests and tuning, `STOPAUDIT_ID_MEMORY` (distinct ids kept in
+    /// memory) and `STOPAUDIT_CHECK_IDS` (spilled ids checked at once, at
+    /// least 1) set the duplicate check's limits.
+    pub fn read(env: impl Fn(&str) -> Option<OsString>) -> Result<Self> {
+        let mut id_limits = IdLimits::default();
+        let read = |name: &str, min: u64| -> Result<Option<u64>> {
+            let Some(value) = env(name) else {
+                return Ok(None);
+            };
+            match value.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+                Some(n) if n >= min => Ok(Some(n)),
+                _ => Err(Error::Usage(format!(
+                    "{name}={}: give a whole number of at least {min}",
+                    value.to_string_lossy()
+                ))),
+            }
+        };
+        if let Some(n) = read("STOPAUDIT_ID_MEMORY", 0)? {
+            id_limits.in_memory = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = read("STOPAUDIT_CHECK_IDS", 1)? {
+            id_limits.checked_at_once = n;
+        }
+        Ok(Environment {
+            pseudonym_key: env(pseudonym::KEY_VARIABLE),
+            id_limits,
+        })
+    }
+}
+
+/// The inputs as the command line names them, before any file is read.
+#[derive(Debug, Clone, Default)]
+pub struct InputSources {
+    /// Files or glob patterns, in order.
+    pub inputs: Vec<PathBuf>,
+    /// Mapping/configuration file.
+    pub config: Option<PathBuf>,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Period and filters (`--period`, `--where`).
+    pub scope: Scope,
+}
+
+/// The settings of a command that reads stop data.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// Input files, globs expanded, in order.
+    pub inputs: Vec<PathBuf>,
+    /// The configuration, with the command line's `[analysis]` overrides.
+    pub config: Config,
+    /// Its code lists.
+    pub codes: CodeLists,
+    /// The configuration file's path and SHA-256 (of the bytes parsed).
+    pub config_file: Option<ConfigProvenance>,
+    /// `--period` and `--where`.
+    pub scope: Scope,
+    /// A progress bar on stderr.
+    pub progress: bool,
+    /// The duplicate check's memory limits.
+    pub id_limits: IdLimits,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+impl Reading {
+    /// Reads and checks the configuration (or takes the defaults) and
+    /// expands the input globs.
+    pub fn resolve(src: &InputSources, env: &Environment, threads: usize) -> Result<Self> {
+        let (config, codes, config_file) = match &src.config {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| Error::Config(format!("{}: is not UTF-8 text", path.display())))?;
+                let (config, codes) = Config::parse(text, path)?;
+                (config, codes, Some(ConfigProvenance::of(path, &bytes)))
+            }
+            None => {
+                let config = Config::default();
+                let codes = config.check()?;
+                (config, codes, None)
+            }
+        };
+        Ok(Reading {
+            inputs: stopaudit_io::ingest::expand_inputs(&src.inputs)?,
+            config,
+            codes,
+            config_file,
+            scope: src.scope.clone(),
+            progress: !src.quiet,
+            id_limits: env.id_limits,
+            threads,
+        })
+    }
+
+    /// The scan's settings for a count plan.
+    pub fn scan<'a>(&'a self, plan: &'a CountPlan) -> ScanSettings<'a> {
+        ScanSettings {
+            config: &self.config,
+            codes: &self.codes,
+            scope: &self.scope,
+            plan,
+            progress: self.progress,
+            id_limits: self.id_limits,
+            threads: self.threads,
+        }
+    }
+}
+
+/// The settings of an audit (`analyze`, `report`, `demo`): the reading with
+/// its effective `[analysis]` settings checked, and the files they name.
+#[derive(Debug)]
+pub struct Audit {
+    /// Inputs and configuration; `reading.config.analysis` is the run's
+    /// effective analysis settings.
+    pub reading: Reading,
+    /// The population file, loaded, and its identity.
+    pub population: Option<(Population, ConfigProvenance)>,
+    /// The pseudonymisation key, when one is configured.
+    pub pseudonym_key: Option<PseudonymKey>,
+}
+
+impl Audit {
+    /// Resolves the reading, applies the overrides to `[analysis]`, checks
+    /// the result and loads the population file and the key it names.
+    pub fn resolve(
+        src: &InputSources,
+        overrides: &AnalysisOverrides,
+        env: &Environment,
+        threads: usize,
+    ) -> Result<Self> {
+        let mut reading = Reading::resolve(src, env, threads)?;
+        // The file's own [analysis] was checked when it was read; the
+        // command line's values are checked here, with it.
+        if !overrides.is_empty() {
+            let analysis = overrides.apply(reading.config.analysis.clone());
+            analysis.check(&reading.codes)?;
+            reading.config.analysis = analysis;
+        }
+        let analysis = &reading.config.analysis;
+        let pseudonym_key = match PseudonymKey::resolve(
+            analysis.pseudonym_key_file()?,
+            env.pseudonym_key.clone(),
+        ) {
+            Ok(key) => Some(key),
+            Err(KeyError::Missing) => None,
+            Err(e) => return Err(Error::Config(e.to_string())),
+        };
+        let population = match &analysis.population {
+            Some(path) => Some((Population::load(path)?, ConfigProvenance::of_file(path)?)),
+            None => None,
+        };
+        Ok(Audit {
+            reading,
+            population,
+            pseudonym_key,
+        })
+    }
+}
+
+impl Settings {
+    /// Resolves the parsed command line against the configuration file and
+    /// the environment. `command_line` is the quoted command, for reports.
+    pub fn resolve(cli: Cli, env: &Environment, command_line: String) -> Result<Settings> {
+        let threads_chosen = cli.threads.is_some();
+        let threads = cli.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let command = match cli.command {
+            Command::Schema {
+                example_config,
+                format,
+            } => Resolved::Schema(SchemaSettings {
+                example_config,
+                format: format.into(),
+            }),
+            Command::Validate {
+                input,
+                quarantine,
+                format,
+            } => Resolved::Validate(ValidateSettings {
+                reading: Reading::resolve(&input.into(), env, threads)?,
+                quarantine,
+                format: format.into(),
+            }),
+            Command::Analyze {
+                input,
+                format,
+                out,
+                quarantine,
+                analysis,
+            } => {
+                let format = match format {
+                    AnalyzeFormatArg::Table => AnalyzeFormat::Table,
+                    AnalyzeFormatArg::Json => AnalyzeFormat::Json,
+                    AnalyzeFormatArg::Csv => AnalyzeFormat::Csv,
+                };
+                if format == AnalyzeFormat::Csv && out.is_none() {
+                    return Err(Error::Usage(
+                        "--format csv writes several files: give a folder with --out".into(),
+                    ));
+                }
+                Resolved::Analyze(AnalyzeSettings {
+                    audit: Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?,
+                    format,
+                    out,
+                    quarantine,
+                    fail_on: analysis.fail_on,
+                })
+            }
+            Command::Report {
+                input,
+                out,
+                lang,
+                format,
+                as_of,
+                analysis,
+            } => {
+                if format.is_empty() {
+                    return Err(Error::Usage(
+                        "--format: name at least one of html, md, csv".into(),
+                    ));
+                }
+                Resolved::Report(ReportSettings {
+                    audit: Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?,
+                    output: ReportOutput {
+                        out,
+                        lang: lang.into(),
+                        formats: format
+                            .into_iter()
+                            .map(|f| match f {
+                                ReportFormatArg::Html => ReportFormat::Html,
+                                ReportFormatArg::Md => ReportFormat::Md,
+                                ReportFormatArg::Csv => ReportFormat::Csv,
+                                ReportFormatArg::Png => ReportFormat::Png,
+                                ReportFormatArg::Svg => ReportFormat::Svg,
+                            })
+                            .collect(),
+                        as_of,
+                        command: command_line,
+                    },
+                    fail_on: analysis.fail_on,
+                })
+            }
+            Command::Generate {
+                rows,
+                seed,
+                out,
+                format,
+                bias,
+                truth,
+                dirty,
+                start,
+                days,
+                quiet,
+            } => Resolved::Generate(GenerateSettings {
+                rows,
+                seed,
+                out,
+                format: match format {
+                    GenFormatArg::Csv => GenFormat::Csv,
+                    GenFormatArg::Parquet => GenFormat::Parquet,
+                    GenFormatArg::Ipc => GenFormat::Ipc,
+                },
+                bias,
+                truth,
+                dirty,
+                start,
+                days,
+                quiet,
+                threads,
+            }),
+            Command::ThresholdTest {
+                counts,
+                columns,
+                reference,
+                filters,
+                chains,
+                warmup,
+                draws,
+                seed,
+                target_accept,
+                confidence,
+                format,
+                out,
+            } => Resolved::ThresholdTest(ThresholdTestSettings {
+                input: counts,
+                columns: columns.into(),
+                reference,
+                filters,
+                fit: FitSettings {
+                    chains,
+                    warmup,
+                    draws,
+                    seed,
+                    target_accept,
+                    interval: confidence,
+                    ..FitSettings::default()
+                },
+                format: format.into(),
+                out,
+            }),
+            Command::Demo { out, quiet, lang } => {
+                let sample = InputSources {
+                    inputs: vec![bundled(demo::SAMPLE)],
+                    config: Some(bundled(demo::SAMPLE_CONFIG)),
+                    quiet,
+                    scope: Scope::default(),
+                };
+                Resolved::Demo(DemoSettings {
+                    audit: Audit::resolve(&sample, &AnalysisOverrides::default(), env, threads)?,
+                    out,
+                    lang: lang.into(),
+                })
+            }
+        };
+        Ok(Settings {
+            threads,
+            threads_chosen,
+            command,
+        })
+    }
+}
+
+/// Finds a bundled file from the working directory, else from the source tree.
+fn bundled(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+impl From<cli::InputArgs> for InputSources {
+    fn from(a: cli::InputArgs) -> Self {
+        InputSources {
+            inputs: a.inputs,
+            config: a.config,
+            quiet: a.quiet,
+            scope: Scope {
+                period: a.period,
+                filters: a.filters,
+            },
+        }
+    }
+}
+
+impl From<cli::TextFormat> for TextOrJson {
+    fn from(f: cli::TextFormat) -> Self {
+        match f {
+            cli::TextFormat::Text => TextOrJson::Text,
+            cli::TextFormat::Json => TextOrJson::Json,
+        }
+    }
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Nl => Lang::Nl,
+        }
+    }
+}
+
+impl From<&cli::AnalysisArgs> for AnalysisOverrides {
+    fn from(a: &cli::AnalysisArgs) -> Self {
+        AnalysisOverrides {
+            strata_by: a.by.clone(),
+            min_cell: a.min_cell,
+            population: a.population.clone(),
+            confidence: a.confidence,
+            fdr: a.fdr,
+            threshold_test: a.threshold_test.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_gives_the_limits_and_the_key_or_the_defaults() {
+        let none = Environment::read(|_| None).unwrap();
+        assert_eq!(none.id_limits, IdLimits::default());
+        assert!(none.pseudonym_key.is_none());
+        let set = Environment::read(|name| match name {
+            "STOPAUDIT_ID_MEMORY" => Some("100".into()),
+            "STOPAUDIT_CHECK_IDS" => Some("50".into()),
+            pseudonym::KEY_VARIABLE => Some("k".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (set.id_limits.in_memory, set.id_limits.checked_at_once),
+            (100, 50)
+        );
+        assert_eq!(set.pseudonym_key.as_deref(), Some("k".as_ref()));
+        let bad = Environment::read(|name| (name == "STOPAUDIT_CHECK_IDS").then(|| "0".into()));
+        let err = bad.unwrap_err().to_string();
+        assert!(err.contains("STOPAUDIT_CHECK_IDS=0"), "{err}");
+    }
+
+    #[test]
+    fn overrides_are_checked_with_the_file_and_the_file_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("c.toml");
+        std::fs::write(&config, "[analysis]\nconfidence = 0.9\n").unwrap();
+        let src = InputSources {
+            inputs: vec![config.clone()],
+            config: Some(config.clone()),
+            ..InputSources::default()
+        };
+        let env = Environment::default();
+        let plain = Audit::resolve(&src, &AnalysisOverrides::default(), &env, 1).unwrap();
+        assert_eq!(plain.reading.config.analysis.confidence, 0.9);
+        let file = plain.reading.config_file.as_ref().unwrap();
+        assert_eq!(
+            file.sha256,
+            stopaudit_core::accounting::sha256_file(&config).unwrap()
+        );
+        let over = AnalysisOverrides {
+            fdr: Some(0.1),
+            ..AnalysisOverrides::default()
+        };
+        let both = Audit::resolve(&src, &over, &env, 1).unwrap();
+        assert_eq!(both.reading.config.analysis.confidence, 0.9);
+        assert_eq!(both.reading.config.analysis.fdr, 0.1);
+        let bad = AnalysisOverrides {
+            fdr: Some(1.5),
+            ..AnalysisOverrides::default()
+        };
+        let err = Audit::resolve(&src, &bad, &env, 1).unwrap_err();
+        assert!(err.to_string().contains("FDR level 1.5"), "{err}");
+    }
+}
