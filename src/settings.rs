@@ -21,7 +21,7 @@ use stopaudit_core::i18n::Lang;
 use stopaudit_core::provenance::ConfigProvenance;
 use stopaudit_core::pseudonym::{self, KeyError, PseudonymKey};
 use stopaudit_core::scope::Scope;
-use stopaudit_io::ingest::{IdLimits, ScanSettings};
+use stopaudit_io::scan::{IdLimits, ScanSettings};
 
 use crate::cli::{self, AnalyzeFormatArg, Cli, Command, GenFormatArg, LangArg, ReportFormatArg};
 use crate::commands::analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings};
@@ -140,7 +140,7 @@ impl Reading {
             }
         };
         Ok(Reading {
-            inputs: stopaudit_io::ingest::expand_inputs(&src.inputs)?,
+            inputs: stopaudit_io::scan::expand_inputs(&src.inputs)?,
             config,
             codes,
             config_file,

@@ -10,8 +10,8 @@ use stopaudit_core::error::{Error, Result};
 use stopaudit_core::output::write_atomic;
 use stopaudit_core::provenance::Provenance;
 pub use stopaudit_core::results::{Analysis, check_fail_on, render_table, to_json, write_csv_dir};
-use stopaudit_io::ingest;
 use stopaudit_io::quarantine::QuarantineSink;
+use stopaudit_io::scan;
 
 /// Output format of `stopaudit analyze`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,11 +111,11 @@ pub fn analyze_and_validate(
         None => QuarantineSink::counting_only(),
     };
     let plan = settings.count_plan(population, config.timezone())?;
-    let ingest::Ingested {
+    let scan::Scanned {
         summary,
         dicts,
         cube,
-    } = ingest::ingest(&reading.inputs, &reading.scan(&plan), &mut sink)?;
+    } = scan::scan(&reading.inputs, &reading.scan(&plan), &mut sink)?;
     if summary.rows_analyzed == 0 {
         return Err(Error::NoData(format!(
             "no rows could be analysed: {} read, {} quarantined, {} out of scope; run `stopaudit validate` on the same inputs to see why",

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::TextOrJson;
+use stopaudit_core::accounting::sha256_file;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::output::write_atomic;
 use stopaudit_core::provenance::{TOOL, VERSION};
 use stopaudit_core::threshold_test::{CountRow, FitSettings, ThresholdFit, fit};
-use stopaudit_io::ingest::csv::{decode, detect_delimiter, detect_encoding};
-use stopaudit_io::ingest::mapping::closest_columns;
-use stopaudit_io::ingest::sha256_file;
+use stopaudit_io::read::csv::{decode, detect_delimiter, detect_encoding};
+use stopaudit_io::read::mapping::closest_columns;
 
 /// Which columns of the counts file hold what.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use super::TextOrJson;
 use crate::settings::Reading;
+use stopaudit_core::accounting::{FileSummary, IngestSummary};
 use stopaudit_core::counting::CountPlan;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::provenance::Provenance;
-use stopaudit_io::ingest::{self, FileSummary, IngestSummary};
 use stopaudit_io::quarantine::{QuarantineRecord, QuarantineSink, Reason};
+use stopaudit_io::scan;
 
 /// Settings of `stopaudit validate`.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ pub fn validate(settings: &ValidateSettings) -> Result<ValidationReport> {
     };
     // Validation needs the row accounting, not the analyses' tables.
     let plan = CountPlan::default();
-    let summary = ingest::ingest(&reading.inputs, &reading.scan(&plan), &mut sink)?.summary;
+    let summary = scan::scan(&reading.inputs, &reading.scan(&plan), &mut sink)?.summary;
     let examples = examples(&sink);
     sink.commit()?;
     Ok(report(summary, reading, examples))

@@ -2,6 +2,8 @@
 //! crate's tests and (with the `testing` feature) the I/O crate's, which hold
 //! the counting kernel to a polars group-by.
 
+pub mod layers;
+
 use proptest::prelude::*;
 
 use crate::canonical::{StopBatch, StopRow};

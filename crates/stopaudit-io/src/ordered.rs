@@ -1,6 +1,6 @@
 //! Jobs run on the rayon pool a few at a time, their results handed back in
 //! the order the jobs came: the shape of both long loops of the program,
-//! the batches of an input file (`ingest`) and the chunks of a generated
+//! the batches of an input file (`scan`) and the chunks of a generated
 //! one (`generate`).
 
 use std::collections::VecDeque;

@@ -30,7 +30,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::ingest::datetime::resolve_local;
+use crate::datetime::resolve_local;
 use crate::quarantine::Reason;
 pub use bias::{BiasProfile, Effect};
 use stopaudit_core::codes::CodeLists;

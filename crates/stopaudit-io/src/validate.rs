@@ -1,25 +1,25 @@
-//! Turning one raw row into a canonical stop, or saying why it cannot be one.
+//! The validate stage: turning one raw row into a canonical stop, or saying
+//! why it cannot be one.
 //!
 //! Fields are checked in schema order and the first problem decides the
 //! quarantine reason; then the checks across fields (contraband without a
 //! search) and the period. Duplicates need the rows seen before and are
-//! checked afterwards, in file order (see [`super::Ingest`]).
+//! checked afterwards, in file order (see [`crate::scan`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
-use super::datetime::{
+use crate::datetime::{
     ParsedDateTime, local_date, parse_date, parse_datetime, parse_time, to_instant,
 };
-use super::mapping::{ColumnMapping, DateTimeColumns};
-use super::nested;
+use crate::nested;
+use crate::read::mapping::{ColumnMapping, DateTimeColumns};
 use rayon::prelude::*;
 
-use super::batch::{ColumnBatch, RawColumn};
-use super::source::Cell;
 use crate::quarantine::{Reason, Rejection};
+use crate::read::batch::{Cell, ColumnBatch, RawColumn};
 use stopaudit_core::canonical::{NONE_I64, StopFields, StopRow, TEXT_FIELDS};
 use stopaudit_core::codes::{CodeList, CodeLists, normalize_label, parse_bool};
 use stopaudit_core::schema::UNKNOWN_GROUP;
@@ -414,8 +414,8 @@ impl Validator {
                     );
                     let end = start + chrono::Duration::milliseconds(3_599_999);
                     match (
-                        super::datetime::resolve_local(start, self.tz),
-                        super::datetime::resolve_local(end, self.tz),
+                        crate::datetime::resolve_local(start, self.tz),
+                        crate::datetime::resolve_local(end, self.tz),
                     ) {
                         (Ok(a), Ok(b)) if b - a == 3_599_999 => Some(a),
                         _ => None,
@@ -458,7 +458,7 @@ impl Validator {
                     if !date_alone {
                         return Err(m);
                     }
-                    crate::ingest::datetime::parse_date(s)
+                    crate::datetime::parse_date(s)
                         .map(|d| ParsedDateTime::Local(d.and_hms_opt(0, 0, 0).expect("midnight")))
                 })
                 .map_err(|m| invalid(s.clone(), m)),
@@ -935,7 +935,7 @@ pub fn check_area_code(raw: &str) -> Result<String, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::mapping::resolve;
+    use crate::read::mapping::resolve;
     use std::path::Path;
     use stopaudit_core::config::Config;
 
@@ -1007,7 +1007,7 @@ mod tests {
                 })
                 .collect();
             let v = validator();
-            let raw = super::super::source::RawBatch {
+            let raw = crate::read::batch::RawBatch {
                 row_numbers: (2..2 + rows.len() as u64).collect(),
                 rows: rows.iter().map(|r| r.iter().map(|s| text(s)).collect()).collect(),
                 malformed: Vec::new(),

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use foldhash::{HashMap, HashSet};
 use rayon::prelude::*;
 
-use super::validate::CheckedBatch;
+use crate::validate::CheckedBatch;
 use stopaudit_core::error::{Error, Result};
 
 /// Shards of the in-memory set (smaller tables to grow).

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::batch::{ColumnBatch, RawColumn, TextColumn};
-use super::source::{BatchJob, MalformedRow, Source, clean_header};
+use super::batch::{ColumnBatch, MalformedRow, RawColumn, TextColumn};
+use super::source::{BatchJob, Source, clean_header};
 use stopaudit_core::config::{Encoding, InputConfig, delimiter_byte};
 use stopaudit_core::error::{Error, Result};
 

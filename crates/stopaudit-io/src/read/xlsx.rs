@@ -5,9 +5,9 @@ use std::path::Path;
 
 use calamine::{Data, Reader, open_workbook_auto};
 
-use super::batch::ColumnBatch;
-use super::datetime::from_excel_serial;
-use super::source::{BATCH_ROWS, BatchJob, Cell, RawBatch, Source, clean_header};
+use super::batch::{Cell, ColumnBatch, RawBatch};
+use super::source::{BATCH_ROWS, BatchJob, Source, clean_header};
+use crate::datetime::from_excel_serial;
 use stopaudit_core::error::{Error, Result};
 
 pub struct XlsxSource {

@@ -14,8 +14,9 @@ use polars::prelude::*;
 use std::num::NonZeroUsize;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use super::batch::{ColumnBatch, RawColumn, text_cell};
-use super::source::{BatchJob, Cell, Format, Source};
+use super::batch::{Cell, ColumnBatch, RawColumn, text_cell};
+use super::source::{BatchJob, Source};
+use stopaudit_core::accounting::Format;
 use stopaudit_core::error::{Error, Result};
 
 /// Rows per batch asked of polars' streaming engine.

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::batch::ColumnBatch;
-use super::source::{BATCH_ROWS, BatchJob, Cell, MalformedRow, RawBatch, Source, clean_header};
+use super::batch::{Cell, ColumnBatch, MalformedRow, RawBatch};
+use super::source::{BATCH_ROWS, BatchJob, Source, clean_header};
 use stopaudit_core::error::{Error, Result};
 
 pub struct JsonlSource {

@@ -7,9 +7,85 @@
 //! unless they turn out to be nearly unique (stop ids, timestamps), which
 //! stay as plain text in one buffer.
 
+use std::borrow::Cow;
+
+use chrono::{NaiveDate, NaiveDateTime};
 use foldhash::HashMap;
 
-use super::source::{Cell, MalformedRow, RawBatch};
+/// One raw cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Text(String),
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A wall-clock date-time without zone.
+    Local(NaiveDateTime),
+    /// An instant, ms since the epoch.
+    Instant(i64),
+    Date(NaiveDate),
+}
+
+impl Cell {
+    /// The value as text, as it would appear in the file (for values, messages and quarantine).
+    pub fn display(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Null => Cow::Borrowed(""),
+            Cell::Text(s) => Cow::Borrowed(s),
+            Cell::Bool(b) => Cow::Owned(b.to_string()),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Float(f) => Cow::Owned(f.to_string()),
+            Cell::Local(dt) => Cow::Owned(dt.format("%Y-%m-%d %H:%M:%S").to_string()),
+            Cell::Instant(ms) => Cow::Owned(
+                chrono::DateTime::from_timestamp_millis(*ms)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_else(|| ms.to_string()),
+            ),
+            Cell::Date(d) => Cow::Owned(d.to_string()),
+        }
+    }
+
+    /// True for a missing value: null, or text that is empty after trimming.
+    pub fn is_missing(&self) -> bool {
+        match self {
+            Cell::Null => true,
+            Cell::Text(s) => s.trim().is_empty(),
+            Cell::Float(f) => f.is_nan(),
+            _ => false,
+        }
+    }
+}
+
+/// A row that could not be split into the header's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MalformedRow {
+    pub row: u64,
+    pub message: String,
+    /// The raw text of the line (possibly truncated).
+    pub raw: String,
+}
+
+/// A batch of rows, in file order.
+#[derive(Debug, Default)]
+pub struct RawBatch {
+    /// Row numbers of `rows` (see [`crate::quarantine::QuarantineRecord::row`]).
+    pub row_numbers: Vec<u64>,
+    /// Cells per row, aligned with the source's columns.
+    pub rows: Vec<Vec<Cell>>,
+    pub malformed: Vec<MalformedRow>,
+}
+
+impl RawBatch {
+    /// Rows in this batch, well-formed and malformed.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.malformed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// Distinct values in a batch above which a text column is not worth coding
 /// (and the fraction of rows they must stay below).

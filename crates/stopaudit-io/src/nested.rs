@@ -11,7 +11,7 @@
 //! file: each worker slept about 0.5 s of a 3.5 s run, in
 //! `join_context`).
 //!
-//! So `ingest::in_order` runs a job [`serially`] when other
+//! So the scan's `in_order` runs a job [`serially`] when other
 //! batches are there to keep the threads busy, and the batch code splits
 //! its work only through [`join`] and [`min_len`], which obey that choice.
 //! The results are the same either way.

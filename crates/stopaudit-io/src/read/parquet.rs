@@ -9,7 +9,7 @@
 //! dictionary indices as codes, so its text is read once per row group.
 //! Chunks with plain-encoded pages are decoded as text. Files with column
 //! types this reader does not map are read by [`super::columnar`] instead;
-//! `tests/ingest_cli.rs` checks that both readers give the same results.
+//! `tests/it/ingest_cli.rs` checks that both readers give the same results.
 
 use std::fs::File;
 use std::io::Cursor;
@@ -28,8 +28,8 @@ use polars_parquet::read::{
 };
 use rayon::prelude::*;
 
-use super::batch::{ColumnBatch, RawColumn, text_cell};
-use super::source::{BatchJob, Cell, Source};
+use super::batch::{Cell, ColumnBatch, RawColumn, text_cell};
+use super::source::{BatchJob, Source};
 use stopaudit_core::error::{Error, Result};
 
 /// Rows per batch: a row group, or a slice of one this long.
@@ -363,7 +363,7 @@ impl Source for ParquetSource {
         Ok(Some(Box::new(move || {
             let decoded: Vec<(usize, RawColumn)> = selected
                 .par_iter()
-                .with_min_len(super::nested::min_len(selected.len()))
+                .with_min_len(crate::nested::min_len(selected.len()))
                 .map(|&c| Ok((c, file.decode(g, c, start, end)?)))
                 .collect::<Result<_>>()?;
             let mut columns: Vec<Option<RawColumn>> = vec![None; width];
