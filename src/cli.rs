@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::commands::threshold_test::CountColumns;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use stopaudit_core::analysis::findings::Severity;
+use stopaudit_core::findings::Severity;
 use stopaudit_core::scope::{Filter, Period};
 use stopaudit_core::threshold_test::FitSettings;
 

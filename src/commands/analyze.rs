@@ -88,7 +88,7 @@ pub struct AnalyzeSettings {
     /// Also write quarantined rows here.
     pub quarantine: Option<PathBuf>,
     /// Exit with code 1 (after writing everything) when a finding at or above this severity exists.
-    pub fail_on: Option<stopaudit_core::analysis::findings::Severity>,
+    pub fail_on: Option<stopaudit_core::findings::Severity>,
 }
 
 /// Runs ingestion, counting and every analysis.
@@ -122,25 +122,25 @@ pub fn analyze_and_validate(
             summary.rows_read, summary.rows_quarantined, summary.rows_out_of_scope
         )));
     }
-    let mut counts = cube.tables(&dicts, codes, &summary.attributes);
+    let counts = cube.tables(&dicts, codes, &summary.attributes);
     assert_eq!(
         counts.total_stops, summary.rows_analyzed,
         "every analysed row is counted once"
     );
-    let results = analysis::run(&analysis::Inputs {
-        cube: &cube,
-        dicts: &dicts,
-        codes,
-        attributes: &summary.attributes,
-        references: &config.groups.reference,
-        settings,
-        population,
-        summary: &summary,
-        pseudonym_key: audit.pseudonym_key.as_ref(),
-    })?;
-    if settings.min_cell > 0 {
-        analysis::suppress::count_tables(&mut counts, settings.min_cell, codes);
-    }
+    let published = stopaudit_core::results::audit(
+        &analysis::Inputs {
+            cube: &cube,
+            dicts: &dicts,
+            codes,
+            attributes: &summary.attributes,
+            references: &config.groups.reference,
+            settings,
+            population,
+            summary: &summary,
+            pseudonym_key: audit.pseudonym_key.as_ref(),
+        },
+        counts,
+    )?;
     let mut provenance = Provenance::new(&summary, reading.config_file.clone(), &reading.scope);
     provenance.configuration = serde_json::to_value(config).expect("serialisable");
     provenance.population = audit.population.as_ref().map(|(_, id)| id.clone());
@@ -152,8 +152,9 @@ pub fn analyze_and_validate(
         provenance,
         settings: settings.clone(),
         missing_values: summary.missing_values,
-        results,
-        counts,
+        results: published.results,
+        findings: published.findings,
+        counts: published.counts,
         codes: codes.clone(),
     };
     Ok((analysis, validation))

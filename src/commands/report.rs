@@ -31,7 +31,7 @@ pub struct ReportSettings {
     pub audit: Audit,
     pub output: ReportOutput,
     /// Exit with code 1 (after writing) when a finding at or above this severity exists.
-    pub fail_on: Option<stopaudit_core::analysis::findings::Severity>,
+    pub fail_on: Option<stopaudit_core::findings::Severity>,
 }
 
 /// What a report is written as, and where.

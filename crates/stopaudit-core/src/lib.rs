@@ -22,7 +22,9 @@ pub mod codes;
 pub mod config;
 pub mod counting;
 pub mod daylight;
+pub mod disclosure;
 pub mod error;
+pub mod findings;
 pub mod i18n;
 pub mod mcmc;
 pub mod output;
@@ -38,5 +40,6 @@ pub mod sun;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod threshold_test;
+pub mod wording;
 
 pub use error::{Error, Result};

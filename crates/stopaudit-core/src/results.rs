@@ -9,17 +9,14 @@ use serde::Serialize;
 use crate::analysis::{self, AnalysisSettings, Results};
 use crate::counting::CountTables;
 use crate::error::{Error, Result};
+use crate::findings::{self, Finding, Rows, Severity, Sources};
 use crate::output::{csv_string, write_atomic};
 use crate::provenance::Provenance;
 
 /// The `--fail-on` check: an error (exit code 1) when a finding is at least as severe as `level`.
-pub fn check_fail_on(
-    analysis: &Analysis,
-    level: Option<analysis::findings::Severity>,
-) -> Result<()> {
+pub fn check_fail_on(analysis: &Analysis, level: Option<Severity>) -> Result<()> {
     let Some(level) = level else { return Ok(()) };
     let hits: Vec<&str> = analysis
-        .results
         .findings
         .iter()
         .filter(|f| f.severity <= level)
@@ -37,6 +34,67 @@ pub fn check_fail_on(
     )))
 }
 
+/// What a run publishes, made from the count cube in the stages of
+/// docs/architecture.md.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Every analysis, after disclosure control.
+    pub results: Results,
+    /// The findings, worded in English and Dutch.
+    pub findings: Vec<Finding>,
+    /// The count tables, after disclosure control.
+    pub counts: CountTables,
+}
+
+/// Everything after the scan: the analyses ([`analysis::run`]), disclosure
+/// control over all of it at once ([`crate::disclosure::protect`]), the
+/// findings' rules ([`findings::findings`], which see each row as computed
+/// and as published) and their wording ([`crate::wording::write`]).
+pub fn audit(inputs: &analysis::Inputs, mut counts: CountTables) -> Result<Published> {
+    let settings = inputs.settings;
+    let computed = analysis::run(inputs)?;
+    let mut results = computed.clone();
+    crate::disclosure::protect(&mut results, &mut counts, settings.min_cell, inputs.codes);
+    let mut findings = findings::findings(
+        settings,
+        &Sources {
+            outcome_test: Rows {
+                original: &computed.outcome_test,
+                published: &results.outcome_test,
+            },
+            justification_mix: Rows {
+                original: &computed.justification_mix,
+                published: &results.justification_mix,
+            },
+            stratified: Rows {
+                original: &computed.stratified,
+                published: &results.stratified,
+            },
+            search_funnel: Rows {
+                original: &computed.search_funnel,
+                published: &results.search_funnel,
+            },
+            population_benchmark: Rows {
+                original: &computed.population_benchmark,
+                published: &results.population_benchmark,
+            },
+            threshold_test: &results.threshold_test,
+            veil_of_darkness: &computed.veil_of_darkness.results,
+            data_quality: &results.data_quality,
+            internal_benchmark: Rows {
+                original: &computed.internal_benchmark.results,
+                published: &results.internal_benchmark.results,
+            },
+        },
+    );
+    crate::wording::write(&mut findings, settings, inputs.codes);
+    Ok(Published {
+        results,
+        findings,
+        counts,
+    })
+}
+
 /// Everything `analyze` produces: the results JSON (docs/results.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
@@ -48,9 +106,11 @@ pub struct Analysis {
     pub settings: AnalysisSettings,
     /// Analysed rows with no value, per optional field and group attribute.
     pub missing_values: BTreeMap<String, u64>,
-    /// Every analysis and the findings, as top-level keys of the JSON.
+    /// Every analysis, as top-level keys of the JSON.
     #[serde(flatten)]
     pub results: Results,
+    /// Findings, sorted by severity, with ids `F001`, `F002`, ….
+    pub findings: Vec<Finding>,
     /// The count tables the analyses start from (suppressed like the rest).
     pub counts: CountTables,
     /// The code lists in effect (for labels in reports); not part of the results JSON.
@@ -161,7 +221,7 @@ pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
         ("veil_of_darkness.csv", rows_csv(&veil)),
         ("trends.csv", rows_csv(&trend_points)),
         ("trend_changes.csv", rows_csv(&trend_changes)),
-        ("findings.csv", rows_csv(&r.findings)),
+        ("findings.csv", rows_csv(&analysis.findings)),
         (
             "counts_by_group_justification_outcome.csv",
             rows_csv(&analysis.counts.by_group_justification_outcome),
@@ -298,7 +358,7 @@ pub fn render_table(analysis: &Analysis) -> String {
     if let (Some(a), Some(b)) = (&p.first_stop, &p.last_stop) {
         s.push_str(&format!("period: {a} to {b}\n"));
     }
-    let findings = &analysis.results.findings;
+    let findings = &analysis.findings;
     s.push_str(&format!("\nfindings ({}):\n", findings.len()));
     if findings.is_empty() {
         s.push_str("  none: no comparison is both statistically significant (after correction for multiple testing) and practically large.\n");

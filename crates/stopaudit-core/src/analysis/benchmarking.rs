@@ -320,38 +320,6 @@ pub fn internal_benchmark(inputs: &Inputs, attrs: &[Attribute]) -> Result<Intern
     Ok(out)
 }
 
-/// Small cells: an entity with fewer than `k` stops is left out entirely
-/// (and counted); a row whose observed count is from 1 to `k − 1` keeps
-/// only its labels (the expected count, ratio and p-value would give it away).
-pub fn suppress(b: &mut InternalBenchmark, k: u64) {
-    let mut too_small: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    b.results.retain(|r| {
-        let keep = r.stops.is_some_and(|n| n >= k);
-        if !keep {
-            too_small
-                .entry(r.entity_kind.clone())
-                .or_default()
-                .insert(r.entity.clone());
-        }
-        keep
-    });
-    b.entities_too_small = too_small
-        .into_iter()
-        .map(|(kind, set)| (kind, set.len() as u64))
-        .collect();
-    for r in &mut b.results {
-        if r.observed.is_some_and(|o| o > 0 && o < k) {
-            r.observed = None;
-            r.expected = None;
-            r.ratio = None;
-            r.ratio_ci = None;
-            r.p_value = None;
-            r.q_value = None;
-            r.suppressed = true;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,19 +16,19 @@
 //! - [`quality`]: data-quality diagnostics (coverage, duplicates, heaping, gaps, volumes);
 //! - [`benchmarking`]: units, teams and officers against peers in the same strata (opt-in);
 //!
-//! then Benjamini–Hochberg q-values per analysis, small-cell suppression
-//! ([`suppress`]) and [`findings`] in plain English and Dutch.
+//! then Benjamini–Hochberg q-values per analysis. What follows is the
+//! results document's ([`crate::results::audit`]): disclosure control
+//! ([`crate::disclosure`]), findings ([`crate::findings`]) and their
+//! wording ([`crate::wording`]).
 
 pub mod benchmarking;
 pub mod compare;
-pub mod findings;
 pub mod funnel;
 pub mod mix;
 pub mod outcome;
 pub mod population;
 pub mod quality;
 pub mod stratified;
-pub mod suppress;
 pub mod threshold;
 pub mod trends;
 pub mod veil;
@@ -455,13 +455,11 @@ pub struct Results {
     pub data_quality: quality::DataQuality,
     /// Units, teams and officers against their peers (`enabled` false when off).
     pub internal_benchmark: benchmarking::InternalBenchmark,
-    /// Findings, sorted by severity, with ids `F001`, `F002`, ….
-    pub findings: Vec<findings::Finding>,
 }
 
-/// Runs every analysis, then q-values, findings and suppression. The
-/// settings are the run's effective ones, already checked by the command
-/// ([`AnalysisSettings::check`], once).
+/// Runs every analysis, then q-values: the results as computed, before
+/// disclosure control. The settings are the run's effective ones, already
+/// checked ([`AnalysisSettings::check`], once).
 pub fn run(inputs: &Inputs) -> Result<Results> {
     let attrs = attributes(inputs)?;
     let mut outcome_test = outcome::outcome_test(inputs, &attrs);
@@ -488,80 +486,16 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     mix::assign_q_values(&mut justification_mix);
     stratified::assign_q_values(&mut stratified);
     population::assign_q_values(&mut population_benchmark);
-
-    let original = (
-        outcome_test.clone(),
-        justification_mix.clone(),
-        stratified.clone(),
-        search_funnel.clone(),
-        population_benchmark.clone(),
-    );
-    // Findings read thresholds only, never the suppressed counts.
-    let mut threshold_test = threshold::threshold_tests(inputs, &attrs);
-    let mut veil_of_darkness = veil::veil_of_darkness(inputs, &attrs);
-    let veil_original = veil_of_darkness.results.clone();
-    let mut trends = trends::trends(inputs, &attrs)?;
-    let data_quality = quality::data_quality(inputs)?;
-    let mut internal_benchmark = benchmarking::internal_benchmark(inputs, &attrs)?;
-    let benchmark_original = internal_benchmark.results.clone();
-    if inputs.settings.min_cell > 0 {
-        let k = inputs.settings.min_cell;
-        suppress::trends(&mut trends, k);
-        benchmarking::suppress(&mut internal_benchmark, k);
-        suppress::threshold_test(&mut threshold_test, k);
-        suppress::veil_of_darkness(&mut veil_of_darkness, k);
-        suppress::comparison_rows(&mut outcome_test, k);
-        suppress::comparison_rows(&mut search_funnel, k);
-        for m in &mut justification_mix {
-            suppress::mix(m, k);
-        }
-        suppress::stratified_rows(&mut stratified, k);
-        suppress::population_rows(&mut population_benchmark, k);
-    }
-    let findings = findings::findings(
-        inputs.settings,
-        inputs.codes,
-        &findings::Sources {
-            outcome_test: findings::Rows {
-                original: &original.0,
-                published: &outcome_test,
-            },
-            justification_mix: findings::Rows {
-                original: &original.1,
-                published: &justification_mix,
-            },
-            stratified: findings::Rows {
-                original: &original.2,
-                published: &stratified,
-            },
-            search_funnel: findings::Rows {
-                original: &original.3,
-                published: &search_funnel,
-            },
-            population_benchmark: findings::Rows {
-                original: &original.4,
-                published: &population_benchmark,
-            },
-            threshold_test: &threshold_test,
-            veil_of_darkness: &veil_original,
-            data_quality: &data_quality,
-            internal_benchmark: findings::Rows {
-                original: &benchmark_original,
-                published: &internal_benchmark.results,
-            },
-        },
-    );
     Ok(Results {
         outcome_test,
         justification_mix,
         stratified,
         search_funnel,
         population_benchmark,
-        threshold_test,
-        veil_of_darkness,
-        trends,
-        data_quality,
-        internal_benchmark,
-        findings,
+        threshold_test: threshold::threshold_tests(inputs, &attrs),
+        veil_of_darkness: veil::veil_of_darkness(inputs, &attrs),
+        trends: trends::trends(inputs, &attrs)?,
+        data_quality: quality::data_quality(inputs)?,
+        internal_benchmark: benchmarking::internal_benchmark(inputs, &attrs)?,
     })
 }

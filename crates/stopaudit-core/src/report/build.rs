@@ -7,8 +7,8 @@ use super::charts::{
 };
 use super::{Block, Cell, Document, ListItem, Section, Table};
 use crate::analysis::compare::ComparisonRow;
-use crate::analysis::findings::Severity;
 use crate::codes::CodeLists;
+use crate::findings::Severity;
 use crate::i18n::{Lang, Messages};
 use crate::results::Analysis;
 
@@ -937,8 +937,8 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
         "summary_intro",
         &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)],
     ))];
-    let findings = &a.results.findings;
-    let quality: Vec<&crate::analysis::findings::Finding> = findings
+    let findings = &a.findings;
+    let quality: Vec<&crate::findings::Finding> = findings
         .iter()
         .filter(|f| f.severity == Severity::DataQuality)
         .collect();
@@ -948,7 +948,7 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
     {
         blocks.push(Block::Paragraph(b.t("summary_none")));
     }
-    let item = |f: &crate::analysis::findings::Finding| ListItem {
+    let item = |f: &crate::findings::Finding| ListItem {
         label: Some(b.severity(f.severity)),
         severity: Some(f.severity),
         text: match opts.lang {

@@ -4,7 +4,7 @@
 //! headers with scope, and severity in words, not colour alone.
 
 use super::{Block, Cell, Document};
-use crate::analysis::findings::Severity;
+use crate::findings::Severity;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {

@@ -71,7 +71,7 @@ pub struct ListItem {
     pub label: Option<String>,
     /// The severity behind the label, which the renderers style by (never
     /// by the translated words).
-    pub severity: Option<crate::analysis::findings::Severity>,
+    pub severity: Option<crate::findings::Severity>,
     /// The item's text.
     pub text: String,
     /// A link after the text: (section anchor, link text).

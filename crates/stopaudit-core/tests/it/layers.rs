@@ -27,8 +27,14 @@ const STAGES: &[&[&str]] = &[
     &["scope", "daylight", "counting"],
     // Estimators over counts.
     &["stats", "mcmc", "threshold_test"],
-    // Analyses, findings and suppression.
+    // The analyses, as computed.
     &["analysis"],
+    // Disclosure control over everything published.
+    &["disclosure"],
+    // The findings' rules (reading the rows as computed and as published).
+    &["findings"],
+    // Their wording, in English and Dutch.
+    &["wording"],
     // Settings (they embed the analyses' settings).
     &["config"],
     // The results document.

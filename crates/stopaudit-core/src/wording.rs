@@ -1,19 +1,19 @@
 //! Wording: each finding's fact put into an English and a Dutch sentence,
 //! from the strings of `crate::i18n` (`finding.*`, `phrase.*`). Rules decide
-//! (the parent module); this only writes. Every sentence about a group ends
+//! ([`crate::findings`]); this only writes. Every sentence about a group ends
 //! with the caveat that a statistical signal is a reason for review, not
 //! proof; data-quality findings, facts about the registrations, do not.
 
 use std::collections::BTreeMap;
 
-use super::{Fact, Finding};
 use crate::analysis::AnalysisSettings;
 use crate::analysis::compare::ComparisonRow;
 use crate::codes::CodeLists;
+use crate::findings::{Fact, Finding};
 use crate::i18n::{Lang, Messages};
 
 /// Writes `summary_en` and `summary_nl` of every finding from its fact.
-pub(super) fn write(findings: &mut [Finding], settings: &AnalysisSettings, codes: &CodeLists) {
+pub fn write(findings: &mut [Finding], settings: &AnalysisSettings, codes: &CodeLists) {
     let w = Writer { settings, codes };
     let langs = [Messages::new(Lang::En), Messages::new(Lang::Nl)];
     for f in findings {

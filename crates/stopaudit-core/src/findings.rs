@@ -1,5 +1,8 @@
 //! Findings: the rules that decide which comparisons deserve review, as
-//! facts ([`Fact`]); `wording` puts each fact into English and Dutch.
+//! facts ([`Fact`]); [`crate::wording`] puts each fact into English and
+//! Dutch. The rules read the analyses' rows as computed and as
+//! [`crate::disclosure`] publishes them, so that a finding never shows a
+//! number the disclosure step hides.
 //!
 //! A comparison becomes a finding when its q-value is below the FDR level
 //! and its rate ratio lies outside the practical band. Severity:
@@ -31,18 +34,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::AnalysisSettings;
-use super::benchmarking::BenchmarkRow;
-use super::compare::ComparisonRow;
-use super::mix::MixResult;
-use super::population::PopulationRow;
-use super::quality::Diagnostic;
-use super::stratified::StratifiedRow;
-use super::threshold::ThresholdTestResult;
-use super::veil::VeilResult;
-use crate::codes::CodeLists;
-
-mod wording;
+use crate::analysis::AnalysisSettings;
+use crate::analysis::benchmarking::BenchmarkRow;
+use crate::analysis::compare::ComparisonRow;
+use crate::analysis::mix::MixResult;
+use crate::analysis::population::PopulationRow;
+use crate::analysis::quality::Diagnostic;
+use crate::analysis::stratified::StratifiedRow;
+use crate::analysis::threshold::ThresholdTestResult;
+use crate::analysis::veil::VeilResult;
 
 /// How strongly a finding calls for review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -222,9 +222,9 @@ pub struct Sources<'a> {
     /// Before suppression; findings show only odds ratios and q-values.
     pub veil_of_darkness: &'a [VeilResult],
     /// The data-quality diagnostics; every failed check is a finding.
-    pub data_quality: &'a super::quality::DataQuality,
+    pub data_quality: &'a crate::analysis::quality::DataQuality,
     /// Internal-benchmarking rows.
-    pub internal_benchmark: Rows<'a, super::benchmarking::BenchmarkRow>,
+    pub internal_benchmark: Rows<'a, crate::analysis::benchmarking::BenchmarkRow>,
 }
 
 const SMALL: u64 = 20;
@@ -296,7 +296,7 @@ fn base(analysis: &str, r: &ComparisonRow, severity: Severity, fact: Fact) -> Fi
 }
 
 /// Builds the findings, sorted by severity, then analysis, attribute, group and stratum.
-pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -> Vec<Finding> {
+pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
     let significant = |q: Option<f64>| q.is_some_and(|q| q < settings.fdr);
     let mut out = Vec::new();
 
@@ -606,6 +606,5 @@ pub fn findings(settings: &AnalysisSettings, codes: &CodeLists, src: &Sources) -
     for (i, f) in out.iter_mut().enumerate() {
         f.id = format!("F{:03}", i + 1);
     }
-    wording::write(&mut out, settings, codes);
     out
 }

@@ -1,8 +1,13 @@
-//! Small-cell suppression for published output.
+//! Disclosure control: the one step between the results as computed and
+//! what a run publishes. [`protect`] applies it to the whole results
+//! document at once (every analysis and the count tables); the findings
+//! then read what it leaves visible.
 //!
-//! Primary: a count from 1 to `k − 1` is suppressed. Complementary: in a
-//! table whose row and column totals can be known, a suppressed cell must
-//! not be recoverable from the totals and the cells shown. With the cells
+//! Small-cell suppression. Primary: a count from 1 to `k − 1` is
+//! suppressed. Complementary: in a table whose row and column totals can be
+//! known, a suppressed cell must not be recoverable from the totals and the
+//! cells shown.
+//! With the cells
 //! as edges of a bipartite graph (rows and columns as vertices), a
 //! suppressed cell is recoverable exactly when its edge is a bridge of the
 //! graph of suppressed cells, i.e. lies on no cycle. So more cells are
@@ -11,15 +16,38 @@
 
 use std::collections::BTreeMap;
 
-use super::compare::ComparisonRow;
-use super::mix::MixResult;
-use super::population::PopulationRow;
-use super::stratified::StratifiedRow;
-use super::threshold::ThresholdTestResult;
-use super::trends::{TrendSeries, Trends};
-use super::veil::{DarkStops, VeilOfDarkness};
+use crate::analysis::Results;
+use crate::analysis::benchmarking::InternalBenchmark;
+use crate::analysis::compare::ComparisonRow;
+use crate::analysis::mix::MixResult;
+use crate::analysis::population::PopulationRow;
+use crate::analysis::stratified::StratifiedRow;
+use crate::analysis::threshold::ThresholdTestResult;
+use crate::analysis::trends::{TrendSeries, Trends};
+use crate::analysis::veil::{DarkStops, VeilOfDarkness};
 use crate::codes::CodeLists;
 use crate::counting::{CountRow, CountTables};
+
+/// Protects everything a run publishes with small-cell threshold `k`
+/// (`min_cell`; 0 publishes everything): every analysis of `results` and
+/// the count tables, in one step.
+pub fn protect(results: &mut Results, counts: &mut CountTables, k: u64, codes: &CodeLists) {
+    if k == 0 {
+        return;
+    }
+    trends(&mut results.trends, k);
+    internal_benchmark(&mut results.internal_benchmark, k);
+    threshold_test(&mut results.threshold_test, k);
+    veil_of_darkness(&mut results.veil_of_darkness, k);
+    comparison_rows(&mut results.outcome_test, k);
+    comparison_rows(&mut results.search_funnel, k);
+    for m in &mut results.justification_mix {
+        mix(m, k);
+    }
+    stratified_rows(&mut results.stratified, k);
+    population_rows(&mut results.population_benchmark, k);
+    count_tables(counts, k, codes);
+}
 
 fn small(x: u64, k: u64) -> bool {
     x > 0 && x < k
@@ -28,7 +56,7 @@ fn small(x: u64, k: u64) -> bool {
 /// Which cells of a table must be hidden: primary suppression, then
 /// complementary suppression until no hidden cell can be recovered from the
 /// row and column totals.
-pub fn table(values: &[Vec<u64>], k: u64) -> Vec<Vec<bool>> {
+fn table(values: &[Vec<u64>], k: u64) -> Vec<Vec<bool>> {
     let primary = values
         .iter()
         .map(|r| r.iter().map(|&v| small(v, k)).collect())
@@ -69,7 +97,7 @@ fn complete(values: &[Vec<u64>], mut hidden: Vec<Vec<bool>>) -> Vec<Vec<bool>> {
 }
 
 /// The first hidden cell (row-major) whose edge is a bridge of the graph of hidden cells.
-pub fn first_bridge(hidden: &[Vec<bool>]) -> Option<(usize, usize)> {
+fn first_bridge(hidden: &[Vec<bool>]) -> Option<(usize, usize)> {
     let rows = hidden.len();
     let cols = hidden.first().map_or(0, Vec::len);
     for r in 0..rows {
@@ -130,7 +158,7 @@ fn redact_comparison(row: &mut ComparisonRow) {
 
 /// Whether a comparison row shows a small count (in the group's or the
 /// reference's 2×2 cells).
-pub fn comparison_is_small(row: &ComparisonRow, k: u64) -> bool {
+fn comparison_is_small(row: &ComparisonRow, k: u64) -> bool {
     let (Some(s), Some(h), Some(rs), Some(rh)) = (row.stops, row.hits, row.ref_stops, row.ref_hits)
     else {
         return row.suppressed;
@@ -143,7 +171,7 @@ pub fn comparison_is_small(row: &ComparisonRow, k: u64) -> bool {
 /// table (strata × hit/no hit) whose row sums are the strata's stops and
 /// whose column sums are in the overall row; when the overall row is
 /// suppressed, so is every stratum row of that group.
-pub fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
+fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
     let mut marks: Vec<bool> = rows.iter().map(|r| comparison_is_small(r, k)).collect();
     // Partitions: (attribute, group, stage, stratum field) -> row indices.
     let mut parts: BTreeMap<(String, String, Option<String>, String), Vec<usize>> = BTreeMap::new();
@@ -202,7 +230,7 @@ pub fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
 
 /// Suppresses the justification-mix table of one attribute, and the
 /// weak-justification rows that would reveal a hidden cell.
-pub fn mix(m: &mut MixResult, k: u64) {
+fn mix(m: &mut MixResult, k: u64) {
     let groups: Vec<String> = {
         let mut g: Vec<String> = Vec::new();
         for c in &m.cells {
@@ -244,7 +272,7 @@ pub fn mix(m: &mut MixResult, k: u64) {
 }
 
 /// Suppresses stratified rows whose totals are small.
-pub fn stratified_rows(rows: &mut [StratifiedRow], k: u64) {
+fn stratified_rows(rows: &mut [StratifiedRow], k: u64) {
     for r in rows {
         let (Some(s), Some(h), Some(rs), Some(rh)) = (r.stops, r.hits, r.ref_stops, r.ref_hits)
         else {
@@ -266,7 +294,7 @@ pub fn stratified_rows(rows: &mut [StratifiedRow], k: u64) {
 }
 
 /// Suppresses population rows with a small stop count.
-pub fn population_rows(rows: &mut [PopulationRow], k: u64) {
+fn population_rows(rows: &mut [PopulationRow], k: u64) {
     for r in rows {
         if r.stops.is_some_and(|s| small(s, k)) {
             r.suppressed = true;
@@ -285,19 +313,19 @@ pub fn population_rows(rows: &mut [PopulationRow], k: u64) {
 /// hits each form a group × location table whose group totals of stops are
 /// published, so each table gets primary and complementary suppression;
 /// a small group total is suppressed too. Thresholds stay (not counts).
-pub fn threshold_test(results: &mut [ThresholdTestResult], k: u64) {
+fn threshold_test(results: &mut [ThresholdTestResult], k: u64) {
     for t in results {
         let groups: Vec<String> = t.groups.iter().map(|g| g.group.clone()).collect();
         let mut locations: Vec<&str> = t.cells.iter().map(|c| c.location.as_str()).collect();
         locations.sort_unstable();
         locations.dedup();
         let locations: Vec<String> = locations.into_iter().map(str::to_owned).collect();
-        let place = |c: &super::threshold::ThresholdCell| {
+        let place = |c: &crate::analysis::threshold::ThresholdCell| {
             let g = groups.iter().position(|g| *g == c.group);
             let l = locations.iter().position(|l| *l == c.location);
             g.zip(l)
         };
-        type Count = fn(&mut super::threshold::ThresholdCell) -> &mut Option<u64>;
+        type Count = fn(&mut crate::analysis::threshold::ThresholdCell) -> &mut Option<u64>;
         let measures: [Count; 3] = [|c| &mut c.stops, |c| &mut c.searches, |c| &mut c.hits];
         for measure in measures {
             let mut values = vec![vec![0u64; locations.len()]; groups.len()];
@@ -329,7 +357,7 @@ pub fn threshold_test(results: &mut [ThresholdTestResult], k: u64) {
 /// when any of them is small, and so are the shares made from them (a
 /// share and one count give the other). The odds ratios stay (not counts).
 /// A small count of stops per light class is hidden too.
-pub fn veil_of_darkness(veil: &mut VeilOfDarkness, k: u64) {
+fn veil_of_darkness(veil: &mut VeilOfDarkness, k: u64) {
     let small_row = |s: &Option<DarkStops>| {
         s.is_some_and(|s| {
             [s.group_daylight, s.group_dark, s.ref_daylight, s.ref_dark]
@@ -371,7 +399,7 @@ pub fn veil_of_darkness(veil: &mut VeilOfDarkness, k: u64) {
 /// primary and complementary suppression, since group totals and period
 /// totals are published; a point is hidden when a count it is made of is,
 /// and so is every change from or to a hidden point.
-pub fn trends(t: &mut Trends, k: u64) {
+fn trends(t: &mut Trends, k: u64) {
     let mut attributes: Vec<String> = t.series.iter().map(|s| s.attribute.clone()).collect();
     attributes.dedup();
     for attribute in attributes {
@@ -383,7 +411,7 @@ pub fn trends(t: &mut Trends, k: u64) {
         let shares = of(&t.series, "share_of_stops");
         let weak = of(&t.series, "weak_justification_share");
         let ratios = of(&t.series, "hit_rate_ratio");
-        let counts = |rows: &[usize], f: &dyn Fn(&super::trends::TrendPoint) -> u64| {
+        let counts = |rows: &[usize], f: &dyn Fn(&crate::analysis::trends::TrendPoint) -> u64| {
             rows.iter()
                 .map(|&i| t.series[i].points.iter().map(f).collect::<Vec<u64>>())
                 .collect::<Vec<_>>()
@@ -394,9 +422,10 @@ pub fn trends(t: &mut Trends, k: u64) {
                 .map(|(x, y)| x.into_iter().zip(y).map(|(p, q)| p || q).collect())
                 .collect()
         };
-        let num = |p: &super::trends::TrendPoint| p.numerator.unwrap_or(0);
-        let rest =
-            |p: &super::trends::TrendPoint| p.denominator.unwrap_or(0) - p.numerator.unwrap_or(0);
+        let num = |p: &crate::analysis::trends::TrendPoint| p.numerator.unwrap_or(0);
+        let rest = |p: &crate::analysis::trends::TrendPoint| {
+            p.denominator.unwrap_or(0) - p.numerator.unwrap_or(0)
+        };
         // Stops per group (rows in `shares` order).
         let hidden_stops = table(&counts(&shares, &num), k);
         let group_row = |group: &str| shares.iter().position(|&i| t.series[i].group == group);
@@ -484,7 +513,7 @@ pub fn trends(t: &mut Trends, k: u64) {
 
 /// Small-cell suppression of the published count tables: each group's justification × outcome table
 /// (per unit for `by_unit`) is suppressed as in [`table`].
-pub fn count_tables(tables: &mut CountTables, k: u64, codes: &CodeLists) {
+fn count_tables(tables: &mut CountTables, k: u64, codes: &CodeLists) {
     let nj = codes.justification.codes().len();
     let no = codes.outcome.codes().len();
     let cell = |r: &CountRow| {
@@ -520,6 +549,38 @@ pub fn count_tables(tables: &mut CountTables, k: u64, codes: &CodeLists) {
         for i in hide {
             rows[i].stops = None;
             rows[i].suppressed = true;
+        }
+    }
+}
+
+/// Small cells: an entity with fewer than `k` stops is left out entirely
+/// (and counted); a row whose observed count is from 1 to `k − 1` keeps
+/// only its labels (the expected count, ratio and p-value would give it away).
+fn internal_benchmark(b: &mut InternalBenchmark, k: u64) {
+    let mut too_small: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    b.results.retain(|r| {
+        let keep = r.stops.is_some_and(|n| n >= k);
+        if !keep {
+            too_small
+                .entry(r.entity_kind.clone())
+                .or_default()
+                .insert(r.entity.clone());
+        }
+        keep
+    });
+    b.entities_too_small = too_small
+        .into_iter()
+        .map(|(kind, set)| (kind, set.len() as u64))
+        .collect();
+    for r in &mut b.results {
+        if r.observed.is_some_and(|o| o > 0 && o < k) {
+            r.observed = None;
+            r.expected = None;
+            r.ratio = None;
+            r.ratio_ci = None;
+            r.p_value = None;
+            r.q_value = None;
+            r.suppressed = true;
         }
     }
 }
@@ -597,7 +658,7 @@ mod tests {
 
     #[test]
     fn a_small_veil_count_hides_all_four_counts_and_the_shares() {
-        use super::super::veil::{ClockChangeVariant, LightCounts, VeilResult};
+        use crate::analysis::veil::{ClockChangeVariant, LightCounts, VeilResult};
         let stops = |n: [u64; 4]| {
             Some(DarkStops {
                 group_daylight: n[0],
