@@ -17,7 +17,7 @@ pub const TEXT_FIELDS: [&str; 6] = [
 ];
 
 /// Index of a text field in [`TEXT_FIELDS`].
-pub fn text_index(field: &str) -> usize {
+pub(crate) fn text_index(field: &str) -> usize {
     TEXT_FIELDS
         .iter()
         .position(|t| *t == field)
@@ -144,7 +144,7 @@ impl Dictionaries {
     /// The run's codes of a batch's text and group values (adding the new
     /// ones in the batch's order of first appearance): `(texts, groups)`,
     /// indexed like the batch's `text_values` and `group_values`.
-    pub fn translate(&mut self, batch: &StopBatch) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+    pub(crate) fn translate(&mut self, batch: &StopBatch) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
         let texts = self
             .texts
             .iter_mut()

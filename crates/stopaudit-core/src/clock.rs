@@ -11,20 +11,20 @@ use chrono::{Datelike, NaiveDate, Offset, TimeZone};
 use chrono_tz::Tz;
 
 /// Milliseconds in a day (24 hours).
-pub const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// Days from 1970-01-01 to `date`.
-pub fn days_since_epoch(date: NaiveDate) -> i64 {
+pub(crate) fn days_since_epoch(date: NaiveDate) -> i64 {
     i64::from(date.num_days_from_ce()) - 719_163
 }
 
 /// The date of a day number (days since 1970-01-01).
-pub fn date_of(day: i64) -> NaiveDate {
+pub(crate) fn date_of(day: i64) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt((day + 719_163) as i32).expect("a representable date")
 }
 
 /// UTC offset (ms) of `tz` at an instant.
-pub fn offset_ms(tz: Tz, utc_ms: i64) -> i64 {
+pub(crate) fn offset_ms(tz: Tz, utc_ms: i64) -> i64 {
     let utc = chrono::DateTime::from_timestamp_millis(utc_ms)
         .unwrap_or_default()
         .naive_utc();
@@ -57,7 +57,7 @@ pub struct LocalDate {
 
 impl LocalDate {
     /// Months since year 0: `year × 12 + month − 1`.
-    pub fn month_index(&self) -> u32 {
+    pub(crate) fn month_index(&self) -> u32 {
         (self.year.max(0) as u32) * 12 + self.month - 1
     }
 }

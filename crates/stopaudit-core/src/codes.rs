@@ -246,11 +246,6 @@ impl CodeList {
         self.field
     }
 
-    /// Whether a mapping file may add codes to this list.
-    pub fn is_extensible(&self) -> bool {
-        self.extensible
-    }
-
     /// All codes, in their canonical order.
     pub fn codes(&self) -> &[Code] {
         &self.codes
@@ -279,7 +274,7 @@ impl CodeList {
     }
 
     /// Adds a new code with labels (mapping file `[codes.<field>]`).
-    pub fn add_code(&mut self, code: &str, nl: &str, en: &str) -> Result<()> {
+    pub(crate) fn add_code(&mut self, code: &str, nl: &str, en: &str) -> Result<()> {
         if !self.extensible {
             return Err(Error::Config(format!(
                 "codes cannot be added to `{}`; it has a fixed list: {}",
@@ -308,7 +303,7 @@ impl CodeList {
     }
 
     /// Maps a source spelling onto an existing code (mapping file `[values.<field>]`).
-    pub fn add_alias(&mut self, source_value: &str, code: &str) -> Result<()> {
+    pub(crate) fn add_alias(&mut self, source_value: &str, code: &str) -> Result<()> {
         let idx = self.index_of(code).ok_or_else(|| {
             Error::Config(format!(
                 "[values.{}] maps \"{source_value}\" to `{code}`, which is not a code of `{}`; known codes: {}",
@@ -322,7 +317,7 @@ impl CodeList {
     }
 
     /// The canonical code names, in order.
-    pub fn code_names(&self) -> Vec<&str> {
+    pub(crate) fn code_names(&self) -> Vec<&str> {
         self.codes.iter().map(|c| c.code.as_str()).collect()
     }
 
@@ -387,7 +382,7 @@ impl CodeLists {
     }
 
     /// Mutable access, for applying a mapping file.
-    pub fn for_field_mut(&mut self, field: &str) -> Option<&mut CodeList> {
+    pub(crate) fn for_field_mut(&mut self, field: &str) -> Option<&mut CodeList> {
         match field {
             "justification" => Some(&mut self.justification),
             "outcome" => Some(&mut self.outcome),

@@ -69,32 +69,9 @@ pub enum Light {
     Dark = 4,
 }
 
-impl Light {
-    /// Every class, in order.
-    pub const ALL: [Light; 5] = [
-        Light::NoPlace,
-        Light::OutsideWindow,
-        Light::Twilight,
-        Light::Daylight,
-        Light::Dark,
-    ];
-
-    /// The class's name in the results: `no_place`, `outside_window`, `twilight`,
-    /// `daylight` or `dark`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Light::NoPlace => "no_place",
-            Light::OutsideWindow => "outside_window",
-            Light::Twilight => "twilight",
-            Light::Daylight => "daylight",
-            Light::Dark => "dark",
-        }
-    }
-}
-
 /// What the veil-of-darkness test needs of one stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StopTime {
+pub(crate) struct StopTime {
     /// How the stop's clock time relates to daylight.
     pub light: Light,
     /// Local calendar year.
@@ -317,7 +294,7 @@ impl<'a> DaylightBatch<'a> {
     }
 
     /// Index of the unit field among the batch's text columns.
-    pub fn unit_field(&self) -> usize {
+    pub(crate) fn unit_field(&self) -> usize {
         self.unit_field
     }
 
@@ -373,7 +350,7 @@ impl<'a> DaylightBatch<'a> {
     }
 
     /// Stop `i` of `batch` (the batch this view was made for).
-    pub fn stop_time(&mut self, batch: &StopBatch, i: usize, local: LocalTime) -> StopTime {
+    pub(crate) fn stop_time(&mut self, batch: &StopBatch, i: usize, local: LocalTime) -> StopTime {
         let LocalTime { date, second } = local;
         let clock_change_window = self.in_clock_change_window(date.year, date.day);
         let (lat, lon) = (batch.fields.latitude[i], batch.fields.longitude[i]);

@@ -87,7 +87,7 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
 }
 
 /// Writes rows as CSV (comma-separated, UTF-8, formula-safe) into a string.
-pub fn csv_string(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn csv_string(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(header).expect("writing to memory");
     for row in rows {

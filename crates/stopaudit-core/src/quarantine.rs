@@ -140,7 +140,7 @@ impl ReasonCounts {
     }
 
     /// reason name -> count, for JSON output.
-    pub fn to_named(&self) -> BTreeMap<&'static str, u64> {
+    pub(crate) fn to_named(&self) -> BTreeMap<&'static str, u64> {
         self.0.iter().map(|(r, n)| (r.as_str(), *n)).collect()
     }
 }

@@ -261,7 +261,7 @@ fn with_context(context: &serde_json::Value, item: &impl Serialize) -> serde_jso
 /// Rows as CSV: one column per field in declaration order; an interval
 /// `[low, high]` becomes two columns `x_low`, `x_high`; a stratum object
 /// becomes `field=value; …`; null and suppressed values are empty.
-pub fn rows_csv<T: Serialize>(rows: &[T]) -> String {
+pub(crate) fn rows_csv<T: Serialize>(rows: &[T]) -> String {
     let values: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| serde_json::to_value(r).expect("serialisable"))

@@ -21,9 +21,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 /// Zenith angle of the sun's centre at sunset: 90° + 50′ (34′ refraction,
 /// 16′ semi-diameter), as the almanacs define it.
-pub const SUNSET_ZENITH: f64 = 90.833;
+pub(crate) const SUNSET_ZENITH: f64 = 90.833;
 /// Zenith angle at civil dusk: the centre 6° below the horizon.
-pub const CIVIL_DUSK_ZENITH: f64 = 96.0;
+pub(crate) const CIVIL_DUSK_ZENITH: f64 = 96.0;
 
 /// Julian day at 0h UTC of a date.
 fn julian_day(date: NaiveDate) -> f64 {
@@ -62,7 +62,7 @@ fn declination_and_equation_of_time(jd: f64) -> (f64, f64) {
 /// `zenith` degrees at latitude/longitude (degrees, east positive); `None`
 /// when it does not that day (midnight sun, polar night, or dusk that never
 /// comes in a northern summer).
-pub fn evening_event(
+pub(crate) fn evening_event(
     date: NaiveDate,
     latitude: f64,
     longitude: f64,

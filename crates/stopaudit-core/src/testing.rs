@@ -44,7 +44,7 @@ pub fn batch_of(rows: &[StopRow], attrs: &[String]) -> StopBatch {
 }
 
 /// A stop of one attribute (four groups, 'unknown' among them), three units.
-pub fn arb_stop() -> impl Strategy<Value = StopRow> {
+pub(crate) fn arb_stop() -> impl Strategy<Value = StopRow> {
     (
         0..4usize,
         0..5u8,

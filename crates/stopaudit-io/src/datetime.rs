@@ -32,7 +32,7 @@ const TIME_FORMATS: &[&str] = &["%H:%M:%S%.f", "%H:%M", "%H.%M", "%H%M"];
 
 /// A parsed date-time value before time-zone resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParsedDateTime {
+pub(crate) enum ParsedDateTime {
     /// A wall-clock time in the configured zone.
     Local(NaiveDateTime),
     /// An instant (the value carried an offset), in milliseconds since the epoch.
@@ -40,7 +40,7 @@ pub enum ParsedDateTime {
 }
 
 /// Parses one date-time text. The error says what was wrong, for the quarantine message.
-pub fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDateTime, String> {
+pub(crate) fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDateTime, String> {
     let s = raw.trim();
     if let Some(fmt) = custom {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
@@ -75,7 +75,7 @@ pub fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDateTime,
 }
 
 /// Parses a date-only text (for a separate date column).
-pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     let s = raw.trim();
     // A date column exported with a midnight time ("05-03-2025 00:00") is common.
     let date_part = s.split([' ', 'T']).next().unwrap_or(s);
@@ -90,7 +90,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 }
 
 /// Parses a time-only text (for a separate time column).
-pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
+pub(crate) fn parse_time(raw: &str) -> Result<NaiveTime, String> {
     let s = raw.trim();
     for fmt in TIME_FORMATS {
         if let Ok(t) = NaiveTime::parse_from_str(s, fmt) {
@@ -106,7 +106,7 @@ pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
 ///
 /// In the repeated hour when clocks go back, the earlier instant is taken.
 /// A time in the hour skipped when clocks go forward does not exist and is an error.
-pub fn resolve_local(local: NaiveDateTime, tz: Tz) -> Result<i64, String> {
+pub(crate) fn resolve_local(local: NaiveDateTime, tz: Tz) -> Result<i64, String> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(dt) => Ok(dt.timestamp_millis()),
         LocalResult::Ambiguous(earliest, _) => Ok(earliest.timestamp_millis()),
@@ -119,7 +119,7 @@ pub fn resolve_local(local: NaiveDateTime, tz: Tz) -> Result<i64, String> {
 }
 
 /// Resolves any parsed value to an instant.
-pub fn to_instant(parsed: ParsedDateTime, tz: Tz) -> Result<i64, String> {
+pub(crate) fn to_instant(parsed: ParsedDateTime, tz: Tz) -> Result<i64, String> {
     match parsed {
         ParsedDateTime::Local(local) => resolve_local(local, tz),
         ParsedDateTime::Instant(ms) => Ok(ms),
@@ -129,7 +129,7 @@ pub fn to_instant(parsed: ParsedDateTime, tz: Tz) -> Result<i64, String> {
 pub use stopaudit_core::clock::{format_local, local_date};
 
 /// Converts an Excel serial date (days since 1899-12-30) to a local date-time.
-pub fn from_excel_serial(serial: f64) -> Option<NaiveDateTime> {
+pub(crate) fn from_excel_serial(serial: f64) -> Option<NaiveDateTime> {
     if !serial.is_finite() || !(0.0..2_958_466.0).contains(&serial) {
         return None;
     }

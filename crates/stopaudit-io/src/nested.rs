@@ -25,7 +25,7 @@ thread_local! {
 
 /// Runs `f` with the splitting helpers of this module serial on this
 /// thread (restored afterwards, also if `f` panics).
-pub fn serially<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn serially<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -57,7 +57,7 @@ where
 
 /// The `with_min_len` for a parallel iterator over `n` items: `n` (one
 /// piece, run on this thread) inside [`serially`], else 1.
-pub fn min_len(n: usize) -> usize {
+pub(crate) fn min_len(n: usize) -> usize {
     if is_serial() { n.max(1) } else { 1 }
 }
 

@@ -14,7 +14,7 @@ use stopaudit_core::error::{Error, Result};
 /// the last one (one job is fetched ahead to know). A job, and whatever it
 /// holds, is dropped before its result is handed over. Errors of `next`
 /// and `each` stop the loop; jobs already running finish unheard.
-pub fn in_order<J, T>(
+pub(crate) fn in_order<J, T>(
     window: usize,
     mut next: impl FnMut() -> Result<Option<J>>,
     mut each: impl FnMut(T) -> Result<()>,

@@ -2,7 +2,7 @@
 
 /// A progress bar on stderr when it is a terminal (hidden otherwise, and in
 /// pipes and tests): `{msg} [bar] …` with `template` after the bar.
-pub fn progress_bar(
+pub(crate) fn progress_bar(
     enabled: bool,
     total: u64,
     message: &str,

@@ -9,7 +9,7 @@ pub use stopaudit_core::quarantine::*;
 
 /// Output format for quarantined rows, chosen by the file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuarantineFormat {
+pub(crate) enum QuarantineFormat {
     Csv,
     Parquet,
 }
@@ -65,7 +65,7 @@ impl QuarantineSink {
     }
 
     /// Forgets everything pushed so far (the inputs are read again).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.spill = None;
         self.buffered.clear();
         self.examples.clear();

@@ -42,7 +42,7 @@ struct Columns {
 }
 
 /// Everything needed to check rows of one file.
-pub struct Validator {
+pub(crate) struct Validator {
     mapping: ColumnMapping,
     cols: Columns,
     codes: CodeLists,
@@ -166,7 +166,7 @@ impl Validator {
     /// Checks a batch column by column: each distinct value of a coded
     /// column once, fields in parallel. Per row, the first problem in
     /// schema order decides, exactly as in [`Validator::validate`].
-    pub fn validate_batch(&self, batch: &ColumnBatch) -> CheckedBatch {
+    pub(crate) fn validate_batch(&self, batch: &ColumnBatch) -> CheckedBatch {
         let n = batch.rows();
         let cols = self.cols;
         let col = |c: Option<usize>| c.and_then(|i| batch.column(i));
@@ -624,7 +624,7 @@ fn clock_of(t: &Cell) -> Result<chrono::NaiveTime, (String, String)> {
 }
 
 /// Code of a missing value in the `u8` fields of [`CheckedBatch`].
-pub const NONE: u8 = stopaudit_core::canonical::NONE_U8;
+pub(crate) const NONE: u8 = stopaudit_core::canonical::NONE_U8;
 
 fn optional(r: Result<Option<u8>, Rejection>) -> Result<u8, Rejection> {
     r.map(|v| v.unwrap_or(NONE))
@@ -858,7 +858,7 @@ struct Stamps {
 /// A batch after [`Validator::validate_batch`]: per row, its rejection or
 /// its values.
 #[derive(Debug)]
-pub struct CheckedBatch {
+pub(crate) struct CheckedBatch {
     /// Per row: why it is rejected, or `None` for a valid stop.
     pub rejections: Vec<Option<Box<Rejection>>>,
     pub stop_id: Vec<Option<u128>>,
@@ -876,7 +876,7 @@ impl CheckedBatch {
     }
 
     /// Row `i` as a [`StopRow`] (for scope filters and tests); `None` when rejected.
-    pub fn stop_row(&self, i: usize) -> Option<StopRow> {
+    pub(crate) fn stop_row(&self, i: usize) -> Option<StopRow> {
         if self.rejections[i].is_some() {
             return None;
         }
@@ -907,7 +907,7 @@ impl CheckedBatch {
 }
 
 /// Checks and upper-cases a CBS area code (GMxxxx, WKxxxxxx, BUxxxxxxxx).
-pub fn check_area_code(raw: &str) -> Result<String, Rejection> {
+pub(crate) fn check_area_code(raw: &str) -> Result<String, Rejection> {
     let code = raw.trim().to_ascii_uppercase();
     let digits = match code.get(..2) {
         Some("GM") => 4,

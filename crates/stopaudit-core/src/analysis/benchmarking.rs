@@ -30,15 +30,15 @@ use crate::pseudonym::KeyError;
 use crate::schema::UNKNOWN_GROUP;
 
 /// Entities that can be benchmarked, and their fields.
-pub const ENTITIES: &[(&str, &str)] = &[
+pub(crate) const ENTITIES: &[(&str, &str)] = &[
     ("unit", "unit"),
     ("team", "team"),
     ("officer", "officer_id"),
 ];
 /// Fields that can be the area stratum.
-pub const AREAS: &[&str] = &["district", "basisteam", "area_code"];
+pub(crate) const AREAS: &[&str] = &["district", "basisteam", "area_code"];
 /// Stratum components.
-pub const STRATA: &[&str] = &["area", "time_band", "day_type", "month"];
+pub(crate) const STRATA: &[&str] = &["area", "time_band", "day_type", "month"];
 
 /// `[analysis.benchmarking]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -96,7 +96,7 @@ impl ComparisonRow {
 
     /// The rate ratio as a point estimate even when a hit count is 0
     /// (0 or infinity), for judging the size of an effect.
-    pub fn raw_ratio(&self) -> Option<f64> {
+    pub(crate) fn raw_ratio(&self) -> Option<f64> {
         match (self.rate, self.ref_rate) {
             (Some(a), Some(b)) if b > 0.0 => Some(a / b),
             (Some(a), Some(_)) if a > 0.0 => Some(f64::INFINITY),
@@ -106,13 +106,13 @@ impl ComparisonRow {
 }
 
 /// Benjamini–Hochberg q-values over all rows of one analysis.
-pub fn assign_q_values(rows: &mut [ComparisonRow]) {
+pub(crate) fn assign_q_values(rows: &mut [ComparisonRow]) {
     assign_q(rows, |r| r.p_value, |r, q| r.q_value = q);
 }
 
 /// Benjamini–Hochberg over the p-values `p` reads from the rows, stored by `set`
 /// (rows without a p-value get none).
-pub fn assign_q<T>(
+pub(crate) fn assign_q<T>(
     rows: &mut [T],
     p: impl Fn(&T) -> Option<f64>,
     set: impl Fn(&mut T, Option<f64>),

@@ -143,6 +143,6 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
 }
 
 /// q-values of the chi-square tests across attributes.
-pub fn assign_q_values(results: &mut [MixResult]) {
+pub(crate) fn assign_q_values(results: &mut [MixResult]) {
     super::compare::assign_q(results, |r| r.p_value, |r, q| r.q_value = q);
 }

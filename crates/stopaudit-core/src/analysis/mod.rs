@@ -243,7 +243,7 @@ impl AnalysisSettings {
     }
 
     /// [`Self::extra_fields`] plus `area_code` for a per-area population file.
-    pub fn extra_fields_with(
+    pub(crate) fn extra_fields_with(
         &self,
         population: Option<&population::Population>,
     ) -> Result<Vec<String>> {
@@ -275,7 +275,7 @@ impl AnalysisSettings {
     }
 
     /// Whether a rate ratio lies outside the practical band.
-    pub fn is_large(&self, ratio: f64) -> bool {
+    pub(crate) fn is_large(&self, ratio: f64) -> bool {
         ratio < self.practical_band[0] || ratio > self.practical_band[1]
     }
 }
@@ -406,7 +406,7 @@ pub fn tally<K: Ord + Clone>(
 }
 
 /// Label of a stratum field's code in a cell, or `None` when missing.
-pub fn stratum_value(
+pub(crate) fn stratum_value(
     field: &str,
     k: &CellKey,
     cube: &CountCube,

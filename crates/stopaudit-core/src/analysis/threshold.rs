@@ -134,7 +134,7 @@ fn counts(inputs: &Inputs, attr: &Attribute, location: &str) -> (Vec<CountRow>, 
 }
 
 /// The threshold test of every attribute with a reference group, when enabled.
-pub fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTestResult> {
+pub(crate) fn threshold_tests(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ThresholdTestResult> {
     let s = &inputs.settings.threshold_test;
     if !s.enabled {
         return Vec::new();

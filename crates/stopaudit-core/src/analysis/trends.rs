@@ -66,7 +66,7 @@ impl Grain {
     }
 }
 
-pub use crate::counting::calendar::PeriodColumn;
+pub(crate) use crate::counting::calendar::PeriodColumn;
 
 /// `[analysis.trends]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,7 +177,7 @@ struct Counts {
     hits: u64,
 }
 
-/// Computes every series (before suppression; see [`super::suppress::trends`]).
+/// Computes every series (before suppression; see [`crate::disclosure`]).
 /// Fails when the period column is `registered_at` and no input has it.
 pub fn trends(inputs: &Inputs, attrs: &[Attribute]) -> crate::error::Result<Trends> {
     let settings = &inputs.settings.trends;

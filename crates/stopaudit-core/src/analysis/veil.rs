@@ -65,7 +65,7 @@ impl Default for VeilSettings {
 }
 
 /// Spline degrees of freedom of the robustness table.
-pub const ROBUSTNESS_DF: std::ops::RangeInclusive<usize> = 1..=6;
+pub(crate) const ROBUSTNESS_DF: std::ops::RangeInclusive<usize> = 1..=6;
 
 impl VeilSettings {
     /// Rejects a spline df outside 1–10, unknown fixed effects, `grid_degrees` outside (0, 1] and
@@ -267,10 +267,10 @@ pub struct VeilOfDarkness {
 }
 
 /// A covariate pattern: unit code, year, clock minute, dark.
-pub type Pattern = (u32, u16, u16, bool);
+pub(crate) type Pattern = (u32, u16, u16, bool);
 
 /// Counts of the group (`.0`) and the reference (`.1`) per covariate pattern.
-pub type Patterns = BTreeMap<Pattern, (u64, u64)>;
+pub(crate) type Patterns = BTreeMap<Pattern, (u64, u64)>;
 
 /// Runs the test for every group of every attribute.
 pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness {
@@ -409,7 +409,7 @@ fn stops_of(p: &Patterns) -> DarkStops {
 
 /// Fits P(group | stop of group or reference) ~ dark + ns(minute, df) +
 /// fixed effects on the patterns and returns the darkness coefficient.
-pub fn fit_darkness(
+pub(crate) fn fit_darkness(
     patterns: &Patterns,
     df: usize,
     fixed_effects: &[String],
@@ -487,7 +487,7 @@ pub fn fit_darkness(
 
 /// One model of one comparison, flat (the rows of `veil_of_darkness.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VeilCsvRow {
+pub(crate) struct VeilCsvRow {
     /// The group attribute.
     pub attribute: String,
     /// The group compared.
@@ -521,7 +521,7 @@ pub struct VeilCsvRow {
 
 impl VeilResult {
     /// The main model, the robustness fits and the clock-change variant as flat rows.
-    pub fn csv_rows(&self) -> Vec<VeilCsvRow> {
+    pub(crate) fn csv_rows(&self) -> Vec<VeilCsvRow> {
         let row = |model,
                    df,
                    stops: &Option<DarkStops>,

@@ -71,7 +71,7 @@ impl BenchCounts {
     /// Counts (`sign` 1) or takes out (`sign` -1) stop `i` of `batch`, in
     /// the run's codes (`texts[k][old]`, `groups[a][old]`). Entities with
     /// no value are not counted.
-    pub fn add_stop(
+    pub(crate) fn add_stop(
         &mut self,
         batch: &StopBatch,
         i: usize,
@@ -117,7 +117,7 @@ impl BenchCounts {
 
     /// Adds `other` with `sign`, its entity, area and group codes replaced
     /// (`texts[field][old]`, `groups[a][old]`).
-    pub fn add_recoded(
+    pub(crate) fn add_recoded(
         &mut self,
         other: &BenchCounts,
         spec: &BenchSpec,

@@ -306,7 +306,7 @@ impl CalendarCounts {
 
     /// Adds (`sign` 1) or subtracts (`sign` -1) `other`, whose unit,
     /// officer and group codes become `texts[..][old]` and `groups[a][old]`.
-    pub fn add_recoded(
+    pub(crate) fn add_recoded(
         &mut self,
         other: &CalendarCounts,
         columns: TextColumns,

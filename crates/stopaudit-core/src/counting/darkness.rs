@@ -77,7 +77,7 @@ impl DarknessCounts {
     /// time `local`), with
     /// the batch's unit and group codes replaced by the run's (`units[old]`,
     /// `groups[attribute][old]`).
-    pub fn add_stop(
+    pub(crate) fn add_stop(
         &mut self,
         batch: &StopBatch,
         i: usize,
@@ -196,7 +196,7 @@ impl DarknessCounts {
 
     /// Adds `other` with `sign`, its unit and group codes replaced by
     /// `units[old]` and `groups[attribute][old]`.
-    pub fn add_recoded(
+    pub(crate) fn add_recoded(
         &mut self,
         other: &DarknessCounts,
         units: &[u32],

@@ -856,7 +856,7 @@ impl CountCube {
     }
 
     /// Adds another cube's counts to this one.
-    pub fn merge(&mut self, other: &CountCube) {
+    pub(crate) fn merge(&mut self, other: &CountCube) {
         assert_eq!(
             self.extra_fields, other.extra_fields,
             "cubes count the same fields"

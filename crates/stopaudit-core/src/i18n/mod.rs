@@ -43,7 +43,7 @@ impl Lang {
 
 /// The texts of one language, with its number format.
 #[derive(Debug, Clone)]
-pub struct Messages {
+pub(crate) struct Messages {
     /// The language of the texts.
     pub lang: Lang,
     texts: BTreeMap<String, String>,
@@ -102,13 +102,13 @@ impl Messages {
     }
 
     /// The text for a key with its `{placeholders}` filled in.
-    pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub(crate) fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
         fill(self.text(key), args)
     }
 
     /// The text for a key, or `fallback` when the language has none
     /// (labels of attributes and fields a mapping file may introduce).
-    pub fn text_or(&self, key: &str, fallback: &str) -> String {
+    pub(crate) fn text_or(&self, key: &str, fallback: &str) -> String {
         self.texts
             .get(key)
             .cloned()
@@ -116,7 +116,8 @@ impl Messages {
     }
 
     /// All keys (for checking languages against each other).
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    #[cfg(test)]
+    fn keys(&self) -> impl Iterator<Item = &str> {
         self.texts.keys().map(String::as_str)
     }
 
@@ -156,7 +157,7 @@ impl Messages {
     }
 
     /// The label of a code in this language.
-    pub fn code_label<'a>(&self, code: &'a Code) -> &'a str {
+    pub(crate) fn code_label<'a>(&self, code: &'a Code) -> &'a str {
         match self.lang {
             Lang::En => &code.en,
             Lang::Nl => &code.nl,
@@ -174,7 +175,7 @@ impl Messages {
 }
 
 /// Replaces `{name}` by its value.
-pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+pub(crate) fn fill(template: &str, args: &[(&str, &str)]) -> String {
     let mut out = template.to_string();
     for (name, value) in args {
         out = out.replace(&format!("{{{name}}}"), value);

@@ -46,7 +46,7 @@ pub fn summarise(chains: &[ChainDraws], quantity: impl Fn(&[f64]) -> f64) -> Sum
 }
 
 /// Summarises draws given per chain (all chains of equal length).
-pub fn summarise_values(chains: &[Vec<f64>]) -> Summary {
+pub(crate) fn summarise_values(chains: &[Vec<f64>]) -> Summary {
     let pooled: Vec<f64> = chains.iter().flatten().copied().collect();
     let n = pooled.len() as f64;
     let mean = pooled.iter().sum::<f64>() / n;
@@ -83,7 +83,7 @@ pub fn summarise_values(chains: &[Vec<f64>]) -> Summary {
 
 /// Quantile of sorted values, interpolated between order statistics (the
 /// default of numpy and R, type 7).
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -22,7 +22,7 @@ pub enum MetricKind {
 
 /// The inverse metric M⁻¹ (with what sampling momenta needs).
 #[derive(Debug, Clone)]
-pub enum Metric {
+pub(crate) enum Metric {
     /// Variances.
     Diagonal(Vec<f64>),
     /// Row-major covariance and its lower Cholesky factor L (M⁻¹ = L Lᵀ).
@@ -43,7 +43,7 @@ impl Metric {
     }
 
     /// The velocity M⁻¹ p.
-    pub fn velocity(&self, p: &[f64]) -> Vec<f64> {
+    pub(crate) fn velocity(&self, p: &[f64]) -> Vec<f64> {
         match self {
             Metric::Diagonal(var) => var.iter().zip(p).map(|(v, p)| v * p).collect(),
             Metric::Dense { dim, cov, .. } => {
@@ -53,7 +53,7 @@ impl Metric {
     }
 
     /// A momentum drawn from N(0, M): p = L⁻ᵀ z for z standard normal.
-    pub fn sample_momentum(&self, rng: &mut impl RngExt) -> Vec<f64> {
+    pub(crate) fn sample_momentum(&self, rng: &mut impl RngExt) -> Vec<f64> {
         match self {
             Metric::Diagonal(var) => var
                 .iter()
@@ -79,7 +79,7 @@ impl Metric {
 
 /// A dot product with eight independent sums, so that it vectorises (a
 /// single running sum cannot be reordered by the compiler).
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f64 = ca
@@ -97,7 +97,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Running means and co-moments of the positions in one adaptation window.
-pub struct WindowEstimator {
+pub(crate) struct WindowEstimator {
     kind: MetricKind,
     dim: usize,
     n: f64,
@@ -154,7 +154,7 @@ impl WindowEstimator {
     /// the threshold test's largest published state (d/1 and d/4 shrank away
     /// the correlations the dense metric is for; d/64 was no better). If the
     /// matrix is not positive definite the diagonal is used.
-    pub fn metric(&self) -> Metric {
+    pub(crate) fn metric(&self) -> Metric {
         let (n, d) = (self.n, self.dim);
         let regularise = |m2: f64| {
             let var = if n > 1.0 { m2 / (n - 1.0) } else { 1.0 };
@@ -192,7 +192,7 @@ impl WindowEstimator {
 /// after a few draws, long before a sample variance does. Used before the
 /// first adaptation window, so that the first iterations are not spent with
 /// a unit metric on a badly scaled posterior.
-pub struct EarlyDiagonal {
+pub(crate) struct EarlyDiagonal {
     draws: WindowEstimator,
     gradients: WindowEstimator,
 }
@@ -207,7 +207,7 @@ impl EarlyDiagonal {
     }
 
     /// The metric scaling the gradient at the starting point to unit size.
-    pub fn from_gradient(gradient: &[f64]) -> Metric {
+    pub(crate) fn from_gradient(gradient: &[f64]) -> Metric {
         Metric::Diagonal(
             gradient
                 .iter()
@@ -223,7 +223,7 @@ impl EarlyDiagonal {
     }
 
     /// √(var draws / var gradients) per coordinate, once there are 3 draws.
-    pub fn metric(&self) -> Option<Metric> {
+    pub(crate) fn metric(&self) -> Option<Metric> {
         if self.draws.n < 3.0 {
             return None;
         }

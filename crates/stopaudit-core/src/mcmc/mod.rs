@@ -7,14 +7,14 @@
 //! count.
 
 pub mod diagnostics;
-pub mod metric;
-pub mod nuts;
+pub(crate) mod metric;
+pub(crate) mod nuts;
 
 use rand::RngExt;
 use rayon::prelude::*;
 
-pub use metric::MetricKind;
-pub use nuts::{ChainDraws, NutsSettings};
+pub(crate) use metric::MetricKind;
+pub(crate) use nuts::{ChainDraws, NutsSettings};
 
 /// A log density with its gradient, up to a constant.
 pub trait LogDensity: Sync {
@@ -28,7 +28,7 @@ pub trait LogDensity: Sync {
 }
 
 /// A standard normal draw (Marsaglia's polar method).
-pub fn standard_normal(rng: &mut impl RngExt) -> f64 {
+pub(crate) fn standard_normal(rng: &mut impl RngExt) -> f64 {
     loop {
         let u = 2.0 * rng.random::<f64>() - 1.0;
         let v = 2.0 * rng.random::<f64>() - 1.0;

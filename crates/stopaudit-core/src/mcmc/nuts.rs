@@ -148,7 +148,7 @@ struct Transition {
 }
 
 /// A sampler for one chain.
-pub struct Nuts<'m, M: LogDensity> {
+pub(crate) struct Nuts<'m, M: LogDensity> {
     model: &'m M,
     rng: ChaCha8Rng,
     /// The inverse metric (the posterior covariance, once adapted).

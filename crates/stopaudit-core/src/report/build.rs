@@ -247,7 +247,7 @@ impl B<'_> {
 }
 
 /// A file name stem from a chart name: lower-case ASCII letters, digits and dashes.
-pub fn file_stem(name: &str) -> String {
+pub(crate) fn file_stem(name: &str) -> String {
     let mut out = String::new();
     for ch in name.chars() {
         if ch.is_ascii_alphanumeric() {
@@ -260,7 +260,7 @@ pub fn file_stem(name: &str) -> String {
 }
 
 /// Anchor of the section an analysis is reported in.
-pub fn anchor(analysis: &str) -> &'static str {
+pub(crate) fn anchor(analysis: &str) -> &'static str {
     match analysis {
         "outcome_test" => "outcome-test",
         "justification_mix" => "justification-mix",

@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Okabe–Ito colours.
-pub const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(230, 159, 0),
     RGBColor(0, 158, 115),
@@ -22,12 +22,12 @@ pub const PALETTE: [RGBColor; 8] = [
 ];
 
 /// The family name charts use; SVG text names it, so viewers use the embedded copy.
-pub const FONT: &str = "DejaVu Sans";
+pub(crate) const FONT: &str = "DejaVu Sans";
 /// DejaVu Sans, compiled in.
-pub static FONT_BYTES: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
 
 /// A CSS `@font-face` rule carrying the embedded font as a data URL.
-pub fn font_face_css() -> String {
+pub(crate) fn font_face_css() -> String {
     use base64::Engine as _;
     format!(
         "@font-face {{ font-family: \"{FONT}\"; src: url(data:font/ttf;base64,{}) format(\"truetype\"); }}",

@@ -7,7 +7,7 @@ use super::{Block, Cell, Document};
 use crate::findings::Severity;
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -23,7 +23,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// The policy: nothing may be loaded; only the inline style and inline images (charts) are allowed.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; script-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'";
 
 const STYLE: &str = r#"
 :root { --ink: #1b1b1b; --muted: #555; --rule: #c8c8c8; --accent: #0072b2; --high: #d55e00; --medium: #e69f00; }

@@ -3,7 +3,7 @@
 use super::{Block, Document};
 
 /// Escapes text for Markdown: characters that would start markup, and `|` in tables.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {

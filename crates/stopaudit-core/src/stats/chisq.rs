@@ -11,7 +11,7 @@ use super::PValue;
 /// the continued fraction for Q evaluated with the modified Lentz method,
 /// with the prefactor e^(−x) x^a / Γ(a) kept in log space (Numerical
 /// Recipes §6.2), so tails far below 1e-308 keep their magnitude.
-pub fn ln_gamma_q(a: f64, x: f64) -> f64 {
+pub(crate) fn ln_gamma_q(a: f64, x: f64) -> f64 {
     assert!(a > 0.0, "shape must be positive");
     if x <= 0.0 {
         return 0.0;
@@ -60,7 +60,7 @@ pub fn ln_gamma_q(a: f64, x: f64) -> f64 {
 }
 
 /// Upper tail of the chi-square distribution, P(χ²_df ≥ x).
-pub fn chi2_sf(x: f64, df: f64) -> PValue {
+pub(crate) fn chi2_sf(x: f64, df: f64) -> PValue {
     PValue::from_ln(ln_gamma_q(df / 2.0, x / 2.0))
 }
 

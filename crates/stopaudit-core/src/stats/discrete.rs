@@ -11,7 +11,7 @@
 use std::f64::consts::PI;
 
 /// Stirling's error: ln(n!) − ln(√(2π n) (n/e)^n), for integer n ≥ 0.
-pub fn stirlerr(n: f64) -> f64 {
+pub(crate) fn stirlerr(n: f64) -> f64 {
     const S0: f64 = 1.0 / 12.0;
     const S1: f64 = 1.0 / 360.0;
     const S2: f64 = 1.0 / 1260.0;
@@ -44,7 +44,7 @@ pub fn stirlerr(n: f64) -> f64 {
 }
 
 /// The deviance term x ln(x/np) + np − x, accurate when x ≈ np.
-pub fn bd0(x: f64, np: f64) -> f64 {
+pub(crate) fn bd0(x: f64, np: f64) -> f64 {
     if (x - np).abs() < 0.1 * (x + np) {
         let mut v = (x - np) / (x + np);
         let mut s = (x - np) * v;
@@ -68,7 +68,7 @@ pub fn bd0(x: f64, np: f64) -> f64 {
 }
 
 /// ln P(X = x) for X ~ Binomial(n, p), with q = 1 − p given separately for precision.
-pub fn ln_dbinom(x: f64, n: f64, p: f64, q: f64) -> f64 {
+pub(crate) fn ln_dbinom(x: f64, n: f64, p: f64, q: f64) -> f64 {
     if x < 0.0 || x > n {
         return f64::NEG_INFINITY;
     }
@@ -104,7 +104,7 @@ pub fn ln_dbinom(x: f64, n: f64, p: f64, q: f64) -> f64 {
 /// items drawn without replacement from `total` items of which `successes`
 /// are successes (scipy's `hypergeom(M=total, n=successes, N=draws)`).
 #[derive(Debug, Clone, Copy)]
-pub struct Hypergeometric {
+pub(crate) struct Hypergeometric {
     /// Items in all (scipy's `M`).
     pub total: u64,
     /// Successes among them (scipy's `n`); at most `total`.
@@ -125,7 +125,7 @@ impl Hypergeometric {
     }
 
     /// The mode, as scipy computes it: ⌊(draws+1)(successes+1)/(total+2)⌋.
-    pub fn mode(&self) -> u64 {
+    pub(crate) fn mode(&self) -> u64 {
         let m = ((self.draws as f64 + 1.0) * (self.successes as f64 + 1.0)
             / (self.total as f64 + 2.0))
             .floor() as u64;
@@ -133,7 +133,7 @@ impl Hypergeometric {
     }
 
     /// ln P(X = x) (Loader's method, as R's `dhyper`).
-    pub fn ln_pmf(&self, x: u64) -> f64 {
+    pub(crate) fn ln_pmf(&self, x: u64) -> f64 {
         if x < self.low() || x > self.high() {
             return f64::NEG_INFINITY;
         }
@@ -166,19 +166,19 @@ impl Hypergeometric {
     }
 
     /// ln P(X ≤ x), summed outward from x (for x at or below the mode).
-    pub fn ln_cdf_lower(&self, x: u64) -> f64 {
+    pub(crate) fn ln_cdf_lower(&self, x: u64) -> f64 {
         self.ln_pmf(x) + sum_ratios(x, self.low(), |k| self.ratio_down(k), |k| k - 1).ln()
     }
 
     /// ln P(X ≥ x), summed outward from x (for x at or above the mode).
-    pub fn ln_sf_upper(&self, x: u64) -> f64 {
+    pub(crate) fn ln_sf_upper(&self, x: u64) -> f64 {
         self.ln_pmf(x) + sum_ratios(x, self.high(), |k| self.ratio_up(k), |k| k + 1).ln()
     }
 }
 
 /// The binomial distribution.
 #[derive(Debug, Clone, Copy)]
-pub struct Binomial {
+pub(crate) struct Binomial {
     /// Number of trials.
     pub n: u64,
     /// Probability of success per trial, 0–1.
@@ -187,7 +187,7 @@ pub struct Binomial {
 
 impl Binomial {
     /// ln P(X = x).
-    pub fn ln_pmf(&self, x: u64) -> f64 {
+    pub(crate) fn ln_pmf(&self, x: u64) -> f64 {
         ln_dbinom(x as f64, self.n as f64, self.p, 1.0 - self.p)
     }
 
@@ -199,18 +199,13 @@ impl Binomial {
         k as f64 / (self.n - k + 1) as f64 * (1.0 - self.p) / self.p
     }
 
-    /// The mode ⌊(n+1)p⌋ (clamped to n).
-    pub fn mode(&self) -> u64 {
-        (((self.n as f64 + 1.0) * self.p).floor() as u64).min(self.n)
-    }
-
     /// ln P(X ≤ x), summed outward from x (for x at or below the mode).
-    pub fn ln_cdf_lower(&self, x: u64) -> f64 {
+    pub(crate) fn ln_cdf_lower(&self, x: u64) -> f64 {
         self.ln_pmf(x) + sum_ratios(x, 0, |k| self.ratio_down(k), |k| k - 1).ln()
     }
 
     /// ln P(X ≥ x), summed outward from x (for x at or above the mode).
-    pub fn ln_sf_upper(&self, x: u64) -> f64 {
+    pub(crate) fn ln_sf_upper(&self, x: u64) -> f64 {
         self.ln_pmf(x) + sum_ratios(x, self.n, |k| self.ratio_up(k), |k| k + 1).ln()
     }
 }

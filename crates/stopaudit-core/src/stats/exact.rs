@@ -53,7 +53,7 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> PValue {
 /// success probability `p`: the sum of the probabilities of all outcomes no
 /// more likely than `x` (relative tolerance 1e-7), as R's `binom.test` and
 /// `scipy.stats.binomtest`.
-pub fn binomial_test(x: u64, n: u64, p: f64) -> PValue {
+pub(crate) fn binomial_test(x: u64, n: u64, p: f64) -> PValue {
     assert!(x <= n, "more successes than trials");
     if n == 0 || p <= 0.0 || p >= 1.0 {
         let possible = (p <= 0.0 && x == 0) || (p >= 1.0 && x == n) || n == 0;

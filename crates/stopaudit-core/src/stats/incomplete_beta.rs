@@ -196,7 +196,7 @@ fn continued_fraction(x: f64, a: f64, b: f64) -> Dual {
 /// shifted up to z = x + k ≥ 10 by the recurrences Γ(x+1) = xΓ(x) and
 /// ψ(x+1) = ψ(x) + 1/x, then Stirling's series (absolute error below 1e-15
 /// at z ≥ 10 with the terms kept).
-pub fn ln_gamma_digamma(x: f64) -> (f64, f64) {
+pub(crate) fn ln_gamma_digamma(x: f64) -> (f64, f64) {
     // P = x(x+1)…(z−1) and P' = dP/dx, so that Σ 1/(x+i) = P'/P.
     let (mut z, mut p, mut dp) = (x, 1.0, 0.0);
     while z < 10.0 {

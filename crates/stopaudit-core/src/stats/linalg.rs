@@ -5,7 +5,7 @@
 
 /// Lower Cholesky factor of a symmetric positive definite row-major matrix;
 /// `None` when it is not positive definite.
-pub fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
+pub(crate) fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -27,7 +27,7 @@ pub fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
 }
 
 /// Solves A x = b given the lower Cholesky factor L of A (A = L Lᵀ).
-pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+pub(crate) fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut y = vec![0.0; n];
     for i in 0..n {
         let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
@@ -42,7 +42,7 @@ pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
 }
 
 /// A⁻¹ given the lower Cholesky factor of A.
-pub fn cholesky_inverse(l: &[f64], n: usize) -> Vec<f64> {
+pub(crate) fn cholesky_inverse(l: &[f64], n: usize) -> Vec<f64> {
     let mut inv = vec![0.0; n * n];
     for j in 0..n {
         let mut e = vec![0.0; n];

@@ -10,19 +10,19 @@
 //! 1e-308) still has an exact magnitude instead of a bare 0.
 
 pub mod chisq;
-pub mod discrete;
+pub(crate) mod discrete;
 pub mod exact;
 pub mod fdr;
 pub mod glm;
 pub mod incomplete_beta;
-pub mod linalg;
+pub(crate) mod linalg;
 pub mod mantel_haenszel;
 pub mod proportion;
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// The logistic function 1/(1 + e⁻ˣ), without overflow for large |x|.
-pub fn logistic(x: f64) -> f64 {
+pub(crate) fn logistic(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
@@ -42,7 +42,7 @@ pub struct PValue {
 
 impl PValue {
     /// From a natural logarithm (capped at 0).
-    pub fn from_ln(ln_p: f64) -> Self {
+    pub(crate) fn from_ln(ln_p: f64) -> Self {
         let ln_p = ln_p.min(0.0);
         PValue {
             p: ln_p.exp(),
@@ -51,10 +51,10 @@ impl PValue {
     }
 
     /// A p-value of one.
-    pub const ONE: PValue = PValue { p: 1.0, ln_p: 0.0 };
+    pub(crate) const ONE: PValue = PValue { p: 1.0, ln_p: 0.0 };
 
     /// log10 of the p-value (finite even when `p` underflows to 0).
-    pub fn log10(self) -> f64 {
+    pub(crate) fn log10(self) -> f64 {
         self.ln_p / std::f64::consts::LN_10
     }
 }
@@ -87,7 +87,7 @@ pub fn z_value(confidence: f64) -> f64 {
 }
 
 /// ln(exp(a) + exp(b)) without overflow or underflow.
-pub fn log_add_exp(a: f64, b: f64) -> f64 {
+pub(crate) fn log_add_exp(a: f64, b: f64) -> f64 {
     if a == f64::NEG_INFINITY {
         return b;
     }

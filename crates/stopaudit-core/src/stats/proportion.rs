@@ -130,7 +130,7 @@ pub fn katz_rate_ratio(a: u64, n1: u64, b: u64, n2: u64, confidence: f64) -> Opt
 /// likewise), with a Wald interval and two-sided z-test on the log scale,
 /// SE = √(SE₁² + SE₂²) for independent periods (Altman & Bland 2003,
 /// "Interaction revisited"). `None` when a rate ratio is undefined.
-pub fn rate_ratio_change(
+pub(crate) fn rate_ratio_change(
     (a1, n1, b1, m1): (u64, u64, u64, u64),
     (a2, n2, b2, m2): (u64, u64, u64, u64),
     confidence: f64,
@@ -168,7 +168,7 @@ pub fn rate_ratio_change(
 /// Clopper–Pearson ("exact") interval for a proportion x/n, from beta
 /// quantiles: [B(α/2; x, n−x+1), B(1−α/2; x+1, n−x)], with 0 and 1 at the
 /// edges (scipy `binomtest(...).proportion_ci(method="exact")`).
-pub fn clopper_pearson(x: u64, n: u64, confidence: f64) -> Option<Interval> {
+pub(crate) fn clopper_pearson(x: u64, n: u64, confidence: f64) -> Option<Interval> {
     if n == 0 {
         return None;
     }

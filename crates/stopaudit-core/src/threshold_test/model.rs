@@ -81,7 +81,7 @@ pub struct Layout {
 
 /// A cell's model quantities at one parameter value.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CellState {
+pub(crate) struct CellState {
     /// The threshold t, a probability of finding contraband (0..1).
     pub threshold: f64,
     /// Modelled search rate: P(risk > t).
@@ -165,7 +165,7 @@ impl ThresholdModel {
 
     /// Threshold, search rate and hit rate of every cell at `theta`; `None`
     /// where the rates cannot be evaluated.
-    pub fn cell_states(&self, theta: &[f64]) -> Option<Vec<CellState>> {
+    pub(crate) fn cell_states(&self, theta: &[f64]) -> Option<Vec<CellState>> {
         let l = self.layout();
         self.cells
             .iter()

@@ -39,7 +39,7 @@ use stopaudit_core::output::AtomicFile;
 use world::{ATTRIBUTES, UNITS, code};
 
 /// Rows per chunk (the unit of parallel work and of random streams).
-pub const CHUNK_ROWS: u64 = 1 << 16;
+pub(crate) const CHUNK_ROWS: u64 = 1 << 16;
 
 /// Output format of the generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

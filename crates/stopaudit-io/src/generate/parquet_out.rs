@@ -24,20 +24,20 @@ use polars_parquet::write::{
 
 /// One chunk's row group, encoded and compressed: its row count and each
 /// leaf column's pages.
-pub struct Encoded {
+pub(crate) struct Encoded {
     rows: u64,
     columns: Vec<Vec<CompressedPage>>,
 }
 
 /// A Parquet file being written, row group by row group, from columns of
 /// one schema.
-pub struct ParquetOut<W: Write> {
+pub(crate) struct ParquetOut<W: Write> {
     file: FileWriter<W>,
     encoder: Arc<ChunkEncoder>,
 }
 
 /// What encoding a row group needs, shared by the threads that encode.
-pub struct ChunkEncoder {
+pub(crate) struct ChunkEncoder {
     fields: Vec<ParquetType>,
     encodings: Vec<Vec<Encoding>>,
     options: WriteOptions,
@@ -66,7 +66,7 @@ impl<W: Write> ParquetOut<W> {
     }
 
     /// The encoder of this file's row groups, for any thread.
-    pub fn encoder(&self) -> Arc<ChunkEncoder> {
+    pub(crate) fn encoder(&self) -> Arc<ChunkEncoder> {
         Arc::clone(&self.encoder)
     }
 

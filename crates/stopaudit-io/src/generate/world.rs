@@ -3,7 +3,7 @@
 //! Municipality codes and coordinates are real; everything else is invented.
 
 /// A municipality a unit works in.
-pub struct Municipality {
+pub(crate) struct Municipality {
     pub code: &'static str,
     pub name: &'static str,
     pub lat: f64,
@@ -36,7 +36,7 @@ macro_rules! m {
     };
 }
 
-pub const UNITS: &[Unit] = &[
+pub(crate) const UNITS: &[Unit] = &[
     Unit {
         name: "Noord-Nederland",
         code: "NN",
@@ -153,11 +153,11 @@ pub const UNITS: &[Unit] = &[
 ];
 
 /// Basic teams per municipality.
-pub const BASISTEAM_SUFFIXES: &[&str] = &["Noord", "Zuid", "Oost", "West"];
+pub(crate) const BASISTEAM_SUFFIXES: &[&str] = &["Noord", "Zuid", "Oost", "West"];
 /// Officers per basic team.
-pub const OFFICERS_PER_TEAM: u32 = 24;
+pub(crate) const OFFICERS_PER_TEAM: u32 = 24;
 /// Shifts.
-pub const TEAMS: &[&str] = &["Ploeg A", "Ploeg B", "Ploeg C", "Ploeg D"];
+pub(crate) const TEAMS: &[&str] = &["Ploeg A", "Ploeg B", "Ploeg C", "Ploeg D"];
 
 /// A group attribute with its categories and baseline shares among stops.
 pub struct Attribute {
@@ -168,9 +168,9 @@ pub struct Attribute {
     pub missing: f64,
 }
 
-pub const NATIONALITY: usize = 0;
+pub(crate) const NATIONALITY: usize = 0;
 
-pub const ATTRIBUTES: &[Attribute] = &[
+pub(crate) const ATTRIBUTES: &[Attribute] = &[
     Attribute {
         name: "nationality",
         groups: &[
@@ -206,7 +206,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
 
 /// How a unit's population differs from the national mix: a multiplier on
 /// each nationality's weight.
-pub fn nationality_multipliers(unit: &Unit) -> [f64; 10] {
+pub(crate) fn nationality_multipliers(unit: &Unit) -> [f64; 10] {
     if unit.city {
         [0.85, 3.0, 2.5, 2.5, 1.0, 1.2, 1.0, 0.6, 0.6, 1.5]
     } else if unit.border && (unit.name == "Limburg" || unit.name == "Zeeland-West-Brabant") {
@@ -222,37 +222,37 @@ pub fn nationality_multipliers(unit: &Unit) -> [f64; 10] {
 /// of each list so the table reads whole; a test holds them to the lists.
 #[cfg_attr(not(test), allow(dead_code))]
 pub mod code {
-    pub const BEHAVIOUR: u8 = 0;
-    pub const CIRCUMSTANCES: u8 = 1;
-    pub const INFORMATION: u8 = 2;
-    pub const OBSERVED_VIOLATION: u8 = 3;
-    pub const NONE_RECORDED: u8 = 4;
+    pub(crate) const BEHAVIOUR: u8 = 0;
+    pub(crate) const CIRCUMSTANCES: u8 = 1;
+    pub(crate) const INFORMATION: u8 = 2;
+    pub(crate) const OBSERVED_VIOLATION: u8 = 3;
+    pub(crate) const NONE_RECORDED: u8 = 4;
 
-    pub const NO_ACTION: u8 = 0;
+    pub(crate) const NO_ACTION: u8 = 0;
     pub const WARNING: u8 = 1;
-    pub const FINE: u8 = 2;
-    pub const REPORT: u8 = 3;
-    pub const ARREST: u8 = 4;
-    pub const OTHER_OUTCOME: u8 = 5;
+    pub(crate) const FINE: u8 = 2;
+    pub(crate) const REPORT: u8 = 3;
+    pub(crate) const ARREST: u8 = 4;
+    pub(crate) const OTHER_OUTCOME: u8 = 5;
 
-    pub const TRAFFIC_ACT: u8 = 0;
-    pub const POLICE_ACT: u8 = 1;
-    pub const IMMIGRATION: u8 = 2;
-    pub const WEAPONS_ACT: u8 = 3;
-    pub const PREVENTIVE_SEARCH: u8 = 4;
-    pub const OTHER_BASIS: u8 = 5;
+    pub(crate) const TRAFFIC_ACT: u8 = 0;
+    pub(crate) const POLICE_ACT: u8 = 1;
+    pub(crate) const IMMIGRATION: u8 = 2;
+    pub(crate) const WEAPONS_ACT: u8 = 3;
+    pub(crate) const PREVENTIVE_SEARCH: u8 = 4;
+    pub(crate) const OTHER_BASIS: u8 = 5;
 
-    pub const PERSON: u8 = 0;
-    pub const VEHICLE: u8 = 1;
-    pub const BICYCLE: u8 = 2;
-    pub const OTHER_SUBJECT: u8 = 3;
+    pub(crate) const PERSON: u8 = 0;
+    pub(crate) const VEHICLE: u8 = 1;
+    pub(crate) const BICYCLE: u8 = 2;
+    pub(crate) const OTHER_SUBJECT: u8 = 3;
 }
 
 /// Share of stops per subject type (person, vehicle, bicycle, other).
-pub const SUBJECT_WEIGHTS: [f64; 4] = [0.45, 0.43, 0.10, 0.02];
+pub(crate) const SUBJECT_WEIGHTS: [f64; 4] = [0.45, 0.43, 0.10, 0.02];
 
 /// Justification mix per subject type (behaviour, circumstances, information, observed violation, none).
-pub fn justification_weights(subject: u8) -> [f64; 5] {
+pub(crate) fn justification_weights(subject: u8) -> [f64; 5] {
     match subject {
         code::VEHICLE => [0.20, 0.16, 0.14, 0.45, 0.05],
         code::BICYCLE => [0.25, 0.20, 0.08, 0.42, 0.05],
@@ -261,7 +261,7 @@ pub fn justification_weights(subject: u8) -> [f64; 5] {
 }
 
 /// Legal-basis mix per subject type (traffic, police, immigration, weapons, preventive search, other).
-pub fn legal_basis_weights(subject: u8, unit: &Unit) -> [f64; 6] {
+pub(crate) fn legal_basis_weights(subject: u8, unit: &Unit) -> [f64; 6] {
     match subject {
         code::VEHICLE => [
             0.85,
@@ -285,27 +285,27 @@ pub fn legal_basis_weights(subject: u8, unit: &Unit) -> [f64; 6] {
 }
 
 /// Probability that a stop with this justification leads to a result (fine, report, arrest).
-pub const HIT_PROBABILITY: [f64; 5] = [0.22, 0.18, 0.38, 0.62, 0.12];
+pub(crate) const HIT_PROBABILITY: [f64; 5] = [0.22, 0.18, 0.38, 0.62, 0.12];
 
 /// Probability of a search per justification (for person stops; halved for vehicles and bicycles).
-pub const SEARCH_PROBABILITY: [f64; 5] = [0.14, 0.10, 0.26, 0.05, 0.06];
+pub(crate) const SEARCH_PROBABILITY: [f64; 5] = [0.14, 0.10, 0.26, 0.05, 0.06];
 
 /// Probability that a search finds something.
-pub const CONTRABAND_PROBABILITY: f64 = 0.30;
+pub(crate) const CONTRABAND_PROBABILITY: f64 = 0.30;
 
 /// Relative number of stops per hour of the day (0–23).
-pub const HOUR_WEIGHTS: [f64; 24] = [
+pub(crate) const HOUR_WEIGHTS: [f64; 24] = [
     3.0, 2.5, 2.0, 1.2, 0.8, 0.6, 0.8, 1.5, 2.5, 3.0, 3.2, 3.4, 3.5, 3.6, 3.8, 4.2, 4.6, 4.8, 4.8,
     4.6, 4.4, 4.2, 3.8, 3.4,
 ];
 
 /// Relative number of stops per month (January first).
-pub const MONTH_WEIGHTS: [f64; 12] = [
+pub(crate) const MONTH_WEIGHTS: [f64; 12] = [
     0.85, 0.85, 0.95, 1.0, 1.05, 1.1, 1.15, 1.1, 1.05, 1.0, 0.95, 0.9,
 ];
 
 /// Relative number of stops per weekday (Monday first).
-pub const WEEKDAY_WEIGHTS: [f64; 7] = [0.9, 0.9, 0.95, 1.0, 1.2, 1.25, 0.95];
+pub(crate) const WEEKDAY_WEIGHTS: [f64; 7] = [0.9, 0.9, 0.95, 1.0, 1.2, 1.25, 0.95];
 
 #[cfg(test)]
 mod tests {

@@ -47,7 +47,7 @@ impl Cell {
     }
 
     /// True for a missing value: null, or text that is empty after trimming.
-    pub fn is_missing(&self) -> bool {
+    pub(crate) fn is_missing(&self) -> bool {
         match self {
             Cell::Null => true,
             Cell::Text(s) => s.trim().is_empty(),
@@ -59,7 +59,7 @@ impl Cell {
 
 /// A row that could not be split into the header's columns.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MalformedRow {
+pub(crate) struct MalformedRow {
     pub row: u64,
     pub message: String,
     /// The raw text of the line (possibly truncated).
@@ -68,7 +68,7 @@ pub struct MalformedRow {
 
 /// A batch of rows, in file order.
 #[derive(Debug, Default)]
-pub struct RawBatch {
+pub(crate) struct RawBatch {
     /// Row numbers of `rows` (see [`crate::quarantine::QuarantineRecord::row`]).
     pub row_numbers: Vec<u64>,
     /// Cells per row, aligned with the source's columns.
@@ -93,7 +93,7 @@ const MAX_CODED_VALUES: usize = 4096;
 
 /// One column of a batch.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RawColumn {
+pub(crate) enum RawColumn {
     /// Row `i` holds `values[codes[i]]`.
     Coded { values: Vec<Cell>, codes: Vec<u32> },
     /// One value per row.
@@ -108,7 +108,7 @@ pub enum RawColumn {
 
 /// Strings of a column in one buffer.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct TextColumn {
+pub(crate) struct TextColumn {
     bytes: String,
     ends: Vec<u32>,
 }
@@ -164,7 +164,7 @@ impl RawColumn {
     /// Runs `f` on the value of row `i` (borrowed where it is stored as a
     /// cell, made on the stack where it is not).
     #[inline]
-    pub fn with_cell<T>(&self, i: usize, f: impl FnOnce(&Cell) -> T) -> T {
+    pub(crate) fn with_cell<T>(&self, i: usize, f: impl FnOnce(&Cell) -> T) -> T {
         match self {
             RawColumn::Coded { values, codes } => f(&values[codes[i] as usize]),
             RawColumn::Plain(cells) => f(&cells[i]),
@@ -177,7 +177,7 @@ impl RawColumn {
 
     /// Codes text values, or keeps them as one text buffer when nearly all
     /// are distinct. `None` is a null.
-    pub fn from_texts<'a, I: Iterator<Item = Option<&'a str>>>(
+    pub(crate) fn from_texts<'a, I: Iterator<Item = Option<&'a str>>>(
         rows: usize,
         values: impl Fn() -> I,
     ) -> Self {
@@ -201,7 +201,7 @@ impl RawColumn {
     }
 
     /// Codes a text column unless nearly all its values are distinct.
-    pub fn from_text_column(text: TextColumn) -> Self {
+    pub(crate) fn from_text_column(text: TextColumn) -> Self {
         match code_texts(text.len(), (0..text.len()).map(|i| Some(text.get(i)))) {
             Some((values, codes)) => RawColumn::Coded { values, codes },
             None => RawColumn::Text(text),
@@ -209,7 +209,7 @@ impl RawColumn {
     }
 
     /// Yes/no values, coded (null, no, yes).
-    pub fn booleans(values: impl Iterator<Item = Option<bool>>) -> Self {
+    pub(crate) fn booleans(values: impl Iterator<Item = Option<bool>>) -> Self {
         RawColumn::Coded {
             values: vec![Cell::Null, Cell::Bool(false), Cell::Bool(true)],
             codes: values.map(|v| v.map_or(0, |b| 1 + u32::from(b))).collect(),
@@ -222,12 +222,12 @@ impl RawColumn {
     }
 
     /// Whole numbers.
-    pub fn integers(values: impl Iterator<Item = Option<i64>>) -> Self {
+    pub(crate) fn integers(values: impl Iterator<Item = Option<i64>>) -> Self {
         RawColumn::Plain(values.map(|v| v.map_or(Cell::Null, Cell::Int)).collect())
     }
 
     /// Timestamps in ms since the epoch: instants when `zoned`, else wall-clock times.
-    pub fn timestamps(ms: impl Iterator<Item = Option<i64>>, zoned: bool) -> Self {
+    pub(crate) fn timestamps(ms: impl Iterator<Item = Option<i64>>, zoned: bool) -> Self {
         if zoned {
             return RawColumn::Instants(ms.collect());
         }
@@ -299,7 +299,7 @@ fn code_texts<'a>(
 }
 
 /// A text value as a cell: blank text is missing.
-pub fn text_cell(s: &str) -> Cell {
+pub(crate) fn text_cell(s: &str) -> Cell {
     if s.trim().is_empty() {
         Cell::Null
     } else {
@@ -309,7 +309,7 @@ pub fn text_cell(s: &str) -> Cell {
 
 /// A batch of rows, column by column, in file order.
 #[derive(Debug, Default)]
-pub struct ColumnBatch {
+pub(crate) struct ColumnBatch {
     /// Row numbers of the well-formed rows (see [`crate::quarantine::QuarantineRecord::row`]).
     pub row_numbers: Vec<u64>,
     /// One entry per source column; `None` for columns not read.
@@ -339,7 +339,7 @@ impl ColumnBatch {
     }
 
     /// Transposes row-wise cells, coding the text columns.
-    pub fn from_rows(batch: RawBatch, columns: usize) -> Self {
+    pub(crate) fn from_rows(batch: RawBatch, columns: usize) -> Self {
         let n = batch.rows.len();
         let mut by_column: Vec<Vec<Cell>> = (0..columns).map(|_| Vec::with_capacity(n)).collect();
         for row in batch.rows {

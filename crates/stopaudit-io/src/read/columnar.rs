@@ -25,7 +25,7 @@ const CHUNK_ROWS: usize = 128 * 1024;
 /// Frames from the streaming engine, produced on its own threads.
 type Frames = Receiver<PolarsResult<DataFrame>>;
 
-pub struct ColumnarSource {
+pub(crate) struct ColumnarSource {
     path: PathBuf,
     frame: LazyFrame,
     columns: Vec<String>,

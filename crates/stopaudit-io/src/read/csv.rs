@@ -27,7 +27,7 @@ use stopaudit_core::error::{Error, Result};
 const SNIFF_BYTES: usize = 1 << 20;
 
 /// A CSV file being read.
-pub struct CsvSource {
+pub(crate) struct CsvSource {
     path: PathBuf,
     /// Positioned at the first byte after the header line.
     file: File,
@@ -137,16 +137,6 @@ impl CsvSource {
             needed: Vec::new(),
             chunk_bytes: CHUNK_BYTES,
         })
-    }
-
-    /// The encoding in use.
-    pub fn encoding(&self) -> Encoding {
-        self.encoding
-    }
-
-    /// The delimiter in use.
-    pub fn delimiter(&self) -> u8 {
-        self.delimiter
     }
 }
 

@@ -15,7 +15,7 @@ use super::batch::{Cell, ColumnBatch, MalformedRow, RawBatch};
 use super::source::{BATCH_ROWS, BatchJob, Source, clean_header};
 use stopaudit_core::error::{Error, Result};
 
-pub struct JsonlSource {
+pub(crate) struct JsonlSource {
     path: PathBuf,
     reader: BufReader<File>,
     columns: Vec<String>,

@@ -55,7 +55,7 @@ impl ColumnMapping {
     }
 
     /// Every column index the mapping reads.
-    pub fn used_columns(&self) -> Vec<usize> {
+    pub(crate) fn used_columns(&self) -> Vec<usize> {
         let mut used: Vec<usize> = match self.stopped_at {
             DateTimeColumns::One(i) => vec![i],
             DateTimeColumns::Split { date, time } => vec![date, time],
@@ -167,7 +167,7 @@ fn missing(path: &Path, header: &Header, field: &str, tried: Vec<&str>) -> Error
 
 /// Group attributes to use when the mapping file declares none: the
 /// well-known ones present in the file, in schema order.
-pub fn detect_group_attributes(columns: &[String]) -> Vec<String> {
+pub(crate) fn detect_group_attributes(columns: &[String]) -> Vec<String> {
     let header = Header::new(columns);
     KNOWN_GROUP_ATTRIBUTES
         .iter()

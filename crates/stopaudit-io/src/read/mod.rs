@@ -30,7 +30,7 @@ use source::Source;
 pub use stopaudit_core::accounting::Format;
 
 /// Decides the format from the file's first bytes, then its extension.
-pub fn detect_format(path: &Path) -> Result<Format> {
+pub(crate) fn detect_format(path: &Path) -> Result<Format> {
     use std::io::Read;
     let mut head = [0u8; 8];
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -107,7 +107,7 @@ fn looks_like_text(path: &Path) -> Result<bool> {
 }
 
 /// Opens a source for a file of a known format.
-pub fn open(path: &Path, format: Format, input: &InputConfig) -> Result<Box<dyn Source>> {
+pub(crate) fn open(path: &Path, format: Format, input: &InputConfig) -> Result<Box<dyn Source>> {
     Ok(match format {
         Format::Csv => Box::new(csv::CsvSource::open(path, input)?),
         Format::Jsonl => Box::new(jsonl::JsonlSource::open(path)?),

@@ -46,7 +46,7 @@ enum Kind {
     Boolean,
 }
 
-pub struct ParquetSource {
+pub(crate) struct ParquetSource {
     file: Arc<ParquetFile>,
     columns: Vec<String>,
     selected: Vec<usize>,

@@ -6,7 +6,7 @@ use stopaudit_core::error::Result;
 use super::batch::ColumnBatch;
 
 /// Something that yields raw rows.
-pub trait Source {
+pub(crate) trait Source {
     /// Column names, in file order.
     fn columns(&self) -> &[String];
     /// Restricts reading to these columns (indices into [`Source::columns`]);
@@ -25,13 +25,13 @@ pub trait Source {
 }
 
 /// The work that turns one batch into columns; see [`Source::next_batch`].
-pub type BatchJob = Box<dyn FnOnce() -> Result<ColumnBatch> + Send>;
+pub(crate) type BatchJob = Box<dyn FnOnce() -> Result<ColumnBatch> + Send>;
 
 /// Rows per batch.
-pub const BATCH_ROWS: usize = 64 * 1024;
+pub(crate) const BATCH_ROWS: usize = 64 * 1024;
 
 /// Makes header names usable: trimmed, empty ones named `column_N`, duplicates suffixed.
-pub fn clean_header(raw: Vec<String>) -> (Vec<String>, Vec<String>) {
+pub(crate) fn clean_header(raw: Vec<String>) -> (Vec<String>, Vec<String>) {
     let mut notes = Vec::new();
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for (i, name) in raw.into_iter().enumerate() {

@@ -10,7 +10,7 @@ use super::source::{BATCH_ROWS, BatchJob, Source, clean_header};
 use crate::datetime::from_excel_serial;
 use stopaudit_core::error::{Error, Result};
 
-pub struct XlsxSource {
+pub(crate) struct XlsxSource {
     columns: Vec<String>,
     rows: std::vec::IntoIter<(u64, Vec<Cell>)>,
     total: u64,

@@ -28,7 +28,7 @@ use stopaudit_core::error::{Error, Result};
 /// Shards of the in-memory set (smaller tables to grow).
 const SHARDS: usize = 16;
 /// Spill partitions.
-pub const PARTITIONS: usize = 256;
+pub(crate) const PARTITIONS: usize = 256;
 /// Hashes buffered per partition before writing.
 const BUFFERED: usize = 4096;
 /// How much of the duplicate check is held in memory. The defaults suit
@@ -55,7 +55,7 @@ impl Default for IdLimits {
 /// A batch's valid rows with a stop id, grouped by spill partition (in row
 /// order within each): `(hash, row)`.
 #[derive(Debug, Clone, Default)]
-pub struct IdBuckets {
+pub(crate) struct IdBuckets {
     entries: Vec<(u128, u32)>,
     /// `entries[starts[p]..starts[p + 1]]` is partition `p`.
     starts: Vec<usize>,
@@ -97,12 +97,12 @@ impl IdBuckets {
 /// Rows found to be duplicates only after a first pass: per partition, the
 /// positions of the duplicate hashes.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LateDuplicates {
+pub(crate) struct LateDuplicates {
     positions: HashMap<usize, HashSet<u64>>,
     pub count: u64,
 }
 
-pub struct StopIds {
+pub(crate) struct StopIds {
     budget: usize,
     /// [`IdLimits::checked_at_once`].
     checked_at_once: u64,
@@ -146,7 +146,7 @@ impl StopIds {
     }
 
     /// A second pass that knows the late duplicates.
-    pub fn knowing(late: LateDuplicates, limits: IdLimits) -> Self {
+    pub(crate) fn knowing(late: LateDuplicates, limits: IdLimits) -> Self {
         StopIds {
             known: Some(late),
             ..Self::new(limits)
