@@ -402,33 +402,22 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
     for p in src.population_benchmark.published {
         let large = p.rate_ratio.is_some_and(|x| settings.is_large(x));
         if !p.suppressed && large && significant(p.q_value) {
-            let row = ComparisonRow {
-                attribute: p.attribute.clone(),
-                group: p.group.clone(),
-                reference: p.reference.clone(),
+            out.push(Finding {
                 stratum: p.stratum.clone(),
-                stage: None,
-                stops: p.stops,
-                hits: None,
                 rate: p.rate_per_1000,
-                rate_ci: None,
-                ref_stops: p.ref_stops,
-                ref_hits: None,
                 ref_rate: p.ref_rate_per_1000,
-                ref_rate_ci: None,
                 rate_ratio: p.rate_ratio,
                 rate_ratio_ci: p.rate_ratio_ci,
-                p_value: p.p_value,
-                p_value_log10: p.p_value_log10,
                 q_value: p.q_value,
-                suppressed: false,
-            };
-            out.push(base(
-                "population_benchmark",
-                &row,
-                Severity::Medium,
-                Fact::Population(p.clone()),
-            ));
+                ..Finding::new(
+                    Severity::Medium,
+                    "population_benchmark",
+                    &p.attribute,
+                    &p.group,
+                    &p.reference,
+                    Fact::Population(p.clone()),
+                )
+            });
         }
     }
 
