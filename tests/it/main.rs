@@ -6,6 +6,7 @@ mod analyze_cli;
 mod browser;
 mod common;
 mod data_quality;
+mod findings_rules;
 mod generate_cli;
 mod ingest_cli;
 mod internal_benchmark;

@@ -4,19 +4,26 @@
 //! [`crate::disclosure`] publishes them, so that a finding never shows a
 //! number the disclosure step hides.
 //!
-//! A comparison becomes a finding when its q-value is below the FDR level
-//! and its rate ratio lies outside the practical band. Severity:
+//! A comparison becomes a finding when its q-value (one Benjamini–Hochberg
+//! family per run) is below the FDR level, its ratio lies outside the
+//! practical band, and it points the way adverse to the group ([`Adverse`]);
+//! the `unknown` group is never a finding. Severity (docs/methods.md):
 //!
-//! - `high`: an overall outcome-test difference that also holds in the
-//!   stratified comparison (CMH q below the FDR level, Breslow–Day p ≥ 0.05:
-//!   similar in every stratum, and the pooled odds ratio on the same side of 1);
-//! - `medium`: any other finding (a difference in some strata only, or
-//!   heterogeneous across strata; weak justifications, searches, population);
-//! - `insufficient_data`: the point estimate is outside the band but the
-//!   comparison is not significant and the group's counts are small
-//!   (suppressed, or fewer than 20 hits or non-hits), so no conclusion either
-//!   way; given for overall comparisons and justification strata only;
-//! - `note`: a reversal between the crude and the stratified comparison
+//! - `high`: an overall outcome-test difference confirmed within strata
+//!   (the stratified odds ratio significant, outside the band, below 1 and
+//!   similar across strata), or such a stratified difference that the
+//!   overall comparison does not show;
+//! - `medium`: the same but heterogeneous across strata, and every other
+//!   finding (a difference within one justification or legal basis; weak
+//!   justifications, searches, population);
+//! - `insufficient_data`: the point estimate is outside the band on the
+//!   adverse side but the comparison is not significant and the group's
+//!   counts are small (suppressed, or fewer than 20 hits or non-hits), so no
+//!   conclusion either way; given for overall comparisons and justification
+//!   strata only;
+//! - `note`: an overall difference the comparison within strata does not
+//!   confirm (explained by the mix of strata, not a finding against the
+//!   group), and a reversal between the crude and the stratified comparison
 //!   (Simpson's paradox: opposite sides of 1, each at least 10% away from
 //!   it, with a significant CMH test).
 //!
@@ -43,6 +50,7 @@ use crate::analysis::quality::Diagnostic;
 use crate::analysis::stratified::StratifiedRow;
 use crate::analysis::threshold::ThresholdTestResult;
 use crate::analysis::veil::VeilResult;
+use crate::schema::UNKNOWN_GROUP;
 
 /// How strongly a finding calls for review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -50,14 +58,17 @@ use crate::analysis::veil::VeilResult;
 pub enum Severity {
     /// A problem in the registrations themselves (listed first: it limits every comparison).
     DataQuality,
-    /// An overall outcome-test difference that also holds in the stratified comparison.
+    /// A difference confirmed within strata: significant, practically large and
+    /// similar across them.
     High,
-    /// Any other finding: a difference in some strata only or heterogeneous across
-    /// them, or one from another analysis than the overall outcome test.
+    /// Any other finding: a difference heterogeneous across strata, within one
+    /// stratum, or from another analysis than the outcome test.
     Medium,
     /// A large but non-significant difference, on counts too small to conclude either way.
     InsufficientData,
-    /// A reversal between the crude and the stratified comparison (Simpson's paradox).
+    /// Not a finding against the group: an overall difference explained by the
+    /// mix of strata, or a reversal between the crude and the stratified
+    /// comparison (Simpson's paradox).
     Note,
 }
 
@@ -176,6 +187,19 @@ pub enum Fact {
         /// `search` or `contraband`.
         key: &'static str,
     },
+    /// An overall outcome-test difference that the comparison within strata
+    /// does not confirm (not significant, or inside the practical band, or
+    /// on the other side): explained by the mix of strata, not a finding
+    /// against the group. The published overall row and stratified row.
+    ExplainedByMix {
+        /// The published overall outcome-test row.
+        row: ComparisonRow,
+        /// The published stratified comparison of the same group.
+        stratified: StratifiedRow,
+    },
+    /// A difference within strata (significant, practically large, adverse)
+    /// that the overall comparison does not show as a finding.
+    Stratified(StratifiedRow),
     /// A stop rate per 1,000 residents against the reference's.
     Population(PopulationRow),
     /// The crude and the stratified comparison on opposite sides of 1.
@@ -225,6 +249,38 @@ pub struct Sources<'a> {
     pub data_quality: &'a crate::analysis::quality::DataQuality,
     /// Internal-benchmarking rows.
     pub internal_benchmark: Rows<'a, crate::analysis::benchmarking::BenchmarkRow>,
+}
+
+/// Which side of 1 is adverse to the group, per measure: a lower outcome
+/// (hit) rate and a lower find rate per search (stopped or searched on less
+/// evidence); a higher share of weak justifications, a higher search rate
+/// and more stops per resident (selected more often). Findings are made on
+/// the adverse side only; differences in the group's favour stay in the
+/// tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Adverse {
+    /// A ratio below 1 is adverse.
+    Lower,
+    /// A ratio above 1 is adverse.
+    Higher,
+}
+
+impl Adverse {
+    /// The adverse side of a comparison's measure (`finding.` sentence key).
+    fn of(key: &str) -> Self {
+        match key {
+            "weak_justification" | "search" => Adverse::Higher,
+            _ => Adverse::Lower,
+        }
+    }
+
+    /// Whether `ratio` (group against reference) lies on the adverse side.
+    fn holds(self, ratio: f64) -> bool {
+        match self {
+            Adverse::Lower => ratio < 1.0,
+            Adverse::Higher => ratio > 1.0,
+        }
+    }
 }
 
 const SMALL: u64 = 20;
@@ -326,23 +382,30 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             src.search_funnel.published,
         ),
     ];
+    // The stratified comparisons already made into findings (an overall
+    // outcome-test finding carries its own); the others are judged below.
+    let mut stratified_used: Vec<(&str, &str)> = Vec::new();
     for (analysis, original, published) in families {
         for (o, p) in original.iter().zip(published) {
+            if p.group == UNKNOWN_GROUP {
+                continue;
+            }
             let key = match (analysis, o.stage.as_deref()) {
                 ("outcome_test", _) => "outcome_test",
                 ("justification_mix", _) => "weak_justification",
                 (_, Some("search")) => "search",
                 _ => "contraband",
             };
-            let large = o.raw_ratio().is_some_and(|x| settings.is_large(x));
+            let adverse = Adverse::of(key);
+            let large = o
+                .raw_ratio()
+                .is_some_and(|x| settings.is_large(x) && adverse.holds(x));
             if !large {
                 continue;
             }
             if !p.suppressed && significant(p.q_value) {
-                // High when the difference holds within strata: the
-                // stratified comparison significant, similar in every
-                // stratum and on the same side of 1.
-                let holds = (analysis == "outcome_test" && p.stratum.is_empty())
+                let overall = analysis == "outcome_test" && p.stratum.is_empty();
+                let stratified = overall
                     .then(|| {
                         src.stratified
                             .published
@@ -350,30 +413,58 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                             .find(|s| s.attribute == p.attribute && s.group == p.group)
                     })
                     .flatten()
-                    .filter(|s| !s.suppressed)
-                    .filter(|s| {
-                        let same_side = match (s.mh_odds_ratio, p.rate_ratio) {
-                            (Some(or), Some(rr)) => (or < 1.0) == (rr < 1.0),
-                            _ => false,
-                        };
-                        let homogeneous = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
-                        significant(s.q_value) && homogeneous && same_side
-                    });
+                    .filter(|s| !s.suppressed);
+                let Some(s) = stratified else {
+                    out.push(base(
+                        analysis,
+                        p,
+                        Severity::Medium,
+                        Fact::Comparison {
+                            key,
+                            row: p.clone(),
+                            holds: None,
+                        },
+                    ));
+                    continue;
+                };
+                stratified_used.push((&s.attribute, &s.group));
+                // Like with like decides: the difference must hold within
+                // strata, significantly and practically, on the same side.
+                let holds = significant(s.q_value)
+                    && s.mh_odds_ratio
+                        .is_some_and(|or| settings.is_large(or) && Adverse::Lower.holds(or));
+                if !holds {
+                    let mut f = base(
+                        analysis,
+                        p,
+                        Severity::Note,
+                        Fact::ExplainedByMix {
+                            row: p.clone(),
+                            stratified: s.clone(),
+                        },
+                    );
+                    f.mh_odds_ratio = s.mh_odds_ratio;
+                    f.mh_odds_ratio_ci = s.mh_odds_ratio_ci;
+                    out.push(f);
+                    continue;
+                }
+                let homogeneous = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
                 let mut f = base(
                     analysis,
                     p,
-                    Severity::Medium,
+                    if homogeneous {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
                     Fact::Comparison {
                         key,
                         row: p.clone(),
-                        holds: holds.cloned(),
+                        holds: Some(s.clone()),
                     },
                 );
-                if let Some(s) = holds {
-                    f.severity = Severity::High;
-                    f.mh_odds_ratio = s.mh_odds_ratio;
-                    f.mh_odds_ratio_ci = s.mh_odds_ratio_ci;
-                }
+                f.mh_odds_ratio = s.mh_odds_ratio;
+                f.mh_odds_ratio_ci = s.mh_odds_ratio_ci;
                 out.push(f);
             } else if !significant(o.q_value)
                 && (p.suppressed || is_small(o))
@@ -398,9 +489,46 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
         }
     }
 
+    // A difference within strata (like with like) that the overall
+    // comparison does not show (or shows in the other direction): a
+    // finding of its own.
+    for s in src.stratified.published {
+        let strong = !s.suppressed
+            && s.group != UNKNOWN_GROUP
+            && significant(s.q_value)
+            && s.mh_odds_ratio
+                .is_some_and(|or| settings.is_large(or) && Adverse::Lower.holds(or));
+        if !strong || stratified_used.contains(&(&s.attribute, &s.group)) {
+            continue;
+        }
+        let homogeneous = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
+        out.push(Finding {
+            q_value: s.q_value,
+            mh_odds_ratio: s.mh_odds_ratio,
+            mh_odds_ratio_ci: s.mh_odds_ratio_ci,
+            ..Finding::new(
+                if homogeneous {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                "stratified",
+                &s.attribute,
+                &s.group,
+                &s.reference,
+                Fact::Stratified(s.clone()),
+            )
+        });
+    }
+
     // Population benchmark.
     for p in src.population_benchmark.published {
-        let large = p.rate_ratio.is_some_and(|x| settings.is_large(x));
+        let large = p
+            .rate_ratio
+            .is_some_and(|x| settings.is_large(x) && Adverse::Higher.holds(x));
+        if p.group == UNKNOWN_GROUP {
+            continue;
+        }
         if !p.suppressed && large && significant(p.q_value) {
             out.push(Finding {
                 stratum: p.stratum.clone(),
@@ -422,12 +550,9 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
     }
 
     // Reversals.
-    for s in src
-        .stratified
-        .published
-        .iter()
-        .filter(|s| s.reversal && !s.suppressed && significant(s.q_value))
-    {
+    for s in src.stratified.published.iter().filter(|s| {
+        s.reversal && !s.suppressed && s.group != UNKNOWN_GROUP && significant(s.q_value)
+    }) {
         out.push(Finding {
             q_value: s.q_value,
             mh_odds_ratio: s.mh_odds_ratio,
@@ -451,7 +576,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
         let Some(reference) = t.groups.iter().find(|g| g.is_reference) else {
             continue;
         };
-        for g in &t.groups {
+        for g in t.groups.iter().filter(|g| g.group != UNKNOWN_GROUP) {
             let (Some(difference), Some(ci)) = (g.difference_from_reference, g.difference_ci)
             else {
                 continue;
@@ -510,6 +635,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
         };
         // Units have no peers in their own areas: shown, never findings.
         if r.entity_kind == "unit"
+            || r.group == UNKNOWN_GROUP
             || r.suppressed
             || !significant(r.q_value)
             || ratio <= settings.practical_band[1]
@@ -537,6 +663,9 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
     // practically and whatever the spline's flexibility.
     for v in src.veil_of_darkness {
         let Some(e) = v.estimate else { continue };
+        if v.group == UNKNOWN_GROUP {
+            continue;
+        }
         let robust = v
             .robustness
             .iter()

@@ -128,17 +128,27 @@ impl Writer<'_> {
                     &r.ref_rate.map(|x| m.percent(x)).unwrap_or_default(),
                 ),
                 ("reference", &reference),
-                (
-                    "ratio",
-                    &r.rate_ratio
-                        .map(|x| m.number(x, 2))
-                        .unwrap_or_else(|| "–".into()),
-                ),
-                ("ratio_ci", &self.ci(m, r.rate_ratio_ci, false, 2)),
-                ("q", &r.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
+                ("ratio_part", &self.ratio_part(m, r)),
             ],
         );
         format!("{text}{extra} {}", m.text("finding.caveat"))
+    }
+
+    /// `: a rate ratio of 0.68 (95% CI 0.57–0.82; q = 0.002)`, or, when the
+    /// reference group has no hits (no ratio exists), that no ratio can be given.
+    fn ratio_part(&self, m: &Messages, r: &ComparisonRow) -> String {
+        let q = r.q_value.map(|q| m.q_value(q)).unwrap_or_default();
+        match r.rate_ratio {
+            Some(ratio) => m.fill(
+                "phrase.ratio",
+                &[
+                    ("ratio", &m.number(ratio, 2)),
+                    ("ratio_ci", &self.ci(m, r.rate_ratio_ci, false, 2)),
+                    ("q", &q),
+                ],
+            ),
+            None => m.fill("phrase.no_ratio", &[("q", &q)]),
+        }
     }
 
     fn insufficient(
@@ -176,8 +186,13 @@ impl Writer<'_> {
                 let extra = holds
                     .as_ref()
                     .map(|s| {
+                        let similar = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
                         m.fill(
-                            "finding.stratified_holds",
+                            if similar {
+                                "finding.stratified_holds"
+                            } else {
+                                "finding.stratified_holds_varies"
+                            },
                             &[
                                 ("strata", &w.strata(m, &s.strata_by)),
                                 (
@@ -191,6 +206,66 @@ impl Writer<'_> {
                     .unwrap_or_default();
                 w.comparison(m, &format!("finding.{key}"), row, &extra)
             }
+            Fact::ExplainedByMix { row, stratified } => m.fill(
+                "finding.explained_by_mix",
+                &[
+                    ("subject", &w.subject(m, &row.attribute, &row.group)),
+                    ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
+                    ("rate", &row.rate.map(|x| m.percent(x)).unwrap_or_default()),
+                    (
+                        "ref_rate",
+                        &row.ref_rate.map(|x| m.percent(x)).unwrap_or_default(),
+                    ),
+                    (
+                        "reference",
+                        &m.fill("phrase.reference", &[("reference", &row.reference)]),
+                    ),
+                    (
+                        "ratio",
+                        &row.rate_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
+                    ),
+                    ("ratio_ci", &w.ci(m, row.rate_ratio_ci, false, 2)),
+                    ("strata", &w.strata(m, &stratified.strata_by)),
+                    (
+                        "mh",
+                        &stratified
+                            .mh_odds_ratio
+                            .map(|x| m.number(x, 2))
+                            .unwrap_or_default(),
+                    ),
+                    ("mh_ci", &w.ci(m, stratified.mh_odds_ratio_ci, false, 2)),
+                    (
+                        "q",
+                        &stratified.q_value.map(|q| m.q_value(q)).unwrap_or_default(),
+                    ),
+                ],
+            ),
+            Fact::Stratified(s) => with_caveat(m.fill(
+                "finding.stratified",
+                &[
+                    ("subject", &w.subject(m, &s.attribute, &s.group)),
+                    ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
+                    (
+                        "reference",
+                        &m.fill("phrase.reference", &[("reference", &s.reference)]),
+                    ),
+                    ("strata", &w.strata(m, &s.strata_by)),
+                    (
+                        "mh",
+                        &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
+                    ),
+                    ("mh_ci", &w.ci(m, s.mh_odds_ratio_ci, false, 2)),
+                    ("q", &s.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
+                    (
+                        "spread",
+                        m.text(if s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05) {
+                            "finding.stratified_similar"
+                        } else {
+                            "finding.stratified_varies"
+                        }),
+                    ),
+                ],
+            )),
             Fact::Insufficient { key } => {
                 w.insufficient(m, key, &f.attribute, &f.group, &f.reference, &f.stratum)
             }

@@ -308,7 +308,6 @@ pub fn internal_benchmark(inputs: &Inputs, attrs: &[Attribute]) -> Result<Intern
             }
         }
     }
-    super::compare::assign_q(&mut out.results, |r| r.p_value, |r, q| r.q_value = q);
     out.results.sort_by(|x, y| {
         (&x.entity_kind, &x.attribute, &x.group, &x.entity).cmp(&(
             &y.entity_kind,

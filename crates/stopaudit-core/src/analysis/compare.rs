@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Tally;
 use crate::stats::exact::fisher_exact;
 use crate::stats::fdr::benjamini_hochberg;
-use crate::stats::proportion::{katz_rate_ratio, wilson_interval};
+use crate::stats::proportion::{score_rate_ratio, wilson_interval};
 
 /// A group's rate against the reference group's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,7 +69,7 @@ impl ComparisonRow {
     ) -> Self {
         let rate = |t: Tally| (t.stops > 0).then(|| t.hits as f64 / t.stops as f64);
         let ci = |t: Tally| wilson_interval(t.hits, t.stops, confidence).map(|i| [i.low, i.high]);
-        let ratio = katz_rate_ratio(g.hits, g.stops, r.hits, r.stops, confidence);
+        let ratio = score_rate_ratio(g.hits, g.stops, r.hits, r.stops, confidence);
         let p = fisher_exact(g.hits, g.stops - g.hits, r.hits, r.stops - r.hits);
         ComparisonRow {
             attribute: attribute.to_string(),
@@ -103,11 +103,6 @@ impl ComparisonRow {
             _ => None,
         }
     }
-}
-
-/// Benjamini–Hochberg q-values over all rows of one analysis.
-pub(crate) fn assign_q_values(rows: &mut [ComparisonRow]) {
-    assign_q(rows, |r| r.p_value, |r, q| r.q_value = q);
 }
 
 /// Benjamini–Hochberg over the p-values `p` reads from the rows, stored by `set`

@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::schema::UNKNOWN_GROUP;
 
 /// Version of the results JSON contract (docs/results.md).
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 /// Settings of the analyses (`[analysis]` in the configuration, command-line flags on top).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -462,31 +462,16 @@ pub struct Results {
 /// checked ([`AnalysisSettings::check`], once).
 pub fn run(inputs: &Inputs) -> Result<Results> {
     let attrs = attributes(inputs)?;
-    let mut outcome_test = outcome::outcome_test(inputs, &attrs);
+    let outcome_test = outcome::outcome_test(inputs, &attrs);
     let mut justification_mix = mix::justification_mix(inputs, &attrs);
-    let mut stratified = stratified::stratified(inputs, &attrs);
-    let mut search_funnel = funnel::search_funnel(inputs, &attrs);
-    let mut population_benchmark = match inputs.population {
+    let stratified = stratified::stratified(inputs, &attrs);
+    let search_funnel = funnel::search_funnel(inputs, &attrs);
+    let population_benchmark = match inputs.population {
         Some(pop) => population::benchmark(inputs, &attrs, pop),
         None => Vec::new(),
     };
-    compare::assign_q_values(&mut outcome_test);
-    compare::assign_q_values(&mut search_funnel);
-    let mut weak: Vec<compare::ComparisonRow> = justification_mix
-        .iter()
-        .flat_map(|m| m.weak_justification.clone())
-        .collect();
-    compare::assign_q_values(&mut weak);
-    let mut weak = weak.into_iter();
-    for m in &mut justification_mix {
-        for row in &mut m.weak_justification {
-            *row = weak.next().expect("same rows");
-        }
-    }
     mix::assign_q_values(&mut justification_mix);
-    stratified::assign_q_values(&mut stratified);
-    population::assign_q_values(&mut population_benchmark);
-    Ok(Results {
+    let mut results = Results {
         outcome_test,
         justification_mix,
         stratified,
@@ -497,5 +482,53 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         trends: trends::trends(inputs, &attrs)?,
         data_quality: quality::data_quality(inputs)?,
         internal_benchmark: benchmarking::internal_benchmark(inputs, &attrs)?,
-    })
+    };
+    assign_finding_q_values(&mut results);
+    Ok(results)
+}
+
+/// Benjamini–Hochberg q-values over one family: every comparison of the run
+/// that can become a finding (outcome test, weak justifications, search
+/// funnel, stratified comparison, population benchmark, veil of darkness,
+/// internal benchmarking), so that the false-discovery rate holds for the
+/// run's findings together, not for each analysis apart. (The
+/// justification mix's chi-square tests and the trends, which make no
+/// findings, keep their own families.)
+fn assign_finding_q_values(r: &mut Results) {
+    let mut p = Vec::new();
+    visit_finding_tests(r, &mut |pv, _| p.push(pv.unwrap_or(f64::NAN)));
+    let mut q = crate::stats::fdr::benjamini_hochberg(&p).into_iter();
+    visit_finding_tests(r, &mut |_, slot| {
+        let qv = q.next().expect("the same tests in the same order");
+        *slot = (!qv.is_nan()).then_some(qv);
+    });
+}
+
+/// Calls `f` with the p-value and the q-value slot of every test that can
+/// become a finding, always in the same order.
+fn visit_finding_tests(r: &mut Results, f: &mut dyn FnMut(Option<f64>, &mut Option<f64>)) {
+    let weak = r
+        .justification_mix
+        .iter_mut()
+        .flat_map(|m| m.weak_justification.iter_mut());
+    for row in r
+        .outcome_test
+        .iter_mut()
+        .chain(weak)
+        .chain(&mut r.search_funnel)
+    {
+        f(row.p_value, &mut row.q_value);
+    }
+    for row in &mut r.stratified {
+        f(row.cmh_p_value, &mut row.q_value);
+    }
+    for row in &mut r.population_benchmark {
+        f(row.p_value, &mut row.q_value);
+    }
+    for v in &mut r.veil_of_darkness.results {
+        f(v.estimate.map(|e| e.p_value), &mut v.q_value);
+    }
+    for row in &mut r.internal_benchmark.results {
+        f(row.p_value, &mut row.q_value);
+    }
 }

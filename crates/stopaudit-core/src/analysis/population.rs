@@ -198,8 +198,3 @@ pub fn benchmark(
     }
     rows
 }
-
-/// Sets the Benjamini–Hochberg q-values over all rows (none for a row without a p-value).
-pub(crate) fn assign_q_values(rows: &mut [PopulationRow]) {
-    super::compare::assign_q(rows, |r| r.p_value, |r, q| r.q_value = q);
-}

@@ -141,8 +141,3 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
     }
     rows
 }
-
-/// q-values of the CMH tests.
-pub(crate) fn assign_q_values(rows: &mut [StratifiedRow]) {
-    super::compare::assign_q(rows, |r| r.cmh_p_value, |r, q| r.q_value = q);
-}

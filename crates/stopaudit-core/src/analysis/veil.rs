@@ -292,7 +292,7 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
     let confidence = inputs.settings.confidence;
     // Each comparison gathers its own patterns from the cells, on its own
     // thread: done one after another, the gathering took longer than the fits.
-    let mut results: Vec<VeilResult> = jobs
+    let results: Vec<VeilResult> = jobs
         .into_par_iter()
         .map(|(a, g, label)| {
             let reference = &a.reference.0;
@@ -373,11 +373,6 @@ pub fn veil_of_darkness(inputs: &Inputs, attrs: &[Attribute]) -> VeilOfDarkness 
             }
         })
         .collect();
-    super::compare::assign_q(
-        &mut results,
-        |r| r.estimate.map(|e| e.p_value),
-        |r, q| r.q_value = q,
-    );
     VeilOfDarkness {
         enabled: true,
         stops: LightCounts::of(table),

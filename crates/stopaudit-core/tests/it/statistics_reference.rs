@@ -8,8 +8,8 @@ use stopaudit_core::stats::{
     fdr::benjamini_hochberg,
     mantel_haenszel::mantel_haenszel,
     proportion::{
-        katz_rate_ratio, newcombe_difference, poisson_rate_ratio, two_proportion_z_test,
-        wilson_interval,
+        katz_rate_ratio, newcombe_difference, poisson_rate_ratio, score_rate_ratio,
+        two_proportion_z_test, wilson_interval,
     },
     z_value,
 };
@@ -313,4 +313,40 @@ fn newcombe_difference_and_two_proportion_z_test() {
         check("z", z, &c["z"], 1e-12);
         check("p", p.p, &c["p"], 1e-300);
     }
+}
+
+#[test]
+fn score_rate_ratio_intervals_match_statsmodels_at_the_edges_too() {
+    let doc = reference();
+    let cases = doc["score_ratio"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    let u = |c: &Value, k: &str| c[k].as_u64().unwrap();
+    for c in cases {
+        let (a, n1, b, n2) = (
+            u(c, "hits"),
+            u(c, "stops"),
+            u(c, "ref_hits"),
+            u(c, "ref_stops"),
+        );
+        let conf = c["confidence"].as_f64().unwrap();
+        let label = format!("[{a}/{n1} vs {b}/{n2} at {conf}]");
+        let got = score_rate_ratio(a, n1, b, n2, conf).unwrap();
+        let want = |i: usize| c["ratio_ci"][i].as_f64().unwrap();
+        // statsmodels finds the roots with tolerance about 1e-10.
+        let near = |x: f64, y: f64| (x - y).abs() <= 1e-8 * y.abs().max(1e-12);
+        assert!(
+            near(got.interval.low, want(0)),
+            "{label} low {} against {}",
+            got.interval.low,
+            want(0)
+        );
+        assert!(
+            near(got.interval.high, want(1)),
+            "{label} high {} against {}",
+            got.interval.high,
+            want(1)
+        );
+        assert!(got.interval.contains(got.estimate), "{label}");
+    }
+    assert!(score_rate_ratio(3, 10, 0, 10, 0.95).is_none());
 }
