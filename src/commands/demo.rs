@@ -26,7 +26,10 @@ pub struct DemoSettings {
 
 pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     let dir = &settings.out;
-    let quarantine = dir.join("quarantine.csv");
+    // Quarantined rows are original records (personal data, officer ids):
+    // a working file for the data owner, kept out of the report folder.
+    let private = private_folder(dir);
+    let quarantine = private.join("quarantine.csv");
     // One pass over the sample gives both the validation report and the analysis.
     let (analysis, validation) = analyze_and_validate(&settings.audit, Some(quarantine.as_path()))?;
     let validation_text = render_text(&validation, Some(quarantine.as_path()));
@@ -53,11 +56,30 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
             command: format!("stopaudit demo --lang {}", settings.lang.code()),
         },
     )?;
+    write_atomic(&private.join("README.txt"), PRIVATE_README.as_bytes())?;
     let text = format!(
-        "{table}\n{}\nwritten to {}: validation.txt, validation.json, quarantine.csv, report.html, report.md, results.txt, results.json and one CSV per analysis\n",
+        "{table}\n{}\nwritten to {}: validation.txt, validation.json, report.html, report.md, results.txt, results.json and one CSV per analysis\nquarantined rows written to {} ({})\n",
         analysis.provenance.accounting_line(),
-        dir.display()
+        dir.display(),
+        quarantine.display(),
+        super::validate::PERSONAL_DATA
     );
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("<stdout>", e))
+}
+
+/// What the demo's private folder holds, said in the folder itself.
+const PRIVATE_README: &str = "NOT FOR PUBLICATION\n\n\
+quarantine.csv holds the rows stopaudit could not use, each with its\n\
+original record: personal data and officer identifiers included. It is a\n\
+working file for whoever corrects the data (the data owner), kept apart\n\
+from the report folder so that it is never published with it.\n";
+
+/// The folder beside `report` for the data owner's working files:
+/// `reports/demo` gives `reports/demo-private`.
+fn private_folder(report: &std::path::Path) -> PathBuf {
+    match report.file_name() {
+        Some(name) => report.with_file_name(format!("{}-private", name.to_string_lossy())),
+        None => PathBuf::from("stopaudit-private"),
+    }
 }

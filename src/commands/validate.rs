@@ -88,6 +88,9 @@ pub fn run(settings: &ValidateSettings, out: &mut dyn Write) -> Result<()> {
         .map_err(|e| Error::io("<stdout>", e))
 }
 
+/// What a quarantine file holds, said wherever one is written.
+pub const PERSONAL_DATA: &str = "original records with personal data and officer ids: a working file for the data owner, not for publication";
+
 /// The human summary of a validation.
 pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Path>) -> String {
     let p = &report.provenance;
@@ -138,7 +141,10 @@ pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Pat
         }
     }
     if let Some(q) = quarantine {
-        s.push_str(&format!("\nquarantined rows written to {}\n", q.display()));
+        s.push_str(&format!(
+            "\nquarantined rows written to {} ({PERSONAL_DATA})\n",
+            q.display()
+        ));
     }
     s
 }

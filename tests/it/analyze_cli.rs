@@ -321,7 +321,6 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
     for f in [
         "validation.txt",
         "validation.json",
-        "quarantine.csv",
         "results.txt",
         "report.html",
         "report.md",
@@ -333,7 +332,43 @@ fn demo_runs_on_the_bundled_sample_and_matches_its_truth() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let quarantined = std::fs::read_to_string(out.join("quarantine.csv"))
+    // The quarantine file (original records) is kept out of the report
+    // folder, in a private one that says what it holds.
+    assert!(!out.join("quarantine.csv").exists());
+    let private = dir.path().join("demo-private");
+    assert!(
+        std::fs::read_to_string(private.join("README.txt"))
+            .unwrap()
+            .starts_with("NOT FOR PUBLICATION")
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not for publication"));
+    // No officer id of the sample appears in anything the demo publishes.
+    let sample =
+        std::fs::read_to_string(root().join("datasets/sample/proco_2025_sample.csv")).unwrap();
+    let officer_ids: std::collections::BTreeSet<&str> = sample
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(';').nth(16))
+        .filter(|id| id.len() >= 6)
+        .collect();
+    assert!(officer_ids.len() > 10, "{officer_ids:?}");
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        let leaked: Vec<&&str> = officer_ids
+            .iter()
+            .filter(|id| text.contains(**id))
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{} names officers {leaked:?}",
+            path.display()
+        );
+    }
+    let quarantined = std::fs::read_to_string(private.join("quarantine.csv"))
         .unwrap()
         .lines()
         .count()
