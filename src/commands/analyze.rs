@@ -137,6 +137,7 @@ pub fn analyze_and_validate(
             settings,
             population,
             summary: &summary,
+            scope: &reading.scope,
             pseudonym_key: audit.pseudonym_key.as_ref(),
         },
         counts,

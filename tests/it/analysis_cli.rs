@@ -590,6 +590,83 @@ fn population_per_area_counts_only_stops_in_those_areas() {
     );
 }
 
+/// A run limited to some places is compared with the residents of those
+/// places only; without areas in the population file it is not compared.
+#[test]
+fn a_run_scoped_to_places_is_compared_with_their_residents_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let pop = dir.path().join("areas.csv");
+    // Den Haag's stops are in GM0518 and GM0546; Amsterdam (GM0363) is
+    // outside the scope and must not count.
+    std::fs::write(
+        &pop,
+        "area_code;attribute;group;population\n\
+         GM0518;nationality;Nederlands;400000\nGM0518;nationality;Marokkaans;30000\n\
+         GM0546;nationality;Nederlands;100000\nGM0546;nationality;Marokkaans;5000\n\
+         GM0363;nationality;Nederlands;700000\nGM0363;nationality;Marokkaans;80000\n",
+    )
+    .unwrap();
+    let s = sample();
+    let scoped = |population: &Path| {
+        analyze(&[
+            &s[0],
+            &s[1],
+            &s[2],
+            "--min-cell",
+            "0",
+            "--where",
+            "unit=Den Haag",
+            "--population",
+            population.to_str().unwrap(),
+        ])
+    };
+    let a = scoped(&pop);
+    let m = a["population_benchmark"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "Marokkaans")
+        .expect("a row for Moroccan nationals");
+    assert_eq!(m["population"], 35000.0, "{m}");
+    assert_eq!(m["ref_population"], 500000.0, "{m}");
+    // The stops: every analysed stop of the scoped run (all in those areas).
+    let stops = |group: &str| -> u64 {
+        a["counts"]["by_group_justification_outcome"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["attribute"] == "nationality" && r["group"] == group)
+            .map(|r| r["stops"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(m["stops"].as_u64().unwrap(), stops("Marokkaans"));
+    let rate = m["rate_per_1000"].as_f64().unwrap();
+    assert!((rate - 1000.0 * stops("Marokkaans") as f64 / 35000.0).abs() < 1e-9);
+    // Without area codes the residents cannot be limited: no benchmark, and
+    // the results say why.
+    let whole = dir.path().join("whole.csv");
+    std::fs::write(
+        &whole,
+        "attribute;group;population\nnationality;Nederlands;1200000\nnationality;Marokkaans;115000\n",
+    )
+    .unwrap();
+    let b = scoped(&whole);
+    assert!(b["population_benchmark"].as_array().unwrap().is_empty());
+    assert!(
+        b["population_benchmark_note"]
+            .as_str()
+            .unwrap()
+            .contains("no area_code column")
+    );
+    assert!(
+        b["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["analysis"] != "population_benchmark")
+    );
+}
+
 #[test]
 fn simpsons_reversal_is_flagged() {
     // X is stopped mostly on information (many hits), NL mostly on behaviour

@@ -298,6 +298,8 @@ pub struct Inputs<'a> {
     pub population: Option<&'a population::Population>,
     /// What ingestion read, quarantined and found missing.
     pub summary: &'a crate::accounting::IngestSummary,
+    /// The run's `--period` and `--where`.
+    pub scope: &'a crate::scope::Scope,
     /// The run's key for officer pseudonyms, resolved once by the command
     /// ([`AnalysisSettings::pseudonym_key_file`]); `None` without one.
     pub pseudonym_key: Option<&'a crate::pseudonym::PseudonymKey>,
@@ -445,6 +447,10 @@ pub struct Results {
     pub search_funnel: Vec<compare::ComparisonRow>,
     /// Stops per 1,000 residents; empty without a population file.
     pub population_benchmark: Vec<population::PopulationRow>,
+    /// Why the population benchmark is empty although a population file
+    /// was given (a run limited to places, a file without areas).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub population_benchmark_note: Option<String>,
     /// Empty unless the threshold test is enabled.
     pub threshold_test: Vec<threshold::ThresholdTestResult>,
     /// The veil-of-darkness test (`enabled` false when off).
@@ -466,9 +472,9 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
     let mut justification_mix = mix::justification_mix(inputs, &attrs);
     let stratified = stratified::stratified(inputs, &attrs);
     let search_funnel = funnel::search_funnel(inputs, &attrs);
-    let population_benchmark = match inputs.population {
+    let (population_benchmark, population_benchmark_note) = match inputs.population {
         Some(pop) => population::benchmark(inputs, &attrs, pop),
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     mix::assign_q_values(&mut justification_mix);
     let mut results = Results {
@@ -477,6 +483,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         stratified,
         search_funnel,
         population_benchmark,
+        population_benchmark_note,
         threshold_test: threshold::threshold_tests(inputs, &attrs),
         veil_of_darkness: veil::veil_of_darkness(inputs, &attrs),
         trends: trends::trends(inputs, &attrs)?,

@@ -23,7 +23,18 @@ pub struct Population {
     /// The CBS area codes covered, when the file has an `area_code` column:
     /// then only stops in these areas are compared with these residents.
     pub areas: Option<BTreeSet<String>>,
+    /// Residents per area, attribute and group, when the file has areas: a
+    /// run scoped to some places is compared with the residents of those
+    /// places only.
+    pub by_area: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
 }
+
+/// Fields whose `--where` filter limits the places of a run.
+const PLACE_FIELDS: &[&str] = &["unit", "district", "basisteam", "area_code"];
+
+/// Why a run has no population benchmark although a population file is
+/// given, for the results and the report.
+pub const SCOPED_WITHOUT_AREAS: &str = "the run is limited to some places (--where on unit, district, basisteam or area_code), but the population file has no area_code column, so its residents cannot be limited to the same places: no population benchmark";
 
 impl Population {
     /// Reads a population CSV (`,` or `;`): columns `attribute`, `group`,
@@ -55,6 +66,8 @@ impl Population {
             .position(|h| h.trim().eq_ignore_ascii_case("area_code"));
         let mut areas = area_col.map(|_| BTreeSet::new());
         let mut counts: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+        let mut by_area: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> =
+            BTreeMap::new();
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
             let record = record
@@ -65,7 +78,6 @@ impl Population {
             })?;
             let attr = record.get(ia).unwrap_or("").trim().to_string();
             let group = record.get(ig).unwrap_or("").trim().to_string();
-            *counts.entry(attr).or_default().entry(group).or_default() += n;
             if let (Some(i), Some(set)) = (area_col, areas.as_mut()) {
                 let code = record.get(i).unwrap_or("").trim().to_ascii_uppercase();
                 if code.is_empty() {
@@ -74,8 +86,16 @@ impl Population {
                         format!("population file line {line}, field area_code: empty"),
                     ));
                 }
+                *by_area
+                    .entry(code.clone())
+                    .or_default()
+                    .entry(attr.clone())
+                    .or_default()
+                    .entry(group.clone())
+                    .or_default() += n;
                 set.insert(code);
             }
+            *counts.entry(attr).or_default().entry(group).or_default() += n;
         }
         if counts.is_empty() {
             return Err(Error::input(path, "population file: no rows"));
@@ -84,6 +104,7 @@ impl Population {
             path: path.to_path_buf(),
             counts,
             areas,
+            by_area,
         })
     }
 }
@@ -128,17 +149,63 @@ pub struct PopulationRow {
     pub suppressed: bool,
 }
 
-/// Rows per non-reference group found in the population file. When the
+/// Rows per non-reference group found in the population file, and why
+/// there are none when the run's scope rules the benchmark out. When the
 /// file is per area, only stops in its areas count (the cube then carries
-/// `area_code`; see `AnalysisSettings::extra_fields`).
+/// `area_code`; see `AnalysisSettings::extra_fields`); when the run is also
+/// limited to some places (`--where` on unit, district, basisteam or
+/// area_code), stops and residents both count only in the areas where the
+/// run has stops.
 pub fn benchmark(
     inputs: &Inputs,
     attrs: &[Attribute],
     population: &Population,
-) -> Vec<PopulationRow> {
+) -> (Vec<PopulationRow>, Option<String>) {
+    let scoped_to_places = inputs
+        .scope
+        .filters
+        .iter()
+        .any(|f| PLACE_FIELDS.contains(&f.field.as_str()));
+    let area_of = |k: &crate::counting::CellKey| {
+        stratum_value("area_code", k, inputs.cube, inputs.dicts, inputs.codes)
+    };
+    // The areas compared: every area of the file, or (scoped to places) the
+    // file's areas where the run has stops.
+    let areas: Option<BTreeSet<String>> = match (&population.areas, scoped_to_places) {
+        (None, true) => return (Vec::new(), Some(SCOPED_WITHOUT_AREAS.to_string())),
+        (None, false) => None,
+        (Some(all), false) => Some(all.clone()),
+        (Some(all), true) => Some(
+            inputs
+                .cube
+                .cells
+                .keys()
+                .filter_map(area_of)
+                .filter(|a| all.contains(a))
+                .collect(),
+        ),
+    };
+    // Residents of the compared areas (all of them when the file has none).
+    let residents: BTreeMap<String, BTreeMap<String, f64>> = match (&areas, scoped_to_places) {
+        (Some(set), true) => {
+            let mut sum: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+            for area in set {
+                for (attr, groups) in &population.by_area[area] {
+                    for (group, n) in groups {
+                        *sum.entry(attr.clone())
+                            .or_default()
+                            .entry(group.clone())
+                            .or_default() += n;
+                    }
+                }
+            }
+            sum
+        }
+        _ => population.counts.clone(),
+    };
     let mut rows = Vec::new();
     for attr in attrs {
-        let Some(pop) = population.counts.get(&attr.name) else {
+        let Some(pop) = residents.get(&attr.name) else {
             continue;
         };
         let (rc, rl) = &attr.reference;
@@ -148,11 +215,9 @@ pub fn benchmark(
         let in_areas = tally(
             inputs.cube,
             attr.index,
-            |k| match &population.areas {
+            |k| match &areas {
                 None => Some(()),
-                Some(set) => stratum_value("area_code", k, inputs.cube, inputs.dicts, inputs.codes)
-                    .filter(|a| set.contains(a))
-                    .map(|_| ()),
+                Some(set) => area_of(k).filter(|a| set.contains(a)).map(|_| ()),
             },
             |_| false,
         );
@@ -196,5 +261,5 @@ pub fn benchmark(
             });
         }
     }
-    rows
+    (rows, None)
 }

@@ -1543,7 +1543,9 @@ fn funnel_section(b: &B) -> Section {
 fn population_section(b: &B) -> Section {
     let a = b.a;
     let mut blocks = vec![Block::Paragraph(b.t("population_intro"))];
-    if a.results.population_benchmark.is_empty() {
+    if a.results.population_benchmark_note.is_some() {
+        blocks.push(Block::Paragraph(b.t("population_scoped_without_areas")));
+    } else if a.results.population_benchmark.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     } else {
         let rows = a
