@@ -513,6 +513,17 @@ fn a_difference_in_every_stratum_is_high_severity() {
     );
 }
 
+/// A nationality's analysed stops, from the published count table.
+fn nationality_stops(a: &Value, group: &str) -> u64 {
+    a["counts"]["by_group_justification_outcome"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["attribute"] == "nationality" && r["group"] == group)
+        .map(|r| r["stops"].as_u64().unwrap())
+        .sum()
+}
+
 #[test]
 fn population_per_area_counts_only_stops_in_those_areas() {
     let dir = tempfile::tempdir().unwrap();
@@ -543,15 +554,7 @@ fn population_per_area_counts_only_stops_in_those_areas() {
         "--where",
         "area_code=GM0363",
     ]);
-    let stops_in_amsterdam = |group: &str| -> u64 {
-        cut["counts"]["by_group_justification_outcome"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["attribute"] == "nationality" && r["group"] == group)
-            .map(|r| r["stops"].as_u64().unwrap())
-            .sum()
-    };
+    let stops_in_amsterdam = |group: &str| nationality_stops(&cut, group);
     let m = rows.iter().find(|r| r["group"] == "Marokkaans").unwrap();
     assert_eq!(
         m["stops"].as_u64().unwrap(),
@@ -630,15 +633,7 @@ fn a_run_scoped_to_places_is_compared_with_their_residents_only() {
     assert_eq!(m["population"], 35000.0, "{m}");
     assert_eq!(m["ref_population"], 500000.0, "{m}");
     // The stops: every analysed stop of the scoped run (all in those areas).
-    let stops = |group: &str| -> u64 {
-        a["counts"]["by_group_justification_outcome"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["attribute"] == "nationality" && r["group"] == group)
-            .map(|r| r["stops"].as_u64().unwrap())
-            .sum()
-    };
+    let stops = |group: &str| nationality_stops(&a, group);
     assert_eq!(m["stops"].as_u64().unwrap(), stops("Marokkaans"));
     let rate = m["rate_per_1000"].as_f64().unwrap();
     assert!((rate - 1000.0 * stops("Marokkaans") as f64 / 35000.0).abs() < 1e-9);

@@ -6,13 +6,13 @@
 //!
 //! A comparison becomes a finding when its q-value (one Benjamini–Hochberg
 //! family per run) is below the FDR level, its ratio lies outside the
-//! practical band, and it points the way adverse to the group ([`Adverse`]);
+//! practical band, and it points the way adverse to the group (per measure: docs/methods.md);
 //! the `unknown` group is never a finding. Severity (docs/methods.md):
 //!
 //! - `high`: an overall outcome-test difference confirmed within strata
-//!   (the stratified odds ratio significant, outside the band, below 1 and
-//!   similar across strata), or such a stratified difference that the
-//!   overall comparison does not show;
+//!   (the stratified odds ratio significant, outside the band and below 1
+//!   over at least two strata, Breslow–Day p ≥ 0.05), or such a stratified
+//!   difference that the overall comparison does not show;
 //! - `medium`: the same but heterogeneous across strata, and every other
 //!   finding (a difference within one justification or legal basis; weak
 //!   justifications, searches, population);
@@ -22,8 +22,9 @@
 //!   conclusion either way; given for overall comparisons and justification
 //!   strata only;
 //! - `note`: an overall difference the comparison within strata does not
-//!   confirm (explained by the mix of strata, not a finding against the
-//!   group), and a reversal between the crude and the stratified comparison
+//!   confirm — explained by the mix of strata (the stratified interval
+//!   inside the band) or inconclusive within strata (it reaches outside) —
+//!   and a reversal between the crude and the stratified comparison
 //!   (Simpson's paradox: opposite sides of 1, each at least 10% away from
 //!   it, with a significant CMH test).
 //!
@@ -187,11 +188,20 @@ pub enum Fact {
         /// `search` or `contraband`.
         key: &'static str,
     },
-    /// An overall outcome-test difference that the comparison within strata
-    /// does not confirm (not significant, or inside the practical band, or
-    /// on the other side): explained by the mix of strata, not a finding
-    /// against the group. The published overall row and stratified row.
+    /// An overall outcome-test difference that disappears within strata (the
+    /// stratified odds ratio and its whole interval inside the practical
+    /// band): explained by the mix of strata, not a finding against the
+    /// group. The published overall row and stratified row.
     ExplainedByMix {
+        /// The published overall outcome-test row.
+        row: ComparisonRow,
+        /// The published stratified comparison of the same group.
+        stratified: StratifiedRow,
+    },
+    /// An overall outcome-test difference that the comparison within strata
+    /// neither confirms nor rules out (its interval reaches outside the
+    /// practical band): the data cannot tell whether it remains within strata.
+    InconclusiveWithinStrata {
         /// The published overall outcome-test row.
         row: ComparisonRow,
         /// The published stratified comparison of the same group.
@@ -413,7 +423,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                             .find(|s| s.attribute == p.attribute && s.group == p.group)
                     })
                     .flatten()
-                    .filter(|s| !s.suppressed);
+                    // One stratum compares nothing across strata.
+                    .filter(|s| !s.suppressed && s.strata_used >= 2);
                 let Some(s) = stratified else {
                     out.push(base(
                         analysis,
@@ -434,13 +445,26 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     && s.mh_odds_ratio
                         .is_some_and(|or| settings.is_large(or) && Adverse::Lower.holds(or));
                 if !holds {
+                    if s.reversal && significant(s.q_value) {
+                        // The reversal note below says it.
+                        continue;
+                    }
+                    // Explained by the mix only when the data show no
+                    // practically relevant difference within strata: the
+                    // whole interval inside the band. Otherwise the data
+                    // cannot tell.
+                    let inside = s
+                        .mh_odds_ratio_ci
+                        .is_some_and(|[lo, hi]| !settings.is_large(lo) && !settings.is_large(hi));
+                    let (row, stratified) = (p.clone(), s.clone());
                     let mut f = base(
                         analysis,
                         p,
                         Severity::Note,
-                        Fact::ExplainedByMix {
-                            row: p.clone(),
-                            stratified: s.clone(),
+                        if inside {
+                            Fact::ExplainedByMix { row, stratified }
+                        } else {
+                            Fact::InconclusiveWithinStrata { row, stratified }
                         },
                     );
                     f.mh_odds_ratio = s.mh_odds_ratio;
@@ -448,7 +472,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     out.push(f);
                     continue;
                 }
-                let homogeneous = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
+                let homogeneous = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
                 let mut f = base(
                     analysis,
                     p,
@@ -494,6 +518,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
     // finding of its own.
     for s in src.stratified.published {
         let strong = !s.suppressed
+            && s.strata_used >= 2
             && s.group != UNKNOWN_GROUP
             && significant(s.q_value)
             && s.mh_odds_ratio
@@ -501,7 +526,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
         if !strong || stratified_used.contains(&(&s.attribute, &s.group)) {
             continue;
         }
-        let homogeneous = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
+        let homogeneous = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
         out.push(Finding {
             q_value: s.q_value,
             mh_odds_ratio: s.mh_odds_ratio,

@@ -186,7 +186,7 @@ impl Writer<'_> {
                 let extra = holds
                     .as_ref()
                     .map(|s| {
-                        let similar = s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05);
+                        let similar = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
                         m.fill(
                             if similar {
                                 "finding.stratified_holds"
@@ -206,8 +206,13 @@ impl Writer<'_> {
                     .unwrap_or_default();
                 w.comparison(m, &format!("finding.{key}"), row, &extra)
             }
-            Fact::ExplainedByMix { row, stratified } => m.fill(
-                "finding.explained_by_mix",
+            Fact::ExplainedByMix { row, stratified }
+            | Fact::InconclusiveWithinStrata { row, stratified } => m.fill(
+                if matches!(f.fact, Fact::ExplainedByMix { .. }) {
+                    "finding.explained_by_mix"
+                } else {
+                    "finding.inconclusive_within_strata"
+                },
                 &[
                     ("subject", &w.subject(m, &row.attribute, &row.group)),
                     ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
@@ -258,7 +263,7 @@ impl Writer<'_> {
                     ("q", &s.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
                     (
                         "spread",
-                        m.text(if s.breslow_day_p_value.is_none_or(|bd| bd >= 0.05) {
+                        m.text(if s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05) {
                             "finding.stratified_similar"
                         } else {
                             "finding.stratified_varies"
