@@ -248,11 +248,7 @@ impl Settings {
                 quarantine,
                 analysis,
             } => {
-                let format = match format {
-                    AnalyzeFormatArg::Table => AnalyzeFormat::Table,
-                    AnalyzeFormatArg::Json => AnalyzeFormat::Json,
-                    AnalyzeFormatArg::Csv => AnalyzeFormat::Csv,
-                };
+                let format = AnalyzeFormat::from(format);
                 if format == AnalyzeFormat::Csv && out.is_none() {
                     return Err(Error::Usage(
                         "--format csv writes several files: give a folder with --out".into(),
@@ -284,16 +280,7 @@ impl Settings {
                     output: ReportOutput {
                         out,
                         lang: lang.into(),
-                        formats: format
-                            .into_iter()
-                            .map(|f| match f {
-                                ReportFormatArg::Html => ReportFormat::Html,
-                                ReportFormatArg::Md => ReportFormat::Md,
-                                ReportFormatArg::Csv => ReportFormat::Csv,
-                                ReportFormatArg::Png => ReportFormat::Png,
-                                ReportFormatArg::Svg => ReportFormat::Svg,
-                            })
-                            .collect(),
+                        formats: format.into_iter().map(ReportFormat::from).collect(),
                         as_of,
                         command: command_line,
                     },
@@ -315,11 +302,7 @@ impl Settings {
                 rows,
                 seed,
                 out,
-                format: match format {
-                    GenFormatArg::Csv => GenFormat::Csv,
-                    GenFormatArg::Parquet => GenFormat::Parquet,
-                    GenFormatArg::Ipc => GenFormat::Ipc,
-                },
+                format: format.into(),
                 bias,
                 truth,
                 dirty,
@@ -408,6 +391,38 @@ impl From<cli::TextFormat> for TextOrJson {
         match f {
             cli::TextFormat::Text => TextOrJson::Text,
             cli::TextFormat::Json => TextOrJson::Json,
+        }
+    }
+}
+
+impl From<AnalyzeFormatArg> for AnalyzeFormat {
+    fn from(f: AnalyzeFormatArg) -> Self {
+        match f {
+            AnalyzeFormatArg::Table => AnalyzeFormat::Table,
+            AnalyzeFormatArg::Json => AnalyzeFormat::Json,
+            AnalyzeFormatArg::Csv => AnalyzeFormat::Csv,
+        }
+    }
+}
+
+impl From<ReportFormatArg> for ReportFormat {
+    fn from(f: ReportFormatArg) -> Self {
+        match f {
+            ReportFormatArg::Html => ReportFormat::Html,
+            ReportFormatArg::Md => ReportFormat::Md,
+            ReportFormatArg::Csv => ReportFormat::Csv,
+            ReportFormatArg::Png => ReportFormat::Png,
+            ReportFormatArg::Svg => ReportFormat::Svg,
+        }
+    }
+}
+
+impl From<GenFormatArg> for GenFormat {
+    fn from(f: GenFormatArg) -> Self {
+        match f {
+            GenFormatArg::Csv => GenFormat::Csv,
+            GenFormatArg::Parquet => GenFormat::Parquet,
+            GenFormatArg::Ipc => GenFormat::Ipc,
         }
     }
 }
