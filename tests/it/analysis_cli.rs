@@ -51,7 +51,7 @@ fn generate(dir: &Path, name: &str, rows: &str, seed: &str, bias: &str) -> PathB
 fn results_follow_the_documented_contract() {
     let s = sample();
     let a = analyze(&[&s[0], &s[1], &s[2]]);
-    assert_eq!(a["schema_version"], "1.1");
+    assert_eq!(a["schema_version"], "1.2");
     for key in [
         "outcome_test",
         "justification_mix",
@@ -137,10 +137,16 @@ fn results_follow_the_documented_contract() {
     ] {
         assert!(f.get(field).is_some(), "finding lacks {field}");
     }
-    // Every q-value is at least its p-value.
+    // Every q-value is at least the one-sided p-value it is made from,
+    // which is half the two-sided one (or more) on the adverse side.
     for r in a["outcome_test"].as_array().unwrap() {
-        if let (Some(p), Some(q)) = (r["p_value"].as_f64(), r["q_value"].as_f64()) {
-            assert!(q >= p);
+        if let (Some(p), Some(q)) = (r["p_adverse"].as_f64(), r["q_value"].as_f64()) {
+            assert!(q >= p, "{r}");
+            let two_sided = r["p_value"].as_f64().unwrap();
+            let adverse = r["rate_ratio"].as_f64().is_some_and(|x| x < 1.0);
+            if adverse {
+                assert!(p <= two_sided, "{r}");
+            }
         }
     }
 }
@@ -484,7 +490,10 @@ fn a_difference_in_every_stratum_is_high_severity() {
     assert_eq!(f["group"], "X");
     assert_eq!(f["stratum"], serde_json::json!({}));
     assert!((f["rate_ratio"].as_f64().unwrap() - 0.5).abs() < 0.01);
-    assert!(f["mh_odds_ratio"].as_f64().unwrap() < 1.0);
+    let rr = f["mh_rate_ratio"].as_f64().unwrap();
+    assert!((rr - 0.5).abs() < 0.05, "{rr}");
+    let ci = f["mh_rate_ratio_ci"].as_array().unwrap();
+    assert!(ci[1].as_f64().unwrap() < 0.8, "{ci:?}");
     assert!(
         f["summary_en"]
             .as_str()

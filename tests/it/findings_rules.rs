@@ -112,9 +112,16 @@ fn an_overall_gap_that_the_mix_of_justifications_explains_is_a_note_not_a_findin
         ]
         .concat()
     };
-    // With 3,000 stops the pooled odds ratio's interval (0.69–1.25)
-    // reaches outside the practical band: the data cannot tell.
-    let small = analyze(&export(dir.path(), &stops(1)));
+    // With half of those 3,000 stops the pooled rate ratio's interval
+    // (0.76–1.22) reaches outside the practical band: the data cannot tell.
+    let half: Vec<Stops> = [
+        cell("Marokkaans", "behaviour", 43, 407),
+        cell("Marokkaans", "observed_violation", 29, 21),
+        cell("Nederlands", "behaviour", 15, 135),
+        cell("Nederlands", "observed_violation", 510, 340),
+    ]
+    .concat();
+    let small = analyze(&export(dir.path(), &half));
     let note = overall(&small, "Marokkaans");
     assert_eq!(note.len(), 1, "{note:?}");
     assert_eq!(note[0]["severity"], "note");
@@ -126,14 +133,16 @@ fn an_overall_gap_that_the_mix_of_justifications_explains_is_a_note_not_a_findin
         "{}",
         note[0]
     );
-    // Six times the stops: the interval lies inside the band.
-    let a = analyze(&export(dir.path(), &stops(6)));
+    // Twice the stops: the interval (0.81–1.13) lies inside the band.
+    let a = analyze(&export(dir.path(), &stops(1)));
     let overall = overall(&a, "Marokkaans");
     assert_eq!(overall.len(), 1, "{overall:?}");
     let note = overall[0];
     assert_eq!(note["severity"], "note", "{note}");
-    let mh = note["mh_odds_ratio"].as_f64().unwrap();
+    let mh = note["mh_rate_ratio"].as_f64().unwrap();
     assert!(mh > 0.8 && mh < 1.0, "{mh}");
+    let ci = note["mh_rate_ratio_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() > 0.8 && ci[1].as_f64().unwrap() < 1.25);
     assert!(
         note["summary_en"].as_str().unwrap().contains(
             "the overall difference comes from how the stops are spread over justification"
@@ -172,26 +181,107 @@ fn a_gap_that_holds_within_justifications_is_high() {
     let overall = overall(&a, "Marokkaans");
     assert_eq!(overall.len(), 1, "{overall:?}");
     assert_eq!(overall[0]["severity"], "high", "{}", overall[0]);
-    let mh = overall[0]["mh_odds_ratio"].as_f64().unwrap();
+    let mh = overall[0]["mh_rate_ratio"].as_f64().unwrap();
     assert!(mh < 0.8, "{mh}");
+    let summary = overall[0]["summary_en"].as_str().unwrap();
+    assert!(summary.contains("no evidence that its size differs between them"));
+    // The same difference within each justification is reported once: as
+    // part of the overall finding, not as two more findings.
+    let all = findings(&a, "outcome_test", "Marokkaans");
+    assert_eq!(all.len(), 1, "{all:?}");
+    let within: Vec<&str> = overall[0]["also_within"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["justification"].as_str().unwrap())
+        .collect();
+    assert_eq!(within, ["behaviour", "observed_violation"]);
     assert!(
-        overall[0]["summary_en"]
-            .as_str()
-            .unwrap()
-            .contains("no evidence that its size differs between them")
+        summary.contains("significant on its own in stops under justification"),
+        "{summary}"
     );
+}
+
+#[test]
+fn the_stratified_comparison_pools_only_strata_whose_numbers_are_published() {
+    // Moroccan nationals have 5 results in behaviour stops. The outcome
+    // test hides that stratum and, so that the 5 cannot be recovered from
+    // the group's totals, one more (complementary suppression). The pooled
+    // comparison leaves out the same strata: its numbers rest only on
+    // published ones, and never give the 5 back.
+    let dir = tempfile::tempdir().unwrap();
+    let stops: Vec<Stops> = [
+        cell("Marokkaans", "behaviour", 5, 195),
+        cell("Marokkaans", "observed_violation", 300, 300),
+        cell("Marokkaans", "information", 40, 160),
+        cell("Nederlands", "behaviour", 100, 900),
+        cell("Nederlands", "observed_violation", 600, 400),
+        cell("Nederlands", "information", 200, 800),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let outcome: Vec<&Value> = a["outcome_test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["group"] == "Marokkaans" && r["stratum"]["justification"].is_string())
+        .collect();
+    let hidden: Vec<&str> = outcome
+        .iter()
+        .filter(|r| r["suppressed"] == true)
+        .map(|r| r["stratum"]["justification"].as_str().unwrap())
+        .collect();
+    assert_eq!(hidden.len(), 2, "{outcome:?}");
+    assert!(hidden.contains(&"behaviour"));
+    let shown = outcome.iter().find(|r| r["suppressed"] == false).unwrap();
+    let row = a["stratified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "Marokkaans")
+        .expect("the stratified row");
+    assert_eq!(row["strata_withheld"], 2, "{row}");
+    assert_eq!(row["strata_used"], 1, "{row}");
+    // Its totals and ratio are the published stratum's own.
+    assert_eq!(row["stops"], shown["stops"], "{row}");
+    assert_eq!(row["hits"], shown["hits"], "{row}");
+    let (x, y) = (
+        row["mh_rate_ratio"].as_f64().unwrap(),
+        shown["rate_ratio"].as_f64().unwrap(),
+    );
+    assert!((x - y).abs() < 1e-12, "{x} {y}");
+
+    // With two strata, hiding one hides both: nothing is left to pool.
+    let two: Vec<Stops> = [
+        cell("Marokkaans", "behaviour", 5, 195),
+        cell("Marokkaans", "observed_violation", 300, 300),
+        cell("Nederlands", "behaviour", 100, 900),
+        cell("Nederlands", "observed_violation", 600, 400),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &two));
+    assert!(
+        a["stratified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["group"] != "Marokkaans"),
+        "{}",
+        a["stratified"]
+    );
+    assert!(findings(&a, "stratified", "Marokkaans").is_empty());
 }
 
 #[test]
 fn a_gap_within_justifications_that_the_overall_rate_hides_is_a_finding() {
     // Simpson's paradox: within each justification Moroccan nationals' stops
-    // lead to a result less often (5% against 10%, 50% against 60%), but
+    // lead to a result less often (5% against 10%, 44% against 60%), but
     // they are mostly stopped for observed violations, where most stops do:
-    // overall 46% against 15%, in their favour.
+    // overall 35% against 15%, in their favour.
     let dir = tempfile::tempdir().unwrap();
     let stops: Vec<Stops> = [
-        cell("Marokkaans", "behaviour", 5, 95),
-        cell("Marokkaans", "observed_violation", 450, 450),
+        cell("Marokkaans", "behaviour", 15, 285),
+        cell("Marokkaans", "observed_violation", 400, 500),
         cell("Nederlands", "behaviour", 180, 1620),
         cell("Nederlands", "observed_violation", 120, 80),
     ]
@@ -205,7 +295,7 @@ fn a_gap_within_justifications_that_the_overall_rate_hides_is_a_finding() {
         .filter(|f| f["severity"] == "high" || f["severity"] == "medium")
         .collect();
     assert_eq!(strong.len(), 1, "{within:?}");
-    assert!(strong[0]["mh_odds_ratio"].as_f64().unwrap() < 0.8);
+    assert!(strong[0]["mh_rate_ratio"].as_f64().unwrap() < 0.8);
     assert!(
         strong[0]["summary_en"]
             .as_str()
@@ -236,7 +326,11 @@ fn differences_in_the_groups_favour_are_shown_but_never_findings() {
         })
         .expect("the women's search row");
     assert!((row["rate_ratio"].as_f64().unwrap() - 0.04 / 0.09).abs() < 1e-9);
-    assert!(row["q_value"].as_f64().unwrap() < 1e-4, "{row}");
+    // Clearly different (two-sided), but not on the adverse side: the
+    // one-sided p-value behind the q-value is near 1.
+    assert!(row["p_value"].as_f64().unwrap() < 1e-4, "{row}");
+    assert!(row["p_adverse"].as_f64().unwrap() > 0.99, "{row}");
+    assert!(row["q_value"].as_f64().unwrap() > 0.5, "{row}");
     assert!(findings(&a, "search_funnel", "vrouw").is_empty());
 }
 
@@ -257,7 +351,9 @@ fn the_unknown_group_is_compared_in_the_tables_but_never_a_finding() {
         .iter()
         .find(|r| r["attribute"] == "nationality" && r["group"] == "unknown")
         .expect("the unknown group's row");
-    assert!(unknown["q_value"].as_f64().unwrap() < 1e-6, "{unknown}");
+    // Shown with its test, but not in the run's family: no q-value.
+    assert!(unknown["p_value"].as_f64().unwrap() < 1e-6, "{unknown}");
+    assert!(unknown["q_value"].is_null(), "{unknown}");
     let about_unknown: Vec<&Value> = a["findings"]
         .as_array()
         .unwrap()
@@ -265,4 +361,67 @@ fn the_unknown_group_is_compared_in_the_tables_but_never_a_finding() {
         .filter(|f| f["group"] == "unknown")
         .collect();
     assert!(about_unknown.is_empty(), "{about_unknown:?}");
+}
+
+#[test]
+fn every_comparison_says_whether_the_data_could_tell() {
+    // Three groups against 4,000 Dutch nationals with a 30% hit rate:
+    // Polish nationals, 60 stops at the same rate (too few to tell);
+    // Moroccan nationals, 3,000 at the same rate (no practically relevant
+    // difference); Belgian nationals, 1,000 at 45% (in their favour).
+    let dir = tempfile::tempdir().unwrap();
+    let stops: Vec<Stops> = [
+        cell("Nederlands", "behaviour", 1200, 2800),
+        cell("Pools", "behaviour", 18, 42),
+        cell("Marokkaans", "behaviour", 900, 2100),
+        cell("Belgisch", "behaviour", 450, 550),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let row = |group: &str| {
+        a["outcome_test"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["group"] == group && r["stratum"] == serde_json::json!({}))
+            .unwrap()
+            .clone()
+    };
+    let (pl, ma, be) = (row("Pools"), row("Marokkaans"), row("Belgisch"));
+    assert_eq!(pl["verdict"], "inconclusive", "{pl}");
+    assert_eq!(ma["verdict"], "no_difference", "{ma}");
+    assert_eq!(be["verdict"], "favourable", "{be}");
+    // 60 stops detect only a large difference; 3,000 detect a small one.
+    let mdr = |r: &Value| r["min_detectable_ratio"].as_f64().unwrap();
+    assert!(mdr(&pl) < 0.6, "{pl}");
+    assert!(mdr(&ma) > 0.85 && mdr(&ma) < 1.0, "{ma}");
+    // A year of data: Polish nationals need years more to detect 0.8.
+    let more = pl["more_quarters_needed"].as_f64().unwrap();
+    assert!(more > 8.0, "{pl}");
+    assert!(ma["more_quarters_needed"].is_null());
+    // The counts per attribute add up to the rows with a verdict.
+    let counts = a["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["analysis"] == "outcome_test" && c["attribute"] == "nationality")
+        .unwrap();
+    let with_verdict = a["outcome_test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["attribute"] == "nationality" && r["verdict"].is_string())
+        .count() as u64;
+    let sum: u64 = [
+        "finding",
+        "explained_by_mix",
+        "no_difference",
+        "favourable",
+        "inconclusive",
+    ]
+    .iter()
+    .map(|k| counts[*k].as_u64().unwrap())
+    .sum();
+    assert_eq!(sum, with_verdict, "{counts}");
+    assert!(counts["inconclusive"].as_u64().unwrap() >= 1);
 }

@@ -202,8 +202,27 @@ def stratified_cases():
         lo, hi = st.oddsratio_pooled_confint(alpha=1 - CONF)
         cmh = st.test_null_odds(correction=False)
         bd = st.test_equal_odds(adjust=False)
+        # Mantel–Haenszel rate (risk) ratio: statsmodels' point estimate; the
+        # Greenland–Robins (1985) variance of its log, written out here from
+        # the paper (statsmodels has no interval for it):
+        # Var = Σ (m1 n1 n0 / n² − a c / n) / ((Σ a n0 / n)(Σ c n1 / n)).
+        t = np.array(strata, dtype=float)
+        a, b, c, d = t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1]
+        n1, n0, m1, n = a + b, c + d, a + c, a + b + c + d
+        num, den = np.sum(a * n0 / n), np.sum(c * n1 / n)
+        var_rr = np.sum(m1 * n1 * n0 / n**2 - a * c / n) / (num * den)
+        z = stats.norm.isf((1 - CONF) / 2)
+        rr = st.riskratio_pooled
+        # One-sided CMH: the signed root of the statistic (observed minus
+        # expected hits of the group), normal tails.
+        expected = np.sum(n1 * m1 / n)
+        signed = math.copysign(math.sqrt(cmh.statistic), np.sum(a) - expected)
         out.append({
             "strata": strata,
+            "mh_rate_ratio": f(rr),
+            "mh_rate_ratio_ci": [f(rr * math.exp(-z * math.sqrt(var_rr))), f(rr * math.exp(z * math.sqrt(var_rr)))],
+            "cmh_p_less": f(stats.norm.cdf(signed)),
+            "cmh_p_greater": f(stats.norm.sf(signed)),
             "mh_odds_ratio": f(st.oddsratio_pooled),
             "mh_odds_ratio_ci": [f(lo), f(hi)],
             "cmh_statistic": f(cmh.statistic),
@@ -291,6 +310,30 @@ def score_ratio_cases():
     return out
 
 
+def one_sided_cases():
+    """One-sided tests on the adverse side: Fisher (scipy's alternative=less
+    and greater), the exact binomial test (alternative=greater) and the
+    Poisson upper tail."""
+    fisher = []
+    tables = [[3, 17, 30, 70], [30, 70, 3, 17], [0, 50, 10, 40], [50, 0, 45, 5],
+              [120, 880, 200, 800], [1500, 8500, 1600, 8400], [5, 5, 5, 5], [0, 0, 3, 4]]
+    for _ in range(30):
+        scale = int(rng.choice([10, 100, 3000]))
+        tables.append([int(v) for v in rng.integers(0, scale, size=4)])
+    for a, b, c, d in tables:
+        fisher.append({"table": [a, b, c, d],
+                       "less": f(stats.fisher_exact([[a, b], [c, d]], alternative="less")[1]),
+                       "greater": f(stats.fisher_exact([[a, b], [c, d]], alternative="greater")[1])})
+    binomial = []
+    for x, n, p in [(12, 40, 0.1), (0, 30, 0.2), (30, 30, 0.5), (400, 1000, 0.38), (5, 1000, 0.01)]:
+        binomial.append({"x": x, "n": n, "p": p,
+                         "greater": f(stats.binomtest(x, n, p, alternative="greater").pvalue)})
+    poisson = []
+    for o, e in [(0, 2.5), (7, 2.5), (40, 31.2), (1000, 912.4), (3, 9.0)]:
+        poisson.append({"observed": o, "expected": e, "greater": f(stats.poisson.sf(o - 1, e))})
+    return {"fisher": fisher, "binomial": binomial, "poisson": poisson}
+
+
 def normal_quantiles():
     return [{"confidence": c, "z": f(stats.norm.isf((1 - c) / 2))} for c in [0.8, 0.9, 0.95, 0.99, 0.999]]
 
@@ -307,6 +350,7 @@ doc = {
     "benjamini_hochberg": bh_cases(),
     "poisson": poisson_cases(),
     "score_ratio": score_ratio_cases(),
+    "one_sided": one_sided_cases(),
 }
 path = pathlib.Path(__file__).with_name("statistics.json")
 path.write_text(json.dumps(doc, indent=1) + "\n")

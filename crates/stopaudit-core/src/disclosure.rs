@@ -27,6 +27,7 @@ use crate::analysis::trends::{TrendSeries, Trends};
 use crate::analysis::veil::{DarkStops, VeilOfDarkness};
 use crate::codes::CodeLists;
 use crate::counting::{CountRow, CountTables};
+use crate::stats::suppression::{complete, small, table};
 
 /// Protects everything a run publishes with small-cell threshold `k`
 /// (`min_cell`; 0 publishes everything): every analysis of `results` and
@@ -44,103 +45,9 @@ pub fn protect(results: &mut Results, counts: &mut CountTables, k: u64, codes: &
     for m in &mut results.justification_mix {
         mix(m, k);
     }
-    stratified_rows(&mut results.stratified, k);
+    stratified_rows(&mut results.stratified, &results.outcome_test, k);
     population_rows(&mut results.population_benchmark, k);
     count_tables(counts, k, codes);
-}
-
-fn small(x: u64, k: u64) -> bool {
-    x > 0 && x < k
-}
-
-/// Which cells of a table must be hidden: primary suppression, then
-/// complementary suppression until no hidden cell can be recovered from the
-/// row and column totals.
-fn table(values: &[Vec<u64>], k: u64) -> Vec<Vec<bool>> {
-    let primary = values
-        .iter()
-        .map(|r| r.iter().map(|&v| small(v, k)).collect())
-        .collect();
-    complete(values, primary)
-}
-
-/// Complementary suppression from a given set of hidden cells: while some
-/// hidden cell is a bridge, hide the cheapest rectangle through it (the
-/// three other corners, counting cells already hidden as free), which puts
-/// it on a cycle. A table with a single row or column cannot be protected
-/// this way and is hidden whole when anything in it is.
-fn complete(values: &[Vec<u64>], mut hidden: Vec<Vec<bool>>) -> Vec<Vec<bool>> {
-    let rows = values.len();
-    let cols = values.first().map_or(0, Vec::len);
-    if rows == 0 || cols == 0 {
-        return hidden;
-    }
-    if rows == 1 || cols == 1 {
-        if hidden.iter().flatten().any(|h| *h) {
-            return vec![vec![true; cols]; rows];
-        }
-        return hidden;
-    }
-    while let Some((r, c)) = first_bridge(&hidden) {
-        let cost = |i: usize, j: usize| if hidden[i][j] { 0 } else { values[i][j] + 1 };
-        let best = (0..rows)
-            .filter(|&r2| r2 != r)
-            .flat_map(|r2| (0..cols).filter(move |&c2| c2 != c).map(move |c2| (r2, c2)))
-            .min_by_key(|&(r2, c2)| (cost(r, c2) + cost(r2, c) + cost(r2, c2), r2, c2))
-            .expect("at least two rows and columns");
-        let (r2, c2) = best;
-        hidden[r][c2] = true;
-        hidden[r2][c] = true;
-        hidden[r2][c2] = true;
-    }
-    hidden
-}
-
-/// The first hidden cell (row-major) whose edge is a bridge of the graph of hidden cells.
-fn first_bridge(hidden: &[Vec<bool>]) -> Option<(usize, usize)> {
-    let rows = hidden.len();
-    let cols = hidden.first().map_or(0, Vec::len);
-    for r in 0..rows {
-        for c in 0..cols {
-            if hidden[r][c] && !connected_without(hidden, r, c) {
-                return Some((r, c));
-            }
-        }
-    }
-    None
-}
-
-/// Whether row `r` and column `c` are connected through hidden cells other than (r, c).
-fn connected_without(hidden: &[Vec<bool>], r: usize, c: usize) -> bool {
-    let rows = hidden.len();
-    let cols = hidden[0].len();
-    // Vertices: rows 0..rows, columns rows..rows+cols.
-    let mut seen = vec![false; rows + cols];
-    let mut stack = vec![r];
-    seen[r] = true;
-    while let Some(v) = stack.pop() {
-        if v == rows + c {
-            return true;
-        }
-        let next: Vec<usize> = if v < rows {
-            (0..cols)
-                .filter(|&j| hidden[v][j] && !(v == r && j == c))
-                .map(|j| rows + j)
-                .collect()
-        } else {
-            let j = v - rows;
-            (0..rows)
-                .filter(|&i| hidden[i][j] && !(i == r && j == c))
-                .collect()
-        };
-        for w in next {
-            if !seen[w] {
-                seen[w] = true;
-                stack.push(w);
-            }
-        }
-    }
-    false
 }
 
 fn redact_comparison(row: &mut ComparisonRow) {
@@ -153,6 +60,7 @@ fn redact_comparison(row: &mut ComparisonRow) {
     row.rate_ratio_ci = None;
     row.p_value = None;
     row.p_value_log10 = None;
+    row.p_adverse = None;
     row.q_value = None;
 }
 
@@ -271,22 +179,47 @@ fn mix(m: &mut MixResult, k: u64) {
     }
 }
 
-/// Suppresses stratified rows whose totals are small.
-fn stratified_rows(rows: &mut [StratifiedRow], k: u64) {
+/// Suppresses stratified rows with a small count overall or in any
+/// stratum (the pooled odds ratio with the published margins gives a
+/// stratum's cell back), and those of a group whose outcome-test rows for
+/// the same strata are withheld (complementary suppression there must hold
+/// here too).
+fn stratified_rows(rows: &mut [StratifiedRow], outcome: &[ComparisonRow], k: u64) {
     for r in rows {
         let (Some(s), Some(h), Some(rs), Some(rh)) = (r.stops, r.hits, r.ref_stops, r.ref_hits)
         else {
             continue;
         };
-        if small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k) {
+        // A safety net: the analysis pools only the strata the outcome
+        // test publishes (the same suppression rule); should a pooled
+        // stratum's row be hidden all the same, the row is withheld.
+        let strata_withheld = outcome.iter().any(|o| {
+            o.suppressed
+                && o.attribute == r.attribute
+                && o.group == r.group
+                && o.stratum.keys().eq(r.strata_by.iter())
+                && r.used_strata
+                    .iter()
+                    .any(|s| s.iter().eq(o.stratum.values()))
+        });
+        if small(h, k)
+            || small(s - h, k)
+            || small(rh, k)
+            || small(rs - rh, k)
+            || r.smallest_stratum_count.is_some_and(|n| small(n, k))
+            || strata_withheld
+        {
             r.suppressed = true;
             r.stops = None;
             r.hits = None;
             r.crude_odds_ratio = None;
             r.mh_odds_ratio = None;
             r.mh_odds_ratio_ci = None;
+            r.mh_rate_ratio = None;
+            r.mh_rate_ratio_ci = None;
             r.cmh_p_value = None;
             r.cmh_p_value_log10 = None;
+            r.p_adverse = None;
             r.q_value = None;
             r.breslow_day_p_value = None;
         }
@@ -304,6 +237,7 @@ fn population_rows(rows: &mut [PopulationRow], k: u64) {
             r.rate_ratio_ci = None;
             r.p_value = None;
             r.p_value_log10 = None;
+            r.p_adverse = None;
             r.q_value = None;
         }
     }
@@ -579,6 +513,7 @@ fn internal_benchmark(b: &mut InternalBenchmark, k: u64) {
             r.ratio = None;
             r.ratio_ci = None;
             r.p_value = None;
+            r.p_adverse = None;
             r.q_value = None;
             r.suppressed = true;
         }
@@ -653,7 +588,7 @@ mod tests {
         let n: usize = h.iter().flatten().filter(|x| **x).count();
         assert!(h[0][1]);
         assert_eq!(n, 4, "{h:?}");
-        assert!(first_bridge(&h).is_none());
+        assert!(crate::stats::suppression::first_bridge(&h).is_none());
     }
 
     #[test]
@@ -750,7 +685,7 @@ mod tests {
                     if v > 0 && v < 10 { prop_assert!(x); }
                 }
             }
-            prop_assert!(first_bridge(&h).is_none(), "{:?} -> {:?}", t, h);
+            prop_assert!(crate::stats::suppression::first_bridge(&h).is_none(), "{:?} -> {:?}", t, h);
         }
     }
 }

@@ -5,14 +5,18 @@
 //! number the disclosure step hides.
 //!
 //! A comparison becomes a finding when its q-value (one Benjamini–Hochberg
-//! family per run) is below the FDR level, its ratio lies outside the
-//! practical band, and it points the way adverse to the group (per measure: docs/methods.md);
-//! the `unknown` group is never a finding. Severity (docs/methods.md):
+//! family per run, over one-sided p-values on the adverse side) is below
+//! the FDR level, its ratio lies outside the practical band, and it points
+//! the way adverse to the group ([`Adverse`], per measure: docs/methods.md);
+//! the `unknown` group is never a finding. A difference within one stratum
+//! is folded into the group's finding over all stops on the same measure
+//! when there is one (`also_within`). Severity (docs/methods.md):
 //!
 //! - `high`: an overall outcome-test difference confirmed within strata
-//!   (the stratified odds ratio significant, outside the band and below 1
-//!   over at least two strata, Breslow–Day p ≥ 0.05), or such a stratified
-//!   difference that the overall comparison does not show;
+//!   (the stratified comparison significant, its pooled rate ratio outside
+//!   the band and below 1 over at least two strata, Breslow–Day p ≥ 0.05),
+//!   or such a stratified difference that the overall comparison does not
+//!   show;
 //! - `medium`: the same but heterogeneous across strata, and every other
 //!   finding (a difference within one justification or legal basis; weak
 //!   justifications, searches, population);
@@ -44,7 +48,7 @@ use serde::Serialize;
 
 use crate::analysis::AnalysisSettings;
 use crate::analysis::benchmarking::BenchmarkRow;
-use crate::analysis::compare::ComparisonRow;
+use crate::analysis::compare::{Adverse, ComparisonRow};
 use crate::analysis::mix::MixResult;
 use crate::analysis::population::PopulationRow;
 use crate::analysis::quality::Diagnostic;
@@ -133,10 +137,25 @@ pub struct Finding {
     pub rate_ratio_ci: Option<[f64; 2]>,
     /// Benjamini–Hochberg q-value of the comparison.
     pub q_value: Option<f64>,
-    /// Mantel–Haenszel odds ratio over the strata (high findings and reversals only).
+    /// Mantel–Haenszel rate ratio over the strata (findings and notes that
+    /// compare within strata).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mh_rate_ratio: Option<f64>,
+    /// Greenland–Robins interval of `mh_rate_ratio`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mh_rate_ratio_ci: Option<[f64; 2]>,
+    /// Mantel–Haenszel odds ratio over the strata (reversals only: the
+    /// crude and the pooled odds ratio on opposite sides of 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mh_odds_ratio: Option<f64>,
     /// Interval of `mh_odds_ratio`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mh_odds_ratio_ci: Option<[f64; 2]>,
+    /// The strata (e.g. `{"justification": "behaviour"}`) in which the same
+    /// difference is significant and practically large on its own: folded
+    /// into this finding instead of reported again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_within: Vec<BTreeMap<String, String>>,
     /// Threshold test only: the group's and the reference's average
     /// threshold and the difference's credible interval.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,38 +280,6 @@ pub struct Sources<'a> {
     pub internal_benchmark: Rows<'a, crate::analysis::benchmarking::BenchmarkRow>,
 }
 
-/// Which side of 1 is adverse to the group, per measure: a lower outcome
-/// (hit) rate and a lower find rate per search (stopped or searched on less
-/// evidence); a higher share of weak justifications, a higher search rate
-/// and more stops per resident (selected more often). Findings are made on
-/// the adverse side only; differences in the group's favour stay in the
-/// tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Adverse {
-    /// A ratio below 1 is adverse.
-    Lower,
-    /// A ratio above 1 is adverse.
-    Higher,
-}
-
-impl Adverse {
-    /// The adverse side of a comparison's measure (`finding.` sentence key).
-    fn of(key: &str) -> Self {
-        match key {
-            "weak_justification" | "search" => Adverse::Higher,
-            _ => Adverse::Lower,
-        }
-    }
-
-    /// Whether `ratio` (group against reference) lies on the adverse side.
-    fn holds(self, ratio: f64) -> bool {
-        match self {
-            Adverse::Lower => ratio < 1.0,
-            Adverse::Higher => ratio > 1.0,
-        }
-    }
-}
-
 const SMALL: u64 = 20;
 
 /// Too few hits or non-hits in the group for a difference to be detectable.
@@ -326,8 +313,11 @@ impl Finding {
             rate_ratio: None,
             rate_ratio_ci: None,
             q_value: None,
+            mh_rate_ratio: None,
+            mh_rate_ratio_ci: None,
             mh_odds_ratio: None,
             mh_odds_ratio_ci: None,
+            also_within: Vec::new(),
             threshold: None,
             ref_threshold: None,
             threshold_difference_ci: None,
@@ -359,6 +349,34 @@ fn base(analysis: &str, r: &ComparisonRow, severity: Severity, fact: Fact) -> Fi
             fact,
         )
     }
+}
+
+/// Folds a difference found within one stratum (a justification, a legal
+/// basis) into the group's finding on the same measure over all its stops,
+/// or, for the outcome test, its finding within strata, when there is one:
+/// the same difference is reported once, with the strata where it shows on
+/// its own listed (`also_within`).
+fn fold_strata(findings: Vec<Finding>) -> Vec<Finding> {
+    let is_main = |m: &Finding, f: &Finding| {
+        matches!(m.severity, Severity::High | Severity::Medium)
+            && m.attribute == f.attribute
+            && m.group == f.group
+            && m.stage == f.stage
+            && ((m.analysis == f.analysis && m.stratum.is_empty())
+                || (f.analysis == "outcome_test" && m.analysis == "stratified"))
+    };
+    let (strata, mut out): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| {
+        !f.stratum.is_empty()
+            && matches!(f.fact, Fact::Comparison { .. })
+            && matches!(f.severity, Severity::High | Severity::Medium)
+    });
+    for f in strata {
+        match out.iter_mut().find(|m| is_main(m, &f)) {
+            Some(main) => main.also_within.push(f.stratum),
+            None => out.push(f),
+        }
+    }
+    out
 }
 
 /// Builds the findings, sorted by severity, then analysis, attribute, group and stratum.
@@ -442,8 +460,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                 // Like with like decides: the difference must hold within
                 // strata, significantly and practically, on the same side.
                 let holds = significant(s.q_value)
-                    && s.mh_odds_ratio
-                        .is_some_and(|or| settings.is_large(or) && Adverse::Lower.holds(or));
+                    && s.mh_rate_ratio
+                        .is_some_and(|rr| settings.is_large(rr) && Adverse::Lower.holds(rr));
                 if !holds {
                     if s.reversal && significant(s.q_value) {
                         // The reversal note below says it.
@@ -454,7 +472,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     // whole interval inside the band. Otherwise the data
                     // cannot tell.
                     let inside = s
-                        .mh_odds_ratio_ci
+                        .mh_rate_ratio_ci
                         .is_some_and(|[lo, hi]| !settings.is_large(lo) && !settings.is_large(hi));
                     let (row, stratified) = (p.clone(), s.clone());
                     let mut f = base(
@@ -467,8 +485,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                             Fact::InconclusiveWithinStrata { row, stratified }
                         },
                     );
-                    f.mh_odds_ratio = s.mh_odds_ratio;
-                    f.mh_odds_ratio_ci = s.mh_odds_ratio_ci;
+                    f.mh_rate_ratio = s.mh_rate_ratio;
+                    f.mh_rate_ratio_ci = s.mh_rate_ratio_ci;
                     out.push(f);
                     continue;
                 }
@@ -487,8 +505,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                         holds: Some(s.clone()),
                     },
                 );
-                f.mh_odds_ratio = s.mh_odds_ratio;
-                f.mh_odds_ratio_ci = s.mh_odds_ratio_ci;
+                f.mh_rate_ratio = s.mh_rate_ratio;
+                f.mh_rate_ratio_ci = s.mh_rate_ratio_ci;
                 out.push(f);
             } else if !significant(o.q_value)
                 && (p.suppressed || is_small(o))
@@ -521,16 +539,16 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             && s.strata_used >= 2
             && s.group != UNKNOWN_GROUP
             && significant(s.q_value)
-            && s.mh_odds_ratio
-                .is_some_and(|or| settings.is_large(or) && Adverse::Lower.holds(or));
+            && s.mh_rate_ratio
+                .is_some_and(|rr| settings.is_large(rr) && Adverse::Lower.holds(rr));
         if !strong || stratified_used.contains(&(&s.attribute, &s.group)) {
             continue;
         }
         let homogeneous = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
         out.push(Finding {
             q_value: s.q_value,
-            mh_odds_ratio: s.mh_odds_ratio,
-            mh_odds_ratio_ci: s.mh_odds_ratio_ci,
+            mh_rate_ratio: s.mh_rate_ratio,
+            mh_rate_ratio_ci: s.mh_rate_ratio_ci,
             ..Finding::new(
                 if homogeneous {
                     Severity::High
@@ -712,6 +730,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             )
         });
     }
+
+    let mut out = fold_strata(out);
 
     let order = |a: &str| {
         [

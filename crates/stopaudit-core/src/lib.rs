@@ -40,6 +40,7 @@ pub mod sun;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod threshold_test;
+pub mod verdict;
 pub mod wording;
 
 pub use error::{Error, Result};

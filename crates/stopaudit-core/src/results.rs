@@ -87,6 +87,11 @@ pub fn audit(inputs: &analysis::Inputs, mut counts: CountTables) -> Result<Publi
             },
         },
     );
+    let quarters = crate::verdict::quarters_covered(
+        inputs.summary.first_stop.as_deref(),
+        inputs.summary.last_stop.as_deref(),
+    );
+    crate::verdict::assign(&mut results, &findings, settings, quarters);
     crate::wording::write(&mut findings, settings, inputs.codes);
     Ok(Published {
         results,

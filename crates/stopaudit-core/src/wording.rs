@@ -55,6 +55,25 @@ impl Writer<'_> {
         m.fill(key, &[("field", &self.field(m, field)), ("value", &label)])
     }
 
+    /// ` The same difference is significant on its own in stops under
+    /// justification 'behaviour' and with legal basis 'x'.`, or nothing.
+    fn also_within(&self, m: &Messages, strata: &[BTreeMap<String, String>]) -> String {
+        if strata.is_empty() {
+            return String::new();
+        }
+        let list: Vec<String> = strata
+            .iter()
+            .map(|s| self.stratum(m, s).trim_start().to_string())
+            .collect();
+        m.fill(
+            "phrase.also_within",
+            &[(
+                "strata",
+                &format!(" {}", list.join(m.text("phrase.list_and"))),
+            )],
+        )
+    }
+
     /// A field's name in this language.
     fn field(&self, m: &Messages, field: &str) -> String {
         m.text_or(&format!("field.{field}"), field)
@@ -197,13 +216,14 @@ impl Writer<'_> {
                                 ("strata", &w.strata(m, &s.strata_by)),
                                 (
                                     "mh",
-                                    &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
+                                    &s.mh_rate_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
                                 ),
-                                ("mh_ci", &w.ci(m, s.mh_odds_ratio_ci, false, 2)),
+                                ("mh_ci", &w.ci(m, s.mh_rate_ratio_ci, false, 2)),
                             ],
                         )
                     })
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    + &w.also_within(m, &f.also_within);
                 w.comparison(m, &format!("finding.{key}"), row, &extra)
             }
             Fact::ExplainedByMix { row, stratified }
@@ -234,43 +254,45 @@ impl Writer<'_> {
                     (
                         "mh",
                         &stratified
-                            .mh_odds_ratio
+                            .mh_rate_ratio
                             .map(|x| m.number(x, 2))
                             .unwrap_or_default(),
                     ),
-                    ("mh_ci", &w.ci(m, stratified.mh_odds_ratio_ci, false, 2)),
+                    ("mh_ci", &w.ci(m, stratified.mh_rate_ratio_ci, false, 2)),
                     (
                         "q",
                         &stratified.q_value.map(|q| m.q_value(q)).unwrap_or_default(),
                     ),
                 ],
             ),
-            Fact::Stratified(s) => with_caveat(m.fill(
-                "finding.stratified",
-                &[
-                    ("subject", &w.subject(m, &s.attribute, &s.group)),
-                    ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
-                    (
-                        "reference",
-                        &m.fill("phrase.reference", &[("reference", &s.reference)]),
-                    ),
-                    ("strata", &w.strata(m, &s.strata_by)),
-                    (
-                        "mh",
-                        &s.mh_odds_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
-                    ),
-                    ("mh_ci", &w.ci(m, s.mh_odds_ratio_ci, false, 2)),
-                    ("q", &s.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
-                    (
-                        "spread",
-                        m.text(if s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05) {
-                            "finding.stratified_similar"
-                        } else {
-                            "finding.stratified_varies"
-                        }),
-                    ),
-                ],
-            )),
+            Fact::Stratified(s) => with_caveat(
+                m.fill(
+                    "finding.stratified",
+                    &[
+                        ("subject", &w.subject(m, &s.attribute, &s.group)),
+                        ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
+                        (
+                            "reference",
+                            &m.fill("phrase.reference", &[("reference", &s.reference)]),
+                        ),
+                        ("strata", &w.strata(m, &s.strata_by)),
+                        (
+                            "mh",
+                            &s.mh_rate_ratio.map(|x| m.number(x, 2)).unwrap_or_default(),
+                        ),
+                        ("mh_ci", &w.ci(m, s.mh_rate_ratio_ci, false, 2)),
+                        ("q", &s.q_value.map(|q| m.q_value(q)).unwrap_or_default()),
+                        (
+                            "spread",
+                            m.text(if s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05) {
+                                "finding.stratified_similar"
+                            } else {
+                                "finding.stratified_varies"
+                            }),
+                        ),
+                    ],
+                ) + &w.also_within(m, &f.also_within),
+            ),
             Fact::Insufficient { key } => {
                 w.insufficient(m, key, &f.attribute, &f.group, &f.reference, &f.stratum)
             }

@@ -28,6 +28,7 @@ use crate::counting::benchmark::BenchSpec;
 use crate::error::{Error, Result};
 use crate::pseudonym::KeyError;
 use crate::schema::UNKNOWN_GROUP;
+use crate::stats::exact::poisson_upper;
 
 /// Entities that can be benchmarked, and their fields.
 pub(crate) const ENTITIES: &[(&str, &str)] = &[
@@ -142,7 +143,11 @@ pub struct BenchmarkRow {
     pub ratio_ci: Option<[f64; 2]>,
     /// Exact two-sided Poisson test of observed against expected; `None` like `ratio_ci`.
     pub p_value: Option<f64>,
-    /// Benjamini–Hochberg over all comparisons; `None` when the p-value is.
+    /// One-sided exact Poisson test on the adverse side (more stops of the
+    /// group than expected): the p-value the q-value is made from.
+    pub p_adverse: Option<f64>,
+    /// Benjamini–Hochberg over the run's one family of adverse p-values;
+    /// `None` when the p-value is and for the `unknown` group.
     pub q_value: Option<f64>,
     /// The observed count is from 1 to `min_cell − 1`: only the labels and `stops` remain.
     pub suppressed: bool,
@@ -298,6 +303,7 @@ pub fn internal_benchmark(inputs: &Inputs, attrs: &[Attribute]) -> Result<Intern
                         ratio: defined.then(|| o as f64 / ex),
                         ratio_ci: defined.then(|| garwood(o, ex, confidence)),
                         p_value: defined.then(|| poisson_test(o, ex)),
+                        p_adverse: defined.then(|| poisson_upper(o, ex)),
                         q_value: None,
                         suppressed: false,
                     });

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::compare::ComparisonRow;
+use super::compare::{Adverse, ComparisonRow};
 use super::{Attribute, Inputs, tally};
 
 /// Rows per non-reference group for the `search` and `contraband` stages,
@@ -43,6 +43,7 @@ pub fn search_funnel(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ComparisonRow>
                         BTreeMap::new(),
                         *gt,
                         *rt,
+                        Adverse::of(stage),
                         inputs.settings.confidence,
                     );
                     row.stage = Some(stage.to_string());

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::compare::ComparisonRow;
+use super::compare::{Adverse, ComparisonRow};
 use super::{Attribute, Inputs, Tally, tally};
 use crate::stats::chisq::pearson_chi_square;
 use crate::stats::proportion::wilson_interval;
@@ -121,6 +121,7 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
                         BTreeMap::new(),
                         weak_tally(*g),
                         weak_tally(*rc),
+                        Adverse::Higher,
                         conf,
                     )
                 })

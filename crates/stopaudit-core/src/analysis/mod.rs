@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::schema::UNKNOWN_GROUP;
 
 /// Version of the results JSON contract (docs/results.md).
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// Settings of the analyses (`[analysis]` in the configuration, command-line flags on top).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +63,9 @@ pub struct AnalysisSettings {
     pub strata_by: Vec<String>,
     /// Rate ratios inside this band are not practically large.
     pub practical_band: [f64; 2],
+    /// Power at which the minimum detectable ratio of each comparison is
+    /// computed (docs/methods.md, "Verdicts").
+    pub power: f64,
     /// Counts from 1 to `min_cell - 1` are suppressed in published output; 0 disables.
     pub min_cell: u64,
     /// Population file for the benchmark (CSV: attribute, group, population [, area_code]).
@@ -88,6 +91,7 @@ impl Default for AnalysisSettings {
             weak_justifications: vec!["behaviour".into(), "none_recorded".into()],
             strata_by: vec!["justification".into()],
             practical_band: [0.8, 1.25],
+            power: 0.8,
             min_cell: 10,
             population: None,
             threshold_test: threshold::ThresholdTestSettings::default(),
@@ -195,6 +199,12 @@ impl AnalysisSettings {
         self.veil_of_darkness.check()?;
         self.data_quality.check()?;
         self.benchmarking.check()?;
+        if !(self.power > 0.5 && self.power < 1.0) {
+            return Err(Error::Usage(format!(
+                "power {} must be between 0.5 and 1",
+                self.power
+            )));
+        }
         let [lo, hi] = self.practical_band;
         if !(lo > 0.0 && lo <= 1.0 && hi >= 1.0) {
             return Err(Error::Usage(
@@ -461,6 +471,9 @@ pub struct Results {
     pub data_quality: quality::DataQuality,
     /// Units, teams and officers against their peers (`enabled` false when off).
     pub internal_benchmark: benchmarking::InternalBenchmark,
+    /// Per analysis and attribute, how many comparisons got each verdict
+    /// (filled after the findings; docs/methods.md, "Verdicts").
+    pub verdicts: Vec<compare::VerdictCount>,
 }
 
 /// Runs every analysis, then q-values: the results as computed, before
@@ -489,6 +502,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         trends: trends::trends(inputs, &attrs)?,
         data_quality: quality::data_quality(inputs)?,
         internal_benchmark: benchmarking::internal_benchmark(inputs, &attrs)?,
+        verdicts: Vec::new(),
     };
     assign_finding_q_values(&mut results);
     Ok(results)
@@ -497,23 +511,37 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
 /// Benjamini–Hochberg q-values over one family: every comparison of the run
 /// that can become a finding (outcome test, weak justifications, search
 /// funnel, stratified comparison, population benchmark, veil of darkness,
-/// internal benchmarking), so that the false-discovery rate holds for the
-/// run's findings together, not for each analysis apart. (The
-/// justification mix's chi-square tests and the trends, which make no
-/// findings, keep their own families.)
+/// internal benchmarking), each by its one-sided p-value on the adverse
+/// side, so that the false-discovery rate holds for the run's findings
+/// together, not for each analysis apart, and a difference in a group's
+/// favour (which is never a finding) does not lower the bar for the rest.
+/// The `unknown` group is no group of people: it is not tested (no
+/// q-value). (The justification mix's chi-square tests and the trends,
+/// which make no findings, keep their own families.)
 fn assign_finding_q_values(r: &mut Results) {
     let mut p = Vec::new();
-    visit_finding_tests(r, &mut |pv, _| p.push(pv.unwrap_or(f64::NAN)));
+    visit_finding_tests(r, &mut |group, pv, _| {
+        if group != UNKNOWN_GROUP {
+            p.push(pv.unwrap_or(f64::NAN));
+        }
+    });
     let mut q = crate::stats::fdr::benjamini_hochberg(&p).into_iter();
-    visit_finding_tests(r, &mut |_, slot| {
-        let qv = q.next().expect("the same tests in the same order");
-        *slot = (!qv.is_nan()).then_some(qv);
+    visit_finding_tests(r, &mut |group, _, slot| {
+        *slot = if group == UNKNOWN_GROUP {
+            None
+        } else {
+            let qv = q.next().expect("the same tests in the same order");
+            (!qv.is_nan()).then_some(qv)
+        };
     });
 }
 
-/// Calls `f` with the p-value and the q-value slot of every test that can
-/// become a finding, always in the same order.
-fn visit_finding_tests(r: &mut Results, f: &mut dyn FnMut(Option<f64>, &mut Option<f64>)) {
+/// What [`visit_finding_tests`] calls: group, adverse p-value, q-value slot.
+type VisitTest<'a> = dyn FnMut(&str, Option<f64>, &mut Option<f64>) + 'a;
+
+/// Calls `f` with the group, the adverse one-sided p-value and the q-value
+/// slot of every test that can become a finding, always in the same order.
+fn visit_finding_tests(r: &mut Results, f: &mut VisitTest) {
     let weak = r
         .justification_mix
         .iter_mut()
@@ -524,18 +552,18 @@ fn visit_finding_tests(r: &mut Results, f: &mut dyn FnMut(Option<f64>, &mut Opti
         .chain(weak)
         .chain(&mut r.search_funnel)
     {
-        f(row.p_value, &mut row.q_value);
+        f(&row.group, row.p_adverse, &mut row.q_value);
     }
     for row in &mut r.stratified {
-        f(row.cmh_p_value, &mut row.q_value);
+        f(&row.group, row.p_adverse, &mut row.q_value);
     }
     for row in &mut r.population_benchmark {
-        f(row.p_value, &mut row.q_value);
+        f(&row.group, row.p_adverse, &mut row.q_value);
     }
     for v in &mut r.veil_of_darkness.results {
-        f(v.estimate.map(|e| e.p_value), &mut v.q_value);
+        f(&v.group, v.estimate.map(|e| e.p_adverse), &mut v.q_value);
     }
     for row in &mut r.internal_benchmark.results {
-        f(row.p_value, &mut row.q_value);
+        f(&row.group, row.p_adverse, &mut row.q_value);
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::compare::ComparisonRow;
+use super::compare::{Adverse, ComparisonRow};
 use super::{Attribute, Inputs, Tally, tally};
 
 /// Rows for every non-reference group × {overall, each justification, each legal basis}
@@ -35,6 +35,7 @@ pub fn outcome_test(inputs: &Inputs, attrs: &[Attribute]) -> Vec<ComparisonRow> 
                             stratum,
                             *gt,
                             *rt,
+                            Adverse::Lower,
                             inputs.settings.confidence,
                         ));
                     }

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::compare::Verdict;
 use super::{Attribute, Inputs, stratum_value, tally};
 use crate::error::{Error, Result};
+use crate::stats::exact::binomial_upper;
 use crate::stats::proportion::poisson_rate_ratio;
 
 /// Residents per attribute and group (summed over areas when the file has them).
@@ -142,11 +144,28 @@ pub struct PopulationRow {
     pub p_value: Option<f64>,
     /// log10 of `p_value`, finite even when the p-value underflows to 0.
     pub p_value_log10: Option<f64>,
-    /// Benjamini–Hochberg q-value over all population rows.
+    /// One-sided exact test on the adverse side (more stops per resident
+    /// than the reference: the group's share of the stops binomial, upper
+    /// tail): the p-value the q-value is made from.
+    pub p_adverse: Option<f64>,
+    /// Benjamini–Hochberg over the run's one family of adverse p-values.
     pub q_value: Option<f64>,
     /// The group's stops are from 1 to `min_cell − 1`: the stops and everything
     /// derived from them are `None`.
     pub suppressed: bool,
+    /// What the data say about a practically relevant difference to the
+    /// group's disadvantage (docs/methods.md, "Verdicts"); `None` when
+    /// suppressed and for the group `unknown`.
+    pub verdict: Option<Verdict>,
+    /// The rate ratio closest to 1 above it that these counts would detect
+    /// with the run's power at the run's level (one-sided, before the
+    /// correction for multiple testing); `None` when suppressed or when no
+    /// ratio is detectable.
+    pub min_detectable_ratio: Option<f64>,
+    /// An inconclusive comparison only: about how many more quarters of data
+    /// at the current rate would make the edge of the practical band
+    /// detectable (0 when it already is).
+    pub more_quarters_needed: Option<f64>,
 }
 
 /// Rows per non-reference group found in the population file, and why
@@ -256,8 +275,14 @@ pub fn benchmark(
                     .filter(|i| i[1].is_finite()),
                 p_value: Some(test.p_value.p),
                 p_value_log10: Some(test.p_value.log10()),
+                p_adverse: Some(
+                    binomial_upper(stops, stops + ref_stops, group_pop / (group_pop + ref_pop)).p,
+                ),
                 q_value: None,
                 suppressed: false,
+                verdict: None,
+                min_detectable_ratio: None,
+                more_quarters_needed: None,
             });
         }
     }

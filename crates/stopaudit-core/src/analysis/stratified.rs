@@ -1,14 +1,18 @@
-//! The stratified comparison: the odds of a hit, group against reference,
-//! pooled across strata (Mantel–Haenszel), so that differences in the mix
-//! of justifications (or units, …) cannot masquerade as differences in
-//! outcome. Reversals between the crude and the pooled direction (Simpson's
+//! The stratified comparison: the hit rate (and odds), group against
+//! reference, pooled across strata (Mantel–Haenszel), so that differences
+//! in the mix of justifications (or units, …) cannot masquerade as
+//! differences in outcome. The pooled rate ratio judges the size of a
+//! difference, the one-sided CMH test (a lower hit rate is adverse) its
+//! significance. Reversals between the crude and the pooled direction (Simpson's
 //! paradox) are flagged.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::compare::Verdict;
 use super::{Attribute, Inputs, stratum_value, tally};
+use crate::stats::exact::Tail;
 use crate::stats::mantel_haenszel::mantel_haenszel;
 
 /// One group against the reference across strata.
@@ -39,12 +43,20 @@ pub struct StratifiedRow {
     pub mh_odds_ratio: Option<f64>,
     /// Robins–Breslow–Greenland interval of `mh_odds_ratio`.
     pub mh_odds_ratio_ci: Option<[f64; 2]>,
+    /// Mantel–Haenszel rate ratio of a hit (the group's hit rate against
+    /// the reference's, pooled over the strata): the size findings judge.
+    pub mh_rate_ratio: Option<f64>,
+    /// Greenland–Robins interval of `mh_rate_ratio`.
+    pub mh_rate_ratio_ci: Option<[f64; 2]>,
     /// Cochran–Mantel–Haenszel test (1 df, no continuity correction); `None` when
     /// undefined or suppressed.
     pub cmh_p_value: Option<f64>,
     /// log10 of `cmh_p_value`, finite even when the p-value underflows to 0.
     pub cmh_p_value_log10: Option<f64>,
-    /// Benjamini–Hochberg q-value over the CMH tests of all rows.
+    /// One-sided CMH test on the adverse side (fewer hits than equal odds
+    /// give): the p-value the q-value is made from.
+    pub p_adverse: Option<f64>,
+    /// Benjamini–Hochberg over the run's one family of adverse p-values.
     pub q_value: Option<f64>,
     /// Breslow–Day test of a common odds ratio across strata; `None` with fewer
     /// than two strata used, when undefined or suppressed.
@@ -53,12 +65,43 @@ pub struct StratifiedRow {
     pub strata_used: usize,
     /// Strata left out because the group or the reference had no stops there.
     pub strata_dropped: usize,
+    /// Strata left out because their numbers are withheld: a small count of
+    /// the group or the reference, and the strata that complementary
+    /// suppression hides with them (the same strata the outcome test's
+    /// published rows hide), so that the pooled numbers never rest on a
+    /// hidden cell.
+    pub strata_withheld: usize,
     /// The crude and the pooled odds ratio lie on opposite sides of 1, each
     /// at least 10% away from it (ratios ≥ 1.1 against ≤ 1/1.1).
     pub reversal: bool,
-    /// A hit or non-hit count of the group or the reference is from 1 to `min_cell − 1`:
-    /// the group's counts and everything derived from them are `None`.
+    /// A hit or non-hit count of the group or the reference, overall or in
+    /// one stratum, is from 1 to `min_cell − 1` (or a stratum's numbers are
+    /// withheld elsewhere): the group's counts and everything derived from
+    /// them are `None`.
     pub suppressed: bool,
+    /// The smallest non-zero hit or non-hit count of the group or the
+    /// reference in one stratum: the pooled ratios and the totals together
+    /// can give a stratum's count away, so disclosure control judges the
+    /// row by its strata (not published).
+    #[serde(skip)]
+    pub smallest_stratum_count: Option<u64>,
+    /// The values of the strata pooled (one per `strata_by` field), for the
+    /// disclosure step's check against the outcome test's rows (not published).
+    #[serde(skip)]
+    pub used_strata: Vec<Vec<String>>,
+    /// What the data say about a practically relevant difference to the
+    /// group's disadvantage (docs/methods.md, "Verdicts"); `None` when
+    /// suppressed and for the group `unknown`.
+    pub verdict: Option<Verdict>,
+    /// The pooled rate ratio closest to 1 on the adverse side that these counts would
+    /// detect (approximated from the totals over the strata used) with the run's power at the run's level (one-sided, before
+    /// the correction for multiple testing); `None` when suppressed or when
+    /// no ratio is detectable.
+    pub min_detectable_ratio: Option<f64>,
+    /// An inconclusive comparison only: about how many more quarters of data
+    /// at the current rate would make the edge of the practical band
+    /// detectable (0 when it already is).
+    pub more_quarters_needed: Option<f64>,
 }
 
 /// One row per attribute and non-reference group, pooled over the strata of
@@ -82,22 +125,47 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
             },
             |k| hits.contains(&k.outcome),
         );
+        // In code order for a coded field (as the outcome test's rows), so
+        // that complementary suppression picks the same strata.
         let strata: Vec<Vec<String>> = {
             let mut s: Vec<Vec<String>> = cells.keys().map(|(_, k)| k.clone()).collect();
-            s.sort();
+            s.sort_by_key(|values| {
+                by.iter()
+                    .zip(values)
+                    .map(|(f, v)| {
+                        let index = inputs
+                            .codes
+                            .for_field(f)
+                            .and_then(|l| l.index_of(v))
+                            .map_or(usize::MAX, usize::from);
+                        (index, v.clone())
+                    })
+                    .collect::<Vec<_>>()
+            });
             s.dedup();
             s
         };
+        let k = inputs.settings.min_cell;
         let (rc, rl) = &attr.reference;
         for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
-            let tables: Vec<[u64; 4]> = strata
+            let all: Vec<(&Vec<String>, [u64; 4])> = strata
                 .iter()
                 .map(|s| {
                     let gt = cells.get(&(*g, s.clone())).copied().unwrap_or_default();
                     let rt = cells.get(&(*rc, s.clone())).copied().unwrap_or_default();
-                    [gt.hits, gt.stops - gt.hits, rt.hits, rt.stops - rt.hits]
+                    (
+                        s,
+                        [gt.hits, gt.stops - gt.hits, rt.hits, rt.stops - rt.hits],
+                    )
                 })
-                .filter(|t| t.iter().sum::<u64>() > 0)
+                .filter(|(_, t)| t.iter().sum::<u64>() > 0)
+                .collect();
+            let (kept, strata_withheld) = publishable_strata(all, k);
+            let tables: Vec<[u64; 4]> = kept.iter().map(|(_, t)| *t).collect();
+            let used_strata: Vec<Vec<String>> = kept
+                .iter()
+                .filter(|(_, t)| t[0] + t[1] > 0 && t[2] + t[3] > 0)
+                .map(|(s, _)| (*s).clone())
                 .collect();
             let mh = mantel_haenszel(&tables, inputs.settings.confidence);
             let used: Vec<&[u64; 4]> = tables
@@ -128,16 +196,80 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
                 crude_odds_ratio: crude,
                 mh_odds_ratio: mh.odds_ratio,
                 mh_odds_ratio_ci: mh.odds_ratio_ci.map(|i| [i.low, i.high]),
+                mh_rate_ratio: mh.rate_ratio,
+                mh_rate_ratio_ci: mh.rate_ratio_ci.map(|i| [i.low, i.high]),
                 cmh_p_value: mh.cmh_p_value.map(|p| p.p),
                 cmh_p_value_log10: mh.cmh_p_value.map(|p| p.log10()),
+                p_adverse: mh.cmh_one_sided(Tail::Lower).map(|p| p.p),
                 q_value: None,
                 breslow_day_p_value: mh.breslow_day_p_value.map(|p| p.p),
                 strata_used: mh.strata_used,
                 strata_dropped: mh.strata_dropped,
+                strata_withheld,
+                used_strata,
                 reversal,
                 suppressed: false,
+                verdict: None,
+                min_detectable_ratio: None,
+                more_quarters_needed: None,
+                smallest_stratum_count: used
+                    .iter()
+                    .flat_map(|t| t.iter())
+                    .copied()
+                    .filter(|&n| n > 0)
+                    .min(),
             });
         }
     }
     rows
+}
+
+/// The strata whose numbers the outcome test publishes for this group, and
+/// how many are withheld: among the strata where both the group and the
+/// reference have stops, those with a small hit or non-hit count (either
+/// side) are hidden, then complementary suppression over the group's
+/// strata × (hits, non-hits) table hides more until none can be recovered
+/// from the group's totals — the rule the disclosure step applies to the
+/// outcome test's rows. Strata with stops on one side only stay (they are
+/// counted as dropped by Mantel–Haenszel). With `k` 0 nothing is withheld.
+fn publishable_strata<L>(tables: Vec<(L, [u64; 4])>, k: u64) -> (Vec<(L, [u64; 4])>, usize) {
+    use crate::stats::suppression::{complete, small};
+    if k == 0 {
+        return (tables, 0);
+    }
+    let both: Vec<usize> = (0..tables.len())
+        .filter(|&i| {
+            let t = tables[i].1;
+            t[0] + t[1] > 0 && t[2] + t[3] > 0
+        })
+        .collect();
+    let values: Vec<Vec<u64>> = both
+        .iter()
+        .map(|&i| vec![tables[i].1[0], tables[i].1[1]])
+        .collect();
+    let primary: Vec<Vec<bool>> = both
+        .iter()
+        .map(|&i| {
+            let hide = tables[i].1.iter().any(|&n| small(n, k));
+            vec![hide, hide]
+        })
+        .collect();
+    if !primary.iter().flatten().any(|h| *h) {
+        return (tables, 0);
+    }
+    let hidden = complete(&values, primary);
+    let withheld: Vec<usize> = both
+        .iter()
+        .zip(&hidden)
+        .filter(|(_, h)| h.iter().any(|x| *x))
+        .map(|(&i, _)| i)
+        .collect();
+    let n = withheld.len();
+    let kept = tables
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !withheld.contains(i))
+        .map(|(_, t)| t)
+        .collect();
+    (kept, n)
 }

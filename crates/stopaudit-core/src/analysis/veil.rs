@@ -167,6 +167,10 @@ pub struct DarkEstimate {
     pub p_value: f64,
     /// log10 of the p-value, finite even when `p_value` underflows to 0.
     pub p_value_log10: f64,
+    /// One-sided Wald test on the adverse side (β_dark < 0: the group's
+    /// share lower after dark, when officers can see it less): the p-value
+    /// the q-value is made from.
+    pub p_adverse: f64,
     /// Rows (covariate patterns) and parameters of the fit.
     pub rows: usize,
     /// Columns of the design: intercept, darkness, the spline's columns, and the fixed effects'
@@ -475,6 +479,7 @@ pub(crate) fn fit_darkness(
         standard_error: b.standard_error,
         p_value: b.p_value.p,
         p_value_log10: b.p_value.log10(),
+        p_adverse: b.p_value.one_sided(b.estimate < 0.0).p,
         rows: data.successes.len(),
         parameters: columns,
     })

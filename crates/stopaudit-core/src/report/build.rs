@@ -6,7 +6,7 @@ use super::charts::{
     Chart, ForestChart, ForestRow, ScatterChart, ScatterPoint, StackedBar, StackedChart,
 };
 use super::{Block, Cell, Document, ListItem, Section, Table};
-use crate::analysis::compare::ComparisonRow;
+use crate::analysis::compare::{ComparisonRow, Verdict};
 use crate::codes::CodeLists;
 use crate::findings::Severity;
 use crate::i18n::{Lang, Messages};
@@ -217,6 +217,7 @@ impl B<'_> {
             self.t("ref_rate"),
             self.t("rate_ratio"),
             self.t("q_value"),
+            self.t("verdict"),
         ]);
         let body = rows
             .iter()
@@ -234,6 +235,7 @@ impl B<'_> {
                     self.pct_ci(r.ref_rate, r.ref_rate_ci),
                     self.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
                     self.q(r.q_value),
+                    self.verdict(r.verdict, r.min_detectable_ratio),
                 ]
             })
             .collect();
@@ -241,8 +243,24 @@ impl B<'_> {
             caption,
             header,
             rows: body,
-            numeric: vec![false, false, true, true, true, true, true],
+            numeric: vec![false, false, true, true, true, true, true, false],
         }
+    }
+
+    /// A verdict with the minimum detectable ratio when it is not a
+    /// finding: "inconclusive (detects 0.71)"; a dash when withheld.
+    fn verdict(&self, v: Option<Verdict>, mdr: Option<f64>) -> Cell {
+        let Some(v) = v else {
+            return Cell::Text("–".into());
+        };
+        let name = self.t(&format!("verdict_{}", v.as_str()));
+        Cell::Text(match (v, mdr) {
+            (Verdict::Finding | Verdict::ExplainedByMix, _) | (_, None) => name,
+            (_, Some(x)) => self.f(
+                "verdict_with_mdr",
+                &[("verdict", &name), ("mdr", &self.m.number(x, 2))],
+            ),
+        })
     }
 }
 
@@ -990,11 +1008,89 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
         ));
         blocks.push(Block::List(rest));
     }
+    blocks.extend(evidence_blocks(b));
     Section {
         anchor: "summary".into(),
         title: b.t("summary"),
         blocks,
     }
+}
+
+/// What the comparisons that are no finding say: per attribute, how many
+/// found no practically relevant difference, how many favour the group and
+/// how many the data cannot decide; then, per group, the overall outcome
+/// comparisons that are inconclusive, with the smallest ratio the data
+/// detect and about how many more quarters would detect the band's edge.
+fn evidence_blocks(b: &B) -> Vec<Block> {
+    let a = b.a;
+    let per_attribute = crate::verdict::per_attribute(&a.results.verdicts);
+    if per_attribute.is_empty() {
+        return Vec::new();
+    }
+    let mut lines: Vec<ListItem> = Vec::new();
+    for (attribute, c) in &per_attribute {
+        let parts: Vec<(u64, &str)> = vec![
+            (c.finding, "evidence_finding"),
+            (c.explained_by_mix, "evidence_explained_by_mix"),
+            (c.no_difference, "evidence_no_difference"),
+            (c.favourable, "evidence_favourable"),
+            (c.inconclusive, "evidence_inconclusive"),
+            (c.withheld, "evidence_withheld"),
+        ];
+        let text = parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, key)| b.f(key, &[("n", &b.int(*n))]))
+            .collect::<Vec<_>>()
+            .join("; ");
+        lines.push(ListItem {
+            label: Some(b.attribute_name(attribute)),
+            severity: None,
+            text,
+            link: None,
+        });
+    }
+    let band = |i: usize| b.m.number(a.settings.practical_band[i], 2);
+    let mut blocks = vec![
+        Block::Subheading(b.t("evidence_title")),
+        Block::Paragraph(b.f(
+            "evidence_intro",
+            &[
+                ("power", &b.m.number(100.0 * a.settings.power, 0)),
+                ("low", &band(0)),
+                ("high", &band(1)),
+            ],
+        )),
+        Block::List(lines),
+    ];
+    let open: Vec<ListItem> = a
+        .results
+        .outcome_test
+        .iter()
+        .filter(|r| r.stratum.is_empty() && r.verdict == Some(Verdict::Inconclusive))
+        .map(|r| ListItem {
+            label: Some(format!("{}: {}", b.attribute_name(&r.attribute), r.group)),
+            severity: None,
+            text: match (r.min_detectable_ratio, r.more_quarters_needed) {
+                (Some(mdr), Some(q)) if q > 0.0 => b.f(
+                    "evidence_open_quarters",
+                    &[
+                        ("mdr", &b.m.number(mdr, 2)),
+                        ("edge", &band(0)),
+                        ("quarters", &b.int(q.ceil() as u64)),
+                    ],
+                ),
+                (Some(mdr), _) => b.f("evidence_open_detectable", &[("mdr", &b.m.number(mdr, 2))]),
+                (None, _) => b.t("evidence_open_nothing"),
+            },
+            link: Some(("outcome-test".into(), b.t("see_section"))),
+        })
+        .collect();
+    if !open.is_empty() {
+        blocks.push(Block::Paragraph(b.t("evidence_open_intro")));
+        blocks.push(Block::List(open));
+    }
+    blocks
 }
 
 /// 2. Data and quality: row accounting, missing values, checks, limits.
@@ -1429,6 +1525,7 @@ fn stratified_section(b: &B) -> Section {
                 vec![
                     Cell::Text(b.attribute_name(&r.attribute)),
                     Cell::Text(r.group.clone()),
+                    b.ratio_ci(r.mh_rate_ratio, r.mh_rate_ratio_ci),
                     Cell::Text(
                         r.crude_odds_ratio
                             .map(|x| b.m.number(x, 2))
@@ -1461,8 +1558,8 @@ fn stratified_section(b: &B) -> Section {
                     &r.attribute,
                     &r.reference,
                     r.group.clone(),
-                    r.mh_odds_ratio,
-                    r.mh_odds_ratio_ci,
+                    r.mh_rate_ratio,
+                    r.mh_rate_ratio_ci,
                 )
             },
         ));
@@ -1471,6 +1568,7 @@ fn stratified_section(b: &B) -> Section {
             header: vec![
                 b.t("field"),
                 b.t("group"),
+                b.t("mh_rr"),
                 b.t("crude_or"),
                 b.t("mh_or"),
                 b.t("q_value"),

@@ -49,6 +49,83 @@ pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> PValue {
     PValue::from_ln(ln_p)
 }
 
+/// The tail of a one-sided test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tail {
+    /// Small values are the evidence: P(X ≤ observed).
+    Lower,
+    /// Large values are the evidence: P(X ≥ observed).
+    Upper,
+}
+
+/// ln(1 − e^l), for a log-probability `l` ≤ 0.
+fn ln_complement(l: f64) -> f64 {
+    (-l.exp()).ln_1p()
+}
+
+/// One-sided Fisher exact test of `[[a, b], [c, d]]`: P(A ≤ a) for
+/// [`Tail::Lower`] (the group's rate lower than the reference's; scipy's
+/// `fisher_exact(table, alternative="less")`) or P(A ≥ a) for
+/// [`Tail::Upper`] (`alternative="greater"`). A table with an empty row or
+/// column gives 1.
+pub fn fisher_one_sided(a: u64, b: u64, c: u64, d: u64, tail: Tail) -> PValue {
+    let (n1, n2, n) = (a + b, c + d, a + c);
+    if n1 == 0 || n2 == 0 || n == 0 || b + d == 0 {
+        return PValue::ONE;
+    }
+    let h = Hypergeometric {
+        total: n1 + n2,
+        successes: n1,
+        draws: n,
+    };
+    let mode = h.mode();
+    // Each tail is summed outward from its end on its own side of the
+    // mode; past the mode it is one minus the other tail.
+    let ln_p = match tail {
+        Tail::Lower if a <= mode => h.ln_cdf_lower(a),
+        Tail::Lower if a >= h.high() => 0.0,
+        Tail::Lower => ln_complement(h.ln_sf_upper(a + 1)),
+        Tail::Upper if a >= mode => h.ln_sf_upper(a),
+        Tail::Upper if a <= h.low() => 0.0,
+        Tail::Upper => ln_complement(h.ln_cdf_lower(a - 1)),
+    };
+    PValue::from_ln(ln_p)
+}
+
+/// One-sided exact binomial test: P(X ≥ x) for X ~ Binomial(n, p)
+/// (scipy's `binomtest(x, n, p, alternative="greater")`).
+pub fn binomial_upper(x: u64, n: u64, p: f64) -> PValue {
+    assert!(x <= n, "more successes than trials");
+    if x == 0 || p >= 1.0 {
+        return PValue::ONE;
+    }
+    if p <= 0.0 {
+        return PValue::from_ln(f64::NEG_INFINITY);
+    }
+    let dist = Binomial { n, p };
+    // The mode is ⌊(n + 1) p⌋: at or above it the upper tail shrinks outward.
+    let mode = (((n + 1) as f64) * p).floor() as u64;
+    let ln_p = if x >= mode {
+        dist.ln_sf_upper(x)
+    } else {
+        ln_complement(dist.ln_cdf_lower(x - 1))
+    };
+    PValue::from_ln(ln_p)
+}
+
+/// One-sided exact Poisson test: P(O ≥ observed) for O ~ Poisson(expected)
+/// (scipy's `poisson.sf(observed - 1, expected)`); 1 for `observed` 0.
+pub fn poisson_upper(observed: u64, expected: f64) -> f64 {
+    use statrs::distribution::{DiscreteCDF, Poisson};
+    if observed == 0 {
+        return 1.0;
+    }
+    match Poisson::new(expected) {
+        Ok(d) => d.sf(observed - 1),
+        Err(_) => 0.0,
+    }
+}
+
 /// Two-sided exact binomial test of `x` successes in `n` trials against
 /// success probability `p`: the sum of the probabilities of all outcomes no
 /// more likely than `x` (relative tolerance 1e-7), as R's `binom.test` and

@@ -18,6 +18,7 @@ pub mod incomplete_beta;
 pub(crate) mod linalg;
 pub mod mantel_haenszel;
 pub mod proportion;
+pub(crate) mod suppression;
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -52,6 +53,18 @@ impl PValue {
 
     /// A p-value of one.
     pub(crate) const ONE: PValue = PValue { p: 1.0, ln_p: 0.0 };
+
+    /// The one-sided p-value from a two-sided one of a symmetric test: half
+    /// of it when the evidence points `towards` the alternative, one minus
+    /// that half otherwise.
+    pub(crate) fn one_sided(self, towards: bool) -> Self {
+        let half = PValue::from_ln(self.ln_p - std::f64::consts::LN_2);
+        if towards {
+            half
+        } else {
+            PValue::from_ln((-half.p).ln_1p())
+        }
+    }
 
     /// log10 of the p-value (finite even when `p` underflows to 0).
     pub(crate) fn log10(self) -> f64 {

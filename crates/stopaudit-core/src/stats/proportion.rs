@@ -262,6 +262,83 @@ pub(crate) fn clopper_pearson(x: u64, n: u64, confidence: f64) -> Option<Interva
     Some(Interval { low, high })
 }
 
+/// The smallest practically detectable ratio: the ratio θ closest to 1,
+/// on the side `higher` (θ > 1) or below 1, at which a one-sided test at
+/// level `alpha` on the log scale rejects with probability `power`, i.e.
+/// |ln θ| = (z₁₋α + z_power) · se(θ), where `se(θ)` is the standard error of
+/// the log ratio when the true ratio is θ. θ runs from 1 to `limit` (a
+/// bound beyond which the ratio is impossible, e.g. a rate above 100%);
+/// `None` when no θ in that range is detectable (too few counts).
+pub fn min_detectable_ratio(
+    alpha: f64,
+    power: f64,
+    higher: bool,
+    limit: f64,
+    se: impl Fn(f64) -> f64,
+) -> Option<f64> {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let normal = Normal::new(0.0, 1.0).expect("standard normal");
+    let z = normal.inverse_cdf(1.0 - alpha) + normal.inverse_cdf(power);
+    let sign = if higher { 1.0 } else { -1.0 };
+    // g(t) ≥ 0 when θ = e^(sign·t) is detectable.
+    let g = |t: f64| {
+        let s = se((sign * t).exp());
+        if s.is_finite() {
+            t - z * s
+        } else {
+            f64::NEG_INFINITY
+        }
+    };
+    let t_max = limit.ln().abs().min(12.0);
+    // The first detectable step on a fine grid, then bisection inside it.
+    let step: f64 = 0.005;
+    let mut lo = 0.0;
+    let mut t = step;
+    loop {
+        let t_now = t.min(t_max);
+        if g(t_now) >= 0.0 {
+            let mut hi = t_now;
+            for _ in 0..60 {
+                let mid = 0.5 * (lo + hi);
+                if g(mid) >= 0.0 {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            return Some((sign * hi).exp());
+        }
+        if t_now >= t_max {
+            return None;
+        }
+        lo = t_now;
+        t += step;
+    }
+}
+
+/// [`min_detectable_ratio`] for a rate comparison: `n1` trials of the group
+/// at θ times the reference's rate `p0`, `n0` trials of the reference; the
+/// standard error is Katz's, √((1 − θp₀)/(n₁θp₀) + (1 − p₀)/(n₀p₀)).
+pub fn min_detectable_rate_ratio(
+    p0: f64,
+    n1: u64,
+    n0: u64,
+    alpha: f64,
+    power: f64,
+    higher: bool,
+) -> Option<f64> {
+    if !(p0 > 0.0 && p0 < 1.0) || n1 == 0 || n0 == 0 {
+        return None;
+    }
+    let (n1, n0) = (n1 as f64, n0 as f64);
+    let reference = (1.0 - p0) / (n0 * p0);
+    let limit = if higher { 1.0 / p0 } else { 0.0 };
+    min_detectable_ratio(alpha, power, higher, limit, |theta| {
+        let p1 = theta * p0;
+        ((1.0 - p1).max(0.0) / (n1 * p1) + reference).sqrt()
+    })
+}
+
 /// Comparison of two event counts over exposures (e.g. stops over
 /// residents), as R's `poisson.test(c(a, b), T = c(ta, tb))`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -305,6 +382,45 @@ pub fn poisson_rate_ratio(a: u64, ta: f64, b: u64, tb: f64, confidence: f64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minimum_detectable_ratio_is_detected_with_the_power_asked() {
+        use rand::{RngExt, SeedableRng};
+        // 600 stops against 3,000 at a reference rate of 30%.
+        let (p0, n1, n0) = (0.3, 600u64, 3000u64);
+        let mdr = min_detectable_rate_ratio(p0, n1, n0, 0.05, 0.8, false).unwrap();
+        assert!(mdr > 0.7 && mdr < 0.95, "{mdr}");
+        // Simulated: the one-sided Fisher test at 5% rejects in about 80%
+        // of data sets whose true ratio is the minimum detectable one.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut binomial =
+            |p: f64, n: u64| (0..n).filter(|_| rng.random::<f64>() < p).count() as u64;
+        let runs = 1000;
+        let rejected = (0..runs)
+            .filter(|_| {
+                let (a, c) = (binomial(mdr * p0, n1), binomial(p0, n0));
+                let p = crate::stats::exact::fisher_one_sided(
+                    a,
+                    n1 - a,
+                    c,
+                    n0 - c,
+                    crate::stats::exact::Tail::Lower,
+                );
+                p.p < 0.05
+            })
+            .count();
+        let power = rejected as f64 / runs as f64;
+        assert!((0.74..0.86).contains(&power), "{power}");
+        // More data, smaller detectable differences; a tiny group detects nothing.
+        let more = min_detectable_rate_ratio(p0, 4 * n1, 4 * n0, 0.05, 0.8, false).unwrap();
+        assert!(more > mdr, "{more} {mdr}");
+        let up = min_detectable_rate_ratio(p0, n1, n0, 0.05, 0.8, true).unwrap();
+        assert!(up > 1.05 && up < 1.3, "{up}");
+        assert_eq!(
+            min_detectable_rate_ratio(0.01, 3, 100, 0.05, 0.8, false),
+            None
+        );
+    }
 
     /// Share of simulated data sets whose interval covers the true ratio.
     fn coverage(

@@ -33,6 +33,8 @@ const STAGES: &[&[&str]] = &[
     &["disclosure"],
     // The findings' rules (reading the rows as computed and as published).
     &["findings"],
+    // What each comparison says when it is no finding.
+    &["verdict"],
     // Their wording, in English and Dutch.
     &["wording"],
     // Settings (they embed the analyses' settings).

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use stopaudit_core::stats::{
     chisq::pearson_chi_square,
-    exact::fisher_exact,
+    exact::{Tail, binomial_upper, fisher_exact, fisher_one_sided, poisson_upper},
     fdr::benjamini_hochberg,
     mantel_haenszel::mantel_haenszel,
     proportion::{
@@ -208,6 +208,33 @@ fn mantel_haenszel_cmh_and_breslow_day() {
             0.0,
         );
         check(
+            &format!("{label} MH RR"),
+            got.rate_ratio.unwrap(),
+            &case["mh_rate_ratio"],
+            0.0,
+        );
+        let rr = got.rate_ratio_ci.unwrap();
+        check(
+            &format!("{label} RR low"),
+            rr.low,
+            &case["mh_rate_ratio_ci"][0],
+            0.0,
+        );
+        check(
+            &format!("{label} RR high"),
+            rr.high,
+            &case["mh_rate_ratio_ci"][1],
+            0.0,
+        );
+        for (tail, key) in [(Tail::Lower, "cmh_p_less"), (Tail::Upper, "cmh_p_greater")] {
+            check(
+                &format!("{label} {key}"),
+                got.cmh_one_sided(tail).unwrap().p,
+                &case[key],
+                1e-15,
+            );
+        }
+        check(
             &format!("{label} CMH"),
             got.cmh_statistic.unwrap(),
             &case["cmh_statistic"],
@@ -349,4 +376,36 @@ fn score_rate_ratio_intervals_match_statsmodels_at_the_edges_too() {
         assert!(got.interval.contains(got.estimate), "{label}");
     }
     assert!(score_rate_ratio(3, 10, 0, 10, 0.95).is_none());
+}
+
+#[test]
+fn one_sided_fisher_binomial_and_poisson_tests() {
+    let doc = reference();
+    let cases = &doc["one_sided"];
+    for case in cases["fisher"].as_array().unwrap() {
+        let t: Vec<u64> = case["table"].as_array().unwrap().iter().map(u).collect();
+        for (tail, key) in [(Tail::Lower, "less"), (Tail::Upper, "greater")] {
+            let got = fisher_one_sided(t[0], t[1], t[2], t[3], tail).p;
+            check(&format!("{t:?} {key}"), got, &case[key], 1e-14);
+        }
+    }
+    for case in cases["binomial"].as_array().unwrap() {
+        let (x, n, p) = (u(&case["x"]), u(&case["n"]), case["p"].as_f64().unwrap());
+        let got = binomial_upper(x, n, p).p;
+        check(
+            &format!("binomial {x}/{n} p={p}"),
+            got,
+            &case["greater"],
+            1e-14,
+        );
+    }
+    for case in cases["poisson"].as_array().unwrap() {
+        let (o, e) = (u(&case["observed"]), case["expected"].as_f64().unwrap());
+        check(
+            &format!("poisson {o} vs {e}"),
+            poisson_upper(o, e),
+            &case["greater"],
+            1e-14,
+        );
+    }
 }

@@ -9,7 +9,7 @@
 //!    pool, a job per batch validates, scopes, codes and counts its rows
 //!    into the shared cube.
 //! 3. **The ordered step** ([`step`]): in file order, duplicates are
-//!    checked (the first valid occurrence kept, see [`stop_ids`]), rejected
+//!    checked (the first valid occurrence kept, see `stop_ids`), rejected
 //!    rows go to quarantine, and the rows are accounted for; the invariant
 //!    rows_read = rows_analyzed + rows_quarantined + rows_out_of_scope is
 //!    checked per file (rows out of scope are valid rows that the
