@@ -222,3 +222,57 @@ fn a_short_key_is_refused_with_exit_code_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("at least 16 are needed"), "{stderr}");
 }
+
+#[test]
+fn an_empty_find_beside_no_search_is_not_missing() {
+    // docs/schema.md: contraband_found only applies to searched stops.
+    // 1,000 stops, 100 searched (with a find or not), 900 without a search
+    // and an empty find column; then one searched stop without a find.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stops.csv");
+    let mut csv = String::from(
+        "stop_id,stopped_at,justification,outcome,search_conducted,contraband_found,nationality,unit\n",
+    );
+    for i in 0..1000 {
+        let day = 1 + i % 28;
+        let (search, found) = match i % 10 {
+            0 if i % 20 == 0 => ("ja", "ja"),
+            0 => ("ja", "nee"),
+            _ => ("nee", ""),
+        };
+        let (hour, minute) = (8 + i % 12, (i * 7) % 60);
+        csv.push_str(&format!(
+            "S{i},2025-03-{day:02} {hour:02}:{minute:02},behaviour,no_action,{search},{found},Nederlands,Utrecht\n"
+        ));
+    }
+    std::fs::write(&path, &csv).unwrap();
+    let a = analyze(&path, None);
+    assert!(
+        a["missing_values"].get("contraband_found").is_none(),
+        "{}",
+        a["missing_values"]
+    );
+    let diagnostics = a["data_quality"]["diagnostics"].as_array().unwrap();
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| d["check"] == "coverage" && d["subject"] == "contraband_found"),
+        "judged among searched stops only"
+    );
+    let conditional = diagnostics
+        .iter()
+        .find(|d| d["check"] == "conditional_coverage")
+        .unwrap();
+    assert_eq!(conditional["status"], "ok", "{conditional}");
+    assert!(failed(&a).is_empty(), "{:?}", failed(&a));
+
+    // A searched stop without a find is missing, and counted.
+    csv.push_str("S9999,2025-03-05 12:00,behaviour,no_action,ja,,Nederlands,Utrecht\n");
+    std::fs::write(&path, &csv).unwrap();
+    let a = analyze(&path, None);
+    assert_eq!(
+        a["missing_values"]["contraband_found"], 1,
+        "{}",
+        a["missing_values"]
+    );
+}

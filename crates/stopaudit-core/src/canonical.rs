@@ -269,6 +269,9 @@ impl StopFields {
     }
 
     /// Whether stop `i` lacks each of [`StopFields::OPTIONAL`].
+    /// `contraband_found` is conditional: it applies only to a stop with a
+    /// search (or whose search is unknown), so an empty value beside
+    /// `search_conducted` = no is not missing (docs/schema.md).
     pub fn missing(&self, i: usize) -> [bool; 8] {
         [
             self.latitude[i].is_nan(),
@@ -276,13 +279,13 @@ impl StopFields {
             self.subject_type[i] == NONE_U8,
             self.legal_basis[i] == NONE_U8,
             self.search_conducted[i] == NONE_U8,
-            self.contraband_found[i] == NONE_U8,
+            self.contraband_found[i] == NONE_U8 && self.search_conducted[i] != 0,
             self.reason_explained[i] == NONE_U8,
             self.registered_at[i] == NONE_I64,
         ]
     }
 
-    /// How many stops lack each of [`StopFields::OPTIONAL`].
+    /// How many stops lack each of [`StopFields::OPTIONAL`] (as [`Self::missing`]).
     pub fn missing_counts(&self) -> [u64; 8] {
         let none = |v: &[u8]| v.iter().filter(|&&x| x == NONE_U8).count() as u64;
         let nan = |v: &[f64]| v.iter().filter(|x| x.is_nan()).count() as u64;
@@ -292,7 +295,11 @@ impl StopFields {
             none(&self.subject_type),
             none(&self.legal_basis),
             none(&self.search_conducted),
-            none(&self.contraband_found),
+            self.contraband_found
+                .iter()
+                .zip(&self.search_conducted)
+                .filter(|&(&c, &s)| c == NONE_U8 && s != 0)
+                .count() as u64,
             none(&self.reason_explained),
             self.registered_at
                 .iter()

@@ -196,6 +196,11 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
         .map(|f| f.name.to_string())
         .chain(summary.attributes.iter().cloned());
     for field in fields {
+        // Conditional: judged among searched stops (conditional_coverage,
+        // below), never against every stop (empty is correct without a search).
+        if field == "contraband_found" {
+            continue;
+        }
         let missing = summary.missing_values.get(&field).copied().unwrap_or(0);
         let present = mapped.iter().any(|m| **m == field) || summary.attributes.contains(&field);
         let share = missing as f64 / stops as f64;
