@@ -5,6 +5,17 @@
 use super::discrete::{Binomial, Hypergeometric};
 use super::{PValue, log_add_exp};
 
+/// The distribution of `a` under the null hypothesis given the margins of
+/// `[[a, b], [c, d]]`; `None` when a row or column is empty (nothing to test).
+fn null_distribution(a: u64, b: u64, c: u64, d: u64) -> Option<Hypergeometric> {
+    let (n1, n2, n) = (a + b, c + d, a + c);
+    (n1 > 0 && n2 > 0 && n > 0 && b + d > 0).then_some(Hypergeometric {
+        total: n1 + n2,
+        successes: n1,
+        draws: n,
+    })
+}
+
 /// Two-sided Fisher exact test of the 2×2 table `[[a, b], [c, d]]`.
 ///
 /// Under the null hypothesis (odds ratio 1, margins fixed) `a` is
@@ -14,14 +25,8 @@ use super::{PValue, log_add_exp};
 /// as `scipy.stats.fisher_exact(table)`. A table with an empty row or
 /// column gives 1.
 pub fn fisher_exact(a: u64, b: u64, c: u64, d: u64) -> PValue {
-    let (n1, n2, n) = (a + b, c + d, a + c);
-    if n1 == 0 || n2 == 0 || n == 0 || b + d == 0 {
+    let Some(h) = null_distribution(a, b, c, d) else {
         return PValue::ONE;
-    }
-    let h = Hypergeometric {
-        total: n1 + n2,
-        successes: n1,
-        draws: n,
     };
     let mode = h.mode();
     let ln_exact = h.ln_pmf(a);
@@ -69,14 +74,8 @@ fn ln_complement(l: f64) -> f64 {
 /// [`Tail::Upper`] (`alternative="greater"`). A table with an empty row or
 /// column gives 1.
 pub fn fisher_one_sided(a: u64, b: u64, c: u64, d: u64, tail: Tail) -> PValue {
-    let (n1, n2, n) = (a + b, c + d, a + c);
-    if n1 == 0 || n2 == 0 || n == 0 || b + d == 0 {
+    let Some(h) = null_distribution(a, b, c, d) else {
         return PValue::ONE;
-    }
-    let h = Hypergeometric {
-        total: n1 + n2,
-        successes: n1,
-        draws: n,
     };
     let mode = h.mode();
     // Each tail is summed outward from its end on its own side of the
