@@ -179,11 +179,10 @@ fn mix(m: &mut MixResult, k: u64) {
     }
 }
 
-/// Suppresses stratified rows with a small count overall or in any
-/// stratum (the pooled odds ratio with the published margins gives a
-/// stratum's cell back), and those of a group whose outcome-test rows for
-/// the same strata are withheld (complementary suppression there must hold
-/// here too).
+/// Suppresses stratified rows whose totals are small, and, as a safety
+/// net, those pooling a stratum whose outcome-test row is hidden (the
+/// analysis already leaves such strata out: pooled ratios with the
+/// published totals would give a hidden stratum's counts back).
 fn stratified_rows(rows: &mut [StratifiedRow], outcome: &[ComparisonRow], k: u64) {
     for r in rows {
         let (Some(s), Some(h), Some(rs), Some(rh)) = (r.stops, r.hits, r.ref_stops, r.ref_hits)
@@ -202,13 +201,7 @@ fn stratified_rows(rows: &mut [StratifiedRow], outcome: &[ComparisonRow], k: u64
                     .iter()
                     .any(|s| s.iter().eq(o.stratum.values()))
         });
-        if small(h, k)
-            || small(s - h, k)
-            || small(rh, k)
-            || small(rs - rh, k)
-            || r.smallest_stratum_count.is_some_and(|n| small(n, k))
-            || strata_withheld
-        {
+        if small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k) || strata_withheld {
             r.suppressed = true;
             r.stops = None;
             r.hits = None;

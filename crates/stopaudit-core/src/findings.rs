@@ -418,12 +418,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             if p.group == UNKNOWN_GROUP {
                 continue;
             }
-            let key = match (analysis, o.stage.as_deref()) {
-                ("outcome_test", _) => "outcome_test",
-                ("justification_mix", _) => "weak_justification",
-                (_, Some("search")) => "search",
-                _ => "contraband",
-            };
+            let key = o.measure(analysis);
             let adverse = Adverse::of(key);
             let large = o
                 .raw_ratio()

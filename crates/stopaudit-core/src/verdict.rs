@@ -203,13 +203,7 @@ pub fn assign(
                 tally(analysis, &r.attribute, None);
                 continue;
             }
-            let key = match (analysis, r.stage.as_deref()) {
-                ("outcome_test", _) => "outcome_test",
-                ("justification_mix", _) => "weak_justification",
-                (_, Some("search")) => "search",
-                _ => "contraband",
-            };
-            let adverse = Adverse::of(key);
+            let adverse = Adverse::of(r.measure(analysis));
             let verdict = comparison_verdict(&d, analysis, adverse, r, findings);
             let (mdr, se) = rate_detection(&d, adverse, (r.stops, r.ref_hits, r.ref_stops));
             r.verdict = Some(verdict);

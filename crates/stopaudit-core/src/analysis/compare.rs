@@ -220,6 +220,18 @@ impl ComparisonRow {
         }
     }
 
+    /// The measure the row compares, as findings and verdicts name it:
+    /// `outcome_test`, `weak_justification` (rows of the justification
+    /// mix), `search` or `contraband` (search-funnel stages).
+    pub fn measure(&self, analysis: &str) -> &'static str {
+        match (analysis, self.stage.as_deref()) {
+            ("outcome_test", _) => "outcome_test",
+            ("justification_mix", _) => "weak_justification",
+            (_, Some("search")) => "search",
+            _ => "contraband",
+        }
+    }
+
     /// The rate ratio as a point estimate even when a hit count is 0
     /// (0 or infinity), for judging the size of an effect.
     pub(crate) fn raw_ratio(&self) -> Option<f64> {

@@ -74,17 +74,11 @@ pub struct StratifiedRow {
     /// The crude and the pooled odds ratio lie on opposite sides of 1, each
     /// at least 10% away from it (ratios ≥ 1.1 against ≤ 1/1.1).
     pub reversal: bool,
-    /// A hit or non-hit count of the group or the reference, overall or in
-    /// one stratum, is from 1 to `min_cell − 1` (or a stratum's numbers are
-    /// withheld elsewhere): the group's counts and everything derived from
+    /// A hit or non-hit count of the group or the reference over the strata
+    /// used is from 1 to `min_cell − 1` (or a pooled stratum's row is hidden
+    /// in the outcome test): the group's counts and everything derived from
     /// them are `None`.
     pub suppressed: bool,
-    /// The smallest non-zero hit or non-hit count of the group or the
-    /// reference in one stratum: the pooled ratios and the totals together
-    /// can give a stratum's count away, so disclosure control judges the
-    /// row by its strata (not published).
-    #[serde(skip)]
-    pub smallest_stratum_count: Option<u64>,
     /// The values of the strata pooled (one per `strata_by` field), for the
     /// disclosure step's check against the outcome test's rows (not published).
     #[serde(skip)]
@@ -212,12 +206,6 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
                 verdict: None,
                 min_detectable_ratio: None,
                 more_quarters_needed: None,
-                smallest_stratum_count: used
-                    .iter()
-                    .flat_map(|t| t.iter())
-                    .copied()
-                    .filter(|&n| n > 0)
-                    .min(),
             });
         }
     }
