@@ -158,4 +158,20 @@ fn report_prints_to_pdf_with_a_page_break_per_section() {
     let text = String::from_utf8_lossy(&bytes);
     let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
     assert!(pages >= 11, "{pages} pages for 11 sections");
+    // A4 (595 × 842 points), not Letter (612 × 792); with tables at page
+    // width the demo takes about 37 pages (56 Letter pages before).
+    let media_box = text
+        .split("/MediaBox [")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .expect("a page size");
+    let size: Vec<f64> = media_box
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(
+        (size[2] - 595.0).abs() < 1.0 && (size[3] - 842.0).abs() < 1.0,
+        "{media_box}"
+    );
+    assert!(pages <= 45, "{pages} pages");
 }

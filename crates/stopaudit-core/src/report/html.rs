@@ -1,7 +1,10 @@
 //! The report as one self-contained HTML file: inline CSS, the font embedded
 //! as a data URL, no scripts, nothing fetched from anywhere (a
-//! Content-Security-Policy forbids it), a print stylesheet with a page break before every section, table
-//! headers with scope, and severity in words, not colour alone.
+//! Content-Security-Policy forbids it), a print stylesheet (A4 pages, a
+//! page break before every section, tables at full page width in a smaller
+//! type with wrapping numbers and their headers repeated on every page, so
+//! that no column is cut at the page edge), table headers with scope, and
+//! severity in words, not colour alone.
 
 use super::{Block, Cell, Document};
 use crate::findings::Severity;
@@ -49,8 +52,14 @@ pre { background: #f6f6f6; padding: .7rem; overflow-x: auto; font-size: .8rem; w
 .severity-medium { background: var(--medium); color: #000; }
 li { margin-bottom: .5rem; }
 nav ol { columns: 2; }
+@page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; margin: 0; font-size: 10pt; }
+  .table-wrap, figure { overflow: visible; }
+  table { width: 100%; font-size: 7.5pt; }
+  th, td { padding: .12rem .25rem; }
+  td.num { white-space: normal; }
+  thead { display: table-header-group; }
   nav { display: none; }
   section { break-before: page; page-break-before: always; }
   section:first-of-type { break-before: auto; page-break-before: auto; }
