@@ -276,3 +276,34 @@ fn an_empty_find_beside_no_search_is_not_missing() {
         a["missing_values"]
     );
 }
+
+#[test]
+fn a_few_stray_dates_do_not_make_every_unit_a_volume_spike() {
+    // A clean year of 2025 stops, of which 360 carry dates in the 18 months
+    // before it (a wrong year typed). Judged from the first stray month on,
+    // each unit's median month was a stray one, and every real month looked
+    // like a spike against it, for every unit.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = generate(dir.path());
+    let text = std::fs::read_to_string(&clean).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header = lines[0].trim_start_matches('\u{feff}').to_string();
+    let date = header.split(';').position(|h| h == "Datum").unwrap();
+    for row in 1..=360 {
+        let month = (row - 1) % 18; // 0 = June 2023 … 17 = November 2024
+        let (year, m) = (2023 + (5 + month) / 12, (5 + month) % 12 + 1);
+        let mut f: Vec<String> = lines[row].split(';').map(str::to_string).collect();
+        f[date] = format!("15-{m:02}-{year}");
+        lines[row] = f.join(";");
+    }
+    let path = dir.path().join("stray.csv");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let a = analyze(&path, None);
+    assert!(failed(&a).is_empty(), "{:?}", failed(&a));
+    let left_out = a["data_quality"]["months_left_out"].as_array().unwrap();
+    assert_eq!(left_out.len(), 18, "{left_out:?}");
+    assert_eq!(left_out[0], "2023-06");
+    assert_eq!(left_out[17], "2024-11");
+    // A real month without registrations is still caught: the planted
+    // damage test (Oost-Brabant, June) keeps failing exactly its checks.
+}

@@ -138,6 +138,12 @@ pub struct DataQuality {
     /// Every check, in the order coverage, conditional coverage, duplicates, heaping, unit gaps and
     /// volumes, officer volumes.
     pub diagnostics: Vec<Diagnostic>,
+    /// Months at the edges of the data with a handful of stops (stray
+    /// dates: fewer than a tenth of the busiest month's stops), left out of
+    /// the registration-gap and volume checks, which judge the data's main
+    /// span only; empty when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub months_left_out: Vec<String>,
 }
 
 fn month_label(m: u32) -> String {
@@ -305,9 +311,28 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
         }
     }
 
-    // Registration gaps and volume spikes per unit.
-    let months_seen: Vec<u32> = cal.unit_months.keys().map(|k| k.1).collect();
-    if let (Some(&first), Some(&last)) = (months_seen.iter().min(), months_seen.iter().max()) {
+    // Registration gaps and volume spikes per unit, over the data's main
+    // span: from the first to the last month with at least a tenth of the
+    // busiest month's stops (the busiest, not the median: stray months can
+    // outnumber real ones). Stray dates months away would otherwise make
+    // every real month look like a spike against nearly empty ones.
+    let mut totals: BTreeMap<u32, u64> = BTreeMap::new();
+    for (&(_, m), &n) in &cal.unit_months {
+        *totals.entry(m).or_default() += n;
+    }
+    let busiest = totals.values().copied().max().unwrap_or(0);
+    let span: Vec<u32> = totals
+        .iter()
+        .filter(|&(_, &n)| n as f64 >= 0.1 * busiest as f64)
+        .map(|(&m, _)| m)
+        .collect();
+    let (span_first, span_last) = (span.first().copied(), span.last().copied());
+    let months_left_out: Vec<String> = totals
+        .keys()
+        .filter(|&&m| span_first.is_some_and(|f| m < f) || span_last.is_some_and(|l| m > l))
+        .map(|&m| month_label(m))
+        .collect();
+    if let (Some(first), Some(last)) = (span_first, span_last) {
         let mut units: BTreeMap<u32, BTreeMap<u32, u64>> = BTreeMap::new();
         for (&(u, m), &n) in &cal.unit_months {
             *units.entry(u).or_default().entry(m).or_default() += n;
@@ -451,5 +476,6 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
         enabled: true,
         officers_note,
         diagnostics: out,
+        months_left_out,
     })
 }

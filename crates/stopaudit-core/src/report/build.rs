@@ -1230,6 +1230,15 @@ fn data_section(b: &B) -> Section {
                 b.f("quality_absent", &[("fields", &absent.join(", "))]),
             ));
         }
+        if !dq.months_left_out.is_empty() {
+            blocks.push(Block::Paragraph(b.f(
+                "quality_months_left_out",
+                &[
+                    ("n", &dq.months_left_out.len().to_string()),
+                    ("months", &dq.months_left_out.join(", ")),
+                ],
+            )));
+        }
         if let Some(note) = &dq.officers_note {
             blocks.push(Block::Paragraph(format!(
                 "{}: {note}",
