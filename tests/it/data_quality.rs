@@ -289,12 +289,12 @@ fn a_few_stray_dates_do_not_make_every_unit_a_volume_spike() {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let header = lines[0].trim_start_matches('\u{feff}').to_string();
     let date = header.split(';').position(|h| h == "Datum").unwrap();
-    for row in 1..=360 {
-        let month = (row - 1) % 18; // 0 = June 2023 … 17 = November 2024
+    for (i, line) in lines.iter_mut().skip(1).take(360).enumerate() {
+        let month = i % 18; // 0 = June 2023 … 17 = November 2024
         let (year, m) = (2023 + (5 + month) / 12, (5 + month) % 12 + 1);
-        let mut f: Vec<String> = lines[row].split(';').map(str::to_string).collect();
+        let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
         f[date] = format!("15-{m:02}-{year}");
-        lines[row] = f.join(";");
+        *line = f.join(";");
     }
     let path = dir.path().join("stray.csv");
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
