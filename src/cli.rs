@@ -251,7 +251,7 @@ pub struct AnalysisArgs {
     #[arg(long)]
     pub fdr: Option<f64>,
     /// Exit with code 1 (after writing all output) if a finding of this severity or above exists:
-    /// data_quality (only those), high, medium, insufficient_data or note; data-quality
+    /// data_quality (only those), high, medium, withheld, insufficient_data or note; data-quality
     /// findings count as the most severe.
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
@@ -262,8 +262,9 @@ pub struct AnalysisArgs {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("`{s}`: expected high, medium, insufficient_data or note"))
+    Severity::parse(s).ok_or_else(|| {
+        format!("`{s}`: expected data_quality, high, medium, withheld, insufficient_data or note")
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -425,3 +425,80 @@ fn every_comparison_says_whether_the_data_could_tell() {
     assert_eq!(sum, with_verdict, "{counts}");
     assert!(counts["inconclusive"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn a_significant_comparison_that_suppression_hides_is_named_without_its_numbers() {
+    // Moroccan nationals: 5 results in 300 stops (1.7%) against 30% for
+    // Dutch nationals. The 5 is below the small-cell threshold, so the row
+    // is withheld; the finding says so, names group and measure, and shows
+    // no number.
+    let dir = tempfile::tempdir().unwrap();
+    let stops: Vec<Stops> = [
+        cell("Marokkaans", "behaviour", 5, 295),
+        cell("Nederlands", "behaviour", 600, 1400),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let row = a["outcome_test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "Marokkaans" && r["stratum"] == serde_json::json!({}))
+        .unwrap();
+    assert_eq!(row["suppressed"], true, "{row}");
+    let withheld: Vec<&Value> = overall(&a, "Marokkaans");
+    assert_eq!(withheld.len(), 1, "{withheld:?}");
+    let f = withheld[0];
+    assert_eq!(f["severity"], "withheld", "{f}");
+    for field in ["rate", "ref_rate", "rate_ratio", "rate_ratio_ci", "q_value"] {
+        assert!(f[field].is_null(), "{field}: {f}");
+    }
+    let text = f["summary_en"].as_str().unwrap();
+    assert!(
+        text.contains("Marokkaans") && text.contains("withheld"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_ascii_digit() && c != '1' && c != '0'),
+        "{text}"
+    );
+    assert!(
+        f["summary_nl"]
+            .as_str()
+            .unwrap()
+            .contains("niet gepubliceerd")
+    );
+}
+
+#[test]
+fn a_reference_group_too_small_for_any_comparison_is_said_so() {
+    // Dutch nationals are the largest group, but only 5 of their stops led
+    // to a result: no comparison with them can be published.
+    let dir = tempfile::tempdir().unwrap();
+    let stops: Vec<Stops> = [
+        cell("Nederlands", "behaviour", 5, 995),
+        cell("Marokkaans", "behaviour", 100, 200),
+        cell("Turks", "behaviour", 80, 220),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let notes: Vec<&Value> = a["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["attribute"] == "nationality" && f["group"] == "")
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["severity"], "insufficient_data");
+    assert_eq!(notes[0]["reference"], "Nederlands");
+    assert!(
+        notes[0]["summary_en"]
+            .as_str()
+            .unwrap()
+            .contains("too few stops with or without a result"),
+        "{}",
+        notes[0]
+    );
+}

@@ -69,6 +69,10 @@ pub enum Severity {
     /// Any other finding: a difference heterogeneous across strata, within one
     /// stratum, or from another analysis than the outcome test.
     Medium,
+    /// A comparison that would be a finding (significant, practically
+    /// large, adverse) but whose numbers small-cell suppression withholds:
+    /// named, without numbers, so that suppression never silently clears it.
+    Withheld,
     /// A large but non-significant difference, on counts too small to conclude either way.
     InsufficientData,
     /// Not a finding against the group: an overall difference explained by the
@@ -78,12 +82,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// Parses `data_quality`, `high`, `medium`, `insufficient_data` or `note`.
+    /// Parses `data_quality`, `high`, `medium`, `withheld`, `insufficient_data` or `note`.
     pub fn parse(s: &str) -> Option<Self> {
         [
             Severity::DataQuality,
             Severity::High,
             Severity::Medium,
+            Severity::Withheld,
             Severity::InsufficientData,
             Severity::Note,
         ]
@@ -91,12 +96,14 @@ impl Severity {
         .find(|v| v.as_str() == s)
     }
 
-    /// The name as serialized: `data_quality`, `high`, `medium`, `insufficient_data` or `note`.
+    /// The name as serialized: `data_quality`, `high`, `medium`, `withheld`,
+    /// `insufficient_data` or `note`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::DataQuality => "data_quality",
             Severity::High => "high",
             Severity::Medium => "medium",
+            Severity::Withheld => "withheld",
             Severity::InsufficientData => "insufficient_data",
             Severity::Note => "note",
         }
@@ -200,6 +207,19 @@ pub enum Fact {
         /// strata (a `high` finding); `None` otherwise.
         holds: Option<StratifiedRow>,
     },
+    /// A comparison significant, practically large and adverse before
+    /// suppression whose numbers are withheld: the measure (`measure.<key>`);
+    /// group, reference and stratum are the finding's.
+    Withheld {
+        /// The measure's key under `measure.`: `outcome_test`,
+        /// `weak_justification`, `search`, `contraband`, `stratified` or
+        /// `population_benchmark`.
+        key: &'static str,
+    },
+    /// The reference group of an attribute has too few stops, results or
+    /// non-results for any comparison to be published: every comparison of
+    /// the attribute is withheld. The finding's attribute and reference.
+    ReferenceTooSmall,
     /// A large but inconclusive difference on few counts: the measure
     /// (`measure.<key>`); group, reference and stratum are the finding's.
     Insufficient {
@@ -426,6 +446,21 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             if !large {
                 continue;
             }
+            if p.suppressed && significant(o.q_value) {
+                // Suppression hides the numbers, never the fact.
+                let mut f = Finding::new(
+                    Severity::Withheld,
+                    analysis,
+                    &p.attribute,
+                    &p.group,
+                    &p.reference,
+                    Fact::Withheld { key },
+                );
+                f.stratum = p.stratum.clone();
+                f.stage = p.stage.clone();
+                out.push(f);
+                continue;
+            }
             if !p.suppressed && significant(p.q_value) {
                 let overall = analysis == "outcome_test" && p.stratum.is_empty();
                 let stratified = overall
@@ -557,6 +592,80 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                 Fact::Stratified(s.clone()),
             )
         });
+    }
+
+    // Stratified and population comparisons that suppression hides.
+    for (o, p) in src.stratified.original.iter().zip(src.stratified.published) {
+        let strong = p.suppressed
+            && o.group != UNKNOWN_GROUP
+            && o.strata_used >= 2
+            && significant(o.q_value)
+            && o.mh_rate_ratio
+                .is_some_and(|rr| settings.is_large(rr) && Adverse::Lower.holds(rr));
+        if strong {
+            out.push(Finding::new(
+                Severity::Withheld,
+                "stratified",
+                &o.attribute,
+                &o.group,
+                &o.reference,
+                Fact::Withheld { key: "stratified" },
+            ));
+        }
+    }
+    for (o, p) in src
+        .population_benchmark
+        .original
+        .iter()
+        .zip(src.population_benchmark.published)
+    {
+        let strong = p.suppressed
+            && o.group != UNKNOWN_GROUP
+            && significant(o.q_value)
+            && o.rate_ratio
+                .is_some_and(|x| settings.is_large(x) && Adverse::Higher.holds(x));
+        if strong {
+            let mut f = Finding::new(
+                Severity::Withheld,
+                "population_benchmark",
+                &o.attribute,
+                &o.group,
+                &o.reference,
+                Fact::Withheld {
+                    key: "population_benchmark",
+                },
+            );
+            f.stratum = o.stratum.clone();
+            out.push(f);
+        }
+    }
+
+    // A reference group too small for any published comparison.
+    let mut seen: Vec<&str> = Vec::new();
+    for o in src
+        .outcome_test
+        .original
+        .iter()
+        .filter(|o| o.stratum.is_empty())
+    {
+        if seen.contains(&o.attribute.as_str()) {
+            continue;
+        }
+        seen.push(&o.attribute);
+        let (Some(rs), Some(rh)) = (o.ref_stops, o.ref_hits) else {
+            continue;
+        };
+        let k = settings.min_cell;
+        if crate::stats::suppression::small(rh, k) || crate::stats::suppression::small(rs - rh, k) {
+            out.push(Finding::new(
+                Severity::InsufficientData,
+                "outcome_test",
+                &o.attribute,
+                "",
+                &o.reference,
+                Fact::ReferenceTooSmall,
+            ));
+        }
     }
 
     // Population benchmark.

@@ -296,6 +296,30 @@ impl Writer<'_> {
             Fact::Insufficient { key } => {
                 w.insufficient(m, key, &f.attribute, &f.group, &f.reference, &f.stratum)
             }
+            Fact::Withheld { key } => m.fill(
+                "finding.withheld",
+                &[
+                    ("subject", &w.subject(m, &f.attribute, &f.group)),
+                    ("stratum", &w.stratum(m, &f.stratum)),
+                    ("measure", m.text(&format!("measure.{key}"))),
+                    (
+                        "reference",
+                        &m.fill("phrase.reference", &[("reference", &f.reference)]),
+                    ),
+                    ("min_cell", &w.settings.min_cell.to_string()),
+                ],
+            ),
+            Fact::ReferenceTooSmall => m.fill(
+                "finding.reference_too_small",
+                &[
+                    (
+                        "attribute",
+                        &m.text_or(&format!("attribute.{}", f.attribute), &f.attribute),
+                    ),
+                    ("reference", &f.reference),
+                    ("min_cell", &w.settings.min_cell.to_string()),
+                ],
+            ),
             Fact::Population(p) => with_caveat({
                 let subject = w.subject(m, &p.attribute, &p.group);
                 let mut cap = subject.clone();
