@@ -30,7 +30,7 @@ const SECTIONS_EN: [&str; 11] = [
     "Summary",
     "Data and quality",
     "Justification mix by group",
-    "Outcome test",
+    "Outcome test (sanction rate)",
     "Stratified comparison",
     "Search funnel",
     "Population benchmark",

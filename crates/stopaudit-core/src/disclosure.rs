@@ -192,15 +192,16 @@ fn stratified_rows(rows: &mut [StratifiedRow], outcome: &[ComparisonRow], k: u64
         // A safety net: the analysis pools only the strata the outcome
         // test publishes (the same suppression rule); should a pooled
         // stratum's row be hidden all the same, the row is withheld.
-        let strata_withheld = outcome.iter().any(|o| {
-            o.suppressed
-                && o.attribute == r.attribute
-                && o.group == r.group
-                && o.stratum.keys().eq(r.strata_by.iter())
-                && r.used_strata
-                    .iter()
-                    .any(|s| s.iter().eq(o.stratum.values()))
-        });
+        let strata_withheld = r.stage.is_none()
+            && outcome.iter().any(|o| {
+                o.suppressed
+                    && o.attribute == r.attribute
+                    && o.group == r.group
+                    && o.stratum.keys().eq(r.strata_by.iter())
+                    && r.used_strata
+                        .iter()
+                        .any(|s| s.iter().eq(o.stratum.values()))
+            });
         if small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k) || strata_withheld {
             r.suppressed = true;
             r.stops = None;

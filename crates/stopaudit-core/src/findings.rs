@@ -432,7 +432,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
     ];
     // The stratified comparisons already made into findings (an overall
     // outcome-test finding carries its own); the others are judged below.
-    let mut stratified_used: Vec<(&str, &str)> = Vec::new();
+    let mut stratified_used: Vec<(&str, &str, Option<&str>)> = Vec::new();
     for (analysis, original, published) in families {
         for (o, p) in original.iter().zip(published) {
             if p.group == UNKNOWN_GROUP {
@@ -462,13 +462,15 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                 continue;
             }
             if !p.suppressed && significant(p.q_value) {
-                let overall = analysis == "outcome_test" && p.stratum.is_empty();
+                // Sanction rates and find rates over all stops are judged
+                // within strata, where the stratified comparison has them.
+                let overall =
+                    p.stratum.is_empty() && (analysis == "outcome_test" || key == "contraband");
                 let stratified = overall
                     .then(|| {
-                        src.stratified
-                            .published
-                            .iter()
-                            .find(|s| s.attribute == p.attribute && s.group == p.group)
+                        src.stratified.published.iter().find(|s| {
+                            s.attribute == p.attribute && s.group == p.group && s.stage == p.stage
+                        })
                     })
                     .flatten()
                     // One stratum compares nothing across strata.
@@ -486,7 +488,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     ));
                     continue;
                 };
-                stratified_used.push((&s.attribute, &s.group));
+                stratified_used.push((&s.attribute, &s.group, s.stage.as_deref()));
                 // Like with like decides: the difference must hold within
                 // strata, significantly and practically, on the same side.
                 let holds = significant(s.q_value)
@@ -571,11 +573,12 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             && significant(s.q_value)
             && s.mh_rate_ratio
                 .is_some_and(|rr| settings.is_large(rr) && Adverse::Lower.holds(rr));
-        if !strong || stratified_used.contains(&(&s.attribute, &s.group)) {
+        if !strong || stratified_used.contains(&(&s.attribute, &s.group, s.stage.as_deref())) {
             continue;
         }
         let homogeneous = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
         out.push(Finding {
+            stage: s.stage.clone(),
             q_value: s.q_value,
             mh_rate_ratio: s.mh_rate_ratio,
             mh_rate_ratio_ci: s.mh_rate_ratio_ci,
@@ -603,14 +606,21 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
             && o.mh_rate_ratio
                 .is_some_and(|rr| settings.is_large(rr) && Adverse::Lower.holds(rr));
         if strong {
-            out.push(Finding::new(
+            let key = if o.stage.is_some() {
+                "stratified_find"
+            } else {
+                "stratified"
+            };
+            let mut f = Finding::new(
                 Severity::Withheld,
                 "stratified",
                 &o.attribute,
                 &o.group,
                 &o.reference,
-                Fact::Withheld { key: "stratified" },
-            ));
+                Fact::Withheld { key },
+            );
+            f.stage = o.stage.clone();
+            out.push(f);
         }
     }
     for (o, p) in src
@@ -701,6 +711,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
         s.reversal && !s.suppressed && s.group != UNKNOWN_GROUP && significant(s.q_value)
     }) {
         out.push(Finding {
+            stage: s.stage.clone(),
             q_value: s.q_value,
             mh_odds_ratio: s.mh_odds_ratio,
             mh_odds_ratio_ci: s.mh_odds_ratio_ci,

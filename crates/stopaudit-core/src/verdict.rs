@@ -236,8 +236,9 @@ pub fn assign(
             matches!(f.severity, Severity::High | Severity::Medium)
                 && f.attribute == s.attribute
                 && f.group == s.group
+                && f.stage == s.stage
                 && (f.analysis == "stratified"
-                    || (f.analysis == "outcome_test"
+                    || (f.analysis != "stratified"
                         && f.stratum.is_empty()
                         && f.mh_rate_ratio.is_some()))
         });

@@ -228,11 +228,15 @@ impl Writer<'_> {
             }
             Fact::ExplainedByMix { row, stratified }
             | Fact::InconclusiveWithinStrata { row, stratified } => m.fill(
-                if matches!(f.fact, Fact::ExplainedByMix { .. }) {
-                    "finding.explained_by_mix"
-                } else {
-                    "finding.inconclusive_within_strata"
-                },
+                &format!(
+                    "finding.{}{}",
+                    if matches!(f.fact, Fact::ExplainedByMix { .. }) {
+                        "explained_by_mix"
+                    } else {
+                        "inconclusive_within_strata"
+                    },
+                    find_suffix(&row.stage)
+                ),
                 &[
                     ("subject", &w.subject(m, &row.attribute, &row.group)),
                     ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
@@ -267,7 +271,7 @@ impl Writer<'_> {
             ),
             Fact::Stratified(s) => with_caveat(
                 m.fill(
-                    "finding.stratified",
+                    &format!("finding.stratified{}", find_suffix(&s.stage)),
                     &[
                         ("subject", &w.subject(m, &s.attribute, &s.group)),
                         ("hits", &w.list(m, &self.settings.hit_outcomes, "outcome")),
@@ -355,7 +359,7 @@ impl Writer<'_> {
             }),
             Fact::Reversal(s) => with_caveat(
                 m.fill(
-                    "finding.reversal",
+                    &format!("finding.reversal{}", find_suffix(&s.stage)),
                     &[
                         ("subject", &w.subject(m, &s.attribute, &s.group)),
                         (
@@ -503,4 +507,10 @@ impl Writer<'_> {
             }
         }
     }
+}
+
+/// `_find` for the sentence variant about finds per search (`stage`
+/// `contraband`), nothing for the sanction rate of all stops.
+fn find_suffix(stage: &Option<String>) -> &'static str {
+    if stage.is_some() { "_find" } else { "" }
 }

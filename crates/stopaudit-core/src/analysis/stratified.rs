@@ -26,6 +26,10 @@ pub struct StratifiedRow {
     pub reference: String,
     /// Always `{}`: the row pools all strata.
     pub stratum: BTreeMap<String, String>,
+    /// `null` for the sanction (hit) rate of all stops; `contraband` for
+    /// the find rate of searches with a known result (then `stops` are
+    /// searches and `hits` finds).
+    pub stage: Option<String>,
     /// Fields the strata are made of.
     pub strata_by: Vec<String>,
     /// Totals over the strata used.
@@ -105,20 +109,35 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
     let hits = inputs.settings.hit_codes(inputs.codes);
     let by = &inputs.settings.strata_by;
     let mut rows = Vec::new();
-    for attr in attrs {
+    // Two measures: the sanction (hit) rate of all stops, and the find rate
+    // of searches with a known result (the Knowles–Persico–Todd quantity).
+    for (stage, attr) in [None, Some("contraband")]
+        .into_iter()
+        .flat_map(|stage| attrs.iter().map(move |a| (stage, a)))
+    {
         // Stops with a missing value in any stratum field are left out of the
         // comparison (they make no stratum; `strata_dropped` counts strata
         // where the group or the reference has no stops).
-        let cells = tally(
-            inputs.cube,
-            attr.index,
-            |k| {
-                by.iter()
-                    .map(|f| stratum_value(f, k, inputs.cube, inputs.dicts, inputs.codes))
-                    .collect::<Option<Vec<String>>>()
-            },
-            |k| hits.contains(&k.outcome),
-        );
+        let stratum_of = |k: &crate::counting::CellKey| {
+            by.iter()
+                .map(|f| stratum_value(f, k, inputs.cube, inputs.dicts, inputs.codes))
+                .collect::<Option<Vec<String>>>()
+        };
+        let cells = match stage {
+            None => tally(inputs.cube, attr.index, stratum_of, |k| {
+                hits.contains(&k.outcome)
+            }),
+            Some(_) => tally(
+                inputs.cube,
+                attr.index,
+                |k| {
+                    (k.search == Some(true) && k.contraband.is_some())
+                        .then(|| stratum_of(k))
+                        .flatten()
+                },
+                |k| k.contraband == Some(true),
+            ),
+        };
         // In code order for a coded field (as the outcome test's rows), so
         // that complementary suppression picks the same strata.
         let strata: Vec<Vec<String>> = {
@@ -182,6 +201,7 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
                 group: label.clone(),
                 reference: rl.clone(),
                 stratum: BTreeMap::new(),
+                stage: stage.map(str::to_string),
                 strata_by: by.clone(),
                 stops: Some(a + b),
                 hits: Some(a),

@@ -7,6 +7,7 @@ use super::charts::{
 };
 use super::{Block, Cell, Document, ListItem, Section, Table};
 use crate::analysis::compare::{ComparisonRow, Verdict};
+use crate::analysis::stratified::StratifiedRow;
 use crate::codes::CodeLists;
 use crate::findings::Severity;
 use crate::i18n::{Lang, Messages};
@@ -1523,42 +1524,14 @@ fn stratified_section(b: &B) -> Section {
     let mut blocks = vec![Block::Paragraph(
         b.f("stratified_intro", &[("strata", &strata.join(" × "))]),
     )];
-    if a.results.stratified.is_empty() {
+    let (sanctions, finds): (Vec<&StratifiedRow>, Vec<&StratifiedRow>) =
+        a.results.stratified.iter().partition(|r| r.stage.is_none());
+    if sanctions.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     } else {
-        let rows = a
-            .results
-            .stratified
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::Text(b.attribute_name(&r.attribute)),
-                    Cell::Text(r.group.clone()),
-                    b.ratio_ci(r.mh_rate_ratio, r.mh_rate_ratio_ci),
-                    Cell::Text(
-                        r.crude_odds_ratio
-                            .map(|x| b.m.number(x, 2))
-                            .unwrap_or_else(|| "–".into()),
-                    ),
-                    b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
-                    b.q(r.q_value),
-                    Cell::Text(
-                        r.breslow_day_p_value
-                            .map(|x| b.m.number(x, 3))
-                            .unwrap_or_else(|| "–".into()),
-                    ),
-                    Cell::Text(format!(
-                        "{} / {}",
-                        r.strata_used,
-                        r.strata_used + r.strata_dropped
-                    )),
-                    Cell::Text(if r.reversal { b.t("yes") } else { b.t("no") }),
-                ]
-            })
-            .collect();
         blocks.extend(b.forests_by_attribute(
             &a.counts.attributes,
-            &a.results.stratified,
+            &sanctions,
             "stratified",
             "measure_stratified",
             true,
@@ -1572,27 +1545,79 @@ fn stratified_section(b: &B) -> Section {
                 )
             },
         ));
-        blocks.push(Block::Table(Table {
-            caption: b.t("stratified"),
-            header: vec![
-                b.t("field"),
-                b.t("group"),
-                b.t("mh_rr"),
-                b.t("crude_or"),
-                b.t("mh_or"),
-                b.t("q_value"),
-                b.t("bd_p"),
-                b.t("strata_used"),
-                b.t("reversal"),
-            ],
-            rows,
-            numeric: vec![false, false, true, true, true, true, true, false],
-        }));
+        blocks.push(Block::Table(stratified_table(
+            b,
+            b.t("stratified"),
+            &sanctions,
+        )));
+    }
+    if !finds.is_empty() {
+        blocks.push(Block::Paragraph(
+            b.f("stratified_find_intro", &[("strata", &strata.join(" × "))]),
+        ));
+        blocks.push(Block::Table(stratified_table(
+            b,
+            b.t("stratified_find"),
+            &finds,
+        )));
     }
     Section {
         anchor: "stratified".into(),
         title: b.t("stratified"),
         blocks,
+    }
+}
+
+/// The stratified comparisons as a table: pooled rate ratio, odds ratios,
+/// q, Breslow–Day, strata used and withheld, reversal, verdict.
+fn stratified_table(b: &B, caption: String, rows: &[&StratifiedRow]) -> Table {
+    let body = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(b.attribute_name(&r.attribute)),
+                Cell::Text(r.group.clone()),
+                b.ratio_ci(r.mh_rate_ratio, r.mh_rate_ratio_ci),
+                Cell::Text(
+                    r.crude_odds_ratio
+                        .map(|x| b.m.number(x, 2))
+                        .unwrap_or_else(|| "–".into()),
+                ),
+                b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
+                b.q(r.q_value),
+                Cell::Text(
+                    r.breslow_day_p_value
+                        .map(|x| b.m.number(x, 3))
+                        .unwrap_or_else(|| "–".into()),
+                ),
+                Cell::Text(format!(
+                    "{} / {}",
+                    r.strata_used,
+                    r.strata_used + r.strata_dropped + r.strata_withheld
+                )),
+                Cell::Text(if r.reversal { b.t("yes") } else { b.t("no") }),
+                b.verdict(r.verdict, r.min_detectable_ratio),
+            ]
+        })
+        .collect();
+    Table {
+        caption,
+        header: vec![
+            b.t("field"),
+            b.t("group"),
+            b.t("mh_rr"),
+            b.t("crude_or"),
+            b.t("mh_or"),
+            b.t("q_value"),
+            b.t("bd_p"),
+            b.t("strata_used"),
+            b.t("reversal"),
+            b.t("verdict"),
+        ],
+        rows: body,
+        numeric: vec![
+            false, false, true, true, true, true, true, false, false, false,
+        ],
     }
 }
 
