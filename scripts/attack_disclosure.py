@@ -355,7 +355,7 @@ def build(R, prefix=""):
                     M.eq(terms + [(-1, mu)], 0, "sum over %s groups of counts_by_unit[%s,%s,%s] = unit margin" % (a, u, j, o), "cross_attribute")
     if tot:
         for a in attrs:
-            M.eq([(1, C[k]) for k in C if k[0] == a] + [(-1, tot)], 0, "all %s cells add up to total_stops" % a, "total")
+            M.eq([(1, C[k]) for k in C if k[0] == a] + [(-1, tot)], 0, "all %s cells add up to total_stops" % a, "cross_attribute")
     # --- data quality ----------------------------------------------------------
     for dq in (R.get("data_quality") or {}).get("diagnostics", []) or []:
         if dq.get("check") == "heaping" and dq.get("base") is not None:
@@ -641,7 +641,7 @@ def build(R, prefix=""):
             terms = [(1, M.lat(P + "veil_cube[%s|%s|%s]" % (a, g, cls))) for g in groups[a]]
             if vst.get(fld) is not None:
                 b = M.pub(P + "veil_of_darkness.stops.%s" % fld, vst[fld], "veil_of_darkness")
-                M.eq(terms + [(-1, b)], 0, "sum over %s groups of %s stops" % (a, cls), "veil")
+                M.eq(terms + [(-1, b)], 0, "sum over %s groups of %s stops" % (a, cls), "veil_totals")
         for g in groups[a]:
             M.le([(1, P + "veil_cube[%s|%s|daylight]" % (a, g)), (1, P + "veil_cube[%s|%s|dark]" % (a, g))] +
                  [(-c, n) for c, n in sumC(a, g)], 0, "window stops <= group stops", "veil")
@@ -708,20 +708,20 @@ def build(R, prefix=""):
                 for kind, expr in (("stops", sumC(a, g)), ("weak", sumC(a, g, js=weak_j)), ("hits", sumC(a, g, os_=hit_out))):
                     terms = [(1, T(kind, a, g, p)) for p in periods]
                     if swp == 0:
-                        M.eq(terms + [(-c, n) for c, n in expr], 0, "periods of %s/%s add up (%s)" % (a, g, kind), "trends")
+                        M.eq(terms + [(-c, n) for c, n in expr], 0, "periods of %s/%s add up (%s)" % (a, g, kind), "trend_periods")
                     else:
-                        M.le(terms + [(-c, n) for c, n in expr], 0, "periods of %s/%s add up to at most (%s)" % (a, g, kind), "trends")
+                        M.le(terms + [(-c, n) for c, n in expr], 0, "periods of %s/%s add up to at most (%s)" % (a, g, kind), "trend_periods")
                 for p in periods:
                     M.le([(1, T("weak", a, g, p)), (-1, T("stops", a, g, p))], 0, "weak <= stops", "ineq")
                     M.le([(1, T("hits", a, g, p)), (-1, T("stops", a, g, p))], 0, "hits <= stops", "ineq")
             for p in periods:
                 M.eq([(1, T("stops", a, g, p)) for g in groups[a]] + [(-1, P + "trend_cube[period_total|%s]" % p)], 0,
-                     "sum over %s groups of period %s stops" % (a, p), "cross_attribute")
+                     "sum over %s groups of period %s stops = published period total" % (a, p), "trend_periods")
                 for kind in ("weak", "hits"):
                     M.eq([(1, T(kind, a, g, p)) for g in groups[a]] + [(-1, M.lat(P + "trend_cube[%s_total|%s]" % (kind, p)))], 0,
                          "sum over %s groups of period %s %s" % (a, p, kind), "cross_attribute")
         if swp == 0 and tot:
-            M.eq([(1, P + "trend_cube[period_total|%s]" % p) for p in periods] + [(-1, tot)], 0, "periods add up to total", "trends")
+            M.eq([(1, P + "trend_cube[period_total|%s]" % p) for p in periods] + [(-1, tot)], 0, "periods add up to total", "trend_periods")
 
     # --- findings about hidden rows (insufficient_data) ------------------------------------------
     lo_b, hi_b = band
@@ -904,7 +904,7 @@ def solve_all(M, targets, lp=None, screen=60, verbose=True):
             if l2.solve(np.zeros(len(l2.vars))).status == 0:
                 print("  feasible without family %r: dropping it" % tag, file=sys.stderr)
                 return solve_all(M, targets, l2, screen, verbose)
-        return {}
+        return {}, lp
     rng = np.random.default_rng(1)
     sols = [r0.x]
     for _ in range(screen):
@@ -946,13 +946,14 @@ def solve_all(M, targets, lp=None, screen=60, verbose=True):
 
 def cert_tags(lp, rec):
     tags = set()
+    fixed = rec.get("chi2_fixed") or set()
     for cert in (rec["cert_min"], rec["cert_max"]):
         for k in cert[0]:
             tags.add(lp.eq_meta[k][3])
         for k in cert[1]:
             tags.add(lp.ub_meta[k][3])
-        if cert[2]:
-            tags.add("bounds")
+        for k in cert[2]:
+            tags.add("chi2" if lp.vars[k] in fixed else "bounds")
     return tags
 
 
@@ -1149,56 +1150,28 @@ def direct_small(R):
 # Classification and printing
 # --------------------------------------------------------------------------
 
-CLASS_ORDER = [
-    ("ref_on_hidden_row", "reference counts left on hidden comparison rows"),
-    ("finding", "insufficient_data finding on a hidden row (inequality)"),
+CORE = {"outcome_test", "justification_mix", "weak_justification", "population_benchmark", "search_funnel",
+        "veil", "trends", "legal_basis", "ineq", "across_runs"}
+CLASSES = collections.OrderedDict([
+    ("core", "linked tables of one attribute: a count hidden in one table is shown or derivable in another"),
+    ("cross_attribute", "sums over groups vs the other attributes' totals (same stops, every attribute)"),
+    ("unit_vs_overall", "counts_by_unit vs the overall table (overall minus other units)"),
+    ("ref_on_hidden_row", "ref_stops/ref_hits left on hidden comparison rows"),
+    ("trend_periods", "trends: periods add up to the totals; period denominators"),
+    ("data_quality", "data-quality bases (unit stops, searches) and missing counts"),
+    ("stratified", "stratified pooled totals vs the published strata"),
+    ("finding", "insufficient_data findings about hidden rows"),
+    ("rate", "published shares (exact fractions)"),
+    ("veil_totals", "veil of darkness: light-class totals"),
     ("chi2", "justification-mix chi-square over hidden cells"),
-    ("trends", "trends: periods add up to the year / period totals"),
-    ("veil", "veil of darkness: light-class totals"),
-    ("search_funnel", "search funnel vs totals / other attributes"),
-    ("legal_basis", "legal-basis strata vs group totals"),
-    ("data_quality", "data-quality bases / missing counts"),
-    ("unit_vs_overall", "counts_by_unit vs overall table (other units)"),
-    ("cross_attribute", "sums over groups vs another attribute's totals"),
-    ("stratified", "stratified pooled totals"),
-    ("rate", "published shares/rates"),
-]
+])
 
 
-def classify(tags, target):
-    """A readable leak class from the relation families a recovery used."""
-    t = set(tags) - {"ineq", "bounds", "total"}
-    if "chi2" in t:
-        return "chi2: justification-mix chi-square over hidden cells"
-    if "ref_on_hidden_row" in t:
-        return "ref_*: reference counts left on hidden comparison rows"
-    if "finding" in t:
-        return "finding: insufficient_data finding about a hidden row"
-    parts = []
-    if "cross_attribute" in t:
-        parts.append("cross-attribute sums")
-    if "unit_vs_overall" in t:
-        parts.append("units vs overall")
-    if "trends" in t:
-        parts.append("trend periods")
-    if "data_quality" in t:
-        parts.append("data-quality bases")
-    if "legal_basis" in t:
-        parts.append("legal-basis strata")
-    if "search_funnel" in t:
-        parts.append("search funnel")
-    if "veil" in t:
-        parts.append("veil totals")
-    if "stratified" in t:
-        parts.append("stratified totals")
-    if "rate" in t:
-        parts.append("shares")
-    tables = t & {"outcome_test", "justification_mix", "weak_justification", "population_benchmark"}
-    if not parts:
-        if tables:
-            return "same-attribute tables: hidden in one, published/derivable in another (%s)" % ", ".join(sorted(tables))
-        return "other (%s)" % ", ".join(sorted(t))
-    return " + ".join(parts)
+def classify(tags, target=None):
+    """The leak families a recovery's certificate used ('core' when only the
+    tables' own definitions)."""
+    t = sorted((set(tags) - CORE) - {"bounds"})
+    return " + ".join(t) if t else "core"
 
 
 def where_of(M, n):
@@ -1212,152 +1185,223 @@ def truth_index(R, prefix=""):
     return {n: q["value"] for n, q in M.q.items() if q["kind"] == "pub"}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dir")
-    ap.add_argument("--truth", help="run of the same input with --min-cell 0 (only to check the results)")
-    ap.add_argument("--scoped", help="a second, scoped run of the same input (across-run attack)")
-    ap.add_argument("--ablate", action="store_true")
-    ap.add_argument("--all", action="store_true")
-    ap.add_argument("--quiet", action="store_true", help="summary only")
-    args = ap.parse_args()
-
-    R = load_run(args.dir)
-    M, ctx = build(R)
-    if args.scoped:
-        R2 = load_run(args.scoped)
-        link_scoped(M, ctx, R, R2)
-    targets = [n for n, q in M.q.items() if q["kind"] == "hid" and q.get("where")]
-    if args.scoped:
-        targets = [n for n in targets if n.startswith("B:")] + [n for n in targets if not n.startswith("B:")]
-    res, lp = solve_all(M, targets)
-    # non-linear: chi-square of the mix tables, with the linear ranges
+def attack(M, ctx, R, targets, families=None, use_chi2=True, verbose=True):
+    """The linear attack (optionally only the core relations plus some
+    families), then the chi-square attack and its consequences."""
+    drop = ()
+    if families is not None:
+        alltags = set(t for _, _, _, t in M.eqs) | set(t for _, _, _, t in M.ineqs)
+        drop = tuple(sorted(alltags - CORE - set(families)))
+    lp = LP(M, drop_tags=drop)
+    res, lp = solve_all(M, targets, lp=lp, verbose=verbose)
+    for r in res.values():
+        r["lp"] = lp
+    if not use_chi2:
+        return res
     ranges = {}
-    for t in targets:
-        if t in res:
-            ranges[t] = (res[t]["lo"], res[t]["hi"])
-    # ranges of the hidden mix cells (not narrowed yet): LP bounds
     nv = len(lp.vars)
     for n in ctx["mix_cells"].values():
-        if M.q[n]["kind"] == "hid" and n not in ranges and n in lp.idx:
-            c = np.zeros(nv)
-            c[lp.idx[n]] = 1
-            r1 = lp.solve(c)
-            c[lp.idx[n]] = -1
-            r2 = lp.solve(c)
-            if r1.status == 0 and r2.status == 0:
-                ranges[n] = (math.ceil(r1.fun - 1e-6), math.floor(-r2.fun + 1e-6))
+        if M.q[n]["kind"] != "hid" or n not in lp.idx:
+            continue
+        if n in res:
+            ranges[n] = (res[n]["lo"], res[n]["hi"])
+            continue
+        c = np.zeros(nv)
+        c[lp.idx[n]] = 1
+        r1 = lp.solve(c)
+        c[lp.idx[n]] = -1
+        r2 = lp.solve(c)
+        if r1.status == 0 and r2.status == 0:
+            ranges[n] = (math.ceil(r1.fun - 1e-6), math.floor(-r2.fun + 1e-6))
     chi = chi2_attack(R, M, ctx, ranges)
-    for n, r in chi.items():
-        if n not in res or (r["hi"] - r["lo"]) < (res[n]["hi"] - res[n]["lo"]):
-            res[n] = r
-    # propagate chi2 recoveries through the linear relations
-    if chi:
-        for n, r in chi.items():
-            M.q[n]["lb"], M.q[n]["ub"] = r["lo"], r["hi"]
-        res2, lp2 = solve_all(M, [t for t in targets if t not in res], verbose=False)
-        for n, r in res2.items():
-            r["how"] = "lp+chi2"
-            r["tags_extra"] = {"chi2"}
-            res[n] = r
-        lp_for = {n: lp2 for n in res2}
-    else:
-        lp_for = {}
+    new = {n: r for n, r in chi.items() if n not in res or (r["hi"] - r["lo"]) < (res[n]["hi"] - res[n]["lo"])}
+    if not new:
+        return res
+    for n, r in new.items():
+        r["lp"] = None
+        res[n] = r
+    saved = {n: (M.q[n].get("lb"), M.q[n].get("ub")) for n in new}
+    for n, r in new.items():
+        M.q[n]["lb"], M.q[n]["ub"] = r["lo"], r["hi"]
+    try:
+        lp2 = LP(M, drop_tags=drop)
+        res2, lp2 = solve_all(M, [t for t in targets if t not in res], lp=lp2, verbose=False)
+    finally:
+        for n, (lo, hi) in saved.items():
+            M.q[n]["lb"], M.q[n]["ub"] = lo, hi
+    for n, r in res2.items():
+        r["how"] += "+chi2"
+        r["lp"] = lp2
+        r["chi2_fixed"] = set(new)
+        res[n] = r
+    return res
 
-    truth = None
-    if args.truth:
-        truth = truth_index(load_run(args.truth))
 
-    # ---- report --------------------------------------------------------------------
+def tags_of(r):
+    if r.get("lp") is None:
+        return {"chi2"}
+    return cert_tags(r["lp"], r)
+
+
+def truth_value(truth, n):
+    if truth is None:
+        return None
+    v = truth.get(n)
+    if v is None and "counts_by" in n.split("[")[0]:
+        v = 0  # absent from the count tables: zero
+    return v
+
+
+def print_listing(M, ctx, res, truth, show_all=False, quiet=False, title=""):
     by_class = collections.defaultdict(list)
     for n, r in res.items():
-        if r["how"] == "chi2":
-            tags = {"chi2"}
-        else:
-            tags = cert_tags(lp_for.get(n, lp), r) | r.get("tags_extra", set())
-        r["class"] = classify(tags, n)
+        r["class"] = classify(tags_of(r))
         by_class[r["class"]].append(n)
-    hidden_total = len(targets)
-    per_table = collections.Counter(where_of(M, n) for n in targets)
-    print("# Disclosure attack on %s (%s)" % (args.dir, R.get("_source")))
-    print("hidden counts (targets): %d  %s" % (hidden_total, dict(per_table)))
-    exact = sum(1 for r in res.values() if r["lo"] == r["hi"])
-    print("recovered: %d (exact %d, within +-1 %d)" % (len(res), exact, len(res) - exact))
-    rec_table = collections.Counter(where_of(M, n) for n in res)
-    print("recovered per table: %s" % dict(rec_table))
-    if truth is not None:
-        ok = bad = small = unknown = 0
-        for n, r in res.items():
-            tv = truth.get(n.replace("B:", "")) if not args.scoped else truth.get(n[2:]) if n.startswith("B:") else truth.get(n)
-            if tv is None:
-                # absent in the truth run means 0 for count tables
-                tv = 0 if "counts_by" in n else None
-            if tv is None:
-                unknown += 1
-                continue
-            if r["lo"] <= tv <= r["hi"]:
-                ok += 1
-                if 1 <= tv < ctx["min_cell"]:
-                    small += 1
-            else:
-                bad += 1
-                print("  MISMATCH %s: recovered %s..%s, truth %s" % (n, r["lo"], r["hi"], tv))
-        print("checked against %s: %d correct, %d wrong, %d without a truth value; %d of the correct ones are small (1..%d)" %
-              (args.truth, ok, bad, unknown, small, ctx["min_cell"] - 1))
-    print()
     for cls in sorted(by_class, key=lambda c: -len(by_class[c])):
         names = by_class[cls]
         ex = sum(1 for n in names if res[n]["lo"] == res[n]["hi"])
-        print("## %s: %d recovered (%d exact)" % (cls, len(names), ex))
-        if args.quiet:
+        print("## %s%s: %d recovered (%d exact)" % (title, cls, len(names), ex))
+        if quiet:
             continue
-        for n in (names if args.all else names[:60]):
+        for n in (names if show_all else names[:40]):
             r = res[n]
-            val = "%d" % r["lo"] if r["lo"] == r["hi"] else "%d..%d (%s +-1)" % (r["lo"], r["hi"], (r["lo"] + r["hi"]) / 2)
-            tv = ""
-            if truth is not None:
-                t_ = truth.get(n[2:] if n.startswith("B:") else n)
-                if t_ is None and "counts_by" in n:
-                    t_ = 0
-                tv = "   [truth %s]" % t_
-            print("- %s  (hidden in %s) = %s   [%s]%s" % (n, where_of(M, n), val, r["how"], tv))
-            if "nums" in r:
+            val = "%d" % r["lo"] if r["lo"] == r["hi"] else "%d..%d (%g +-1)" % (r["lo"], r["hi"], (r["lo"] + r["hi"]) / 2)
+            tv = "" if truth is None else "   [truth %s]" % truth_value(truth, n)
+            print("- %s  (hidden in %s) = %s   [%s]%s" % (n, M.q[n].get("where", ""), val, r["how"], tv))
+            if r.get("lp") is None:
                 nums, labels = r["nums"], r["labels"]
             else:
-                nums, labels = cert_numbers(lp_for.get(n, lp), r)
+                nums, labels = cert_numbers(r["lp"], r)
             items = list(nums.items())
             shown = ", ".join("%s=%s" % (k, v) for k, v in items[:10])
             print("    published numbers used: %s%s" % (shown, " (+%d more)" % (len(items) - 10) if len(items) > 10 else ""))
             print("    relations: %s%s" % ("; ".join(labels[:4]), " (+%d more)" % (len(labels) - 4) if len(labels) > 4 else ""))
-        if not args.all and len(names) > 60:
-            print("  ... %d more (use --all)" % (len(names) - 60))
+        if not show_all and len(names) > 40:
+            print("  ... %d more (use --all)" % (len(names) - 40))
         print()
 
-    # ---- other checks ---------------------------------------------------------------------
+
+def check(res, truth, min_cell, label=""):
+    ok = bad = small = unknown = 0
+    for n, r in res.items():
+        tv = truth_value(truth, n)
+        if tv is None:
+            unknown += 1
+            continue
+        if r["lo"] <= tv <= r["hi"]:
+            ok += 1
+            small += 1 <= tv < min_cell
+        else:
+            bad += 1
+            print("  MISMATCH %s: recovered %s..%s, truth %s" % (n, r["lo"], r["hi"], tv))
+    print("check%s: %d correct, %d wrong, %d without a truth value; %d of the correct ones are small (1..%d)" %
+          (label, ok, bad, unknown, small, min_cell - 1))
+    return ok, bad, small
+
+
+def summary_line(M, res, targets, truth, min_cell):
+    exact = sum(1 for r in res.values() if r["lo"] == r["hi"])
+    s = "%d of %d hidden recovered (%d exact, %d +-1)" % (len(res), len(targets), exact, len(res) - exact)
+    if truth is not None:
+        small = sum(1 for n, r in res.items() if (truth_value(truth, n) or 0) in range(1, min_cell)
+                    and r["lo"] <= truth_value(truth, n) <= r["hi"])
+        wrong = sum(1 for n, r in res.items() if truth_value(truth, n) is not None and not r["lo"] <= truth_value(truth, n) <= r["hi"])
+        s += "; truly 1..%d: %d; wrong: %d" % (min_cell - 1, small, wrong)
+    return s
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir", help="output directory of one run (results.json and/or CSV tables)")
+    ap.add_argument("--truth", help="the same input run with --min-cell 0 (only to check the recoveries)")
+    ap.add_argument("--scoped", help="a second, scoped run of the same input (across-run attack, reported apart)")
+    ap.add_argument("--truth-scoped", help="the scoped run with --min-cell 0")
+    ap.add_argument("--by-class", action="store_true",
+                    help="also run each leak family alone (core relations + that family) and summarise")
+    ap.add_argument("--all", action="store_true", help="list every recovered cell")
+    ap.add_argument("--quiet", action="store_true", help="summaries only")
+    args = ap.parse_args()
+
+    R = load_run(args.dir)
+    M, ctx = build(R)
+    mc = ctx["min_cell"]
+    truth = truth_index(load_run(args.truth)) if args.truth else None
+    targets = [n for n, q in M.q.items() if q["kind"] == "hid" and q.get("where")]
+    per_table = collections.Counter(M.q[n]["where"] for n in targets)
+    print("# Disclosure attack on %s (%s; min_cell %d)" % (args.dir, R.get("_source"), mc))
+    print("hidden counts (targets): %d  %s" % (len(targets), dict(per_table)))
+    res = attack(M, ctx, R, targets)
+    print("WITHIN ONE RUN: " + summary_line(M, res, targets, truth, mc))
+    print("recovered per table: %s" % dict(collections.Counter(M.q[n]["where"] for n in res)))
+    if truth is not None:
+        check(res, truth, mc)
+    print()
+    print_listing(M, ctx, res, truth, args.all, args.quiet)
+
     ds = direct_small(R)
-    print("## published counts from 1 to %d (shown directly): %d" % (ctx["min_cell"] - 1, len(ds)))
-    for p, v, c in ds[:20]:
-        print("- %s = %s  %s" % (p, v, c))
-    if len(ds) > 20:
-        print("  ... %d more" % (len(ds) - 20))
+    print("## published counts from 1 to %d (shown directly, not hidden at all): %d" % (mc - 1, len(ds)))
+    for p_, v, c in ds[: (len(ds) if args.all else 15)]:
+        print("- %s = %s  %s" % (p_, v, c))
+    if len(ds) > 15 and not args.all:
+        print("  ... %d more" % (len(ds) - 15))
     rw = rate_attack(R)
     print("\n## rates with Wilson intervals whose counts are hidden: %d" % len(rw))
-    for p, k, s in rw[:20]:
-        print("- %s.%s -> (x, n) = %s" % (p, k, s))
+    for p_, k, s_ in rw[:20]:
+        print("- %s.%s -> (x, n) = %s" % (p_, k, s_))
     if M.notes:
         print("\n## notes")
         for n in M.notes[:30]:
             print("- " + n)
 
-    if args.ablate and res:
-        print("\n## ablation: recoveries lost when one family of relations is left out")
-        lin = [n for n, r in res.items() if r["how"] in ("lp", "ilp")]
-        fams = sorted(set(t for _, _, _, t in M.eqs) | set(t for _, _, _, t in M.ineqs))
-        for fam in fams:
-            lpf = LP(M, drop_tags=(fam,))
-            r2, _ = solve_all(M, lin, lp=lpf, verbose=False)
-            lost = [n for n in lin if n not in r2]
-            print("- without %-22s %4d of %d linear recoveries lost" % (fam + ":", len(lost), len(lin)))
+    if args.by_class:
+        print("\n## each leak family alone (core relations of the tables + that family)")
+        rows = []
+        for fam in CLASSES:
+            if fam == "chi2":
+                r_ = attack(M, ctx, R, targets, families=[], use_chi2=True, verbose=False)
+                r_ = {n: r for n, r in r_.items() if "chi2" in tags_of(r)}
+            elif fam == "core":
+                r_ = attack(M, ctx, R, targets, families=[], use_chi2=False, verbose=False)
+            else:
+                base = attack(M, ctx, R, targets, families=[], use_chi2=False, verbose=False) if not rows else rows[0][2]
+                r_ = attack(M, ctx, R, targets, families=[fam], use_chi2=False, verbose=False)
+                r_ = {n: r for n, r in r_.items() if n not in base or (r["hi"] - r["lo"]) < (base[n]["hi"] - base[n]["lo"])}
+            rows.append((fam, CLASSES[fam], r_))
+            ex = next(iter(sorted(r_, key=lambda n: (res.get(n, r_[n])["hi"] - res.get(n, r_[n])["lo"], n))), None)
+            exs = ""
+            if ex:
+                rr = r_[ex]
+                exs = "e.g. %s = %s" % (ex, rr["lo"] if rr["lo"] == rr["hi"] else "%d..%d" % (rr["lo"], rr["hi"]))
+                if truth is not None:
+                    exs += " [truth %s]" % truth_value(truth, ex)
+            print("- %-18s %s" % (fam + ":", summary_line(M, r_, targets, truth, mc) + ("  (beyond core)" if fam not in ("core", "chi2") else "")))
+            if exs:
+                print("    " + exs)
+
+    if args.scoped:
+        R2 = load_run(args.scoped)
+        M2, ctx2 = build(R2)
+        t2 = [n for n, q in M2.q.items() if q["kind"] == "hid" and q.get("where")]
+        truth2 = truth_index(load_run(args.truth_scoped)) if args.truth_scoped else None
+        res2 = attack(M2, ctx2, R2, t2, verbose=False)
+        print("\n# ACROSS RUNS (full run %s + scoped run %s): reported apart" % (args.dir, args.scoped))
+        print("scoped run alone: " + summary_line(M2, res2, t2, truth2, mc))
+        MJ, ctxj = build(R)
+        link_scoped(MJ, ctxj, R, R2)
+        tj = [n for n, q in MJ.q.items() if q["kind"] == "hid" and q.get("where")]
+        resj = attack(MJ, ctxj, R, tj, verbose=False)
+        extra = {n: r for n, r in resj.items()
+                 if (n.startswith("B:") and n[2:] not in res2) or (not n.startswith("B:") and n not in res)}
+        tj_truth = None
+        if truth is not None or truth2 is not None:
+            tj_truth = dict(truth or {})
+            for k, v in (truth2 or {}).items():
+                tj_truth["B:" + k] = v
+        print("both runs together, recoveries neither run gives alone: " + summary_line(MJ, extra, tj, tj_truth, mc))
+        for n in MJ.notes:
+            if n.startswith("across"):
+                print("- " + n)
+        print_listing(MJ, ctxj, extra, tj_truth, args.all, args.quiet, title="across runs: ")
 
 
 # --------------------------------------------------------------------------

@@ -238,9 +238,7 @@ pub fn assign(
                 && f.group == s.group
                 && f.stage == s.stage
                 && (f.analysis == "stratified"
-                    || (f.analysis != "stratified"
-                        && f.stratum.is_empty()
-                        && f.mh_rate_ratio.is_some()))
+                    || (f.stratum.is_empty() && f.mh_rate_ratio.is_some()))
         });
         let verdict = if is_finding {
             Verdict::Finding
