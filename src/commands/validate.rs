@@ -117,6 +117,8 @@ pub fn render_text(report: &ValidationReport, quarantine: Option<&std::path::Pat
     if let (Some(first), Some(last)) = (&p.first_stop, &p.last_stop) {
         s.push_str(&format!("period covered: {first} to {last}\n"));
     }
+    s.push_str(&p.timezone_line());
+    s.push('\n');
     if report.attributes.is_empty() {
         s.push_str("group attributes: none declared or recognised\n");
     } else {

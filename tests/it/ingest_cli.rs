@@ -102,7 +102,7 @@ fn dutch_export_with_bom_crlf_semicolons_quotes_and_dst() {
         .collect();
     assert_eq!(
         messages[0],
-        "2025-03-30 02:30 does not exist in Europe/Amsterdam: the clocks were put forward that night"
+        "2025-03-30 02:30 does not exist in Europe/Amsterdam: the clocks were put forward that night (set [input] nonexistent_time = \"shift_forward\" to move such times to the end of the gap)"
     );
     assert!(
         messages[1].starts_with("unknown justification \"gedrg\"; closest codes: behaviour"),
@@ -131,6 +131,43 @@ fn dutch_export_with_bom_crlf_semicolons_quotes_and_dst() {
         "2024-04-01T11:00:00+02:00"
     );
     assert_eq!(report["missing_values"]["nationality"], 1);
+}
+
+#[test]
+fn a_time_skipped_by_the_spring_clock_change_can_be_shifted_forward() {
+    // Officers do write 02:30 on the spring-forward night. By default the
+    // row is quarantined; with nonexistent_time = "shift_forward" it is
+    // analysed at 03:00, the end of the gap.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("map.toml");
+    std::fs::write(&cfg, "[input]\nnonexistent_time = \"shift_forward\"\n").unwrap();
+    let path = fixture("dutch_export.csv");
+    let report = validate_json(&[path.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    assert_eq!(accounting(&report), (11, 6, 5));
+    assert!(
+        !reasons(&report)
+            .iter()
+            .any(|(r, _)| r == "invalid_datetime"),
+        "{:?}",
+        reasons(&report)
+    );
+    assert_eq!(report["provenance"]["timezone_assumed"], true);
+    // The text output says which zone was assumed.
+    let out = stopaudit()
+        .args(["validate", "--quiet"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("time zone: Europe/Amsterdam (assumed"),
+        "{text}"
+    );
+    // A configured zone is named as configured.
+    std::fs::write(&cfg, "[input]\ntimezone = \"America/New_York\"\n").unwrap();
+    let report = validate_json(&[path.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    assert_eq!(report["provenance"]["timezone_assumed"], false);
+    assert_eq!(report["provenance"]["timezone"], "America/New_York");
 }
 
 #[test]

@@ -90,6 +90,9 @@ pub struct IngestSummary {
     pub attributes: Vec<String>,
     /// Name of the time zone used for local times.
     pub timezone: String,
+    /// The zone was not configured (`[input] timezone`): local times
+    /// without a UTC offset were read in the default, Europe/Amsterdam.
+    pub timezone_assumed: bool,
     /// First and last stop (local ISO time), if any row was analysed.
     pub first_stop: Option<String>,
     /// Last analysed stop (local ISO time); `None` when no row was analysed.

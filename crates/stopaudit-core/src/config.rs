@@ -104,12 +104,30 @@ pub struct InputConfig {
     pub datetime_format: Option<String>,
     /// IANA time zone of local times (default Europe/Amsterdam).
     pub timezone: Option<String>,
+    /// A local time in the hour skipped when clocks go forward (02:30 on
+    /// the spring-forward night): `quarantine` (default) or `shift_forward`
+    /// (to the first time after the gap, 03:00, as pandas'
+    /// `nonexistent="shift_forward"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonexistent_time: Option<NonexistentTime>,
     /// Excel sheet name (default: the first sheet).
     pub sheet: Option<String>,
     /// Parquet reader: `native` (default; keeps dictionary codes) or `polars`
     /// (polars' streaming scan). Both give the same results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parquet_reader: Option<ParquetReader>,
+}
+
+/// See [`InputConfig::nonexistent_time`].
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NonexistentTime {
+    /// The row is quarantined as an invalid date-time (the default).
+    #[default]
+    Quarantine,
+    /// The time moves forward to the end of the gap (the first existing
+    /// minute: 03:00 for 02:30 in Europe/Amsterdam).
+    ShiftForward,
 }
 
 /// See [`InputConfig::parquet_reader`].

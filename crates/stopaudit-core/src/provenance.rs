@@ -88,6 +88,9 @@ pub struct Provenance {
     pub duplicates_checked: bool,
     /// Name of the time zone used for local times.
     pub timezone: String,
+    /// True when no time zone was configured and the default was assumed
+    /// for local times without a UTC offset.
+    pub timezone_assumed: bool,
     /// Earliest analysed stop, local ISO time with offset; `None` when no row was analysed.
     pub first_stop: Option<String>,
     /// Latest analysed stop, local ISO time with offset; `None` when no row was analysed.
@@ -99,6 +102,19 @@ pub struct Provenance {
 }
 
 impl Provenance {
+    /// One line on the time zone of local times, saying when it was
+    /// assumed rather than configured.
+    pub fn timezone_line(&self) -> String {
+        if self.timezone_assumed {
+            format!(
+                "time zone: {} (assumed: the configuration sets none; local times without a UTC offset were read in it — set [input] timezone for an export from elsewhere)",
+                self.timezone
+            )
+        } else {
+            format!("time zone: {} (configured)", self.timezone)
+        }
+    }
+
     /// Provenance from the ingest summary and the mapping file's identity
     /// ([`ConfigProvenance::of`], taken when it was read); `configuration` and
     /// `population` are left empty for the caller to fill.
@@ -129,6 +145,7 @@ impl Provenance {
             quarantine_reasons: summary.quarantine_reasons.to_named(),
             duplicates_checked: summary.duplicates_checked,
             timezone: summary.timezone.clone(),
+            timezone_assumed: summary.timezone_assumed,
             first_stop: summary.first_stop.clone(),
             last_stop: summary.last_stop.clone(),
             configuration: serde_json::Value::Null,

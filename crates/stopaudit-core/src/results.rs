@@ -363,6 +363,8 @@ pub fn render_table(analysis: &Analysis) -> String {
     if let (Some(a), Some(b)) = (&p.first_stop, &p.last_stop) {
         s.push_str(&format!("period: {a} to {b}\n"));
     }
+    s.push_str(&p.timezone_line());
+    s.push('\n');
     let findings = &analysis.findings;
     s.push_str(&format!("\nfindings ({}):\n", findings.len()));
     if findings.is_empty() {

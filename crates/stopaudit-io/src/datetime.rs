@@ -7,8 +7,9 @@
 //! with a slash or dash and the year last are always read day first, as
 //! Dutch exports write them.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
+use stopaudit_core::config::NonexistentTime;
 
 const LOCAL_FORMATS: &[&str] = &[
     "%Y-%m-%dT%H:%M:%S%.f",
@@ -105,23 +106,51 @@ pub(crate) fn parse_time(raw: &str) -> Result<NaiveTime, String> {
 /// Resolves a wall-clock time to an instant (ms since the epoch) in `tz`.
 ///
 /// In the repeated hour when clocks go back, the earlier instant is taken.
-/// A time in the hour skipped when clocks go forward does not exist and is an error.
-pub(crate) fn resolve_local(local: NaiveDateTime, tz: Tz) -> Result<i64, String> {
+/// A time in the hour skipped when clocks go forward does not exist: an
+/// error, or with [`NonexistentTime::ShiftForward`] the first existing
+/// minute after the gap (03:00 for 02:30 in Europe/Amsterdam).
+pub(crate) fn resolve_local(
+    local: NaiveDateTime,
+    tz: Tz,
+    nonexistent: NonexistentTime,
+) -> Result<i64, String> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(dt) => Ok(dt.timestamp_millis()),
         LocalResult::Ambiguous(earliest, _) => Ok(earliest.timestamp_millis()),
-        LocalResult::None => Err(format!(
-            "{} does not exist in {}: the clocks were put forward that night",
-            local.format("%Y-%m-%d %H:%M"),
-            tz.name()
-        )),
+        LocalResult::None => {
+            let gap_end = (nonexistent == NonexistentTime::ShiftForward)
+                .then(|| first_minute_after_gap(local, tz))
+                .flatten();
+            gap_end.ok_or_else(|| {
+                format!(
+                    "{} does not exist in {}: the clocks were put forward that night (set [input] nonexistent_time = \"shift_forward\" to move such times to the end of the gap)",
+                    local.format("%Y-%m-%d %H:%M"),
+                    tz.name()
+                )
+            })
+        }
     }
 }
 
+/// The first whole minute after `local` that exists in `tz`, within three
+/// hours (every real gap is shorter).
+fn first_minute_after_gap(local: NaiveDateTime, tz: Tz) -> Option<i64> {
+    let start = local.with_second(0)?.with_nanosecond(0)?;
+    (1..=180).find_map(|m| {
+        tz.from_local_datetime(&(start + chrono::Duration::minutes(m)))
+            .earliest()
+            .map(|dt| dt.timestamp_millis())
+    })
+}
+
 /// Resolves any parsed value to an instant.
-pub(crate) fn to_instant(parsed: ParsedDateTime, tz: Tz) -> Result<i64, String> {
+pub(crate) fn to_instant(
+    parsed: ParsedDateTime,
+    tz: Tz,
+    nonexistent: NonexistentTime,
+) -> Result<i64, String> {
     match parsed {
-        ParsedDateTime::Local(local) => resolve_local(local, tz),
+        ParsedDateTime::Local(local) => resolve_local(local, tz, nonexistent),
         ParsedDateTime::Instant(ms) => Ok(ms),
     }
 }
@@ -142,6 +171,7 @@ pub(crate) fn from_excel_serial(serial: f64) -> Option<NaiveDateTime> {
 mod tests {
     use super::*;
     use chrono_tz::Europe::Amsterdam;
+    use stopaudit_core::config::NonexistentTime::{Quarantine, ShiftForward};
 
     fn local(s: &str) -> NaiveDateTime {
         match parse_datetime(s, None).unwrap() {
@@ -179,7 +209,7 @@ mod tests {
     #[test]
     fn autumn_repeated_hour_takes_the_earlier_instant() {
         // 2025-10-26 02:30 happens twice in Amsterdam: first at +02:00.
-        let ms = resolve_local(local("26-10-2025 02:30"), Amsterdam).unwrap();
+        let ms = resolve_local(local("26-10-2025 02:30"), Amsterdam, Quarantine).unwrap();
         assert_eq!(format_local(ms, Amsterdam), "2025-10-26T02:30:00+02:00");
         let utc = chrono::DateTime::from_timestamp_millis(ms).unwrap();
         assert_eq!(utc.to_rfc3339(), "2025-10-26T00:30:00+00:00");
@@ -187,10 +217,26 @@ mod tests {
 
     #[test]
     fn spring_skipped_hour_is_an_error() {
-        let err = resolve_local(local("30-03-2025 02:30"), Amsterdam).unwrap_err();
+        let err = resolve_local(local("30-03-2025 02:30"), Amsterdam, Quarantine).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
-        assert!(resolve_local(local("30-03-2025 03:00"), Amsterdam).is_ok());
-        assert!(resolve_local(local("30-03-2025 01:59"), Amsterdam).is_ok());
+        assert!(err.contains("nonexistent_time"), "{err}");
+        assert!(resolve_local(local("30-03-2025 03:00"), Amsterdam, Quarantine).is_ok());
+        assert!(resolve_local(local("30-03-2025 01:59"), Amsterdam, Quarantine).is_ok());
+    }
+
+    #[test]
+    fn shift_forward_moves_a_skipped_time_to_the_end_of_the_gap() {
+        for skipped in ["30-03-2025 02:00", "30-03-2025 02:30", "30-03-2025 02:59"] {
+            let ms = resolve_local(local(skipped), Amsterdam, ShiftForward).unwrap();
+            assert_eq!(
+                format_local(ms, Amsterdam),
+                "2025-03-30T03:00:00+02:00",
+                "{skipped}"
+            );
+        }
+        // Times that exist are untouched.
+        let ms = resolve_local(local("30-03-2025 03:10"), Amsterdam, ShiftForward).unwrap();
+        assert_eq!(format_local(ms, Amsterdam), "2025-03-30T03:10:00+02:00");
     }
 
     #[test]

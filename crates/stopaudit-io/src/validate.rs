@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
+use stopaudit_core::config::NonexistentTime;
 
 use crate::datetime::{
     ParsedDateTime, local_date, parse_date, parse_datetime, parse_time, to_instant,
@@ -47,6 +48,8 @@ pub(crate) struct Validator {
     cols: Columns,
     codes: CodeLists,
     tz: Tz,
+    /// What a local time in the spring-forward gap becomes.
+    nonexistent: NonexistentTime,
     datetime_format: Option<String>,
     period: (Option<NaiveDate>, Option<NaiveDate>),
     /// Per group attribute: normalised source value -> group.
@@ -58,6 +61,7 @@ impl Validator {
         mapping: &ColumnMapping,
         codes: &CodeLists,
         tz: Tz,
+        nonexistent: NonexistentTime,
         datetime_format: Option<&str>,
         period: (Option<NaiveDate>, Option<NaiveDate>),
         values: &BTreeMap<String, BTreeMap<String, String>>,
@@ -96,6 +100,7 @@ impl Validator {
             cols,
             codes: codes.clone(),
             tz,
+            nonexistent,
             datetime_format: datetime_format.map(str::to_string),
             period,
             group_values,
@@ -414,8 +419,9 @@ impl Validator {
                     );
                     let end = start + chrono::Duration::milliseconds(3_599_999);
                     match (
-                        crate::datetime::resolve_local(start, self.tz),
-                        crate::datetime::resolve_local(end, self.tz),
+                        // Only whole hours that exist: a gap hour takes the slow path.
+                        crate::datetime::resolve_local(start, self.tz, NonexistentTime::Quarantine),
+                        crate::datetime::resolve_local(end, self.tz, NonexistentTime::Quarantine),
                     ) {
                         (Ok(a), Ok(b)) if b - a == 3_599_999 => Some(a),
                         _ => None,
@@ -483,7 +489,7 @@ impl Validator {
             Rejection::new(Reason::InvalidDatetime, "registered_at", value, message)
         };
         let parsed = self.parse_cell(cell, true, &invalid)?;
-        to_instant(parsed, self.tz)
+        to_instant(parsed, self.tz, self.nonexistent)
             .map(Some)
             .map_err(|m| invalid(cell.display().into_owned(), m))
     }
@@ -524,7 +530,7 @@ impl Validator {
                 ParsedDateTime::Local(NaiveDateTime::new(day, clock))
             }
         };
-        to_instant(parsed, self.tz).map_err(|m| {
+        to_instant(parsed, self.tz, self.nonexistent).map_err(|m| {
             let v = match second {
                 None => first.display().into_owned(),
                 Some(t) => format!("{} {}", first.display(), t.display()),
@@ -974,6 +980,7 @@ mod tests {
             &mapping,
             &CodeLists::default(),
             chrono_tz::Europe::Amsterdam,
+            NonexistentTime::Quarantine,
             None,
             period,
             &config.values,

@@ -1254,6 +1254,14 @@ fn data_section(b: &B) -> Section {
             ("last", &date(&p.last_stop)),
         ],
     )));
+    blocks.push(Block::Paragraph(b.f(
+        if p.timezone_assumed {
+            "timezone_assumed"
+        } else {
+            "timezone_configured"
+        },
+        &[("zone", &p.timezone)],
+    )));
     if !p.scope.is_everything() {
         blocks.push(Block::Paragraph(
             b.f("scope", &[("scope", &p.scope.describe())]),

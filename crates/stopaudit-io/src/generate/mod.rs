@@ -34,6 +34,7 @@ use crate::datetime::resolve_local;
 use crate::quarantine::Reason;
 pub use bias::{BiasProfile, Effect};
 use stopaudit_core::codes::CodeLists;
+use stopaudit_core::config::NonexistentTime;
 use stopaudit_core::error::{Error, Result};
 use stopaudit_core::output::AtomicFile;
 use world::{ATTRIBUTES, UNITS, code};
@@ -927,7 +928,7 @@ fn columns(
             let seconds = local.and_utc().timestamp();
             let start = *hours.entry(seconds.div_euclid(3600)).or_insert_with(|| {
                 let hour = local.date().and_hms_opt(local.hour(), 0, 0).expect("valid");
-                resolve_local(hour, tz).expect("generated times exist")
+                resolve_local(hour, tz, NonexistentTime::Quarantine).expect("generated times exist")
             });
             start + seconds.rem_euclid(3600) * 1000
         })
