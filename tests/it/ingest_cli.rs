@@ -171,6 +171,35 @@ fn a_time_skipped_by_the_spring_clock_change_can_be_shifted_forward() {
 }
 
 #[test]
+fn a_quarantined_row_keeps_the_columns_the_analysis_does_not_use() {
+    // `state` and `violation_raw` are mapped to nothing; the data owner
+    // checking why a row was dropped must see them as they were.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ri.csv");
+    std::fs::write(
+        &path,
+        "stop_id,stopped_at,state,justification,outcome,violation_raw,nationality\n\
+         1,2025-03-05 14:30,RI,behaviour,fine,Speeding,Nederlands\n\
+         2,2025-03-05 14:40,RI,behaviour,fine,Speeding,Nederlands\n\
+         3,2025-03-32 09:00,RI,behaviour,no_action,Equipment,Nederlands\n",
+    )
+    .unwrap();
+    let quarantine = dir.path().join("q.csv");
+    stopaudit()
+        .args(["validate", "--quiet", "--quarantine"])
+        .arg(&quarantine)
+        .arg(&path)
+        .succeeds();
+    let mut rows = csv::Reader::from_path(&quarantine).unwrap();
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1);
+    let record: Value = serde_json::from_str(&records[0][6]).unwrap();
+    assert_eq!(record["state"], "RI", "{record}");
+    assert_eq!(record["violation_raw"], "Equipment", "{record}");
+    assert_eq!(record["stopped_at"], "2025-03-32 09:00", "{record}");
+}
+
+#[test]
 fn period_from_the_mapping_file_quarantines_rows_outside_it() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("map.toml");

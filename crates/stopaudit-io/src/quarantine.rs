@@ -73,6 +73,12 @@ impl QuarantineSink {
     }
 
     /// Adds quarantined rows (already in row order for their file).
+    /// Whether the records go to a file: then the whole source row is
+    /// kept, every column, read or not by the analysis.
+    pub fn keeps_records(&self) -> bool {
+        self.target.is_some()
+    }
+
     pub fn push(&mut self, records: Vec<QuarantineRecord>) -> Result<()> {
         for r in &records {
             self.counts.add(r.reason, 1);

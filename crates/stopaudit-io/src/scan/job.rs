@@ -127,7 +127,7 @@ impl FileContext {
             field: r.field,
             value: r.value,
             message: r.message,
-            record: record_json(&self.columns, |c| batch.cell(c, i)),
+            record: record_json(&self.columns, |c| batch.column(c).map(|_| batch.cell(c, i))),
         }
     }
 }
@@ -270,12 +270,16 @@ pub(super) fn in_order(
     )
 }
 
-fn record_json(columns: &[String], cell: impl Fn(usize) -> Cell) -> String {
+/// The source row as a JSON object: every column read (all of them when
+/// the records go to a quarantine file; `cell` gives `None` for a column
+/// not read, which is left out rather than shown empty).
+fn record_json(columns: &[String], cell: impl Fn(usize) -> Option<Cell>) -> String {
     let mut map = serde_json::Map::new();
     for (c, name) in columns.iter().enumerate() {
         let value = match cell(c) {
-            Cell::Null => serde_json::Value::Null,
-            other => serde_json::Value::String(other.display().into_owned()),
+            None => continue,
+            Some(Cell::Null) => serde_json::Value::Null,
+            Some(other) => serde_json::Value::String(other.display().into_owned()),
         };
         map.insert(name.clone(), value);
     }

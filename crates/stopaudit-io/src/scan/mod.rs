@@ -82,8 +82,15 @@ struct Inputs {
 }
 
 /// Opens every input, detects the group attributes, checks the scope
-/// against them and maps each file's columns (reading only those).
-fn open(inputs: &[PathBuf], config: &Config, codes: &CodeLists, scope: &Scope) -> Result<Inputs> {
+/// against them and maps each file's columns (reading only those, unless
+/// `all_columns`: a quarantine file keeps each rejected row as it was).
+fn open(
+    inputs: &[PathBuf],
+    config: &Config,
+    codes: &CodeLists,
+    scope: &Scope,
+    all_columns: bool,
+) -> Result<Inputs> {
     if inputs.is_empty() {
         return Err(Error::Usage("no input files given".into()));
     }
@@ -105,7 +112,9 @@ fn open(inputs: &[PathBuf], config: &Config, codes: &CodeLists, scope: &Scope) -
     let mut mappings = Vec::new();
     for (path, _, src) in &mut files {
         let m = mapping::resolve(path, src.columns(), config, &attributes)?;
-        src.project(&m.used_columns());
+        if !all_columns {
+            src.project(&m.used_columns());
+        }
         mappings.push(m);
     }
     Ok(Inputs {
@@ -135,7 +144,7 @@ pub fn scan(
         files: opened,
         attributes,
         mappings,
-    } = open(inputs, config, codes, scope)?;
+    } = open(inputs, config, codes, scope, quarantine.keeps_records())?;
 
     // Hash the files on another thread while reading them.
     let paths: Vec<PathBuf> = inputs.to_vec();
@@ -171,7 +180,7 @@ pub fn scan(
         };
         let sources = match opened.take() {
             Some(sources) => sources,
-            None => reopen(inputs, config, &mappings)?,
+            None => reopen(inputs, config, &mappings, quarantine.keeps_records())?,
         };
         let mut files = Vec::new();
         let mut reasons = ReasonCounts::default();
@@ -352,6 +361,7 @@ fn reopen(
     inputs: &[PathBuf],
     config: &Config,
     mappings: &[mapping::ColumnMapping],
+    all_columns: bool,
 ) -> Result<Vec<Opened>> {
     inputs
         .iter()
@@ -359,7 +369,9 @@ fn reopen(
         .map(|(path, m)| {
             let format = read::detect_format(path)?;
             let mut src = read::open(path, format, &config.input)?;
-            src.project(&m.used_columns());
+            if !all_columns {
+                src.project(&m.used_columns());
+            }
             Ok((path.clone(), format, src))
         })
         .collect()
