@@ -839,10 +839,67 @@ class LP:
         self.ub = np.array([M.q[n].get("ub") if M.q[n].get("ub") is not None else np.inf for n in self.vars], dtype=float)
         self.bounds = list(zip(self.lb, [None if math.isinf(u) else u for u in self.ub]))
 
+    def _highs(self):
+        """scipy's bundled HiGHS object, kept between solves (simplex hot
+        start: about 3x faster than linprog per solve)."""
+        if getattr(self, "_h", None) is not None or getattr(self, "_no_h", False):
+            return self._h if not getattr(self, "_no_h", False) else None
+        try:
+            from scipy.optimize._highspy import _core
+            h = _core._Highs()
+            h.setOptionValue("output_flag", False)
+            inf = h.getInfinity()
+            nv = len(self.vars)
+            h.addVars(nv, self.lb.astype(float), np.where(np.isinf(self.ub), inf, self.ub).astype(float))
+            self.n_eq = 0
+            if self.Aeq is not None:
+                A = self.Aeq.tocsr()
+                h.addRows(A.shape[0], self.beq, self.beq, A.nnz, A.indptr[:-1].astype(np.int32),
+                          A.indices.astype(np.int32), A.data.astype(float))
+                self.n_eq = A.shape[0]
+            if self.Aub is not None:
+                B = self.Aub.tocsr()
+                h.addRows(B.shape[0], np.full(B.shape[0], -inf), self.bub, B.nnz, B.indptr[:-1].astype(np.int32),
+                          B.indices.astype(np.int32), B.data.astype(float))
+            self._h = h
+            self._cost = np.zeros(nv)
+            self._all = np.arange(nv, dtype=np.int32)
+        except Exception:  # pragma: no cover - fall back to linprog
+            self._h, self._no_h = None, True
+        return self._h
+
     def solve(self, c):
-        return linprog(c, A_ub=self.Aub, b_ub=self.bub if self.Aub is not None else None,
-                       A_eq=self.Aeq, b_eq=self.beq if self.Aeq is not None else None,
-                       bounds=self.bounds, method="highs")
+        h = self._highs()
+        if h is None:
+            r = linprog(c, A_ub=self.Aub, b_ub=self.bub if self.Aub is not None else None,
+                        A_eq=self.Aeq, b_eq=self.beq if self.Aeq is not None else None,
+                        bounds=self.bounds, method="highs")
+            if r.status == 0:
+                r.eq_dual = r.eqlin.marginals if self.Aeq is not None else np.zeros(0)
+                r.ub_dual = r.ineqlin.marginals if self.Aub is not None else np.zeros(0)
+                r.col_dual = r.lower.marginals + r.upper.marginals
+            return r
+        c = np.asarray(c, dtype=float)
+        ch = np.nonzero(c != self._cost)[0]
+        if len(ch):
+            h.changeColsCost(len(ch), ch.astype(np.int32), c[ch])
+            self._cost = c.copy()
+        h.run()
+        st = h.modelStatusToString(h.getModelStatus())
+
+        class Res:
+            pass
+        r = Res()
+        r.status = 0 if st == "Optimal" else 2
+        r.message = st
+        if r.status == 0:
+            sol = h.getSolution()
+            r.fun = h.getObjectiveValue()
+            r.x = np.array(sol.col_value)
+            rd = np.array(sol.row_dual)
+            r.eq_dual, r.ub_dual = rd[:self.n_eq], rd[self.n_eq:]
+            r.col_dual = np.array(sol.col_dual)
+        return r
 
     def int_range(self, i, lo, hi):
         """Tightens [lo, hi] of variable i with integer programs."""
@@ -870,19 +927,10 @@ class LP:
 
 def certificate(lp, res, limit=14):
     """Relations with non-zero duals: what the bound was derived from."""
-    used_eq, used_ub, used_b = [], [], []
     if res is None or res.status != 0:
-        return used_eq, used_ub, used_b
-    try:
-        if lp.Aeq is not None:
-            used_eq = [k for k in np.nonzero(np.abs(res.eqlin.marginals) > 1e-9)[0]]
-        if lp.Aub is not None:
-            used_ub = [k for k in np.nonzero(np.abs(res.ineqlin.marginals) > 1e-9)[0]]
-        used_b = [k for k in np.nonzero(np.abs(res.lower.marginals) > 1e-9)[0]]
-        used_b += [k for k in np.nonzero(np.abs(res.upper.marginals) > 1e-9)[0]]
-    except AttributeError:
-        pass
-    return used_eq, used_ub, used_b
+        return [], [], []
+    return (list(np.nonzero(np.abs(res.eq_dual) > 1e-9)[0]), list(np.nonzero(np.abs(res.ub_dual) > 1e-9)[0]),
+            list(np.nonzero(np.abs(res.col_dual) > 1e-9)[0]))
 
 
 def solve_all(M, targets, lp=None, screen=60, verbose=True):

@@ -50,6 +50,11 @@ pub struct QualitySettings {
     pub unit_spike_ratio: f64,
     /// An officer month above exp(Q3 + this × IQR) of the logs of all officer months is implausible.
     pub officer_iqr_fence: f64,
+    /// …and has at least this many stops: in a narrow scope (one group, one
+    /// unit's quarter) most officer months hold one or two stops, the
+    /// interquartile range is 0, and the fence alone would flag every
+    /// officer with two.
+    pub officer_min_month_stops: u64,
     /// Key for officer pseudonyms (else `STOPAUDIT_PSEUDONYM_KEY`); without
     /// one, officers are only counted.
     pub pseudonym_key_file: Option<PathBuf>,
@@ -67,6 +72,7 @@ impl Default for QualitySettings {
             gap_min_median: 20,
             unit_spike_ratio: 3.0,
             officer_iqr_fence: 3.0,
+            officer_min_month_stops: 50,
             pseudonym_key_file: None,
         }
     }
@@ -402,7 +408,9 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
     logs.sort_by(f64::total_cmp);
     if logs.len() >= 20 {
         let (q1, q3) = (quantile(&logs, 0.25), quantile(&logs, 0.75));
-        let fence = (q3 + s.officer_iqr_fence * (q3 - q1)).exp();
+        let fence = (q3 + s.officer_iqr_fence * (q3 - q1))
+            .exp()
+            .max(s.officer_min_month_stops as f64 - 0.5);
         let mut flagged: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for (&(o, m), &n) in &cal.officer_months {
             if n as f64 > fence {
