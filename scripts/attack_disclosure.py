@@ -205,6 +205,7 @@ class Model:
         self.eqs = []    # (terms {name: coef}, const, label, tag)   sum coef*q == const
         self.ineqs = []  # (terms, const, label, tag)                sum coef*q <= const
         self.notes = []
+        self.deferred = []  # stratified rows over unit strata: resolved once the model can be solved
 
     def pub(self, name, value, where):
         if name in self.q:
@@ -517,8 +518,12 @@ def build(R, prefix=""):
     for s in (R.get("stratified") or []):
         if s.get("suppressed") or s.get("stops") is None:
             continue
-        if list(s.get("strata_by") or []) != ["justification"]:
-            M.notes.append("stratified %s/%s: strata %s not modelled" % (s["attribute"], s["group"], s.get("strata_by")))
+        sb = list(s.get("strata_by") or [])
+        if sb != ["justification"]:
+            if set(sb) <= {"justification", "unit"} and CU:
+                M.deferred.append((s, sb, CU, U, J, hit_out, P))
+            else:
+                M.notes.append("stratified %s/%s: strata %s not modelled" % (s["attribute"], s["group"], sb))
             continue
         a, g, ref = s["attribute"], s["group"], s["reference"]
         cands = []
@@ -756,10 +761,96 @@ def build(R, prefix=""):
             b = P + "weak_justification[%s|%s]" % (a, g)
             M.le([(-1, b + ".hits"), (hi_b * rr, b + ".stops")], 0, "finding %s: weak share ratio above %.2f" % (f.get("id"), hi_b), "finding")
 
+    M.min_cell = min_cell
     ctx = {"attrs": attrs, "groups": groups, "J": J, "O": O, "U": U, "C": C, "CU": CU, "refs": refs,
            "mix_cells": mix_cells, "hit_out": hit_out, "weak_j": weak_j, "min_cell": min_cell, "LB": LB,
            "periods": periods}
     return M, ctx
+
+
+def stratified_units(M, s, sb, CU, U, J, hit_out, P, lp):
+    """A stratified row pooled over strata of unit (and justification): the
+    strata used are not named, but the reference's counts per stratum are
+    (mostly) in counts_by_unit.  The strata whose reference counts can add
+    up to the row's ref_stops and ref_hits (each stratum's count within its
+    range given everything else published) are the candidates; when one set
+    fits, its group and reference totals are sums of counts_by_unit cells,
+    hidden ones included."""
+    a, g, ref = s["attribute"], s["group"], s["reference"]
+    strata = [(j, u) for u in U for j in J] if "justification" in sb else [(None, u) for u in U]
+    nv = len(lp.vars)
+
+    def cells(who, j, u, hits=False):
+        return [n for k, n in CU.items() if k[0] == u and k[1] == a and k[2] == who and (j is None or k[3] == j)
+                and (not hits or k[4] in hit_out)]
+
+    def rng(names):
+        const = sum(M.q[n]["value"] for n in names if M.q[n]["kind"] == "pub")
+        var = [lp.idx[n] for n in names if M.q[n]["kind"] != "pub" and n in lp.idx]
+        if not var:
+            return const, const
+        c = np.zeros(nv)
+        c[var] = 1
+        r1 = lp.solve(c)
+        r2 = lp.solve(-c)
+        if r1.status != 0 or r2.status != 0:
+            return None
+        return const + math.ceil(r1.fun - 1e-6), const + math.floor(-r2.fun + 1e-6)
+    rows, idx = [], []
+    k = M.min_cell if hasattr(M, "min_cell") else 10
+
+    def not_small(lo, hi):
+        # a count the outcome test would publish: 0 or at least min_cell
+        return lo == 0 or hi >= k
+    for i, (j, u) in enumerate(strata):
+        cs, cg = cells(ref, j, u), cells(g, j, u)
+        if not cs or not cg:
+            continue  # a stratum where the group or the reference has no stops is dropped, not used
+        rr = [rng(cs), rng(cells(ref, j, u, True)), rng(cg), rng(cells(g, j, u, True))]
+        if any(x is None for x in rr):
+            continue
+        (rs0, rs1), (rh0, rh1), (gs0, gs1), (gh0, gh1) = rr
+        # used strata publish their counts: no hit or non-hit count from 1 to min_cell-1
+        if not (not_small(rh0, rh1) and not_small(max(rs0 - rh1, 0), rs1 - rh0) and
+                not_small(gh0, gh1) and not_small(max(gs0 - gh1, 0), gs1 - gh0)):
+            continue
+        idx.append(i)
+        rows.append((rs0, rs1, rh0, rh1, gs0, gs1, gh0, gh1))
+    k_used = s.get("strata_used") or 0
+    if not idx or k_used == 0:
+        return
+    T = np.array(rows, dtype=float).T
+    A = np.vstack([T, np.ones(len(idx))])
+    R_s, R_h = s["ref_stops"], s["ref_hits"]
+    G_s, G_h = s["stops"], s["hits"]
+    lo = [-np.inf, R_s, -np.inf, R_h, -np.inf, G_s, -np.inf, G_h, k_used]
+    hi = [R_s, np.inf, R_h, np.inf, G_s, np.inf, G_h, np.inf, k_used]
+    cons = [LinearConstraint(A, lo, hi)]
+    sols = []
+    for _ in range(2):
+        r = milp(np.zeros(len(idx)), constraints=cons, integrality=np.ones(len(idx)),
+                 bounds=Bounds(0, 1), options={"time_limit": 10})
+        if r.status != 0:
+            break
+        chosen = [idx[t] for t in range(len(idx)) if r.x[t] > 0.5]
+        sols.append(chosen)
+        cut = np.array([[1.0 if i_ in chosen else 0.0 for i_ in idx]])
+        cons.append(LinearConstraint(cut, -np.inf, k_used - 1))
+    if len(sols) != 1:
+        M.notes.append("stratified %s/%s (%s): %s set of strata fits the reference's counts" %
+                       (a, g, "+".join(sb), "no" if not sols else "more than one"))
+        return
+    S_ = [strata[i] for i in sols[0]]
+    base = P + "stratified[%s|%s]" % (a, g)
+    vals = (("stops", s["stops"], g, False), ("hits", s["hits"], g, True),
+            ("ref_stops", R_s, ref, False), ("ref_hits", R_h, ref, True))
+    for fld, v, who, hits in vals:
+        n = M.pub(base + "." + fld, v, "stratified.csv")
+        terms = [(1, c) for (j, u) in S_ for c in cells(who, j, u, hits)]
+        M.eq([(1, n)] + [(-c, m) for c, m in terms], 0,
+             "stratified %s %s/%s = sum over the strata used %s (identified from the reference's counts)" % (fld, a, g, S_[:4]),
+             "stratified")
+    M.notes.append("stratified %s/%s: the %d strata used identified: %s" % (a, g, len(S_), S_[:6]))
 
 
 # --------------------------------------------------------------------------
@@ -933,6 +1024,9 @@ def certificate(lp, res, limit=14):
             list(np.nonzero(np.abs(res.col_dual) > 1e-9)[0]))
 
 
+ILP = False
+
+
 def solve_all(M, targets, lp=None, screen=60, verbose=True):
     t0 = time.time()
     lp = lp or LP(M)
@@ -979,7 +1073,7 @@ def solve_all(M, targets, lp=None, screen=60, verbose=True):
             continue
         lo, hi = math.ceil(rmin.fun - 1e-6), math.floor(-rmax.fun + 1e-6)
         how = "lp"
-        if hi - lo > 2 and hi - lo <= 5:
+        if ILP and hi - lo > 2 and hi - lo <= 5:
             n_ilp += 1
             l2, h2 = lp.int_range(i, lo, hi)
             if (l2, h2) != (lo, hi):
@@ -1236,6 +1330,12 @@ def truth_index(R, prefix=""):
 def attack(M, ctx, R, targets, families=None, use_chi2=True, verbose=True):
     """The linear attack (optionally only the core relations plus some
     families), then the chi-square attack and its consequences."""
+    if M.deferred:
+        lp0 = LP(M)
+        if lp0.solve(np.zeros(len(lp0.vars))).status == 0:
+            for d in M.deferred:
+                stratified_units(M, *d, lp=lp0)
+        M.deferred = []
     drop = ()
     if families is not None:
         alltags = set(t for _, _, _, t in M.eqs) | set(t for _, _, _, t in M.ineqs)
@@ -1368,7 +1468,11 @@ def main():
                     help="also run each leak family alone (core relations + that family) and summarise")
     ap.add_argument("--all", action="store_true", help="list every recovered cell")
     ap.add_argument("--quiet", action="store_true", help="summaries only")
+    ap.add_argument("--cost", action="store_true", help="estimate the cost of rounding / linked suppression on this run")
+    ap.add_argument("--ilp", action="store_true", help="tighten narrow LP ranges with integer programs (slower)")
     args = ap.parse_args()
+    global ILP
+    ILP = args.ilp
 
     R = load_run(args.dir)
     M, ctx = build(R)
@@ -1426,6 +1530,30 @@ def main():
             if exs:
                 print("    " + exs)
 
+    if args.cost:
+        print("\n## cost of closing the leaks on this run")
+        npub, changed, mad, n, moved, band, flips = cost_rounding(R)
+        print("- rounding to base 5: %d of %d published counts change (mean |change| %.2f); of %d published comparisons "
+              "recomputed from rounded 2x2 cells, %d move their rate ratio by more than 1%%, %d cross a band edge, "
+              "%d change side of p_adverse = 0.05" % (changed, npub, mad, n, moved, band, flips))
+        npub, extra, left, rounds, where = cost_suppression(R)
+        print("- greedy linked suppression: %d more of %d published counts hidden (%.0f%%) in %d rounds; %d hidden counts "
+              "still recoverable afterwards; per table: %s" % (extra, npub, 100.0 * extra / max(npub, 1), rounds, left, dict(where)))
+
+    if args.by_class:
+        print("\n## each leak family left out (all other relations kept): recoveries that need it")
+        fams = [f for f in CLASSES if f not in ("core", "chi2")]
+        alltags = set(t for _, _, _, t in M.eqs) | set(t for _, _, _, t in M.ineqs)
+        for fam in fams:
+            if fam not in alltags:
+                continue
+            keep = [f for f in alltags - CORE if f != fam]
+            r_ = attack(M, ctx, R, targets, families=keep, use_chi2=True, verbose=False)
+            lost = [n for n in res if n not in r_]
+            print("- without %-18s %s; lost %d" % (fam + ":", summary_line(M, r_, targets, truth, mc), len(lost)))
+        r_ = attack(M, ctx, R, targets, use_chi2=False, verbose=False)
+        print("- without %-18s %s; lost %d" % ("chi2:", summary_line(M, r_, targets, truth, mc), len([n for n in res if n not in r_])))
+
     if args.scoped:
         R2 = load_run(args.scoped)
         M2, ctx2 = build(R2)
@@ -1450,6 +1578,106 @@ def main():
             if n.startswith("across"):
                 print("- " + n)
         print_listing(MJ, ctxj, extra, tj_truth, args.all, args.quiet, title="across runs: ")
+
+
+# --------------------------------------------------------------------------
+# Cost of closing the leaks (measured on one run's outputs)
+# --------------------------------------------------------------------------
+
+
+def cost_suppression(R, max_rounds=12):
+    """Greedy linked-table suppression: hide the reference's numbers on
+    hidden rows, then, while the attack recovers anything, hide the smallest
+    published count among the relations each recovery used.  Returns how
+    many published counts that hides (a rough upper bound on what an
+    optimal linked suppression would need)."""
+    M, ctx = build(R)
+    pub0 = [n for n, q in M.q.items() if q["kind"] == "pub" and q.get("where")]
+    extra = set()
+    # policy: no reference numbers on hidden rows
+    for n in pub0:
+        if "(hidden row)" in M.q[n].get("where", ""):
+            M.q[n] = {"kind": "hid", "lb": 0, "ub": None, "where": M.q[n]["where"]}
+            extra.add(n)
+    rounds = 0
+    while rounds < max_rounds:
+        rounds += 1
+        targets = [n for n, q in M.q.items() if q["kind"] == "hid" and q.get("where")]
+        res, lp = solve_all(M, targets, verbose=False)
+        print("  round %d: %d published counts hidden so far, %d hidden counts still recovered" % (rounds, len(extra), len(res)),
+              file=sys.stderr)
+        if not res:
+            break
+        pick = set()
+        for n, r in res.items():
+            best = None
+            for k in r["cert_min"][0] + r["cert_max"][0]:
+                for m in lp.eq_meta[k][0]:
+                    q = M.q[m]
+                    if q["kind"] == "pub" and q.get("where") and q["value"] is not None:
+                        if best is None or q["value"] < M.q[best]["value"]:
+                            best = m
+            for k in r["cert_min"][1] + r["cert_max"][1]:
+                for m in lp.ub_meta[k][0]:
+                    q = M.q[m]
+                    if q["kind"] == "pub" and q.get("where") and q["value"] is not None:
+                        if best is None or q["value"] < M.q[best]["value"]:
+                            best = m
+            if best:
+                pick.add(best)
+        if not pick:
+            break
+        for m in pick:
+            M.q[m] = {"kind": "hid", "lb": 0, "ub": None, "where": M.q[m]["where"]}
+            extra.add(m)
+    targets = [n for n, q in M.q.items() if q["kind"] == "hid" and q.get("where")]
+    res, _ = solve_all(M, targets, verbose=False)
+    return len(pub0), len(extra), len(res), rounds, collections.Counter(M.q[n]["where"] for n in extra)
+
+
+def cost_rounding(R, base=5):
+    """Rounding every published count to a multiple of `base`: how many
+    numbers change, by how much, and how the comparisons move when their
+    statistics are computed from the rounded counts (as they must be: a
+    rate computed from exact counts gives them back)."""
+    from scipy.stats import fisher_exact
+    M, ctx = build(R)
+    vals = [q["value"] for n, q in M.q.items() if q["kind"] == "pub" and q.get("where") and isinstance(q["value"], int)]
+    changed = sum(1 for v in vals if v % base)
+    mad = np.mean([abs(v - base * round(v / base)) for v in vals]) if vals else 0
+
+    def rnd(v):
+        return int(base * math.floor(v / base + 0.5))
+    rows = []
+    for tbl in ("outcome_test", "search_funnel"):
+        rows += [(tbl, r) for r in (R.get(tbl) or [])]
+    for m in (R.get("justification_mix") or []):
+        rows += [("weak_justification", r) for r in m.get("weak_justification", [])]
+    moved = flips = band = n = 0
+    lo_b, hi_b = (R.get("settings") or {}).get("practical_band") or [0.8, 1.25]
+    for tbl, r in rows:
+        if r.get("suppressed") or not r.get("stops") or not r.get("ref_stops") or not r.get("ref_hits"):
+            continue
+        h, s_, rh, rs = r["hits"], r["stops"], r["ref_hits"], r["ref_stops"]
+        h2, nh2, rh2, rnh2 = rnd(h), rnd(s_ - h), rnd(rh), rnd(rs - rh)
+        if h2 + nh2 == 0 or rh2 == 0 or rh2 + rnh2 == 0:
+            flips += 1
+            n += 1
+            continue
+        n += 1
+        rr1 = (h / s_) / (rh / rs)
+        rr2 = (h2 / (h2 + nh2)) / (rh2 / (rh2 + rnh2))
+        if abs(math.log(max(rr2, 1e-9) / max(rr1, 1e-9))) > 0.01:
+            moved += 1
+        if (rr1 < lo_b or rr1 > hi_b) != (rr2 < lo_b or rr2 > hi_b):
+            band += 1
+        higher = tbl == "weak_justification" or (tbl == "search_funnel" and r.get("stage") == "search")
+        alt = "greater" if higher else "less"
+        p1 = fisher_exact([[h, s_ - h], [rh, rs - rh]], alternative=alt)[1]
+        p2 = fisher_exact([[h2, nh2], [rh2, rnh2]], alternative=alt)[1]
+        if (p1 < 0.05) != (p2 < 0.05):
+            flips += 1
+    return len(vals), changed, mad, n, moved, band, flips
 
 
 # --------------------------------------------------------------------------

@@ -59,6 +59,35 @@ pub enum Command {
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
+    /// Answer one question in one command: a group against its reference on
+    /// one measure, in the scope of --where and --period, with counts,
+    /// rates, ratio, p and q, the verdict and suppression applied.
+    ///
+    /// Example: stopaudit ask export.csv --where unit=Rotterdam --period 2025-Q3
+    /// --group nationality=Marokkaans --reference Nederlands --within justification=behaviour
+    Ask {
+        #[command(flatten)]
+        input: InputArgs,
+        /// The group: ATTRIBUTE=GROUP, e.g. nationality=Marokkaans.
+        #[arg(long, value_name = "ATTRIBUTE=GROUP")]
+        group: String,
+        /// The reference group (default: the configured one, else the largest).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Compare within one justification or legal basis: justification=CODE or legal_basis=CODE.
+        #[arg(long, value_name = "FIELD=CODE")]
+        within: Option<String>,
+        /// What to compare.
+        #[arg(long, value_enum, default_value_t = MeasureArg::Outcome)]
+        measure: MeasureArg,
+        /// Language of the answer.
+        #[arg(long, value_enum, default_value_t = LangArg::En)]
+        lang: LangArg,
+        #[arg(long, value_enum, default_value_t = TextFormat::Text)]
+        format: TextFormat,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
+    },
     /// Write the analysis as a report to publish: HTML, Markdown and CSV tables.
     Report {
         #[command(flatten)]
@@ -177,7 +206,7 @@ pub struct InputArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Only stops in this period (local dates): 2025, 2025-Q3, 2025-07, 2025-07-14 or FROM..TO.
+    /// Only stops in this period (local dates): 2025, 2025-Q3, 2025-07, 2025-07-14 (or 14-07-2025) or FROM..TO.
     #[arg(long, value_parser = parse_period)]
     pub period: Option<Period>,
     /// Only stops with FIELD equal to VALUE (or one of VALUE1,VALUE2); repeatable.
@@ -284,6 +313,19 @@ pub enum AnalyzeFormatArg {
 pub enum LangArg {
     En,
     Nl,
+}
+
+/// What `ask` compares.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MeasureArg {
+    /// Sanction rate (fine, report, arrest): the outcome test.
+    Outcome,
+    /// Share of stops on weak justifications.
+    Weak,
+    /// Search rate.
+    Search,
+    /// Find rate of searches.
+    Find,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

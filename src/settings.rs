@@ -25,6 +25,7 @@ use stopaudit_io::scan::{IdLimits, ScanSettings};
 
 use crate::cli::{self, AnalyzeFormatArg, Cli, Command, GenFormatArg, LangArg, ReportFormatArg};
 use crate::commands::analyze::{AnalysisOverrides, AnalyzeFormat, AnalyzeSettings};
+use crate::commands::ask::AskSettings;
 use crate::commands::demo::{self, DemoSettings};
 use crate::commands::generate::{GenFormat, GenerateSettings};
 use crate::commands::report::{ReportFormat, ReportOutput, ReportSettings};
@@ -262,6 +263,37 @@ impl Settings {
                     fail_on: analysis.fail_on,
                 })
             }
+            Command::Ask {
+                input,
+                group,
+                reference,
+                within,
+                measure,
+                lang,
+                format,
+                analysis,
+            } => {
+                let question = stopaudit_core::question::Question::parse(
+                    &group,
+                    within.as_deref(),
+                    measure.into(),
+                )?;
+                let mut audit = Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?;
+                if let Some(r) = reference {
+                    audit
+                        .reading
+                        .config
+                        .groups
+                        .reference
+                        .insert(question.attribute.clone(), r);
+                }
+                Resolved::Ask(AskSettings {
+                    audit,
+                    question,
+                    lang: lang.into(),
+                    format: format.into(),
+                })
+            }
             Command::Report {
                 input,
                 out,
@@ -423,6 +455,18 @@ impl From<GenFormatArg> for GenFormat {
             GenFormatArg::Csv => GenFormat::Csv,
             GenFormatArg::Parquet => GenFormat::Parquet,
             GenFormatArg::Ipc => GenFormat::Ipc,
+        }
+    }
+}
+
+impl From<cli::MeasureArg> for stopaudit_core::question::Measure {
+    fn from(m: cli::MeasureArg) -> Self {
+        use stopaudit_core::question::Measure;
+        match m {
+            cli::MeasureArg::Outcome => Measure::Outcome,
+            cli::MeasureArg::Weak => Measure::Weak,
+            cli::MeasureArg::Search => Measure::Search,
+            cli::MeasureArg::Find => Measure::Find,
         }
     }
 }

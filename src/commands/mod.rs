@@ -3,6 +3,7 @@
 //! written atomically.
 
 pub mod analyze;
+pub mod ask;
 pub mod demo;
 pub mod generate;
 pub mod report;
@@ -15,6 +16,7 @@ pub enum Command {
     Schema(schema::SchemaSettings),
     Validate(validate::ValidateSettings),
     Analyze(analyze::AnalyzeSettings),
+    Ask(ask::AskSettings),
     Generate(generate::GenerateSettings),
     Demo(demo::DemoSettings),
     Report(report::ReportSettings),
@@ -28,6 +30,7 @@ impl Command {
             Command::Schema(s) => schema::run(s, out),
             Command::Validate(s) => validate::run(s, out),
             Command::Analyze(s) => analyze::run(s, out),
+            Command::Ask(s) => ask::run(s, out),
             Command::Generate(s) => generate::run(s, out),
             Command::Demo(s) => demo::run(s, out),
             Command::Report(s) => report::run(s, out),

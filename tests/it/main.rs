@@ -3,6 +3,7 @@
 
 mod analysis_cli;
 mod analyze_cli;
+mod ask_cli;
 mod browser;
 mod common;
 mod data_quality;

@@ -31,6 +31,7 @@ pub mod output;
 pub mod provenance;
 pub mod pseudonym;
 pub mod quarantine;
+pub mod question;
 pub mod report;
 pub mod results;
 pub mod schema;

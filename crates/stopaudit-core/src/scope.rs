@@ -62,11 +62,12 @@ pub const FILTER_FIELDS: &[&str] = &[
 ];
 
 impl Period {
-    /// Parses `2025`, `2025-Q3`, `2025-07`, `2025-07-14` or `FROM..TO` (each end any of these).
+    /// Parses `2025`, `2025-Q3`, `2025-07`, `2025-07-14` (or day first,
+    /// `14-07-2025`, `14/7/2025`, `14.07.2025`) or `FROM..TO` (each end any of these).
     pub fn parse(text: &str) -> Result<Self> {
         let bad = || {
             Error::Usage(format!(
-                "--period {text}: expected a year (2025), quarter (2025-Q3), month (2025-07), day (2025-07-14) or a range FROM..TO"
+                "--period {text}: expected a year (2025), quarter (2025-Q3), month (2025-07), day (2025-07-14 or 14-07-2025) or a range FROM..TO"
             ))
         };
         let (start, end) = match text.split_once("..") {
@@ -104,8 +105,11 @@ fn one(s: &str) -> Option<(NaiveDate, NaiveDate)> {
         };
         next.and_then(|d| d.pred_opt())
     };
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some((d, d));
+    // A day, ISO or day first as Dutch exports write it (01-07-2025, 1/7/2025, 01.07.2025).
+    for fmt in ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
+            return Some((d, d));
+        }
     }
     let parts: Vec<&str> = s.split('-').collect();
     let year: i32 = parts
@@ -297,6 +301,11 @@ mod tests {
         assert!(Period::parse("2025-13").is_err());
         assert!(Period::parse("2025-06..2025-01").is_err());
         assert!(Period::parse("gisteren").is_err());
+        // The date forms the data accept.
+        let p = Period::parse("01-07-2025..30-09-2025").unwrap();
+        assert_eq!((p.start, p.end), (d(2025, 7, 1), d(2025, 9, 30)));
+        let p = Period::parse("1/7/2025..30.09.2025").unwrap();
+        assert_eq!((p.start, p.end), (d(2025, 7, 1), d(2025, 9, 30)));
     }
 
     #[test]

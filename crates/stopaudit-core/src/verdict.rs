@@ -132,8 +132,9 @@ fn rate_detection(
 /// Whether finding `f` is about the row of `analysis` with these labels
 /// and stratum (directly, or as one of the strata folded into it).
 fn covers(f: &Finding, analysis: &str, r: &ComparisonRow) -> bool {
-    f.analysis == analysis
-        && f.attribute == r.attribute
+    // An outcome-test stratum can be folded into a stratified finding.
+    let same = f.analysis == analysis || (analysis == "outcome_test" && f.analysis == "stratified");
+    same && f.attribute == r.attribute
         && f.group == r.group
         && f.stage == r.stage
         && (f.stratum == r.stratum || f.also_within.contains(&r.stratum))

@@ -351,8 +351,13 @@ pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
         let reference = match inputs.references.get(name) {
             Some(r) => groups.iter().find(|(_, l)| l == r).cloned().ok_or_else(|| {
                 Error::Usage(format!(
-                    "the reference group `{r}` of `{name}` does not occur in the analysed stops; groups: {}",
-                    groups.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(", ")
+                    "the reference group `{r}` of `{name}` does not occur in the analysed stops; groups: {}{}",
+                    groups.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join(", "),
+                    if inputs.scope.filters.iter().any(|f| &f.field == name) {
+                        format!(". --where {name}=… leaves out the reference: to compare one group with it, use `stopaudit ask --group {name}=GROUP` instead")
+                    } else {
+                        String::new()
+                    }
                 ))
             })?,
             None => {

@@ -42,7 +42,7 @@ const STAGES: &[&[&str]] = &[
     // The results document.
     &["provenance", "results"],
     // The report.
-    &["report"],
+    &["report", "question"],
     // Test support.
     &["testing"],
 ];
