@@ -588,3 +588,58 @@ fn the_find_rate_of_searches_is_compared_within_justifications_too() {
         strong[0]["summary_nl"]
     );
 }
+
+#[test]
+fn suppression_hides_the_small_count_not_the_stops_around_it() {
+    // Polish nationals: 3 results in 42 stops. The 3 is small; the 42 is
+    // not (and is published in the justification mix anyway): the row shows
+    // 42 stops and withholds the results and all made from them.
+    let dir = tempfile::tempdir().unwrap();
+    let stops: Vec<Stops> = [
+        cell("Pools", "behaviour", 3, 39),
+        cell("Nederlands", "behaviour", 300, 700),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let row = a["outcome_test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "Pools" && r["stratum"] == serde_json::json!({}))
+        .unwrap();
+    assert_eq!(row["suppressed"], true, "{row}");
+    assert_eq!(row["stops"], 42, "{row}");
+    for field in [
+        "hits",
+        "rate",
+        "rate_ci",
+        "rate_ratio",
+        "p_value",
+        "q_value",
+    ] {
+        assert!(row[field].is_null(), "{field}: {row}");
+    }
+    // The reference's counts are not small: they stay.
+    assert_eq!(row["ref_hits"], 300, "{row}");
+
+    // A reference with one non-result: its hits would give the 1 back from
+    // ref_stops, so they go too.
+    let stops: Vec<Stops> = [
+        cell("Pools", "behaviour", 30, 70),
+        cell("Nederlands", "behaviour", 150, 1),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let row = a["outcome_test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == "Pools" && r["stratum"] == serde_json::json!({}))
+        .unwrap();
+    assert_eq!(row["suppressed"], true, "{row}");
+    assert!(
+        row["ref_hits"].is_null() && row["ref_rate"].is_null(),
+        "{row}"
+    );
+    assert_eq!(row["stops"], 100, "{row}");
+}

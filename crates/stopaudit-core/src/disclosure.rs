@@ -50,9 +50,27 @@ pub fn protect(results: &mut Results, counts: &mut CountTables, k: u64, codes: &
     count_tables(counts, k, codes);
 }
 
-fn redact_comparison(row: &mut ComparisonRow) {
+/// Hides what a comparison row's small (or complementary) cell would
+/// reveal: the group's hits and everything made from them. The group's
+/// stops stay unless they are small themselves (they are published as the
+/// margins of the tables anyway, and the complementary suppression assumes
+/// them known); the reference's hits and rate go when the reference's own
+/// counts are small (with `ref_stops` they would give a hidden count back).
+fn redact_comparison(row: &mut ComparisonRow, k: u64) {
     row.suppressed = true;
-    row.stops = None;
+    if row.stops.is_some_and(|s| small(s, k)) {
+        row.stops = None;
+    }
+    if let (Some(rs), Some(rh)) = (row.ref_stops, row.ref_hits)
+        && (small(rh, k) || small(rs - rh, k))
+    {
+        row.ref_hits = None;
+        row.ref_rate = None;
+        row.ref_rate_ci = None;
+        if small(rs, k) {
+            row.ref_stops = None;
+        }
+    }
     row.hits = None;
     row.rate = None;
     row.rate_ci = None;
@@ -131,7 +149,7 @@ fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
     }
     for (row, hide) in rows.iter_mut().zip(marks) {
         if hide {
-            redact_comparison(row);
+            redact_comparison(row, k);
         }
     }
 }
@@ -173,7 +191,7 @@ fn mix(m: &mut MixResult, k: u64) {
         let group_hidden = hidden[i].iter().any(|h| *h);
         for row in m.weak_justification.iter_mut().filter(|r| &r.group == g) {
             if group_hidden || comparison_is_small(row, k) {
-                redact_comparison(row);
+                redact_comparison(row, k);
             }
         }
     }
