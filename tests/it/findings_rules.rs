@@ -77,6 +77,16 @@ fn overall<'a>(a: &'a Value, group: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The outcome-test row of a group over all its stops.
+fn overall_row<'a>(a: &'a Value, group: &str) -> &'a Value {
+    a["outcome_test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["group"] == group && r["stratum"] == serde_json::json!({}))
+        .expect("the group's overall row")
+}
+
 /// Hits (`fine`) and non-hits (`no_action`) of one group in one justification.
 fn cell(
     nationality: &'static str,
@@ -378,23 +388,18 @@ fn every_comparison_says_whether_the_data_could_tell() {
     ]
     .concat();
     let a = analyze(&export(dir.path(), &stops));
-    let row = |group: &str| {
-        a["outcome_test"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["group"] == group && r["stratum"] == serde_json::json!({}))
-            .unwrap()
-            .clone()
-    };
-    let (pl, ma, be) = (row("Pools"), row("Marokkaans"), row("Belgisch"));
+    let (pl, ma, be) = (
+        overall_row(&a, "Pools"),
+        overall_row(&a, "Marokkaans"),
+        overall_row(&a, "Belgisch"),
+    );
     assert_eq!(pl["verdict"], "inconclusive", "{pl}");
     assert_eq!(ma["verdict"], "no_difference", "{ma}");
     assert_eq!(be["verdict"], "favourable", "{be}");
     // 60 stops detect only a large difference; 3,000 detect a small one.
     let mdr = |r: &Value| r["min_detectable_ratio"].as_f64().unwrap();
-    assert!(mdr(&pl) < 0.6, "{pl}");
-    assert!(mdr(&ma) > 0.85 && mdr(&ma) < 1.0, "{ma}");
+    assert!(mdr(pl) < 0.6, "{pl}");
+    assert!(mdr(ma) > 0.85 && mdr(ma) < 1.0, "{ma}");
     // A year of data: Polish nationals need years more to detect 0.8.
     let more = pl["more_quarters_needed"].as_f64().unwrap();
     assert!(more > 8.0, "{pl}");
@@ -439,12 +444,7 @@ fn a_significant_comparison_that_suppression_hides_is_named_without_its_numbers(
     ]
     .concat();
     let a = analyze(&export(dir.path(), &stops));
-    let row = a["outcome_test"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["group"] == "Marokkaans" && r["stratum"] == serde_json::json!({}))
-        .unwrap();
+    let row = overall_row(&a, "Marokkaans");
     assert_eq!(row["suppressed"], true, "{row}");
     let withheld: Vec<&Value> = overall(&a, "Marokkaans");
     assert_eq!(withheld.len(), 1, "{withheld:?}");
@@ -601,12 +601,7 @@ fn suppression_hides_the_small_count_not_the_stops_around_it() {
     ]
     .concat();
     let a = analyze(&export(dir.path(), &stops));
-    let row = a["outcome_test"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["group"] == "Pools" && r["stratum"] == serde_json::json!({}))
-        .unwrap();
+    let row = overall_row(&a, "Pools");
     assert_eq!(row["suppressed"], true, "{row}");
     assert_eq!(row["stops"], 42, "{row}");
     for field in [
@@ -630,12 +625,7 @@ fn suppression_hides_the_small_count_not_the_stops_around_it() {
     ]
     .concat();
     let a = analyze(&export(dir.path(), &stops));
-    let row = a["outcome_test"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["group"] == "Pools" && r["stratum"] == serde_json::json!({}))
-        .unwrap();
+    let row = overall_row(&a, "Pools");
     assert_eq!(row["suppressed"], true, "{row}");
     assert!(
         row["ref_hits"].is_null() && row["ref_rate"].is_null(),

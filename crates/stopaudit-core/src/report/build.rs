@@ -64,6 +64,11 @@ impl B<'_> {
         }
     }
 
+    /// A number with `decimals` decimals, or a dash.
+    fn num(&self, x: Option<f64>, decimals: usize) -> Cell {
+        Cell::Text(x.map_or_else(|| "–".into(), |x| self.m.number(x, decimals)))
+    }
+
     fn ratio_ci(&self, ratio: Option<f64>, ci: Option<[f64; 2]>) -> Cell {
         match (ratio, ci) {
             (Some(r), Some([lo, hi])) => Cell::Text(format!(
@@ -1586,18 +1591,10 @@ fn stratified_table(b: &B, caption: String, rows: &[&StratifiedRow]) -> Table {
                 Cell::Text(b.attribute_name(&r.attribute)),
                 Cell::Text(r.group.clone()),
                 b.ratio_ci(r.mh_rate_ratio, r.mh_rate_ratio_ci),
-                Cell::Text(
-                    r.crude_odds_ratio
-                        .map(|x| b.m.number(x, 2))
-                        .unwrap_or_else(|| "–".into()),
-                ),
+                b.num(r.crude_odds_ratio, 2),
                 b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
                 b.q(r.q_value),
-                Cell::Text(
-                    r.breslow_day_p_value
-                        .map(|x| b.m.number(x, 3))
-                        .unwrap_or_else(|| "–".into()),
-                ),
+                b.num(r.breslow_day_p_value, 3),
                 Cell::Text(format!(
                     "{} / {}",
                     r.strata_used,
@@ -1698,16 +1695,8 @@ fn population_section(b: &B) -> Section {
                     Cell::Text(r.group.clone()),
                     b.count(r.stops),
                     Cell::Text(b.int(r.population.round() as u64)),
-                    Cell::Text(
-                        r.rate_per_1000
-                            .map(|x| b.m.number(x, 2))
-                            .unwrap_or_else(|| "–".into()),
-                    ),
-                    Cell::Text(
-                        r.ref_rate_per_1000
-                            .map(|x| b.m.number(x, 2))
-                            .unwrap_or_else(|| "–".into()),
-                    ),
+                    b.num(r.rate_per_1000, 2),
+                    b.num(r.ref_rate_per_1000, 2),
                     b.ratio_ci(r.rate_ratio, r.rate_ratio_ci),
                     b.q(r.q_value),
                 ]
