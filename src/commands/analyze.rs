@@ -116,6 +116,13 @@ pub fn analyze_and_validate(
         dicts,
         cube,
     } = scan::scan(&reading.inputs, &reading.scan(&plan), &mut sink)?;
+    if summary.rows_analyzed == 0 && summary.rows_out_of_scope > 0 {
+        // Everything fell outside the scope: a misspelt --where value is
+        // the usual cause; name the closest values the data do have.
+        if let Some(e) = unknown_where_value(audit)? {
+            return Err(e);
+        }
+    }
     if summary.rows_analyzed == 0 {
         return Err(Error::NoData(format!(
             "no rows could be analysed: {} read, {} quarantined, {} out of scope; run `stopaudit validate` on the same inputs to see why",
@@ -159,6 +166,61 @@ pub fn analyze_and_validate(
         codes: codes.clone(),
     };
     Ok((analysis, validation))
+}
+
+/// When a scope leaves no stop: a `--where` value on a text field (unit,
+/// district, …) or a group attribute that no stop has, with the closest
+/// values that occur — found by counting the inputs once more without the
+/// scope (only on this error path).
+fn unknown_where_value(audit: &Audit) -> Result<Option<Error>> {
+    use stopaudit_core::canonical::TEXT_FIELDS;
+    let reading = &audit.reading;
+    let filters: Vec<_> = reading
+        .scope
+        .filters
+        .iter()
+        .filter(|f| {
+            TEXT_FIELDS.contains(&f.field.as_str())
+                || reading.config.groups.attributes.contains(&f.field)
+                || !stopaudit_core::scope::FILTER_FIELDS.contains(&f.field.as_str())
+        })
+        .collect();
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let mut unscoped = reading.clone();
+    unscoped.scope = stopaudit_core::scope::Scope::default();
+    let plan = stopaudit_core::counting::CountPlan::default();
+    let scanned = scan::scan(
+        &unscoped.inputs,
+        &unscoped.scan(&plan),
+        &mut QuarantineSink::counting_only(),
+    )?;
+    for f in filters {
+        let dict = if TEXT_FIELDS.contains(&f.field.as_str()) {
+            Some(scanned.dicts.text(&f.field))
+        } else {
+            scanned
+                .summary
+                .attributes
+                .iter()
+                .position(|a| a == &f.field)
+                .map(|a| &scanned.dicts.groups[a])
+        };
+        let Some(dict) = dict else { continue };
+        let known: Vec<&str> = (0..dict.len() as u32).map(|c| dict.label(c)).collect();
+        let norm = stopaudit_core::codes::normalize_label;
+        for v in &f.values {
+            if !known.iter().any(|k| norm(k) == norm(v)) {
+                return Ok(Some(Error::Usage(format!(
+                    "--where {}={v}: no stop has this value; closest: {}",
+                    f.field,
+                    stopaudit_core::config::closest(v, &known).join(", ")
+                ))));
+            }
+        }
+    }
+    Ok(None)
 }
 
 pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {

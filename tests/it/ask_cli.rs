@@ -151,4 +151,17 @@ fn a_misspelt_group_or_the_reference_itself_is_refused_with_the_closest_groups()
     assert!(fails("nationality=Marokan").contains("closest: Marokkaans"));
     assert!(fails("nationality=Nederlands").contains("that is the reference group"));
     assert!(fails("herkomst=Marokkaans").contains("not a group attribute"));
+    // A misspelt --where value leaves no stop: the closest values are named.
+    let out = stopaudit()
+        .arg("analyze")
+        .arg(&path)
+        .args(["--quiet", "--where", "unit=Roterdam"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--where unit=Roterdam: no stop has this value; closest: Rotterdam"),
+        "{err}"
+    );
 }
