@@ -1703,8 +1703,9 @@ def rounding_test(R0, base=5, min_cell=10):
         truth[n] = v
         lb = 1 if "counts_by" in n and r >= 0 else 0
         M.q[n] = {"kind": "hid", "lb": max(lb, r - (base - 1)), "ub": r + (base - 1), "where": q["where"]}
-    targets = list(truth)
-    res, _ = solve_all(M, targets, verbose=False)
+    # the attack aims at the small counts (those suppression would hide)
+    targets = [n for n in truth if 1 <= truth[n] < min_cell]
+    res, _ = solve_all(M, targets, verbose=True)
     small = sum(1 for n in res if 1 <= truth[n] < min_cell)
     wrong = sum(1 for n, r in res.items() if not r["lo"] <= truth[n] <= r["hi"])
     return len(targets), len(res), small, wrong
