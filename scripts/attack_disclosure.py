@@ -2,39 +2,44 @@
 """Disclosure attack on one stopaudit run's published outputs.
 
 Usage:
-    python3 scripts/attack_disclosure.py DIR [--truth DIR0] [--ablate] [--all]
-    python3 scripts/attack_disclosure.py DIR --scoped DIR2 [--truth DIR0]
+    python3 scripts/attack_disclosure.py DIR                      # the attack (about 30-60 s)
+    python3 scripts/attack_disclosure.py DIR --truth DIR0         # ... and check it against a --min-cell 0 run
+    python3 scripts/attack_disclosure.py DIR --truth DIR0 --by-class   # each leak family alone / left out (slow)
+    python3 scripts/attack_disclosure.py DIR --truth DIR0 --cost       # cost of rounding / linked suppression (slow)
+    python3 scripts/attack_disclosure.py DIR --scoped DIR2 [--truth DIR0 --truth-scoped DIR2_0]
+                                                                  # across runs: full run + a --where/--period run
 
 DIR holds what one run publishes: results.json (analyze --format json) and/or
 the CSV tables (analyze --format csv, or a report folder with tables/).  Only
-those published files are read, never the input data.
+those published files are read, never the input data.  (report.md/html show
+the same numbers rounded, so they add nothing.)
 
 What it does:
   1. Lists every hidden count (null / "suppressed": true) as a target.
   2. Writes every relation the published numbers obey as linear (in)equalities
-     over the hidden and unpublished counts: each table against the count
-     cube it is made from, the same stops seen through every attribute, the
-     units adding up to the whole, the periods adding up to the year, data
-     quality bases and missing counts, reference counts left on hidden rows,
-     rates, findings about hidden rows, ...
+     over the hidden and unpublished counts, in families:
+       core              each table against the count cube it is made from
+                         (outcome-test hits = sum of the hit cells, mix cell =
+                         sum over outcomes, weak/search/trend points, ...);
+       cross_attribute   the same stops seen through every attribute;
+       unit_vs_overall   the units add up to the overall table;
+       ref_on_hidden_row reference counts left on hidden comparison rows;
+       trend_periods     the periods add up to the totals; period totals;
+       data_quality      unit stops (heaping bases), searches, missing counts;
+       stratified        pooled totals over the strata used;
+       finding           insufficient_data findings about hidden rows;
+       rate              shares (as exact fractions); veil_totals.
+     A hidden row of a count table is at least 1 (zero cells are left out).
   3. For each target, minimises and maximises it over that polytope (LP with
-     HiGHS, then an integer program where the LP range is narrow).  A target
-     whose integer range is one value is recovered exactly; a range of at
-     most three values is recovered to within +-1.  The dual of the LP says
-     which published numbers were used.
-  4. Non-linear attacks: the justification-mix chi-square (and Cramer's V)
-     against the hidden cells; rate + Wilson interval pairs whose counts are
-     hidden.
+     HiGHS).  A target whose integer range is one value is recovered exactly;
+     a range of at most three values is recovered to within +-1.  The LP
+     duals say which published numbers and relations were used.
+  4. Non-linear: the justification-mix chi-square (computed over hidden cells
+     too) against the hidden cells; rate + Wilson interval pairs whose counts
+     are hidden.
   5. Lists published counts from 1 to min_cell-1 (shown directly).
 
---truth DIR0   a run of the same input with --min-cell 0; only used to check
-               the recovered values afterwards (never in the attack).
---scoped DIR2  a second run of the same input with --where/--period: the
-               across-run attack (full run vs scoped run), reported apart.
---ablate       for every family of relations, how many recoveries it is
-               needed for (re-solves the recovered cells without it).
---all          print every recovered cell (default: the first 60 per class).
-
+--truth is only used afterwards, to check the recovered values.
 Standard library + numpy/scipy only.
 """
 
@@ -225,8 +230,8 @@ class Model:
         return name
 
     def cell(self, name, value, suppressed, where, lb_hidden=0, ub_hidden=None):
-        """A published-or-hidden count."""
-        if suppressed or value is None:
+        """A published-or-hidden count (a number shown on a hidden row is published)."""
+        if value is None:
             return self.hid(name, where, lb_hidden, ub_hidden)
         return self.pub(name, value, where)
 
@@ -273,8 +278,19 @@ def build(R, prefix=""):
     J, O, U = [], [], []
     C = {}   # (a,g,j,o) -> name
     CU = {}  # (u,a,g,j,o) -> name
+    rounded = counts.get("rounded_to")
+    M.rounded = []  # names of rounded count cells (not targets; checked against --truth)
     for r in by:
         a, g, j, o = r["attribute"], r["group"], r["justification"], r["outcome"]
+        if rounded:
+            # added below, over every cell (listed or not)
+            if g not in groups.setdefault(a, []):
+                groups[a].append(g)
+            if j not in J:
+                J.append(j)
+            if o not in O:
+                O.append(o)
+            continue
         if g not in groups.setdefault(a, []):
             groups[a].append(g)
         if j not in J:
@@ -286,6 +302,12 @@ def build(R, prefix=""):
         C[(a, g, j, o)] = M.cell(n, r["stops"], r.get("suppressed"), "counts_by_group_justification_outcome.csv", 1)
     for r in bu:
         u, a, g, j, o = r["unit"], r["attribute"], r["group"], r["justification"], r["outcome"]
+        if rounded:
+            if u not in U:
+                U.append(u)
+            if g not in groups.setdefault(a, []):
+                groups[a].append(g)
+            continue
         if u not in U:
             U.append(u)
         if g not in groups.setdefault(a, []):
@@ -296,6 +318,35 @@ def build(R, prefix=""):
             O.append(o)
         n = P + "counts_by_unit[%s|%s|%s|%s|%s].stops" % (u, a, g, j, o)
         CU[(u, a, g, j, o)] = M.cell(n, r["stops"], r.get("suppressed"), "counts_by_unit.csv", 1)
+    if rounded:
+        # Every cell is an unknown in [r - (b-1), r + (b-1)]; a cell not
+        # listed was 0 or rounded to 0: [0, b-1].  Groups, codes and units
+        # from every table.
+        for m in (R.get("justification_mix") or []):
+            for c in m.get("cells", []):
+                if c["group"] not in groups.setdefault(m["attribute"], []):
+                    groups[m["attribute"]].append(c["group"])
+                if c["justification"] not in J:
+                    J.append(c["justification"])
+        for o in hit_out:
+            if o not in O:
+                O.append(o)
+        lim = rounded - 1
+        vb = {(r["attribute"], r["group"], r["justification"], r["outcome"]): r["stops"] for r in by}
+        vu = {(r["unit"], r["attribute"], r["group"], r["justification"], r["outcome"]): r["stops"] for r in bu}
+        for a in attrs:
+            for g in groups.get(a, []):
+                for j in J:
+                    for o in O:
+                        v = vb.get((a, g, j, o))
+                        n = P + "counts_by_group_justification_outcome[%s|%s|%s|%s].stops" % (a, g, j, o)
+                        C[(a, g, j, o)] = M.lat(n, 0 if v is None else max(0, v - lim), lim if v is None else v + lim)
+                        M.rounded.append(n)
+                        for u in U:
+                            v = vu.get((u, a, g, j, o))
+                            n = P + "counts_by_unit[%s|%s|%s|%s|%s].stops" % (u, a, g, j, o)
+                            CU[(u, a, g, j, o)] = M.lat(n, 0 if v is None else max(0, v - lim), lim if v is None else v + lim)
+                            M.rounded.append(n)
     refs = {}
     for row in (R.get("outcome_test") or []):
         refs[row["attribute"]] = row["reference"]
@@ -519,6 +570,17 @@ def build(R, prefix=""):
         if s.get("suppressed") or s.get("stops") is None:
             continue
         sb = list(s.get("strata_by") or [])
+        if s.get("stage") == "contraband":
+            # pooled over every stratum where the group and the reference both searched:
+            # at most the group's searches with a known result (and finds)
+            a, g = s["attribute"], s["group"]
+            ns = M.pub(P + "stratified[%s|%s|contraband].stops" % (a, g), s["stops"], "stratified.csv")
+            nh = M.pub(P + "stratified[%s|%s|contraband].hits" % (a, g), s["hits"], "stratified.csv")
+            M.le([(1, ns), (-1, M.lat(P + "search_cube[%s|%s].searches_known_result" % (a, g)))], 0,
+                 "stratified find rows pool at most the group's searches", "stratified")
+            M.le([(1, nh), (-1, M.lat(P + "search_cube[%s|%s].finds" % (a, g)))], 0,
+                 "stratified find rows pool at most the group's finds", "stratified")
+            continue
         if sb != ["justification"]:
             if set(sb) <= {"justification", "unit"} and CU:
                 M.deferred.append((s, sb, CU, U, J, hit_out, P))
@@ -1284,7 +1346,11 @@ def direct_small(R):
         elif isinstance(x, list):
             for i, v in enumerate(x):
                 walk(v, "%s[%d]" % (path, i))
-    walk({k_: v for k_, v in R.items() if not k_.startswith("_")}, "")
+    doc = {k_: v for k_, v in R.items() if not k_.startswith("_")}
+    if (doc.get("counts") or {}).get("rounded_to"):
+        # rounded counts (multiples of the base) are not the counts themselves
+        doc["counts"] = {k_: v for k_, v in doc["counts"].items() if k_ not in ("by_group_justification_outcome", "by_unit")}
+    walk(doc, "")
     return out
 
 
@@ -1470,6 +1536,8 @@ def main():
     ap.add_argument("--quiet", action="store_true", help="summaries only")
     ap.add_argument("--cost", action="store_true", help="estimate the cost of rounding / linked suppression on this run")
     ap.add_argument("--ilp", action="store_true", help="tighten narrow LP ranges with integer programs (slower)")
+    ap.add_argument("--rounded-sample", type=int, default=150,
+                    help="with --truth: how many rounded count cells (true count 1..min_cell-1) to attack")
     args = ap.parse_args()
     global ILP
     ILP = args.ilp
@@ -1489,6 +1557,33 @@ def main():
         check(res, truth, mc)
     print()
     print_listing(M, ctx, res, truth, args.all, args.quiet)
+
+    if getattr(M, "rounded", None):
+        print("## rounded count cells (to a multiple of %d): %d unknowns" % (R["counts"]["rounded_to"], len(M.rounded)))
+        if truth is not None:
+            small_cells = sorted(n for n in M.rounded if 1 <= (truth.get(n) or 0) < mc)
+            rng = np.random.default_rng(7)
+            sample = list(rng.choice(small_cells, size=min(args.rounded_sample, len(small_cells)), replace=False)) if small_cells else []
+            lp = LP(M)
+            nv = len(lp.vars)
+            pinned = wrong = 0
+            widths = []
+            for n in sample:
+                c = np.zeros(nv)
+                c[lp.idx[n]] = 1
+                r1, r2 = lp.solve(c), lp.solve(-c)
+                if r1.status != 0 or r2.status != 0:
+                    continue
+                lo, hi = math.ceil(r1.fun - 1e-6), math.floor(-r2.fun + 1e-6)
+                widths.append(hi - lo)
+                if hi - lo <= 2:
+                    pinned += 1
+                    wrong += not lo <= truth[n] <= hi
+                    print("- pinned: %s = %d..%d [truth %d]" % (n, lo, hi, truth[n]))
+            print("ROUNDED: of %d sampled cells whose true count is 1..%d (of %d), the attack pins %d to +-1 (%d wrong); "
+                  "median width of the attacker's range %s" % (len(sample), mc - 1, len(small_cells), pinned, wrong,
+                                                               float(np.median(widths)) if widths else None))
+        print()
 
     ds = direct_small(R)
     print("## published counts from 1 to %d (shown directly, not hidden at all): %d" % (mc - 1, len(ds)))
@@ -1533,13 +1628,16 @@ def main():
     if args.cost:
         print("\n## cost of closing the leaks on this run")
         npub, changed, mad, n, moved, band, flips = cost_rounding(R)
-        print("- rounding to base 5: %d of %d published counts change (mean |change| %.2f); of %d published comparisons "
+        print("- random rounding to base 5: %d of %d published counts change (mean |change| %.2f); of %d published comparisons "
               "recomputed from rounded 2x2 cells, %d move their rate ratio by more than 1%%, %d cross a band edge, "
               "%d change side of p_adverse = 0.05" % (changed, npub, mad, n, moved, band, flips))
         if truth is not None:
-            nt, nr, ns, nw = rounding_test(load_run(args.truth), min_cell=mc)
-            print("- simulated: every count of the --min-cell 0 run rounded to base 5 (random rounding, one value per count), "
-                  "no suppression: the same attack pins %d of %d counts to +-1 (%d of them 1..%d; %d wrong)" % (nr, nt, ns, mc - 1, nw))
+            for zl in (False, True):
+                ns, nt, nr, nw, mw = rounding_test(load_run(args.truth), min_cell=mc, zeros_listed=zl)
+                print("- simulated on the --min-cell 0 run: every count rounded to base 5 (unbiased random rounding, one value per "
+                      "count), no suppression, %s: of %d sampled counts from 1 to %d (of %d), the same attack pins %d to +-1 "
+                      "(%d wrong); median width of the attacker's range %s" %
+                      ("zero cells listed too" if zl else "zero cells omitted as now", nt, mc - 1, ns, nr, nw, mw))
         npub, extra, left, rounds, where = cost_suppression(R)
         print("- greedy linked suppression: %d more of %d published counts hidden (%.0f%%) in %d rounds; %d hidden counts "
               "still recoverable afterwards; per table: %s" % (extra, npub, 100.0 * extra / max(npub, 1), rounds, left, dict(where)))
@@ -1647,11 +1745,12 @@ def cost_rounding(R, base=5):
     from scipy.stats import fisher_exact
     M, ctx = build(R)
     vals = [q["value"] for n, q in M.q.items() if q["kind"] == "pub" and q.get("where") and isinstance(q["value"], int)]
-    changed = sum(1 for v in vals if v % base)
-    mad = np.mean([abs(v - base * round(v / base)) for v in vals]) if vals else 0
-
     def rnd(v):
-        return int(base * math.floor(v / base + 0.5))
+        # unbiased random rounding, one value per count (as in rounding_test)
+        lo_r = base * (v // base)
+        return lo_r + base if (hash_int(v) % base) < (v - lo_r) else lo_r
+    changed = sum(1 for v in vals if rnd(v) != v)
+    mad = np.mean([abs(v - rnd(v)) for v in vals]) if vals else 0
     rows = []
     for tbl in ("outcome_test", "search_funnel"):
         rows += [(tbl, r) for r in (R.get(tbl) or [])]
@@ -1684,7 +1783,7 @@ def cost_rounding(R, base=5):
     return len(vals), changed, mad, n, moved, band, flips
 
 
-def rounding_test(R0, base=5, min_cell=10):
+def rounding_test(R0, base=5, min_cell=10, sample=150, zeros_listed=False):
     """Simulates publishing everything rounded to a multiple of `base`
     (unbiased random rounding, the same rounded value wherever the same
     count appears: seeded by the value, as a cell key would be) with every
@@ -1701,14 +1800,32 @@ def rounding_test(R0, base=5, min_cell=10):
         up = (hash_int(v) % base) < (v - lo_r)  # P(up) = (v - lo_r) / base
         r = lo_r + base if up else lo_r
         truth[n] = v
-        lb = 1 if "counts_by" in n and r >= 0 else 0
+        # with zero cells omitted from the count tables, a listed cell is known to be >= 1;
+        # zeros_listed: every cell is listed (zeros too), so a rounded 0 may be a true 0
+        lb = 1 if "counts_by" in n and not zeros_listed else 0
         M.q[n] = {"kind": "hid", "lb": max(lb, r - (base - 1)), "ub": r + (base - 1), "where": q["where"]}
-    # the attack aims at the small counts (those suppression would hide)
-    targets = [n for n in truth if 1 <= truth[n] < min_cell]
-    res, _ = solve_all(M, targets, verbose=True)
-    small = sum(1 for n in res if 1 <= truth[n] < min_cell)
-    wrong = sum(1 for n, r in res.items() if not r["lo"] <= truth[n] <= r["hi"])
-    return len(targets), len(res), small, wrong
+    # the attack aims at the small counts (those suppression would hide): a
+    # random sample of them (each needs two LPs over every count)
+    small_cells = sorted(n for n in truth if 1 <= truth[n] < min_cell)
+    rng = np.random.default_rng(7)
+    targets = list(rng.choice(small_cells, size=min(sample, len(small_cells)), replace=False)) if small_cells else []
+    lp = LP(M)
+    nv = len(lp.vars)
+    rec = wrong = 0
+    widths = []
+    for n in targets:
+        c = np.zeros(nv)
+        c[lp.idx[n]] = 1
+        r1 = lp.solve(c)
+        r2 = lp.solve(-c)
+        if r1.status != 0 or r2.status != 0:
+            continue
+        lo, hi = math.ceil(r1.fun - 1e-6), math.floor(-r2.fun + 1e-6)
+        widths.append(hi - lo)
+        if hi - lo <= 2:
+            rec += 1
+            wrong += not lo <= truth[n] <= hi
+    return len(small_cells), len(targets), rec, wrong, (float(np.median(widths)) if widths else None)
 
 
 def hash_int(v):

@@ -159,7 +159,7 @@ pub fn analyze_and_validate(
         schema_version: SCHEMA_VERSION,
         provenance,
         settings: settings.clone(),
-        missing_values: summary.missing_values,
+        missing_values: published.missing_values,
         results: published.results,
         findings: published.findings,
         counts: published.counts,

@@ -16,60 +16,81 @@
 
 use std::collections::BTreeMap;
 
+use crate::analysis::AnalysisSettings;
 use crate::analysis::Results;
 use crate::analysis::benchmarking::InternalBenchmark;
 use crate::analysis::compare::ComparisonRow;
 use crate::analysis::mix::MixResult;
 use crate::analysis::population::PopulationRow;
+use crate::analysis::stratified::StrataPattern;
 use crate::analysis::stratified::StratifiedRow;
 use crate::analysis::threshold::ThresholdTestResult;
 use crate::analysis::trends::{TrendSeries, Trends};
 use crate::analysis::veil::{DarkStops, VeilOfDarkness};
-use crate::codes::CodeLists;
-use crate::counting::{CountRow, CountTables};
-use crate::stats::suppression::{complete, small, table};
+use crate::counting::CountTables;
+use crate::pseudonym::PseudonymKey;
+use crate::stats::suppression::{small, strata_grid, table};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
 
 /// Protects everything a run publishes with small-cell threshold `k`
-/// (`min_cell`; 0 publishes everything): every analysis of `results` and
-/// the count tables, in one step.
-pub fn protect(results: &mut Results, counts: &mut CountTables, k: u64, codes: &CodeLists) {
+/// (`settings.min_cell`; 0 publishes everything): every analysis of
+/// `results` and the count tables, in one step.
+pub fn protect(
+    results: &mut Results,
+    counts: &mut CountTables,
+    settings: &AnalysisSettings,
+    key: Option<&PseudonymKey>,
+) {
+    let k = settings.min_cell;
     if k == 0 {
         return;
     }
+    let weak = &settings.weak_justifications;
     trends(&mut results.trends, k);
+    data_quality(&mut results.data_quality, k);
     internal_benchmark(&mut results.internal_benchmark, k);
     threshold_test(&mut results.threshold_test, k);
     veil_of_darkness(&mut results.veil_of_darkness, k);
-    comparison_rows(&mut results.outcome_test, k);
-    comparison_rows(&mut results.search_funnel, k);
+    outcome_rows(&mut results.outcome_test, &results.strata_patterns, k);
+    overall_rows(&mut results.search_funnel, k);
     for m in &mut results.justification_mix {
-        mix(m, k);
+        mix(m, &results.strata_patterns, weak, k);
     }
     stratified_rows(&mut results.stratified, &results.outcome_test, k);
     population_rows(&mut results.population_benchmark, k);
-    count_tables(counts, k, codes);
+    count_tables(counts, key);
 }
 
-/// Hides what a comparison row's small (or complementary) cell would
-/// reveal: the group's hits and everything made from them. The group's
-/// stops stay unless they are small themselves (they are published as the
-/// margins of the tables anyway, and the complementary suppression assumes
-/// them known); the reference's hits and rate go when the reference's own
-/// counts are small (with `ref_stops` they would give a hidden count back).
-fn redact_comparison(row: &mut ComparisonRow, k: u64) {
+/// What a hidden comparison row must not show.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hide {
+    /// The group's hits and everything made from them (the row is hidden).
+    hits: bool,
+    /// The group's stops as well.
+    stops: bool,
+    /// The reference's hits (and rate) on this row.
+    ref_hits: bool,
+    /// The reference's stops on this row.
+    ref_stops: bool,
+}
+
+/// Hides what `hide` says, and whatever of the row is small itself: the
+/// group's stops when small, the reference's hits when they or its
+/// non-hits are small, its stops when small.
+fn redact_comparison(row: &mut ComparisonRow, k: u64, hide: Hide) {
     row.suppressed = true;
-    if row.stops.is_some_and(|s| small(s, k)) {
+    if hide.stops || row.stops.is_some_and(|s| small(s, k)) {
         row.stops = None;
     }
-    if let (Some(rs), Some(rh)) = (row.ref_stops, row.ref_hits)
-        && (small(rh, k) || small(rs - rh, k))
-    {
+    let (rs, rh) = (row.ref_stops.unwrap_or(0), row.ref_hits.unwrap_or(0));
+    if hide.ref_hits || hide.ref_stops || small(rh, k) || small(rs - rh, k) {
         row.ref_hits = None;
         row.ref_rate = None;
         row.ref_rate_ci = None;
-        if small(rs, k) {
-            row.ref_stops = None;
-        }
+    }
+    if hide.ref_stops || small(rs, k) {
+        row.ref_stops = None;
     }
     row.hits = None;
     row.rate = None;
@@ -92,107 +113,176 @@ fn comparison_is_small(row: &ComparisonRow, k: u64) -> bool {
     small(h, k) || small(s - h, k) || small(rh, k) || small(rs - rh, k)
 }
 
-/// Suppresses comparison rows. Rows of one group that partition its stops
-/// (the justification strata; the legal-basis strata) are treated as a
-/// table (strata × hit/no hit) whose row sums are the strata's stops and
-/// whose column sums are in the overall row; when the overall row is
-/// suppressed, so is every stratum row of that group.
-fn comparison_rows(rows: &mut [ComparisonRow], k: u64) {
-    let mut marks: Vec<bool> = rows.iter().map(|r| comparison_is_small(r, k)).collect();
-    // Partitions: (attribute, group, stage, stratum field) -> row indices.
-    let mut parts: BTreeMap<(String, String, Option<String>, String), Vec<usize>> = BTreeMap::new();
-    let mut overall: BTreeMap<(String, String, Option<String>), usize> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        let key = (r.attribute.clone(), r.group.clone(), r.stage.clone());
-        match r.stratum.keys().next() {
-            None => {
-                overall.insert(key, i);
-            }
-            Some(field) => parts
-                .entry((key.0, key.1, key.2, field.clone()))
-                .or_default()
-                .push(i),
-        }
-    }
-    for ((a, g, s, _), idx) in &parts {
-        let overall_hidden = overall
-            .get(&(a.clone(), g.clone(), s.clone()))
-            .is_some_and(|&o| marks[o]);
-        if overall_hidden {
-            for &i in idx {
-                marks[i] = true;
-            }
+/// The outcome test's rows, hidden by the patterns computed once from the
+/// cube ([`StrataPattern`]): per attribute, the groups' overall hits and
+/// non-hits (groups × {hits, non-hits}), and per stratum field the
+/// stratum rows (groups × strata, stops and hits apart), each with every
+/// group total and every stratum total (over all groups) treated as known,
+/// since the same stops are published through every attribute. A hidden
+/// cell of the reference group hides the reference's numbers on every row
+/// of that stratum (and so those rows' comparisons).
+fn outcome_rows(rows: &mut [ComparisonRow], patterns: &[StrataPattern], k: u64) {
+    let mut hide: Vec<Hide> = rows
+        .iter()
+        .map(|r| Hide {
+            hits: comparison_is_small(r, k),
+            ..Hide::default()
+        })
+        .collect();
+    for (row, h) in rows.iter().zip(hide.iter_mut()) {
+        let field = row.stratum.iter().next();
+        let Some(p) = patterns
+            .iter()
+            .find(|p| p.attribute == row.attribute && field.is_none_or(|(f, _)| *f == p.field))
+        else {
             continue;
-        }
-        let values: Vec<Vec<u64>> = idx
-            .iter()
-            .map(|&i| {
-                let (s, h) = (rows[i].stops.unwrap_or(0), rows[i].hits.unwrap_or(0));
-                vec![h, s - h]
-            })
-            .collect();
-        let mut primary: Vec<Vec<bool>> = values
-            .iter()
-            .map(|v| v.iter().map(|&x| small(x, k)).collect())
-            .collect();
-        for (n, &i) in idx.iter().enumerate() {
-            if marks[i] {
-                primary[n] = vec![true, true];
+        };
+        match field {
+            None => {
+                h.hits |= p.overall_hidden(&row.group);
+                h.ref_hits |= p.overall_hidden(&p.reference);
+            }
+            Some((_, v)) => {
+                h.hits |= p.pair_hidden(&row.group, v);
+                h.stops |= p.stops_hidden(&row.group, v);
+                h.ref_hits |= p.pair_hidden(&p.reference, v);
+                h.ref_stops |= p.stops_hidden(&p.reference, v);
             }
         }
-        let hidden = complete(&values, primary);
-        for (n, &i) in idx.iter().enumerate() {
-            if hidden[n].iter().any(|h| *h) {
-                marks[i] = true;
-            }
-        }
+        h.hits |= h.ref_hits || h.ref_stops;
     }
-    for (row, hide) in rows.iter_mut().zip(marks) {
-        if hide {
-            redact_comparison(row, k);
+    for (row, h) in rows.iter_mut().zip(hide) {
+        if h.hits {
+            redact_comparison(row, k, h);
         }
     }
 }
 
-/// Suppresses the justification-mix table of one attribute, and the
-/// weak-justification rows that would reveal a hidden cell.
-fn mix(m: &mut MixResult, k: u64) {
-    let groups: Vec<String> = {
-        let mut g: Vec<String> = Vec::new();
-        for c in &m.cells {
-            if !g.contains(&c.group) {
-                g.push(c.group.clone());
-            }
-        }
-        g
-    };
-    let per_group = m.cells.len() / groups.len().max(1);
-    let values: Vec<Vec<u64>> = groups
+/// Rows with no strata (the search funnel's stages): per attribute and
+/// stage, groups × {hits, non-hits} with every group's stops and every
+/// column's total treated as known; the reference's counts are one more
+/// group. A group whose searches are hidden has its contraband row hidden
+/// with its stops (they are the same searches).
+fn overall_rows(rows: &mut [ComparisonRow], k: u64) {
+    let mut families: BTreeMap<(String, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        families
+            .entry((r.attribute.clone(), r.stage.clone()))
+            .or_default()
+            .push(i);
+    }
+    let mut hide: Vec<Hide> = rows
         .iter()
-        .enumerate()
-        .map(|(i, _)| {
-            (0..per_group)
-                .map(|j| m.cells[i * per_group + j].count.unwrap_or(0))
-                .collect()
+        .map(|r| Hide {
+            hits: comparison_is_small(r, k),
+            ..Hide::default()
         })
         .collect();
-    let hidden = table(&values, k);
-    for (i, g) in groups.iter().enumerate() {
-        for (j, hide) in hidden[i].iter().enumerate() {
-            let cell = &mut m.cells[i * per_group + j];
-            if *hide {
-                cell.suppressed = true;
-                cell.count = None;
-                cell.share = None;
-                cell.share_ci = None;
-                cell.adjusted_residual = None;
-            }
+    for idx in families.values() {
+        let mut groups: Vec<&str> = idx.iter().map(|&i| rows[i].group.as_str()).collect();
+        let reference = rows[idx[0]].reference.as_str();
+        groups.push(reference);
+        groups.sort_unstable();
+        groups.dedup();
+        let pair = |s: Option<u64>, h: Option<u64>| {
+            let (s, h) = (s.unwrap_or(0), h.unwrap_or(0));
+            [h, s.saturating_sub(h)]
+        };
+        let values: Vec<[u64; 2]> = groups
+            .iter()
+            .map(|g| {
+                if *g == reference {
+                    idx.iter()
+                        .map(|&i| pair(rows[i].ref_stops, rows[i].ref_hits))
+                        .next()
+                        .unwrap_or([0, 0])
+                } else {
+                    idx.iter()
+                        .find(|&&i| rows[i].group == *g)
+                        .map_or([0, 0], |&i| pair(rows[i].stops, rows[i].hits))
+                }
+            })
+            .collect();
+        let r = groups.iter().position(|g| *g == reference);
+        let grid = strata_grid(&values, &vec![Vec::new(); groups.len()], r, k);
+        let ref_hidden = r.is_some_and(|r| grid.overall[r]);
+        for &i in idx {
+            let g = groups.iter().position(|g| *g == rows[i].group);
+            hide[i].hits |= g.is_some_and(|g| grid.overall[g]) || ref_hidden;
+            hide[i].ref_hits |= ref_hidden;
         }
-        let group_hidden = hidden[i].iter().any(|h| *h);
-        for row in m.weak_justification.iter_mut().filter(|r| &r.group == g) {
-            if group_hidden || comparison_is_small(row, k) {
-                redact_comparison(row, k);
-            }
+    }
+    // Searches hidden: the contraband row's stops are those searches.
+    let searched: Vec<(String, String)> = rows
+        .iter()
+        .zip(&hide)
+        .filter(|(r, h)| h.hits && r.stage.as_deref() == Some("search"))
+        .map(|(r, _)| (r.attribute.clone(), r.group.clone()))
+        .collect();
+    for (r, h) in rows.iter().zip(hide.iter_mut()) {
+        if r.stage.as_deref() == Some("contraband")
+            && searched
+                .iter()
+                .any(|(a, g)| *a == r.attribute && *g == r.group)
+        {
+            h.hits = true;
+            h.stops = true;
+        }
+    }
+    let ref_searches_hidden: Vec<String> = rows
+        .iter()
+        .zip(&hide)
+        .filter(|(r, h)| h.ref_hits && r.stage.as_deref() == Some("search"))
+        .map(|(r, _)| r.attribute.clone())
+        .collect();
+    for (r, h) in rows.iter().zip(hide.iter_mut()) {
+        if r.stage.as_deref() == Some("contraband") && ref_searches_hidden.contains(&r.attribute) {
+            h.hits = true;
+            h.ref_hits = true;
+            h.ref_stops = true;
+        }
+    }
+    for (row, h) in rows.iter_mut().zip(hide) {
+        if h.hits {
+            redact_comparison(row, k, h);
+        }
+    }
+}
+
+/// The justification mix of one attribute: a cell's count is the stops of
+/// that group and justification, the same number as the outcome test's
+/// stratum row, so it is hidden by the same pattern. A weak-justification
+/// row (its hits are the group's stops on weak grounds) is hidden when a
+/// weak-justification cell of its group or of the reference is.
+fn mix(m: &mut MixResult, patterns: &[StrataPattern], weak: &[String], k: u64) {
+    let p = patterns
+        .iter()
+        .find(|p| p.attribute == m.attribute && p.field == "justification");
+    let hidden = |g: &str, j: &str| match p {
+        Some(p) => p.stops_hidden(g, j),
+        None => false,
+    };
+    for cell in &mut m.cells {
+        if hidden(&cell.group, &cell.justification) || cell.count.is_some_and(|n| small(n, k)) {
+            cell.suppressed = true;
+            cell.count = None;
+            cell.share = None;
+            cell.share_ci = None;
+            cell.adjusted_residual = None;
+        }
+    }
+    let weak_hidden = |g: &str| weak.iter().any(|j| hidden(g, j));
+    let reference = m.reference.clone();
+    for row in &mut m.weak_justification {
+        let ref_hidden = weak_hidden(&reference);
+        if weak_hidden(&row.group) || ref_hidden || comparison_is_small(row, k) {
+            let h = Hide {
+                hits: true,
+                stops: false,
+                ref_hits: ref_hidden,
+                ref_stops: false,
+            };
+            redact_comparison(row, k, h);
         }
     }
 }
@@ -400,21 +490,32 @@ fn trends(t: &mut Trends, k: u64) {
         let hidden_hits = either(table(&hits, k), table(&non_hits, k));
         let stops_hidden =
             |group: &str, p: usize| group_row(group).is_some_and(|r| hidden_stops[r][p]);
-        let mut hide: Vec<(usize, Vec<bool>)> = Vec::new();
+        // Per series: hidden points, and whether a hidden point may keep
+        // its denominator (the group's stops in the period, shown in the
+        // stops table) and its reference denominator.
+        let mut hide: Vec<(usize, Vec<bool>, Vec<bool>, Vec<bool>)> = Vec::new();
+        let periods = t.series.first().map_or(0, |s| s.points.len());
         for (r, &i) in shares.iter().enumerate() {
-            hide.push((i, hidden_stops[r].clone()));
+            // The denominator is the period's total: a published margin.
+            hide.push((
+                i,
+                hidden_stops[r].clone(),
+                vec![true; periods],
+                vec![false; periods],
+            ));
         }
         for (r, &i) in weak.iter().enumerate() {
             let g = t.series[i].group.clone();
-            let h = (0..hidden_weak[r].len())
+            let h: Vec<bool> = (0..hidden_weak[r].len())
                 .map(|p| hidden_weak[r][p] || stops_hidden(&g, p))
                 .collect();
-            hide.push((i, h));
+            let den = (0..h.len()).map(|p| !stops_hidden(&g, p)).collect();
+            hide.push((i, h, den, vec![false; periods]));
         }
         let reference_row = ratios.len();
         for (r, &i) in ratios.iter().enumerate() {
             let (g, reference) = (t.series[i].group.clone(), t.series[i].reference.clone());
-            let h = (0..hidden_hits[r].len())
+            let h: Vec<bool> = (0..hidden_hits[r].len())
                 .map(|p| {
                     hidden_hits[r][p]
                         || hidden_hits[reference_row][p]
@@ -422,17 +523,35 @@ fn trends(t: &mut Trends, k: u64) {
                         || stops_hidden(&reference, p)
                 })
                 .collect();
-            hide.push((i, h));
+            let den = (0..h.len()).map(|p| !stops_hidden(&g, p)).collect();
+            let ref_den = (0..h.len()).map(|p| !stops_hidden(&reference, p)).collect();
+            hide.push((i, h, den, ref_den));
         }
-        for (i, hidden) in hide {
+        for (i, mut hidden, den, ref_den) in hide {
             let series = &mut t.series[i];
+            // A small denominator (a period's or a group's few stops) is
+            // hidden with its point even where the numerator is 0.
+            for (h, p) in hidden.iter_mut().zip(&series.points) {
+                *h |= p.denominator.is_some_and(|n| small(n, k))
+                    || p.ref_denominator.is_some_and(|n| small(n, k));
+            }
             let labels: Vec<String> = series.points.iter().map(|p| p.period.clone()).collect();
-            for (point, &h) in series.points.iter_mut().zip(&hidden) {
+            for (((point, &h), &den), &ref_den) in series
+                .points
+                .iter_mut()
+                .zip(&hidden)
+                .zip(&den)
+                .zip(&ref_den)
+            {
                 if h {
                     point.numerator = None;
-                    point.denominator = None;
+                    if !den || point.denominator.is_some_and(|n| small(n, k)) {
+                        point.denominator = None;
+                    }
                     point.ref_numerator = None;
-                    point.ref_denominator = None;
+                    if !ref_den || point.ref_denominator.is_some_and(|n| small(n, k)) {
+                        point.ref_denominator = None;
+                    }
                     point.value = None;
                     point.ci = None;
                     point.suppressed = true;
@@ -457,46 +576,108 @@ fn trends(t: &mut Trends, k: u64) {
     }
 }
 
-/// Small-cell suppression of the published count tables: each group's justification × outcome table
-/// (per unit for `by_unit`) is suppressed as in [`table`].
-fn count_tables(tables: &mut CountTables, k: u64, codes: &CodeLists) {
-    let nj = codes.justification.codes().len();
-    let no = codes.outcome.codes().len();
-    let cell = |r: &CountRow| {
-        let j = codes.justification.index_of(&r.justification);
-        let o = codes.outcome.index_of(&r.outcome);
-        (
-            usize::from(j.expect("a justification code")),
-            usize::from(o.expect("an outcome code")),
-        )
-    };
-    for rows in [
-        &mut tables.by_group_justification_outcome,
-        &mut tables.by_unit,
-    ] {
-        let mut cells: BTreeMap<(Option<String>, String, String), Vec<usize>> = BTreeMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            let key = (r.unit.clone(), r.attribute.clone(), r.group.clone());
-            cells.entry(key).or_default().push(i);
-        }
-        let mut hide: Vec<usize> = Vec::new();
-        for idx in cells.values() {
-            let mut grid = vec![vec![0u64; no]; nj];
-            for &i in idx {
-                let (j, o) = cell(&rows[i]);
-                grid[j][o] = rows[i].stops.unwrap_or(0);
-            }
-            let hidden = table(&grid, k);
-            hide.extend(idx.iter().filter(|&&i| {
-                let (j, o) = cell(&rows[i]);
-                hidden[j][o]
-            }));
-        }
-        for i in hide {
-            rows[i].stops = None;
-            rows[i].suppressed = true;
+/// Analysed rows with no value per field, with counts from 1 to `k − 1`
+/// hidden (`None`): the missing values of a group attribute are the
+/// `unknown` group's stops.
+pub fn missing_values(missing: &BTreeMap<String, u64>, k: u64) -> BTreeMap<String, Option<u64>> {
+    missing
+        .iter()
+        .map(|(f, &n)| (f.clone(), (k == 0 || !small(n, k)).then_some(n)))
+        .collect()
+}
+
+/// Data-quality counts that are small (a field's missing values among the
+/// analysed stops or among those it applies to, which for a group
+/// attribute are the `unknown` group's stops) are hidden with the share
+/// made from them; the status stays (it says whether the share passed its
+/// threshold, not the count).
+fn data_quality(dq: &mut crate::analysis::quality::DataQuality, k: u64) {
+    for d in &mut dq.diagnostics {
+        if matches!(d.check, "coverage" | "conditional_coverage")
+            && d.count.is_some_and(|n| small(n, k))
+        {
+            d.count = None;
+            d.value = None;
         }
     }
+}
+
+/// The base the count tables' cells are rounded to.
+pub const ROUNDING_BASE: u64 = 5;
+
+/// The count tables (every group × justification × outcome, per unit too)
+/// are rounded, not suppressed: each cell to a multiple of
+/// [`ROUNDING_BASE`] by unbiased random rounding (up with probability
+/// `(n mod 5) / 5`, so a cell's expected published value is its count),
+/// the direction drawn from a keyed hash of the cell's labels, so the same
+/// cell rounds the same way wherever it appears. The key is the run's
+/// pseudonymisation key when there is one (then the same cell with the
+/// same count rounds the same way in every run), else a hash of the exact
+/// tables themselves (secret as long as the hidden counts are). A cell
+/// rounded to 0 is left out, like a cell with no stops: a missing row may
+/// be 0 to 4 stops. Statistical offices publish detailed tables this way
+/// (CBS rounds to 5); suppression across five linked dimensions would hide
+/// most of the table (docs/methods.md, "Small cells").
+fn count_tables(tables: &mut CountTables, key: Option<&PseudonymKey>) {
+    let secret: Vec<u8> = match key {
+        Some(key) => key.mac(b"stopaudit count-table rounding").to_vec(),
+        None => {
+            let mut h = Sha256::new();
+            for r in tables
+                .by_group_justification_outcome
+                .iter()
+                .chain(&tables.by_unit)
+            {
+                for part in [
+                    r.unit.as_deref().unwrap_or(""),
+                    &r.attribute,
+                    &r.group,
+                    &r.justification,
+                    &r.outcome,
+                ] {
+                    h.update(part.as_bytes());
+                    h.update([0x1f]);
+                }
+                h.update(r.stops.to_le_bytes());
+            }
+            h.finalize().to_vec()
+        }
+    };
+    for (name, rows) in [
+        (
+            "by_group_justification_outcome",
+            &mut tables.by_group_justification_outcome,
+        ),
+        ("by_unit", &mut tables.by_unit),
+    ] {
+        for r in rows.iter_mut() {
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes keys of any length");
+            for part in [
+                name,
+                r.unit.as_deref().unwrap_or(""),
+                &r.attribute,
+                &r.group,
+                &r.justification,
+                &r.outcome,
+            ] {
+                mac.update(part.as_bytes());
+                mac.update(&[0x1f]);
+            }
+            let bytes: [u8; 32] = mac.finalize().into_bytes().into();
+            let u = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+            r.stops = random_round(r.stops, ROUNDING_BASE, u);
+        }
+        rows.retain(|r| r.stops > 0);
+    }
+    tables.rounded_to = Some(ROUNDING_BASE);
+}
+
+/// `n` rounded to a multiple of `base`: up when `u mod base` is below
+/// `n mod base` (for a uniform `u`, up with probability `(n mod base) / base`).
+fn random_round(n: u64, base: u64, u: u64) -> u64 {
+    let low = n / base * base;
+    if u % base < n - low { low + base } else { low }
 }
 
 /// Small cells: an entity with fewer than `k` stops is left out entirely

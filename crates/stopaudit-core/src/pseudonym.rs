@@ -101,6 +101,12 @@ impl PseudonymKey {
         }
     }
 
+    /// HMAC-SHA-256 of `message` under the key (for other keyed uses, such
+    /// as the rounding of the count tables).
+    pub(crate) fn mac(&self, message: &[u8]) -> [u8; 32] {
+        hmac_sha256(&self.0, message)
+    }
+
     /// The pseudonym of an identifier: `O-` and the first 64 bits of its
     /// HMAC in hex (collisions need about 4 billion officers).
     pub fn pseudonym(&self, id: &str) -> String {

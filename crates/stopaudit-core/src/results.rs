@@ -44,6 +44,8 @@ pub struct Published {
     pub findings: Vec<Finding>,
     /// The count tables, after disclosure control.
     pub counts: CountTables,
+    /// Analysed rows with no value per field, after disclosure control.
+    pub missing_values: BTreeMap<String, Option<u64>>,
 }
 
 /// Everything after the scan: the analyses ([`analysis::run`]), disclosure
@@ -54,7 +56,7 @@ pub fn audit(inputs: &analysis::Inputs, mut counts: CountTables) -> Result<Publi
     let settings = inputs.settings;
     let computed = analysis::run(inputs)?;
     let mut results = computed.clone();
-    crate::disclosure::protect(&mut results, &mut counts, settings.min_cell, inputs.codes);
+    crate::disclosure::protect(&mut results, &mut counts, settings, inputs.pseudonym_key);
     let mut findings = findings::findings(
         settings,
         &Sources {
@@ -97,6 +99,10 @@ pub fn audit(inputs: &analysis::Inputs, mut counts: CountTables) -> Result<Publi
         results,
         findings,
         counts,
+        missing_values: crate::disclosure::missing_values(
+            &inputs.summary.missing_values,
+            settings.min_cell,
+        ),
     })
 }
 
@@ -109,8 +115,9 @@ pub struct Analysis {
     pub provenance: Provenance,
     /// The analysis settings in effect.
     pub settings: AnalysisSettings,
-    /// Analysed rows with no value, per optional field and group attribute.
-    pub missing_values: BTreeMap<String, u64>,
+    /// Analysed rows with no value, per optional field and group attribute
+    /// (`null`: from 1 to `min_cell − 1`, hidden).
+    pub missing_values: BTreeMap<String, Option<u64>>,
     /// Every analysis, as top-level keys of the JSON.
     #[serde(flatten)]
     pub results: Results,
@@ -378,7 +385,13 @@ pub fn render_table(analysis: &Analysis) -> String {
             f.summary_en
         ));
     }
-    let k = analysis.settings.min_cell;
+    if let Some(b) = c.rounded_to {
+        s.push_str(&format!(
+            "\ncounts per cell: each rounded to a multiple of {b} (unbiased random rounding, docs/methods.md \"Small cells\"), so a cell may differ from its count by up to {}; a cell of 0 to {} stops may be left out\n",
+            b - 1,
+            b - 1
+        ));
+    }
     let outcomes: Vec<String> = {
         let mut o: Vec<String> = Vec::new();
         for r in &c.by_group_justification_outcome {
@@ -390,8 +403,7 @@ pub fn render_table(analysis: &Analysis) -> String {
         o.sort_by_key(|x| order.index_of(x).unwrap_or(u8::MAX));
         o
     };
-    let mut by_attr: BTreeMap<(usize, String, String), BTreeMap<String, Option<u64>>> =
-        BTreeMap::new();
+    let mut by_attr: BTreeMap<(usize, String, String), BTreeMap<String, u64>> = BTreeMap::new();
     let attr_order = |a: &str| c.attributes.iter().position(|x| x == a).unwrap_or(0);
     let just = crate::codes::CodeList::justification();
     for r in &c.by_group_justification_outcome {
@@ -419,13 +431,7 @@ pub fn render_table(analysis: &Analysis) -> String {
             }
             s.push('\n');
         }
-        let hidden = counts.values().any(Option::is_none);
-        let total: u64 = counts.values().flatten().sum();
-        let total = if hidden {
-            format!("≥{total}")
-        } else {
-            total.to_string()
-        };
+        let total: u64 = counts.values().sum();
         s.push_str(&format!(
             "{:<24} {:<20} {:>9}",
             truncate(group, 24),
@@ -433,11 +439,7 @@ pub fn render_table(analysis: &Analysis) -> String {
             total
         ));
         for o in &outcomes {
-            let cell = match counts.get(o) {
-                None => "0".to_string(),
-                Some(Some(n)) => n.to_string(),
-                Some(None) => format!("<{k}"),
-            };
+            let cell = counts.get(o).copied().unwrap_or(0).to_string();
             s.push_str(&format!(" {:>10}", cell));
         }
         s.push('\n');

@@ -56,13 +56,26 @@ pub struct MixResult {
     pub cramers_v: Option<f64>,
     /// Every group × justification cell, by group, then justification in code-list order.
     pub cells: Vec<MixCell>,
+    /// Groups with a hidden cell, tested together as one row (0: none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub groups_pooled: u64,
     /// Per group: share of stops on weak justifications vs the reference
     /// (`hits` = stops on weak justifications).
     pub weak_justification: Vec<ComparisonRow>,
 }
 
 /// Runs the justification mix per attribute (q-values and suppression come later).
-pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult> {
+/// The chi-square test (statistic, df, p, Cramér's V) pools the groups
+/// with a cell that disclosure control hides (`patterns`) into one row: a
+/// statistic over the hidden cells would give them back (with every other
+/// number published, the one table that fits a chi-square to 10 digits).
+/// Each cell's adjusted residual is its own (made from the cell, its
+/// group's and its justification's totals).
+pub fn justification_mix(
+    inputs: &Inputs,
+    attrs: &[Attribute],
+    patterns: &[super::stratified::StrataPattern],
+) -> Vec<MixResult> {
     let codes = &inputs.codes.justification;
     let weak = inputs.settings.weak_codes(inputs.codes);
     let conf = inputs.settings.confidence;
@@ -85,6 +98,36 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
                 })
                 .collect();
             let test = pearson_chi_square(&table);
+            let pattern = patterns
+                .iter()
+                .find(|p| p.attribute == attr.name && p.field == "justification");
+            let pooled: Vec<usize> = attr
+                .groups
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, label))| {
+                    pattern.is_some_and(|p| {
+                        codes.codes().iter().any(|c| p.stops_hidden(label, &c.code))
+                    })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let pooled_test = (!pooled.is_empty()).then(|| {
+                let mut t: Vec<Vec<u64>> = (0..table.len())
+                    .filter(|i| !pooled.contains(i))
+                    .map(|i| table[i].clone())
+                    .collect();
+                t.push(
+                    (0..codes.codes().len())
+                        .map(|j| pooled.iter().map(|&i| table[i][j]).sum())
+                        .collect(),
+                );
+                pearson_chi_square(&t)
+            });
+            let overall = match &pooled_test {
+                Some(t) => t.as_ref(),
+                None => test.as_ref(),
+            };
             let mut cells = Vec::new();
             for (i, (g, label)) in attr.groups.iter().enumerate() {
                 let total = attr.stops[g];
@@ -130,17 +173,22 @@ pub fn justification_mix(inputs: &Inputs, attrs: &[Attribute]) -> Vec<MixResult>
                 attribute: attr.name.clone(),
                 reference: rl.clone(),
                 stops: attr.stops.values().sum(),
-                chi2: test.as_ref().map(|t| t.statistic),
-                df: test.as_ref().map(|t| t.df),
-                p_value: test.as_ref().map(|t| t.p_value.p),
-                p_value_log10: test.as_ref().map(|t| t.p_value.log10()),
+                chi2: overall.map(|t| t.statistic),
+                df: overall.map(|t| t.df),
+                p_value: overall.map(|t| t.p_value.p),
+                p_value_log10: overall.map(|t| t.p_value.log10()),
                 q_value: None,
-                cramers_v: test.as_ref().map(|t| t.cramers_v),
+                cramers_v: overall.map(|t| t.cramers_v),
+                groups_pooled: pooled.len() as u64,
                 cells,
                 weak_justification,
             }
         })
         .collect()
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// q-values of the chi-square tests across attributes.

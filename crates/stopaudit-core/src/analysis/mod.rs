@@ -479,6 +479,10 @@ pub struct Results {
     /// Per analysis and attribute, how many comparisons got each verdict
     /// (filled after the findings; docs/methods.md, "Verdicts").
     pub verdicts: Vec<compare::VerdictCount>,
+    /// The disclosure patterns by stratum, computed once from the cube and
+    /// applied by the disclosure step (not published).
+    #[serde(skip)]
+    pub strata_patterns: Vec<stratified::StrataPattern>,
 }
 
 /// Runs every analysis, then q-values: the results as computed, before
@@ -487,8 +491,9 @@ pub struct Results {
 pub fn run(inputs: &Inputs) -> Result<Results> {
     let attrs = attributes(inputs)?;
     let outcome_test = outcome::outcome_test(inputs, &attrs);
-    let mut justification_mix = mix::justification_mix(inputs, &attrs);
-    let stratified = stratified::stratified(inputs, &attrs);
+    let strata_patterns = stratified::strata_patterns(inputs, &attrs);
+    let mut justification_mix = mix::justification_mix(inputs, &attrs, &strata_patterns);
+    let stratified = stratified::stratified(inputs, &attrs, &strata_patterns);
     let search_funnel = funnel::search_funnel(inputs, &attrs);
     let (population_benchmark, population_benchmark_note) = match inputs.population {
         Some(pop) => population::benchmark(inputs, &attrs, pop),
@@ -508,6 +513,7 @@ pub fn run(inputs: &Inputs) -> Result<Results> {
         data_quality: quality::data_quality(inputs)?,
         internal_benchmark: benchmarking::internal_benchmark(inputs, &attrs)?,
         verdicts: Vec::new(),
+        strata_patterns,
     };
     assign_finding_q_values(&mut results);
     Ok(results)

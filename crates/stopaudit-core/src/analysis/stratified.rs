@@ -14,6 +14,7 @@ use super::compare::Verdict;
 use super::{Attribute, Inputs, stratum_value, tally};
 use crate::stats::exact::Tail;
 use crate::stats::mantel_haenszel::mantel_haenszel;
+use crate::stats::suppression::{StrataGrid, strata_grid};
 
 /// One group against the reference across strata.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -105,7 +106,11 @@ pub struct StratifiedRow {
 /// One row per attribute and non-reference group, pooled over the strata of
 /// `strata_by`; stops with a missing stratum value are left out, and a group
 /// sharing no stratum with the reference gets no row.
-pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
+pub fn stratified(
+    inputs: &Inputs,
+    attrs: &[Attribute],
+    patterns: &[StrataPattern],
+) -> Vec<StratifiedRow> {
     let hits = inputs.settings.hit_codes(inputs.codes);
     let by = &inputs.settings.strata_by;
     let mut rows = Vec::new();
@@ -160,6 +165,22 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
         };
         let k = inputs.settings.min_cell;
         let (rc, rl) = &attr.reference;
+        // The strata the outcome test publishes (one stratum field, the
+        // sanction rate): the disclosure step's pattern, computed from the
+        // same counts. Other strata (several fields, searches by stratum)
+        // are never published one by one, so all are pooled: their totals
+        // are the group's published totals.
+        // The strata the outcome test publishes (one stratum field, the
+        // sanction rate) follow the disclosure step's pattern, computed once
+        // from the cube ([`strata_patterns`]). Other strata (several fields,
+        // searches by stratum) are never published one by one, so all are
+        // pooled: their totals are the group's published totals.
+        let pattern = match (stage, by.as_slice()) {
+            (None, [f]) if k > 0 => patterns
+                .iter()
+                .find(|p| p.attribute == attr.name && &p.field == f),
+            _ => None,
+        };
         for (g, label) in attr.groups.iter().filter(|(g, _)| g != rc) {
             let all: Vec<(&Vec<String>, [u64; 4])> = strata
                 .iter()
@@ -173,7 +194,19 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
                 })
                 .filter(|(_, t)| t.iter().sum::<u64>() > 0)
                 .collect();
-            let (kept, strata_withheld) = publishable_strata(all, k);
+            let (kept, strata_withheld) = match pattern {
+                Some(p) => {
+                    let hidden = |s: &Vec<String>| p.pair_hidden(label, &s[0]);
+                    let withheld = all
+                        .iter()
+                        .filter(|(s, t)| t[0] + t[1] > 0 && t[2] + t[3] > 0 && hidden(s))
+                        .count();
+                    let kept: Vec<(&Vec<String>, [u64; 4])> =
+                        all.into_iter().filter(|(s, _)| !hidden(s)).collect();
+                    (kept, withheld)
+                }
+                None => (all, 0),
+            };
             let tables: Vec<[u64; 4]> = kept.iter().map(|(_, t)| *t).collect();
             let used_strata: Vec<Vec<String>> = kept
                 .iter()
@@ -232,52 +265,102 @@ pub fn stratified(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StratifiedRow> {
     rows
 }
 
-/// The strata whose numbers the outcome test publishes for this group, and
-/// how many are withheld: among the strata where both the group and the
-/// reference have stops, those with a small hit or non-hit count (either
-/// side) are hidden, then complementary suppression over the group's
-/// strata × (hits, non-hits) table hides more until none can be recovered
-/// from the group's totals — the rule the disclosure step applies to the
-/// outcome test's rows. Strata with stops on one side only stay (they are
-/// counted as dropped by Mantel–Haenszel). With `k` 0 nothing is withheld.
-fn publishable_strata<L>(tables: Vec<(L, [u64; 4])>, k: u64) -> (Vec<(L, [u64; 4])>, usize) {
-    use crate::stats::suppression::{complete, small};
+/// The disclosure pattern of one attribute's comparisons by one stratum
+/// field (justification or legal basis), computed once from the cube
+/// ([`strata_patterns`]) and used by the stratified comparison (which pools
+/// only the strata left visible) and by the disclosure step (which hides
+/// the outcome test's rows and the justification mix's cells by it).
+#[derive(Debug, Clone)]
+pub struct StrataPattern {
+    /// The group attribute.
+    pub attribute: String,
+    /// `justification` or `legal_basis`.
+    pub field: String,
+    /// Group labels, in label order (the reference among them).
+    pub groups: Vec<String>,
+    /// The reference group's label.
+    pub reference: String,
+    /// Stratum codes, in code order.
+    pub strata: Vec<String>,
+    pub(crate) grid: StrataGrid,
+}
+
+impl StrataPattern {
+    fn at(&self, group: &str, stratum: &str) -> Option<(usize, usize)> {
+        let g = self.groups.iter().position(|x| x == group)?;
+        let s = self.strata.iter().position(|x| x == stratum)?;
+        Some((g, s))
+    }
+
+    /// Whether the group's overall hits are hidden.
+    pub fn overall_hidden(&self, group: &str) -> bool {
+        self.groups
+            .iter()
+            .position(|x| x == group)
+            .is_some_and(|g| self.grid.overall[g])
+    }
+
+    /// Whether the group's hits (and non-hits) in the stratum are hidden.
+    pub fn pair_hidden(&self, group: &str, stratum: &str) -> bool {
+        self.at(group, stratum)
+            .is_some_and(|(g, s)| self.grid.pairs[g][s])
+    }
+
+    /// Whether the group's stops in the stratum are hidden.
+    pub fn stops_hidden(&self, group: &str, stratum: &str) -> bool {
+        self.at(group, stratum)
+            .is_some_and(|(g, s)| self.grid.stops[g][s])
+    }
+}
+
+/// The disclosure patterns of every attribute by justification and by
+/// legal basis ([`StrataPattern`]; empty with `min_cell` 0). Every group's
+/// stops, hits and non-hits per stratum go in, also where the outcome test
+/// shows no row (the justification mix shows those stops): a pattern over
+/// more cells than are published errs on the side of hiding.
+pub fn strata_patterns(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StrataPattern> {
+    let k = inputs.settings.min_cell;
     if k == 0 {
-        return (tables, 0);
+        return Vec::new();
     }
-    let both: Vec<usize> = (0..tables.len())
-        .filter(|&i| {
-            let t = tables[i].1;
-            t[0] + t[1] > 0 && t[2] + t[3] > 0
-        })
-        .collect();
-    let values: Vec<Vec<u64>> = both
-        .iter()
-        .map(|&i| vec![tables[i].1[0], tables[i].1[1]])
-        .collect();
-    let primary: Vec<Vec<bool>> = both
-        .iter()
-        .map(|&i| {
-            let hide = tables[i].1.iter().any(|&n| small(n, k));
-            vec![hide, hide]
-        })
-        .collect();
-    if !primary.iter().flatten().any(|h| *h) {
-        return (tables, 0);
+    let hits = inputs.settings.hit_codes(inputs.codes);
+    let is_hit = |c: &crate::counting::CellKey| hits.contains(&c.outcome);
+    let mut out = Vec::new();
+    for attr in attrs {
+        let overall = tally(inputs.cube, attr.index, |_| Some(()), is_hit);
+        let mut groups: Vec<(u32, String)> = attr.groups.clone();
+        groups.sort_by(|a, b| a.1.cmp(&b.1));
+        let pair = |t: Option<&super::Tally>| t.map_or([0, 0], |t| [t.hits, t.stops - t.hits]);
+        let ov: Vec<[u64; 2]> = groups
+            .iter()
+            .map(|(g, _)| pair(overall.get(&(*g, ()))))
+            .collect();
+        let reference = groups.iter().position(|(g, _)| *g == attr.reference.0);
+        for field in ["justification", "legal_basis"] {
+            let list = inputs.codes.for_field(field).expect("a coded field");
+            let by = tally(
+                inputs.cube,
+                attr.index,
+                |c| match field {
+                    "justification" => Some(c.justification),
+                    _ => c.legal_basis,
+                },
+                is_hit,
+            );
+            let codes: Vec<u8> = (0..list.codes().len()).map(|i| i as u8).collect();
+            let st: Vec<Vec<[u64; 2]>> = groups
+                .iter()
+                .map(|(g, _)| codes.iter().map(|c| pair(by.get(&(*g, *c)))).collect())
+                .collect();
+            out.push(StrataPattern {
+                attribute: attr.name.clone(),
+                field: field.to_owned(),
+                groups: groups.iter().map(|(_, l)| l.clone()).collect(),
+                reference: attr.reference.1.clone(),
+                strata: list.codes().iter().map(|c| c.code.clone()).collect(),
+                grid: strata_grid(&ov, &st, reference, k),
+            });
+        }
     }
-    let hidden = complete(&values, primary);
-    let withheld: Vec<usize> = both
-        .iter()
-        .zip(&hidden)
-        .filter(|(_, h)| h.iter().any(|x| *x))
-        .map(|(&i, _)| i)
-        .collect();
-    let n = withheld.len();
-    let kept = tables
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| !withheld.contains(i))
-        .map(|(_, t)| t)
-        .collect();
-    (kept, n)
+    out
 }

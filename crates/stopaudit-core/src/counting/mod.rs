@@ -916,11 +916,11 @@ impl CountCube {
             group: group.to_string(),
             justification: codes.justification.get(j).code.clone(),
             outcome: codes.outcome.get(o).code.clone(),
-            stops: Some(stops),
-            suppressed: false,
+            stops,
         };
         CountTables {
             total_stops: self.total(),
+            rounded_to: None,
             attributes: attributes.to_vec(),
             by_group_justification_outcome: gjo
                 .into_iter()
@@ -941,6 +941,10 @@ pub struct CountTables {
     pub total_stops: u64,
     /// Group attributes in use (empty: rows carry attribute and group `all`).
     pub attributes: Vec<String>,
+    /// The base the cells' counts are rounded to by the disclosure step
+    /// (docs/methods.md, "Small cells"); absent: exact counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounded_to: Option<u64>,
     /// Stops per attribute × group × justification × outcome.
     pub by_group_justification_outcome: Vec<CountRow>,
     /// Stops per unit × attribute × group × justification × outcome.
@@ -961,10 +965,9 @@ pub struct CountRow {
     pub justification: String,
     /// Outcome code.
     pub outcome: String,
-    /// `null` when suppressed.
-    pub stops: Option<u64>,
-    /// Whether small-cell suppression hid `stops`.
-    pub suppressed: bool,
+    /// Stops in the cell (rounded when the table's `rounded_to` says so;
+    /// a cell whose count is, or is rounded to, 0 has no row).
+    pub stops: u64,
 }
 
 #[cfg(test)]
@@ -1212,7 +1215,7 @@ mod tests {
                     r.group.clone(),
                     r.justification.clone(),
                     r.outcome.clone(),
-                    r.stops.unwrap(),
+                    r.stops,
                 )
             })
             .collect();
@@ -1227,7 +1230,7 @@ mod tests {
         let units: Vec<(&str, u64)> = t
             .by_unit
             .iter()
-            .map(|r| (r.unit.as_deref().unwrap(), r.stops.unwrap()))
+            .map(|r| (r.unit.as_deref().unwrap(), r.stops))
             .collect();
         assert_eq!(
             units,

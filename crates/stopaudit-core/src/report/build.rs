@@ -1146,12 +1146,17 @@ fn data_section(b: &B) -> Section {
         rows: a
             .missing_values
             .iter()
-            .map(|(f, n)| {
-                vec![
+            .map(|(f, n)| match n {
+                Some(n) => vec![
                     Cell::Text(f.clone()),
                     Cell::Text(b.int(*n)),
                     Cell::Text(b.m.percent(*n as f64 / analysed)),
-                ]
+                ],
+                None => vec![
+                    Cell::Text(f.clone()),
+                    Cell::Suppressed(b.k),
+                    Cell::Suppressed(b.k),
+                ],
             })
             .collect(),
         numeric: vec![false, true, true],
@@ -1282,7 +1287,7 @@ fn data_section(b: &B) -> Section {
         limits.push(b.f("limit_quarantine", &[("share", &share)]));
     }
     for attr in &a.counts.attributes {
-        if let Some(&n) = a.missing_values.get(attr)
+        if let Some(&Some(n)) = a.missing_values.get(attr)
             && n as f64 / analysed >= 0.05
         {
             limits.push(b.f(
