@@ -439,7 +439,8 @@ def build(R, prefix=""):
     lb_missing, _ = missing("legal_basis")
     lb_ref_has = collections.defaultdict(set)  # attribute -> legal bases where the reference has stops
     for row in ot:
-        if "legal_basis" in row["stratum"] and (row.get("ref_stops") or 0) > 0:
+        # a stratum row exists only where the group and the reference both have stops
+        if "legal_basis" in row["stratum"]:
             lb_ref_has[row["attribute"]].add(row["stratum"]["legal_basis"])
     lb_rows = set((r["attribute"], r["group"], r["stratum"]["legal_basis"]) for r in ot if "legal_basis" in r["stratum"])
 
@@ -471,8 +472,8 @@ def build(R, prefix=""):
         ref_copy_done.add(key)
         base = P + "%s[%s|%s|%s%s].ref" % (table, row["attribute"], row["group"], skey(row.get("stratum")),
                                           ("|" + row["stage"]) if row.get("stage") else "")
-        n1 = M.pub(base + "_stops", rs, table + ".csv" + (" (hidden row)" if row.get("suppressed") else ""))
-        n2 = M.pub(base + "_hits", rh, table + ".csv" + (" (hidden row)" if row.get("suppressed") else ""))
+        n1 = M.cell(base + "_stops", rs, False, table + ".csv" + (" (hidden row)" if row.get("suppressed") else ""))
+        n2 = M.cell(base + "_hits", rh, False, table + ".csv" + (" (hidden row)" if row.get("suppressed") else ""))
         if ref_expr_stops is not None:
             copy(n1, ref_expr_stops, "%s ref_stops (%s) = reference's count" % (table, key), tag)
         if ref_expr_hits is not None:
@@ -726,7 +727,7 @@ def build(R, prefix=""):
             if not hidden and not done_ref:
                 done_ref = True
                 for fld, cls in (("ref_daylight", "daylight"), ("ref_dark", "dark")):
-                    n = M.pub(base + "." + fld, st.get(fld), "veil_of_darkness.csv")
+                    n = M.cell(base + "." + fld, st.get(fld), False, "veil_of_darkness.csv")
                     copy(n, [(1, P + "veil_cube[%s|%s|%s]" % (a, ref, cls))], "veil %s" % fld, "veil")
             cc_ = r.get("clock_change") or {}
             cst = cc_.get("stops") or {}
@@ -767,8 +768,9 @@ def build(R, prefix=""):
                     copy(nd, [(1, T("stops", a, g, p))], "trend hit denominator = group stops in period", "trends")
                     if pt.get("ref_numerator") is not None:
                         n1 = M.pub(base + ".ref_numerator", pt["ref_numerator"], "trends.csv")
-                        n2 = M.pub(base + ".ref_denominator", pt["ref_denominator"], "trends.csv")
                         copy(n1, [(1, T("hits", a, ref, p))], "trend ref hits", "trends")
+                    if pt.get("ref_denominator") is not None:
+                        n2 = M.pub(base + ".ref_denominator", pt["ref_denominator"], "trends.csv")
                         copy(n2, [(1, T("stops", a, ref, p))], "trend ref stops", "trends")
         for a in tattrs:
             for g in groups[a]:
@@ -798,7 +800,7 @@ def build(R, prefix=""):
         an, a, g, st = f.get("analysis"), f.get("attribute"), f.get("group"), f.get("stratum") or {}
         if an == "outcome_test":
             row = otidx.get((a, g, skey(st)))
-            if not row or not row.get("suppressed") or not row.get("ref_stops"):
+            if not row or not row.get("suppressed") or not row.get("ref_stops") or row.get("ref_hits") is None:
                 continue
             rr = row["ref_hits"] / row["ref_stops"]
             b = P + "outcome_test[%s|%s|%s]" % (a, g, skey(st))
@@ -806,7 +808,7 @@ def build(R, prefix=""):
                  "finding %s (insufficient_data): rate ratio below %.2f" % (f.get("id"), lo_b), "finding")
         elif an == "search_funnel":
             row = next((r for r in sf if r["attribute"] == a and r["group"] == g and r["stage"] == f.get("stage")), None)
-            if not row or not row.get("suppressed") or not row.get("ref_stops"):
+            if not row or not row.get("suppressed") or not row.get("ref_stops") or row.get("ref_hits") is None:
                 continue
             rr = row["ref_hits"] / row["ref_stops"]
             b = P + "search_funnel[%s|%s|%s]" % (a, g, row["stage"])
@@ -817,7 +819,7 @@ def build(R, prefix=""):
         elif an == "justification_mix":
             rows = _rows_of["weak_justification"]
             row = next((r for r in rows if r["attribute"] == a and r["group"] == g), None)
-            if not row or not row.get("suppressed") or not row.get("ref_stops"):
+            if not row or not row.get("suppressed") or not row.get("ref_stops") or row.get("ref_hits") is None:
                 continue
             rr = row["ref_hits"] / row["ref_stops"]
             b = P + "weak_justification[%s|%s]" % (a, g)

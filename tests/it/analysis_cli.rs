@@ -51,7 +51,7 @@ fn generate(dir: &Path, name: &str, rows: &str, seed: &str, bias: &str) -> PathB
 fn results_follow_the_documented_contract() {
     let s = sample();
     let a = analyze(&[&s[0], &s[1], &s[2]]);
-    assert_eq!(a["schema_version"], "1.2");
+    assert_eq!(a["schema_version"], "1.3");
     for key in [
         "outcome_test",
         "justification_mix",
@@ -721,7 +721,9 @@ fn fail_on_exits_1_after_writing_everything() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     let s = sample();
-    // The sample has medium findings: --fail-on medium fails, --fail-on high does not.
+    // The sample has medium findings and one high (the find rate of Turkish
+    // nationals' searches, within justification): --fail-on medium and
+    // --fail-on high fail; on bias-free data --fail-on high does not.
     let o = stopaudit()
         .args([
             "analyze",
@@ -755,6 +757,15 @@ fn fail_on_exits_1_after_writing_everything() {
             "--fail-on",
             "high",
         ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let fair = generate(dir.path(), "fair.parquet", "5000", "11", "none");
+    let o = stopaudit()
+        .args(["analyze", "--quiet", "--format", "json", "--out"])
+        .arg(&out)
+        .arg(&fair)
+        .args(["--fail-on", "high"])
         .output()
         .unwrap();
     assert_eq!(

@@ -182,18 +182,18 @@ fn csv_format_writes_tables_and_provenance_safely() {
         .succeeds();
     let units = std::fs::read_to_string(out.join("counts_by_unit.csv")).unwrap();
     assert!(
-        units.starts_with("unit,attribute,group,justification,outcome,stops,suppressed\n"),
+        units.starts_with("unit,attribute,group,justification,outcome,stops\n"),
         "{units}"
     );
     assert!(
-        units.contains("\"'=HYPERLINK(\"\"x\"\")\",nationality,NL,behaviour,fine,1,false"),
+        units.contains("\"'=HYPERLINK(\"\"x\"\")\",nationality,NL,behaviour,fine,1\n"),
         "{units}"
     );
     let gjo =
         std::fs::read_to_string(out.join("counts_by_group_justification_outcome.csv")).unwrap();
     assert_eq!(
         gjo,
-        "attribute,group,justification,outcome,stops,suppressed\nnationality,NL,behaviour,no_action,1,false\nnationality,NL,behaviour,fine,1,false\n"
+        "attribute,group,justification,outcome,stops\nnationality,NL,behaviour,no_action,1\nnationality,NL,behaviour,fine,1\n"
     );
     let prov: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("provenance.json")).unwrap())

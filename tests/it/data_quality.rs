@@ -270,8 +270,13 @@ fn an_empty_find_beside_no_search_is_not_missing() {
     csv.push_str("S9999,2025-03-05 12:00,behaviour,no_action,ja,,Nederlands,Utrecht\n");
     std::fs::write(&path, &csv).unwrap();
     let a = analyze(&path, None);
-    assert_eq!(
-        a["missing_values"]["contraband_found"], 1,
+    // One missing find: counted, and hidden as a small count (1 to 9).
+    assert!(
+        a["missing_values"]
+            .as_object()
+            .unwrap()
+            .contains_key("contraband_found")
+            && a["missing_values"]["contraband_found"].is_null(),
         "{}",
         a["missing_values"]
     );

@@ -595,12 +595,20 @@ fn suppression_hides_the_small_count_not_the_stops_around_it() {
     // not (and is published in the justification mix anyway): the row shows
     // 42 stops and withholds the results and all made from them.
     let dir = tempfile::tempdir().unwrap();
+    // A third group takes the complementary cell: every group's and the
+    // whole column's totals are known (other attributes publish the same
+    // stops), so another group's hits must go with the 3.
     let stops: Vec<Stops> = [
         cell("Pools", "behaviour", 3, 39),
+        cell("Duits", "behaviour", 60, 140),
         cell("Nederlands", "behaviour", 300, 700),
     ]
     .concat();
     let a = analyze(&export(dir.path(), &stops));
+    let duits = overall_row(&a, "Duits");
+    assert_eq!(duits["suppressed"], true, "{duits}");
+    assert!(duits["hits"].is_null(), "{duits}");
+    assert_eq!(duits["stops"], 200, "{duits}");
     let row = overall_row(&a, "Pools");
     assert_eq!(row["suppressed"], true, "{row}");
     assert_eq!(row["stops"], 42, "{row}");

@@ -7,6 +7,7 @@ mod ask_cli;
 mod browser;
 mod common;
 mod data_quality;
+mod disclosure;
 mod findings_rules;
 mod generate_cli;
 mod ingest_cli;

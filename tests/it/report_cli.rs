@@ -91,8 +91,10 @@ fn html_is_self_contained_and_accessible() {
     assert!(html.contains("<th scope=\"row\">"));
     assert!(html.contains("@media print"));
     assert!(html.contains("break-before: page"));
-    // Suppressed cells show as <10, never as a number.
-    assert!(html.contains("<td class=\"num suppressed\" title=\"suppressed\">&lt;10</td>"));
+    // Hidden cells show as x (a complementary cell is hidden at any size,
+    // so "<10" would be a wrong label), never as a number.
+    assert!(html.contains("<td class=\"num suppressed\" title=\"hidden\">x</td>"));
+    assert!(!html.contains("&lt;10</td>"));
 }
 
 #[test]

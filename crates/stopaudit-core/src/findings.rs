@@ -57,6 +57,43 @@ use crate::analysis::threshold::ThresholdTestResult;
 use crate::analysis::veil::VeilResult;
 use crate::schema::UNKNOWN_GROUP;
 
+/// Whether a comparison's own counts (the group's hits or non-hits) are
+/// small.
+fn own_small(o: &ComparisonRow, k: u64) -> bool {
+    [o.hits, o.stops.zip(o.hits).map(|(s, h)| s - h)]
+        .into_iter()
+        .flatten()
+        .any(|n| crate::stats::suppression::small(n, k))
+}
+
+/// Adds a notice about a hidden comparison. One hidden for its own small
+/// counts names its stratum field, not the category ([`SOME_CATEGORY`]),
+/// once per group and field: with the published totals, "significant" or
+/// "looks large" in a named category would narrow a small count to a few
+/// values.
+fn push_unnamed(out: &mut Vec<Finding>, mut f: Finding, o: &ComparisonRow, k: u64) {
+    if own_small(o, k)
+        && let Some(field) = f.stratum.keys().next().cloned()
+    {
+        f.stratum = BTreeMap::from([(field, SOME_CATEGORY.to_string())]);
+        if out.iter().any(|x: &Finding| {
+            x.severity == f.severity
+                && x.analysis == f.analysis
+                && x.attribute == f.attribute
+                && x.group == f.group
+                && x.stage == f.stage
+                && x.stratum == f.stratum
+        }) {
+            return;
+        }
+    }
+    out.push(f);
+}
+
+/// The stratum value of a withheld notice that names the stratum field but
+/// not the category (docs/results.md, "Findings").
+pub const SOME_CATEGORY: &str = "*";
+
 /// How strongly a finding calls for review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -458,7 +495,7 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                 );
                 f.stratum = p.stratum.clone();
                 f.stage = p.stage.clone();
-                out.push(f);
+                push_unnamed(&mut out, f, o, settings.min_cell);
                 continue;
             }
             if !p.suppressed && significant(p.q_value) {
@@ -557,8 +594,15 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     f.rate_ratio = None;
                     f.rate_ratio_ci = None;
                     f.q_value = None;
+                    // "Looks large" about a hidden small count of the
+                    // group's overall row would narrow it: no notice.
+                    if own_small(o, settings.min_cell) && f.stratum.is_empty() {
+                        continue;
+                    }
+                    push_unnamed(&mut out, f, o, settings.min_cell);
+                } else {
+                    out.push(f);
                 }
-                out.push(f);
             }
         }
     }

@@ -95,14 +95,16 @@ pub fn audit(inputs: &analysis::Inputs, mut counts: CountTables) -> Result<Publi
     );
     crate::verdict::assign(&mut results, &findings, settings, quarters);
     crate::wording::write(&mut findings, settings, inputs.codes);
+    let missing_values = crate::disclosure::missing_values(
+        &inputs.summary.missing_values,
+        settings.min_cell,
+        &results.strata_patterns,
+    );
     Ok(Published {
         results,
         findings,
         counts,
-        missing_values: crate::disclosure::missing_values(
-            &inputs.summary.missing_values,
-            settings.min_cell,
-        ),
+        missing_values,
     })
 }
 

@@ -39,6 +39,9 @@ impl Writer<'_> {
         let Some((field, value)) = stratum.iter().next() else {
             return String::new();
         };
+        if value == crate::findings::SOME_CATEGORY {
+            return m.fill("phrase.stratum_some", &[("field", &self.field(m, field))]);
+        }
         let label = match self
             .codes
             .for_field(field)

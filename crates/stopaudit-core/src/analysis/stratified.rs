@@ -292,6 +292,14 @@ impl StrataPattern {
         Some((g, s))
     }
 
+    /// Whether the group's stops in all are hidden (everywhere they appear).
+    pub fn total_hidden(&self, group: &str) -> bool {
+        self.groups
+            .iter()
+            .position(|x| x == group)
+            .is_some_and(|g| self.grid.total[g])
+    }
+
     /// Whether the group's overall hits are hidden.
     pub fn overall_hidden(&self, group: &str) -> bool {
         self.groups

@@ -1305,10 +1305,7 @@ fn data_section(b: &B) -> Section {
     if a.settings.min_cell > 1 {
         limits.push(b.f(
             "suppressed_note",
-            &[
-                ("k", &(a.settings.min_cell - 1).to_string()),
-                ("k1", &a.settings.min_cell.to_string()),
-            ],
+            &[("k", &(a.settings.min_cell - 1).to_string())],
         ));
     }
     blocks.push(Block::Subheading(b.t("limits")));
@@ -1380,6 +1377,7 @@ fn mix_section(b: &B) -> Section {
                         .collect(),
                     bars,
                     x_label: b.t("axis_share"),
+                    hidden: b.t("chart_hidden"),
                 }),
                 alt: b.f(
                     "chart_mix_alt",

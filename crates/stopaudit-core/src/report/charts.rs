@@ -21,6 +21,9 @@ pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 0, 0),
 ];
 
+/// Grey: the hidden shares of a stacked bar, together.
+pub(crate) const HIDDEN: RGBColor = RGBColor(190, 190, 190);
+
 /// The family name charts use; SVG text names it, so viewers use the embedded copy.
 pub(crate) const FONT: &str = "DejaVu Sans";
 /// DejaVu Sans, compiled in.
@@ -49,7 +52,8 @@ fn register_font() {
 pub struct StackedBar {
     /// Label of the bar, e.g. a group.
     pub label: String,
-    /// Shares in [0, 1] per segment; `None` for a suppressed segment (not drawn).
+    /// Shares in [0, 1] per segment; `None` for a hidden segment (not drawn as itself: the hidden
+    /// shares together fill the bar to 100% in grey).
     pub shares: Vec<Option<f64>>,
 }
 
@@ -64,6 +68,9 @@ pub struct StackedChart {
     pub bars: Vec<StackedBar>,
     /// Label of the x axis.
     pub x_label: String,
+    /// Legend of the grey segment that fills a bar to 100% where shares
+    /// are hidden (drawn only then), e.g. "hidden (x)".
+    pub hidden: String,
 }
 
 /// One line of a forest plot.
@@ -298,17 +305,36 @@ fn draw_stacked<DB: DrawingBackend>(
                 x += w;
             }
         }
+        // The hidden shares together, in grey: the bar reaches 100%.
+        if bar.shares.iter().any(Option::is_none) && x < 100.0 - 1e-9 {
+            let mut rect = Rectangle::new(
+                [
+                    (x, SegmentValue::Exact(y)),
+                    (100.0, SegmentValue::Exact(y + 1)),
+                ],
+                HIDDEN.filled(),
+            );
+            rect.set_margin(4, 4, 0, 0);
+            chart.draw_series(std::iter::once(rect))?;
+        }
     }
-    // Legend below: a square and a name per segment.
-    let per = (WIDTH as i32 - 20) / c.segments.len().max(1) as i32;
-    for (s, name) in c.segments.iter().enumerate() {
+    let any_hidden = c.bars.iter().any(|b| b.shares.iter().any(Option::is_none));
+    // Legend below: a square and a name per segment (and the hidden one).
+    let mut legend: Vec<(&str, RGBColor)> = c
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(s, name)| (name.as_str(), PALETTE[s % PALETTE.len()]))
+        .collect();
+    if any_hidden {
+        legend.push((c.hidden.as_str(), HIDDEN));
+    }
+    let per = (WIDTH as i32 - 20) / legend.len().max(1) as i32;
+    for (s, (name, colour)) in legend.into_iter().enumerate() {
         let x = 10 + per * s as i32;
-        bottom.draw(&Rectangle::new(
-            [(x, 12), (x + 12, 24)],
-            PALETTE[s % PALETTE.len()].filled(),
-        ))?;
+        bottom.draw(&Rectangle::new([(x, 12), (x + 12, 24)], colour.filled()))?;
         bottom.draw(&Text::new(
-            name.clone(),
+            name.to_string(),
             (x + 16, 12),
             (FONT, 12).into_font(),
         ))?;
@@ -605,6 +631,7 @@ mod tests {
                 shares: vec![Some(0.5), Some(0.5)],
             }],
             x_label: "share".into(),
+            hidden: "hidden (x)".into(),
         });
         let without = Chart::Stacked(StackedChart {
             title: "t".into(),
@@ -614,8 +641,13 @@ mod tests {
                 shares: vec![Some(0.5), None],
             }],
             x_label: "share".into(),
+            hidden: "hidden (x)".into(),
         });
+        // The hidden share is not drawn as itself: one grey segment fills
+        // the bar to 100%, with its own legend square.
+        let (w, wo) = (with.svg(), without.svg());
         let count = |s: &str| s.matches("<rect").count();
-        assert_eq!(count(&with.svg()), count(&without.svg()) + 1);
+        assert_eq!(count(&wo), count(&w) + 1);
+        assert!(wo.contains("hidden (x)") && !w.contains("hidden (x)"));
     }
 }

@@ -163,7 +163,7 @@ pub fn render(doc: &Document) -> String {
                                     escape(&c.text())
                                 )),
                                 (_, Cell::Suppressed(_)) => s.push_str(&format!(
-                                    "<td class=\"num suppressed\" title=\"suppressed\">{}</td>",
+                                    "<td class=\"num suppressed\" title=\"hidden\">{}</td>",
                                     escape(&cell.text())
                                 )),
                                 (_, c) => s.push_str(&format!(

@@ -12,16 +12,19 @@ pub mod markdown;
 pub enum Cell {
     /// Text shown as it is.
     Text(String),
-    /// Shown as `<k`, never as a number or a bar.
+    /// A hidden count (small, or one that would reveal a small one; the
+    /// run's `min_cell` is `k`): shown as `x`, as statistical offices mark
+    /// confidential cells (CBS: "x = geheim"), never as a number or a bar.
+    /// Not `<k`: a complementary cell is hidden at any size.
     Suppressed(u64),
 }
 
 impl Cell {
-    /// The cell as shown: its text, or `<k` for a suppressed value.
+    /// The cell as shown: its text, or `x` for a hidden value.
     pub fn text(&self) -> String {
         match self {
             Cell::Text(t) => t.clone(),
-            Cell::Suppressed(k) => format!("<{k}"),
+            Cell::Suppressed(_) => "x".to_string(),
         }
     }
 }

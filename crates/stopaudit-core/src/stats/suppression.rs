@@ -25,6 +25,17 @@ pub(crate) fn table(values: &[Vec<u64>], k: u64) -> Vec<Vec<bool>> {
     complete_lines(values, &[values], primary, |_, v| cell_cost(v), k)
 }
 
+/// [`table`] with more cells hidden from the start (`extra`): cells whose
+/// value another table's hidden total would give back.
+pub(crate) fn table_with(values: &[Vec<u64>], extra: Vec<Vec<bool>>, k: u64) -> Vec<Vec<bool>> {
+    let primary = values
+        .iter()
+        .zip(extra)
+        .map(|(r, e)| r.iter().zip(e).map(|(&v, x)| x || small(v, k)).collect())
+        .collect();
+    complete_lines(values, &[values], primary, |_, v| cell_cost(v), k)
+}
+
 /// [`complete_with_cost`], and then, while the hidden cells of some row or
 /// column add up to a small count in one of `parts` (the hidden cells of a
 /// line are known together: their sum is the line's total less the cells
@@ -200,12 +211,39 @@ const REFERENCE_COST: u64 = 1 << 50;
 /// strata left visible) use the same pattern.
 #[derive(Debug, Clone)]
 pub(crate) struct StrataGrid {
+    /// Per group: its stops in all are hidden ([`totals`]).
+    pub total: Vec<bool>,
     /// Per group: its overall hits and non-hits are hidden.
     pub overall: Vec<bool>,
     /// Per group and stratum: its stops are hidden.
     pub stops: Vec<Vec<bool>>,
     /// Per group and stratum: its hits (and non-hits) are hidden.
     pub pairs: Vec<Vec<bool>>,
+}
+
+/// Which groups' total stops must be hidden: every group's stops add up to
+/// the run's total (published), so a small total takes others with it
+/// until at least two are hidden and together not small (the cheapest
+/// first, the reference last).
+pub(crate) fn totals(stops: &[u64], reference: Option<usize>, k: u64) -> Vec<bool> {
+    let mut hidden: Vec<bool> = stops.iter().map(|&n| small(n, k)).collect();
+    loop {
+        let count = hidden.iter().filter(|h| **h).count();
+        let sum: u64 = (0..stops.len())
+            .filter(|&g| hidden[g])
+            .map(|g| stops[g])
+            .sum();
+        if count == 0 || (count >= 2 && !small(sum, k)) {
+            return hidden;
+        }
+        let next = (0..stops.len())
+            .filter(|&g| !hidden[g] && stops[g] > 0)
+            .min_by_key(|&g| (Some(g) == reference, stops[g], g));
+        match next {
+            Some(g) => hidden[g] = true,
+            None => return hidden,
+        }
+    }
 }
 
 /// See [`StrataGrid`].
@@ -222,11 +260,17 @@ pub(crate) fn strata_grid(
             cell_cost(v)
         }
     };
+    let total = totals(
+        &overall.iter().map(|p| p[0] + p[1]).collect::<Vec<u64>>(),
+        reference,
+        k,
+    );
     let values: Vec<Vec<u64>> = overall.iter().map(|p| p.to_vec()).collect();
     let primary = overall
         .iter()
-        .map(|p| {
-            let h = p.iter().any(|&n| small(n, k));
+        .zip(&total)
+        .map(|(p, &t)| {
+            let h = t || p.iter().any(|&n| small(n, k));
             vec![h, h]
         })
         .collect();
@@ -238,9 +282,12 @@ pub(crate) fn strata_grid(
         .iter()
         .map(|r| r.iter().map(|p| p[0] + p[1]).collect())
         .collect();
+    // A group whose total is hidden has every stratum's stops hidden (they
+    // would add up to it).
     let primary = stops
         .iter()
-        .map(|r| r.iter().map(|&n| small(n, k)).collect())
+        .zip(&total)
+        .map(|(r, &t)| r.iter().map(|&n| small(n, k) || (t && n > 0)).collect())
         .collect();
     let stops_hidden = complete_lines(&stops, &[&stops], primary, cost, k);
     let primary = strata
@@ -267,6 +314,7 @@ pub(crate) fn strata_grid(
     let (hits, non_hits) = (part(0), part(1));
     let pairs = complete_lines(&stops, &[&hits, &non_hits], primary, cost, k);
     StrataGrid {
+        total,
         overall: overall_hidden,
         stops: stops_hidden,
         pairs,
