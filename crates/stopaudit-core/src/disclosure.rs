@@ -137,6 +137,10 @@ struct Hidden<'a> {
     stops: &'a [(String, String)],
 }
 
+/// A trend series (its index) with, per point: hidden, may keep its
+/// denominator, may keep its reference denominator.
+type SeriesHide = (usize, Vec<bool>, Vec<bool>, Vec<bool>);
+
 /// What a hidden comparison row must not show.
 #[derive(Debug, Clone, Copy, Default)]
 struct Hide {
@@ -676,7 +680,7 @@ fn trends(t: &mut Trends, k: u64, hidden: &Hidden) {
         // Per series: hidden points, and whether a hidden point may keep
         // its denominator (the group's stops in the period, shown in the
         // stops table) and its reference denominator.
-        let mut hide: Vec<(usize, Vec<bool>, Vec<bool>, Vec<bool>)> = Vec::new();
+        let mut hide: Vec<SeriesHide> = Vec::new();
         let periods = t.series.first().map_or(0, |s| s.points.len());
         for (r, &i) in shares.iter().enumerate() {
             // The denominator is the period's total: a published margin.
