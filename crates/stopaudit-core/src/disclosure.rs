@@ -67,36 +67,14 @@ pub fn protect(
     population_rows(&mut results.population_benchmark, k, &total_hidden);
     // A group whose hits or weak-justification stops are hidden in those
     // tables must not have them back as the sum of its trend points.
-    let hidden_hits: Vec<(String, String)> = results
-        .outcome_test
-        .iter()
-        .filter(|r| r.stratum.is_empty())
-        .flat_map(|r| {
-            let mut v = Vec::new();
-            if r.hits.is_none() {
-                v.push((r.attribute.clone(), r.group.clone()));
-            }
-            if r.ref_hits.is_none() {
-                v.push((r.attribute.clone(), r.reference.clone()));
-            }
-            v
-        })
-        .collect();
-    let hidden_weak: Vec<(String, String)> = results
-        .justification_mix
-        .iter()
-        .flat_map(|m| &m.weak_justification)
-        .flat_map(|r| {
-            let mut v = Vec::new();
-            if r.hits.is_none() {
-                v.push((r.attribute.clone(), r.group.clone()));
-            }
-            if r.ref_hits.is_none() {
-                v.push((r.attribute.clone(), r.reference.clone()));
-            }
-            v
-        })
-        .collect();
+    let overall = results.outcome_test.iter().filter(|r| r.stratum.is_empty());
+    let hidden_hits = hidden_hits_of(overall);
+    let hidden_weak = hidden_hits_of(
+        results
+            .justification_mix
+            .iter()
+            .flat_map(|m| &m.weak_justification),
+    );
     let hidden_totals: Vec<(String, String)> = patterns
         .iter()
         .filter(|p| p.field == "justification")
@@ -127,6 +105,39 @@ fn group_total_hidden(patterns: &[StrataPattern], attribute: &str, group: &str) 
         .iter()
         .find(|p| p.attribute == attribute)
         .is_some_and(|p| p.total_hidden(group))
+}
+
+/// (attribute, group) of every group, and every reference, whose hits
+/// `rows` hide.
+fn hidden_hits_of<'a>(rows: impl Iterator<Item = &'a ComparisonRow>) -> Vec<(String, String)> {
+    rows.flat_map(|r| {
+        let group = r
+            .hits
+            .is_none()
+            .then(|| (r.attribute.clone(), r.group.clone()));
+        let reference = r
+            .ref_hits
+            .is_none()
+            .then(|| (r.attribute.clone(), r.reference.clone()));
+        group.into_iter().chain(reference)
+    })
+    .collect()
+}
+
+/// A row's hidden marks with its smallest cell that has stops hidden: one
+/// cell more for a group whose row total is hidden elsewhere (its cells
+/// would add up to it).
+fn smallest_cell(row: &[u64]) -> Vec<bool> {
+    let mut h = vec![false; row.len()];
+    if let Some((i, _)) = row
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .min_by_key(|(i, n)| (**n, *i))
+    {
+        h[i] = true;
+    }
+    h
 }
 
 /// Groups (attribute, group) whose totals the comparisons hide: their trend
@@ -498,17 +509,11 @@ fn threshold_test(
                 .iter()
                 .zip(&values)
                 .map(|(g, row)| {
-                    let mut h = vec![false; row.len()];
-                    if total_hidden(&t.attribute, g)
-                        && let Some((l, _)) = row
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, n)| **n > 0)
-                            .min_by_key(|(l, n)| (**n, *l))
-                    {
-                        h[l] = true;
+                    if total_hidden(&t.attribute, g) {
+                        smallest_cell(row)
+                    } else {
+                        vec![false; row.len()]
                     }
-                    h
                 })
                 .collect();
             let hidden = table_with(&values, extra, k);
@@ -620,17 +625,11 @@ fn trends(t: &mut Trends, k: u64, hidden: &Hidden) {
                     .iter()
                     .zip(values)
                     .map(|(g, row)| {
-                        let mut h = vec![false; row.len()];
-                        if set.iter().any(|(a, x)| *a == attribute && x == g)
-                            && let Some((p, _)) = row
-                                .iter()
-                                .enumerate()
-                                .filter(|(_, n)| **n > 0)
-                                .min_by_key(|(p, n)| (**n, *p))
-                        {
-                            h[p] = true;
+                        if set.iter().any(|(a, x)| *a == attribute && x == g) {
+                            smallest_cell(row)
+                        } else {
+                            vec![false; row.len()]
                         }
-                        h
                     })
                     .collect::<Vec<Vec<bool>>>()
             };
