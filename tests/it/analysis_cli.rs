@@ -51,7 +51,7 @@ fn generate(dir: &Path, name: &str, rows: &str, seed: &str, bias: &str) -> PathB
 fn results_follow_the_documented_contract() {
     let s = sample();
     let a = analyze(&[&s[0], &s[1], &s[2]]);
-    assert_eq!(a["schema_version"], "1.3");
+    assert_eq!(a["schema_version"], "1.4");
     for key in [
         "outcome_test",
         "justification_mix",

@@ -335,3 +335,75 @@ fn a_narrow_scope_does_not_make_every_busy_officer_implausible() {
     );
     assert!(failed(&a).is_empty(), "{:?}", failed(&a));
 }
+
+#[test]
+fn scoped_volume_checks_judge_the_scope_say_so_and_allow_for_chance() {
+    // The bundled sample limited to two nationalities' behaviour stops: each
+    // unit's months hold about 40 stops, and February's count in Den Haag
+    // and Oost-Brabant (49% of the median; 59% and 70% without the scope)
+    // failed the 50% gap rule by chance alone.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sample");
+    let scoped = |where_: &[&str]| {
+        let mut cmd = stopaudit();
+        cmd.args(["analyze", "--quiet", "--format", "json", "--config"])
+            .arg(sample.join("stopaudit.toml"))
+            .arg(sample.join("proco_2025_sample.csv"))
+            .env_remove("STOPAUDIT_PSEUDONYM_KEY");
+        for w in where_ {
+            cmd.args(["--where", w]);
+        }
+        json_of(&mut cmd)
+    };
+    let a = scoped(&[
+        "nationality=Marokkaans,Nederlands",
+        "justification=behaviour",
+    ]);
+    assert!(failed(&a).is_empty(), "{:?}", failed(&a));
+    let gaps: Vec<&Value> = a["data_quality"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["check"] == "registration_gap")
+        .collect();
+    assert!(!gaps.is_empty());
+    for d in gaps {
+        assert_eq!(
+            d["scope"],
+            "nationality = Marokkaans or Nederlands; justification = behaviour"
+        );
+    }
+    let whole = scoped(&[]);
+    assert!(
+        whole["data_quality"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d.get("scope").is_none())
+    );
+
+    // A real gap is still caught in a scope, and the finding says what it
+    // judged: Oost-Brabant registered nothing in June.
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = damage(&generate(dir.path()), dir.path());
+    let out = stopaudit()
+        .args(["analyze", "--quiet", "--where", "nationality=Nederlands"])
+        .arg(&damaged)
+        .env_remove("STOPAUDIT_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let gap = text
+        .lines()
+        .find(|l| l.contains("[data_quality] Oost-Brabant registered fewer than"))
+        .unwrap_or_else(|| panic!("no gap finding:\n{text}"));
+    assert!(gap.contains("2025-06"), "{gap}");
+    assert!(
+        gap.contains("Judged on the stops in this run's scope only (nationality = Nederlands)"),
+        "{gap}"
+    );
+}

@@ -431,7 +431,7 @@ impl Writer<'_> {
                     ),
                     _ => d.subject.clone(),
                 };
-                m.fill(
+                let text = m.fill(
                     &key,
                     &[
                         ("subject", &subject),
@@ -452,7 +452,14 @@ impl Writer<'_> {
                         ),
                         ("months", &d.months.join(", ")),
                     ],
-                )
+                );
+                match &d.scope {
+                    Some(scope) => format!(
+                        "{text} {}",
+                        m.fill("finding.data_quality_scoped", &[("scope", scope)])
+                    ),
+                    None => text,
+                }
             }
             Fact::InternalBenchmark(r) => {
                 let (ratio, ci) = (

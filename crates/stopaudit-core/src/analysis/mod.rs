@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::schema::UNKNOWN_GROUP;
 
 /// Version of the results JSON contract (docs/results.md).
-pub const SCHEMA_VERSION: &str = "1.3";
+pub const SCHEMA_VERSION: &str = "1.4";
 
 /// Settings of the analyses (`[analysis]` in the configuration, command-line flags on top).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

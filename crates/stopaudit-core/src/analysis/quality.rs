@@ -131,6 +131,10 @@ pub struct Diagnostic {
     pub status: &'static str,
     /// Months concerned (gaps and volumes), `YYYY-MM`.
     pub months: Vec<String>,
+    /// The run's scope (`--period`, `--where`) when the check judged only
+    /// the stops in it (gaps and volumes of a scoped run); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// All diagnostics.
@@ -194,6 +198,21 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
         threshold,
         status: if fail { "fail" } else { "ok" },
         months: Vec::new(),
+        scope: None,
+    };
+    // Gaps and volumes of a scoped run describe the stops in scope (one
+    // group's, one category's), not all of a unit's registrations: say so.
+    let scope = (!inputs.scope.is_everything()).then(|| inputs.scope.describe());
+    // A month's count is a Poisson draw around its unit's level: in a
+    // scoped or small unit a month at 49% of a median of 40 is noise
+    // around one at 59%. A month fails only when its exact two-sided
+    // Poisson interval at the run's confidence lies entirely beyond the
+    // limit (the median itself is taken as known).
+    let tail = (1.0 - inputs.settings.confidence) / 2.0;
+    let surely_below =
+        |n: u64, limit: f64| crate::stats::exact::poisson_lower_tail(n, limit) < tail;
+    let surely_above = |n: u64, limit: f64| {
+        crate::stats::exact::poisson_upper(n, limit) < tail && n as f64 > limit
     };
 
     // Coverage of every optional field and group attribute.
@@ -356,7 +375,7 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
             if med >= s.gap_min_median as f64 {
                 let low: Vec<&(u32, u64)> = inner
                     .iter()
-                    .filter(|(_, n)| (*n as f64) < s.gap_share * med)
+                    .filter(|(_, n)| surely_below(*n, s.gap_share * med))
                     .collect();
                 let mut d = diag(
                     "registration_gap",
@@ -372,12 +391,13 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
                     !low.is_empty(),
                 );
                 d.months = low.iter().map(|x| month_label(x.0)).collect();
+                d.scope = scope.clone();
                 out.push(d);
             }
             if med > 0.0 {
                 let high: Vec<&(u32, u64)> = inner
                     .iter()
-                    .filter(|(_, n)| *n as f64 > s.unit_spike_ratio * med)
+                    .filter(|(_, n)| surely_above(*n, s.unit_spike_ratio * med))
                     .collect();
                 let mut d = diag(
                     "unit_volume",
@@ -392,6 +412,7 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
                     !high.is_empty(),
                 );
                 d.months = high.iter().map(|x| month_label(x.0)).collect();
+                d.scope = scope.clone();
                 out.push(d);
             }
         }
@@ -440,20 +461,15 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
                             true,
                         );
                         d.months = months.into_iter().map(month_label).collect();
+                        d.scope = scope.clone();
                         d
                     })
                     .collect();
                 rows.sort_by(|a, b| a.subject.cmp(&b.subject));
                 if rows.is_empty() {
-                    out.push(diag(
-                        "officer_volume",
-                        "all",
-                        Some(0),
-                        None,
-                        None,
-                        fence,
-                        false,
-                    ));
+                    let mut d = diag("officer_volume", "all", Some(0), None, None, fence, false);
+                    d.scope = scope.clone();
+                    out.push(d);
                 }
                 out.extend(rows);
             }
@@ -468,7 +484,7 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
                     .map(|k| k.0)
                     .collect::<std::collections::BTreeSet<_>>()
                     .len() as u64;
-                out.push(diag(
+                let mut d = diag(
                     "officer_volume",
                     "all",
                     Some(flagged.len() as u64),
@@ -476,7 +492,9 @@ pub fn data_quality(inputs: &Inputs) -> Result<DataQuality> {
                     Some(fence),
                     fence,
                     !flagged.is_empty(),
-                ));
+                );
+                d.scope = scope.clone();
+                out.push(d);
             }
         }
     }

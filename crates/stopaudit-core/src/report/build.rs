@@ -1250,6 +1250,9 @@ fn data_section(b: &B) -> Section {
                 ],
             )));
         }
+        if let Some(scope) = dq.diagnostics.iter().find_map(|d| d.scope.as_ref()) {
+            blocks.push(Block::Paragraph(b.f("quality_scoped", &[("scope", scope)])));
+        }
         if let Some(note) = &dq.officers_note {
             blocks.push(Block::Paragraph(format!(
                 "{}: {note}",

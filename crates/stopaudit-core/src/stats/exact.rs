@@ -125,6 +125,16 @@ pub fn poisson_upper(observed: u64, expected: f64) -> f64 {
     }
 }
 
+/// One-sided exact Poisson test: P(O ≤ observed) for O ~ Poisson(expected)
+/// (scipy's `poisson.cdf(observed, expected)`); 1 for `expected` 0.
+pub fn poisson_lower_tail(observed: u64, expected: f64) -> f64 {
+    use statrs::distribution::{DiscreteCDF, Poisson};
+    match Poisson::new(expected) {
+        Ok(d) => d.cdf(observed),
+        Err(_) => 1.0,
+    }
+}
+
 /// Two-sided exact binomial test of `x` successes in `n` trials against
 /// success probability `p`: the sum of the probabilities of all outcomes no
 /// more likely than `x` (relative tolerance 1e-7), as R's `binom.test` and
@@ -206,6 +216,24 @@ fn last_below(from: u64, to: u64, threshold: f64, ln_pmf: impl Fn(u64) -> f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poisson_lower_tail_matches_scipy() {
+        // scipy.stats.poisson.cdf(n, mu)
+        for (n, mu, want) in [
+            (20, 20.5, 0.5147661541315517),
+            (0, 10.0, 4.539992976248486e-05),
+            (47, 79.0, 6.94726879008512e-05),
+            (93, 79.0, 0.94555298679975),
+        ] {
+            let got = poisson_lower_tail(n, mu);
+            assert!(
+                (got - want).abs() <= 1e-10 * want,
+                "{n} {mu}: {got} vs {want}"
+            );
+        }
+        assert_eq!(poisson_lower_tail(3, 0.0), 1.0);
+    }
 
     #[test]
     fn fisher_small_tables_by_enumeration() {
