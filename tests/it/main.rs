@@ -10,6 +10,7 @@ mod data_quality;
 mod disclosure;
 mod findings_rules;
 mod generate_cli;
+mod hostile;
 mod ingest_cli;
 mod internal_benchmark;
 mod report_cli;

@@ -110,6 +110,16 @@ pub struct InputConfig {
     /// `nonexistent="shift_forward"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonexistent_time: Option<NonexistentTime>,
+    /// A CSV field longer than this many bytes makes its line malformed
+    /// (default [`DEFAULT_MAX_FIELD_BYTES`]): no real export has one, and a
+    /// stray quote makes one out of many records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_field_bytes: Option<usize>,
+    /// A quoted CSV field over more than this many line breaks is a
+    /// malformed region read line by line (default
+    /// [`DEFAULT_MAX_FIELD_LINES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_field_lines: Option<u64>,
     /// Excel sheet name (default: the first sheet).
     pub sheet: Option<String>,
     /// Parquet reader: `native` (default; keeps dictionary codes) or `polars`
@@ -117,6 +127,11 @@ pub struct InputConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parquet_reader: Option<ParquetReader>,
 }
+
+/// Default of [`InputConfig::max_field_bytes`].
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 10_000;
+/// Default of [`InputConfig::max_field_lines`].
+pub const DEFAULT_MAX_FIELD_LINES: u64 = 20;
 
 /// See [`InputConfig::nonexistent_time`].
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -265,6 +280,11 @@ impl Config {
         if let Some(d) = &self.input.delimiter {
             delimiter_byte(d)?;
         }
+        if self.input.max_field_bytes == Some(0) {
+            return Err(Error::Config(
+                "[input] max_field_bytes must be at least 1 (default 10000)".into(),
+            ));
+        }
         if let (Some(s), Some(e)) = (self.period.start, self.period.end)
             && s > e
         {
@@ -398,6 +418,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("closest: justification"), "{e}");
+        assert!(
+            parse("[input]\nmax_field_bytes = 0")
+                .unwrap_err()
+                .to_string()
+                .contains("max_field_bytes")
+        );
         let e = parse("[input]\ntimezone = \"Mars/Olympus\"")
             .unwrap_err()
             .to_string();

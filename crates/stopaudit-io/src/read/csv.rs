@@ -49,6 +49,14 @@ pub(crate) struct CsvSource {
     needed: Vec<bool>,
     /// Bytes read per batch (at least; whole records).
     chunk_bytes: usize,
+    /// [`InputConfig::max_field_bytes`] and [`InputConfig::max_field_lines`].
+    max_field_bytes: usize,
+    max_field_lines: u64,
+    /// Records over more than one line (quoted line breaks), and the lines
+    /// they add: why `rows_read` can be below the file's lines.
+    multi_line: Arc<AtomicU64>,
+    /// Lines of malformed regions (a quote left open across records).
+    region_lines: Arc<AtomicU64>,
 }
 
 /// Bytes of text per batch (about 64k rows of a typical export).
@@ -136,6 +144,15 @@ impl CsvSource {
             done: false,
             needed: Vec::new(),
             chunk_bytes: CHUNK_BYTES,
+            max_field_bytes: input
+                .max_field_bytes
+                .unwrap_or(stopaudit_core::config::DEFAULT_MAX_FIELD_BYTES)
+                .max(1),
+            max_field_lines: input
+                .max_field_lines
+                .unwrap_or(stopaudit_core::config::DEFAULT_MAX_FIELD_LINES),
+            multi_line: Arc::default(),
+            region_lines: Arc::default(),
         })
     }
 }
@@ -255,6 +272,10 @@ struct Chunk {
     needed: Vec<bool>,
     blank_lines: Arc<AtomicU64>,
     path: PathBuf,
+    max_field_bytes: usize,
+    max_field_lines: u64,
+    multi_line: Arc<AtomicU64>,
+    region_lines: Arc<AtomicU64>,
 }
 
 impl Chunk {
@@ -289,7 +310,8 @@ impl Chunk {
                 text,
                 self.delimiter,
                 self.first_line,
-                width,
+                &self.columns,
+                self.max_field_bytes,
                 &mut texts,
                 &mut row_numbers,
                 &mut malformed,
@@ -320,6 +342,11 @@ impl Chunk {
         // The physical line `counted` bytes into the chunk is on.
         let (mut counted, mut line) = (0usize, self.first_line);
         let mut blank = 0;
+        let mut sink = Sink {
+            texts: &mut texts,
+            row_numbers: &mut row_numbers,
+            malformed: &mut malformed,
+        };
         loop {
             let got = reader.read_byte_record(&mut record).map_err(|e| {
                 let at = e.position().map_or(0, |p| p.byte() as usize);
@@ -334,7 +361,7 @@ impl Chunk {
             // position the csv crate reports can include skipped blank lines
             // or the LF of the previous CRLF.)
             let end = reader.position().byte() as usize;
-            let before = line;
+            let (start, before) = (counted, line);
             let (breaks, quotes) = breaks_and_quotes(&self.bytes, counted, end);
             line += breaks;
             // A record that runs into the end of the file inside an open
@@ -347,6 +374,7 @@ impl Chunk {
                     Some(b'\r') => self.bytes.get(end) != Some(&b'\n'),
                     _ => false,
                 };
+            let mut inner = 0;
             let line = if line - before == u64::from(terminated) {
                 // The usual case: one line, no blank lines before it.
                 before
@@ -356,60 +384,38 @@ impl Chunk {
                 // of the record before).
                 line - u64::from(terminated)
             } else {
-                line - u64::from(terminated) - line_breaks(&record)
+                inner = line_breaks(&record);
+                line - u64::from(terminated) - inner
             };
             if record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace()) {
                 blank += 1;
                 continue;
             }
-            if record.len() != width {
-                malformed.push(MalformedRow {
-                    row: line,
-                    message: field_count_message(line, record.len(), width, self.delimiter),
-                    raw: raw_line(&record, self.delimiter),
-                });
+            // A quoted field over several lines that breaks the record (the
+            // wrong number of fields, a field past the bounds) is a stray
+            // quote's doing, not a field: each of its lines is read on its own.
+            if inner > 0
+                && (record.len() != width
+                    || record.iter().any(|f| {
+                        f.len() > self.max_field_bytes || count_breaks(f) > self.max_field_lines
+                    }))
+            {
+                blank += self.read_region(start, end, before, whole_utf8, &mut sink);
                 continue;
             }
-            if whole_utf8 {
-                for (field, column) in record.iter().zip(&mut texts) {
-                    if let Some(column) = column {
-                        // SAFETY: `bytes` is valid UTF-8, and a field is its
-                        // bytes less ASCII ones (quotes), split at ASCII ones
-                        // (delimiters, line breaks): an ASCII byte is never
-                        // part of a multi-byte character, so every piece
-                        // starts and ends on a character boundary.
-                        column.push(unsafe { std::str::from_utf8_unchecked(field) });
-                    }
-                }
-                row_numbers.push(line);
-                continue;
+            if inner > 0 {
+                self.multi_line.fetch_add(inner, Ordering::Relaxed);
             }
-            let mut bad = None;
-            for (i, field) in record.iter().enumerate() {
-                match decode(field, self.encoding) {
-                    Ok(text) => {
-                        if let Some(column) = &mut texts[i] {
-                            column.push(&text);
-                        }
-                    }
-                    Err(m) => {
-                        bad = Some(format!("column \"{}\": {m}", self.columns[i]));
-                        // Take back this row's fields so far: it is quarantined whole.
-                        for column in texts[..i].iter_mut().flatten() {
-                            column.pop();
-                        }
-                        break;
-                    }
-                }
+            // The record as the file has it: less blank lines the parser
+            // skipped before it and its own line break.
+            let mut raw = &self.bytes[start..end];
+            while let [b'\r' | b'\n', rest @ ..] = raw {
+                raw = rest;
             }
-            match bad {
-                None => row_numbers.push(line),
-                Some(message) => malformed.push(MalformedRow {
-                    row: line,
-                    message,
-                    raw: raw_line(&record, self.delimiter),
-                }),
+            while let [rest @ .., b'\r' | b'\n'] = raw {
+                raw = rest;
             }
+            self.take(&record, raw, line, whole_utf8, &mut sink);
         }
         self.blank_lines.fetch_add(blank, Ordering::Relaxed);
         let columns = texts
@@ -424,7 +430,163 @@ impl Chunk {
     }
 }
 
+/// Where a chunk's records go.
+struct Sink<'a> {
+    texts: &'a mut [Option<TextColumn>],
+    row_numbers: &'a mut Vec<u64>,
+    malformed: &'a mut Vec<MalformedRow>,
+}
+
 impl Chunk {
+    /// One record on physical line `line`: its fields into the columns, or
+    /// a malformed row (another number of fields than the header, a field
+    /// longer than the bound, text not in the file's encoding).
+    fn take(
+        &self,
+        record: &csv::ByteRecord,
+        raw: &[u8],
+        line: u64,
+        whole_utf8: bool,
+        sink: &mut Sink,
+    ) {
+        let width = self.columns.len();
+        if record.len() != width {
+            sink.malformed.push(MalformedRow {
+                row: line,
+                message: field_count_message(line, record.len(), width, self.delimiter),
+                raw: raw_text(raw, self.encoding),
+            });
+            return;
+        }
+        if let Some(i) = record.iter().position(|f| f.len() > self.max_field_bytes) {
+            sink.malformed.push(MalformedRow {
+                row: line,
+                message: too_long_message(
+                    line,
+                    &self.columns[i],
+                    record[i].len(),
+                    self.max_field_bytes,
+                ),
+                raw: raw_text(raw, self.encoding),
+            });
+            return;
+        }
+        if whole_utf8 {
+            for (field, column) in record.iter().zip(sink.texts.iter_mut()) {
+                if let Some(column) = column {
+                    // SAFETY: `bytes` is valid UTF-8, and a field is its
+                    // bytes less ASCII ones (quotes), split at ASCII ones
+                    // (delimiters, line breaks): an ASCII byte is never
+                    // part of a multi-byte character, so every piece
+                    // starts and ends on a character boundary.
+                    column.push(unsafe { std::str::from_utf8_unchecked(field) });
+                }
+            }
+            sink.row_numbers.push(line);
+            return;
+        }
+        for (i, field) in record.iter().enumerate() {
+            match decode(field, self.encoding) {
+                Ok(text) => {
+                    if let Some(column) = &mut sink.texts[i] {
+                        column.push(&text);
+                    }
+                }
+                Err(m) => {
+                    // Take back this row's fields so far: it is quarantined whole.
+                    for column in sink.texts[..i].iter_mut().flatten() {
+                        column.pop();
+                    }
+                    sink.malformed.push(MalformedRow {
+                        row: line,
+                        message: format!("column \"{}\": {m}", self.columns[i]),
+                        raw: raw_text(raw, self.encoding),
+                    });
+                    return;
+                }
+            }
+        }
+        sink.row_numbers.push(line);
+    }
+
+    /// A malformed region, `bytes[from..to]` starting on line `first`: a
+    /// quote left open runs over records. Each physical line is read on
+    /// its own: a line with an even number of quotes and the header's
+    /// number of fields is a record; any other (the line with the stray
+    /// quote) is malformed, with the region's lines named. Returns the
+    /// blank lines in it.
+    fn read_region(
+        &self,
+        from: usize,
+        to: usize,
+        first: u64,
+        whole_utf8: bool,
+        sink: &mut Sink,
+    ) -> u64 {
+        let bytes = &self.bytes[from..to];
+        // (line number, start, end) of every physical line, line breaks left out.
+        let mut lines = Vec::new();
+        let (mut start, mut line) = (0, first);
+        for at in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+            if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                continue; // counted at its LF
+            }
+            let stop = if bytes[at] == b'\n' && at > start && bytes[at - 1] == b'\r' {
+                at - 1
+            } else {
+                at
+            };
+            lines.push((line, start, stop));
+            (start, line) = (at + 1, line + 1);
+        }
+        if start < bytes.len() {
+            lines.push((line, start, bytes.len()));
+        }
+        // A CRLF split before `from` leaves its LF here: an empty first piece.
+        lines.retain(|&(_, a, b)| a < b);
+        let Some(&(last, _, _)) = lines.last() else {
+            return 0;
+        };
+        let first_line = lines[0].0;
+        self.region_lines
+            .fetch_add(lines.len() as u64, Ordering::Relaxed);
+        let mut blank = 0;
+        let mut record = csv::ByteRecord::new();
+        for &(n, a, b) in &lines {
+            let text = &bytes[a..b];
+            if text.iter().all(u8::is_ascii_whitespace) {
+                blank += 1;
+                continue;
+            }
+            let quotes = memchr::memchr_iter(b'"', text).count();
+            if quotes % 2 == 1 {
+                sink.malformed.push(MalformedRow {
+                    row: n,
+                    message: format!(
+                        "line {n} opens a quote (\") it does not close, so lines {first_line}–{last} read as one field; a stray quote? Each of those lines is read on its own, and this one is malformed"
+                    ),
+                    raw: raw_text(text, self.encoding),
+                });
+                continue;
+            }
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(self.delimiter)
+                .has_headers(false)
+                .flexible(true)
+                .double_quote(true)
+                .from_reader(text);
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => self.take(&record, text, n, whole_utf8, sink),
+                _ => sink.malformed.push(MalformedRow {
+                    row: n,
+                    message: format!("line {n} cannot be read as a record"),
+                    raw: raw_text(text, self.encoding),
+                }),
+            }
+        }
+        blank
+    }
+
     /// The chunk as text when it can be split without the CSV parser: UTF-8
     /// without a quote character or a lone CR. Then every record is one
     /// line (LF or CRLF) and every field the text between delimiters.
@@ -451,16 +613,19 @@ impl Chunk {
 /// the blank lines. One pass over the bytes, noting where each field ends:
 /// the parser's byte-by-byte state machine was a seventh of a CSV audit,
 /// and a memchr call per field (fields are a few bytes) no faster.
+#[allow(clippy::too_many_arguments)]
 fn split_plain(
     text: &str,
     delimiter: u8,
     first_line: u64,
-    width: usize,
+    columns: &[String],
+    max_field_bytes: usize,
     texts: &mut [Option<TextColumn>],
     row_numbers: &mut Vec<u64>,
     malformed: &mut Vec<MalformedRow>,
 ) -> u64 {
     let bytes = text.as_bytes();
+    let width = columns.len();
     let mut blank = 0;
     // Where the fields of the current line end (at a delimiter).
     let mut ends: Vec<usize> = Vec::with_capacity(width);
@@ -494,9 +659,30 @@ fn split_plain(
             malformed.push(MalformedRow {
                 row: this_line,
                 message: field_count_message(this_line, found, width, delimiter),
-                raw: raw_text(record.as_bytes()),
+                raw: record.to_string(),
             });
             continue;
+        }
+        if record.len() > max_field_bytes {
+            let mut from = first;
+            let long = ends
+                .iter()
+                .copied()
+                .chain([stop])
+                .enumerate()
+                .find_map(|(i, end)| {
+                    let len = end - from;
+                    from = end + 1;
+                    (len > max_field_bytes).then_some((i, len))
+                });
+            if let Some((i, len)) = long {
+                malformed.push(MalformedRow {
+                    row: this_line,
+                    message: too_long_message(this_line, &columns[i], len, max_field_bytes),
+                    raw: record.to_string(),
+                });
+                continue;
+            }
         }
         let mut from = first;
         for (end, column) in ends.iter().copied().chain([stop]).zip(texts.iter_mut()) {
@@ -522,22 +708,20 @@ fn field_count_message(line: u64, found: usize, width: usize, delimiter: u8) -> 
     )
 }
 
-fn raw_line(record: &csv::ByteRecord, delimiter: u8) -> String {
-    raw_text(&record.iter().collect::<Vec<_>>().join(&[delimiter][..]))
+/// A record's text for the quarantine, whole, in the file's encoding
+/// (invalid bytes replaced).
+fn raw_text(bytes: &[u8], encoding: Encoding) -> String {
+    match decode(bytes, encoding) {
+        Ok(text) => text.into_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
-/// A record's text for the quarantine: lossy UTF-8, cut at 500 bytes.
-fn raw_text(bytes: &[u8]) -> String {
-    let mut text = String::from_utf8_lossy(bytes).into_owned();
-    if text.len() > 500 {
-        let mut cut = 500;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
+/// The message of a field longer than [`InputConfig::max_field_bytes`].
+fn too_long_message(line: u64, column: &str, len: usize, max: usize) -> String {
+    format!(
+        "line {line}: column \"{column}\" holds {len} bytes, more than [input] max_field_bytes = {max}; a stray quote, or a field no export has?"
+    )
 }
 
 impl Source for CsvSource {
@@ -572,6 +756,17 @@ impl Source for CsvSource {
             if let Some(end) = last_record_end(&bytes) {
                 break end;
             }
+            // No record ends in what was read: a quote is open. Past the
+            // longest record the bounds allow it is a malformed region (the
+            // chunk's parser reads it line by line), so the chunk ends at
+            // its last line break instead of growing to the next quote,
+            // which may be the end of the file.
+            let longest = self.columns.len() * (self.max_field_bytes + 3) + 2;
+            if bytes.len() > longest
+                && let Some(lf) = memchr::memrchr(b'\n', &bytes)
+            {
+                break lf + 1;
+            }
         };
         if bytes.is_empty() {
             return Ok(None);
@@ -594,6 +789,10 @@ impl Source for CsvSource {
             needed: self.needed.clone(),
             blank_lines: Arc::clone(&self.blank_lines),
             path: self.path.clone(),
+            max_field_bytes: self.max_field_bytes,
+            max_field_lines: self.max_field_lines,
+            multi_line: Arc::clone(&self.multi_line),
+            region_lines: Arc::clone(&self.region_lines),
         };
         Ok(Some(Box::new(move || chunk.parse())))
     }
@@ -614,6 +813,18 @@ impl Source for CsvSource {
         let blank = self.blank_lines.load(Ordering::Relaxed);
         if blank > 0 {
             notes.push(format!("{blank} blank line(s) skipped (not rows)"));
+        }
+        let inner = self.multi_line.load(Ordering::Relaxed);
+        if inner > 0 {
+            notes.push(format!(
+                "{inner} line break(s) inside quoted fields: those records span several lines, so rows read are fewer than the file's lines"
+            ));
+        }
+        let region = self.region_lines.load(Ordering::Relaxed);
+        if region > 0 {
+            notes.push(format!(
+                "{region} line(s) where a quote was left open across records (a stray quote) were read one line at a time: a line that is a whole record on its own is read, the others are quarantined as malformed lines"
+            ));
         }
         notes
     }
@@ -694,15 +905,108 @@ mod tests {
         for chunk in [1, 7, 23, 64] {
             assert_eq!(read_all(&path, chunk), whole, "chunks of {chunk} bytes");
         }
-        // A quote left open at the end: one malformed record from its own line on.
+        // A quote left open at the end: its lines are read one at a time,
+        // and neither is a record of three fields.
         text.push_str("99;\"open;x\r\n100;y\r\n");
         std::fs::write(&path, &text).unwrap();
         let last_line = 1 + text.matches('\n').count() as u64 - 2;
         let open = read_all(&path, CHUNK_BYTES);
-        assert_eq!(open.2.last(), Some(&last_line));
+        assert_eq!(open.2[open.2.len() - 2..], [last_line, last_line + 1]);
+        assert_eq!(open.0.len(), whole.0.len());
         for chunk in [1, 7, 23, 64] {
             assert_eq!(read_all(&path, chunk), open, "chunks of {chunk} bytes");
         }
+    }
+
+    /// Every line of a file with stray quotes: what the quarantine and the
+    /// rows must be, however the file is cut into chunks.
+    #[test]
+    fn a_stray_quote_costs_its_own_line_not_the_records_after_it() {
+        let mut text = String::from("id;unit;n\n");
+        for i in 2..=400 {
+            match i {
+                // A stray quote at a field's start, closed by another 100 lines on.
+                50 | 150 => text.push_str(&format!("{i};\"Rotterdam;1\n")),
+                // A legitimate quoted line break: one record over two lines.
+                200 => text.push_str(&format!("{i};\"two\nlines\";1\n")),
+                201 => continue,
+                // One left open to the end of the file.
+                300 => text.push_str(&format!("{i};Utrecht;\"1\n")),
+                _ => text.push_str(&format!("{i};Utrecht;1\n")),
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, &text).unwrap();
+        let whole = read_all(&path, CHUNK_BYTES);
+        assert_eq!(whole.2, [50, 150, 300]);
+        let rows = &whole.0;
+        assert_eq!(rows.len(), 399 - 1 - 3);
+        assert!(rows.contains(&49) && rows.contains(&51) && rows.contains(&149));
+        assert!(rows.contains(&200) && !rows.contains(&201) && rows.contains(&301));
+        assert_eq!(rows.last(), Some(&400));
+        for chunk in [1, 7, 64, 1000] {
+            assert_eq!(read_all(&path, chunk), whole, "chunks of {chunk} bytes");
+        }
+        // The open quote from line 300 to the end is cut off by the bound
+        // on a record's length (three fields of 20 bytes), not carried to
+        // the end of the file: same rows, small chunks.
+        let mut src = CsvSource::open(
+            &path,
+            &InputConfig {
+                max_field_bytes: Some(20),
+                ..InputConfig::default()
+            },
+        )
+        .unwrap();
+        src.chunk_bytes = 16;
+        let (mut rows, mut bad, mut largest) = (Vec::new(), Vec::new(), 0);
+        while let Some(job) = src.next_batch().unwrap() {
+            largest = largest.max(src.carry.len());
+            let b = job().unwrap();
+            rows.extend(b.row_numbers);
+            bad.extend(b.malformed.iter().map(|m| m.row));
+        }
+        assert_eq!((rows, bad), (whole.0.clone(), whole.2.clone()));
+        // At most the longest record (3 × 23 + 2 bytes) and one read.
+        assert!(largest <= 71 + 16, "{largest}");
+    }
+
+    #[test]
+    fn a_field_past_the_bounds_is_a_malformed_line_kept_whole() {
+        let long = "x".repeat(10_001);
+        let many = "a\n".repeat(21);
+        let text = format!("id;unit;n\n1;{long};1\n2;\"{long}\";1\n3;\"{many}\";1\n4;Utrecht;1\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, &text).unwrap();
+        let mut src = CsvSource::open(&path, &InputConfig::default()).unwrap();
+        let (mut rows, mut bad) = (Vec::new(), Vec::new());
+        while let Some(job) = src.next_batch().unwrap() {
+            let b = job().unwrap();
+            rows.extend(b.row_numbers);
+            bad.extend(b.malformed);
+        }
+        // Line 4 opens a quote over 21 line breaks: its 22 lines are read
+        // one by one, none a record (each "a" is one field; the last `";1`).
+        assert_eq!(rows, [26]);
+        assert_eq!(bad[0].row, 2);
+        assert!(
+            bad[0].message.contains("column \"unit\" holds 10001 bytes"),
+            "{}",
+            bad[0].message
+        );
+        assert_eq!(bad[0].raw, format!("1;{long};1"));
+        assert_eq!(bad[1].row, 3);
+        assert_eq!(bad[1].raw, format!("2;\"{long}\";1"));
+        assert_eq!(bad.len(), 2 + 22);
+        assert!(
+            src.notes()
+                .iter()
+                .any(|n| n.contains("22 line(s) where a quote was left open")),
+            "{:?}",
+            src.notes()
+        );
     }
 
     /// A chunk of `text` after a header of three columns.
@@ -717,6 +1021,10 @@ mod tests {
             needed: vec![true, false, true],
             blank_lines: Arc::default(),
             path: PathBuf::from("t.csv"),
+            max_field_bytes: 10_000,
+            max_field_lines: 20,
+            multi_line: Arc::default(),
+            region_lines: Arc::default(),
         }
     }
 
