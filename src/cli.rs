@@ -16,7 +16,7 @@ use stopaudit_core::threshold_test::FitSettings;
 #[derive(Debug, Parser)]
 #[command(name = "stopaudit", version, about, long_about = None)]
 pub struct Cli {
-    /// Worker threads, at least 1 (default: all cores). Results do not depend on it.
+    /// Worker threads, at least 1 (default: all cores; at most 8 per core). Results do not depend on it.
     #[arg(long, global = true, value_parser = parse_threads)]
     pub threads: Option<usize>,
 

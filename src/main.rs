@@ -51,6 +51,9 @@ fn main() {
         Ok(s) => s,
         Err(e) => exit_with(&e),
     };
+    if let Some(note) = &settings.threads_note {
+        eprintln!("note: {note}");
+    }
     if settings.threads_chosen {
         // polars reads its thread count once, from the environment.
         // SAFETY: no other thread exists yet (nothing parallel has run).

@@ -43,6 +43,8 @@ pub struct Settings {
     pub threads: usize,
     /// Whether `--threads` was given (polars then gets the same count).
     pub threads_chosen: bool,
+    /// Why `--threads` was lowered, for standard error.
+    pub threads_note: Option<String>,
     /// The command with its settings.
     pub command: Resolved,
 }
@@ -54,6 +56,10 @@ pub struct Environment {
     pub pseudonym_key: Option<OsString>,
     /// The duplicate check's memory limits.
     pub id_limits: IdLimits,
+    /// The day of the run (UTC), read from the clock once: stops dated more
+    /// than a year after it are implausible unless `[input] latest_date`
+    /// says otherwise.
+    pub today: chrono::NaiveDate,
 }
 
 impl Environment {
@@ -84,6 +90,7 @@ impl Environment {
         Ok(Environment {
             pseudonym_key: env(pseudonym::KEY_VARIABLE),
             id_limits,
+            today: chrono::Utc::now().date_naive(),
         })
     }
 }
@@ -120,6 +127,8 @@ pub struct Reading {
     pub id_limits: IdLimits,
     /// Worker threads.
     pub threads: usize,
+    /// Stops dated outside this range are quarantined (`implausible_date`).
+    pub plausible_dates: (chrono::NaiveDate, chrono::NaiveDate),
 }
 
 impl Reading {
@@ -140,6 +149,7 @@ impl Reading {
                 (config, codes, None)
             }
         };
+        let plausible_dates = config.input.plausible_dates(env.today);
         Ok(Reading {
             inputs: stopaudit_io::scan::expand_inputs(&src.inputs)?,
             config,
@@ -149,6 +159,7 @@ impl Reading {
             progress: !src.quiet,
             id_limits: env.id_limits,
             threads,
+            plausible_dates,
         })
     }
 
@@ -162,6 +173,7 @@ impl Reading {
             progress: self.progress,
             id_limits: self.id_limits,
             threads: self.threads,
+            plausible_dates: self.plausible_dates,
         }
     }
 }
@@ -222,9 +234,21 @@ impl Settings {
     /// the environment. `command_line` is the quoted command, for reports.
     pub fn resolve(cli: Cli, env: &Environment, command_line: String) -> Result<Settings> {
         let threads_chosen = cli.threads.is_some();
-        let threads = cli.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        });
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // More threads than a few per core only cost: 100,000 of them took
+        // over a minute to start before any work.
+        let most = MAX_THREADS_PER_CORE * cores;
+        let mut threads_note = None;
+        let threads = match cli.threads {
+            Some(n) if n > most => {
+                threads_note = Some(format!(
+                    "--threads {n}: using {most} ({MAX_THREADS_PER_CORE} per core, {cores} cores)"
+                ));
+                most
+            }
+            Some(n) => n,
+            None => cores,
+        };
         let command = match cli.command {
             Command::Schema {
                 example_config,
@@ -387,11 +411,125 @@ impl Settings {
                 })
             }
         };
+        refuse_outputs_onto_inputs(&command)?;
         Ok(Settings {
             threads,
             threads_chosen,
+            threads_note,
             command,
         })
+    }
+}
+
+/// `--threads` above this many per core is lowered to it.
+pub const MAX_THREADS_PER_CORE: usize = 8;
+
+/// Refuses a run whose output would replace one of its inputs: an output
+/// file that is (or resolves to, through links) an input, or an output
+/// folder that holds one (`analyze in.csv --out in.csv` replaced the export).
+fn refuse_outputs_onto_inputs(command: &Resolved) -> Result<()> {
+    let (inputs, files, folders): (Vec<&Path>, Vec<&Path>, Vec<&Path>) = match command {
+        Resolved::Validate(v) => (
+            v.reading.inputs.iter().map(PathBuf::as_path).collect(),
+            v.quarantine.iter().map(PathBuf::as_path).collect(),
+            vec![],
+        ),
+        Resolved::Analyze(a) => {
+            let out = a.out.as_deref();
+            let (file, folder) = if a.format == AnalyzeFormat::Csv {
+                (None, out)
+            } else {
+                (out, None)
+            };
+            (
+                a.audit
+                    .reading
+                    .inputs
+                    .iter()
+                    .map(PathBuf::as_path)
+                    .collect(),
+                a.quarantine.as_deref().into_iter().chain(file).collect(),
+                folder.into_iter().collect(),
+            )
+        }
+        Resolved::Report(r) => (
+            r.audit
+                .reading
+                .inputs
+                .iter()
+                .map(PathBuf::as_path)
+                .collect(),
+            vec![],
+            vec![r.output.out.as_path()],
+        ),
+        Resolved::Demo(d) => (
+            d.audit
+                .reading
+                .inputs
+                .iter()
+                .map(PathBuf::as_path)
+                .collect(),
+            vec![],
+            vec![d.out.as_path()],
+        ),
+        Resolved::ThresholdTest(t) => (
+            vec![t.input.as_path()],
+            t.out.as_deref().into_iter().collect(),
+            vec![],
+        ),
+        _ => return Ok(()),
+    };
+    let inputs: Vec<(PathBuf, PathBuf)> = inputs
+        .iter()
+        .filter_map(|p| Some((p.to_path_buf(), std::fs::canonicalize(p).ok()?)))
+        .collect();
+    for out in files {
+        let Some(resolved) = resolve_output(out) else {
+            continue;
+        };
+        if let Some((input, _)) = inputs.iter().find(|(_, i)| *i == resolved) {
+            let via = if input == out {
+                String::new()
+            } else {
+                format!(" ({})", input.display())
+            };
+            return Err(Error::Usage(format!(
+                "{} is an input of this run{via}: writing the output there would replace it; choose another output path",
+                out.display(),
+            )));
+        }
+    }
+    for folder in folders {
+        let Some(resolved) = resolve_output(folder) else {
+            continue;
+        };
+        if let Some((input, _)) = inputs.iter().find(|(_, i)| i.starts_with(&resolved)) {
+            return Err(Error::Usage(format!(
+                "the output folder {} holds an input of this run ({}): write the output to a folder of its own",
+                folder.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where an output path resolves to: itself if it exists, else its nearest
+/// existing ancestor resolved with the rest appended; `None` if nothing of
+/// it resolves.
+fn resolve_output(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return Some(p);
+    }
+    let absolute = std::path::absolute(path).ok()?;
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(p) = std::fs::canonicalize(at) {
+            return Some(rest.iter().rev().fold(p, |p, part| p.join(part)));
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = at.parent()?;
     }
 }
 

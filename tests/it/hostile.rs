@@ -87,3 +87,159 @@ fn a_stray_quote_quarantines_its_own_line_and_swallows_nothing() {
     let units = std::fs::read_to_string(out.join("counts_by_unit.csv")).unwrap();
     assert!(units.lines().all(|l| l.len() < 200), "a long unit line");
 }
+
+/// The export's first `n` data lines with the date of some replaced.
+fn with_dates(clean: &Path, name: &str, n: usize, dates: &[(usize, &str)]) -> PathBuf {
+    edited(clean, name, |l| {
+        l.truncate(n + 1);
+        let date = l[0]
+            .trim_start_matches('\u{feff}')
+            .split(';')
+            .position(|h| h == "Datum")
+            .unwrap();
+        for &(line, d) in dates {
+            let mut f: Vec<String> = l[line - 1].split(';').map(str::to_string).collect();
+            f[date] = d.to_string();
+            l[line - 1] = f.join(";");
+        }
+    })
+}
+
+#[test]
+fn two_digit_and_implausible_years_are_quarantined_not_read_as_antiquity() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = export(dir.path(), 200);
+    // One year-0 row among 59 made 8,801 quarters and a 207 MB JSON;
+    // 05-03-25 was read as the year 5.
+    let dates = [
+        (2, "05-03-25"),
+        (3, "31-12-24"),
+        (4, "01-01-0000"),
+        (5, "15-06-1900"),
+        (6, "01-01-2200"),
+    ];
+    let path = with_dates(&clean, "dates.csv", 59, &dates);
+    let run = |config: Option<&Path>| {
+        let mut cmd = stopaudit();
+        cmd.args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"])
+            .arg(&path);
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        json_of(&mut cmd)
+    };
+    let a = run(None);
+    let p = &a["provenance"];
+    assert_eq!(p["rows_read"], 59);
+    assert_eq!(p["quarantine_reasons"]["invalid_datetime"], 2, "{p}");
+    assert_eq!(p["quarantine_reasons"]["implausible_date"], 3, "{p}");
+    assert!(p["first_stop"].as_str().unwrap() >= "2025");
+    assert!(serde_json::to_string(&a).unwrap().len() < 2_000_000);
+
+    // Read by the documented rule: day-month-20yy.
+    let config = dir.path().join("dates.toml");
+    std::fs::write(&config, "[input]\ntwo_digit_years = \"20xx\"\n").unwrap();
+    let b = run(Some(&config));
+    let p = &b["provenance"];
+    assert!(
+        p["quarantine_reasons"].get("invalid_datetime").is_none(),
+        "{p}"
+    );
+    assert_eq!(p["quarantine_reasons"]["implausible_date"], 3);
+    assert!(
+        p["first_stop"].as_str().unwrap().starts_with("2024-12-31"),
+        "{p}"
+    );
+
+    // The range is configurable, and checked.
+    std::fs::write(
+        &config,
+        "[input]\nearliest_date = 1900-01-01\nlatest_date = 2199-12-31\n",
+    )
+    .unwrap();
+    let c = run(Some(&config));
+    assert_eq!(c["provenance"]["quarantine_reasons"]["implausible_date"], 2);
+    std::fs::write(
+        &config,
+        "[input]\nearliest_date = 2026-01-01\nlatest_date = 2025-12-31\n",
+    )
+    .unwrap();
+    let out = stopaudit()
+        .args(["analyze", "--quiet", "--config"])
+        .arg(&config)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("earliest_date"));
+}
+
+#[test]
+fn an_output_onto_an_input_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path(), 100);
+    let before = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.csv");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&input, &link).unwrap();
+    let refused = |args: &[&std::ffi::OsStr], says: &str| {
+        let out = stopaudit().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(std::fs::read(&input).unwrap(), before, "{args:?}");
+    };
+    let i = input.as_os_str();
+    refused(
+        &["analyze".as_ref(), i, "--out".as_ref(), i],
+        "is an input of this run",
+    );
+    refused(
+        &["analyze".as_ref(), i, "--quarantine".as_ref(), i],
+        "is an input of this run",
+    );
+    #[cfg(unix)]
+    refused(
+        &[
+            "validate".as_ref(),
+            i,
+            "--quarantine".as_ref(),
+            link.as_os_str(),
+        ],
+        "is an input of this run",
+    );
+    refused(
+        &[
+            "analyze".as_ref(),
+            i,
+            "--format".as_ref(),
+            "csv".as_ref(),
+            "--out".as_ref(),
+            dir.path().as_os_str(),
+        ],
+        "holds an input of this run",
+    );
+    refused(
+        &[
+            "report".as_ref(),
+            i,
+            "--out".as_ref(),
+            dir.path().as_os_str(),
+        ],
+        "holds an input of this run",
+    );
+}
+
+#[test]
+fn absurd_thread_counts_are_lowered_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path(), 100);
+    let out = stopaudit()
+        .args(["analyze", "--quiet", "--threads", "100000"])
+        .arg(&input)
+        .succeeds();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--threads 100000: using"), "{err}");
+}

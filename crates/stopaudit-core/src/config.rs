@@ -120,12 +120,65 @@ pub struct InputConfig {
     /// [`DEFAULT_MAX_FIELD_LINES`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_field_lines: Option<u64>,
+    /// How a date with a two-digit year (`05-03-25`) is read: `quarantine`
+    /// (the default: `invalid_datetime`) or `20xx` (day-month-year, in
+    /// 2000–2099).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_digit_years: Option<TwoDigitYears>,
+    /// Stops dated before this day are quarantined as `implausible_date`
+    /// (default [`DEFAULT_EARLIEST_DATE`]).
+    #[serde(
+        default,
+        deserialize_with = "toml_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub earliest_date: Option<NaiveDate>,
+    /// Stops dated after this day are quarantined as `implausible_date`
+    /// (default: one year after the day of the run).
+    #[serde(
+        default,
+        deserialize_with = "toml_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub latest_date: Option<NaiveDate>,
     /// Excel sheet name (default: the first sheet).
     pub sheet: Option<String>,
     /// Parquet reader: `native` (default; keeps dictionary codes) or `polars`
     /// (polars' streaming scan). Both give the same results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parquet_reader: Option<ParquetReader>,
+}
+
+/// See [`InputConfig::two_digit_years`].
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum TwoDigitYears {
+    /// Quarantined as an invalid date-time (the default).
+    #[default]
+    #[serde(rename = "quarantine")]
+    Quarantine,
+    /// Day-month-year with the year in 2000–2099 (`05-03-25` is 5 March 2025).
+    #[serde(rename = "20xx")]
+    Twenty,
+}
+
+/// Default of [`InputConfig::earliest_date`]: no ProCo registration is older.
+pub const DEFAULT_EARLIEST_DATE: (i32, u32, u32) = (2000, 1, 1);
+
+impl InputConfig {
+    /// The range of plausible stop dates: `[earliest_date, latest_date]`,
+    /// the latter by default a year after `today` (the run's date).
+    pub fn plausible_dates(&self, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let (y, m, d) = DEFAULT_EARLIEST_DATE;
+        let earliest = self
+            .earliest_date
+            .unwrap_or_else(|| NaiveDate::from_ymd_opt(y, m, d).expect("a date"));
+        let latest = self.latest_date.unwrap_or_else(|| {
+            today
+                .checked_add_months(chrono::Months::new(12))
+                .unwrap_or(NaiveDate::MAX)
+        });
+        (earliest, latest)
+    }
 }
 
 /// Default of [`InputConfig::max_field_bytes`].
@@ -279,6 +332,13 @@ impl Config {
         }
         if let Some(d) = &self.input.delimiter {
             delimiter_byte(d)?;
+        }
+        if let (Some(a), Some(b)) = (self.input.earliest_date, self.input.latest_date)
+            && a > b
+        {
+            return Err(Error::Config(format!(
+                "[input] earliest_date {a} is after latest_date {b}"
+            )));
         }
         if self.input.max_field_bytes == Some(0) {
             return Err(Error::Config(

@@ -29,6 +29,9 @@ pub enum Reason {
     InvalidValue,
     /// `contraband_found` is true but `search_conducted` is false.
     ContrabandWithoutSearch,
+    /// `stopped_at` falls outside `[input] earliest_date`–`latest_date`
+    /// (by default 2000 to a year after the run): a typed year 0, 1900 or 2200.
+    ImplausibleDate,
     /// `stopped_at` falls outside the configured `[period]`.
     OutsidePeriod,
     /// The `stop_id` was seen before (the first occurrence is kept).
@@ -37,13 +40,14 @@ pub enum Reason {
 
 impl Reason {
     /// All reasons, in the order they are checked.
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::MalformedLine,
         Reason::MissingRequired,
         Reason::InvalidDatetime,
         Reason::UnknownCategory,
         Reason::InvalidValue,
         Reason::ContrabandWithoutSearch,
+        Reason::ImplausibleDate,
         Reason::OutsidePeriod,
         Reason::DuplicateStopId,
     ];
@@ -57,6 +61,7 @@ impl Reason {
             Reason::UnknownCategory => "unknown_category",
             Reason::InvalidValue => "invalid_value",
             Reason::ContrabandWithoutSearch => "contraband_without_search",
+            Reason::ImplausibleDate => "implausible_date",
             Reason::OutsidePeriod => "outside_period",
             Reason::DuplicateStopId => "duplicate_stop_id",
         }

@@ -40,8 +40,53 @@ pub(crate) enum ParsedDateTime {
     Instant(i64),
 }
 
-/// Parses one date-time text. The error says what was wrong, for the quarantine message.
-pub(crate) fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDateTime, String> {
+/// The date part of a date-time text with a two-digit year read by
+/// `[input] two_digit_years`: `None` when the year has four digits (or the
+/// text is no date of three numbers, left to the formats); the text with a
+/// four-digit year when the rule allows it; an error otherwise. chrono's
+/// `%Y` takes any number of digits, so `05-03-25` read as ISO was 25 March
+/// of the year 5.
+fn four_digit_year(s: &str, twenty: bool) -> Result<Option<String>, String> {
+    let end = s.find([' ', 'T']).unwrap_or(s.len());
+    let (date, rest) = s.split_at(end);
+    let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
+    if parts.len() != 3
+        || !parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Ok(None);
+    }
+    let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+    if (lens[0] == 4 && lens[1] <= 2 && lens[2] <= 2)
+        || (lens[2] == 4 && lens[0] <= 2 && lens[1] <= 2)
+    {
+        return Ok(None);
+    }
+    if lens == [2, 2, 2] || (lens[2] == 2 && lens[0] <= 2 && lens[1] <= 2) {
+        if twenty {
+            let sep = &date[parts[0].len()..parts[0].len() + 1];
+            return Ok(Some(format!(
+                "{}{sep}{}{sep}20{}{rest}",
+                parts[0], parts[1], parts[2]
+            )));
+        }
+        return Err(format!(
+            "\"{s}\" has a two-digit year: day-month-year or year-month-day? Export four-digit years, or set [input] two_digit_years = \"20xx\" to read it as day-month-20yy"
+        ));
+    }
+    Err(format!(
+        "\"{s}\" has no four-digit year (expected e.g. 2025-03-05 or 05-03-2025)"
+    ))
+}
+
+/// Parses one date-time text. The error says what was wrong, for the
+/// quarantine message. `twenty`: `[input] two_digit_years = "20xx"`.
+pub(crate) fn parse_datetime(
+    raw: &str,
+    custom: Option<&str>,
+    twenty: bool,
+) -> Result<ParsedDateTime, String> {
     let s = raw.trim();
     if let Some(fmt) = custom {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
@@ -51,6 +96,8 @@ pub(crate) fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDa
             return Ok(ParsedDateTime::Instant(dt.timestamp_millis()));
         }
     }
+    let fixed = four_digit_year(s, twenty)?;
+    let s = fixed.as_deref().unwrap_or(s);
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(ParsedDateTime::Instant(dt.timestamp_millis()));
     }
@@ -64,7 +111,7 @@ pub(crate) fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDa
             return Ok(ParsedDateTime::Local(dt));
         }
     }
-    if parse_date(s).is_ok() {
+    if parse_date(s, twenty).is_ok() {
         return Err(format!("\"{s}\" has a date but no time of day"));
     }
     Err(format!(
@@ -75,11 +122,14 @@ pub(crate) fn parse_datetime(raw: &str, custom: Option<&str>) -> Result<ParsedDa
     ))
 }
 
-/// Parses a date-only text (for a separate date column).
-pub(crate) fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+/// Parses a date-only text (for a separate date column); `twenty` as in
+/// [`parse_datetime`].
+pub(crate) fn parse_date(raw: &str, twenty: bool) -> Result<NaiveDate, String> {
     let s = raw.trim();
     // A date column exported with a midnight time ("05-03-2025 00:00") is common.
     let date_part = s.split([' ', 'T']).next().unwrap_or(s);
+    let fixed = four_digit_year(date_part, twenty)?;
+    let date_part = fixed.as_deref().unwrap_or(date_part);
     for fmt in DATE_FORMATS {
         if let Ok(d) = NaiveDate::parse_from_str(date_part, fmt) {
             return Ok(d);
@@ -174,7 +224,7 @@ mod tests {
     use stopaudit_core::config::NonexistentTime::{Quarantine, ShiftForward};
 
     fn local(s: &str) -> NaiveDateTime {
-        match parse_datetime(s, None).unwrap() {
+        match parse_datetime(s, None, false).unwrap() {
             ParsedDateTime::Local(l) => l,
             other => panic!("{other:?}"),
         }
@@ -200,9 +250,9 @@ mod tests {
 
     #[test]
     fn offsets_make_instants() {
-        let p = parse_datetime("2025-03-05T14:30:00+01:00", None).unwrap();
+        let p = parse_datetime("2025-03-05T14:30:00+01:00", None, false).unwrap();
         assert_eq!(p, ParsedDateTime::Instant(1_741_181_400_000));
-        let z = parse_datetime("2025-03-05T13:30:00Z", None).unwrap();
+        let z = parse_datetime("2025-03-05T13:30:00Z", None, false).unwrap();
         assert_eq!(z, p);
     }
 
@@ -240,28 +290,62 @@ mod tests {
     }
 
     #[test]
+    fn two_digit_years_are_read_by_the_rule_or_refused() {
+        // chrono's %Y took "05-03-25" as ISO: 25 March of the year 5.
+        let e = parse_datetime("05-03-25 14:30", None, false).unwrap_err();
+        assert!(
+            e.contains("two-digit year") && e.contains("two_digit_years"),
+            "{e}"
+        );
+        assert!(
+            parse_date("31-12-24", false)
+                .unwrap_err()
+                .contains("two-digit year")
+        );
+        assert_eq!(
+            parse_datetime("05-03-25 14:30", None, true).unwrap(),
+            ParsedDateTime::Local(local("2025-03-05 14:30"))
+        );
+        assert_eq!(
+            parse_date("31/12/24", true).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 12, 31).unwrap()
+        );
+        // Four digits are read as before; three or five are no year.
+        assert_eq!(
+            parse_datetime("2025-03-05 14:30", None, true).unwrap(),
+            ParsedDateTime::Local(local("2025-03-05 14:30"))
+        );
+        assert!(
+            parse_datetime("05-03-025 14:30", None, true)
+                .unwrap_err()
+                .contains("four-digit year")
+        );
+        assert!(parse_date("05-03-20255", true).is_err());
+    }
+
+    #[test]
     fn bad_values_say_why() {
-        let e = parse_datetime("05-03-2025", None).unwrap_err();
+        let e = parse_datetime("05-03-2025", None, false).unwrap_err();
         assert!(e.contains("no time of day"), "{e}");
-        let e = parse_datetime("gisteren", None).unwrap_err();
+        let e = parse_datetime("gisteren", None, false).unwrap_err();
         assert!(e.contains("not a date-time"), "{e}");
-        assert!(parse_datetime("31-02-2025 10:00", None).is_err());
+        assert!(parse_datetime("31-02-2025 10:00", None, false).is_err());
     }
 
     #[test]
     fn custom_format_first() {
-        let p = parse_datetime("20250305 1430", Some("%Y%m%d %H%M")).unwrap();
+        let p = parse_datetime("20250305 1430", Some("%Y%m%d %H%M"), false).unwrap();
         assert_eq!(p, ParsedDateTime::Local(local("2025-03-05 14:30")));
     }
 
     #[test]
     fn separate_date_and_time() {
         assert_eq!(
-            parse_date("05-03-2025").unwrap(),
+            parse_date("05-03-2025", false).unwrap(),
             NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()
         );
         assert_eq!(
-            parse_date("2025-03-05 00:00:00").unwrap(),
+            parse_date("2025-03-05 00:00:00", false).unwrap(),
             NaiveDate::from_ymd_opt(2025, 3, 5).unwrap()
         );
         assert_eq!(

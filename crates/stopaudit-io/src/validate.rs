@@ -52,6 +52,10 @@ pub(crate) struct Validator {
     nonexistent: NonexistentTime,
     datetime_format: Option<String>,
     period: (Option<NaiveDate>, Option<NaiveDate>),
+    /// `[input] earliest_date`–`latest_date`, resolved.
+    plausible: (NaiveDate, NaiveDate),
+    /// `[input] two_digit_years = "20xx"`.
+    twenty: bool,
     /// Per group attribute: normalised source value -> group.
     group_values: Vec<foldhash::HashMap<String, String>>,
 }
@@ -61,11 +65,14 @@ impl Validator {
         mapping: &ColumnMapping,
         codes: &CodeLists,
         tz: Tz,
-        nonexistent: NonexistentTime,
-        datetime_format: Option<&str>,
+        input: &stopaudit_core::config::InputConfig,
         period: (Option<NaiveDate>, Option<NaiveDate>),
+        plausible: (NaiveDate, NaiveDate),
         values: &BTreeMap<String, BTreeMap<String, String>>,
     ) -> Self {
+        let nonexistent = input.nonexistent_time.unwrap_or_default();
+        let datetime_format = input.datetime_format.as_deref();
+        let twenty = input.two_digit_years == Some(stopaudit_core::config::TwoDigitYears::Twenty);
         let group_values = mapping
             .groups
             .iter()
@@ -103,6 +110,8 @@ impl Validator {
             nonexistent,
             datetime_format: datetime_format.map(str::to_string),
             period,
+            plausible,
+            twenty,
             group_values,
         }
     }
@@ -400,7 +409,7 @@ impl Validator {
         let ok = |c: &Cell| !c.is_missing();
         let days: Vec<Option<NaiveDate>> = dates
             .iter()
-            .map(|c| ok(c).then(|| day_of(c).ok()).flatten())
+            .map(|c| ok(c).then(|| day_of(c, self.twenty).ok()).flatten())
             .collect();
         let clocks: Vec<Option<chrono::NaiveTime>> = times
             .iter()
@@ -459,12 +468,12 @@ impl Validator {
         invalid: &dyn Fn(String, String) -> Rejection,
     ) -> Result<ParsedDateTime, Rejection> {
         match cell {
-            Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref())
+            Cell::Text(s) => parse_datetime(s, self.datetime_format.as_deref(), self.twenty)
                 .or_else(|m| {
                     if !date_alone {
                         return Err(m);
                     }
-                    crate::datetime::parse_date(s)
+                    crate::datetime::parse_date(s, self.twenty)
                         .map(|d| ParsedDateTime::Local(d.and_hms_opt(0, 0, 0).expect("midnight")))
                 })
                 .map_err(|m| invalid(s.clone(), m)),
@@ -525,7 +534,7 @@ impl Validator {
                         },
                     ));
                 }
-                let day = day_of(d).map_err(|(v, m)| invalid(v, m))?;
+                let day = day_of(d, self.twenty).map_err(|(v, m)| invalid(v, m))?;
                 let clock = clock_of(t).map_err(|(v, m)| invalid(v, m))?;
                 ParsedDateTime::Local(NaiveDateTime::new(day, clock))
             }
@@ -554,12 +563,24 @@ impl Validator {
         }
     }
 
+    /// The plausible range (`implausible_date`), then `[period]` (`outside_period`).
     fn check_period(&self, ms: i64, stamp: impl FnOnce() -> String) -> Result<(), Rejection> {
+        let day = local_date(ms, self.tz);
+        let (earliest, latest) = self.plausible;
+        if day < earliest || day > latest {
+            return Err(Rejection::new(
+                Reason::ImplausibleDate,
+                "stopped_at",
+                stamp(),
+                format!(
+                    "{day} is not a plausible date of a stop (before {earliest} or after {latest}: a mistyped year?); [input] earliest_date and latest_date set the range"
+                ),
+            ));
+        }
         let (start, end) = self.period;
         if start.is_none() && end.is_none() {
             return Ok(());
         }
-        let day = local_date(ms, self.tz);
         let before = start.is_some_and(|s| day < s);
         let after = end.is_some_and(|e| day > e);
         if before || after {
@@ -596,9 +617,9 @@ impl Validator {
 }
 
 /// The date in a (present) date cell, or its text and what is wrong with it.
-fn day_of(d: &Cell) -> Result<NaiveDate, (String, String)> {
+fn day_of(d: &Cell, twenty: bool) -> Result<NaiveDate, (String, String)> {
     match d {
-        Cell::Text(s) => parse_date(s).map_err(|m| (s.clone(), m)),
+        Cell::Text(s) => parse_date(s, twenty).map_err(|m| (s.clone(), m)),
         Cell::Date(d) => Ok(*d),
         Cell::Local(dt) => Ok(dt.date()),
         other => {
@@ -980,9 +1001,12 @@ mod tests {
             &mapping,
             &CodeLists::default(),
             chrono_tz::Europe::Amsterdam,
-            NonexistentTime::Quarantine,
-            None,
+            &config.input,
             period,
+            (
+                NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+            ),
             &config.values,
         )
     }

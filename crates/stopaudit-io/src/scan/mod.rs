@@ -70,6 +70,9 @@ pub struct ScanSettings<'a> {
     pub id_limits: IdLimits,
     /// Worker threads: batches in flight are at most twice this and one.
     pub threads: usize,
+    /// Stops dated outside this range are quarantined as `implausible_date`
+    /// ([`stopaudit_core::config::InputConfig::plausible_dates`]).
+    pub plausible_dates: (chrono::NaiveDate, chrono::NaiveDate),
 }
 
 /// The inputs, opened and mapped, before any row is read.
@@ -257,9 +260,9 @@ fn scan_file(
             mapping,
             settings.codes,
             tz,
-            config.input.nonexistent_time.unwrap_or_default(),
-            config.input.datetime_format.as_deref(),
+            &config.input,
             (config.period.start, config.period.end),
+            settings.plausible_dates,
             &config.values,
         ),
         scope: settings.scope.clone(),
