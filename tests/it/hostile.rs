@@ -243,3 +243,47 @@ fn absurd_thread_counts_are_lowered_with_a_note() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--threads 100000: using"), "{err}");
 }
+
+#[test]
+fn json_lines_columns_are_every_objects_keys_named_as_csv_headers() {
+    // The nationality key is missing from the first object, and written
+    // with a trailing space in half of the others: it was dropped for
+    // every row, or every value became "unknown".
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "{\"stop_id\": \"J0\", \"stopped_at\": \"2025-06-01 09:00\", \"justification\": \"behaviour\", \"outcome\": \"fine\"}\n",
+    );
+    for i in 1..=40 {
+        let key = if i % 2 == 0 {
+            "nationality "
+        } else {
+            "nationality"
+        };
+        let group = if i % 4 < 2 { "Pools" } else { "Nederlands" };
+        text.push_str(&format!(
+            "{{\"stop_id\": \"J{i}\", \"stopped_at\": \"2025-06-{:02} 10:00\", \"justification\": \"behaviour\", \"outcome\": \"fine\", \"{key}\": \"{group}\"}}\n",
+            i % 28 + 1
+        ));
+    }
+    let path = dir.path().join("stops.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let a = json_of(
+        stopaudit()
+            .args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"])
+            .arg(&path),
+    );
+    assert_eq!(a["provenance"]["rows_analyzed"], 41);
+    let rows = a["counts"]["by_group_justification_outcome"]
+        .as_array()
+        .unwrap();
+    let stops = |group: &str| -> u64 {
+        rows.iter()
+            .filter(|r| r["attribute"] == "nationality" && r["group"] == group)
+            .map(|r| r["stops"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        (stops("Pools"), stops("Nederlands"), stops("unknown")),
+        (20, 20, 1)
+    );
+}

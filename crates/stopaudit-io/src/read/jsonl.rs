@@ -1,10 +1,12 @@
 //! JSON Lines: one JSON object per line.
 //!
-//! The columns are the keys of the first object; later objects are matched by
-//! key (a missing key is an empty value, extra keys are noted). A line that is
-//! not a JSON object is a malformed row.
+//! The columns are the union of the keys of every object (a first pass over
+//! the file reads the keys only), named as CSV headers are (trimmed: a key
+//! `"Nationaliteit "` is the column `Nationaliteit`, and keys that trim to
+//! the same name are one column). A key an object lacks is an empty value.
+//! A line that is not a JSON object is a malformed row.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::batch::{Cell, ColumnBatch, MalformedRow, RawBatch};
-use super::source::{BATCH_ROWS, BatchJob, Source, clean_header};
+use super::source::{BATCH_ROWS, BatchJob, Source};
 use stopaudit_core::error::{Error, Result};
 
 pub(crate) struct JsonlSource {
@@ -24,23 +26,84 @@ pub(crate) struct JsonlSource {
     line: u64,
     position: u64,
     total_bytes: u64,
-    extra_keys: BTreeSet<String>,
+    /// Column of every key as the file writes it.
+    index: HashMap<String, usize>,
     done: bool,
+}
+
+/// At most this many distinct keys: a stop export has tens.
+pub(crate) const MAX_KEYS: usize = 1_000;
+
+/// The column name of a key: as a CSV header is cleaned (trimmed, BOM
+/// dropped), `column_N` for an empty one.
+fn column_name(key: &str, n: usize) -> String {
+    let name = key.trim().trim_start_matches('\u{feff}').trim();
+    if name.is_empty() {
+        format!("column_{n}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// The columns of a JSON Lines file: every key of every object, in order of
+/// first appearance, and each raw key's column. Lines that are not objects
+/// are skipped here (they are malformed rows when read).
+fn keys_of(path: &Path) -> Result<(Vec<String>, HashMap<String, usize>)> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let (mut columns, mut index) = (Vec::<String>::new(), HashMap::new());
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        let text = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
+        let Ok(keys) = serde_json::from_slice::<BTreeMap<String, serde::de::IgnoredAny>>(text)
+        else {
+            continue;
+        };
+        for key in keys.into_keys() {
+            if index.contains_key(&key) {
+                continue;
+            }
+            let name = column_name(&key, columns.len() + 1);
+            let at = *by_name.entry(name.clone()).or_insert_with(|| {
+                columns.push(name);
+                columns.len() - 1
+            });
+            if columns.len() > MAX_KEYS {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "the objects have more than {MAX_KEYS} distinct keys: not an export of stops (one object per stop, a key per field)"
+                    ),
+                ));
+            }
+            index.insert(key, at);
+        }
+    }
+    Ok((columns, index))
 }
 
 impl JsonlSource {
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let total_bytes = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let (columns, index) = keys_of(path)?;
         let mut src = JsonlSource {
             path: path.to_path_buf(),
             reader: BufReader::with_capacity(1 << 16, file),
-            columns: Vec::new(),
+            columns,
             pending: None,
             line: 0,
             position: 0,
             total_bytes,
-            extra_keys: BTreeSet::new(),
+            index,
             done: false,
         };
         // The first non-blank line must be an object: it defines the columns.
@@ -53,8 +116,6 @@ impl JsonlSource {
             }
             match serde_json::from_str::<Value>(line.trim_start_matches('\u{feff}')) {
                 Ok(Value::Object(map)) => {
-                    let (columns, _) = clean_header(map.keys().cloned().collect());
-                    src.columns = columns;
                     src.pending = Some((src.line, map));
                     break;
                 }
@@ -93,25 +154,31 @@ impl JsonlSource {
     }
 
     fn row(&mut self, map: Map<String, Value>) -> Vec<Cell> {
-        for key in map.keys() {
-            if !self.columns.contains(key) && self.extra_keys.len() < 20 {
-                self.extra_keys.insert(key.clone());
-            }
-        }
-        self.columns
-            .iter()
-            .map(|c| match map.get(c) {
-                None | Some(Value::Null) => Cell::Null,
-                Some(Value::String(s)) if s.trim().is_empty() => Cell::Null,
-                Some(Value::String(s)) => Cell::Text(s.clone()),
-                Some(Value::Bool(b)) => Cell::Bool(*b),
-                Some(Value::Number(n)) => match n.as_i64() {
+        let mut cells = vec![Cell::Null; self.columns.len()];
+        for (key, value) in map {
+            // Every key was seen by the first pass (a file changed since
+            // is read as far as its keys match).
+            let Some(&at) = self.index.get(&key) else {
+                continue;
+            };
+            let cell = match value {
+                Value::Null => Cell::Null,
+                Value::String(s) if s.trim().is_empty() => Cell::Null,
+                Value::String(s) => Cell::Text(s),
+                Value::Bool(b) => Cell::Bool(b),
+                Value::Number(n) => match n.as_i64() {
                     Some(i) => Cell::Int(i),
                     None => Cell::Float(n.as_f64().unwrap_or(f64::NAN)),
                 },
-                Some(other) => Cell::Text(other.to_string()),
-            })
-            .collect()
+                other => Cell::Text(other.to_string()),
+            };
+            // Two keys of one object that name the same column: the first
+            // with a value counts.
+            if matches!(cells[at], Cell::Null) {
+                cells[at] = cell;
+            }
+        }
+        cells
     }
 }
 
@@ -148,7 +215,7 @@ impl Source for JsonlSource {
                 Ok(_) => batch.malformed.push(MalformedRow {
                     row: line,
                     message: format!("line {line} is JSON but not an object"),
-                    raw: text.chars().take(500).collect(),
+                    raw: text.clone(),
                 }),
                 Err(e) => batch.malformed.push(MalformedRow {
                     row: line,
@@ -157,7 +224,7 @@ impl Source for JsonlSource {
                     } else {
                         format!("line {line} is not valid JSON: {e}")
                     },
-                    raw: text.trim_start_matches('\u{0}').chars().take(500).collect(),
+                    raw: text.trim_start_matches('\u{0}').to_string(),
                 }),
             }
         }
@@ -178,17 +245,25 @@ impl Source for JsonlSource {
     }
 
     fn notes(&self) -> Vec<String> {
-        if self.extra_keys.is_empty() {
-            Vec::new()
-        } else {
-            vec![format!(
-                "keys not in the first object were ignored: {}",
-                self.extra_keys
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )]
+        let mut merged: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for (key, &at) in &self.index {
+            if key != &self.columns[at] {
+                merged.entry(at).or_default().push(key);
+            }
         }
+        merged
+            .into_iter()
+            .map(|(at, mut keys)| {
+                keys.sort_unstable();
+                format!(
+                    "keys {} read as the column \"{}\"",
+                    keys.iter()
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.columns[at]
+                )
+            })
+            .collect()
     }
 }
