@@ -287,3 +287,35 @@ fn json_lines_columns_are_every_objects_keys_named_as_csv_headers() {
         (20, 20, 1)
     );
 }
+
+#[test]
+fn every_arrow_time_and_timestamp_unit_reads_the_same_stops() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/times");
+    let polars = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(polars.path(), "[input]\nparquet_reader = \"polars\"\n").unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "parquet" || e == "arrow")
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 24);
+    for file in &files {
+        for config in [None, Some(polars.path())] {
+            let mut cmd = stopaudit();
+            cmd.args(["validate", "--format", "json"]).arg(file);
+            if let Some(c) = config {
+                cmd.arg("--config").arg(c);
+            }
+            let v = json_of(&mut cmd);
+            let p = &v["provenance"];
+            let what = format!("{} {config:?}: {p}", file.display());
+            assert_eq!(p["rows_analyzed"], 6, "{what}");
+            assert_eq!(p["first_stop"], "2025-06-01T10:30:15+02:00", "{what}");
+            assert_eq!(p["last_stop"], "2025-06-06T15:30:15+02:00", "{what}");
+        }
+    }
+}

@@ -118,7 +118,18 @@ pub(crate) fn open(path: &Path, format: Format, input: &InputConfig) -> Result<B
                 None => Box::new(columnar::ColumnarSource::open(path, format)?),
             }
         }
-        Format::Parquet | Format::Ipc => Box::new(columnar::ColumnarSource::open(path, format)?),
+        Format::Parquet => match parquet::ParquetSource::open(path)? {
+            // polars' scan reads a time32[s] column 1,000× off.
+            Some(mut native) if !native.seconds_times().is_empty() => {
+                let columns = native.seconds_times().join(", ");
+                native.note(format!(
+                    "read by the native Parquet reader, not polars: polars reads the time32[s] column(s) {columns} 1,000 times off"
+                ));
+                Box::new(native)
+            }
+            _ => Box::new(columnar::ColumnarSource::open(path, format)?),
+        },
+        Format::Ipc => Box::new(columnar::ColumnarSource::open(path, format)?),
     })
 }
 

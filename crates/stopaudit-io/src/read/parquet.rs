@@ -39,7 +39,17 @@ const BATCH_ROWS: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 enum Kind {
     Text,
-    Timestamp { unit: TimeUnit, zoned: bool },
+    Timestamp {
+        unit: TimeUnit,
+        zoned: bool,
+    },
+    /// A time of day, in these units since midnight. The unit is the
+    /// Parquet column's own (TIME_MILLIS, _MICROS, _NANOS): pyarrow stores
+    /// a `time32[s]` column as milliseconds but names it seconds in the
+    /// Arrow schema it keeps, and reading it as seconds was 1,000× off.
+    Time {
+        per_second: i64,
+    },
     Date,
     Float,
     Integer,
@@ -54,6 +64,7 @@ pub(crate) struct ParquetSource {
     /// Rows of the current row group already handed out.
     done_in_group: usize,
     offset: u64,
+    notes: Vec<String>,
 }
 
 /// What every batch job needs to read its rows.
@@ -84,9 +95,18 @@ impl ParquetSource {
             return Ok(None); // nested columns
         }
         let mut fields = Vec::new();
-        for field in schema.iter_values() {
-            let Some(kind) = kind_of(&field.dtype) else {
-                return Ok(None);
+        for (field, column) in schema.iter_values().zip(metadata.schema().columns()) {
+            let kind = match &field.dtype {
+                ArrowDataType::Time32(_) | ArrowDataType::Time64(_) => {
+                    let Some(per_second) = time_unit(&column.descriptor.primitive_type) else {
+                        return Ok(None);
+                    };
+                    Kind::Time { per_second }
+                }
+                dtype => match kind_of(dtype) {
+                    Some(kind) => kind,
+                    None => return Ok(None),
+                },
             };
             fields.push((field.clone(), kind));
         }
@@ -104,7 +124,27 @@ impl ParquetSource {
             row_group: 0,
             done_in_group: 0,
             offset: 0,
+            notes: Vec::new(),
         }))
+    }
+}
+
+impl ParquetSource {
+    /// Columns whose Arrow schema says `time32[s]`: Parquet has no such
+    /// unit, the values are milliseconds, and polars' scan reads them as
+    /// seconds (1,000× off).
+    pub fn seconds_times(&self) -> Vec<String> {
+        self.file
+            .fields
+            .iter()
+            .filter(|(f, _)| f.dtype == ArrowDataType::Time32(TimeUnit::Second))
+            .map(|(f, _)| f.name.to_string())
+            .collect()
+    }
+
+    /// Adds a note for the run's summary.
+    pub fn note(&mut self, note: String) {
+        self.notes.push(note);
     }
 }
 
@@ -159,6 +199,16 @@ impl ParquetFile {
                     }
                 }
             }
+            // The stored integers, read as such: the unit is the column's.
+            Kind::Time { .. } => {
+                let physical = match meta.descriptor().descriptor.primitive_type.physical_type {
+                    polars_parquet::parquet::schema::types::PhysicalType::Int32 => {
+                        ArrowDataType::Int32
+                    }
+                    _ => ArrowDataType::Int64,
+                };
+                run(Field::new(field.name.clone(), physical, true)).map_err(engine)?
+            }
             _ => run(field.clone()).map_err(engine)?,
         };
         let unique = self.unique_text[c].load(Ordering::Relaxed);
@@ -167,6 +217,24 @@ impl ParquetFile {
             self.unique_text[c].store(true, Ordering::Relaxed);
         }
         Ok(raw)
+    }
+}
+
+/// Units per second of a Parquet time-of-day column, from its logical type
+/// (or the older converted type).
+fn time_unit(t: &polars_parquet::parquet::schema::types::PrimitiveType) -> Option<i64> {
+    use polars_parquet::parquet::schema::types::{
+        PrimitiveConvertedType, PrimitiveLogicalType, TimeUnit as Unit,
+    };
+    match (&t.logical_type, &t.converted_type) {
+        (Some(PrimitiveLogicalType::Time { unit, .. }), _) => Some(match unit {
+            Unit::Milliseconds => 1_000,
+            Unit::Microseconds => 1_000_000,
+            Unit::Nanoseconds => 1_000_000_000,
+        }),
+        (None, Some(PrimitiveConvertedType::TimeMillis)) => Some(1_000),
+        (None, Some(PrimitiveConvertedType::TimeMicros)) => Some(1_000_000),
+        _ => None,
     }
 }
 
@@ -269,6 +337,15 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
             };
             RawColumn::timestamps(integers(arrays).map(|v| v.map(to_ms)), *zoned)
         }
+        Kind::Time { per_second } => {
+            // As text the validator reads like a time column of a CSV
+            // file; a value outside one day is left as its number, which
+            // it quarantines.
+            let texts: Vec<Option<String>> = integers(arrays)
+                .map(|v| v.map(|v| time_text(v, *per_second)))
+                .collect();
+            RawColumn::from_texts(texts.len(), || texts.iter().map(Option::as_deref))
+        }
         Kind::Date => RawColumn::dates(integers(arrays)),
         Kind::Integer => RawColumn::integers(integers(arrays)),
         Kind::Float => RawColumn::floats(arrays.iter().flat_map(
@@ -284,6 +361,23 @@ fn to_raw(arrays: &[Box<dyn Array>], kind: &Kind, rows: usize, unique_text: bool
             },
         )),
     }
+}
+
+/// `HH:MM:SS.fff` of `v` units since midnight (`per_second` units a
+/// second), or the number itself when it is not within a day.
+fn time_text(v: i64, per_second: i64) -> String {
+    let day = 86_400 * per_second;
+    if !(0..day).contains(&v) {
+        return v.to_string();
+    }
+    let ms = v / (per_second / 1_000).max(1);
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1_000 % 60,
+        ms % 1_000
+    )
 }
 
 /// Adds a dictionary array's values and keys, renumbering its keys after
@@ -398,7 +492,7 @@ impl Source for ParquetSource {
     }
 
     fn notes(&self) -> Vec<String> {
-        Vec::new()
+        self.notes.clone()
     }
 }
 
