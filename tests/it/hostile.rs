@@ -319,3 +319,61 @@ fn every_arrow_time_and_timestamp_unit_reads_the_same_stops() {
         }
     }
 }
+
+#[test]
+fn a_windows_1252_letter_after_the_first_megabyte_loses_no_rows() {
+    // The first megabyte is ASCII, so the file was taken for UTF-8 and the
+    // later "Curaçaos" rows (ç is one byte, 0xE7, in Windows-1252) were
+    // quarantined as malformed lines: a whole group disappeared.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = export(dir.path(), 8000);
+    let text = std::fs::read_to_string(&clean).unwrap();
+    let mut bytes = Vec::new();
+    let mut planted = 0;
+    for (i, line) in text.lines().enumerate() {
+        let mut fields: Vec<&str> = line.split(';').collect();
+        if i > 6000 && i % 20 == 0 {
+            fields[18] = "Cura\u{e7}aos";
+            planted += 1;
+        }
+        let line = fields.join(";");
+        let line = line.trim_start_matches('\u{feff}');
+        bytes.extend(
+            line.chars()
+                .map(|c| if c == '\u{e7}' { 0xE7 } else { c as u8 }),
+        );
+        bytes.push(b'\n');
+    }
+    assert!(text.is_ascii() || text.starts_with('\u{feff}'));
+    assert!(bytes.iter().position(|&b| b == 0xE7).unwrap() > 1 << 20);
+    let path = dir.path().join("late.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    let a = json_of(
+        stopaudit()
+            .args(["analyze", "--quiet", "--format", "json", "--min-cell", "0"])
+            .arg(&path),
+    );
+    assert_eq!(a["provenance"]["rows_analyzed"], 8000);
+    let curacao: u64 = a["counts"]["by_group_justification_outcome"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["group"] == "Curaçaos")
+        .map(|r| r["stops"].as_u64().unwrap())
+        .sum();
+    assert_eq!(curacao, planted);
+    let v = json_of(
+        stopaudit()
+            .args(["validate", "--format", "json"])
+            .arg(&path),
+    );
+    assert!(
+        v["files"][0]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("read as Windows-1252")),
+        "{}",
+        v["files"][0]
+    );
+}

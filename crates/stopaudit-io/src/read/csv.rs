@@ -2,7 +2,9 @@
 //!
 //! - delimiter `,` `;` or tab, detected from the header line (quotes respected);
 //! - UTF-8 with or without BOM, or Windows-1252: detected from the first
-//!   megabyte (valid UTF-8 means UTF-8), or set in `[input] encoding`;
+//!   megabyte (valid UTF-8 means UTF-8), or set in `[input] encoding`; when
+//!   that megabyte is all ASCII (it fits both), a later chunk that is not
+//!   UTF-8 is read as Windows-1252, with a note;
 //! - CRLF or LF line ends, quoted fields with embedded delimiters and newlines;
 //! - a record with another number of fields than the header is a malformed
 //!   row, quarantined with the line it starts on; blank lines are not rows.
@@ -34,6 +36,13 @@ pub(crate) struct CsvSource {
     columns: Vec<String>,
     encoding: Encoding,
     encoding_detected: bool,
+    /// Detected as UTF-8 from a first megabyte of ASCII only, which fits
+    /// Windows-1252 as well: a later chunk that is not UTF-8 is read as
+    /// Windows-1252 (lines from such chunks, and the first of them, kept
+    /// for the note).
+    ascii_sniff: bool,
+    late_1252: Arc<AtomicU64>,
+    late_1252_first: Arc<AtomicU64>,
     delimiter: u8,
     total_bytes: u64,
     /// Bytes handed to batch jobs so far (BOM and header included).
@@ -134,6 +143,9 @@ impl CsvSource {
             columns,
             encoding,
             encoding_detected,
+            ascii_sniff: encoding_detected && encoding == Encoding::Utf8 && body.is_ascii(),
+            late_1252: Arc::default(),
+            late_1252_first: Arc::new(AtomicU64::new(u64::MAX)),
             delimiter,
             total_bytes,
             position: header_end,
@@ -276,6 +288,10 @@ struct Chunk {
     max_field_lines: u64,
     multi_line: Arc<AtomicU64>,
     region_lines: Arc<AtomicU64>,
+    /// See [`CsvSource::ascii_sniff`]: `None` when the encoding is settled.
+    late_1252: Option<(Arc<AtomicU64>, Arc<AtomicU64>)>,
+    /// Whether `bytes` is valid UTF-8, checked once (see [`Chunk::is_utf8`]).
+    utf8: std::cell::OnceCell<bool>,
 }
 
 impl Chunk {
@@ -287,7 +303,18 @@ impl Chunk {
 
     /// [`Chunk::parse`], splitting directly only when allowed to (`plain`;
     /// tests compare both ways).
-    fn parse_as(self, plain: bool) -> Result<ColumnBatch> {
+    fn parse_as(mut self, plain: bool) -> Result<ColumnBatch> {
+        // Sniffed as UTF-8 from ASCII only: a chunk that is not UTF-8 is a
+        // Windows-1252 export whose first accented letter came late (600
+        // "Curaçaos" rows after the first megabyte were quarantined).
+        if let Some((lines, first)) = &self.late_1252
+            && self.encoding == Encoding::Utf8
+            && !self.is_utf8()
+        {
+            self.encoding = Encoding::Windows1252;
+            lines.fetch_add(self.lines.max(1), Ordering::Relaxed);
+            first.fetch_min(self.first_line, Ordering::Relaxed);
+        }
         let width = self.columns.len();
         let mut malformed = Vec::new();
         // Room for every record up front (growing the columns row by row
@@ -337,8 +364,7 @@ impl Chunk {
         // megabytes) rather than field by field, which took 6% of a CSV
         // audit; only a chunk with some invalid byte is checked per field,
         // to find the rows to quarantine.
-        let whole_utf8 =
-            self.encoding == Encoding::Utf8 && std::str::from_utf8(&self.bytes).is_ok();
+        let whole_utf8 = self.encoding == Encoding::Utf8 && self.is_utf8();
         // The physical line `counted` bytes into the chunk is on.
         let (mut counted, mut line) = (0usize, self.first_line);
         let mut blank = 0;
@@ -603,7 +629,17 @@ impl Chunk {
         if lone_cr {
             return None;
         }
-        std::str::from_utf8(&self.bytes).ok()
+        // SAFETY: checked by `is_utf8`.
+        self.is_utf8()
+            .then(|| unsafe { std::str::from_utf8_unchecked(&self.bytes) })
+    }
+
+    /// Whether the chunk is valid UTF-8: one pass over its bytes, shared by
+    /// the encoding fallback, the plain split and the parser.
+    fn is_utf8(&self) -> bool {
+        *self
+            .utf8
+            .get_or_init(|| std::str::from_utf8(&self.bytes).is_ok())
     }
 }
 
@@ -793,6 +829,13 @@ impl Source for CsvSource {
             max_field_lines: self.max_field_lines,
             multi_line: Arc::clone(&self.multi_line),
             region_lines: Arc::clone(&self.region_lines),
+            late_1252: self.ascii_sniff.then(|| {
+                (
+                    Arc::clone(&self.late_1252),
+                    Arc::clone(&self.late_1252_first),
+                )
+            }),
+            utf8: std::cell::OnceCell::new(),
         };
         Ok(Some(Box::new(move || chunk.parse())))
     }
@@ -807,6 +850,13 @@ impl Source for CsvSource {
 
     fn notes(&self) -> Vec<String> {
         let mut notes = self.notes.clone();
+        let late = self.late_1252.load(Ordering::Relaxed);
+        if late > 0 {
+            notes.push(format!(
+                "text that is not UTF-8 came after the first megabyte (all ASCII, which fits both encodings): the part of the file from line {} ({late} lines) was read as Windows-1252; set [input] encoding to choose",
+                self.late_1252_first.load(Ordering::Relaxed)
+            ));
+        }
         if self.encoding_detected && self.encoding == Encoding::Windows1252 {
             notes.push("read as Windows-1252 (the file is not valid UTF-8)".into());
         }
@@ -1025,6 +1075,8 @@ mod tests {
             max_field_lines: 20,
             multi_line: Arc::default(),
             region_lines: Arc::default(),
+            late_1252: None,
+            utf8: std::cell::OnceCell::new(),
         }
     }
 
