@@ -377,3 +377,83 @@ fn a_windows_1252_letter_after_the_first_megabyte_loses_no_rows() {
         v["files"][0]
     );
 }
+
+/// Lines of Markdown outside fenced code blocks (CommonMark: a block
+/// closes at a fence of the same character at least as long).
+fn outside_code(md: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut open: Option<usize> = None;
+    for line in md.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match open {
+            None if ticks >= 3 => open = Some(ticks),
+            None => out.push(line),
+            Some(n) if ticks >= n && line.trim_start_matches('`').trim().is_empty() => open = None,
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn hostile_file_names_and_labels_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = export(dir.path(), 2000);
+    // A right-to-left override in a group value reversed whole sentences;
+    // a file name with backticks and a line break broke out of the code
+    // block showing the command line, and raw HTML then ran.
+    let damaged = edited(&clean, "x.csv", |l| {
+        for (i, line) in l.iter_mut().enumerate().skip(1) {
+            if i % 3 == 0 {
+                let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
+                f[18] = "Turks\u{202E}".into();
+                *line = f.join(";");
+            }
+        }
+    });
+    let name = dir
+        .path()
+        .join("export`x\n~~~~\n```\n<img src=x onerror=alert(1)>.csv");
+    std::fs::rename(&damaged, &name).unwrap();
+    let out = dir.path().join("report");
+    stopaudit()
+        .args([
+            "report",
+            "--quiet",
+            "--format",
+            "html,md,csv,svg",
+            "--min-cell",
+            "0",
+        ])
+        .arg(&name)
+        .arg("--out")
+        .arg(&out)
+        .succeeds();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("onerror"), "the command line is shown");
+    for line in outside_code(&md) {
+        let raw = line.replace("\\<", "");
+        assert!(
+            !raw.contains('<') || raw.contains("<a id="),
+            "raw HTML outside code: {line}"
+        );
+    }
+    let mut files = vec![out.join("report.md"), out.join("report.html")];
+    for sub in ["tables", "charts"] {
+        files.extend(
+            std::fs::read_dir(out.join(sub))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
+    }
+    assert!(files.len() > 5);
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains('\u{202E}'), "{}", f.display());
+    }
+    assert!(
+        std::fs::read_to_string(out.join("report.html"))
+            .unwrap()
+            .contains("Turks")
+    );
+}

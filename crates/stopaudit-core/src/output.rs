@@ -71,10 +71,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     file.commit()
 }
 
+/// Whether `c` is a Unicode bidirectional control: embeddings, overrides,
+/// isolates and marks (U+061C, U+200E-F, U+202A-E, U+2066-9).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` without bidirectional controls: a group value holding U+202E
+/// (right-to-left override) rendered whole sentences backwards around it,
+/// so that 1.52 read as 25.1. Every renderer (HTML, Markdown, CSV, SVG)
+/// drops them from what it writes.
+pub fn without_bidi_controls(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_bidi_control) {
+        Cow::Owned(text.chars().filter(|&c| !is_bidi_control(c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Neutralises a text cell that a spreadsheet would read as a formula
 /// (starting with `=`, `+`, `-`, `@`, tab or carriage return) by prefixing `'`.
 /// Plain numbers such as `-1.5` are left alone.
 pub fn csv_safe(cell: &str) -> Cow<'_, str> {
+    if let Cow::Owned(clean) = without_bidi_controls(cell) {
+        return Cow::Owned(csv_safe(&clean).into_owned());
+    }
     let risky = cell
         .chars()
         .next()
@@ -108,6 +129,8 @@ mod tests {
         assert_eq!(csv_safe("+31 6"), "'+31 6");
         assert_eq!(csv_safe("-1.5"), "-1.5");
         assert_eq!(csv_safe("Amsterdam"), "Amsterdam");
+        assert_eq!(csv_safe("Turks\u{202E}=1"), "Turks=1");
+        assert_eq!(csv_safe("\u{2066}=1+1\u{2069}"), "'=1+1");
         assert_eq!(csv_safe(""), "");
     }
 

@@ -270,17 +270,36 @@ impl B<'_> {
     }
 }
 
-/// A file name stem from a chart name: lower-case ASCII letters, digits and dashes.
+/// A file name stem from a chart name: lower-case ASCII letters, digits,
+/// dashes and underscores, at most 69 bytes, one per name.
 pub(crate) fn file_stem(name: &str) -> String {
+    // Names made of the safe characters stay as they are; any other name
+    // (capitals, letters outside ASCII, spaces, a label of 300 characters)
+    // is slugged, cut to a bounded length and made unique by a hash of
+    // the name itself: "Turks", "turks" and "TURKS", or "日本" and "中国",
+    // made one file each before, and another group's chart was shown.
+    const MAX: usize = 60;
+    let safe = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if !name.is_empty() && name.len() <= MAX && name.chars().all(safe) {
+        return name.to_string();
+    }
     let mut out = String::new();
     for ch in name.chars() {
-        if ch.is_ascii_alphanumeric() {
+        if out.len() >= MAX {
+            break;
+        }
+        if ch.is_ascii_alphanumeric() || ch == '_' {
             out.push(ch.to_ascii_lowercase());
         } else if !out.ends_with('-') {
             out.push('-');
         }
     }
-    out.trim_matches('-').to_string()
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(name.as_bytes());
+    let tag: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{tag}", out.trim_matches('-'))
+        .trim_start_matches('-')
+        .to_string()
 }
 
 /// Anchor of the section an analysis is reported in.
@@ -1800,5 +1819,39 @@ fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
         anchor: "provenance".into(),
         title: b.t("provenance"),
         blocks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn chart_file_names_are_unique_bounded_and_plain() {
+        let names = [
+            "threshold-nationality-Turks",
+            "threshold-nationality-turks",
+            "threshold-nationality-TURKS",
+            "threshold-nationality-日本",
+            "threshold-nationality-中国",
+            "threshold-nationality-a b",
+            "threshold-nationality-a-b",
+        ];
+        let stems: std::collections::BTreeSet<String> =
+            names.iter().map(|n| file_stem(n)).collect();
+        assert_eq!(stems.len(), names.len(), "{stems:?}");
+        assert_eq!(
+            file_stem("trend-search_rate-age_band"),
+            "trend-search_rate-age_band"
+        );
+        let long = file_stem(&format!("threshold-nationality-{}", "x".repeat(300)));
+        assert!(long.len() <= 69, "{long}");
+        for s in &stems {
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
+                "{s}"
+            );
+        }
     }
 }

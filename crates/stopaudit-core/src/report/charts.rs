@@ -218,7 +218,7 @@ impl Chart {
                 SVGBackend::with_string(&mut out, (WIDTH, self.height())).into_drawing_area();
             self.draw(root).expect("drawing into a string cannot fail");
         }
-        out
+        crate::output::without_bidi_controls(&out).into_owned()
     }
 
     /// The chart as a standalone SVG file: the font is embedded, so its text

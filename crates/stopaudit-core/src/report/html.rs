@@ -14,6 +14,7 @@ pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
+            c if crate::output::is_bidi_control(c) => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -42,7 +43,7 @@ figure svg { max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: .85rem; }
 table { border-collapse: collapse; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding: .3rem 0; }
-th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; vertical-align: top; }
+th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; vertical-align: top; unicode-bidi: isolate; }
 th { text-align: left; background: #f2f2f2; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.suppressed { color: var(--muted); font-style: italic; }

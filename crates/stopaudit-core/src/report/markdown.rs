@@ -7,6 +7,7 @@ pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
+            c if crate::output::is_bidi_control(c) => {}
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' => {
                 out.push('\\');
                 out.push(ch);
@@ -50,7 +51,12 @@ pub fn render(doc: &Document, chart_ext: Option<&str>) -> String {
                     }
                 }
                 Block::Code(t) => {
-                    let fence = if t.contains("```") { "~~~~" } else { "```" };
+                    // A fence longer than any run of backticks in the text
+                    // (a file name may hold backticks and line breaks): no
+                    // line of it can close the block.
+                    let t = crate::output::without_bidi_controls(t);
+                    let longest = t.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+                    let fence = "`".repeat(longest.max(2) + 1);
                     s.push_str(&format!("{fence}\n{t}\n{fence}\n\n"));
                 }
                 Block::List(items) => {
