@@ -44,6 +44,14 @@ fn main() {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    // A reader's decoder that panics on a damaged file is contained and
+    // reported as an input error (exit code 2): say nothing of it here.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !stopaudit_io::read::panic_is_contained() {
+            default_hook(info);
+        }
+    }));
     let args = cli::Cli::parse();
     let settings = settings::Environment::read(|name| std::env::var_os(name))
         .and_then(|env| settings::Settings::resolve(args, &env, command_line));

@@ -457,3 +457,34 @@ fn hostile_file_names_and_labels_stay_text() {
             .contains("Turks")
     );
 }
+
+#[test]
+fn damaged_files_end_with_a_message_not_a_crash() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for name in [
+        "crashers/thrift_bool.parquet",
+        "crashers/thrift_range.parquet",
+    ] {
+        let path = fixtures.join(name);
+        let out = stopaudit()
+            .args(["validate", "--quiet"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains("damaged"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // One stray cell at XFD1048576 makes the sheet's range 17 billion
+    // cells (24 GB); only used cells are read.
+    let v = json_of(
+        stopaudit()
+            .args(["validate", "--format", "json"])
+            .arg(fixtures.join("far_cell.xlsx")),
+    );
+    assert_eq!(v["provenance"]["rows_read"], 3, "{v}");
+    assert_eq!(v["provenance"]["rows_analyzed"], 3);
+    let notes = v["files"][0]["notes"].to_string();
+    assert!(notes.contains("right of the header"), "{notes}");
+}

@@ -25,6 +25,9 @@ pub mod scan;
 pub(crate) mod validate;
 
 #[cfg(test)]
+mod mutation_tests;
+
+#[cfg(test)]
 mod tests {
     use std::path::Path;
     use stopaudit_core::testing::layers::check;
@@ -39,7 +42,7 @@ mod tests {
         // The generator writes files the readers read; it reads none.
         &["generate"],
         // Test references.
-        &["reference"],
+        &["reference", "mutation_tests"],
     ];
 
     #[test]

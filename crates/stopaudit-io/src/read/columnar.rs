@@ -105,10 +105,18 @@ impl ColumnarSource {
                 NonZeroUsize::new(CHUNK_ROWS),
             )
             .map_err(|e| Error::engine(&self.path, e))?;
+        let path = self.path.clone();
         std::thread::spawn(move || {
-            if let Err(e) = plan.collect_with_engine(Engine::Streaming) {
-                let _ = on_error.send(Err(e));
-            }
+            // A panic in polars' decoders (a corrupt file) is an error for
+            // the reader, not a closed channel that looks like the end.
+            let outcome =
+                super::source::contain(&path, || Ok(plan.collect_with_engine(Engine::Streaming)));
+            let error = match outcome {
+                Ok(Ok(_)) => return,
+                Ok(Err(e)) => e,
+                Err(e) => polars::prelude::PolarsError::ComputeError(e.to_string().into()),
+            };
+            let _ = on_error.send(Err(error));
         });
         Ok(frames)
     }
@@ -199,10 +207,16 @@ impl Source for ColumnarSource {
         let frames = self.frames.as_ref().expect("started");
         let df = loop {
             match frames.recv() {
-                Err(_) => {
-                    self.offset = self.total_rows;
-                    return Ok(None);
+                Err(_) if self.offset < self.total_rows => {
+                    return Err(Error::input(
+                        &self.path,
+                        format!(
+                            "the file ended after {} of its {} rows: it is damaged",
+                            self.offset, self.total_rows
+                        ),
+                    ));
                 }
+                Err(_) => return Ok(None),
                 Ok(Err(e)) => return Err(Error::engine(&self.path, e)),
                 Ok(Ok(df)) if df.height() == 0 => continue,
                 Ok(Ok(df)) => break df,

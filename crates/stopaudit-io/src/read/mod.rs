@@ -106,8 +106,15 @@ fn looks_like_text(path: &Path) -> Result<bool> {
     Ok(!buf[..n].contains(&0))
 }
 
+pub(crate) use source::contain;
+pub use source::panic_is_contained;
+
 /// Opens a source for a file of a known format.
 pub(crate) fn open(path: &Path, format: Format, input: &InputConfig) -> Result<Box<dyn Source>> {
+    contain(path, || open_unguarded(path, format, input))
+}
+
+fn open_unguarded(path: &Path, format: Format, input: &InputConfig) -> Result<Box<dyn Source>> {
     Ok(match format {
         Format::Csv => Box::new(csv::CsvSource::open(path, input)?),
         Format::Jsonl => Box::new(jsonl::JsonlSource::open(path)?),

@@ -71,6 +71,8 @@ pub(crate) struct ParquetSource {
 struct ParquetFile {
     path: PathBuf,
     file: File,
+    /// The file's length in bytes.
+    len: u64,
     metadata: FileMetadata,
     fields: Vec<(Field, Kind)>,
     /// Per column, learnt from earlier batches: its chunks have plain pages
@@ -115,6 +117,7 @@ impl ParquetSource {
             selected: (0..fields.len()).collect(),
             file: Arc::new(ParquetFile {
                 path: path.to_path_buf(),
+                len: file.metadata().map_err(|e| Error::io(path, e))?.len(),
                 file,
                 metadata,
                 plain_pages: fields.iter().map(|_| AtomicBool::new(false)).collect(),
@@ -152,6 +155,17 @@ impl ParquetFile {
     /// Bytes of one column chunk of the current row group.
     fn read_chunk(&self, meta: &ColumnChunkMetadata) -> Result<Buffer<u8>> {
         let range = meta.byte_range();
+        // The metadata of a damaged file can name any range: check it
+        // against the file before allocating (one asked for 2.3 EB).
+        if range.start > range.end || range.end > self.len {
+            return Err(Error::input(
+                &self.path,
+                format!(
+                    "the file is damaged: a column chunk is said to lie at bytes {}..{} of a file of {} bytes",
+                    range.start, range.end, self.len
+                ),
+            ));
+        }
         let mut bytes = vec![0u8; (range.end - range.start) as usize];
         read_exact_at(&self.file, &mut bytes, range.start).map_err(|e| Error::io(&self.path, e))?;
         Ok(Buffer::from(bytes))

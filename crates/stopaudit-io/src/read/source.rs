@@ -1,7 +1,9 @@
 //! What every reader implements: a [`Source`] knows its column names up
 //! front and then hands out batch jobs in file order.
 
-use stopaudit_core::error::Result;
+use std::path::Path;
+
+use stopaudit_core::error::{Error, Result};
 
 use super::batch::ColumnBatch;
 
@@ -67,4 +69,36 @@ mod tests {
         assert_eq!(cols, ["Datum", "Tijd", "column_3", "Tijd_2"]);
         assert_eq!(notes.len(), 1);
     }
+}
+
+thread_local! {
+    /// Set while [`contain`] runs: a panic there is reported as an input
+    /// error, so the panic hook stays quiet (see [`panic_is_contained`]).
+    static CONTAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a panic on this thread happens inside [`contain`]; `main`'s panic
+/// hook prints nothing then.
+pub fn panic_is_contained() -> bool {
+    CONTAINING.with(std::cell::Cell::get)
+}
+
+/// Runs a reader's step so that a panic in a decoder (polars-parquet on a
+/// corrupt file: "thrift bool field", "capacity overflow") becomes an input
+/// error naming the file (exit code 2), not a crash or a thread-pool abort.
+pub(crate) fn contain<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let was = CONTAINING.with(|c| c.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CONTAINING.with(|c| c.set(was));
+    result.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("a decoder failed");
+        Err(Error::input(
+            path,
+            format!("the file is damaged or not what its format says (the reader stopped: {what})"),
+        ))
+    })
 }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use calamine::{Data, Reader, open_workbook_auto};
+use std::collections::BTreeMap;
+
+use calamine::{Data, Reader, Xlsx, open_workbook};
 
 use super::batch::{Cell, ColumnBatch, RawBatch};
 use super::source::{BATCH_ROWS, BatchJob, Source, clean_header};
@@ -20,7 +22,7 @@ pub(crate) struct XlsxSource {
 
 impl XlsxSource {
     pub fn open(path: &Path, sheet: Option<&str>) -> Result<Self> {
-        let mut book = open_workbook_auto(path)
+        let mut book: Xlsx<_> = open_workbook(path)
             .map_err(|e| Error::input(path, format!("cannot open as an Excel workbook: {e}")))?;
         let names = book.sheet_names();
         let name = match sheet {
@@ -39,39 +41,69 @@ impl XlsxSource {
                 .cloned()
                 .ok_or_else(|| Error::input(path, "the workbook has no sheets"))?,
         };
-        let range = book
-            .worksheet_range(&name)
-            .map_err(|e| Error::input(path, format!("cannot read sheet \"{name}\": {e}")))?;
-        let first_row = u64::from(range.start().map(|(r, _)| r).unwrap_or(0));
-        let mut rows = range.rows().enumerate();
-        let header = loop {
-            match rows.next() {
-                None => {
-                    return Err(Error::input(
-                        path,
-                        format!("sheet \"{name}\" is empty (no header, no rows)"),
-                    ));
-                }
-                Some((_, r)) if r.iter().all(|c| matches!(c, Data::Empty)) => continue,
-                Some((_, r)) => break r,
-            }
+        // The used cells only, row by row: a sheet's range is as large as
+        // its farthest cell (one cell at XFD1048576 asked for 24 GB).
+        let cannot = |e: calamine::XlsxError| {
+            Error::input(path, format!("cannot read sheet \"{name}\": {e}"))
         };
-        let (columns, mut notes) = clean_header(header.iter().map(|c| c.to_string()).collect());
-        notes.insert(0, format!("read sheet \"{name}\""));
-        let mut out = Vec::new();
-        let mut blank = 0u64;
-        for (i, r) in rows {
-            if r.iter().all(|c| matches!(c, Data::Empty)) {
-                blank += 1;
+        let mut reader = book.worksheet_cells_reader(&name).map_err(cannot)?;
+        let mut rows: BTreeMap<u32, Vec<(u32, Data)>> = BTreeMap::new();
+        while let Some(cell) = reader.next_cell().map_err(cannot)? {
+            let value = Data::from(cell.get_value().clone());
+            if matches!(value, Data::Empty) || matches!(&value, Data::String(s) if s.is_empty()) {
                 continue;
             }
-            let cells = (0..columns.len())
-                .map(|j| r.get(j).map(to_cell).unwrap_or(Cell::Null))
-                .collect();
-            out.push((first_row + i as u64 + 1, cells));
+            let (r, c) = cell.get_position();
+            rows.entry(r).or_default().push((c, value));
+        }
+        drop(reader);
+        let first_col = rows.values().flatten().map(|(c, _)| *c).min().unwrap_or(0);
+        let mut rows = rows.into_iter();
+        let Some((_, header)) = rows.next() else {
+            return Err(Error::input(
+                path,
+                format!("sheet \"{name}\" is empty (no header, no rows)"),
+            ));
+        };
+        let width = header
+            .iter()
+            .map(|(c, _)| c + 1 - first_col)
+            .max()
+            .unwrap_or(0) as usize;
+        let mut names_row = vec![String::new(); width];
+        for (c, v) in &header {
+            names_row[(c - first_col) as usize] = v.to_string();
+        }
+        let (columns, mut notes) = clean_header(names_row);
+        notes.insert(0, format!("read sheet \"{name}\""));
+        let (mut out, mut outside, mut blank) = (Vec::new(), 0u64, 0u64);
+        for (r, cells) in rows {
+            let mut row = vec![Cell::Null; width];
+            let mut any = false;
+            for (c, v) in cells {
+                match row.get_mut((c - first_col) as usize) {
+                    Some(slot) => {
+                        *slot = to_cell(&v);
+                        any |= !matches!(slot, Cell::Null);
+                    }
+                    None => outside += 1,
+                }
+            }
+            if any {
+                out.push((u64::from(r) + 1, row));
+            } else {
+                blank += 1;
+            }
         }
         if blank > 0 {
-            notes.push(format!("{blank} empty row(s) skipped (not rows)"));
+            notes.push(format!(
+                "{blank} row(s) without a value under the header skipped (not rows)"
+            ));
+        }
+        if outside > 0 {
+            notes.push(format!(
+                "{outside} cell(s) right of the header's last column ignored"
+            ));
         }
         Ok(XlsxSource {
             columns,

@@ -253,12 +253,13 @@ pub(super) fn in_order(
         window,
         || {
             bar.set_position(src.progress());
-            let Some(job) = src.next_batch()? else {
+            let path = std::path::PathBuf::from(&context.display);
+            let Some(job) = crate::read::contain(&path, || src.next_batch())? else {
                 return Ok(None);
             };
             let context = Arc::clone(context);
             Ok(Some(move |last: bool| {
-                let run = || job().map(|b| context.process(b));
+                let run = || crate::read::contain(&path, job).map(|b| context.process(b));
                 // Only the last batch splits its own work: the others keep
                 // the threads busy by themselves (see `nested`). The job
                 // lets go of the shared state before answering: once every
