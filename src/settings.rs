@@ -430,7 +430,7 @@ pub const MAX_THREADS_PER_CORE: usize = 8;
 fn refuse_outputs_onto_inputs(command: &Resolved) -> Result<()> {
     let (inputs, files, folders): (Vec<&Path>, Vec<&Path>, Vec<&Path>) = match command {
         Resolved::Validate(v) => (
-            v.reading.inputs.iter().map(PathBuf::as_path).collect(),
+            paths(&v.reading.inputs),
             v.quarantine.iter().map(PathBuf::as_path).collect(),
             vec![],
         ),
@@ -442,33 +442,18 @@ fn refuse_outputs_onto_inputs(command: &Resolved) -> Result<()> {
                 (out, None)
             };
             (
-                a.audit
-                    .reading
-                    .inputs
-                    .iter()
-                    .map(PathBuf::as_path)
-                    .collect(),
+                paths(&a.audit.reading.inputs),
                 a.quarantine.as_deref().into_iter().chain(file).collect(),
                 folder.into_iter().collect(),
             )
         }
         Resolved::Report(r) => (
-            r.audit
-                .reading
-                .inputs
-                .iter()
-                .map(PathBuf::as_path)
-                .collect(),
+            paths(&r.audit.reading.inputs),
             vec![],
             vec![r.output.out.as_path()],
         ),
         Resolved::Demo(d) => (
-            d.audit
-                .reading
-                .inputs
-                .iter()
-                .map(PathBuf::as_path)
-                .collect(),
+            paths(&d.audit.reading.inputs),
             vec![],
             vec![d.out.as_path()],
         ),
@@ -512,6 +497,11 @@ fn refuse_outputs_onto_inputs(command: &Resolved) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Borrowed paths.
+fn paths(list: &[PathBuf]) -> Vec<&Path> {
+    list.iter().map(PathBuf::as_path).collect()
 }
 
 /// Where an output path resolves to: itself if it exists, else its nearest
