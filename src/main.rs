@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod output_set;
 mod settings;
 
 use clap::Parser;

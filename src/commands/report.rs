@@ -51,7 +51,18 @@ pub struct ReportOutput {
 /// the `--fail-on` check, to report after the paths.
 pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, Result<()>)> {
     let analysis = analyze(&settings.audit, None)?;
-    let written = write_files(&analysis, &settings.output)?;
+    // The whole set is staged beside the folder and moved into place at
+    // the end: a run that fails leaves the folder as it was.
+    let set = crate::output_set::OutputSet::begin(&settings.output.out)?;
+    let staged = ReportOutput {
+        out: set.dir().to_path_buf(),
+        ..settings.output.clone()
+    };
+    let written: Vec<PathBuf> = write_files(&analysis, &staged)?
+        .iter()
+        .map(|p| set.final_path(p))
+        .collect();
+    set.commit()?;
     let verdict = super::analyze::check_fail_on(&analysis, settings.fail_on);
     Ok((written, verdict))
 }

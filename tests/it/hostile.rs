@@ -488,3 +488,78 @@ fn damaged_files_end_with_a_message_not_a_crash() {
     let notes = v["files"][0]["notes"].to_string();
     assert!(notes.contains("right of the header"), "{notes}");
 }
+
+#[test]
+fn a_report_folder_holds_one_runs_set_and_one_run_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path(), 600);
+    let out = dir.path().join("report");
+    let report = |formats: &str| {
+        stopaudit()
+            .args(["report", "--quiet", "--format", formats])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    assert!(report("html,md,svg,csv").status.success());
+    assert!(out.join("charts").is_dir() && out.join("tables").is_dir());
+    let mine = out.join("notes.txt");
+    std::fs::write(&mine, "the analyst's own file").unwrap();
+    // A killed run's leftovers.
+    std::fs::write(out.join(".report.html.partial-99999"), "half").unwrap();
+    let stale = dir.path().join(".report.staging-99999");
+    std::fs::create_dir_all(&stale).unwrap();
+    // The next run writes HTML only: the earlier charts, tables and
+    // Markdown go, the analyst's own file stays.
+    assert!(report("html").status.success());
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".stopaudit-outputs", "notes.txt", "report.html"]);
+    assert!(!stale.exists());
+
+    // While another run holds the folder's lock, a run is refused and
+    // changes nothing.
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(dir.path().join(".report.lock"))
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+        let before = std::fs::read(out.join("report.html")).unwrap();
+        let refused = report("html,md");
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("another stopaudit run"));
+        assert_eq!(std::fs::read(out.join("report.html")).unwrap(), before);
+        assert!(!out.join("report.md").exists());
+    }
+    drop(lock);
+    // A run that fails while writing (the folder's place is taken by a
+    // file of the same name for its charts) leaves the folder as it was.
+    std::fs::write(out.join("charts"), "in the way").unwrap();
+    let failed = report("html,svg");
+    assert_eq!(failed.status.code(), Some(2));
+    let mut after: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    after.sort();
+    assert_eq!(
+        after,
+        [".stopaudit-outputs", "charts", "notes.txt", "report.html"]
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("staging"))
+    );
+}
