@@ -563,3 +563,46 @@ fn a_report_folder_holds_one_runs_set_and_one_run_at_a_time() {
             .contains("staging"))
     );
 }
+
+#[test]
+fn too_many_groups_or_fixed_effects_are_refused_not_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = export(dir.path(), 3000);
+    // 600 nationalities: more than any analysis per group should take on.
+    let many_groups = edited(&clean, "groups.csv", |l| {
+        for (i, line) in l.iter_mut().enumerate().skip(1) {
+            let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
+            f[18] = format!("N{}", i % 600);
+            *line = f.join(";");
+        }
+    });
+    let out = stopaudit()
+        .args(["analyze", "--quiet"])
+        .arg(&many_groups)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`nationality` has 600 distinct values"),
+        "{err}"
+    );
+
+    // 300 units: the veil of darkness' unit fixed effects are skipped with a
+    // note, the other analyses run.
+    let many_units = edited(&clean, "units.csv", |l| {
+        for (i, line) in l.iter_mut().enumerate().skip(1) {
+            let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
+            f[3] = format!("Unit {}", i % 300);
+            *line = f.join(";");
+        }
+    });
+    let a = json_of(
+        stopaudit()
+            .args(["analyze", "--quiet", "--format", "json"])
+            .arg(&many_units),
+    );
+    let veil = a["veil_of_darkness"].to_string();
+    assert!(veil.contains("more than this fit allows"), "{veil}");
+    assert_eq!(a["provenance"]["rows_analyzed"], 3000);
+}

@@ -332,6 +332,12 @@ pub struct Attribute {
 
 /// The reference group of each attribute: the configured one, else the
 /// largest group other than `unknown` (ties: first by name).
+/// At most this many groups per attribute (nationalities number about 200).
+pub const MAX_GROUPS: usize = 500;
+
+/// The run's attributes with their groups and references; an attribute with
+/// more than [`MAX_GROUPS`] groups stops the run (1 million distinct values
+/// took 5.5 GB and every analysis per group).
 pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
     let mut out = Vec::new();
     for (a, name) in inputs.attributes.iter().enumerate() {
@@ -348,6 +354,12 @@ pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
             .map(|&g| (g, dict.label(g).to_string()))
             .collect();
         groups.sort_by(|x, y| x.1.cmp(&y.1));
+        if groups.len() > MAX_GROUPS {
+            return Err(Error::Usage(format!(
+                "group attribute `{name}` has {} distinct values, more than the {MAX_GROUPS} stopaudit compares (every analysis is per group): is the right column mapped to it, or should its values be grouped with [values.{name}]?",
+                groups.len()
+            )));
+        }
         let reference = match inputs.references.get(name) {
             Some(r) => groups.iter().find(|(_, l)| l == r).cloned().ok_or_else(|| {
                 Error::Usage(format!(

@@ -406,6 +406,11 @@ fn stops_of(p: &Patterns) -> DarkStops {
     }
 }
 
+/// At most this many fixed-effect levels in one veil-of-darkness fit.
+pub const MAX_FIXED_EFFECTS: usize = 100;
+/// At most this many cells (8 bytes each: 256 MiB) in its dense design.
+pub const MAX_DESIGN_CELLS: usize = 32 << 20;
+
 /// Fits P(group | stop of group or reference) ~ dark + ns(minute, df) +
 /// fixed effects on the patterns and returns the darkness coefficient.
 pub(crate) fn fit_darkness(
@@ -447,6 +452,20 @@ pub(crate) fn fit_darkness(
     });
     let spline_columns = knots.len() - 1;
     let columns = 2 + spline_columns + units.len() + years.len();
+    // The design is dense (patterns × columns): 1 million units asked for
+    // 434 GB, 1,000 took minutes. Past the bounds the fit is skipped with
+    // a note that says what to change.
+    if units.len() + years.len() > MAX_FIXED_EFFECTS
+        || patterns.len().saturating_mul(columns) > MAX_DESIGN_CELLS
+    {
+        return Err(format!(
+            "not fitted: {} unit and {} year levels over {} clock-time patterns make a design of {} × {columns} cells, more than this fit allows ({MAX_FIXED_EFFECTS} fixed effects, {MAX_DESIGN_CELLS} cells); set [analysis.veil_of_darkness] fixed_effects = [\"year\"] or group the units",
+            units.len() + usize::from(fixed_effects.iter().any(|f| f == "unit")),
+            years.len() + usize::from(fixed_effects.iter().any(|f| f == "year")),
+            patterns.len(),
+            patterns.len()
+        ));
+    }
     let mut x = Vec::with_capacity(patterns.len() * columns);
     let mut successes = Vec::with_capacity(patterns.len());
     for (&(unit, year, minute, dark), &(g, _)) in patterns {
