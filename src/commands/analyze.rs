@@ -229,7 +229,11 @@ pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
         AnalyzeFormat::Json => Some(to_json(&analysis)),
         AnalyzeFormat::Table => Some(render_table(&analysis)),
         AnalyzeFormat::Csv => {
-            write_csv_dir(&analysis, settings.out.as_deref().expect("checked"))?;
+            // One set, staged and moved into place (src/output_set.rs).
+            let set =
+                crate::output_set::OutputSet::begin(settings.out.as_deref().expect("checked"))?;
+            write_csv_dir(&analysis, set.dir())?;
+            set.commit()?;
             None
         }
     };

@@ -25,10 +25,13 @@ pub struct DemoSettings {
 }
 
 pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
-    let dir = &settings.out;
+    // The report folder is one set, staged and moved into place at the end
+    // (src/output_set.rs); the private folder beside it holds the quarantine.
+    let set = crate::output_set::OutputSet::begin(&settings.out)?;
+    let dir = &set.dir().to_path_buf();
     // Quarantined rows are original records (personal data, officer ids):
     // a working file for the data owner, kept out of the report folder.
-    let private = private_folder(dir);
+    let private = private_folder(&settings.out);
     let quarantine = private.join("quarantine.csv");
     // One pass over the sample gives both the validation report and the analysis.
     let (analysis, validation) = analyze_and_validate(&settings.audit, Some(quarantine.as_path()))?;
@@ -56,6 +59,8 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
             command: format!("stopaudit demo --lang {}", settings.lang.code()),
         },
     )?;
+    set.commit()?;
+    let dir = &settings.out;
     write_atomic(&private.join("README.txt"), PRIVATE_README.as_bytes())?;
     let text = format!(
         "{table}\n{}\nwritten to {}: validation.txt, validation.json, report.html, report.md, results.txt, results.json and one CSV per analysis\nquarantined rows written to {} ({})\n",
