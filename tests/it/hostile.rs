@@ -606,3 +606,59 @@ fn too_many_groups_or_fixed_effects_are_refused_not_allocated() {
     assert!(veil.contains("more than this fit allows"), "{veil}");
     assert_eq!(a["provenance"]["rows_analyzed"], 3000);
 }
+
+#[test]
+fn a_run_killed_while_writing_leaves_the_old_set_or_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 0.4 s of work: kills land before, during and after the writing.
+    let input = export(dir.path(), 300_000);
+    let out = dir.path().join("report");
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let run = |formats: &str| {
+        let mut cmd = stopaudit();
+        cmd.args(["report", "--quiet", "--format", formats])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out);
+        cmd
+    };
+    assert!(run("html").output().unwrap().status.success());
+    let old = listing();
+    let old_html = std::fs::read(out.join("report.html")).unwrap();
+    let new = [".stopaudit-outputs", "report.html", "report.md", "tables"];
+    let mut killed = 0;
+    for wait_ms in [10, 40, 80, 160, 250, 350] {
+        let mut child = run("html,md,csv").spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        let _ = child.kill();
+        let finished = child.wait().unwrap().success();
+        let now = listing();
+        if now == old {
+            assert_eq!(std::fs::read(out.join("report.html")).unwrap(), old_html);
+            killed += 1;
+        } else {
+            // It got to the end: the whole new set, never a mix.
+            assert_eq!(now, new, "after {wait_ms} ms (finished: {finished})");
+            // Back to the old set for the next try.
+            assert!(run("html").output().unwrap().status.success());
+            assert_eq!(listing(), old);
+        }
+    }
+    assert!(killed > 0, "no run was killed before its end");
+    // The next run cleans up what the killed ones left beside the folder.
+    assert!(run("html").output().unwrap().status.success());
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("staging"))
+    );
+}
