@@ -464,6 +464,7 @@ fn damaged_files_end_with_a_message_not_a_crash() {
     for name in [
         "crashers/thrift_bool.parquet",
         "crashers/thrift_range.parquet",
+        "crashers/ipc_block_length.arrow",
     ] {
         let path = fixtures.join(name);
         let out = stopaudit()
@@ -528,18 +529,14 @@ fn a_report_folder_holds_one_runs_set_and_one_run_at_a_time() {
         .write(true)
         .open(dir.path().join(".report.lock"))
         .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: flock on a descriptor this test owns.
-        assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
-        let before = std::fs::read(out.join("report.html")).unwrap();
-        let refused = report("html,md");
-        assert_eq!(refused.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&refused.stderr).contains("another stopaudit run"));
-        assert_eq!(std::fs::read(out.join("report.html")).unwrap(), before);
-        assert!(!out.join("report.md").exists());
-    }
+    // std's lock: flock on Unix, LockFileEx on Windows, as the run takes it.
+    lock.lock().unwrap();
+    let before = std::fs::read(out.join("report.html")).unwrap();
+    let refused = report("html,md");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("another stopaudit run"));
+    assert_eq!(std::fs::read(out.join("report.html")).unwrap(), before);
+    assert!(!out.join("report.md").exists());
     drop(lock);
     // A run that fails while writing (the folder's place is taken by a
     // file of the same name for its charts) leaves the folder as it was.
@@ -660,5 +657,107 @@ fn a_run_killed_while_writing_leaves_the_old_set_or_the_new_one() {
             .file_name()
             .to_string_lossy()
             .contains("staging"))
+    );
+}
+
+/// A full disk, as a run sees it: writes past a size fail (the process's
+/// file-size limit, with the signal that would kill it ignored, so the
+/// write returns EFBIG as it returns ENOSPC on a full disk).
+#[cfg(unix)]
+#[test]
+fn a_run_that_runs_out_of_disk_leaves_the_folder_as_it_was() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path(), 2000);
+    let out = dir.path().join("report");
+    let run = |formats: &str, limit: Option<u64>| {
+        let mut cmd = stopaudit();
+        cmd.args(["report", "--quiet", "--format", formats])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out);
+        if let Some(bytes) = limit {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let lim = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        cmd.output().unwrap()
+    };
+    assert!(run("md", None).status.success());
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let old = listing();
+    let old_md = std::fs::read(out.join("report.md")).unwrap();
+    assert!(old_md.len() > 16_384, "the report must not fit the limit");
+    let full = run("html,md,csv", Some(16_384));
+    assert_eq!(full.status.code(), Some(2), "{full:?}");
+    let err = String::from_utf8_lossy(&full.stderr);
+    assert!(err.contains("report"), "the message names the file: {err}");
+    assert_eq!(listing(), old);
+    assert_eq!(std::fs::read(out.join("report.md")).unwrap(), old_md);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            !name.contains("staging") && !name.contains(".partial-")
+        }),
+        "nothing half-written is left beside the folder"
+    );
+}
+
+/// Found by the mutation test: lone carriage returns and an empty line
+/// between them. Every physical line is a row, a blank line or a line
+/// inside a quoted field, and the notes say how many of each.
+#[test]
+fn every_physical_line_is_a_row_or_a_noted_blank_line() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crashers/lone_cr_lines.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    // Line breaks as the reader counts them: LF, CRLF, a lone CR.
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count() as u64;
+    let data_lines = breaks - 1; // the file ends with a line break
+    let v = json_of(
+        stopaudit()
+            .args(["validate", "--quiet", "--format", "json"])
+            .arg(&path),
+    );
+    let notes: Vec<String> = v["files"][0]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    let noted = |words: &str| -> u64 {
+        notes
+            .iter()
+            .find(|n| n.contains(words))
+            .map_or(0, |n| n.split(' ').next().unwrap().parse().unwrap())
+    };
+    let rows = v["provenance"]["rows_read"].as_u64().unwrap();
+    assert_eq!(noted("blank line(s)"), 1, "{notes:?}");
+    assert_eq!(
+        rows + noted("blank line(s)") + noted("inside quoted fields"),
+        data_lines,
+        "{notes:?}"
     );
 }

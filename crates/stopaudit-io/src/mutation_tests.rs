@@ -2,12 +2,17 @@
 //! changed at random bytes (a fixed seed and budget), scanned in process.
 //! Whatever the damage, the scan ends in an error naming the file or in
 //! an accounting that adds up (`rows_read = analysed + quarantined + out
-//! of scope`); a panic that escapes fails the test. Crashers it finds
+//! of scope`, and for CSV `rows_read` at least the file's data lines less
+//! the line breaks inside quoted fields and the blank lines, as the notes
+//! say); no single allocation asks for more than [`ALLOCATION_BOUND`]; a
+//! panic that escapes fails the test. Crashers it finds
 //! become inputs in `tests/fixtures/crashers/`. (Deeper fuzzing, with
 //! coverage guidance, needs cargo-fuzz and a nightly compiler: see
 //! docs/architecture.md.)
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use stopaudit_core::config::Config;
 use stopaudit_core::counting::CountPlan;
@@ -15,6 +20,72 @@ use stopaudit_core::scope::Scope;
 
 use crate::quarantine::QuarantineSink;
 use crate::scan::{IdLimits, ScanSettings, scan};
+
+/// The largest single allocation any mutated input may ask for. The seeds
+/// are a few kilobytes; a damaged length field asked for 2.3 EB before.
+const ALLOCATION_BOUND: usize = 256 << 20;
+
+/// The system allocator, remembering the largest request and refusing any
+/// above four times the bound (the process then stops with "memory
+/// allocation of N bytes failed" instead of exhausting the machine).
+struct Watching;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed on unchanged to the system allocator.
+unsafe impl GlobalAlloc for Watching {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        if layout.size() > 4 * ALLOCATION_BOUND {
+            return std::ptr::null_mut();
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        if layout.size() > 4 * ALLOCATION_BOUND {
+            return std::ptr::null_mut();
+        }
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        if new_size > 4 * ALLOCATION_BOUND {
+            return std::ptr::null_mut();
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Watching = Watching;
+
+/// The number in a note such as "12 blank line(s) skipped", 0 without one.
+fn noted(notes: &[String], words: &str) -> u64 {
+    notes
+        .iter()
+        .find(|n| n.contains(words))
+        .and_then(|n| n.split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Physical lines after the header's: line breaks as the CSV reader counts
+/// them (LF, CRLF, a lone CR), plus a last line without one.
+fn data_lines(bytes: &[u8]) -> u64 {
+    let mut lines = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            lines += 1;
+        }
+        i += 1;
+    }
+    let last_open = !matches!(bytes.last(), None | Some(b'\n' | b'\r'));
+    (lines + u64::from(last_open)).saturating_sub(1)
+}
 
 /// xorshift64*: a small, fixed random source (the test must not change
 /// with a crate's version).
@@ -89,7 +160,8 @@ fn mutated_inputs_of_every_format_never_panic_and_always_add_up() {
         let data = std::fs::read(fixtures.join(seed)).unwrap();
         let name = Path::new(seed).file_name().unwrap().to_string_lossy();
         let path: PathBuf = dir.path().join(format!("m{i}-{name}"));
-        std::fs::write(&path, mutate(&data, &mut rng)).unwrap();
+        let mutated = mutate(&data, &mut rng);
+        std::fs::write(&path, &mutated).unwrap();
         let inputs = [path.clone()];
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             scan(&inputs, &settings, &mut QuarantineSink::counting_only())
@@ -116,7 +188,33 @@ fn mutated_inputs_of_every_format_never_panic_and_always_add_up() {
                     s.rows_analyzed + s.rows_quarantined + s.rows_out_of_scope,
                     "{seed} #{i}"
                 );
+                if seed.ends_with(".csv") {
+                    let notes = &s.files[0].notes;
+                    let explained = noted(notes, "line break(s) inside quoted fields")
+                        + noted(notes, "blank line(s) skipped");
+                    let lines = data_lines(&mutated);
+                    if s.rows_read + explained < lines {
+                        let kept = dir.path().join(format!("lost-{i}-{name}"));
+                        std::fs::rename(&path, &kept).unwrap();
+                        std::mem::forget(dir);
+                        panic!(
+                            "{seed} #{i}: {} rows read, {lines} data lines, {explained} explained by notes {notes:?}; the input is at {}",
+                            s.rows_read,
+                            kept.display()
+                        );
+                    }
+                }
             }
+        }
+        let largest = LARGEST.load(Ordering::Relaxed);
+        if largest > ALLOCATION_BOUND {
+            let kept = dir.path().join(format!("large-{i}-{name}"));
+            std::fs::rename(&path, &kept).unwrap();
+            std::mem::forget(dir);
+            panic!(
+                "{seed}: mutation {i} asked for {largest} bytes at once; the input is at {}",
+                kept.display()
+            );
         }
         let _ = std::fs::remove_file(&path);
     }

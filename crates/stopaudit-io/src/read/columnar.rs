@@ -19,6 +19,50 @@ use super::source::{BatchJob, Source};
 use stopaudit_core::accounting::Format;
 use stopaudit_core::error::{Error, Result};
 
+/// Checks that every record batch and dictionary an Arrow IPC file's
+/// footer lists lies inside the file, its message length prefix included,
+/// before polars reads it: a damaged length made polars reserve 1.8 GB for
+/// a 1.5 KB file (the mutation test's bound is 256 MiB).
+fn check_ipc_blocks(path: &Path) -> Result<()> {
+    use polars_arrow::io::ipc::read::read_file_metadata;
+    use std::io::{Read, Seek, SeekFrom};
+    let damaged = |what: String| Error::input(path, format!("the file is damaged: {what}"));
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let meta = read_file_metadata(&mut file)
+        .map_err(|e| Error::input(path, format!("cannot read as ipc: {e}")))?;
+    let blocks = meta.blocks.iter().chain(meta.dictionaries.iter().flatten());
+    for (i, b) in blocks.enumerate() {
+        let (offset, meta_len, body) = (b.offset, b.meta_data_length, b.body_length);
+        let end = u64::try_from(offset)
+            .ok()
+            .zip(u64::try_from(meta_len).ok())
+            .zip(u64::try_from(body).ok())
+            .and_then(|((o, m), b)| o.checked_add(m)?.checked_add(b));
+        if end.is_none_or(|e| e > size) {
+            return Err(damaged(format!(
+                "block {i} (offset {offset}, {meta_len} + {body} bytes) lies outside the file's {size} bytes"
+            )));
+        }
+        // The message's own length prefix (after an optional continuation marker).
+        let mut prefix = [0u8; 8];
+        file.seek(SeekFrom::Start(offset as u64))
+            .and_then(|_| file.read_exact(&mut prefix))
+            .map_err(|_| damaged(format!("block {i} at offset {offset} is cut short")))?;
+        let len = if prefix[..4] == [0xff; 4] {
+            i32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]])
+        } else {
+            i32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]])
+        };
+        if u64::try_from(len).map_or(true, |l| l > size - offset as u64) {
+            return Err(damaged(format!(
+                "block {i} at offset {offset} claims a message of {len} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Rows per batch asked of polars' streaming engine.
 const CHUNK_ROWS: usize = 128 * 1024;
 
@@ -48,6 +92,7 @@ impl ColumnarSource {
                 LazyFrame::scan_parquet(pl_path, args)
             }
             Format::Ipc => {
+                check_ipc_blocks(path)?;
                 let args = UnifiedScanArgs {
                     glob: false,
                     cache: false,

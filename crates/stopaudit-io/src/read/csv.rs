@@ -388,6 +388,18 @@ impl Chunk {
             // or the LF of the previous CRLF.)
             let end = reader.position().byte() as usize;
             let (start, before) = (counted, line);
+            // Empty lines the parser skipped before the record are blank
+            // lines (so that every physical line is accounted for); an LF
+            // that ends the previous record's CRLF is not one.
+            let lead = self.bytes[start..end]
+                .iter()
+                .take_while(|b| matches!(b, b'\r' | b'\n'))
+                .count();
+            let lead_breaks = count_breaks_in(&self.bytes, start, start + lead);
+            blank += lead_breaks
+                - u64::from(
+                    start > 0 && self.bytes[start] == b'\n' && self.bytes[start - 1] == b'\r',
+                );
             let (breaks, quotes) = breaks_and_quotes(&self.bytes, counted, end);
             line += breaks;
             // A record that runs into the end of the file inside an open
@@ -426,7 +438,13 @@ impl Chunk {
                         f.len() > self.max_field_bytes || count_breaks(f) > self.max_field_lines
                     }))
             {
-                blank += self.read_region(start, end, before, whole_utf8, &mut sink);
+                blank += self.read_region(
+                    start + lead,
+                    end,
+                    before + lead_breaks,
+                    whole_utf8,
+                    &mut sink,
+                );
                 continue;
             }
             if inner > 0 {
@@ -442,6 +460,13 @@ impl Chunk {
                 raw = rest;
             }
             self.take(&record, raw, line, whole_utf8, &mut sink);
+        }
+        // Empty lines after the last record.
+        if counted < self.bytes.len() {
+            blank += count_breaks_in(&self.bytes, counted, self.bytes.len())
+                - u64::from(
+                    counted > 0 && self.bytes[counted] == b'\n' && self.bytes[counted - 1] == b'\r',
+                );
         }
         self.blank_lines.fetch_add(blank, Ordering::Relaxed);
         let columns = texts
@@ -540,7 +565,7 @@ impl Chunk {
     /// its own: a line with an even number of quotes and the header's
     /// number of fields is a record; any other (the line with the stray
     /// quote) is malformed, with the region's lines named. Returns the
-    /// blank lines in it.
+    /// blank lines (empty or blanks only) in it.
     fn read_region(
         &self,
         from: usize,
@@ -568,15 +593,16 @@ impl Chunk {
         if start < bytes.len() {
             lines.push((line, start, bytes.len()));
         }
-        // A CRLF split before `from` leaves its LF here: an empty first piece.
+        // Empty lines inside the region are blank lines.
+        let empty = lines.iter().filter(|&&(_, a, b)| a == b).count() as u64;
         lines.retain(|&(_, a, b)| a < b);
         let Some(&(last, _, _)) = lines.last() else {
-            return 0;
+            return empty;
         };
         let first_line = lines[0].0;
         self.region_lines
             .fetch_add(lines.len() as u64, Ordering::Relaxed);
-        let mut blank = 0;
+        let mut blank = empty;
         let mut record = csv::ByteRecord::new();
         for &(n, a, b) in &lines {
             let text = &bytes[a..b];
@@ -644,8 +670,8 @@ impl Chunk {
 }
 
 /// Splits a plain chunk (see [`Chunk::plain_text`]) into columns, exactly as
-/// the CSV parser reads it: empty lines are skipped, a line of blanks is
-/// counted as a blank line, a line of the wrong width is malformed. Returns
+/// the CSV parser reads it: an empty line or a line of blanks is counted
+/// as a blank line, a line of the wrong width is malformed. Returns
 /// the blank lines. One pass over the bytes, noting where each field ends:
 /// the parser's byte-by-byte state machine was a seventh of a CSV audit,
 /// and a memchr call per field (fields are a few bytes) no faster.
@@ -684,6 +710,7 @@ fn split_plain(
         let record = &text[first..stop];
         (start, line) = (at + 1, line + 1);
         if record.is_empty() {
+            blank += 1;
             continue;
         }
         let found = ends.len() + 1;
