@@ -5,8 +5,8 @@
 //! and `tables/` behind, old and new files mixed (58 old and 2 new), and two
 //! runs into one folder both exited 0 with a mix of the two. Now a run
 //! writes its whole set into a staging folder beside the target and moves
-//! it into place at the end; a lock (an advisory `flock` on a file beside
-//! the folder, released by the system however the run ends) refuses a
+//! it into place at the end; a lock (std's `File::try_lock`, `flock` on Unix and
+//! `LockFileEx` on Windows, on a file beside the folder, released by the system however the run ends) refuses a
 //! second run into the same folder while one is writing; files an earlier
 //! run wrote (listed in `.stopaudit-outputs`) that this run does not write
 //! are removed, so the folder holds one run's set; staging folders and
@@ -186,15 +186,8 @@ fn remove_partials(dir: &Path) {
 }
 
 /// Takes the lock without waiting; false when another process holds it.
-#[cfg(unix)]
+/// std's `File::try_lock`: `flock` on Unix, `LockFileEx` on Windows, so a
+/// concurrent run into one folder is refused on both.
 fn try_lock(file: &File) -> bool {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a file descriptor we own; the lock goes with it.
-    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
-}
-
-/// Windows: no lock (concurrent runs into one folder are not refused there).
-#[cfg(not(unix))]
-fn try_lock(_: &File) -> bool {
-    true
+    file.try_lock().is_ok()
 }

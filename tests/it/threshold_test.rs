@@ -429,3 +429,26 @@ fn reads_a_windows_1252_semicolon_counts_file() {
     assert_eq!(locations, ["Utrecht", "Utrecht", "Fryslân", "Fryslân"]);
     assert_eq!(doc["cells"][3]["hits"], 5);
 }
+
+#[test]
+fn more_cells_than_the_sampler_takes_are_refused_before_sampling() {
+    use stopaudit_core::threshold_test::{InputError, MAX_CELLS};
+    // 600 locations × 5 groups: 3,000 cells, over the bound.
+    let rows: Vec<CountRow> = (0..600)
+        .flat_map(|l| {
+            ["a", "b", "c", "d", "e"].map(|g| CountRow {
+                location: format!("L{l}"),
+                group: g.to_string(),
+                stops: 100,
+                searches: 10,
+                hits: 3,
+            })
+        })
+        .collect();
+    match fit(&rows, "a", &FitSettings::default()) {
+        Err(e @ InputError::TooManyCells(3000)) => {
+            assert!(e.to_string().contains(&MAX_CELLS.to_string()), "{e}")
+        }
+        other => panic!("{:?}", other.map(|_| "fitted")),
+    }
+}

@@ -97,6 +97,11 @@ pub enum InputError {
     /// No cell has a search.
     #[error("the counts have no searches at all; the threshold test needs searches and hits")]
     NoSearches,
+    /// More (location, group) cells than the sampler is run on (the number).
+    #[error(
+        "not fitted: the counts hold {0} (location, group) cells, more than the {MAX_CELLS} this test is run on (its dense mass matrix and draws grow with the square of the cells); use a coarser location field"
+    )]
+    TooManyCells(usize),
     /// Sampling failed (the sampler's message).
     #[error("sampling failed: {0}")]
     Sampling(String),
@@ -207,6 +212,13 @@ pub struct ThresholdFit {
     pub diagnostics: FitDiagnostics,
 }
 
+/// At most this many (location, group) cells are fitted. The sampler's
+/// dense mass matrix has (cells + 2 × locations)² entries per chain and
+/// the kept draws chains × draws × cells: 2,500 cells (500 locations × 5
+/// groups, 3,500 dimensions) come to about 0.4 GB of mass matrices for four
+/// chains and 0.35 GB of draws; 10,000 cells would need over 4 GB and hours.
+pub const MAX_CELLS: usize = 2_500;
+
 /// The counts as model cells, with the location and group names by index:
 /// locations from most to fewest stops (ties by name; the first, the largest,
 /// is the one whose location effects are pinned to 0, as in the published
@@ -257,6 +269,9 @@ pub fn index_counts(
     }
     if merged.values().all(|c| c.1 == 0) {
         return Err(InputError::NoSearches);
+    }
+    if merged.len() > MAX_CELLS {
+        return Err(InputError::TooManyCells(merged.len()));
     }
     let position =
         |names: &[String], name: &str| names.iter().position(|n| n == name).expect("indexed");
