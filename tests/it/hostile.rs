@@ -584,6 +584,27 @@ fn too_many_groups_or_fixed_effects_are_refused_not_allocated() {
         err.contains("`nationality` has 600 distinct values"),
         "{err}"
     );
+    // Past twice the bound the scan stops while reading, naming the file.
+    let far_too_many = edited(&clean, "far_too_many.csv", |l| {
+        for (i, line) in l.iter_mut().enumerate().skip(1) {
+            let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
+            f[18] = format!("N{i}");
+            *line = f.join(";");
+        }
+    });
+    let out = stopaudit()
+        .args(["analyze", "--quiet"])
+        .arg(&far_too_many)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`nationality` has more than 1000 distinct values in")
+            && err.contains("far_too_many.csv")
+            && err.contains("stopped while reading"),
+        "{err}"
+    );
 
     // 300 units: the veil of darkness' unit fixed effects are skipped with a
     // note, the other analyses run.

@@ -330,14 +330,12 @@ pub struct Attribute {
     pub stops: BTreeMap<u32, u64>,
 }
 
-/// The reference group of each attribute: the configured one, else the
-/// largest group other than `unknown` (ties: first by name).
-/// At most this many groups per attribute (nationalities number about 200).
-pub const MAX_GROUPS: usize = 500;
+pub use crate::counting::{MAX_GROUPS, MAX_GROUPS_WHILE_READING};
 
-/// The run's attributes with their groups and references; an attribute with
-/// more than [`MAX_GROUPS`] groups stops the run (1 million distinct values
-/// took 5.5 GB and every analysis per group).
+/// The run's attributes with their groups and references (the reference:
+/// the configured one, else the largest group other than `unknown`, ties
+/// first by name); an attribute with more than [`MAX_GROUPS`] groups stops
+/// the run (the scan stops earlier, past [`MAX_GROUPS_WHILE_READING`]).
 pub fn attributes(inputs: &Inputs) -> Result<Vec<Attribute>> {
     let mut out = Vec::new();
     for (a, name) in inputs.attributes.iter().enumerate() {

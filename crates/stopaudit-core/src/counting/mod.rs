@@ -600,6 +600,17 @@ pub struct SharedCube {
     period_registered: Option<chrono_tz::Tz>,
 }
 
+/// At most this many groups per attribute are analysed (nationalities
+/// number about 200): more stops the run (`analysis::attributes`).
+pub const MAX_GROUPS: usize = 500;
+
+/// While reading, a group attribute with more than this many distinct
+/// values among the counted stops stops the run at once (duplicates found
+/// later can lower the count, so the exact check of [`MAX_GROUPS`] comes
+/// after the scan): 1 million distinct values took 1 GB and 7 s before
+/// the run was refused.
+pub const MAX_GROUPS_WHILE_READING: usize = 2 * MAX_GROUPS;
+
 /// The most builders a [`SharedCube`] makes: each is as large as the cube
 /// (some 25 MB on the 10M-row benchmark file), so with many threads they,
 /// not the batches, would set the peak memory; a thread that finds them all
@@ -644,6 +655,18 @@ impl SharedCube {
         CubeBuilder::new(&self.extra_fields)
             .with_benchmark(self.bench_spec.clone())
             .with_registration_periods(self.period_registered)
+    }
+
+    /// Distinct values coded so far per group attribute.
+    pub fn group_values(&self) -> Vec<usize> {
+        self.groups
+            .iter()
+            .map(|d| {
+                d.read()
+                    .expect("no thread panics holding a dictionary")
+                    .len()
+            })
+            .collect()
     }
 
     /// The extra stratum fields the cube keeps.

@@ -13,8 +13,10 @@ use crate::quarantine::{QuarantineSink, Reason, ReasonCounts, Rejection};
 use crate::validate::CheckedBatch;
 use stopaudit_core::accounting::FileSummary;
 use stopaudit_core::canonical::{NONE_U32, StopBatch};
-use stopaudit_core::counting::{BatchCounts, CubeBuilder, SharedCube};
-use stopaudit_core::error::Result;
+use stopaudit_core::counting::{
+    BatchCounts, CubeBuilder, MAX_GROUPS, MAX_GROUPS_WHILE_READING, SharedCube,
+};
+use stopaudit_core::error::{Error, Result};
 
 /// What the scan keeps across batches.
 pub(super) struct State {
@@ -48,6 +50,15 @@ impl State {
     /// them out of the counts), and accounts for its rows.
     pub(super) fn take(&mut self, mut p: Processed, file: &mut FileStep) -> Result<()> {
         let context = file.context;
+        for (a, n) in self.cube.group_values().into_iter().enumerate() {
+            if n > MAX_GROUPS_WHILE_READING {
+                let name = &context.attributes[a];
+                return Err(Error::Usage(format!(
+                    "group attribute `{name}` has more than {MAX_GROUPS_WHILE_READING} distinct values in {} (stopped while reading; stopaudit compares at most {MAX_GROUPS} groups, every analysis is per group): is the right column mapped to it, or should its values be grouped with [values.{name}]?",
+                    context.display
+                )));
+            }
+        }
         let extra_fields = self.cube.extra_fields();
         file.summary.rows_read += p.rows_read;
         let duplicates = self.stop_ids.check(&p.ids)?;
