@@ -465,6 +465,8 @@ fn damaged_files_end_with_a_message_not_a_crash() {
         "crashers/thrift_bool.parquet",
         "crashers/thrift_range.parquet",
         "crashers/ipc_block_length.arrow",
+        "crashers/ipc_buffer_length.arrow",
+        "crashers/page_values.parquet",
     ] {
         let path = fixtures.join(name);
         let out = stopaudit()

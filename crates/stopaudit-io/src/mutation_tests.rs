@@ -6,9 +6,8 @@
 //! the line breaks inside quoted fields and the blank lines, as the notes
 //! say); no single allocation asks for more than [`ALLOCATION_BOUND`]; a
 //! panic that escapes fails the test. Crashers it finds
-//! become inputs in `tests/fixtures/crashers/`. (Deeper fuzzing, with
-//! coverage guidance, needs cargo-fuzz and a nightly compiler: see
-//! docs/architecture.md.)
+//! become inputs in `tests/fixtures/crashers/`. `fuzz_one_reader` runs a
+//! longer campaign on one reader by hand (see docs/architecture.md).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
@@ -127,18 +126,53 @@ fn mutate(data: &[u8], rng: &mut Rng) -> Vec<u8> {
     d
 }
 
+/// The seed inputs: one or two small real files per reader.
+const SEEDS: [&str; 7] = [
+    "dutch_export.csv",
+    "windows1252.csv",
+    "stops.jsonl",
+    "stops.xlsx",
+    "times/time_ms.parquet",
+    "times/stamp_us_utc.parquet",
+    "times/stamp_us_utc.arrow",
+];
+
 #[test]
 fn mutated_inputs_of_every_format_never_panic_and_always_add_up() {
+    let (scanned, refused) = campaign(&SEEDS, 7_000, 0x5eed_1234_abcd_0042);
+    // Both outcomes occur: the mutations are neither all fatal nor all harmless.
+    assert!(
+        scanned > 100 && refused > 100,
+        "{scanned} scanned, {refused} refused"
+    );
+}
+
+/// The same, longer and for one reader at a time, run by hand:
+/// `STOPAUDIT_FUZZ=parquet STOPAUDIT_FUZZ_RUNS=1000000 STOPAUDIT_FUZZ_SEED=7
+/// cargo test --release -p stopaudit-io fuzz_one_reader -- --ignored`
+/// (`csv`, `jsonl`, `xlsx`, `parquet` or `arrow`; the mapping and the
+/// validation run on every input that opens). A find stops the run and
+/// names the kept input, to be committed in `tests/fixtures/crashers/`.
+#[test]
+#[ignore = "a long fuzzing run, by hand"]
+fn fuzz_one_reader() {
+    let format = std::env::var("STOPAUDIT_FUZZ").unwrap_or_else(|_| "csv".into());
+    let runs = std::env::var("STOPAUDIT_FUZZ_RUNS").map_or(100_000, |r| r.parse().unwrap());
+    let seed = std::env::var("STOPAUDIT_FUZZ_SEED").map_or(1, |r| r.parse().unwrap());
+    let seeds: Vec<&str> = SEEDS
+        .iter()
+        .copied()
+        .filter(|s| s.ends_with(&format!(".{format}")))
+        .collect();
+    assert!(!seeds.is_empty(), "no seed input for {format}");
+    let (scanned, refused) = campaign(&seeds, runs, seed);
+    eprintln!("{format}: {runs} runs, {scanned} scanned, {refused} refused, no find");
+}
+
+/// Scans `runs` mutated copies of the seeds in turn; panics naming the kept
+/// input on a find. Returns how many scanned and how many were refused.
+fn campaign(seeds: &[&str], runs: usize, seed: u64) -> (usize, usize) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
-    let seeds = [
-        "dutch_export.csv",
-        "windows1252.csv",
-        "stops.jsonl",
-        "stops.xlsx",
-        "times/time_ms.parquet",
-        "times/stamp_us_utc.parquet",
-        "times/stamp_us_utc.arrow",
-    ];
     let config = Config::default();
     let codes = config.check().unwrap();
     let (scope, plan) = (Scope::default(), CountPlan::default());
@@ -154,9 +188,9 @@ fn mutated_inputs_of_every_format_never_panic_and_always_add_up() {
         plausible_dates: (day(2000, 1, 1), day(2030, 1, 1)),
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x5eed_1234_abcd_0042);
+    let mut rng = Rng(seed.max(1)); // xorshift needs a state other than 0
     let (mut scanned, mut refused) = (0, 0);
-    for (i, seed) in seeds.iter().cycle().take(7_000).enumerate() {
+    for (i, seed) in seeds.iter().cycle().take(runs).enumerate() {
         let data = std::fs::read(fixtures.join(seed)).unwrap();
         let name = Path::new(seed).file_name().unwrap().to_string_lossy();
         let path: PathBuf = dir.path().join(format!("m{i}-{name}"));
@@ -218,9 +252,5 @@ fn mutated_inputs_of_every_format_never_panic_and_always_add_up() {
         }
         let _ = std::fs::remove_file(&path);
     }
-    // Both outcomes occur: the mutations are neither all fatal nor all harmless.
-    assert!(
-        scanned > 100 && refused > 100,
-        "{scanned} scanned, {refused} refused"
-    );
+    (scanned, refused)
 }

@@ -59,8 +59,63 @@ fn check_ipc_blocks(path: &Path) -> Result<()> {
                 "block {i} at offset {offset} claims a message of {len} bytes"
             )));
         }
+        // The message's buffers lie inside the block's body, and a
+        // compressed buffer decompresses to at most MAX_IPC_BUFFER bytes.
+        let skip = if prefix[..4] == [0xff; 4] { 8 } else { 4 };
+        let mut message = vec![0u8; len as usize];
+        file.seek(SeekFrom::Start(offset as u64 + skip))
+            .and_then(|_| file.read_exact(&mut message))
+            .map_err(|_| damaged(format!("block {i} at offset {offset} is cut short")))?;
+        let buffers = ipc_buffers(&message).map_err(|e| damaged(format!("block {i}: {e}")))?;
+        let body_start = offset as u64 + meta_len as u64;
+        for (at, length, compressed) in buffers {
+            if at < 0 || length < 0 || at.saturating_add(length) > body {
+                return Err(damaged(format!(
+                    "block {i}: a buffer at {at} of {length} bytes lies outside its body of {body} bytes"
+                )));
+            }
+            if compressed && length >= 8 {
+                let mut stated = [0u8; 8];
+                file.seek(SeekFrom::Start(body_start + at as u64))
+                    .and_then(|_| file.read_exact(&mut stated))
+                    .map_err(|_| damaged(format!("block {i} is cut short")))?;
+                let stated = i64::from_le_bytes(stated);
+                if stated > MAX_IPC_BUFFER {
+                    return Err(damaged(format!(
+                        "block {i}: a compressed buffer says it decompresses to {stated} bytes"
+                    )));
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// The most one compressed IPC buffer may decompress to (a column of one
+/// record batch; writers make batches of some 64k rows).
+const MAX_IPC_BUFFER: i64 = 256 << 20;
+
+/// The (offset, length, compressed) of every buffer of a record batch or
+/// dictionary batch message; none for other messages.
+fn ipc_buffers(message: &[u8]) -> std::result::Result<Vec<(i64, i64, bool)>, String> {
+    use polars_arrow::io::ipc::format::ipc::planus::ReadAsRoot;
+    use polars_arrow::io::ipc::format::ipc::{MessageHeaderRef, MessageRef, RecordBatchRef};
+    let e = |e: polars_arrow::io::ipc::format::ipc::planus::Error| e.to_string();
+    let message = MessageRef::read_as_root(message).map_err(e)?;
+    let batch: Option<RecordBatchRef> = match message.header().map_err(e)? {
+        Some(MessageHeaderRef::RecordBatch(b)) => Some(b),
+        Some(MessageHeaderRef::DictionaryBatch(d)) => d.data().map_err(e)?,
+        _ => None,
+    };
+    let Some(batch) = batch else {
+        return Ok(Vec::new());
+    };
+    let compressed = batch.compression().map_err(e)?.is_some();
+    let mut out = Vec::new();
+    for b in batch.buffers().map_err(e)?.into_iter().flatten() {
+        out.push((b.offset(), b.length(), compressed));
+    }
+    Ok(out)
 }
 
 /// Rows per batch asked of polars' streaming engine.

@@ -29,6 +29,10 @@ use polars_parquet::read::{
 use rayon::prelude::*;
 
 use super::batch::{Cell, ColumnBatch, RawColumn, text_cell};
+
+/// The most one Parquet page may decompress to: writers make pages of
+/// about 1 MB; a stop export's page of 256 MiB would be a damaged header.
+const MAX_PAGE_BYTES: usize = 256 << 20;
 use super::source::{BatchJob, Source};
 use stopaudit_core::error::{Error, Result};
 
@@ -171,15 +175,61 @@ impl ParquetFile {
         Ok(Buffer::from(bytes))
     }
 
+    /// Checks a column chunk's data page headers before decoding: a page
+    /// holds at most the row group's values (a flat column has one per
+    /// row) and decompresses to at most the chunk's stated size and
+    /// [`MAX_PAGE_BYTES`]. The decoders size their buffers by these
+    /// headers: a damaged count made one ask for 2.3 EB (an abort, exit
+    /// 134). Headers only; the pages are slices of the chunk.
+    fn check_pages(
+        &self,
+        chunk: &Buffer<u8>,
+        meta: &ColumnChunkMetadata,
+        rows: usize,
+    ) -> Result<()> {
+        let bytes = usize::try_from(meta.uncompressed_size())
+            .unwrap_or(0)
+            .min(MAX_PAGE_BYTES);
+        let damaged = |what: String| {
+            Error::input(
+                &self.path,
+                format!(
+                    "the file is damaged: column `{}`: {what}",
+                    meta.descriptor().path_in_schema.join(".")
+                ),
+            )
+        };
+        let pages = PageReader::new(Cursor::new(chunk.clone()), meta, vec![], chunk.len());
+        for page in pages {
+            let page = page.map_err(|e| damaged(e.to_string()))?;
+            if let polars_parquet::parquet::page::CompressedPage::Data(p) = page {
+                if p.num_values() > rows {
+                    return Err(damaged(format!(
+                        "a page says it holds {} values in a row group of {rows} rows",
+                        p.num_values()
+                    )));
+                }
+                if p.uncompressed_size() > bytes {
+                    return Err(damaged(format!(
+                        "a page says it decompresses to {} bytes, more than its column chunk ({bytes})",
+                        p.uncompressed_size()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Decodes rows `start..end` of column `c` in row group `g`.
     fn decode(&self, g: usize, c: usize, start: usize, end: usize) -> Result<RawColumn> {
         let group = &self.metadata.row_groups[g];
         let meta = &group.parquet_columns()[c];
         let chunk = self.read_chunk(meta)?;
+        self.check_pages(&chunk, meta, group.num_rows())?;
         let (field, kind) = &self.fields[c];
         let whole = start == 0 && end == group.num_rows();
         let run = |field: Field| {
-            let pages = PageReader::new(Cursor::new(chunk.clone()), meta, vec![], usize::MAX);
+            let pages = PageReader::new(Cursor::new(chunk.clone()), meta, vec![], chunk.len());
             let filter = (!whole).then(|| Filter::new_ranged(start, end));
             column_iter_to_arrays(
                 vec![BasicDecompressor::new(pages, vec![])],
