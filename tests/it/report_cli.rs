@@ -56,9 +56,23 @@ fn markdown_and_html_have_the_same_sections_in_order() {
     assert_eq!(html.matches("<section id=").count(), 11);
     // Findings link to their sections; severity in words.
     assert!(md.contains(
-        "- **Medium**: Stops of people with nationality Marokkaans under justification 'behaviour'"
+        "- **Indicative**: Stops of people with nationality Marokkaans under justification 'behaviour'"
     ));
-    assert!(html.contains("<span class=\"severity severity-medium\">Medium</span>"));
+    assert!(html.contains("<span class=\"severity severity-medium\">Indicative</span>"));
+    // The labels are explained once, and the caveat is said once in the
+    // summary instead of closing every finding.
+    let summary = &md[..md.find("\n## 2.").unwrap()];
+    assert!(summary.contains("### How to read the labels"));
+    assert!(summary.contains(
+        "- **Indicative**: significant and practically large, but from one comparison only"
+    ));
+    assert_eq!(
+        summary
+            .matches("A statistical signal is a reason for review, not proof of discrimination.")
+            .count(),
+        1,
+        "{summary}"
+    );
     assert!(html.contains("(<a href=\"#outcome-test\">see section</a>)"));
     // The legal frame and the caveat are there.
     assert!(md.contains("Article 1 of the Dutch Constitution"));

@@ -991,12 +991,17 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
     {
         blocks.push(Block::Paragraph(b.t("summary_none")));
     }
+    // The caveat is said once, after the lists, not in every item.
+    let caveat = format!(" {}", b.m.text("finding.caveat"));
     let item = |f: &crate::findings::Finding| ListItem {
         label: Some(b.severity(f.severity)),
         severity: Some(f.severity),
-        text: match opts.lang {
-            Lang::En => f.summary_en.clone(),
-            Lang::Nl => f.summary_nl.clone(),
+        text: {
+            let text = match opts.lang {
+                Lang::En => &f.summary_en,
+                Lang::Nl => &f.summary_nl,
+            };
+            text.strip_suffix(&caveat).unwrap_or(text).to_string()
         },
         link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
     };
@@ -1032,6 +1037,24 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
             b.f("summary_other_intro", &[("n", &rest.len().to_string())]),
         ));
         blocks.push(Block::List(rest));
+    }
+    // The labels used above, explained once, and the caveat once.
+    let mut used: Vec<Severity> = findings.iter().map(|f| f.severity).collect();
+    used.sort();
+    used.dedup();
+    if !used.is_empty() {
+        blocks.push(Block::Subheading(b.t("legend_title")));
+        blocks.push(Block::List(
+            used.iter()
+                .map(|&s| ListItem {
+                    label: Some(b.severity(s)),
+                    severity: Some(s),
+                    text: b.t(&format!("legend_{}", s.as_str())),
+                    link: None,
+                })
+                .collect(),
+        ));
+        blocks.push(Block::Paragraph(b.m.text("finding.caveat").to_string()));
     }
     blocks.extend(evidence_blocks(b));
     Section {

@@ -51,6 +51,8 @@ pre { background: #f6f6f6; padding: .7rem; overflow-x: auto; font-size: .8rem; w
 .severity { font-weight: bold; border: 1px solid var(--ink); border-radius: 3px; padding: 0 .35rem; margin-right: .4rem; font-size: .8rem; }
 .severity-high { background: var(--high); color: #000; }
 .severity-medium { background: var(--medium); color: #000; }
+.severity-withheld { background: #fff; border-style: dashed; }
+.severity-data-quality { background: #e8e8e8; }
 li { margin-bottom: .5rem; }
 nav ol { columns: 2; }
 @page { size: A4; margin: 14mm 12mm; }
@@ -192,6 +194,8 @@ fn severity_class(severity: Option<Severity>) -> &'static str {
     match severity {
         Some(Severity::High) => "severity-high",
         Some(Severity::Medium) => "severity-medium",
+        Some(Severity::Withheld) => "severity-withheld",
+        Some(Severity::DataQuality) => "severity-data-quality",
         _ => "severity-other",
     }
 }
