@@ -517,12 +517,10 @@ fn a_report_folder_holds_one_runs_set_and_one_run_at_a_time() {
     // The next run writes HTML only: the earlier charts, tables and
     // Markdown go, the analyst's own file stays.
     assert!(report("html").status.success());
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, [".stopaudit-outputs", "notes.txt", "report.html"]);
+    assert_eq!(
+        names_in(&out),
+        [".stopaudit-outputs", "notes.txt", "report.html"]
+    );
     assert!(!stale.exists());
 
     // While another run holds the folder's lock, a run is refused and
@@ -545,13 +543,8 @@ fn a_report_folder_holds_one_runs_set_and_one_run_at_a_time() {
     std::fs::write(out.join("charts"), "in the way").unwrap();
     let failed = report("html,svg");
     assert_eq!(failed.status.code(), Some(2));
-    let mut after: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    after.sort();
     assert_eq!(
-        after,
+        names_in(&out),
         [".stopaudit-outputs", "charts", "notes.txt", "report.html"]
     );
     assert!(
@@ -567,40 +560,31 @@ fn a_report_folder_holds_one_runs_set_and_one_run_at_a_time() {
 fn too_many_groups_or_fixed_effects_are_refused_not_allocated() {
     let dir = tempfile::tempdir().unwrap();
     let clean = export(dir.path(), 3000);
+    // A copy with the nationality of row i set by `value`, and the refusal.
+    let refused_with = |name: &str, value: &dyn Fn(usize) -> String| {
+        let path = edited(&clean, name, |l| {
+            for (i, line) in l.iter_mut().enumerate().skip(1) {
+                let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
+                f[18] = value(i);
+                *line = f.join(";");
+            }
+        });
+        let out = stopaudit()
+            .args(["analyze", "--quiet"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     // 600 nationalities: more than any analysis per group should take on.
-    let many_groups = edited(&clean, "groups.csv", |l| {
-        for (i, line) in l.iter_mut().enumerate().skip(1) {
-            let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
-            f[18] = format!("N{}", i % 600);
-            *line = f.join(";");
-        }
-    });
-    let out = stopaudit()
-        .args(["analyze", "--quiet"])
-        .arg(&many_groups)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_with("groups.csv", &|i| format!("N{}", i % 600));
     assert!(
         err.contains("`nationality` has 600 distinct values"),
         "{err}"
     );
     // Past twice the bound the scan stops while reading, naming the file.
-    let far_too_many = edited(&clean, "far_too_many.csv", |l| {
-        for (i, line) in l.iter_mut().enumerate().skip(1) {
-            let mut f: Vec<String> = line.split(';').map(str::to_string).collect();
-            f[18] = format!("N{i}");
-            *line = f.join(";");
-        }
-    });
-    let out = stopaudit()
-        .args(["analyze", "--quiet"])
-        .arg(&far_too_many)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_with("far_too_many.csv", &|i| format!("N{i}"));
     assert!(
         err.contains("`nationality` has more than 1000 distinct values in")
             && err.contains("far_too_many.csv")
@@ -633,14 +617,7 @@ fn a_run_killed_while_writing_leaves_the_old_set_or_the_new_one() {
     // About 0.4 s of work: kills land before, during and after the writing.
     let input = export(dir.path(), 300_000);
     let out = dir.path().join("report");
-    let listing = || {
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let listing = || names_in(&out);
     let run = |formats: &str| {
         let mut cmd = stopaudit();
         cmd.args(["report", "--quiet", "--format", formats])
@@ -718,14 +695,7 @@ fn a_run_that_runs_out_of_disk_leaves_the_folder_as_it_was() {
         cmd.output().unwrap()
     };
     assert!(run("md", None).status.success());
-    let listing = || {
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let listing = || names_in(&out);
     let old = listing();
     let old_md = std::fs::read(out.join("report.md")).unwrap();
     assert!(old_md.len() > 16_384, "the report must not fit the limit");
@@ -783,4 +753,14 @@ fn every_physical_line_is_a_row_or_a_noted_blank_line() {
         data_lines,
         "{notes:?}"
     );
+}
+
+/// The names in a folder, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

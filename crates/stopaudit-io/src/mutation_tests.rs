@@ -187,13 +187,14 @@ fn campaign(seeds: &[&str], runs: usize, seed: u64) -> (usize, usize) {
         threads: 2,
         plausible_dates: (day(2000, 1, 1), day(2030, 1, 1)),
     };
-    let dir = tempfile::tempdir().unwrap();
+    // Kept when a find panics (the input stays there), removed at the end.
+    let dir = tempfile::tempdir().unwrap().keep();
     let mut rng = Rng(seed.max(1)); // xorshift needs a state other than 0
     let (mut scanned, mut refused) = (0, 0);
     for (i, seed) in seeds.iter().cycle().take(runs).enumerate() {
         let data = std::fs::read(fixtures.join(seed)).unwrap();
         let name = Path::new(seed).file_name().unwrap().to_string_lossy();
-        let path: PathBuf = dir.path().join(format!("m{i}-{name}"));
+        let path: PathBuf = dir.join(format!("m{i}-{name}"));
         let mutated = mutate(&data, &mut rng);
         std::fs::write(&path, &mutated).unwrap();
         let inputs = [path.clone()];
@@ -201,15 +202,7 @@ fn campaign(seeds: &[&str], runs: usize, seed: u64) -> (usize, usize) {
             scan(&inputs, &settings, &mut QuarantineSink::counting_only())
         }));
         match outcome {
-            Err(_) => {
-                let kept = dir.path().join(format!("crasher-{i}-{name}"));
-                std::fs::rename(&path, &kept).unwrap();
-                std::mem::forget(dir);
-                panic!(
-                    "{seed}: mutation {i} panicked; the input is at {}",
-                    kept.display()
-                );
-            }
+            Err(_) => found(&path, "crasher", format!("{seed}: mutation {i} panicked")),
             Ok(Err(e)) => {
                 refused += 1;
                 assert!(e.to_string().contains(&*name), "{seed} #{i}: {e}");
@@ -228,13 +221,13 @@ fn campaign(seeds: &[&str], runs: usize, seed: u64) -> (usize, usize) {
                         + noted(notes, "blank line(s) skipped");
                     let lines = data_lines(&mutated);
                     if s.rows_read + explained < lines {
-                        let kept = dir.path().join(format!("lost-{i}-{name}"));
-                        std::fs::rename(&path, &kept).unwrap();
-                        std::mem::forget(dir);
-                        panic!(
-                            "{seed} #{i}: {} rows read, {lines} data lines, {explained} explained by notes {notes:?}; the input is at {}",
-                            s.rows_read,
-                            kept.display()
+                        found(
+                            &path,
+                            "lost",
+                            format!(
+                                "{seed} #{i}: {} rows read, {lines} data lines, {explained} explained by notes {notes:?}",
+                                s.rows_read
+                            ),
                         );
                     }
                 }
@@ -242,15 +235,22 @@ fn campaign(seeds: &[&str], runs: usize, seed: u64) -> (usize, usize) {
         }
         let largest = LARGEST.load(Ordering::Relaxed);
         if largest > ALLOCATION_BOUND {
-            let kept = dir.path().join(format!("large-{i}-{name}"));
-            std::fs::rename(&path, &kept).unwrap();
-            std::mem::forget(dir);
-            panic!(
-                "{seed}: mutation {i} asked for {largest} bytes at once; the input is at {}",
-                kept.display()
+            found(
+                &path,
+                "large",
+                format!("{seed}: mutation {i} asked for {largest} bytes at once"),
             );
         }
         let _ = std::fs::remove_file(&path);
     }
+    let _ = std::fs::remove_dir_all(&dir);
     (scanned, refused)
+}
+
+/// Fails the campaign on a find, keeping its input under a telling name.
+fn found(path: &Path, tag: &str, what: String) -> ! {
+    let name = path.file_name().unwrap().to_string_lossy();
+    let kept = path.with_file_name(format!("{tag}-{name}"));
+    std::fs::rename(path, &kept).unwrap();
+    panic!("{what}; the input is at {}", kept.display())
 }
