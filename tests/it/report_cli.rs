@@ -59,6 +59,18 @@ fn markdown_and_html_have_the_same_sections_in_order() {
         "- **Indicative**: Stops of people with nationality Marokkaans under justification 'behaviour'"
     ));
     assert!(html.contains("<span class=\"severity severity-medium\">Indicative</span>"));
+    // The message first: at most three patterns, the strongest evidence
+    // (holding within strata) first, the search rate read with the find rate.
+    let brief = &md[md.find("### In brief").unwrap()..md.find("This report compares").unwrap()];
+    assert_eq!(brief.matches("\n- **").count(), 3, "{brief}");
+    assert!(
+        brief.contains("\n- **Strong**: Searches of people with nationality Turks found something"),
+        "{brief}"
+    );
+    assert!(brief.contains(
+        "searched 2.0 times as often with a lower find rate, consistent with a lower search threshold (the threshold test examines it: run with --threshold-test)"
+    ));
+    assert!(!brief.contains("per 1,000 residents"), "{brief}");
     // The labels are explained once, and the caveat is said once in the
     // summary instead of closing every finding.
     let summary = &md[..md.find("\n## 2.").unwrap()];

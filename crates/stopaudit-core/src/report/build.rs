@@ -981,6 +981,18 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
         &[("fdr", &b.m.number(a.settings.fdr, 2)), ("band", &band)],
     ))];
     let findings = &a.findings;
+    // The caveat is said once, after the lists, not in every item.
+    let caveat = format!(" {}", b.m.text("finding.caveat"));
+    let sentence = |f: &crate::findings::Finding| {
+        let text = match opts.lang {
+            Lang::En => &f.summary_en,
+            Lang::Nl => &f.summary_nl,
+        };
+        text.strip_suffix(&caveat).unwrap_or(text).to_string()
+    };
+    let headline = headline_blocks(b, &sentence);
+    let at = headline.len();
+    blocks.splice(0..0, headline);
     let quality: Vec<&crate::findings::Finding> = findings
         .iter()
         .filter(|f| f.severity == Severity::DataQuality)
@@ -991,18 +1003,10 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
     {
         blocks.push(Block::Paragraph(b.t("summary_none")));
     }
-    // The caveat is said once, after the lists, not in every item.
-    let caveat = format!(" {}", b.m.text("finding.caveat"));
     let item = |f: &crate::findings::Finding| ListItem {
         label: Some(b.severity(f.severity)),
         severity: Some(f.severity),
-        text: {
-            let text = match opts.lang {
-                Lang::En => &f.summary_en,
-                Lang::Nl => &f.summary_nl,
-            };
-            text.strip_suffix(&caveat).unwrap_or(text).to_string()
-        },
+        text: sentence(f),
         link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
     };
     let main: Vec<ListItem> = findings
@@ -1012,15 +1016,18 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
         .collect();
     if !quality.is_empty() {
         // Before the disparities: problems in the data limit every comparison.
-        blocks.insert(1, Block::Subheading(b.t("summary_quality")));
+        blocks.insert(at + 1, Block::Subheading(b.t("summary_quality")));
         blocks.insert(
-            2,
+            at + 2,
             Block::Paragraph(b.f(
                 "summary_quality_intro",
                 &[("n", &quality.len().to_string())],
             )),
         );
-        blocks.insert(3, Block::List(quality.iter().map(|f| item(f)).collect()));
+        blocks.insert(
+            at + 3,
+            Block::List(quality.iter().map(|f| item(f)).collect()),
+        );
     }
     let rest: Vec<ListItem> = findings
         .iter()
@@ -1061,6 +1068,113 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
         anchor: "summary".into(),
         title: b.t("summary"),
         blocks,
+    }
+}
+
+/// "In brief": the strongest patterns, at most three, the most convincing
+/// evidence first: a difference that holds within strata (strong), the
+/// stratified comparison, the threshold test and the veil of darkness
+/// before crude comparisons, then by q-value and by size. The population
+/// benchmark, the weakest evidence (who is out on the street is not
+/// known), never leads. A search-rate finding says what the find rate of
+/// the same searches shows.
+fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String) -> Vec<Block> {
+    let a = b.a;
+    let strongest_first = |f: &crate::findings::Finding| {
+        let like_with_like = f.severity == Severity::High
+            || matches!(
+                f.analysis.as_str(),
+                "stratified" | "threshold_test" | "veil_of_darkness"
+            );
+        let q = f.q_value.unwrap_or(1.0);
+        let size = f
+            .mh_rate_ratio
+            .or(f.rate_ratio)
+            .map_or(0.0, |r| -r.ln().abs());
+        (u8::from(!like_with_like), q, size)
+    };
+    let mut lead: Vec<&crate::findings::Finding> = a
+        .findings
+        .iter()
+        .filter(|f| matches!(f.severity, Severity::High | Severity::Medium))
+        .filter(|f| f.analysis != "population_benchmark")
+        .collect();
+    lead.sort_by(|x, y| {
+        strongest_first(x)
+            .partial_cmp(&strongest_first(y))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let population_only = lead.is_empty()
+        && a.findings
+            .iter()
+            .any(|f| f.analysis == "population_benchmark");
+    let mut blocks = vec![Block::Subheading(b.t("headline"))];
+    if lead.is_empty() {
+        blocks.push(Block::Paragraph(b.t(if population_only {
+            "headline_population_only"
+        } else {
+            "headline_none"
+        })));
+        return blocks;
+    }
+    blocks.push(Block::Paragraph(b.t("headline_intro")));
+    let items = lead
+        .into_iter()
+        .take(3)
+        .map(|f| {
+            let mut text = sentence(f);
+            if let Some(extra) = search_and_find(b, f) {
+                text = format!("{text} {extra}");
+            }
+            ListItem {
+                label: Some(b.severity(f.severity)),
+                severity: Some(f.severity),
+                text,
+                link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
+            }
+        })
+        .collect();
+    blocks.push(Block::List(items));
+    blocks
+}
+
+/// For an overall search-rate finding: the same group's find rate per
+/// search beside it. Searched more often with a lower find rate is
+/// consistent with a lower search threshold; with a similar find rate it
+/// is not.
+fn search_and_find(b: &B, f: &crate::findings::Finding) -> Option<String> {
+    if f.analysis != "search_funnel"
+        || f.stage.as_deref() != Some("search")
+        || !f.stratum.is_empty()
+    {
+        return None;
+    }
+    let searched = f.rate_ratio?;
+    let find = b.a.results.search_funnel.iter().find(|r| {
+        r.attribute == f.attribute
+            && r.group == f.group
+            && r.stratum.is_empty()
+            && r.stage.as_deref() == Some("contraband")
+    })?;
+    let (ratio, [lo, hi]) = (find.rate_ratio?, find.rate_ratio_ci?);
+    let band = b.a.settings.practical_band;
+    let threshold = b.t(if b.a.results.threshold_test.is_empty() {
+        "synthesis_run_threshold"
+    } else {
+        "synthesis_see_threshold"
+    });
+    let args = [
+        ("search", b.m.number(searched, 1)),
+        ("find", b.m.number(ratio, 2)),
+        ("threshold", threshold),
+    ];
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if hi < 1.0 {
+        Some(b.f("synthesis_lower_find", &args))
+    } else if lo >= band[0] && hi <= band[1] {
+        Some(b.f("synthesis_similar_find", &args))
+    } else {
+        None
     }
 }
 
