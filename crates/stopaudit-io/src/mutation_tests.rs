@@ -31,18 +31,23 @@ struct Watching;
 
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
-// SAFETY: every call is passed on unchanged to the system allocator.
+/// Notes a request's size; false (refuse) above four times the bound.
+fn admit(size: usize) -> bool {
+    LARGEST.fetch_max(size, Ordering::Relaxed);
+    size <= 4 * ALLOCATION_BOUND
+}
+
+// SAFETY: every admitted call is passed on unchanged to the system
+// allocator; a refused one returns null, as an allocator may.
 unsafe impl GlobalAlloc for Watching {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        if layout.size() > 4 * ALLOCATION_BOUND {
+        if !admit(layout.size()) {
             return std::ptr::null_mut();
         }
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        if layout.size() > 4 * ALLOCATION_BOUND {
+        if !admit(layout.size()) {
             return std::ptr::null_mut();
         }
         unsafe { System.alloc_zeroed(layout) }
@@ -51,8 +56,7 @@ unsafe impl GlobalAlloc for Watching {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        if new_size > 4 * ALLOCATION_BOUND {
+        if !admit(new_size) {
             return std::ptr::null_mut();
         }
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -74,16 +78,11 @@ fn noted(notes: &[String], words: &str) -> u64 {
 /// Physical lines after the header's: line breaks as the CSV reader counts
 /// them (LF, CRLF, a lone CR), plus a last line without one.
 fn data_lines(bytes: &[u8]) -> u64 {
-    let mut lines = 0u64;
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            lines += 1;
-        }
-        i += 1;
-    }
+    let breaks = (0..bytes.len())
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count() as u64;
     let last_open = !matches!(bytes.last(), None | Some(b'\n' | b'\r'));
-    (lines + u64::from(last_open)).saturating_sub(1)
+    (breaks + u64::from(last_open)).saturating_sub(1)
 }
 
 /// xorshift64*: a small, fixed random source (the test must not change
