@@ -755,6 +755,45 @@ fn every_physical_line_is_a_row_or_a_noted_blank_line() {
     );
 }
 
+#[test]
+fn a_quote_left_open_in_the_header_is_refused_not_read_as_column_names() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // Found by fuzz_one_reader: the whole file became the header, "no rows".
+    let out = stopaudit()
+        .args(["validate", "--quiet"])
+        .arg(fixtures.join("crashers/header_open_quote.csv"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("header_open_quote.csv") && err.contains("line 1, column 5"),
+        "{err}"
+    );
+    // A header cell wrapped with Alt+Enter in Excel is still a header: the
+    // line break is counted and the rows after it are read.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrapped_header.csv");
+    std::fs::write(
+        &path,
+        "id,tijdstip,aanleiding,resultaat,nationaliteit,\"Opmerking\r\n(vrij)\"\r\n\
+         W1,05-03-2025 14:30,gedrag,bekeuring,Nederlandse,\r\n\
+         W2,05-03-2025 15:30,gedrag,geen actie,Belgische,\r\n",
+    )
+    .unwrap();
+    let v = json_of(
+        stopaudit()
+            .args(["validate", "--quiet", "--format", "json"])
+            .arg(&path),
+    );
+    assert_eq!(v["provenance"]["rows_read"], 2, "{v}");
+    let notes = v["files"][0]["notes"].to_string();
+    assert!(
+        notes.contains("1 line break(s) inside quoted fields"),
+        "{notes}"
+    );
+}
+
 /// The names in a folder, sorted.
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

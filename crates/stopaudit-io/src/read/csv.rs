@@ -125,6 +125,24 @@ impl CsvSource {
         let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut head = vec![0u8; header_end as usize];
         file.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
+        // A header cell may hold a quoted line break (Excel's Alt+Enter), but
+        // a quote left open in the header would take rows into the column
+        // names: past a few lines it is refused, naming the column.
+        let header_breaks =
+            count_breaks(&head) - u64::from(matches!(head.last(), Some(b'\n' | b'\r')));
+        if header_breaks > MAX_HEADER_BREAKS {
+            let column = header
+                .iter()
+                .position(|f| f.contains(&b'\n') || f.contains(&b'\r'))
+                .map_or(0, |c| c + 1);
+            return Err(Error::input(
+                path,
+                format!(
+                    "line 1, column {column}: the header opens a quote that is not closed on that line; the header would run over {} lines. A stray quote? Fix the header's quoting",
+                    header_breaks + 1
+                ),
+            ));
+        }
         let raw_names = header
             .iter()
             .map(|f| decode(f, encoding).map(|c| c.into_owned()))
@@ -163,11 +181,15 @@ impl CsvSource {
             max_field_lines: input
                 .max_field_lines
                 .unwrap_or(stopaudit_core::config::DEFAULT_MAX_FIELD_LINES),
-            multi_line: Arc::default(),
+            multi_line: Arc::new(AtomicU64::new(header_breaks)),
             region_lines: Arc::default(),
         })
     }
 }
+
+/// Quoted line breaks allowed in the header record (cells wrapped with
+/// Alt+Enter in Excel); more is a quote left open.
+const MAX_HEADER_BREAKS: u64 = 2;
 
 /// UTF-8 if the sample is valid UTF-8 (a character cut off at the end of a
 /// partial sample is allowed), otherwise Windows-1252.
