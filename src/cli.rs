@@ -182,9 +182,9 @@ pub enum Command {
     },
     /// Run the main job on the bundled sample, writing into reports/demo/.
     Demo {
-        /// Output folder.
-        #[arg(long, default_value = "reports/demo")]
-        out: PathBuf,
+        /// Output folder [default: reports/demo, reports/demo-nl with --lang nl].
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Language of the report.
         #[arg(long, value_enum, default_value_t = LangArg::En)]
         lang: LangArg,
@@ -330,11 +330,18 @@ pub enum MeasureArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ReportFormatArg {
+    /// report.html: one self-contained page, laid out for screen and A4 print.
     Html,
+    /// report.md: the same text and tables in Markdown.
     Md,
+    /// tables/*.csv: every published table.
     Csv,
+    /// charts/*.png.
     Png,
+    /// charts/*.svg.
     Svg,
+    /// report.pdf: A4, printed by Chromium, Chrome or Edge (STOPAUDIT_BROWSER names another).
+    Pdf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod output_set;
+mod pdf;
 mod settings;
 
 use clap::Parser;

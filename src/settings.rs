@@ -60,6 +60,10 @@ pub struct Environment {
     /// than a year after it are implausible unless `[input] latest_date`
     /// says otherwise.
     pub today: chrono::NaiveDate,
+    /// `STOPAUDIT_BROWSER`: the browser that prints PDFs, if set.
+    pub browser: Option<OsString>,
+    /// `PATH`, where the browser is looked for otherwise.
+    pub path: Option<OsString>,
 }
 
 impl Environment {
@@ -91,6 +95,8 @@ impl Environment {
             pseudonym_key: env(pseudonym::KEY_VARIABLE),
             id_limits,
             today: chrono::Utc::now().date_naive(),
+            browser: env(crate::pdf::BROWSER_VARIABLE),
+            path: env("PATH"),
         })
     }
 }
@@ -331,14 +337,27 @@ impl Settings {
                         "--format: name at least one of html, md, csv".into(),
                     ));
                 }
+                let formats: Vec<ReportFormat> =
+                    format.into_iter().map(ReportFormat::from).collect();
+                // Found before any data is read: a run that cannot print
+                // its PDF stops at once.
+                let browser = if formats.contains(&ReportFormat::Pdf) {
+                    Some(crate::pdf::find_browser(
+                        env.browser.as_ref(),
+                        env.path.as_ref(),
+                    )?)
+                } else {
+                    None
+                };
                 Resolved::Report(ReportSettings {
                     audit: Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?,
                     output: ReportOutput {
                         out,
                         lang: lang.into(),
-                        formats: format.into_iter().map(ReportFormat::from).collect(),
+                        formats,
                         as_of,
                         command: command_line,
+                        browser,
                     },
                     fail_on: analysis.fail_on,
                 })
@@ -404,10 +423,25 @@ impl Settings {
                     quiet,
                     scope: Scope::default(),
                 };
+                let lang: stopaudit_core::i18n::Lang = lang.into();
+                // Each language its own folder: the Dutch demo never
+                // overwrites the English one.
+                let out = out.unwrap_or_else(|| match lang {
+                    stopaudit_core::i18n::Lang::En => PathBuf::from("reports/demo"),
+                    other => PathBuf::from(format!("reports/demo-{}", other.code())),
+                });
                 Resolved::Demo(DemoSettings {
                     audit: Audit::resolve(&sample, &AnalysisOverrides::default(), env, threads)?,
                     out,
-                    lang: lang.into(),
+                    lang,
+                    // A PDF when a browser is at hand (the demo runs
+                    // without); a browser named but missing is an error.
+                    browser: match crate::pdf::find_browser(env.browser.as_ref(), env.path.as_ref())
+                    {
+                        Ok(b) => Some(b),
+                        Err(e) if env.browser.is_some() => return Err(e),
+                        Err(_) => None,
+                    },
                 })
             }
         };
@@ -573,6 +607,7 @@ impl From<ReportFormatArg> for ReportFormat {
             ReportFormatArg::Csv => ReportFormat::Csv,
             ReportFormatArg::Png => ReportFormat::Png,
             ReportFormatArg::Svg => ReportFormat::Svg,
+            ReportFormatArg::Pdf => ReportFormat::Pdf,
         }
     }
 }

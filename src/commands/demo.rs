@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::analyze::{analyze_and_validate, render_table, to_json, write_csv_dir};
+use super::report::ReportFormat;
 use super::validate::render_text;
 use crate::settings::Audit;
 use stopaudit_core::error::{Error, Result};
@@ -22,6 +23,9 @@ pub struct DemoSettings {
     pub out: PathBuf,
     /// Language of the report.
     pub lang: stopaudit_core::i18n::Lang,
+    /// The browser that prints `report.pdf`, if one was found (the demo
+    /// writes no PDF without one, and says so).
+    pub browser: Option<PathBuf>,
 }
 
 pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
@@ -46,29 +50,54 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     write_atomic(&dir.join("results.txt"), table.as_bytes())?;
     write_csv_dir(&analysis, dir)?;
     // The report is written from the same analysis: no second pass over the sample.
-    super::report::write_files(
+    let mut formats = vec![ReportFormat::Html, ReportFormat::Md];
+    if settings.browser.is_some() {
+        formats.push(ReportFormat::Pdf);
+    }
+    let report = super::report::write_files(
         &analysis,
         &super::report::ReportOutput {
             out: dir.clone(),
             lang: settings.lang,
-            formats: vec![
-                super::report::ReportFormat::Html,
-                super::report::ReportFormat::Md,
-            ],
+            formats,
             as_of: None,
             command: format!("stopaudit demo --lang {}", settings.lang.code()),
+            browser: settings.browser.clone(),
         },
     )?;
     set.commit()?;
     let dir = &settings.out;
     write_atomic(&private.join("README.txt"), PRIVATE_README.as_bytes())?;
-    let text = format!(
-        "{table}\n{}\nwritten to {}: validation.txt, validation.json, report.html, report.md, results.txt, results.json and one CSV per analysis\nquarantined rows written to {} ({})\n",
-        analysis.provenance.accounting_line(),
+    // A short summary: the count tables are in results.txt.
+    let mut text = format!(
+        "stopaudit demo: the bundled sample ({SAMPLE})\n{}\n\n",
+        analysis.provenance.accounting_line()
+    );
+    for line in report.in_brief {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let pdf = if settings.browser.is_some() {
+        ", report.pdf"
+    } else {
+        ""
+    };
+    text.push_str(&format!(
+        "\nreport: {}\nalso in {}: report.md{pdf}, results.txt (the count tables), results.json, validation.txt, validation.json and one CSV per analysis\n",
+        dir.join("report.html").display(),
         dir.display(),
+    ));
+    if settings.browser.is_none() {
+        text.push_str(&format!(
+            "no report.pdf: no Chromium, Chrome or Edge found (set {} to print one)\n",
+            crate::pdf::BROWSER_VARIABLE
+        ));
+    }
+    text.push_str(&format!(
+        "quarantined rows: {} ({})\n",
         quarantine.display(),
         super::validate::PERSONAL_DATA
-    );
+    ));
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("<stdout>", e))
 }

@@ -23,6 +23,9 @@ pub enum ReportFormat {
     Png,
     /// Charts as SVG files in `charts/`.
     Svg,
+    /// `report.pdf`: the HTML report printed to A4 by a Chromium-based
+    /// browser.
+    Pdf,
 }
 
 /// Settings of `stopaudit report`.
@@ -45,11 +48,16 @@ pub struct ReportOutput {
     pub as_of: Option<NaiveDate>,
     /// The command line, shown in the provenance section.
     pub command: String,
+    /// The browser that prints `report.pdf` (found when `pdf` is asked for).
+    pub browser: Option<PathBuf>,
 }
 
-/// Analyses the inputs and writes the report files; the second value is
-/// the `--fail-on` check, to report after the paths.
-pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, Result<()>)> {
+/// Analyses the inputs and writes the report files; returns the paths
+/// written, the accounting line (rows read = analysed + quarantined + out
+/// of scope) and the `--fail-on` check, to report after the paths.
+pub fn write_report_checked(
+    settings: &ReportSettings,
+) -> Result<(Vec<PathBuf>, String, Result<()>)> {
     let analysis = analyze(&settings.audit, None)?;
     // The whole set is staged beside the folder and moved into place at
     // the end: a run that fails leaves the folder as it was.
@@ -59,16 +67,25 @@ pub fn write_report_checked(settings: &ReportSettings) -> Result<(Vec<PathBuf>, 
         ..settings.output.clone()
     };
     let written: Vec<PathBuf> = write_files(&analysis, &staged)?
+        .paths
         .iter()
         .map(|p| set.final_path(p))
         .collect();
     set.commit()?;
     let verdict = super::analyze::check_fail_on(&analysis, settings.fail_on);
-    Ok((written, verdict))
+    Ok((written, analysis.provenance.accounting_line(), verdict))
 }
 
-/// Writes the report of an analysis already made; returns the paths written.
-pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Vec<PathBuf>> {
+/// What [`write_files`] wrote.
+pub struct Written {
+    /// The files and folders, in the order of the formats.
+    pub paths: Vec<PathBuf>,
+    /// The summary's "In brief" part as plain lines ([`stopaudit_core::report::Document::in_brief`]).
+    pub in_brief: Vec<String>,
+}
+
+/// Writes the report of an analysis already made.
+pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Written> {
     let doc = build::build(
         analysis,
         &analysis.codes,
@@ -91,6 +108,32 @@ pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Vec<P
             ReportFormat::Html => {
                 let path = settings.out.join("report.html");
                 write_atomic(&path, html::render(&doc).as_bytes())?;
+                written.push(path);
+            }
+            ReportFormat::Pdf => {
+                let browser = settings
+                    .browser
+                    .as_deref()
+                    .ok_or_else(|| Error::Usage("--format pdf: no browser to print with".into()))?;
+                // The page the browser prints is a working file beside the
+                // PDF, removed afterwards (the HTML may not be asked for).
+                let page = settings
+                    .out
+                    .join(format!(".print-{}.html", std::process::id()));
+                write_atomic(&page, html::render(&doc).as_bytes())?;
+                let path = settings.out.join("report.pdf");
+                let day: String = settings
+                    .as_of
+                    .map(|d| d.to_string())
+                    .or_else(|| analysis.provenance.last_stop.clone())
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .take(8)
+                    .collect();
+                let printed = crate::pdf::print(browser, &page, &path, &settings.out, &day);
+                let _ = std::fs::remove_file(&page);
+                printed?;
                 written.push(path);
             }
             ReportFormat::Md => {
@@ -129,15 +172,20 @@ pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Vec<P
             }
         }
     }
-    Ok(written)
+    Ok(Written {
+        paths: written,
+        in_brief: doc.in_brief(),
+    })
 }
 
 pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
-    let (written, verdict) = write_report_checked(settings)?;
+    let (written, accounting, verdict) = write_report_checked(settings)?;
     let mut text = String::new();
     for p in written {
         text.push_str(&format!("wrote {}\n", p.display()));
     }
+    text.push_str(&accounting);
+    text.push('\n');
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("<stdout>", e))?;
     verdict

@@ -1,6 +1,8 @@
 //! The HTML report in a real browser (Debian's headless Chromium): it renders
 //! without console messages — a blocked network load or script shows up as
-//! one — and prints to PDF with a page per section.
+//! one — and `report --format pdf` prints it to an A4 PDF that
+//! `scripts/pdf_layout.py` (PyMuPDF) checks: page size, page count, every
+//! word inside the page, page numbers, the outline.
 //!
 //! Needs Debian's `chromium`, so these tests are ignored by default and show
 //! as such in every run; `.ci/run` installs Chromium and runs them with
@@ -137,41 +139,149 @@ fn report_renders_without_console_messages_and_with_its_charts() {
     assert!(dom.matches("<svg").count() >= 6);
 }
 
+/// A Python 3 with PyMuPDF (`.ci/run` installs Debian's python3-fitz).
+fn python_with_pymupdf() -> &'static str {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import fitz"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("Python 3 with PyMuPDF (apt-get install python3-fitz)")
+}
+
+/// `report --format pdf` on `input` (with `extra` arguments), then the PDF's
+/// layout as `scripts/pdf_layout.py` reads it.
+fn pdf_layout(out: &Path, input: &Path, extra: &[&str]) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+        .current_dir(root)
+        .args(["report", "--quiet", "--format", "pdf", "--out"])
+        .arg(out)
+        .arg(input)
+        .args(extra)
+        .succeeds();
+    let pdf = out.join("report.pdf");
+    // Only the PDF: the page it was printed from is not left behind.
+    assert_eq!(
+        std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with(".stopaudit"))
+            .collect::<Vec<_>>(),
+        ["report.pdf"]
+    );
+    let o = Command::new(python_with_pymupdf())
+        .arg(root.join("scripts/pdf_layout.py"))
+        .arg(&pdf)
+        .arg("28") // 10 mm: the page's margins are 12 mm at the sides
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 #[test]
 #[ignore = "needs headless Chromium (Debian's chromium); run with --include-ignored"]
-fn report_prints_to_pdf_with_a_page_break_per_section() {
-    let browser = chromium();
+fn the_pdf_is_a4_numbered_within_25_pages_with_nothing_past_the_edge() {
     let dir = tempfile::tempdir().unwrap();
-    let page = demo_report(dir.path());
-    let pdf = dir.path().join("report.pdf");
-    run(
-        &browser,
-        &dir.path().join("profile"),
-        &page,
-        &[
-            "--no-pdf-header-footer",
-            &format!("--print-to-pdf={}", pdf.display()),
-        ],
-    );
-    let bytes = std::fs::read(&pdf).unwrap();
-    assert!(bytes.starts_with(b"%PDF"));
-    let text = String::from_utf8_lossy(&bytes);
-    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
-    assert!(pages >= 11, "{pages} pages for 11 sections");
-    // A4 (595 × 842 points), not Letter (612 × 792); with tables at page
-    // width the demo takes about 37 pages (56 Letter pages before).
-    let media_box = text
-        .split("/MediaBox [")
-        .nth(1)
-        .and_then(|s| s.split(']').next())
-        .expect("a page size");
-    let size: Vec<f64> = media_box
-        .split_whitespace()
-        .map(|x| x.parse().unwrap())
-        .collect();
+    let sample = Path::new("datasets/sample/proco_2025_sample.csv");
+    let config = ["--config", "datasets/sample/stopaudit.toml"];
+    // A generated export with spoilt rows, larger than the sample.
+    let generated = dir.path().join("export.csv");
+    Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+        .args(["generate", "--quiet", "--rows", "200000", "--seed", "5"])
+        .args(["--dirty", "0.02", "--bias", "combined", "--out"])
+        .arg(&generated)
+        .succeeds();
+    let cases: [(&str, &Path, Vec<&str>); 4] = [
+        ("sample-en", sample, config.to_vec()),
+        (
+            "sample-nl",
+            sample,
+            [&config[..], &["--lang", "nl"]].concat(),
+        ),
+        ("generated-en", &generated, vec![]),
+        ("generated-nl", &generated, vec!["--lang", "nl"]),
+    ];
+    for (name, input, extra) in cases {
+        let v = pdf_layout(&dir.path().join(name), input, &extra);
+        // A4 (595 × 842 points), not Letter (612 × 792).
+        let (w, h) = (v["width"].as_f64().unwrap(), v["height"].as_f64().unwrap());
+        assert!(
+            (w - 595.0).abs() < 1.0 && (h - 842.0).abs() < 1.0,
+            "{name}: {w} × {h}"
+        );
+        let pages = v["pages"].as_u64().unwrap();
+        assert!((5..=25).contains(&pages), "{name}: {pages} pages");
+        // Every word inside the page: no table or chart cut at the edge.
+        assert_eq!(v["outside"], serde_json::json!([]), "{name}");
+        // Every page numbered "N / TOTAL" in its margin.
+        assert_eq!(v["unnumbered"], serde_json::json!([]), "{name}");
+        // The outline (bookmarks) lists every numbered section.
+        let outline: Vec<String> = v["outline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[1].as_str().unwrap().to_string())
+            .collect();
+        for n in 1..=9 {
+            assert!(
+                outline.iter().any(|t| t.starts_with(&format!("{n}. "))),
+                "{name}: section {n} not in the outline {outline:?}"
+            );
+        }
+    }
+    // The same report with the same browser gives the same bytes (the
+    // same folder: the command line is in the report's provenance).
+    let out = dir.path().join("sample-en");
+    let first = std::fs::read(out.join("report.pdf")).unwrap();
+    pdf_layout(&out, sample, &config);
     assert!(
-        (size[2] - 595.0).abs() < 1.0 && (size[3] - 842.0).abs() < 1.0,
-        "{media_box}"
+        std::fs::read(out.join("report.pdf")).unwrap() == first,
+        "two prints of the same report differ"
     );
-    assert!(pages <= 45, "{pages} pages");
+}
+
+#[test]
+fn a_pdf_without_a_browser_stops_before_reading_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("PATH", dir.path())
+        .args(["report", "--format", "html,pdf", "--out"])
+        .arg(dir.path().join("report"))
+        .arg("datasets/sample/proco_2025_sample.csv")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if [
+        "/Applications/Google Chrome.app",
+        r"C:\Program Files (x86)\Microsoft\Edge",
+    ]
+    .iter()
+    .any(|p| Path::new(p).exists())
+    {
+        return; // an installed browser is found whatever PATH says
+    }
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("STOPAUDIT_BROWSER") && err.contains("report.html"),
+        "{err}"
+    );
+    assert!(!dir.path().join("report").exists(), "nothing is written");
+    // A browser named but missing is named back.
+    let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("STOPAUDIT_BROWSER", dir.path().join("edge.exe"))
+        .args(["report", "--format", "pdf", "--out"])
+        .arg(dir.path().join("report"))
+        .arg("datasets/sample/proco_2025_sample.csv")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("edge.exe: no such program"), "{err}");
 }

@@ -116,7 +116,11 @@ fn html_is_self_contained_and_accessible() {
     assert!(html.contains("<th scope=\"col\">"));
     assert!(html.contains("<th scope=\"row\">"));
     assert!(html.contains("@media print"));
-    assert!(html.contains("break-before: page"));
+    // A4 pages numbered in the margin; detail rows left out of print, with
+    // a line saying how many.
+    assert!(html.contains("size: A4") && html.contains("counter(page)"));
+    assert!(html.contains("<tr class=\"detail\">"));
+    assert!(html.contains("<p class=\"print-only\">In print, "));
     // Hidden cells show as x (a complementary cell is hidden at any size,
     // so "<10" would be a wrong label), never as a number.
     assert!(html.contains("<td class=\"num suppressed\" title=\"hidden\">x</td>"));

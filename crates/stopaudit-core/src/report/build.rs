@@ -245,10 +245,21 @@ impl B<'_> {
                 ]
             })
             .collect();
+        // In print: each group's row over all stops, and the strata that
+        // hold a finding or explain one.
+        let detail = rows
+            .iter()
+            .map(|r| {
+                !with_stage
+                    && !r.stratum.is_empty()
+                    && !matches!(r.verdict, Some(Verdict::Finding | Verdict::ExplainedByMix))
+            })
+            .collect();
         Table {
             caption,
             header,
             rows: body,
+            detail,
             numeric: vec![false, false, true, true, true, true, true, false],
         }
     }
@@ -400,6 +411,7 @@ fn threshold_section(b: &B) -> Section {
                     ]
                 })
                 .collect(),
+            detail: Vec::new(),
             numeric: vec![false, true, true, true, true],
         }));
         for g in t.groups.iter().filter(|g| !g.is_reference) {
@@ -485,6 +497,7 @@ fn threshold_section(b: &B) -> Section {
                     ]
                 })
                 .collect(),
+            detail: Vec::new(),
             numeric: vec![false, false, true, true, true, true],
         }));
     }
@@ -600,6 +613,7 @@ fn veil_section(b: &B) -> Section {
                     ]
                 })
                 .collect(),
+            detail: Vec::new(),
             numeric: vec![false, true, true, true, true, true, true, true],
         }));
         let mut header = vec![b.t("group")];
@@ -609,6 +623,7 @@ fn veil_section(b: &B) -> Section {
         );
         blocks.push(Block::Table(Table {
             caption: b.f("veil_robustness", &[("attribute", &attribute)]),
+            detail: Vec::new(),
             numeric: std::iter::once(false)
                 .chain(crate::analysis::veil::ROBUSTNESS_DF.map(|_| true))
                 .collect(),
@@ -792,6 +807,7 @@ fn trends_section(b: &B) -> Section {
                 b.t("change_year_earlier"),
             ],
             rows,
+            detail: Vec::new(),
             numeric: vec![false, false, true, true, true],
         }));
     }
@@ -899,6 +915,7 @@ fn benchmark_section(b: &B) -> Section {
                     ]
                 })
                 .collect(),
+            detail: Vec::new(),
             numeric: vec![false, false, false, true, true, true, true, true],
         }));
     }
@@ -958,6 +975,7 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
         ),
         toc_title: b.t("toc"),
         sections,
+        print_left_out: b.t("print_left_out"),
     }
 }
 
@@ -1281,6 +1299,7 @@ fn data_section(b: &B) -> Section {
         caption: b.t("data_rows"),
         header: vec![String::new(), b.t("count")],
         rows,
+        detail: Vec::new(),
         numeric: vec![false, true],
     }));
     if !p.quarantine_reasons.is_empty() {
@@ -1292,6 +1311,7 @@ fn data_section(b: &B) -> Section {
                 .iter()
                 .map(|(r, n)| vec![Cell::Text(r.to_string()), Cell::Text(b.int(*n))])
                 .collect(),
+            detail: Vec::new(),
             numeric: vec![false, true],
         }));
     }
@@ -1315,6 +1335,7 @@ fn data_section(b: &B) -> Section {
                 ],
             })
             .collect(),
+        detail: Vec::new(),
         numeric: vec![false, true, true],
     }));
     let dq = &a.results.data_quality;
@@ -1379,6 +1400,8 @@ fn data_section(b: &B) -> Section {
                     ]
                 })
                 .collect(),
+            // Print keeps the checks that failed.
+            detail: diagnostics.iter().map(|d| d.status != "fail").collect(),
             numeric: vec![false, false, true, true, false],
         }));
         if !complete.is_empty() {
@@ -1587,6 +1610,7 @@ fn mix_section(b: &B) -> Section {
             caption: format!("{} — {}", b.t("mix"), attr),
             header,
             rows,
+            detail: Vec::new(),
             numeric,
         }));
         if let (Some(chi2), Some(df), Some(pv), Some(v)) =
@@ -1782,6 +1806,7 @@ fn stratified_table(b: &B, caption: String, rows: &[&StratifiedRow]) -> Table {
             b.t("verdict"),
         ],
         rows: body,
+        detail: Vec::new(),
         numeric: vec![
             false, false, true, true, true, true, true, false, false, false,
         ],
@@ -1893,6 +1918,7 @@ fn population_section(b: &B) -> Section {
                 b.t("q_value"),
             ],
             rows,
+            detail: Vec::new(),
             numeric: vec![false, false, true, true, true, true, true, true],
         }));
     }
@@ -1945,6 +1971,7 @@ fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
                     ]
                 })
                 .collect(),
+            detail: Vec::new(),
             numeric: vec![false, false, true],
         }),
         Block::Subheading(b.t("configuration")),

@@ -1,10 +1,11 @@
 //! The report as one self-contained HTML file: inline CSS, the font embedded
 //! as a data URL, no scripts, nothing fetched from anywhere (a
-//! Content-Security-Policy forbids it), a print stylesheet (A4 pages, a
-//! page break before every section, tables at full page width in a smaller
-//! type with wrapping numbers and their headers repeated on every page, so
-//! that no column is cut at the page edge), table headers with scope, and
-//! severity in words, not colour alone.
+//! Content-Security-Policy forbids it), a print stylesheet (A4 pages
+//! numbered in the margin, the table of contents printed, tables at full
+//! page width in a smaller type with their headers repeated on every page,
+//! so that no column is cut at the page edge; the rows a table marks as
+//! detail left out with a line saying how many), table headers with scope,
+//! and severity in words, not colour alone.
 
 use super::{Block, Cell, Document};
 use crate::findings::Severity;
@@ -55,19 +56,30 @@ pre { background: #f6f6f6; padding: .7rem; overflow-x: auto; font-size: .8rem; w
 .severity-data-quality { background: #e8e8e8; }
 li { margin-bottom: .5rem; }
 nav ol { columns: 2; }
-@page { size: A4; margin: 14mm 12mm; }
+@page {
+  size: A4; margin: 14mm 12mm 16mm;
+  @bottom-right { content: counter(page) " / " counter(pages); font-family: "DejaVu Sans", sans-serif; font-size: 8pt; color: #555; }
+}
+.print-only { display: none; }
 @media print {
-  body { max-width: none; margin: 0; font-size: 10pt; }
+  body { max-width: none; margin: 0; font-size: 9.5pt; line-height: 1.35; }
+  h1 { font-size: 16pt; }
+  h2 { font-size: 13pt; margin-top: 1.2rem; }
+  h3 { font-size: 11pt; margin-top: .9rem; }
+  h2, h3, caption { break-after: avoid; page-break-after: avoid; }
   .table-wrap, figure { overflow: visible; }
+  figure { break-inside: avoid; page-break-inside: avoid; margin: .5rem 0; }
   table { width: 100%; font-size: 7.5pt; }
-  th, td { padding: .12rem .25rem; }
-  td.num { white-space: normal; }
+  th, td { padding: .1rem .25rem; }
   thead { display: table-header-group; }
-  nav { display: none; }
-  section { break-before: page; page-break-before: always; }
-  section:first-of-type { break-before: auto; page-break-before: auto; }
-  table { page-break-inside: auto; }
-  tr { page-break-inside: avoid; }
+  tr.detail { display: none; }
+  .print-only { display: block; color: var(--muted); font-size: 8pt; margin-top: -.3rem; }
+  nav ol { font-size: 9pt; margin: .2rem 0; }
+  nav h2 { border: none; font-size: 11pt; margin: .6rem 0 .2rem; }
+  nav li { margin-bottom: 0; }
+  section:first-of-type { break-before: auto; }
+  tr { break-inside: avoid; page-break-inside: avoid; }
+  pre { font-size: 7pt; columns: 2; column-gap: 6mm; }
   a { color: inherit; text-decoration: none; }
 }
 "#;
@@ -156,8 +168,12 @@ pub fn render(doc: &Document) -> String {
                         s.push_str(&format!("<th scope=\"col\">{}</th>", escape(h)));
                     }
                     s.push_str("</tr></thead>\n<tbody>\n");
-                    for row in &t.rows {
-                        s.push_str("<tr>");
+                    for (i, row) in t.rows.iter().enumerate() {
+                        s.push_str(if t.detail.get(i) == Some(&true) {
+                            "<tr class=\"detail\">"
+                        } else {
+                            "<tr>"
+                        });
                         for (j, cell) in row.iter().enumerate() {
                             let numeric = t.numeric.get(j) == Some(&true);
                             match (j, cell) {
@@ -179,6 +195,13 @@ pub fn render(doc: &Document) -> String {
                         s.push_str("</tr>\n");
                     }
                     s.push_str("</tbody>\n</table>\n</div>\n");
+                    let left_out = t.detail_rows();
+                    if left_out > 0 {
+                        s.push_str(&format!(
+                            "<p class=\"print-only\">{}</p>\n",
+                            escape(&doc.print_left_out.replace("{n}", &left_out.to_string()))
+                        ));
+                    }
                 }
             }
         }

@@ -40,6 +40,17 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Columns holding numbers (right-aligned).
     pub numeric: Vec<bool>,
+    /// Rows the printed report leaves out (one flag per row, or empty for
+    /// none): strata without a finding, checks that passed. The screen and
+    /// the CSV tables keep every row; print says how many were left out.
+    pub detail: Vec<bool>,
+}
+
+impl Table {
+    /// Rows the printed report leaves out.
+    pub fn detail_rows(&self) -> usize {
+        self.detail.iter().filter(|&&d| d).count()
+    }
 }
 
 /// One piece of a section.
@@ -105,9 +116,45 @@ pub struct Document {
     pub toc_title: String,
     /// The sections, in order (numbered from 1).
     pub sections: Vec<Section>,
+    /// The line under a printed table that leaves detail rows out, with
+    /// `{n}` for their number.
+    pub print_left_out: String,
 }
 
 impl Document {
+    /// The summary's opening part ("In brief"), as plain lines: its heading,
+    /// then each paragraph and list item (with its label) up to the next
+    /// heading. What `demo` prints.
+    pub fn in_brief(&self) -> Vec<String> {
+        let Some(summary) = self.sections.first() else {
+            return Vec::new();
+        };
+        // The heading, its paragraph, and the list of patterns when there
+        // is one.
+        let mut lines = Vec::new();
+        let mut blocks = summary.blocks.iter().peekable();
+        while let Some(block) = blocks.next() {
+            match block {
+                Block::Subheading(h) if lines.is_empty() => lines.push(h.clone()),
+                Block::Paragraph(p) if lines.len() == 1 => {
+                    lines.push(p.clone());
+                    if !matches!(blocks.peek(), Some(Block::List(_))) {
+                        break;
+                    }
+                }
+                Block::List(items) if lines.len() == 2 => {
+                    lines.extend(items.iter().map(|i| match &i.label {
+                        Some(l) => format!("- {l}: {}", i.text),
+                        None => format!("- {}", i.text),
+                    }));
+                    break;
+                }
+                _ => break,
+            }
+        }
+        lines
+    }
+
     /// Every chart with its file stem, in document order.
     pub fn charts(&self) -> Vec<(&str, &charts::Chart)> {
         self.sections
