@@ -53,6 +53,10 @@ pub enum Command {
         /// Output file (table, json) or folder (csv). Default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// How --format csv writes its tables: machine (`,` and `.`, English
+        /// names) or excel-nl (`;`, decimal comma, Dutch names, UTF-8 with BOM).
+        #[arg(long, value_enum, default_value_t = CsvArg::Machine)]
+        csv: CsvArg,
         /// Also write quarantined rows to this .csv or .parquet file.
         #[arg(long)]
         quarantine: Option<PathBuf>,
@@ -104,6 +108,11 @@ pub enum Command {
         /// Report date (default: the date of the last stop analysed).
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// How the CSV tables are written: machine (`,` and `.`, English
+        /// names) or excel-nl (`;`, decimal comma, Dutch names, UTF-8 with
+        /// BOM). Default: excel-nl with --lang nl, else machine.
+        #[arg(long, value_enum)]
+        csv: Option<CsvArg>,
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
@@ -342,6 +351,14 @@ pub enum ReportFormatArg {
     Svg,
     /// report.pdf: A4, printed by Chromium, Chrome or Edge (STOPAUDIT_BROWSER names another).
     Pdf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvArg {
+    /// `,` between fields, `.` in numbers, English column names: for programs.
+    Machine,
+    /// For Dutch Excel: `;`, decimal comma, Dutch column names, UTF-8 with BOM.
+    ExcelNl,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -10,7 +10,9 @@
 //! environment or a setting's file again.
 
 use std::ffi::OsString;
+
 use std::path::{Path, PathBuf};
+use stopaudit_core::output::CsvDialect;
 
 use stopaudit_core::analysis::population::Population;
 use stopaudit_core::codes::CodeLists;
@@ -276,6 +278,7 @@ impl Settings {
                 input,
                 format,
                 out,
+                csv,
                 quarantine,
                 analysis,
             } => {
@@ -289,6 +292,7 @@ impl Settings {
                     audit: Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?,
                     format,
                     out,
+                    csv: csv.into(),
                     quarantine,
                     fail_on: analysis.fail_on,
                 })
@@ -330,6 +334,7 @@ impl Settings {
                 lang,
                 format,
                 as_of,
+                csv,
                 analysis,
             } => {
                 if format.is_empty() {
@@ -349,11 +354,13 @@ impl Settings {
                 } else {
                     None
                 };
+                let lang: stopaudit_core::i18n::Lang = lang.into();
                 Resolved::Report(ReportSettings {
                     audit: Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?,
                     output: ReportOutput {
                         out,
-                        lang: lang.into(),
+                        lang,
+                        csv: csv.map_or_else(|| CsvDialect::for_lang(lang), CsvDialect::from),
                         formats,
                         as_of,
                         command: command_line,
@@ -595,6 +602,15 @@ impl From<AnalyzeFormatArg> for AnalyzeFormat {
             AnalyzeFormatArg::Table => AnalyzeFormat::Table,
             AnalyzeFormatArg::Json => AnalyzeFormat::Json,
             AnalyzeFormatArg::Csv => AnalyzeFormat::Csv,
+        }
+    }
+}
+
+impl From<cli::CsvArg> for CsvDialect {
+    fn from(c: cli::CsvArg) -> Self {
+        match c {
+            cli::CsvArg::Machine => CsvDialect::Machine,
+            cli::CsvArg::ExcelNl => CsvDialect::ExcelNl,
         }
     }
 }

@@ -85,6 +85,8 @@ pub struct AnalyzeSettings {
     pub format: AnalyzeFormat,
     /// A file (table, json) or a folder (csv); stdout when absent (not for csv).
     pub out: Option<PathBuf>,
+    /// How `--format csv` writes its tables.
+    pub csv: stopaudit_core::output::CsvDialect,
     /// Also write quarantined rows here.
     pub quarantine: Option<PathBuf>,
     /// Exit with code 1 (after writing everything) when a finding at or above this severity exists.
@@ -232,7 +234,7 @@ pub fn run(settings: &AnalyzeSettings, out: &mut dyn Write) -> Result<()> {
             // One set, staged and moved into place (src/output_set.rs).
             let set =
                 crate::output_set::OutputSet::begin(settings.out.as_deref().expect("checked"))?;
-            write_csv_dir(&analysis, set.dir())?;
+            write_csv_dir(&analysis, set.dir(), settings.csv)?;
             set.commit()?;
             None
         }

@@ -48,7 +48,8 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     )?;
     write_atomic(&dir.join("results.json"), to_json(&analysis).as_bytes())?;
     write_atomic(&dir.join("results.txt"), table.as_bytes())?;
-    write_csv_dir(&analysis, dir)?;
+    let csv = stopaudit_core::output::CsvDialect::for_lang(settings.lang);
+    write_csv_dir(&analysis, dir, csv)?;
     // The report is written from the same analysis: no second pass over the sample.
     let mut formats = vec![ReportFormat::Html, ReportFormat::Md];
     if settings.browser.is_some() {
@@ -59,6 +60,7 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         &super::report::ReportOutput {
             out: dir.clone(),
             lang: settings.lang,
+            csv,
             formats,
             as_of: None,
             command: format!("stopaudit demo --lang {}", settings.lang.code()),

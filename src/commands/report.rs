@@ -43,6 +43,8 @@ pub struct ReportOutput {
     /// Output folder.
     pub out: PathBuf,
     pub lang: Lang,
+    /// How the CSV tables are written.
+    pub csv: stopaudit_core::output::CsvDialect,
     /// At least one.
     pub formats: Vec<ReportFormat>,
     pub as_of: Option<NaiveDate>,
@@ -144,7 +146,7 @@ pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Writt
             }
             ReportFormat::Csv => {
                 let dir = settings.out.join("tables");
-                write_csv_dir(analysis, &dir)?;
+                write_csv_dir(analysis, &dir, settings.csv)?;
                 written.push(dir);
             }
             ReportFormat::Svg => {

@@ -266,3 +266,109 @@ fn charts_are_inline_svg_with_text_alternatives_and_files_on_request() {
     let (md, _) = report(plain.path(), &["--format", "md"]);
     assert!(!md.contains("](charts/"));
 }
+
+/// The `[csv_header]` names of a language file: English name → name.
+fn csv_header_names(lang: &str) -> std::collections::BTreeMap<String, String> {
+    let path = root().join(format!("crates/stopaudit-core/src/i18n/{lang}.toml"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let block = text
+        .split("[csv_header]\n")
+        .nth(1)
+        .expect("a [csv_header] table");
+    block
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}
+
+#[test]
+fn csv_tables_for_dutch_excel_and_for_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every table filled, the threshold test's too: the same analysis in
+    // both dialects.
+    let tables = |name: &str, csv: &str| {
+        let out = dir.path().join(name);
+        stopaudit()
+            .args(["analyze", "--quiet", "--threshold-test", "--format", "csv"])
+            .args(["--csv", csv, "--out"])
+            .arg(&out)
+            .arg(root().join("datasets/sample/proco_2025_sample.csv"))
+            .arg("--config")
+            .arg(root().join("datasets/sample/stopaudit.toml"))
+            .succeeds();
+        out
+    };
+    let (machine, excel) = (tables("machine", "machine"), tables("excel", "excel-nl"));
+    let dutch = csv_header_names("nl");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&machine).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".csv") {
+            continue;
+        }
+        files += 1;
+        let m = std::fs::read_to_string(machine.join(&name)).unwrap();
+        let e = std::fs::read_to_string(excel.join(&name)).unwrap();
+        // For programs: no byte order mark, commas, points.
+        assert!(!m.starts_with('\u{feff}'), "{name}");
+        // For Dutch Excel: UTF-8 with a byte order mark, semicolons.
+        let e = e
+            .strip_prefix('\u{feff}')
+            .unwrap_or_else(|| panic!("{name}: no BOM"));
+        let read = |text: &str, delimiter: u8| -> Vec<Vec<String>> {
+            csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .has_headers(false)
+                .from_reader(text.as_bytes())
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_string).collect())
+                .collect()
+        };
+        let (m, e) = (read(&m, b','), read(e, b';'));
+        assert_eq!(m.len(), e.len(), "{name}");
+        // Every column has a Dutch name, and the Dutch file uses it.
+        for (english, shown) in m[0].iter().zip(&e[0]) {
+            if english.is_empty() {
+                continue; // the header of a table without rows
+            }
+            let wanted = dutch
+                .get(english)
+                .unwrap_or_else(|| panic!("{name}: no Dutch name for column {english}"));
+            assert_eq!(shown, wanted, "{name}");
+        }
+        // The same values, numbers with a decimal comma.
+        for (mr, er) in m[1..].iter().zip(&e[1..]) {
+            assert_eq!(mr.len(), er.len(), "{name}");
+            for (a, b) in mr.iter().zip(er) {
+                if a.parse::<f64>().is_ok() && a.contains('.') {
+                    assert_eq!(*b, a.replace('.', ","), "{name}");
+                } else {
+                    assert_eq!(a, b, "{name}");
+                }
+            }
+        }
+    }
+    assert!(files >= 15, "{files} tables");
+    // A Dutch report writes its tables for Dutch Excel unless told otherwise.
+    let nl = dir.path().join("nl");
+    report(&nl, &["--lang", "nl", "--format", "csv"]);
+    let outcome = std::fs::read_to_string(nl.join("tables/outcome_test.csv")).unwrap();
+    assert!(
+        outcome.starts_with("\u{feff}kenmerk;groep;"),
+        "{}",
+        &outcome[..40]
+    );
+    let nl_machine = dir.path().join("nl-machine");
+    report(
+        &nl_machine,
+        &["--lang", "nl", "--format", "csv", "--csv", "machine"],
+    );
+    let outcome = std::fs::read_to_string(nl_machine.join("tables/outcome_test.csv")).unwrap();
+    assert!(
+        outcome.starts_with("attribute,group,"),
+        "{}",
+        &outcome[..40]
+    );
+}

@@ -107,15 +107,74 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// Writes rows as CSV (comma-separated, UTF-8, formula-safe) into a string.
-pub(crate) fn csv_string(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header).expect("writing to memory");
-    for row in rows {
-        w.write_record(row.iter().map(|c| csv_safe(c).into_owned()))
-            .expect("writing to memory");
+/// How CSV tables are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvDialect {
+    /// `,` between fields, `.` in numbers, English column names, no byte
+    /// order mark: stable for programs (R, Python, DuckDB) and the default.
+    #[default]
+    Machine,
+    /// For Excel with Dutch regional settings: `;` between fields, a decimal
+    /// comma, Dutch column names, UTF-8 with a byte order mark (without it
+    /// Excel reads UTF-8 as Windows-1252).
+    ExcelNl,
+}
+
+impl CsvDialect {
+    /// The dialect a report in `lang` writes its tables in by default.
+    pub fn for_lang(lang: crate::i18n::Lang) -> Self {
+        match lang {
+            crate::i18n::Lang::Nl => CsvDialect::ExcelNl,
+            crate::i18n::Lang::En => CsvDialect::Machine,
+        }
     }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 strings")
+
+    /// The column names of this dialect (`None`: the names as they are).
+    fn names(self) -> Option<crate::i18n::Messages> {
+        match self {
+            CsvDialect::Machine => None,
+            CsvDialect::ExcelNl => Some(crate::i18n::Messages::new(crate::i18n::Lang::Nl)),
+        }
+    }
+}
+
+/// The Dutch name of a CSV column (`csv_header.*` in nl.toml), or the
+/// name itself when the language has none.
+pub(crate) fn column_name(names: Option<&crate::i18n::Messages>, name: &str) -> String {
+    match names {
+        Some(m) => m.text_or(&format!("csv_header.{name}"), name),
+        None => name.to_string(),
+    }
+}
+
+/// Writes rows as CSV (formula-safe, UTF-8) in `dialect` into a string.
+pub(crate) fn csv_string(header: &[&str], rows: &[Vec<String>], dialect: CsvDialect) -> String {
+    let names = dialect.names();
+    let excel = dialect == CsvDialect::ExcelNl;
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(if excel { b';' } else { b',' })
+        .from_writer(Vec::new());
+    w.write_record(header.iter().map(|h| column_name(names.as_ref(), h)))
+        .expect("writing to memory");
+    for row in rows {
+        w.write_record(row.iter().map(|c| {
+            let cell = csv_safe(c);
+            // A number keeps its digits; only the decimal point changes.
+            if excel && cell.contains('.') && cell.parse::<f64>().is_ok() {
+                cell.replace('.', ",")
+            } else {
+                cell.into_owned()
+            }
+        }))
+        .expect("writing to memory");
+    }
+    let text = String::from_utf8(w.into_inner().expect("writing to memory"))
+        .expect("CSV of UTF-8 strings");
+    if excel {
+        format!("\u{feff}{text}")
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::analysis::{self, AnalysisSettings, Results};
 use crate::counting::CountTables;
 use crate::error::{Error, Result};
 use crate::findings::{self, Finding, Rows, Severity, Sources};
-use crate::output::{csv_string, write_atomic};
+use crate::output::{CsvDialect, csv_string, write_atomic};
 use crate::provenance::Provenance;
 
 /// The `--fail-on` check: an error (exit code 1) when a finding is at least as severe as `level`.
@@ -137,8 +137,10 @@ pub fn to_json(analysis: &Analysis) -> String {
     serde_json::to_string_pretty(analysis).expect("serialisable") + "\n"
 }
 
-/// Writes one CSV per analysis and count table, plus provenance.json, into `dir`.
-pub fn write_csv_dir(analysis: &Analysis, dir: &Path) -> Result<()> {
+/// Writes one CSV per analysis and count table, plus provenance.json, into
+/// `dir`, in `dialect`.
+pub fn write_csv_dir(analysis: &Analysis, dir: &Path, dialect: CsvDialect) -> Result<()> {
+    let rows_csv = |rows: &dyn ErasedRows| rows_csv_in(rows.values(), dialect);
     let r = &analysis.results;
     let mix_tests: Vec<serde_json::Value> = r
         .justification_mix
@@ -272,14 +274,25 @@ fn with_context(context: &serde_json::Value, item: &impl Serialize) -> serde_jso
     v
 }
 
-/// Rows as CSV: one column per field in declaration order; an interval
-/// `[low, high]` becomes two columns `x_low`, `x_high`; a stratum object
-/// becomes `field=value; …`; null and suppressed values are empty.
-pub(crate) fn rows_csv<T: Serialize>(rows: &[T]) -> String {
-    let values: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| serde_json::to_value(r).expect("serialisable"))
-        .collect();
+/// Rows of any serialisable type, as JSON values (so that one closure can
+/// take every table of [`write_csv_dir`]).
+trait ErasedRows {
+    fn values(&self) -> Vec<serde_json::Value>;
+}
+
+impl<T: Serialize> ErasedRows for Vec<T> {
+    fn values(&self) -> Vec<serde_json::Value> {
+        self.iter()
+            .map(|r| serde_json::to_value(r).expect("serialisable"))
+            .collect()
+    }
+}
+
+/// Rows (as JSON values) as CSV in `dialect`: one column per field in
+/// declaration order; an interval `[low, high]` becomes two columns
+/// `x_low`, `x_high`; a stratum object becomes `field=value; …`; null and
+/// suppressed values are empty.
+fn rows_csv_in(values: Vec<serde_json::Value>, dialect: CsvDialect) -> String {
     let mut header: Vec<String> = Vec::new();
     let mut pairs: Vec<(String, bool)> = Vec::new();
     for v in &values {
@@ -339,7 +352,7 @@ pub(crate) fn rows_csv<T: Serialize>(rows: &[T]) -> String {
         })
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    csv_string(&header, &body)
+    csv_string(&header, &body, dialect)
 }
 
 /// A readable summary: accounting, findings, then per attribute a group ×
