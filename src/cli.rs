@@ -27,27 +27,40 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the canonical stop schema, or an example mapping file.
+    #[command(
+        after_help = "Examples:\n  stopaudit schema\n  stopaudit schema --example-config > stopaudit.toml\n  stopaudit schema --format json"
+    )]
     Schema {
         /// Print a commented example mapping file instead.
         #[arg(long)]
         example_config: bool,
+        /// text for reading, json for programs.
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
     /// Read exports, account for every row and report quarantined rows.
+    #[command(
+        after_help = "Examples:\n  stopaudit validate exports/2025-Q3.csv --config stopaudit.toml\n  stopaudit validate exports/*.csv --config stopaudit.toml --quarantine private/quarantine.csv\n  stopaudit validate export.xlsx --format json"
+    )]
     Validate {
         #[command(flatten)]
         input: InputArgs,
         /// Write quarantined rows (with file, row and reason) to this .csv or .parquet file.
         #[arg(long)]
         quarantine: Option<PathBuf>,
+        /// text for reading, json for programs (docs/results.md).
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
     },
     /// Disparity statistics and findings by group and justification, in one pass.
+    #[command(
+        after_help = "Examples:\n  stopaudit analyze exports/2025-Q*.csv --config stopaudit.toml\n  stopaudit analyze export.parquet --format json --out results.json --fail-on high\n  stopaudit analyze export.csv --threshold-test --format csv --csv excel-nl --out tables/"
+    )]
     Analyze {
         #[command(flatten)]
         input: InputArgs,
+        /// table (text for reading), json (one document, docs/results.md) or
+        /// csv (one table per analysis, into the --out folder).
         #[arg(long, value_enum, default_value_t = AnalyzeFormatArg::Table)]
         format: AnalyzeFormatArg,
         /// Output file (table, json) or folder (csv). Default: standard output.
@@ -66,9 +79,9 @@ pub enum Command {
     /// Answer one question in one command: a group against its reference on
     /// one measure, in the scope of --where and --period, with counts,
     /// rates, ratio, p and q, the verdict and suppression applied.
-    ///
-    /// Example: stopaudit ask export.csv --where unit=Rotterdam --period 2025-Q3
-    /// --group nationality=Marokkaans --reference Nederlands --within justification=behaviour
+    #[command(
+        after_help = "Examples:\n  stopaudit ask export.csv --where unit=Rotterdam --period 2025-Q3 --group nationality=Marokkaans --reference Nederlands --within justification=behaviour\n  stopaudit ask export.csv --group nationality=Turks --measure search --lang nl"
+    )]
     Ask {
         #[command(flatten)]
         input: InputArgs,
@@ -87,12 +100,16 @@ pub enum Command {
         /// Language of the answer.
         #[arg(long, value_enum, default_value_t = LangArg::En)]
         lang: LangArg,
+        /// text for reading, json for programs.
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
         #[command(flatten)]
         analysis: AnalysisArgs,
     },
     /// Write the analysis as a report to publish: HTML, Markdown and CSV tables.
+    #[command(
+        after_help = "Examples:\n  stopaudit report exports/2025-Q3.csv --config stopaudit.toml --out reports/2025-Q3\n  stopaudit report exports/*.csv --config stopaudit.toml --lang nl --format html,pdf,csv --out reports/2025-nl\n  stopaudit report export.csv --threshold-test=district --as-of 2025-10-15 --out reports/q3"
+    )]
     Report {
         #[command(flatten)]
         input: InputArgs,
@@ -102,7 +119,8 @@ pub enum Command {
         /// Language of the report.
         #[arg(long, value_enum, default_value_t = LangArg::En)]
         lang: LangArg,
-        /// Formats to write (comma-separated).
+        /// Formats to write, comma-separated: html, pdf (A4, printed by
+        /// Chromium, Chrome or Edge), md, csv (tables/), png or svg (charts/).
         #[arg(long, value_enum, value_delimiter = ',', default_value = "html,md,csv")]
         format: Vec<ReportFormatArg>,
         /// Report date (default: the date of the last stop analysed).
@@ -117,6 +135,9 @@ pub enum Command {
         analysis: AnalysisArgs,
     },
     /// Generate synthetic ProCo-style stops with planted bias.
+    #[command(
+        after_help = "Examples:\n  stopaudit generate --rows 200000 --out synthetic.csv\n  stopaudit generate --rows 10000000 --seed 7 --format parquet --bias combined --out big.parquet\n  stopaudit generate --rows 50000 --dirty 0.02 --out dirty.csv --truth planted.json"
+    )]
     Generate {
         /// Number of rows.
         #[arg(long)]
@@ -127,6 +148,7 @@ pub enum Command {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// File format: csv, parquet or ipc (Arrow).
         #[arg(long, value_enum, default_value_t = GenFormatArg::Csv)]
         format: GenFormatArg,
         /// Bias profile: none, lower-threshold, search-threshold, combined, or a TOML file.
@@ -153,6 +175,9 @@ pub enum Command {
     /// Infers, by Bayesian inference (NUTS), the risk threshold officers apply
     /// before searching members of each group; a lower threshold than the
     /// reference group's means searching on less evidence.
+    #[command(
+        after_help = "Examples:\n  stopaudit threshold-test counts.csv --reference White\n  stopaudit threshold-test counts.csv --reference White --location county --where state=NC --format json --out nc.json"
+    )]
     ThresholdTest {
         /// CSV file with one row per location and group (comma, semicolon or tab separated).
         counts: PathBuf,
@@ -183,6 +208,7 @@ pub enum Command {
         /// Probability inside the credible intervals, between 0.5 and 1.
         #[arg(long, default_value_t = FitSettings::default().interval, value_parser = parse_level)]
         confidence: f64,
+        /// text for reading, json for programs (docs/results.md).
         #[arg(long, value_enum, default_value_t = TextFormat::Text)]
         format: TextFormat,
         /// Output file (default: standard output).
@@ -190,6 +216,7 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Run the main job on the bundled sample, writing into reports/demo/.
+    #[command(after_help = "Examples:\n  stopaudit demo\n  stopaudit demo --lang nl")]
     Demo {
         /// Output folder [default: reports/demo, reports/demo-nl with --lang nl].
         #[arg(long)]
@@ -293,9 +320,16 @@ pub struct AnalysisArgs {
     /// findings count as the most severe.
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
-    /// Also run the threshold test (Bayesian; seconds to a minute), with locations
-    /// from this field: unit (the default) or a field such as district or basisteam.
-    #[arg(long, value_name = "LOCATION", num_args = 0..=1, default_missing_value = "unit")]
+    /// Also run the threshold test (Bayesian; seconds to a minute), by unit, or
+    /// by another location field with --threshold-test=district (the `=` is
+    /// needed, so that a file name after the option stays an input).
+    #[arg(
+        long,
+        value_name = "LOCATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "unit"
+    )]
     pub threshold_test: Option<String>,
 }
 
@@ -387,5 +421,69 @@ fn parse_threads(text: &str) -> Result<usize, String> {
         _ => Err(format!(
             "{text:?}: give a whole number of at least 1 (leave --threads out for all cores)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_subcommand_has_examples_and_every_option_a_description() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            let examples = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                examples.starts_with("Examples:")
+                    && examples.matches("\n  stopaudit ").count() >= 2,
+                "{name}: {examples}"
+            );
+            // Every example names this subcommand and parses.
+            for line in examples.lines().skip(1) {
+                // The command itself, without a shell redirection.
+                let words: Vec<&str> = line.split_whitespace().take_while(|w| *w != ">").collect();
+                assert_eq!(words.get(1), Some(&name), "{line}");
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("{line}: {e}");
+                }
+            }
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(arg.get_help().is_some(), "{name} --{id} has no description");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_after_threshold_test_stays_an_input() {
+        let cli = Cli::try_parse_from(["stopaudit", "analyze", "--threshold-test", "export.csv"])
+            .unwrap();
+        let Command::Analyze {
+            input, analysis, ..
+        } = cli.command
+        else {
+            panic!("not analyze");
+        };
+        assert_eq!(input.inputs, [PathBuf::from("export.csv")]);
+        assert_eq!(analysis.threshold_test.as_deref(), Some("unit"));
+        let cli = Cli::try_parse_from([
+            "stopaudit",
+            "report",
+            "--threshold-test=district",
+            "export.csv",
+        ])
+        .unwrap();
+        let Command::Report { analysis, .. } = cli.command else {
+            panic!("not report");
+        };
+        assert_eq!(analysis.threshold_test.as_deref(), Some("district"));
     }
 }

@@ -136,6 +136,10 @@ pub fn analyze_and_validate(
         counts.total_stops, summary.rows_analyzed,
         "every analysed row is counted once"
     );
+    // The threshold test takes up to a minute: a bar on stderr meanwhile.
+    let _sampling = stopaudit_io::progress::SamplingProgress::start(
+        reading.progress && settings.threshold_test.enabled,
+    );
     let published = stopaudit_core::results::audit(
         &analysis::Inputs {
             cube: &cube,

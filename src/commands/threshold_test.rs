@@ -266,11 +266,14 @@ fn text_table(fit: &ThresholdFit, counts: &CountsFile) -> String {
 
 pub fn run(settings: &ThresholdTestSettings, out: &mut dyn Write) -> Result<()> {
     let counts = read_counts(&settings.input, &settings.columns, &settings.filters)?;
+    // A bar on stderr while the chains run (on a terminal only).
+    let sampling = stopaudit_io::progress::SamplingProgress::start(true);
     let fitted =
         fit(&counts.rows, &settings.reference, &settings.fit).map_err(|e| Error::Input {
             path: settings.input.clone(),
             message: e.to_string(),
         })?;
+    drop(sampling);
     let text = match settings.format {
         TextOrJson::Text => text_table(&fitted, &counts),
         TextOrJson::Json => {

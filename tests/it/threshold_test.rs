@@ -452,3 +452,52 @@ fn more_cells_than_the_sampler_takes_are_refused_before_sampling() {
         other => panic!("{:?}", other.map(|_| "fitted")),
     }
 }
+
+/// On a terminal the threshold test shows its progress on stderr (`script`
+/// gives the command a pseudo-terminal); in a pipe it shows nothing.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_threshold_test_shows_progress_on_a_terminal_only() {
+    let Ok(script) = which("script") else {
+        panic!("`script` (util-linux) is needed for the terminal test");
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let command = format!(
+        "{} threshold-test {FIXTURE} --location location_variable --group driver_race --stops num_stops --searches num_searches --hits num_hits --reference 'White drivers' --where state=RI --warmup 2000 --draws 2000 --out /dev/null",
+        env!("CARGO_BIN_EXE_stopaudit")
+    );
+    let out = std::process::Command::new(script)
+        .current_dir(root)
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("threshold test [") && shown.contains("iterations"),
+        "no progress on the terminal: {shown:?}"
+    );
+    // In a pipe (as in every other test): nothing but the result.
+    let piped = stopaudit()
+        .args(["threshold-test", FIXTURE, "--location", "location_variable"])
+        .args(["--group", "driver_race", "--stops", "num_stops"])
+        .args(["--searches", "num_searches", "--hits", "num_hits"])
+        .args(["--reference", "White drivers", "--where", "state=RI"])
+        .args(["--warmup", "100", "--draws", "100", "--out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}
+
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .ok_or(())
+}

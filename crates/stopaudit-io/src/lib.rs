@@ -16,7 +16,7 @@ pub(crate) mod datetime;
 pub mod generate;
 pub(crate) mod nested;
 mod ordered;
-mod progress;
+pub mod progress;
 pub mod quarantine;
 pub mod read;
 #[cfg(test)]

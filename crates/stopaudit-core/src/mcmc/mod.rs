@@ -50,6 +50,27 @@ pub enum SamplingError {
     },
 }
 
+/// Iterations announced and done by every [`sample`] call of this
+/// process: what a progress bar shows (the core writes nothing itself; the
+/// binary reads [`progress`]). Counting costs one relaxed atomic add per
+/// iteration and changes no result.
+static ITERATIONS: [std::sync::atomic::AtomicU64; 2] = [
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+];
+
+/// (iterations done, iterations announced) by the samplers of this process
+/// so far, warmup included.
+pub fn progress() -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (ITERATIONS[0].load(Relaxed), ITERATIONS[1].load(Relaxed))
+}
+
+/// One more iteration done.
+pub(crate) fn iteration_done() {
+    ITERATIONS[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Runs `chains` chains in parallel. `init` draws a starting point for a
 /// chain from its own random stream; up to 100 are tried until the log
 /// density is finite there.
@@ -65,6 +86,10 @@ where
     I: Fn(&mut rand_chacha::ChaCha8Rng) -> Vec<f64> + Sync,
 {
     use rand::SeedableRng;
+    ITERATIONS[1].fetch_add(
+        (chains * (settings.warmup + settings.draws)) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     (0..chains)
         .into_par_iter()
         .map(|chain| {
@@ -154,7 +179,16 @@ mod tests {
             ..NutsSettings::default()
         };
         let init = |rng: &mut rand_chacha::ChaCha8Rng| vec![standard_normal(rng), 0.0];
+        let (done, announced) = progress();
         let a = sample(&model, &settings, 2, 11, init).unwrap();
+        // Progress counts every iteration of both chains, warmup included
+        // (other tests may sample at the same time: at least these).
+        let (done_after, announced_after) = progress();
+        assert!(
+            announced_after - announced >= 300,
+            "{announced} → {announced_after}"
+        );
+        assert!(done_after - done >= 300, "{done} → {done_after}");
         let b = sample(&model, &settings, 2, 11, init).unwrap();
         let c = sample(&model, &settings, 2, 12, init).unwrap();
         assert_eq!(a[1].positions, b[1].positions);

@@ -408,6 +408,7 @@ impl<'m, M: LogDensity> Nuts<'m, M> {
         let mut leapfrog_steps = 0;
         for i in 0..settings.warmup {
             let t = self.transition();
+            super::iteration_done();
             leapfrog_steps += t.leapfrogs;
             self.step_size = dual.update(t.accept_stat);
             if i < windows.init_buffer {
@@ -434,6 +435,7 @@ impl<'m, M: LogDensity> Nuts<'m, M> {
         let (mut divergences, mut max_depth_hits, mut accept) = (0, 0, 0.0);
         for _ in 0..settings.draws {
             let t = self.transition();
+            super::iteration_done();
             leapfrog_steps += t.leapfrogs;
             divergences += usize::from(t.divergent);
             max_depth_hits += usize::from(t.depth >= self.max_depth && !t.divergent);
