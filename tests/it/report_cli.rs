@@ -61,7 +61,7 @@ fn markdown_and_html_have_the_same_sections_in_order() {
     assert!(html.contains("<span class=\"severity severity-medium\">Indicative</span>"));
     // The message first: at most three patterns, the strongest evidence
     // (holding within strata) first, the search rate read with the find rate.
-    let brief = &md[md.find("### In brief").unwrap()..md.find("This report compares").unwrap()];
+    let brief = &md[md.find("### In brief").unwrap()..md.find("### Findings").unwrap()];
     assert_eq!(brief.matches("\n- **").count(), 3, "{brief}");
     assert!(
         brief.contains("\n- **Strong**: Searches of people with nationality Turks found something"),
@@ -71,6 +71,33 @@ fn markdown_and_html_have_the_same_sections_in_order() {
         "searched 2.0 times as often with a lower find rate, consistent with a lower search threshold (the threshold test examines it: run with --threshold-test)"
     ));
     assert!(!brief.contains("per 1,000 residents"), "{brief}");
+    // Then what found no difference or could not tell, and what was not
+    // tested, why and how to test it.
+    let besides = brief
+        .split("Besides: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{brief}"));
+    assert!(besides.starts_with(|c: char| c.is_ascii_digit()), "{brief}");
+    assert!(besides.contains(" comparisons found no practically relevant difference, and "));
+    assert!(
+        brief.contains("Not tested, why, and how to test it:"),
+        "{brief}"
+    );
+    assert!(brief.contains("- Threshold test (does a group need less suspicion to be searched?): not run. Run with --threshold-test"), "{brief}");
+    // The sample's configuration names a population file.
+    assert!(
+        !brief.contains("Population benchmark: no population file"),
+        "{brief}"
+    );
+    assert!(md.contains("### Findings\n"));
+    // Each population-benchmark finding says it is the weakest evidence.
+    let population = md.matches("times per 1,000 residents").count();
+    assert!(population > 0);
+    assert_eq!(
+        md.matches("(Weakest evidence: residents are not who is on the street or the road.)")
+            .count(),
+        population - brief.matches("times per 1,000 residents").count()
+    );
     // The labels are explained once, and the caveat is said once in the
     // summary instead of closing every finding.
     let summary = &md[..md.find("\n## 2.").unwrap()];
@@ -370,5 +397,233 @@ fn csv_tables_for_dutch_excel_and_for_programs() {
         outcome.starts_with("attribute,group,"),
         "{}",
         &outcome[..40]
+    );
+}
+
+/// The words of `text` that are English and not Dutch, with their line.
+fn english_words(text: &str) -> Vec<(usize, String)> {
+    const ENGLISH: &[&str] = &[
+        "the",
+        "and",
+        "with",
+        "stops",
+        "stop",
+        "unknown",
+        "all",
+        "rows",
+        "row",
+        "key",
+        "from",
+        "which",
+        "were",
+        "not",
+        "found",
+        "search",
+        "searches",
+        "veil",
+        "darkness",
+        "duplicate",
+        "missing",
+        "invalid",
+        "behaviour",
+        "period",
+        "share",
+        "rate",
+        "group",
+        "groups",
+        "outcome",
+        "hidden",
+        "see",
+        "set",
+        "run",
+        "reference",
+        "within",
+        "between",
+        "findings",
+        "finding",
+        "justification",
+        "result",
+        "results",
+        "table",
+        "count",
+        "note",
+        "weak",
+        "strong",
+        "medium",
+        "high",
+        "low",
+        "none",
+        "recorded",
+        "yes",
+        "no",
+        "fine",
+        "report",
+        "arrest",
+        "information",
+        "circumstances",
+        "violation",
+        "observed",
+        "scope",
+        "where",
+        "to",
+        "by",
+        "on",
+        "at",
+        "for",
+        "are",
+        "officers",
+        "named",
+    ];
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        // The English name of a method, given once beside the Dutch one.
+        let line = line.replace("Engels: veil of darkness", "");
+        let mut previous = "";
+        for word in line.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')) {
+            let lower = word.to_lowercase();
+            // Command-line options (--where) are not words of the text.
+            if ENGLISH.contains(&lower.as_str()) && !previous.ends_with("--") {
+                found.push((i + 1, word.to_string()));
+            }
+            previous = word;
+        }
+    }
+    found
+}
+
+#[test]
+fn a_dutch_report_has_no_english_outside_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // A scoped run: the scope, the quality checks' scope and the officers'
+    // note are written too.
+    let (md, html) = report(
+        dir.path(),
+        &[
+            "--lang",
+            "nl",
+            "--format",
+            "md,html",
+            "--period",
+            "2025-Q3",
+            "--where",
+            "justification=behaviour,information",
+        ],
+    );
+    // Markdown without code (the configuration, the command line) and link
+    // targets (anchors are identifiers).
+    let mut text = String::new();
+    for (i, part) in md.split("```").enumerate() {
+        if i % 2 == 0 {
+            text.push_str(part);
+        }
+    }
+    let text: String = text
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, p)| p)
+        .collect();
+    let text = text
+        .split("](#")
+        .map(|p| p.split_once(')').map_or(p, |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join("]");
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("<a id="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        english_words(&text),
+        Vec::<(usize, String)>::new(),
+        "Markdown"
+    );
+    // Dates as a Dutch reader writes them.
+    assert!(md.contains("01-07-2025 t/m 30-09-2025"), "no Dutch dates");
+    // The HTML's text, charts included, without its style and code.
+    let body = html.split("</style>").nth(1).unwrap();
+    let body: String = body
+        .split("<pre>")
+        .map(|p| p.split_once("</pre>").map_or(p, |(_, rest)| rest))
+        .collect();
+    let mut visible = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                visible.push(' ');
+            }
+            c if !in_tag => visible.push(c),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        english_words(&visible),
+        Vec::<(usize, String)>::new(),
+        "HTML"
+    );
+}
+
+#[test]
+fn in_brief_says_what_was_not_tested_and_how_to_test_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without the sample's configuration: no population file, and the
+    // threshold test not asked for.
+    let o = stopaudit()
+        .args(["report", "--quiet", "--format", "md", "--out"])
+        .arg(dir.path())
+        .arg(root().join("datasets/sample/proco_2025_sample.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let brief = &md[md.find("### In brief").unwrap()..md.find("### Findings").unwrap()];
+    for item in [
+        "- Population benchmark: no population file. Set \\[analysis\\] population",
+        "- Threshold test (does a group need less suspicion to be searched?): not run.",
+        "- Internal benchmarking of teams and officers: off",
+    ] {
+        assert!(brief.contains(item), "{item} not in {brief}");
+    }
+    // The sample's units have known places and it has a search column.
+    assert!(!brief.contains("Veil of darkness:"), "{brief}");
+    assert!(!brief.contains("Search funnel:"), "{brief}");
+    // The population benchmark's findings are marked as the weakest
+    // evidence wherever they are listed: here there are none.
+    assert!(!md.contains("(Weakest evidence:"));
+
+    // Evening stops in a unit without a known place, no coordinates, no
+    // search column: the veil of darkness and the search funnel say why.
+    let mut csv = String::from("id,tijdstip,aanleiding,resultaat,nationaliteit,eenheid\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "N{i},{:02}-{:02}-2025 {}:{:02},gedrag,{},{},Nergensland\n",
+            1 + i % 28,
+            1 + i % 12,
+            17 + i % 6,
+            (i * 7) % 60,
+            ["bekeuring", "geen actie"][i % 2],
+            ["Nederlandse", "Turkse", "Belgische"][i % 3],
+        ));
+    }
+    let input = dir.path().join("no_place.csv");
+    std::fs::write(&input, csv).unwrap();
+    let out = dir.path().join("no-place");
+    stopaudit()
+        .args(["report", "--quiet", "--format", "md", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .succeeds();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let brief = &md[md.find("### In brief").unwrap()..md.find("### Findings").unwrap()];
+    assert!(
+        brief.contains("- Veil of darkness: the stops have no place for the sun times"),
+        "{brief}"
+    );
+    assert!(
+        brief.contains("- Search funnel: the data have no search column (search\\_conducted)"),
+        "{brief}"
     );
 }

@@ -248,29 +248,7 @@ fn words(m: &Messages, a: &Analysis, q: &Question, r: &ComparisonRow, family: us
     let attribute = m.text_or(&format!("attribute.{}", r.attribute), &r.attribute);
     let measure = m.text(&format!("ask.measure_{}", measure_key(q.measure)));
     let p = &a.provenance;
-    let mut scope: Vec<String> = Vec::new();
-    if let Some(period) = &p.scope.period {
-        scope.push(m.fill(
-            "ask.scope_period",
-            &[
-                ("label", &period.label),
-                ("start", &period.start.to_string()),
-                ("end", &period.end.to_string()),
-            ],
-        ));
-    }
-    for f in &p.scope.filters {
-        scope.push(format!(
-            "{} = {}",
-            m.text_or(&format!("field.{}", f.field), &f.field),
-            f.values.join(m.text("phrase.list_or"))
-        ));
-    }
-    let scope = if scope.is_empty() {
-        m.text("ask.scope_all").to_string()
-    } else {
-        scope.join("; ")
-    };
+    let scope = describe_scope(m, &p.scope, &a.codes);
     let n = |x: u64| m.number(x as f64, 0);
     let mut lines = vec![
         m.fill("ask.scope", &[("scope", &scope)]),
@@ -392,6 +370,49 @@ fn measure_key(m: Measure) -> &'static str {
         Measure::Weak => "weak",
         Measure::Search => "search",
         Measure::Find => "find",
+    }
+}
+
+/// The scope (`--period`, `--where`) in the language of `m`: "period
+/// 2025-Q3 (2025-07-01 to 2025-09-30); unit = Rotterdam", or "all stops".
+pub(crate) fn describe_scope(
+    m: &Messages,
+    scope: &crate::scope::Scope,
+    codes: &crate::codes::CodeLists,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(period) = &scope.period {
+        parts.push(m.fill(
+            "ask.scope_period",
+            &[
+                ("label", &period.label),
+                ("start", &m.date(&period.start.to_string())),
+                ("end", &m.date(&period.end.to_string())),
+            ],
+        ));
+    }
+    for f in &scope.filters {
+        // Codes by their label in the language ("gedrag", not "behaviour").
+        let values: Vec<String> = f
+            .values
+            .iter()
+            .map(|v| {
+                codes
+                    .for_field(&f.field)
+                    .and_then(|l| l.index_of(v).map(|i| m.code_label(l.get(i)).to_string()))
+                    .unwrap_or_else(|| v.clone())
+            })
+            .collect();
+        parts.push(format!(
+            "{} = {}",
+            m.text_or(&format!("field.{}", f.field), &f.field),
+            values.join(m.text("phrase.list_or"))
+        ));
+    }
+    if parts.is_empty() {
+        m.text("ask.scope_all").to_string()
+    } else {
+        parts.join("; ")
     }
 }
 

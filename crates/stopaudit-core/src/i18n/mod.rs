@@ -121,6 +121,19 @@ impl Messages {
         self.texts.keys().map(String::as_str)
     }
 
+    /// A date (`YYYY-MM-DD…`, anything after the day ignored) as this
+    /// language writes it: 2025-09-30 in English, 30-09-2025 in Dutch.
+    /// Text that is not such a date is returned as it is.
+    pub fn date(&self, iso: &str) -> String {
+        let day = iso
+            .get(..10)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        match (day, self.texts.get("language.date_format")) {
+            (Some(d), Some(f)) => d.format(f).to_string(),
+            _ => iso.to_string(),
+        }
+    }
+
     /// A number with `decimals` decimals and this language's separators.
     pub fn number(&self, x: f64, decimals: usize) -> String {
         if !x.is_finite() {

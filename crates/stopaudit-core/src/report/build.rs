@@ -31,6 +31,10 @@ struct B<'a> {
     k: u64,
 }
 
+/// A forest plot's row before the rows without an interval are left out:
+/// label, estimate, interval, part of a finding.
+type ForestPoint = (String, Option<f64>, Option<[f64; 2]>, bool);
+
 impl B<'_> {
     fn t(&self, key: &str) -> String {
         self.m.text(&format!("report.{key}")).to_string()
@@ -111,6 +115,27 @@ impl B<'_> {
         }
     }
 
+    /// A group as the reader sees it: the group of stops without a value
+    /// ("unknown" in the data and the JSON) in the report's language.
+    fn group(&self, g: &str) -> String {
+        if g == crate::schema::UNKNOWN_GROUP {
+            self.t("group_unknown")
+        } else {
+            g.to_string()
+        }
+    }
+
+    /// Whether a finding (strong or indicative) names this group in
+    /// `analysis` (its chart marks the row).
+    fn is_finding(&self, analysis: &str, attribute: &str, group: &str) -> bool {
+        self.a.findings.iter().any(|f| {
+            matches!(f.severity, Severity::High | Severity::Medium)
+                && f.analysis == analysis
+                && f.attribute == attribute
+                && f.group == group
+        })
+    }
+
     fn severity(&self, s: Severity) -> String {
         self.t(&format!("severity_{}", s.as_str()))
     }
@@ -130,7 +155,7 @@ impl B<'_> {
         section: &str,
         measure: &str,
         odds: bool,
-        point: impl Fn(&R) -> (&str, &str, String, Option<f64>, Option<[f64; 2]>),
+        point: impl Fn(&R) -> (&str, &str, String, Option<f64>, Option<[f64; 2]>, bool),
     ) -> Vec<Block> {
         attributes
             .iter()
@@ -145,7 +170,7 @@ impl B<'_> {
                     &reference,
                     points
                         .into_iter()
-                        .map(|(_, _, l, e, ci)| (l, e, ci))
+                        .map(|(_, _, l, e, ci, f)| (l, e, ci, f))
                         .collect(),
                     odds,
                 )
@@ -159,18 +184,19 @@ impl B<'_> {
         title: String,
         measure: &str,
         reference: &str,
-        rows: Vec<(String, Option<f64>, Option<[f64; 2]>)>,
+        rows: Vec<ForestPoint>,
         odds: bool,
     ) -> Option<Block> {
         let rows: Vec<ForestRow> = rows
             .into_iter()
-            .filter_map(|(label, est, ci)| match (est, ci) {
+            .filter_map(|(label, est, ci, finding)| match (est, ci) {
                 (Some(e), Some([lo, hi])) if e > 0.0 && lo > 0.0 && hi.is_finite() => {
                     Some(ForestRow {
                         label,
                         estimate: e,
                         low: lo,
                         high: hi,
+                        finding,
                     })
                 }
                 _ => None,
@@ -200,6 +226,7 @@ impl B<'_> {
                     "axis_rate_ratio"
                 }),
                 decimal: if self.m.lang == Lang::Nl { ',' } else { '.' },
+                finding_label: self.t("chart_finding"),
             }),
             alt,
         })
@@ -234,7 +261,7 @@ impl B<'_> {
                     self.stratum(r)
                 };
                 vec![
-                    Cell::Text(r.group.clone()),
+                    Cell::Text(self.group(&r.group)),
                     Cell::Text(second),
                     self.count(r.stops),
                     self.pct_ci(r.rate, r.rate_ci),
@@ -394,9 +421,13 @@ fn threshold_section(b: &B) -> Section {
                 .map(|g| {
                     vec![
                         Cell::Text(if g.is_reference {
-                            format!("{} ({})", g.group, b.t("reference").to_lowercase())
+                            format!(
+                                "{} ({})",
+                                b.group(&g.group),
+                                b.t("reference").to_lowercase()
+                            )
                         } else {
-                            g.group.clone()
+                            b.group(&g.group)
                         }),
                         b.count(g.stops),
                         Cell::Text(with_ci(g.threshold, g.threshold_ci, 3)),
@@ -489,7 +520,7 @@ fn threshold_section(b: &B) -> Section {
                 .map(|c| {
                     vec![
                         Cell::Text(c.location.clone()),
-                        Cell::Text(c.group.clone()),
+                        Cell::Text(b.group(&c.group)),
                         b.count(c.stops),
                         b.count(c.searches),
                         b.count(c.hits),
@@ -565,9 +596,10 @@ fn veil_section(b: &B) -> Section {
             rows.iter()
                 .map(|r| {
                     (
-                        r.group.clone(),
+                        b.group(&r.group),
                         r.estimate.map(|e| e.odds_ratio),
                         r.estimate.map(|e| e.odds_ratio_ci),
+                        b.is_finding("veil_of_darkness", &r.attribute, &r.group),
                     )
                 })
                 .collect(),
@@ -599,7 +631,7 @@ fn veil_section(b: &B) -> Section {
                 .map(|r| {
                     let cc = r.clock_change.estimate;
                     vec![
-                        Cell::Text(r.group.clone()),
+                        Cell::Text(b.group(&r.group)),
                         b.count(r.stops.map(|s| s.group_daylight)),
                         b.count(r.stops.map(|s| s.group_dark)),
                         b.pct_ci(r.share_daylight, r.share_daylight_ci),
@@ -631,7 +663,7 @@ fn veil_section(b: &B) -> Section {
             rows: rows
                 .iter()
                 .map(|r| {
-                    std::iter::once(Cell::Text(r.group.clone()))
+                    std::iter::once(Cell::Text(b.group(&r.group)))
                         .chain(r.robustness.iter().map(|x| {
                             b.ratio_ci(
                                 x.estimate.map(|e| e.odds_ratio),
@@ -646,7 +678,7 @@ fn veil_section(b: &B) -> Section {
             if let Some(note) = &r.note {
                 blocks.push(Block::Paragraph(b.f(
                     "veil_not_estimable",
-                    &[("group", &r.group), ("reason", note)],
+                    &[("group", &b.group(&r.group)), ("reason", note)],
                 )));
             }
         }
@@ -721,7 +753,7 @@ fn trends_section(b: &B) -> Section {
                     series: series
                         .iter()
                         .map(|s| LineSeries {
-                            label: s.group.clone(),
+                            label: b.group(&s.group),
                             points: s.points.iter().map(|p| p.value.zip(p.ci)).collect(),
                         })
                         .collect(),
@@ -786,7 +818,7 @@ fn trends_section(b: &B) -> Section {
                     b.pct_ci(p.value, p.ci)
                 };
                 vec![
-                    Cell::Text(s.group.clone()),
+                    Cell::Text(b.group(&s.group)),
                     Cell::Text(b.t(&format!("trend_{}", s.measure))),
                     value,
                     change(s, "previous_period"),
@@ -878,7 +910,14 @@ fn benchmark_section(b: &B) -> Section {
             "",
             shown
                 .iter()
-                .map(|r| (format!("{} · {}", r.entity, r.group), r.ratio, r.ratio_ci))
+                .map(|r| {
+                    (
+                        format!("{} · {}", r.entity, r.group),
+                        r.ratio,
+                        r.ratio_ci,
+                        false,
+                    )
+                })
                 .collect(),
             false,
         ) {
@@ -906,7 +945,7 @@ fn benchmark_section(b: &B) -> Section {
                     vec![
                         Cell::Text(r.entity.clone()),
                         Cell::Text(b.attribute_name(&r.attribute)),
-                        Cell::Text(r.group.clone()),
+                        Cell::Text(b.group(&r.group)),
                         b.count(r.stops),
                         b.count(r.observed),
                         Cell::Text(r.expected.map_or("–".into(), |e| b.m.number(e, 1))),
@@ -937,9 +976,9 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     let p = &a.provenance;
     let as_of = opts
         .as_of
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| date(&p.last_stop));
-    let period = format!("{} – {}", date(&p.first_stop), date(&p.last_stop));
+        .map(|d| b.m.date(&d.to_string()))
+        .unwrap_or_else(|| date(&b, &p.last_stop));
+    let period = format!("{} – {}", date(&b, &p.first_stop), date(&b, &p.last_stop));
     let mut sections = vec![
         summary_section(&b, opts),
         data_section(&b),
@@ -980,9 +1019,9 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
 }
 
 /// The date of a local ISO time, or a dash.
-fn date(s: &Option<String>) -> String {
+fn date(b: &B, s: &Option<String>) -> String {
     s.as_deref()
-        .map(|s| s[..10].to_string())
+        .map(|s| b.m.date(s))
         .unwrap_or_else(|| "–".into())
 }
 
@@ -1009,8 +1048,9 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
         text.strip_suffix(&caveat).unwrap_or(text).to_string()
     };
     let headline = headline_blocks(b, &sentence);
-    let at = headline.len();
+    let at = headline.len() + 1;
     blocks.splice(0..0, headline);
+    blocks.insert(at - 1, Block::Subheading(b.t("findings_title")));
     let quality: Vec<&crate::findings::Finding> = findings
         .iter()
         .filter(|f| f.severity == Severity::DataQuality)
@@ -1024,7 +1064,13 @@ fn summary_section(b: &B, opts: &ReportOptions) -> Section {
     let item = |f: &crate::findings::Finding| ListItem {
         label: Some(b.severity(f.severity)),
         severity: Some(f.severity),
-        text: sentence(f),
+        // The population benchmark is the weakest evidence: said at each
+        // of its findings, not only in its section.
+        text: if f.analysis == "population_benchmark" && f.severity < Severity::InsufficientData {
+            format!("{} {}", sentence(f), b.t("population_weakest"))
+        } else {
+            sentence(f)
+        },
         link: Some((anchor(&f.analysis).to_string(), b.t("see_section"))),
     };
     let main: Vec<ListItem> = findings
@@ -1133,6 +1179,7 @@ fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String
         } else {
             "headline_none"
         })));
+        blocks.extend(checked_and_untested(b));
         return blocks;
     }
     blocks.push(Block::Paragraph(b.t("headline_intro")));
@@ -1153,6 +1200,71 @@ fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String
         })
         .collect();
     blocks.push(Block::List(items));
+    blocks.extend(checked_and_untested(b));
+    blocks
+}
+
+/// The rest of "In brief": how many comparisons found no practically
+/// relevant difference and how many could not tell; then what was not
+/// tested, why, and how to test it.
+fn checked_and_untested(b: &B) -> Vec<Block> {
+    let a = b.a;
+    let mut blocks = Vec::new();
+    let per_attribute = crate::verdict::per_attribute(&a.results.verdicts);
+    let (no_difference, inconclusive) = per_attribute.values().fold((0, 0), |(n, i), c| {
+        (n + c.no_difference, i + c.inconclusive)
+    });
+    if !per_attribute.is_empty() {
+        blocks.push(Block::Paragraph(b.f(
+            "headline_checked",
+            &[
+                ("no_difference", &b.int(no_difference)),
+                ("inconclusive", &b.int(inconclusive)),
+            ],
+        )));
+    }
+    let mut untested: Vec<String> = Vec::new();
+    if a.results.threshold_test.is_empty() {
+        untested.push(b.t("untested_threshold"));
+    }
+    let veil = &a.results.veil_of_darkness;
+    if !veil.enabled {
+        untested.push(b.t("untested_veil_off"));
+    } else if veil.results.iter().all(|r| r.estimate.is_none()) {
+        let no_place = veil.stops.no_place.unwrap_or(0);
+        untested.push(if no_place > 0 && veil.stops.daylight.unwrap_or(0) == 0 {
+            b.t("untested_veil_no_place")
+        } else {
+            b.t("untested_veil_too_few")
+        });
+    }
+    if a.settings.population.is_none() {
+        untested.push(b.t("untested_population"));
+    }
+    if a.results.search_funnel.is_empty() {
+        untested.push(b.t("untested_funnel"));
+    }
+    let trends = &a.results.trends;
+    if trends.enabled && trends.periods.len() < 2 {
+        untested.push(b.t("untested_trends"));
+    }
+    if !a.results.internal_benchmark.enabled {
+        untested.push(b.t("untested_benchmark"));
+    }
+    if !untested.is_empty() {
+        blocks.push(Block::Paragraph(b.t("headline_untested")));
+        blocks.push(Block::List(
+            untested
+                .into_iter()
+                .map(|text| ListItem {
+                    label: None,
+                    severity: None,
+                    text,
+                    link: None,
+                })
+                .collect(),
+        ));
+    }
     blocks
 }
 
@@ -1249,7 +1361,11 @@ fn evidence_blocks(b: &B) -> Vec<Block> {
         .iter()
         .filter(|r| r.stratum.is_empty() && r.verdict == Some(Verdict::Inconclusive))
         .map(|r| ListItem {
-            label: Some(format!("{}: {}", b.attribute_name(&r.attribute), r.group)),
+            label: Some(format!(
+                "{}: {}",
+                b.attribute_name(&r.attribute),
+                b.group(&r.group)
+            )),
             severity: None,
             text: match (r.min_detectable_ratio, r.more_quarters_needed) {
                 (Some(mdr), Some(q)) if q > 0.0 => b.f(
@@ -1309,7 +1425,12 @@ fn data_section(b: &B) -> Section {
             rows: p
                 .quarantine_reasons
                 .iter()
-                .map(|(r, n)| vec![Cell::Text(r.to_string()), Cell::Text(b.int(*n))])
+                .map(|(r, n)| {
+                    vec![
+                        Cell::Text(b.m.text_or(&format!("quarantine_reason.{r}"), r)),
+                        Cell::Text(b.int(*n)),
+                    ]
+                })
                 .collect(),
             detail: Vec::new(),
             numeric: vec![false, true],
@@ -1391,7 +1512,13 @@ fn data_section(b: &B) -> Section {
                     vec![
                         Cell::Text(b.t(&format!("quality_{}", d.check))),
                         Cell::Text(match d.check {
-                            "coverage" => field_name(&d.subject),
+                            "coverage" | "conditional_coverage" | "duplicates" => d
+                                .subject
+                                .split(" | ")
+                                .map(field_name)
+                                .collect::<Vec<_>>()
+                                .join(" | "),
+                            _ if d.subject == "all" => b.t("quality_subject_all"),
                             _ => d.subject.clone(),
                         }),
                         Cell::Text(value),
@@ -1429,21 +1556,28 @@ fn data_section(b: &B) -> Section {
                 ],
             )));
         }
-        if let Some(scope) = dq.diagnostics.iter().find_map(|d| d.scope.as_ref()) {
-            blocks.push(Block::Paragraph(b.f("quality_scoped", &[("scope", scope)])));
+        // The checks' scope is the run's: said in the report's language.
+        if dq.diagnostics.iter().any(|d| d.scope.is_some()) {
+            let scope = crate::question::describe_scope(&b.m, &p.scope, &b.codes);
+            blocks.push(Block::Paragraph(
+                b.f("quality_scoped", &[("scope", &scope)]),
+            ));
         }
-        if let Some(note) = &dq.officers_note {
-            blocks.push(Block::Paragraph(format!(
-                "{}: {note}",
-                b.t("quality_officer_volume")
+        if dq.officers_note.is_some() {
+            blocks.push(Block::Paragraph(b.f(
+                "quality_officers_unnamed",
+                &[
+                    ("label", &b.t("quality_officer_volume")),
+                    ("variable", crate::pseudonym::KEY_VARIABLE),
+                ],
             )));
         }
     }
     blocks.push(Block::Paragraph(b.f(
         "period_covered",
         &[
-            ("first", &date(&p.first_stop)),
-            ("last", &date(&p.last_stop)),
+            ("first", &date(b, &p.first_stop)),
+            ("last", &date(b, &p.last_stop)),
         ],
     )));
     blocks.push(Block::Paragraph(b.f(
@@ -1455,9 +1589,13 @@ fn data_section(b: &B) -> Section {
         &[("zone", &p.timezone)],
     )));
     if !p.scope.is_everything() {
-        blocks.push(Block::Paragraph(
-            b.f("scope", &[("scope", &p.scope.describe())]),
-        ));
+        blocks.push(Block::Paragraph(b.f(
+            "scope",
+            &[(
+                "scope",
+                &crate::question::describe_scope(&b.m, &p.scope, &b.codes),
+            )],
+        )));
     }
     let mut limits = Vec::new();
     if !p.duplicates_checked {
@@ -1537,7 +1675,7 @@ fn mix_section(b: &B) -> Section {
             let bars = groups
                 .iter()
                 .map(|g| StackedBar {
-                    label: g.to_string(),
+                    label: b.group(g),
                     shares: justifications
                         .iter()
                         .map(|j| {
@@ -1582,7 +1720,7 @@ fn mix_section(b: &B) -> Section {
         let rows = groups
             .iter()
             .map(|g| {
-                let mut row = vec![Cell::Text(g.to_string())];
+                let mut row = vec![Cell::Text(b.group(g))];
                 for j in &justifications {
                     let cell = mix
                         .cells
@@ -1682,9 +1820,10 @@ fn outcome_section(b: &B) -> Section {
                 .filter(|r| r.stratum.is_empty() || r.stratum.contains_key("justification"))
                 .map(|r| {
                     (
-                        format!("{} · {}", r.group, b.stratum(r)),
+                        format!("{} · {}", b.group(&r.group), b.stratum(r)),
                         r.rate_ratio,
                         r.rate_ratio_ci,
+                        r.verdict == Some(Verdict::Finding),
                     )
                 })
                 .collect();
@@ -1738,9 +1877,10 @@ fn stratified_section(b: &B) -> Section {
                 (
                     &r.attribute,
                     &r.reference,
-                    r.group.clone(),
+                    b.group(&r.group),
                     r.mh_rate_ratio,
                     r.mh_rate_ratio_ci,
+                    b.is_finding("stratified", &r.attribute, &r.group),
                 )
             },
         ));
@@ -1775,7 +1915,7 @@ fn stratified_table(b: &B, caption: String, rows: &[&StratifiedRow]) -> Table {
         .map(|r| {
             vec![
                 Cell::Text(b.attribute_name(&r.attribute)),
-                Cell::Text(r.group.clone()),
+                Cell::Text(b.group(&r.group)),
                 b.ratio_ci(r.mh_rate_ratio, r.mh_rate_ratio_ci),
                 b.num(r.crude_odds_ratio, 2),
                 b.ratio_ci(r.mh_odds_ratio, r.mh_odds_ratio_ci),
@@ -1835,11 +1975,12 @@ fn funnel_section(b: &B) -> Section {
                     (
                         format!(
                             "{} · {}",
-                            r.group,
+                            b.group(&r.group),
                             b.t(&format!("stage_{}", r.stage.as_deref().unwrap_or("search")))
                         ),
                         r.rate_ratio,
                         r.rate_ratio_ci,
+                        r.verdict == Some(Verdict::Finding),
                     )
                 })
                 .collect();
@@ -1879,7 +2020,7 @@ fn population_section(b: &B) -> Section {
             .map(|r| {
                 vec![
                     Cell::Text(b.attribute_name(&r.attribute)),
-                    Cell::Text(r.group.clone()),
+                    Cell::Text(b.group(&r.group)),
                     b.count(r.stops),
                     Cell::Text(b.int(r.population.round() as u64)),
                     b.num(r.rate_per_1000, 2),
@@ -1899,9 +2040,10 @@ fn population_section(b: &B) -> Section {
                 (
                     &r.attribute,
                     &r.reference,
-                    r.group.clone(),
+                    b.group(&r.group),
                     r.rate_ratio,
                     r.rate_ratio_ci,
+                    b.is_finding("population_benchmark", &r.attribute, &r.group),
                 )
             },
         ));

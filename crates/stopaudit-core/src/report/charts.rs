@@ -26,6 +26,11 @@ pub(crate) const HIDDEN: RGBColor = RGBColor(190, 190, 190);
 
 /// The family name charts use; SVG text names it, so viewers use the embedded copy.
 pub(crate) const FONT: &str = "DejaVu Sans";
+/// Size in pixels of axis labels and legends, and of titles. A chart is 860
+/// pixels wide and printed about 703 CSS pixels wide (A4 less margins), so
+/// 15 pixels print at 9.2 pt.
+const LABEL: u32 = 15;
+const TITLE: u32 = 18;
 /// DejaVu Sans, compiled in.
 pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
 
@@ -84,6 +89,9 @@ pub struct ForestRow {
     pub low: f64,
     /// Upper end of its interval (finite).
     pub high: f64,
+    /// Part of a finding: drawn as a larger diamond in another colour, its
+    /// label marked with ◆ (not colour alone).
+    pub finding: bool,
 }
 
 /// Data of a forest plot of ratios on a log scale, with the reference line
@@ -100,6 +108,9 @@ pub struct ForestChart {
     pub x_label: String,
     /// Decimal separator of the axis labels (`.` or `,`).
     pub decimal: char,
+    /// Legend of the ◆ mark, e.g. "◆ part of a finding" (drawn only when a
+    /// row is marked).
+    pub finding_label: String,
 }
 
 /// One point of a scatter plot with its interval on both axes.
@@ -185,14 +196,17 @@ impl Chart {
             Chart::Stacked(c) => c.bars.len(),
             Chart::Forest(c) => c.rows.len(),
             Chart::Scatter(_) => return 480,
-            Chart::Line(c) => return 380 + 20 * c.series.len().div_ceil(4) as u32,
+            Chart::Line(c) => {
+                let rows = c.series.len().div_ceil(PANEL_COLUMNS).max(1) as u32;
+                return PANEL_TITLE + PANEL_HEIGHT * rows;
+            }
         } as u32;
         let legend = if matches!(self, Chart::Stacked(_)) {
             40
         } else {
             0
         };
-        90 + legend + 26 * rows.max(1)
+        100 + legend + 28 * rows.max(1)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -247,7 +261,7 @@ impl Chart {
 }
 
 fn label_width(labels: impl Iterator<Item = usize>) -> u32 {
-    (labels.max().unwrap_or(8) as u32 * 7 + 16).clamp(80, 300)
+    (labels.max().unwrap_or(8) as u32 * 9 + 16).clamp(90, 380)
 }
 
 /// The label of the category at a y segment centre (rows are drawn top down).
@@ -273,7 +287,7 @@ fn draw_stacked<DB: DrawingBackend>(
     let labels: Vec<String> = c.bars.iter().map(|b| b.label.clone()).collect();
     let n = labels.len().max(1);
     let mut chart = ChartBuilder::on(&top)
-        .caption(&c.title, (FONT, 16))
+        .caption(&c.title, (FONT, TITLE))
         .margin(8)
         .x_label_area_size(36)
         .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
@@ -285,7 +299,7 @@ fn draw_stacked<DB: DrawingBackend>(
         .x_label_formatter(&|x| format!("{x:.0}%"))
         .y_labels(n)
         .y_label_formatter(&|y| category_label(&labels, y))
-        .label_style((FONT, 12))
+        .label_style((FONT, LABEL))
         .draw()?;
     for (i, bar) in c.bars.iter().enumerate() {
         let y = row(i, n);
@@ -336,10 +350,42 @@ fn draw_stacked<DB: DrawingBackend>(
         bottom.draw(&Text::new(
             name.to_string(),
             (x + 16, 12),
-            (FONT, 12).into_font(),
+            (FONT, LABEL).into_font(),
         ))?;
     }
     Ok(())
+}
+
+/// Ticks of a ratio axis on a log scale: values a reader can use (0.5,
+/// 0.67, 0.8, 1, 1.25, 1.5, 2, …: reciprocal pairs), those inside
+/// `[lo, hi]`.
+fn ratio_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    const TICKS: [f64; 19] = [
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0,
+        10.0, 20.0,
+    ];
+    let inside: Vec<f64> = TICKS
+        .into_iter()
+        .filter(|t| (lo..=hi).contains(t))
+        .collect();
+    if inside.len() <= 11 {
+        return inside;
+    }
+    // On a wide axis the finer ticks would crowd: every other one, 1 kept.
+    let one = inside.iter().position(|&t| t == 1.0).unwrap_or(0);
+    inside
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i.abs_diff(one) % 2 == 0)
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// A tick label: at most two decimals, trailing zeros dropped (1, 1.25, 0.5).
+fn tick_label(x: f64, decimal: char) -> String {
+    let text = format!("{x:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.replace('.', &decimal.to_string())
 }
 
 fn draw_forest<DB: DrawingBackend>(
@@ -352,30 +398,51 @@ fn draw_forest<DB: DrawingBackend>(
         .iter()
         .map(|r| r.low)
         .fold(c.band[0], f64::min)
-        .max(1e-3)
+        .max(1e-2)
         * 0.9;
     let hi = c
         .rows
         .iter()
         .map(|r| r.high)
         .fold(c.band[1], f64::max)
-        .min(1e3)
+        .min(1e2)
         * 1.1;
-    let labels: Vec<String> = c.rows.iter().map(|r| r.label.clone()).collect();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&c.title, (FONT, 16))
+    let marked = c.rows.iter().any(|r| r.finding);
+    let labels: Vec<String> = c
+        .rows
+        .iter()
+        .map(|r| {
+            if r.finding {
+                format!("{} ◆", r.label)
+            } else {
+                r.label.clone()
+            }
+        })
+        .collect();
+    let (area, legend) = if marked {
+        let (a, l) = root.split_vertically(root.dim_in_pixel().1 - 28);
+        (a, Some(l))
+    } else {
+        (root.clone(), None)
+    };
+    let ticks = ratio_ticks(lo, hi);
+    let mut chart = ChartBuilder::on(&area)
+        .caption(&c.title, (FONT, TITLE))
         .margin(8)
-        .x_label_area_size(36)
+        .x_label_area_size(44)
         .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
-        .build_cartesian_2d((lo..hi).log_scale(), (0..n as i32).into_segmented())?;
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(ticks),
+            (0..n as i32).into_segmented(),
+        )?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .x_desc(c.x_label.as_str())
-        .x_label_formatter(&|x| format!("{x:.2}").replace('.', &c.decimal.to_string()))
+        .x_label_formatter(&|x| tick_label(*x, c.decimal))
         .y_labels(n)
         .y_label_formatter(&|y| category_label(&labels, y))
-        .label_style((FONT, 12))
+        .label_style((FONT, LABEL))
         .draw()?;
     // The practical band, then the reference line at 1.
     chart.draw_series(std::iter::once(Rectangle::new(
@@ -392,25 +459,48 @@ fn draw_forest<DB: DrawingBackend>(
     for (i, r) in c.rows.iter().enumerate() {
         let y = SegmentValue::CenterOf(row(i, n));
         let (low, high) = (r.low.clamp(lo, hi), r.high.clamp(lo, hi));
+        // Every line the same weight; a finding differs in colour and mark.
+        let colour = if r.finding { PALETTE[5] } else { PALETTE[0] };
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(low, y.clone()), (high, y.clone())],
-            PALETTE[0].stroke_width(2),
+            colour.stroke_width(2),
         )))?;
-        chart.draw_series(std::iter::once(Circle::new(
-            (r.estimate.clamp(lo, hi), y),
-            4,
-            PALETTE[0].filled(),
-        )))?;
+        let at = (r.estimate.clamp(lo, hi), y);
+        if r.finding {
+            chart.draw_series(std::iter::once(EmptyElement::at(at) + diamond(7, colour)))?;
+        } else {
+            chart.draw_series(std::iter::once(Circle::new(at, 4, colour.filled())))?;
+        }
+    }
+    if let Some(legend) = legend {
+        legend.draw(&(EmptyElement::at((20, 12)) + diamond(7, PALETTE[5])))?;
+        legend.draw(&Text::new(
+            c.finding_label.clone(),
+            (34, 4),
+            (FONT, LABEL).into_font(),
+        ))?;
     }
     Ok(())
 }
 
+/// A filled diamond of half-width `r` around its anchor.
+fn diamond(r: i32, colour: RGBColor) -> Polygon<(i32, i32)> {
+    Polygon::new(vec![(0, -r), (r, 0), (0, r), (-r, 0)], colour.filled())
+}
+
+/// Panels per row of a trend chart's small multiples.
+const PANEL_COLUMNS: usize = 2;
+/// Height of one panel, and of the title above the panels.
+const PANEL_HEIGHT: u32 = 200;
+const PANEL_TITLE: u32 = 56;
+
+/// Trends as small multiples: one panel per group, every panel with the
+/// same axes (the same periods, the same value range), so that panels
+/// compare by position alone; each line with its interval band.
 fn draw_line<DB: DrawingBackend>(
     c: &LineChart,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let legend_rows = c.series.len().div_ceil(4) as u32;
-    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 20 * legend_rows - 10);
     let scale = if c.percent { 100.0 } else { 1.0 };
     let values = c
         .series
@@ -436,45 +526,59 @@ fn draw_line<DB: DrawingBackend>(
         },
         hi + pad,
     );
+    let (head, body) = root.split_vertically(PANEL_TITLE);
+    head.draw(&Text::new(
+        c.title.clone(),
+        (10, 6),
+        (FONT, TITLE).into_font(),
+    ))?;
+    head.draw(&Text::new(
+        c.y_label.clone(),
+        (10, 32),
+        (FONT, LABEL).into_font().color(&RGBColor(85, 85, 85)),
+    ))?;
+    let columns = PANEL_COLUMNS.min(c.series.len().max(1));
+    let rows = c.series.len().div_ceil(columns).max(1);
+    let panels = body.split_evenly((rows, columns));
     let n = c.periods.len().max(1);
-    let mut chart = ChartBuilder::on(&top)
-        .caption(&c.title, (FONT, 16))
-        .margin(8)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)?;
     let periods = c.periods.clone();
     let decimal = c.decimal.to_string();
-    chart
-        .configure_mesh()
-        .x_labels(n.min(12))
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                periods.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc(c.y_label.as_str())
-        .y_label_formatter(&|y| {
-            let text = if c.percent {
-                format!("{y:.1}%")
-            } else {
-                format!("{y:.2}")
-            };
-            text.replace('.', &decimal)
-        })
-        .label_style((FONT, 12))
-        .draw()?;
-    if let Some(r) = c.reference {
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(-0.5, r), (n as f64 - 0.5, r)],
-            BLACK.stroke_width(1),
-        )))?;
-    }
-    for (k, series) in c.series.iter().enumerate() {
-        let colour = PALETTE[k % PALETTE.len()];
+    for (series, panel) in c.series.iter().zip(panels.iter()) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(&series.label, (FONT, LABEL))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(62)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)?;
+        chart
+            .configure_mesh()
+            .x_labels(n.min(6))
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    periods.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_labels(5)
+            .y_label_formatter(&|y| {
+                let text = if c.percent {
+                    format!("{y:.0}%")
+                } else {
+                    format!("{y:.2}")
+                };
+                text.replace('.', &decimal)
+            })
+            .label_style((FONT, LABEL))
+            .draw()?;
+        if let Some(r) = c.reference {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(-0.5, r), (n as f64 - 0.5, r)],
+                BLACK.stroke_width(1),
+            )))?;
+        }
+        let colour = PALETTE[0];
         // Runs of consecutive defined points: a band and a line each.
         let mut runs: Vec<Vec<(f64, f64, [f64; 2])>> = vec![Vec::new()];
         for (i, p) in series.points.iter().enumerate() {
@@ -495,7 +599,7 @@ fn draw_line<DB: DrawingBackend>(
                 .collect();
             chart.draw_series(std::iter::once(Polygon::new(
                 band,
-                colour.mix(0.15).filled(),
+                colour.mix(0.2).filled(),
             )))?;
             chart.draw_series(std::iter::once(PathElement::new(
                 run.iter().map(|&(x, v, _)| (x, v)).collect::<Vec<_>>(),
@@ -506,20 +610,6 @@ fn draw_line<DB: DrawingBackend>(
                     .map(|&(x, v, _)| Circle::new((x, v), 3, colour.filled())),
             )?;
         }
-    }
-    // Legend below: four names per row.
-    let per = (WIDTH as i32 - 20) / 4;
-    for (k, series) in c.series.iter().enumerate() {
-        let (x, y) = (10 + per * (k % 4) as i32, 4 + 20 * (k / 4) as i32);
-        bottom.draw(&Rectangle::new(
-            [(x, y), (x + 12, y + 12)],
-            PALETTE[k % PALETTE.len()].filled(),
-        ))?;
-        bottom.draw(&Text::new(
-            series.label.clone(),
-            (x + 16, y),
-            (FONT, 12).into_font(),
-        ))?;
     }
     Ok(())
 }
@@ -543,7 +633,7 @@ fn draw_scatter<DB: DrawingBackend>(
     let (_, rest) = root.split_horizontally(width.saturating_sub(side) / 2);
     let (plot, _) = rest.split_horizontally(side);
     let mut chart = ChartBuilder::on(&plot)
-        .caption(&c.title, (FONT, 16))
+        .caption(&c.title, (FONT, TITLE))
         .margin(8)
         .x_label_area_size(40)
         .y_label_area_size(56)
@@ -556,7 +646,7 @@ fn draw_scatter<DB: DrawingBackend>(
         .y_desc(c.y_label.as_str())
         .x_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
         .y_label_formatter(&|v| format!("{v:.2}").replace('.', &decimal))
-        .label_style((FONT, 12))
+        .label_style((FONT, LABEL))
         .draw()?;
     chart.draw_series(std::iter::once(PathElement::new(
         vec![(0.0, 0.0), (top, top)],
@@ -597,28 +687,49 @@ mod tests {
                     estimate: 0.7,
                     low: 0.5,
                     high: 0.9,
+                    finding: true,
                 },
                 ForestRow {
                     label: "B <x> & y".into(),
                     estimate: 1.2,
                     low: 0.9,
                     high: 1.6,
+                    finding: false,
                 },
             ],
             band: [0.8, 1.25],
             x_label: "rate ratio".into(),
             decimal: ',',
+            finding_label: "part of a finding".into(),
         });
         let a = chart.svg();
         assert_eq!(a, chart.svg());
         assert!(a.starts_with("<svg"));
         assert!(a.contains("A · behaviour"));
-        assert!(
-            a.lines().any(|l| l.trim() == "1,00"),
-            "Dutch axis labels use a decimal comma"
-        );
+        // Ticks a reader can use, in Dutch with a decimal comma: 0,5, 0,67,
+        // 0,8, 1, 1,25, 1,5.
+        let ticks: Vec<&str> = a.lines().map(str::trim).collect();
+        for tick in ["0,5", "0,67", "0,8", "1", "1,25", "1,5"] {
+            assert!(ticks.contains(&tick), "no tick {tick}");
+        }
+        // A finding: marked in its label and in the legend, not by colour alone.
+        assert!(a.contains("A · behaviour ◆") && a.contains("part of a finding"));
+        assert!(!a.contains("B &lt;x&gt; &amp; y ◆"));
         // Labels from the data are escaped by the SVG backend.
         assert!(!a.contains("<x>"));
+    }
+
+    #[test]
+    fn ratio_ticks_are_reciprocal_pairs_and_never_crowd() {
+        assert_eq!(
+            ratio_ticks(0.45, 2.2),
+            [0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0]
+        );
+        let wide = ratio_ticks(0.009, 25.0);
+        assert!(wide.len() <= 11 && wide.contains(&1.0), "{wide:?}");
+        assert_eq!(tick_label(0.67, ','), "0,67");
+        assert_eq!(tick_label(1.0, '.'), "1");
+        assert_eq!(tick_label(1.25, '.'), "1.25");
     }
 
     #[test]

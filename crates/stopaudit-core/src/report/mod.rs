@@ -129,27 +129,18 @@ impl Document {
         let Some(summary) = self.sections.first() else {
             return Vec::new();
         };
-        // The heading, its paragraph, and the list of patterns when there
-        // is one.
+        // The heading, then its paragraphs and lists up to the next heading.
         let mut lines = Vec::new();
-        let mut blocks = summary.blocks.iter().peekable();
-        while let Some(block) = blocks.next() {
+        for block in &summary.blocks {
             match block {
                 Block::Subheading(h) if lines.is_empty() => lines.push(h.clone()),
-                Block::Paragraph(p) if lines.len() == 1 => {
-                    lines.push(p.clone());
-                    if !matches!(blocks.peek(), Some(Block::List(_))) {
-                        break;
-                    }
-                }
-                Block::List(items) if lines.len() == 2 => {
-                    lines.extend(items.iter().map(|i| match &i.label {
-                        Some(l) => format!("- {l}: {}", i.text),
-                        None => format!("- {}", i.text),
-                    }));
-                    break;
-                }
-                _ => break,
+                Block::Subheading(_) => break,
+                Block::Paragraph(p) => lines.push(p.clone()),
+                Block::List(items) => lines.extend(items.iter().map(|i| match &i.label {
+                    Some(l) => format!("- {l}: {}", i.text),
+                    None => format!("- {}", i.text),
+                })),
+                _ => {}
             }
         }
         lines
