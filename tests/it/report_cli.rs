@@ -371,6 +371,10 @@ fn csv_tables_for_dutch_excel_and_for_programs() {
             for (a, b) in mr.iter().zip(er) {
                 if a.parse::<f64>().is_ok() && a.contains('.') {
                     assert_eq!(*b, a.replace('.', ","), "{name}");
+                } else if b.starts_with("=\"") {
+                    // An age band kept from Excel's dates: ="12-17".
+                    assert_eq!(*b, format!("=\"{a}\""), "{name}");
+                    assert!(a.len() <= 5 && a.contains(['-', '/']), "{name}: {a}");
                 } else {
                     assert_eq!(a, b, "{name}");
                 }
@@ -378,6 +382,12 @@ fn csv_tables_for_dutch_excel_and_for_programs() {
         }
     }
     assert!(files >= 15, "{files} tables");
+    // The sample's age bands (12-17, 18-24, …) are among them.
+    let outcome = std::fs::read_to_string(excel.join("outcome_test.csv")).unwrap();
+    assert!(
+        outcome.contains(";\"=\"\"12-17\"\"\";"),
+        "age bands as text for Excel"
+    );
     // A Dutch report writes its tables for Dutch Excel unless told otherwise.
     let nl = dir.path().join("nl");
     report(&nl, &["--lang", "nl", "--format", "csv"]);
@@ -623,7 +633,19 @@ fn in_brief_says_what_was_not_tested_and_how_to_test_it() {
         "{brief}"
     );
     assert!(
-        brief.contains("- Search funnel: the data have no search column (search\\_conducted)"),
+        brief.contains("- Search funnel: no stop records whether there was a search (the search\\_conducted column is missing or empty)"),
         "{brief}"
     );
+    // Each section without results says the same: why, and how to get them.
+    for why in [
+        "the stops have no place for the sun times",
+        "no stop records whether there was a search",
+        "no population file",
+    ] {
+        assert_eq!(
+            md.matches(why).count(),
+            2,
+            "{why}: in brief and in its section"
+        );
+    }
 }

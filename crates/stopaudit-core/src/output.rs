@@ -138,6 +138,17 @@ impl CsvDialect {
     }
 }
 
+/// Whether Excel would read `cell` as a day and month: two groups of one
+/// or two digits joined by `-` or `/` (an age band such as `12-17`).
+pub(crate) fn excel_reads_as_date(cell: &str) -> bool {
+    let Some((a, b)) = cell.split_once(['-', '/']) else {
+        return false;
+    };
+    let short_number =
+        |p: &str| (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit());
+    short_number(a) && short_number(b)
+}
+
 /// The Dutch name of a CSV column (`csv_header.*` in nl.toml), or the
 /// name itself when the language has none.
 pub(crate) fn column_name(names: Option<&crate::i18n::Messages>, name: &str) -> String {
@@ -162,6 +173,13 @@ pub(crate) fn csv_string(header: &[&str], rows: &[Vec<String>], dialect: CsvDial
             // A number keeps its digits; only the decimal point changes.
             if excel && cell.contains('.') && cell.parse::<f64>().is_ok() {
                 cell.replace('.', ",")
+            } else if excel && excel_reads_as_date(&cell) {
+                // Excel would turn the age band 12-17 into 17 December:
+                // a constant text formula keeps it (digits and one
+                // separator only, so nothing from the data can run). Its
+                // quotes make the field quoted, "=""12-17""", which Excel
+                // reads as the formula ="12-17".
+                format!("=\"{cell}\"")
             } else {
                 cell.into_owned()
             }
@@ -180,6 +198,25 @@ pub(crate) fn csv_string(header: &[&str], rows: &[Vec<String>], dialect: CsvDial
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excel_nl_keeps_age_bands_text_and_writes_decimal_commas() {
+        assert!(excel_reads_as_date("12-17") && excel_reads_as_date("1/5"));
+        assert!(!excel_reads_as_date("65+") && !excel_reads_as_date("2025-Q3"));
+        assert!(!excel_reads_as_date("2025-09-30") && !excel_reads_as_date("-1"));
+        let text = csv_string(
+            &["group", "rate"],
+            &[
+                vec!["12-17".into(), "0.25".into()],
+                vec!["=1-2".into(), "1".into()],
+            ],
+            CsvDialect::ExcelNl,
+        );
+        assert_eq!(
+            text,
+            "\u{feff}groep;fractie\n\"=\"\"12-17\"\"\";0,25\n'=1-2;1\n"
+        );
+    }
 
     #[test]
     fn formulas_are_neutralised_numbers_are_not() {

@@ -245,7 +245,8 @@ impl B<'_> {
             header.push(self.t("stratum"));
         }
         header.extend([
-            self.t("stops"),
+            // A funnel's stages count different things: stops, then searches.
+            self.t(if with_stage { "funnel_base" } else { "stops" }),
             self.t("rate"),
             self.t("ref_rate"),
             self.t("rate_ratio"),
@@ -573,6 +574,8 @@ fn veil_section(b: &B) -> Section {
             ],
         )),
     ];
+    // No estimate at all: why, and what would give one.
+    blocks.extend(veil_untested(b).map(Block::Paragraph));
     let attributes: Vec<String> = {
         let mut seen: Vec<String> = Vec::new();
         for r in &v.results {
@@ -1204,6 +1207,23 @@ fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String
     blocks
 }
 
+/// Why the veil of darkness gave no estimate, if it gave none.
+fn veil_untested(b: &B) -> Option<String> {
+    let veil = &b.a.results.veil_of_darkness;
+    if !veil.enabled {
+        Some(b.t("untested_veil_off"))
+    } else if veil.results.iter().all(|r| r.estimate.is_none()) {
+        let no_place = veil.stops.no_place.unwrap_or(0);
+        Some(if no_place > 0 && veil.stops.daylight.unwrap_or(0) == 0 {
+            b.t("untested_veil_no_place")
+        } else {
+            b.t("untested_veil_too_few")
+        })
+    } else {
+        None
+    }
+}
+
 /// The rest of "In brief": how many comparisons found no practically
 /// relevant difference and how many could not tell; then what was not
 /// tested, why, and how to test it.
@@ -1227,17 +1247,7 @@ fn checked_and_untested(b: &B) -> Vec<Block> {
     if a.results.threshold_test.is_empty() {
         untested.push(b.t("untested_threshold"));
     }
-    let veil = &a.results.veil_of_darkness;
-    if !veil.enabled {
-        untested.push(b.t("untested_veil_off"));
-    } else if veil.results.iter().all(|r| r.estimate.is_none()) {
-        let no_place = veil.stops.no_place.unwrap_or(0);
-        untested.push(if no_place > 0 && veil.stops.daylight.unwrap_or(0) == 0 {
-            b.t("untested_veil_no_place")
-        } else {
-            b.t("untested_veil_too_few")
-        });
-    }
+    untested.extend(veil_untested(b));
     if a.settings.population.is_none() {
         untested.push(b.t("untested_population"));
     }
@@ -1443,17 +1453,21 @@ fn data_section(b: &B) -> Section {
         rows: a
             .missing_values
             .iter()
-            .map(|(f, n)| match n {
-                Some(n) => vec![
-                    Cell::Text(f.clone()),
-                    Cell::Text(b.int(*n)),
-                    Cell::Text(b.m.percent(*n as f64 / analysed)),
-                ],
-                None => vec![
-                    Cell::Text(f.clone()),
-                    Cell::Suppressed(b.k),
-                    Cell::Suppressed(b.k),
-                ],
+            .map(|(f, n)| {
+                // Fields and attributes by their names in the language.
+                let name = b.m.text_or(&format!("field.{f}"), &b.attribute_name(f));
+                match n {
+                    Some(n) => vec![
+                        Cell::Text(name),
+                        Cell::Text(b.int(*n)),
+                        Cell::Text(b.m.percent(*n as f64 / analysed)),
+                    ],
+                    None => vec![
+                        Cell::Text(name),
+                        Cell::Suppressed(b.k),
+                        Cell::Suppressed(b.k),
+                    ],
+                }
             })
             .collect(),
         detail: Vec::new(),
@@ -1958,7 +1972,8 @@ fn funnel_section(b: &B) -> Section {
     let a = b.a;
     let mut blocks = vec![Block::Paragraph(b.t("funnel_intro"))];
     if a.results.search_funnel.is_empty() {
-        blocks.push(Block::Paragraph(b.t("not_available")));
+        // Why, and what would give it: the same words as in the summary.
+        blocks.push(Block::Paragraph(b.t("untested_funnel")));
     }
     for attr in &a.counts.attributes {
         let rows: Vec<&ComparisonRow> = a
@@ -2010,6 +2025,8 @@ fn population_section(b: &B) -> Section {
     let mut blocks = vec![Block::Paragraph(b.t("population_intro"))];
     if a.results.population_benchmark_note.is_some() {
         blocks.push(Block::Paragraph(b.t("population_scoped_without_areas")));
+    } else if a.settings.population.is_none() {
+        blocks.push(Block::Paragraph(b.t("untested_population")));
     } else if a.results.population_benchmark.is_empty() {
         blocks.push(Block::Paragraph(b.t("not_available")));
     } else {
@@ -2117,7 +2134,7 @@ fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
             numeric: vec![false, false, true],
         }),
         Block::Subheading(b.t("configuration")),
-        Block::Code(serde_json::to_string_pretty(&p.configuration).expect("serialisable")),
+        Block::Code(configuration_toml(&p.configuration)),
         Block::Subheading(b.t("command")),
         Block::Code(opts.command.clone()),
     ];
@@ -2126,6 +2143,29 @@ fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
         title: b.t("provenance"),
         blocks,
     }
+}
+
+/// The effective configuration as TOML, the form of the mapping file (so a
+/// reader can copy it into one); settings left unset (`null`) are left out.
+/// JSON if TOML cannot hold it.
+fn configuration_toml(configuration: &serde_json::Value) -> String {
+    fn without_nulls(v: &serde_json::Value) -> Option<serde_json::Value> {
+        match v {
+            serde_json::Value::Null => None,
+            serde_json::Value::Object(o) => Some(serde_json::Value::Object(
+                o.iter()
+                    .filter_map(|(k, v)| without_nulls(v).map(|v| (k.clone(), v)))
+                    .collect(),
+            )),
+            serde_json::Value::Array(a) => Some(serde_json::Value::Array(
+                a.iter().filter_map(without_nulls).collect(),
+            )),
+            other => Some(other.clone()),
+        }
+    }
+    without_nulls(configuration)
+        .and_then(|v| toml::to_string(&v).ok())
+        .unwrap_or_else(|| serde_json::to_string_pretty(configuration).expect("serialisable"))
 }
 
 #[cfg(test)]
@@ -2161,3 +2201,4 @@ mod tests {
         }
     }
 }
+

@@ -201,10 +201,18 @@ impl Chart {
                 return PANEL_TITLE + PANEL_HEIGHT * rows;
             }
         } as u32;
-        let legend = if matches!(self, Chart::Stacked(_)) {
-            40
-        } else {
-            0
+        let legend = match self {
+            Chart::Stacked(c) => {
+                let rows = stacked_legend(c)
+                    .iter()
+                    .map(|&(_, _, r)| r)
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                8 + LEGEND_ROW * rows as u32
+            }
+            Chart::Forest(c) if c.rows.iter().any(|r| r.finding) => FOREST_LEGEND,
+            _ => 0,
         };
         100 + legend + 28 * rows.max(1)
     }
@@ -283,12 +291,21 @@ fn draw_stacked<DB: DrawingBackend>(
     c: &StackedChart,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 - 40);
+    let legend_rows = stacked_legend(c)
+        .iter()
+        .map(|&(_, _, row)| row)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let (top, bottom) =
+        root.split_vertically(root.dim_in_pixel().1 - LEGEND_ROW * legend_rows as u32 - 8);
     let labels: Vec<String> = c.bars.iter().map(|b| b.label.clone()).collect();
     let n = labels.len().max(1);
     let mut chart = ChartBuilder::on(&top)
         .caption(&c.title, (FONT, TITLE))
         .margin(8)
+        // Room for the last tick label, "100%".
+        .margin_right(28)
         .x_label_area_size(36)
         .y_label_area_size(label_width(labels.iter().map(|l| l.chars().count())))
         .build_cartesian_2d(0f64..100f64, (0..n as i32).into_segmented())?;
@@ -332,33 +349,54 @@ fn draw_stacked<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(rect))?;
         }
     }
-    let any_hidden = c.bars.iter().any(|b| b.shares.iter().any(Option::is_none));
-    // Legend below: a square and a name per segment (and the hidden one).
-    let mut legend: Vec<(&str, RGBColor)> = c
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(s, name)| (name.as_str(), PALETTE[s % PALETTE.len()]))
-        .collect();
-    if any_hidden {
-        legend.push((c.hidden.as_str(), HIDDEN));
-    }
-    let per = (WIDTH as i32 - 20) / legend.len().max(1) as i32;
-    for (s, (name, colour)) in legend.into_iter().enumerate() {
-        let x = 10 + per * s as i32;
-        bottom.draw(&Rectangle::new([(x, 12), (x + 12, 24)], colour.filled()))?;
+    // Legend below: a square and a name per segment (and the hidden one),
+    // laid out by the names' widths, on as many rows as they need.
+    for (name, x, row) in stacked_legend(c) {
+        let colour = c
+            .segments
+            .iter()
+            .position(|s| s == name)
+            .map_or(HIDDEN, |s| PALETTE[s % PALETTE.len()]);
+        let y = 10 + LEGEND_ROW as i32 * row as i32;
+        bottom.draw(&Rectangle::new([(x, y), (x + 12, y + 12)], colour.filled()))?;
         bottom.draw(&Text::new(
             name.to_string(),
-            (x + 16, 12),
+            (x + 16, y - 1),
             (FONT, LABEL).into_font(),
         ))?;
     }
     Ok(())
 }
 
-/// Ticks of a ratio axis on a log scale: values a reader can use (0.5,
-/// 0.67, 0.8, 1, 1.25, 1.5, 2, …: reciprocal pairs), those inside
-/// `[lo, hi]`.
+/// Height of a forest plot's legend of the ◆ mark.
+const FOREST_LEGEND: u32 = 28;
+
+/// Height of a legend row in pixels.
+const LEGEND_ROW: u32 = 24;
+
+/// Where each legend entry of a stacked chart goes: (name, x, row). An
+/// entry takes its name's width (about 9 pixels a character at 15 px) plus
+/// the square and a gap; a row holds what fits in the chart's width.
+fn stacked_legend(c: &StackedChart) -> Vec<(&str, i32, usize)> {
+    let any_hidden = c.bars.iter().any(|b| b.shares.iter().any(Option::is_none));
+    let names = c
+        .segments
+        .iter()
+        .map(String::as_str)
+        .chain(any_hidden.then_some(c.hidden.as_str()));
+    let (mut x, mut row) = (10, 0);
+    let mut placed = Vec::new();
+    for name in names {
+        let width = 16 + 9 * name.chars().count() as i32 + 24;
+        if x > 10 && x + width > WIDTH as i32 - 10 {
+            (x, row) = (10, row + 1);
+        }
+        placed.push((name, x, row));
+        x += width;
+    }
+    placed
+}
+
 fn ratio_ticks(lo: f64, hi: f64) -> Vec<f64> {
     const TICKS: [f64; 19] = [
         0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0,
@@ -420,7 +458,7 @@ fn draw_forest<DB: DrawingBackend>(
         })
         .collect();
     let (area, legend) = if marked {
-        let (a, l) = root.split_vertically(root.dim_in_pixel().1 - 28);
+        let (a, l) = root.split_vertically(root.dim_in_pixel().1 - FOREST_LEGEND);
         (a, Some(l))
     } else {
         (root.clone(), None)
@@ -494,38 +532,44 @@ const PANEL_COLUMNS: usize = 2;
 const PANEL_HEIGHT: u32 = 200;
 const PANEL_TITLE: u32 = 56;
 
-/// Trends as small multiples: one panel per group, every panel with the
-/// same axes (the same periods, the same value range), so that panels
-/// compare by position alone; each line with its interval band.
+/// Trends as small multiples: one panel per group, the same periods in
+/// every panel; ratios on one value range (they compare around 1), shares
+/// of stops each on their own (a group with 1% of the stops would lie flat
+/// on an axis to 75%); each line with its interval band.
 fn draw_line<DB: DrawingBackend>(
     c: &LineChart,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let scale = if c.percent { 100.0 } else { 1.0 };
-    let values = c
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter().flatten())
-        .flat_map(|(v, ci)| [*v, ci[0], ci[1]])
-        .filter(|v| v.is_finite())
-        .map(|v| v * scale);
-    let (mut lo, mut hi) = values
-        .chain(c.reference)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !lo.is_finite() {
-        (lo, hi) = (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.05).max(1e-6);
-    let (lo, hi) = (
-        if c.percent {
-            (lo - pad).max(0.0)
-        } else {
-            lo - pad
-        },
-        hi + pad,
-    );
+    // The value range of some series (with the reference line), padded.
+    let range = |series: &[&LineSeries]| {
+        let (mut lo, mut hi) = series
+            .iter()
+            .flat_map(|s| s.points.iter().flatten())
+            .flat_map(|(v, ci)| [*v, ci[0], ci[1]])
+            .filter(|v| v.is_finite())
+            .map(|v| v * scale)
+            .chain(c.reference)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+        if !lo.is_finite() {
+            (lo, hi) = (0.0, 1.0);
+        }
+        let pad = ((hi - lo) * 0.05).max(1e-6);
+        (
+            if c.percent {
+                (lo - pad).max(0.0)
+            } else {
+                lo - pad
+            },
+            hi + pad,
+        )
+    };
+    // Ratios share one axis (they compare around 1); shares of stops get
+    // each their own, or a small group's line lies flat at the bottom.
+    let all: Vec<&LineSeries> = c.series.iter().collect();
+    let shared = range(&all);
     let (head, body) = root.split_vertically(PANEL_TITLE);
     head.draw(&Text::new(
         c.title.clone(),
@@ -544,6 +588,7 @@ fn draw_line<DB: DrawingBackend>(
     let periods = c.periods.clone();
     let decimal = c.decimal.to_string();
     for (series, panel) in c.series.iter().zip(panels.iter()) {
+        let (lo, hi) = if c.percent { range(&[series]) } else { shared };
         let mut chart = ChartBuilder::on(panel)
             .caption(&series.label, (FONT, LABEL))
             .margin(8)
@@ -563,8 +608,10 @@ fn draw_line<DB: DrawingBackend>(
             })
             .y_labels(5)
             .y_label_formatter(&|y| {
-                let text = if c.percent {
+                let text = if c.percent && hi - lo >= 5.0 {
                     format!("{y:.0}%")
+                } else if c.percent {
+                    format!("{y:.1}%")
                 } else {
                     format!("{y:.2}")
                 };

@@ -48,7 +48,7 @@ th, td { border-bottom: 1px solid var(--rule); padding: .25rem .6rem; vertical-a
 th { text-align: left; background: #f2f2f2; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.suppressed { color: var(--muted); font-style: italic; }
-pre { background: #f6f6f6; padding: .7rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; word-break: break-all; }
+pre { background: #f6f6f6; padding: .7rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 .severity { font-weight: bold; border: 1px solid var(--ink); border-radius: 3px; padding: 0 .35rem; margin-right: .4rem; font-size: .8rem; }
 .severity-high { background: var(--high); color: #000; }
 .severity-medium { background: var(--medium); color: #000; }
@@ -79,7 +79,9 @@ nav ol { columns: 2; }
   nav li { margin-bottom: 0; }
   section:first-of-type { break-before: auto; }
   tr { break-inside: avoid; page-break-inside: avoid; }
-  pre { font-size: 7pt; columns: 2; column-gap: 6mm; }
+  pre { font-size: 7.5pt; }
+  pre.long { columns: 2; column-gap: 6mm; }
+  .table-wrap.all-detail { display: none; }
   a { color: inherit; text-decoration: none; }
 }
 "#;
@@ -131,6 +133,10 @@ pub fn render(doc: &Document) -> String {
             match block {
                 Block::Paragraph(t) => s.push_str(&format!("<p>{}</p>\n", escape(t))),
                 Block::Subheading(t) => s.push_str(&format!("<h3>{}</h3>\n", escape(t))),
+                // A long block (the configuration) prints in two columns.
+                Block::Code(t) if t.lines().count() > 12 => {
+                    s.push_str(&format!("<pre class=\"long\">{}</pre>\n", escape(t)))
+                }
                 Block::Code(t) => s.push_str(&format!("<pre>{}</pre>\n", escape(t))),
                 Block::Chart { chart, alt, .. } => {
                     let svg = chart.svg();
@@ -160,8 +166,12 @@ pub fn render(doc: &Document) -> String {
                     s.push_str("</ul>\n");
                 }
                 Block::Table(t) => {
+                    // A table whose rows are all detail is left out of
+                    // print whole (its line says how many rows).
+                    let all_detail = !t.rows.is_empty() && t.detail_rows() == t.rows.len();
                     s.push_str(&format!(
-                        "<div class=\"table-wrap\">\n<table>\n<caption>{}</caption>\n<thead><tr>",
+                        "<div class=\"table-wrap{}\">\n<table>\n<caption>{}</caption>\n<thead><tr>",
+                        if all_detail { " all-detail" } else { "" },
                         escape(&t.caption)
                     ));
                     for h in &t.header {
