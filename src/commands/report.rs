@@ -95,6 +95,7 @@ pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Writt
             lang: settings.lang,
             as_of: settings.as_of,
             command: settings.command.clone(),
+            title: analysis_title(analysis),
         },
     );
     let mut written = Vec::new();
@@ -191,4 +192,11 @@ pub fn run(settings: &ReportSettings, out: &mut dyn Write) -> Result<()> {
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("<stdout>", e))?;
     verdict
+}
+
+/// `[report] title` of the configuration the analysis ran with.
+fn analysis_title(analysis: &Analysis) -> Option<String> {
+    analysis.provenance.configuration["report"]["title"]
+        .as_str()
+        .map(str::to_string)
 }

@@ -649,3 +649,44 @@ fn in_brief_says_what_was_not_tested_and_how_to_test_it() {
         );
     }
 }
+
+#[test]
+fn the_configuration_names_what_the_report_covers_and_its_base_counts_are_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stopaudit.toml");
+    let sample = std::fs::read_to_string(root().join("datasets/sample/stopaudit.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("{sample}\n[report]\ntitle = \"ProCo-registraties <eenheid> Rotterdam, 3e kwartaal 2025\"\n")
+            .replace("population = \"../", &format!("population = \"{}/datasets/", root().display())),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    stopaudit()
+        .args([
+            "report", "--quiet", "--lang", "nl", "--format", "md,html", "--out",
+        ])
+        .arg(&out)
+        .arg(root().join("datasets/sample/proco_2025_sample.csv"))
+        .arg("--config")
+        .arg(&config)
+        .succeeds();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        md.starts_with("# ProCo-registraties \\<eenheid\\> Rotterdam, 3e kwartaal 2025\n"),
+        "{}",
+        &md[..80]
+    );
+    assert!(
+        html.contains(
+            "<title>ProCo-registraties &lt;eenheid&gt; Rotterdam, 3e kwartaal 2025</title>"
+        )
+    );
+    // Each pattern in brief says how many of the group's stops or searches
+    // it rests on, as published in its section's table.
+    let brief = &md[md.find("### In het kort").unwrap()..md.find("### Bevindingen").unwrap()];
+    let based: Vec<&str> = brief.matches("Op basis van ").collect();
+    assert_eq!(based.len(), brief.matches("\n- **").count(), "{brief}");
+    assert!(brief.contains(" fouilleringen van de groep."), "{brief}");
+}

@@ -39,6 +39,19 @@ pub struct Config {
     /// `[analysis]`: confidence, FDR, hit outcomes, weak justifications, strata, band, min_cell, population.
     #[serde(default)]
     pub analysis: crate::analysis::AnalysisSettings,
+    /// `[report]`: what the published report says about itself.
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// `[report]`: the report's own words.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// The title, naming what the report covers, e.g. "ProCo-registraties
+    /// eenheid Rotterdam, 3e kwartaal 2025"; default: "Audit of stop
+    /// registrations" in the report's language.
+    pub title: Option<String>,
 }
 
 /// Where a canonical field comes from: one column, or (for `stopped_at`) a

@@ -22,6 +22,9 @@ pub struct ReportOptions {
     pub as_of: Option<NaiveDate>,
     /// The command line that reproduces the report.
     pub command: String,
+    /// `[report] title`, naming what the report covers; `None`: the
+    /// language's general title.
+    pub title: Option<String>,
 }
 
 struct B<'a> {
@@ -1010,7 +1013,11 @@ pub fn build(a: &Analysis, codes: &CodeLists, opts: &ReportOptions) -> Document 
     let stops = b.int(p.rows_analyzed);
     Document {
         lang: opts.lang,
-        title: b.t("title"),
+        title: opts
+            .title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| b.t("title")),
         subtitle: b.f(
             "subtitle",
             &[("period", &period), ("stops", &stops), ("as_of", &as_of)],
@@ -1194,6 +1201,10 @@ fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String
             if let Some(extra) = search_and_find(b, f) {
                 text = format!("{text} {extra}");
             }
+            // How many of the group's stops (or searches) it rests on.
+            if let Some(base) = base_count(b, f) {
+                text = format!("{text} {base}");
+            }
             ListItem {
                 label: Some(b.severity(f.severity)),
                 severity: Some(f.severity),
@@ -1205,6 +1216,35 @@ fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String
     blocks.push(Block::List(items));
     blocks.extend(checked_and_untested(b));
     blocks
+}
+
+/// "Based on 180 searches of the group.": the published denominator of the
+/// comparison behind a finding, when it is published (not suppressed).
+fn base_count(b: &B, f: &crate::findings::Finding) -> Option<String> {
+    let a = b.a;
+    let same = |r: &&ComparisonRow| {
+        r.attribute == f.attribute
+            && r.group == f.group
+            && r.stratum == f.stratum
+            && r.stage == f.stage
+    };
+    let row = match f.analysis.as_str() {
+        "outcome_test" => a.results.outcome_test.iter().find(same),
+        "search_funnel" => a.results.search_funnel.iter().find(same),
+        "justification_mix" => a
+            .results
+            .justification_mix
+            .iter()
+            .flat_map(|m| &m.weak_justification)
+            .find(same),
+        _ => None,
+    }?;
+    let key = if f.stage.as_deref() == Some("contraband") {
+        "headline_base_searches"
+    } else {
+        "headline_base_stops"
+    };
+    Some(b.f(key, &[("n", &b.int(row.stops?))]))
 }
 
 /// Why the veil of darkness gave no estimate, if it gave none.
@@ -2201,4 +2241,3 @@ mod tests {
         }
     }
 }
-
