@@ -248,40 +248,34 @@ fn the_pdf_is_a4_numbered_within_25_pages_with_nothing_past_the_edge() {
 #[test]
 fn a_pdf_without_a_browser_stops_before_reading_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("PATH", dir.path())
-        .args(["report", "--format", "html,pdf", "--out"])
-        .arg(dir.path().join("report"))
-        .arg("datasets/sample/proco_2025_sample.csv")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    if [
+    // `report --format FORMATS` on the sample with one variable set; stderr.
+    let refused = |formats: &str, variable: &str, value: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+            .env(variable, value)
+            .args(["report", "--format", formats, "--out"])
+            .arg(dir.path().join("report"))
+            .arg("datasets/sample/proco_2025_sample.csv")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        err
+    };
+    let installed = [
         "/Applications/Google Chrome.app",
         r"C:\Program Files (x86)\Microsoft\Edge",
-    ]
-    .iter()
-    .any(|p| Path::new(p).exists())
-    {
-        return; // an installed browser is found whatever PATH says
+    ];
+    // An installed browser is found whatever PATH says.
+    if !installed.iter().any(|p| Path::new(p).exists()) {
+        let err = refused("html,pdf", "PATH", dir.path());
+        assert!(
+            err.contains("STOPAUDIT_BROWSER") && err.contains("report.html"),
+            "{err}"
+        );
+        assert!(!dir.path().join("report").exists(), "nothing is written");
     }
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("STOPAUDIT_BROWSER") && err.contains("report.html"),
-        "{err}"
-    );
-    assert!(!dir.path().join("report").exists(), "nothing is written");
     // A browser named but missing is named back.
-    let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("STOPAUDIT_BROWSER", dir.path().join("edge.exe"))
-        .args(["report", "--format", "pdf", "--out"])
-        .arg(dir.path().join("report"))
-        .arg("datasets/sample/proco_2025_sample.csv")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused("pdf", "STOPAUDIT_BROWSER", &dir.path().join("edge.exe"));
     assert!(err.contains("edge.exe: no such program"), "{err}");
 }

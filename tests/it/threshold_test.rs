@@ -493,6 +493,7 @@ fn the_threshold_test_shows_progress_on_a_terminal_only() {
     );
 }
 
+#[cfg(target_os = "linux")]
 fn which(program: &str) -> Result<std::path::PathBuf, ()> {
     std::env::var_os("PATH")
         .iter()

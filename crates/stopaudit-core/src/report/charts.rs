@@ -202,15 +202,7 @@ impl Chart {
             }
         } as u32;
         let legend = match self {
-            Chart::Stacked(c) => {
-                let rows = stacked_legend(c)
-                    .iter()
-                    .map(|&(_, _, r)| r)
-                    .max()
-                    .unwrap_or(0)
-                    + 1;
-                8 + LEGEND_ROW * rows as u32
-            }
+            Chart::Stacked(c) => 8 + LEGEND_ROW * stacked_legend_rows(c),
             Chart::Forest(c) if c.rows.iter().any(|r| r.finding) => FOREST_LEGEND,
             _ => 0,
         };
@@ -291,14 +283,8 @@ fn draw_stacked<DB: DrawingBackend>(
     c: &StackedChart,
     root: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let legend_rows = stacked_legend(c)
-        .iter()
-        .map(|&(_, _, row)| row)
-        .max()
-        .unwrap_or(0)
-        + 1;
     let (top, bottom) =
-        root.split_vertically(root.dim_in_pixel().1 - LEGEND_ROW * legend_rows as u32 - 8);
+        root.split_vertically(root.dim_in_pixel().1 - LEGEND_ROW * stacked_legend_rows(c) - 8);
     let labels: Vec<String> = c.bars.iter().map(|b| b.label.clone()).collect();
     let n = labels.len().max(1);
     let mut chart = ChartBuilder::on(&top)
@@ -373,6 +359,16 @@ const FOREST_LEGEND: u32 = 28;
 
 /// Height of a legend row in pixels.
 const LEGEND_ROW: u32 = 24;
+
+/// Rows of a stacked chart's legend.
+fn stacked_legend_rows(c: &StackedChart) -> u32 {
+    stacked_legend(c)
+        .iter()
+        .map(|&(_, _, r)| r)
+        .max()
+        .unwrap_or(0) as u32
+        + 1
+}
 
 /// Where each legend entry of a stacked chart goes: (name, x, row). An
 /// entry takes its name's width (about 9 pixels a character at 15 px) plus
