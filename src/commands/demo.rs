@@ -51,22 +51,33 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
     let csv = stopaudit_core::output::CsvDialect::for_lang(settings.lang);
     write_csv_dir(&analysis, dir, csv)?;
     // The report is written from the same analysis: no second pass over the sample.
-    let mut formats = vec![ReportFormat::Html, ReportFormat::Md];
-    if settings.browser.is_some() {
-        formats.push(ReportFormat::Pdf);
-    }
-    let report = super::report::write_files(
-        &analysis,
-        &super::report::ReportOutput {
-            out: dir.clone(),
-            lang: settings.lang,
-            csv,
-            formats,
-            as_of: None,
-            command: format!("stopaudit demo --lang {}", settings.lang.code()),
-            browser: settings.browser.clone(),
-        },
-    )?;
+    let output = super::report::ReportOutput {
+        out: dir.clone(),
+        lang: settings.lang,
+        csv,
+        formats: vec![ReportFormat::Html, ReportFormat::Md],
+        as_of: None,
+        command: format!("stopaudit demo --lang {}", settings.lang.code()),
+        browser: settings.browser.clone(),
+    };
+    let report = super::report::write_files(&analysis, &output)?;
+    // The PDF is a bonus here: a browser that fails (a locked-down laptop)
+    // is said, not fatal, as it is for `report --format pdf`.
+    let pdf = match &settings.browser {
+        None => Err(format!(
+            "no Chromium, Chrome or Edge found (set {} to print one)",
+            crate::pdf::BROWSER_VARIABLE
+        )),
+        Some(_) => super::report::write_files(
+            &analysis,
+            &super::report::ReportOutput {
+                formats: vec![ReportFormat::Pdf],
+                ..output.clone()
+            },
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string()),
+    };
     set.commit()?;
     let dir = &settings.out;
     write_atomic(&private.join("README.txt"), PRIVATE_README.as_bytes())?;
@@ -79,21 +90,14 @@ pub fn run(settings: &DemoSettings, out: &mut dyn Write) -> Result<()> {
         text.push_str(&line);
         text.push('\n');
     }
-    let pdf = if settings.browser.is_some() {
-        ", report.pdf"
-    } else {
-        ""
-    };
+    let also = if pdf.is_ok() { ", report.pdf" } else { "" };
     text.push_str(&format!(
-        "\nreport: {}\nalso in {}: report.md{pdf}, results.txt (the count tables), results.json, validation.txt, validation.json and one CSV per analysis\n",
+        "\nreport: {}\nalso in {}: report.md{also}, results.txt (the count tables), results.json, validation.txt, validation.json and one CSV per analysis\n",
         dir.join("report.html").display(),
         dir.display(),
     ));
-    if settings.browser.is_none() {
-        text.push_str(&format!(
-            "no report.pdf: no Chromium, Chrome or Edge found (set {} to print one)\n",
-            crate::pdf::BROWSER_VARIABLE
-        ));
+    if let Err(why) = &pdf {
+        text.push_str(&format!("no report.pdf: {why}\n"));
     }
     text.push_str(&format!(
         "quarantined rows: {} ({})\n",

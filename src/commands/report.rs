@@ -136,6 +136,10 @@ pub fn write_files(analysis: &Analysis, settings: &ReportOutput) -> Result<Writt
                     .collect();
                 let printed = crate::pdf::print(browser, &page, &path, &settings.out, &day);
                 let _ = std::fs::remove_file(&page);
+                if printed.is_err() {
+                    // Whatever a failing browser left is not a report.
+                    let _ = std::fs::remove_file(&path);
+                }
                 printed?;
                 written.push(path);
             }

@@ -279,3 +279,52 @@ fn a_pdf_without_a_browser_stops_before_reading_with_what_to_do() {
     let err = refused("pdf", "STOPAUDIT_BROWSER", &dir.path().join("edge.exe"));
     assert!(err.contains("edge.exe: no such program"), "{err}");
 }
+
+/// A browser that fails (here `false`, which exits 1): `report --format pdf`
+/// stops with exit code 2 and writes nothing; the demo goes on without its
+/// PDF and says why.
+#[test]
+#[cfg(unix)]
+fn a_failing_browser_fails_the_pdf_not_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+        .current_dir(root)
+        .env("STOPAUDIT_BROWSER", "/bin/false")
+        .args(["report", "--quiet", "--format", "html,pdf", "--out"])
+        .arg(dir.path().join("report"))
+        .arg("datasets/sample/proco_2025_sample.csv")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("could not print the PDF"), "{err}");
+    assert!(!dir.path().join("report").exists(), "nothing is written");
+    let demo = dir.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_stopaudit"))
+        .current_dir(root)
+        .env("STOPAUDIT_BROWSER", "/bin/false")
+        .args(["demo", "--quiet", "--out"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("no report.pdf: ") && said.contains("could not print the PDF"),
+        "{said}"
+    );
+    assert!(demo.join("report.html").exists());
+    assert!(!demo.join("report.pdf").exists());
+    // Nothing of the browser's is left in the folder.
+    let left: Vec<String> = std::fs::read_dir(&demo)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".print") || n.starts_with(".browser"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
