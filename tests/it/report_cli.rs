@@ -84,6 +84,26 @@ fn markdown_and_html_have_the_same_sections_in_order() {
         "{brief}"
     );
     assert!(brief.contains("- Threshold test (does a group need less suspicion to be searched?): not run. Run with --threshold-test"), "{brief}");
+    // Where: per unit, from the published per-unit counts; the units
+    // named lie on the finding's side of 1 (more weak grounds: above 1).
+    let weak = brief
+        .lines()
+        .find(|l| l.contains("rested on weak grounds"))
+        .unwrap_or_else(|| panic!("{brief}"));
+    let place = weak
+        .split("counts rounded to 5): most pronounced in ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{weak}"));
+    let units = place.split(';').next().unwrap();
+    for unit in units.split("), ") {
+        let before = &unit[..unit.find(" (").unwrap()];
+        let ratio: f64 = before.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(ratio > 1.0, "{unit} in {weak}");
+    }
+    assert!(
+        place.contains(" units with at least 50 stops of both groups."),
+        "{place}"
+    );
     // The sample's configuration names a population file.
     assert!(
         !brief.contains("Population benchmark: no population file"),

@@ -1205,6 +1205,11 @@ fn headline_blocks(b: &B, sentence: &dyn Fn(&crate::findings::Finding) -> String
             if let Some(base) = base_count(b, f) {
                 text = format!("{text} {base}");
             }
+            // Where: the same comparison per unit, from the published
+            // per-unit counts.
+            if let Some(place) = where_per_unit(b, f) {
+                text = format!("{text} {place}");
+            }
             ListItem {
                 label: Some(b.severity(f.severity)),
                 severity: Some(f.severity),
@@ -1245,6 +1250,117 @@ fn base_count(b: &B, f: &crate::findings::Finding) -> Option<String> {
         "headline_base_stops"
     };
     Some(b.f(key, &[("n", &b.int(row.stops?))]))
+}
+
+/// Stops of the group and of the reference a unit needs for its ratio to
+/// be shown in "where".
+const WHERE_MIN_STOPS: u64 = 50;
+
+/// Where a finding of the outcome test or the justification mix lies: the
+/// same rate ratio per unit, computed from the per-unit count table the run
+/// publishes (so it reveals nothing that table does not; its counts are
+/// rounded when the table says so). The three units furthest in the
+/// finding's direction, and in how many units the ratio points that way.
+/// Descriptive: no test per unit. `None` for other analyses, for a
+/// stratum the table has no column for, or with fewer than two units.
+fn where_per_unit(b: &B, f: &crate::findings::Finding) -> Option<String> {
+    let a = b.a;
+    let weak = match f.analysis.as_str() {
+        "outcome_test" => false,
+        "justification_mix" => true,
+        _ => return None,
+    };
+    let justification = f.stratum.get("justification");
+    if f.stratum.keys().any(|k| k != "justification") || f.rate_ratio.is_none() {
+        return None;
+    }
+    let event = |r: &crate::counting::CountRow| {
+        if weak {
+            a.settings.weak_justifications.contains(&r.justification)
+        } else {
+            a.settings.hit_outcomes.contains(&r.outcome)
+        }
+    };
+    // unit -> [group stops, group events, reference stops, reference events]
+    let mut per_unit: std::collections::BTreeMap<&str, [u64; 4]> = Default::default();
+    for r in &a.counts.by_unit {
+        let side = if r.group == f.group {
+            0
+        } else if r.group == f.reference {
+            2
+        } else {
+            continue;
+        };
+        if r.attribute != f.attribute || justification.is_some_and(|j| *j != r.justification) {
+            continue;
+        }
+        let Some(unit) = r.unit.as_deref() else {
+            continue;
+        };
+        let cell = per_unit.entry(unit).or_default();
+        cell[side] += r.stops;
+        if event(r) {
+            cell[side + 1] += r.stops;
+        }
+    }
+    let lower = f.rate_ratio? < 1.0;
+    let mut ratios: Vec<(&str, f64, u64)> = per_unit
+        .into_iter()
+        .filter(|(_, c)| c[0] >= WHERE_MIN_STOPS && c[2] >= WHERE_MIN_STOPS && c[3] > 0)
+        .map(|(unit, c)| {
+            let ratio = (c[1] as f64 / c[0] as f64) / (c[3] as f64 / c[2] as f64);
+            (unit, ratio, c[0])
+        })
+        .collect();
+    if ratios.len() < 2 {
+        return None;
+    }
+    // Furthest in the finding's direction first.
+    ratios.sort_by(|x, y| {
+        let order = x.1.partial_cmp(&y.1).unwrap_or(std::cmp::Ordering::Equal);
+        if lower { order } else { order.reverse() }
+    });
+    let this_side: Vec<&(&str, f64, u64)> = ratios
+        .iter()
+        .filter(|r| if lower { r.1 < 1.0 } else { r.1 > 1.0 })
+        .collect();
+    let rounding = a
+        .counts
+        .rounded_to
+        .map(|k| b.f("headline_where_rounded", &[("k", &k.to_string())]))
+        .unwrap_or_default();
+    let args = |units: &str| {
+        vec![
+            ("units", units.to_string()),
+            ("same", this_side.len().to_string()),
+            ("total", ratios.len().to_string()),
+            ("min", WHERE_MIN_STOPS.to_string()),
+            ("rounding", rounding.clone()),
+        ]
+    };
+    let fill = |key: &str, args: Vec<(&str, String)>| {
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        b.f(key, &args)
+    };
+    if this_side.is_empty() {
+        return Some(fill("headline_where_none", args("")));
+    }
+    let units = this_side
+        .iter()
+        .take(3)
+        .map(|(unit, ratio, n)| {
+            b.f(
+                "headline_where_unit",
+                &[
+                    ("unit", unit),
+                    ("ratio", &b.m.number(*ratio, 2)),
+                    ("n", &b.int(*n)),
+                ],
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(fill("headline_where", args(&units)))
 }
 
 /// Why the veil of darkness gave no estimate, if it gave none.
