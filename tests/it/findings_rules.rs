@@ -641,3 +641,59 @@ fn suppression_hides_the_small_count_not_the_stops_around_it() {
     );
     assert_eq!(row["stops"], 100, "{row}");
 }
+
+/// A pooled ratio inside the practical band is "no difference" only when
+/// the strata agree: a group whose sanction rate is lower within behaviour
+/// (0.75) and higher within observed violations (1.10), with the same mix
+/// of justifications as the reference, pools to about 0.96 — an average of
+/// strata that disagree (Breslow–Day p < 0.05), not equal treatment. A
+/// group with 0.96 in both strata is the control.
+#[test]
+fn strata_that_disagree_are_not_pooled_into_no_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let stops: Vec<Stops> = [
+        cell("NL", "behaviour", 1600, 2400),
+        cell("NL", "observed_violation", 2400, 1600),
+        cell("Split", "behaviour", 300, 700),
+        cell("Split", "observed_violation", 660, 340),
+        cell("Even", "behaviour", 384, 616),
+        cell("Even", "observed_violation", 576, 424),
+    ]
+    .concat();
+    let a = analyze(&export(dir.path(), &stops));
+    let stratified = |group: &str| {
+        a["stratified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["group"] == group && r.get("stage").is_none_or(Value::is_null))
+            .unwrap_or_else(|| panic!("no stratified row for {group}"))
+            .clone()
+    };
+    let (split, even) = (stratified("Split"), stratified("Even"));
+    let inside = |r: &Value| {
+        let ci = r["mh_rate_ratio_ci"].as_array().unwrap();
+        ci[0].as_f64().unwrap() >= 0.8 && ci[1].as_f64().unwrap() <= 1.25
+    };
+    // Both pooled intervals lie inside the band ...
+    assert!(inside(&split) && inside(&even), "{split}\n{even}");
+    // ... but only the group whose strata agree shows no difference.
+    assert!(
+        split["breslow_day_p_value"].as_f64().unwrap() < 0.05,
+        "{split}"
+    );
+    assert_eq!(split["verdict"], "inconclusive", "{split}");
+    assert!(split["more_quarters_needed"].is_null(), "{split}");
+    assert!(
+        even["breslow_day_p_value"].as_f64().unwrap() >= 0.05,
+        "{even}"
+    );
+    assert_eq!(even["verdict"], "no_difference", "{even}");
+    // The overall gap of the split group is not 'explained by the mix'.
+    assert!(
+        findings(&a, "outcome_test", "Split")
+            .iter()
+            .all(|f| !f["summary_en"].as_str().unwrap().contains("explained")),
+        "{a}"
+    );
+}

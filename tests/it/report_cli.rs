@@ -133,6 +133,20 @@ fn markdown_and_html_have_the_same_sections_in_order() {
         "{summary}"
     );
     assert!(html.contains("(<a href=\"#outcome-test\">see section</a>)"));
+    // A long forest plot (age band × justification: more than 16 rows) is
+    // sorted by ratio and says so; a short one (gender) keeps its order.
+    let figure = |title: &str| {
+        let at = html
+            .find(title)
+            .unwrap_or_else(|| panic!("no chart {title}"));
+        let end = at + html[at..].find("</figcaption>").unwrap();
+        html[at..end].to_string()
+    };
+    assert!(
+        figure("Outcome test (sanction rate) — age band")
+            .contains("Rows are sorted by ratio, lowest first.")
+    );
+    assert!(!figure("Outcome test (sanction rate) — gender").contains("sorted by ratio"));
     // The legal frame and the caveat are there.
     assert!(md.contains("Article 1 of the Dutch Constitution"));
     assert!(md.contains("14 February 2023"));

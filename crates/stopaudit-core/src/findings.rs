@@ -540,9 +540,12 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     // practically relevant difference within strata: the
                     // whole interval inside the band. Otherwise the data
                     // cannot tell.
+                    // And only when the strata agree: a pooled ratio of
+                    // strata that disagree explains nothing.
                     let inside = s
                         .mh_rate_ratio_ci
-                        .is_some_and(|[lo, hi]| !settings.is_large(lo) && !settings.is_large(hi));
+                        .is_some_and(|[lo, hi]| !settings.is_large(lo) && !settings.is_large(hi))
+                        && !crate::analysis::stratified::heterogeneous(s.breslow_day_p_value);
                     let (row, stratified) = (p.clone(), s.clone());
                     let mut f = base(
                         analysis,
@@ -559,7 +562,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
                     out.push(f);
                     continue;
                 }
-                let homogeneous = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
+                let homogeneous = s.breslow_day_p_value.is_some()
+                    && !crate::analysis::stratified::heterogeneous(s.breslow_day_p_value);
                 let mut f = base(
                     analysis,
                     p,
@@ -620,7 +624,8 @@ pub fn findings(settings: &AnalysisSettings, src: &Sources) -> Vec<Finding> {
         if !strong || stratified_used.contains(&(&s.attribute, &s.group, s.stage.as_deref())) {
             continue;
         }
-        let homogeneous = s.breslow_day_p_value.is_some_and(|bd| bd >= 0.05);
+        let homogeneous = s.breslow_day_p_value.is_some()
+            && !crate::analysis::stratified::heterogeneous(s.breslow_day_p_value);
         out.push(Finding {
             stage: s.stage.clone(),
             q_value: s.q_value,

@@ -241,16 +241,21 @@ pub fn assign(
                 && (f.analysis == "stratified"
                     || (f.stratum.is_empty() && f.mh_rate_ratio.is_some()))
         });
-        let verdict = if is_finding {
-            Verdict::Finding
-        } else {
-            d.by_interval(Adverse::Lower, s.mh_rate_ratio_ci)
+        let split = crate::analysis::stratified::heterogeneous(s.breslow_day_p_value);
+        let verdict = match d.by_interval(Adverse::Lower, s.mh_rate_ratio_ci) {
+            _ if is_finding => Verdict::Finding,
+            // A pooled ratio inside the band says nothing of strata that
+            // disagree: one of them can be a finding on its own.
+            Verdict::NoDifference if split => Verdict::Inconclusive,
+            v => v,
         };
         // Approximated from the totals over the strata used.
         let (mdr, se) = rate_detection(&d, Adverse::Lower, (s.stops, s.ref_hits, s.ref_stops));
         s.verdict = Some(verdict);
         s.min_detectable_ratio = mdr;
-        s.more_quarters_needed = (verdict == Verdict::Inconclusive)
+        // More of the same stops narrow the interval; they do not make
+        // disagreeing strata agree.
+        s.more_quarters_needed = (verdict == Verdict::Inconclusive && !split)
             .then(|| d.more_quarters(Adverse::Lower, se))
             .flatten();
         tally("stratified", &s.attribute, Some(verdict));

@@ -372,3 +372,14 @@ pub fn strata_patterns(inputs: &Inputs, attrs: &[Attribute]) -> Vec<StrataPatter
     }
     out
 }
+
+/// Below this Breslow–Day p-value the strata disagree on the ratio: a
+/// pooled Mantel–Haenszel ratio is then a weighted average that describes
+/// no stratum (Breslow & Day 1980; Rothman, Greenland & Lash): it neither
+/// makes a strong finding nor shows "no difference".
+pub(crate) const HETEROGENEITY_P: f64 = 0.05;
+
+/// Whether the strata of a stratified comparison disagree on the ratio.
+pub(crate) fn heterogeneous(breslow_day_p: Option<f64>) -> bool {
+    breslow_day_p.is_some_and(|p| p < HETEROGENEITY_P)
+}

@@ -34,6 +34,9 @@ struct B<'a> {
     k: u64,
 }
 
+/// Forest plots with more rows than this are sorted by their ratio.
+const FOREST_SORT_ROWS: usize = 16;
+
 /// A forest plot's row before the rows without an interval are left out:
 /// label, estimate, interval, part of a finding.
 type ForestPoint = (String, Option<f64>, Option<[f64; 2]>, bool);
@@ -190,7 +193,7 @@ impl B<'_> {
         rows: Vec<ForestPoint>,
         odds: bool,
     ) -> Option<Block> {
-        let rows: Vec<ForestRow> = rows
+        let mut rows: Vec<ForestRow> = rows
             .into_iter()
             .filter_map(|(label, est, ci, finding)| match (est, ci) {
                 (Some(e), Some([lo, hi])) if e > 0.0 && lo > 0.0 && hi.is_finite() => {
@@ -208,8 +211,14 @@ impl B<'_> {
         if rows.is_empty() {
             return None;
         }
+        // A long list is read by its effects: sorted by ratio, lowest first
+        // (a caterpillar plot), and the text alternative says so.
+        let sorted = rows.len() > FOREST_SORT_ROWS;
+        if sorted {
+            rows.sort_by(|x, y| x.estimate.total_cmp(&y.estimate));
+        }
         let level = format!("{}%", self.m.number(100.0 * self.a.settings.confidence, 0));
-        let alt = self.f(
+        let mut alt = self.f(
             "chart_forest_alt",
             &[
                 ("measure", &self.t(measure)),
@@ -217,6 +226,9 @@ impl B<'_> {
                 ("level", &level),
             ],
         );
+        if sorted {
+            alt = format!("{alt} {}", self.t("chart_forest_sorted"));
+        }
         Some(Block::Chart {
             name: file_stem(&name),
             chart: Chart::Forest(ForestChart {
