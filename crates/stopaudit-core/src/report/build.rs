@@ -1432,15 +1432,7 @@ fn checked_and_untested(b: &B) -> Vec<Block> {
     if !untested.is_empty() {
         blocks.push(Block::Paragraph(b.t("headline_untested")));
         blocks.push(Block::List(
-            untested
-                .into_iter()
-                .map(|text| ListItem {
-                    label: None,
-                    severity: None,
-                    text,
-                    link: None,
-                })
-                .collect(),
+            untested.into_iter().map(ListItem::plain).collect(),
         ));
     }
     blocks
@@ -1812,15 +1804,7 @@ fn data_section(b: &B) -> Section {
     }
     blocks.push(Block::Subheading(b.t("limits")));
     blocks.push(Block::List(
-        limits
-            .into_iter()
-            .map(|t| ListItem {
-                label: None,
-                severity: None,
-                text: t,
-                link: None,
-            })
-            .collect(),
+        limits.into_iter().map(ListItem::plain).collect(),
     ));
     Section {
         anchor: "data".into(),

@@ -92,6 +92,18 @@ pub struct ListItem {
     pub link: Option<(String, String)>,
 }
 
+impl ListItem {
+    /// An item of plain text: no label, no severity, no link.
+    pub fn plain(text: String) -> Self {
+        ListItem {
+            label: None,
+            severity: None,
+            text,
+            link: None,
+        }
+    }
+}
+
 /// A numbered section with an anchor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Section {
