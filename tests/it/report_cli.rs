@@ -176,6 +176,10 @@ fn html_is_self_contained_and_accessible() {
     assert!(html.contains("url(data:font/ttf;base64,AAEAAA"));
     assert!(html.contains("<th scope=\"col\">"));
     assert!(html.contains("<th scope=\"row\">"));
+    // Every q-value is one-sided (the adverse side): the column says so, so
+    // that q 1.000 beside a favourable interval is not read as "no evidence".
+    assert!(html.contains("<th scope=\"col\">q (adverse side)</th>"));
+    assert!(!html.contains("<th scope=\"col\">q</th>"));
     assert!(html.contains("@media print"));
     // A4 pages numbered in the margin; detail rows left out of print, with
     // a line saying how many.
