@@ -130,10 +130,14 @@ impl CsvDialect {
     }
 
     /// The column names of this dialect (`None`: the names as they are).
-    fn names(self) -> Option<crate::i18n::Messages> {
+    /// (The Dutch texts are parsed once per process, not once per table.)
+    fn names(self) -> Option<&'static crate::i18n::Messages> {
+        static DUTCH: std::sync::OnceLock<crate::i18n::Messages> = std::sync::OnceLock::new();
         match self {
             CsvDialect::Machine => None,
-            CsvDialect::ExcelNl => Some(crate::i18n::Messages::new(crate::i18n::Lang::Nl)),
+            CsvDialect::ExcelNl => {
+                Some(DUTCH.get_or_init(|| crate::i18n::Messages::new(crate::i18n::Lang::Nl)))
+            }
         }
     }
 }
@@ -165,7 +169,7 @@ pub(crate) fn csv_string(header: &[&str], rows: &[Vec<String>], dialect: CsvDial
     let mut w = csv::WriterBuilder::new()
         .delimiter(if excel { b';' } else { b',' })
         .from_writer(Vec::new());
-    w.write_record(header.iter().map(|h| column_name(names.as_ref(), h)))
+    w.write_record(header.iter().map(|h| column_name(names, h)))
         .expect("writing to memory");
     for row in rows {
         w.write_record(row.iter().map(|c| {
