@@ -10,8 +10,14 @@ use crate::error::{Error, Result};
 /// A file written under a temporary name and renamed into place on
 /// [`AtomicFile::commit`]. Dropped without commit, it leaves nothing behind,
 /// so a failed run never leaves a half-written output.
+///
+/// A target that exists and is not a regular file (`/dev/null`, a named pipe,
+/// a terminal) is written directly: renaming over it would replace the device
+/// or pipe with a regular file (as root, `--out /dev/null` once turned the
+/// machine's `/dev/null` into a file holding the threshold test's result).
 pub struct AtomicFile {
-    temp: PathBuf,
+    /// The temporary file, or `None` when the target is written directly.
+    temp: Option<PathBuf>,
     target: PathBuf,
     file: Option<File>,
     committed: bool,
@@ -23,6 +29,18 @@ impl AtomicFile {
         if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(|e| Error::io(target, e))?;
+            return Ok(AtomicFile {
+                temp: None,
+                target: target.to_path_buf(),
+                file: Some(file),
+                committed: false,
+            });
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -30,7 +48,7 @@ impl AtomicFile {
         let temp = target.with_file_name(format!(".{name}.partial-{}", std::process::id()));
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
         Ok(AtomicFile {
-            temp,
+            temp: Some(temp),
             target: target.to_path_buf(),
             file: Some(file),
             committed: false,
@@ -44,10 +62,16 @@ impl AtomicFile {
 
     /// Flushes and moves the file into place.
     pub fn commit(mut self) -> Result<()> {
+        let Some(temp) = self.temp.clone() else {
+            // Written directly (a device or pipe): nothing to sync or move.
+            self.file.take();
+            self.committed = true;
+            return Ok(());
+        };
         if let Some(f) = self.file.take() {
-            f.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+            f.sync_all().map_err(|e| Error::io(&temp, e))?;
         }
-        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        std::fs::rename(&temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
         self.committed = true;
         Ok(())
     }
@@ -57,7 +81,9 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.committed {
             self.file.take();
-            let _ = std::fs::remove_file(&self.temp);
+            if let Some(temp) = &self.temp {
+                let _ = std::fs::remove_file(temp);
+            }
         }
     }
 }
@@ -246,5 +272,30 @@ mod tests {
         write_atomic(&target, b"whole").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "whole");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// `--out /dev/null` or a named pipe is written through, never replaced by
+    /// a regular file (a rename over `/dev/null` as root replaced the device).
+    #[test]
+    #[cfg(unix)]
+    fn a_pipe_or_device_is_written_through_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pipe = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+        let reader = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || std::fs::read_to_string(pipe).unwrap())
+        };
+        write_atomic(&pipe, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe");
+        let kind = std::fs::symlink_metadata(&pipe).unwrap().file_type();
+        assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        write_atomic(Path::new("/dev/null"), b"nothing").unwrap();
+        let kind = std::fs::metadata("/dev/null").unwrap().file_type();
+        assert!(kind.is_char_device(), "/dev/null is no longer a device");
     }
 }
