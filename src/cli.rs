@@ -58,7 +58,7 @@ pub enum Command {
     )]
     Analyze {
         #[command(flatten)]
-        input: InputArgs,
+        input: AuditInputArgs,
         /// table (text for reading), json (one document, docs/results.md) or
         /// csv (one table per analysis, into the --out folder).
         #[arg(long, value_enum, default_value_t = AnalyzeFormatArg::Table)]
@@ -84,7 +84,7 @@ pub enum Command {
     )]
     Ask {
         #[command(flatten)]
-        input: InputArgs,
+        input: AuditInputArgs,
         /// The group: ATTRIBUTE=GROUP, e.g. nationality=Marokkaans.
         #[arg(long, value_name = "ATTRIBUTE=GROUP")]
         group: String,
@@ -112,7 +112,7 @@ pub enum Command {
     )]
     Report {
         #[command(flatten)]
-        input: InputArgs,
+        input: AuditInputArgs,
         /// Output folder.
         #[arg(long, default_value = "reports/report")]
         out: PathBuf,
@@ -133,6 +133,25 @@ pub enum Command {
         csv: Option<CsvArg>,
         #[command(flatten)]
         analysis: AnalysisArgs,
+    },
+    /// Count the inputs into a count cube: a folder of Parquet tables of
+    /// whole counts and a manifest, to analyse later or to add up with
+    /// other units' cubes (`analyze --cube`, `report --cube`). A working
+    /// file: exact counts, nothing suppressed; never publish it.
+    #[command(
+        after_help = "Examples:\n  stopaudit count exports/rotterdam-2025-Q3.csv --config stopaudit.toml --out cubes/rotterdam\n  stopaudit report --cube cubes/rotterdam --cube cubes/den-haag --config stopaudit.toml --out reports/national\n  stopaudit count export.parquet --by justification,district --threshold-test=district --out cubes/q3"
+    )]
+    Count {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Output folder of the cube.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write quarantined rows to this .csv or .parquet file.
+        #[arg(long)]
+        quarantine: Option<PathBuf>,
+        #[command(flatten)]
+        plan: CountPlanArgs,
     },
     /// Generate synthetic ProCo-style stops with planted bias.
     #[command(
@@ -230,12 +249,34 @@ pub enum Command {
     },
 }
 
-/// Inputs shared by validate and analyze.
+/// The input files of a command that reads rows (`validate`, `count`).
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Input files (CSV, Parquet, Arrow IPC, JSON Lines, Excel .xlsx) or glob patterns.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonInputArgs,
+}
+
+/// The input files, or count cubes, of an audit (`analyze`, `report`, `ask`).
+#[derive(Debug, Args)]
+pub struct AuditInputArgs {
+    /// Input files (CSV, Parquet, Arrow IPC, JSON Lines, Excel .xlsx) or glob patterns.
+    #[arg(required_unless_present = "cube")]
+    pub inputs: Vec<PathBuf>,
+    /// A count cube (a folder written by `stopaudit count`) to analyse
+    /// instead of input files; repeat it to add up several, e.g. one per
+    /// regional unit.
+    #[arg(long, value_name = "DIR", conflicts_with = "inputs")]
+    pub cube: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonInputArgs,
+}
+
+/// What every command that reads stops takes besides the files.
+#[derive(Debug, Args)]
+pub struct CommonInputArgs {
     /// Mapping/configuration file (TOML); see `stopaudit schema --example-config`.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -323,6 +364,28 @@ pub struct AnalysisArgs {
     /// Also run the threshold test (Bayesian; seconds to a minute), by unit, or
     /// by another location field with --threshold-test=district (the `=` is
     /// needed, so that a file name after the option stays an input).
+    #[arg(
+        long,
+        value_name = "LOCATION",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "unit"
+    )]
+    pub threshold_test: Option<String>,
+}
+
+/// The `[analysis]` values that decide what is counted (the rest can
+/// change when the cube is analysed).
+#[derive(Debug, Args)]
+pub struct CountPlanArgs {
+    /// Strata of the stratified comparison, e.g. justification,unit (default: justification).
+    #[arg(long, value_delimiter = ',')]
+    pub by: Option<Vec<String>>,
+    /// Population file (CSV: attribute, group, population); one per area makes the cube count area_code.
+    #[arg(long)]
+    pub population: Option<PathBuf>,
+    /// Count what the threshold test needs, by unit or by another location
+    /// field (--threshold-test=district).
     #[arg(
         long,
         value_name = "LOCATION",

@@ -114,6 +114,8 @@ pub struct InputSources {
     pub quiet: bool,
     /// Period and filters (`--period`, `--where`).
     pub scope: Scope,
+    /// Count cubes to analyse instead of inputs (`--cube`).
+    pub cubes: Vec<PathBuf>,
 }
 
 /// The settings of a command that reads stop data.
@@ -137,6 +139,9 @@ pub struct Reading {
     pub threads: usize,
     /// Stops dated outside this range are quarantined (`implausible_date`).
     pub plausible_dates: (chrono::NaiveDate, chrono::NaiveDate),
+    /// Count cubes to analyse instead of reading inputs (`--cube`; then
+    /// `inputs` is empty).
+    pub cubes: Vec<PathBuf>,
 }
 
 impl Reading {
@@ -158,8 +163,14 @@ impl Reading {
             }
         };
         let plausible_dates = config.input.plausible_dates(env.today);
+        let inputs = if src.cubes.is_empty() {
+            stopaudit_io::scan::expand_inputs(&src.inputs)?
+        } else {
+            Vec::new()
+        };
         Ok(Reading {
-            inputs: stopaudit_io::scan::expand_inputs(&src.inputs)?,
+            inputs,
+            cubes: src.cubes.clone(),
             config,
             codes,
             config_file,
@@ -288,6 +299,11 @@ impl Settings {
                         "--format csv writes several files: give a folder with --out".into(),
                     ));
                 }
+                if quarantine.is_some() && !input.cube.is_empty() {
+                    return Err(Error::Usage(
+                        "--quarantine: a cube holds counts, not rows; write the quarantine file when counting (stopaudit count --quarantine)".into(),
+                    ));
+                }
                 Resolved::Analyze(AnalyzeSettings {
                     audit: Audit::resolve(&input.into(), &(&analysis).into(), env, threads)?,
                     format,
@@ -369,6 +385,24 @@ impl Settings {
                     fail_on: analysis.fail_on,
                 })
             }
+            Command::Count {
+                input,
+                out,
+                quarantine,
+                plan,
+            } => {
+                let overrides = AnalysisOverrides {
+                    strata_by: plan.by,
+                    population: plan.population,
+                    threshold_test: plan.threshold_test,
+                    ..AnalysisOverrides::default()
+                };
+                Resolved::Count(crate::commands::count::CountSettings {
+                    audit: Audit::resolve(&input.into(), &overrides, env, threads)?,
+                    out,
+                    quarantine,
+                })
+            }
             Command::Generate {
                 rows,
                 seed,
@@ -429,6 +463,7 @@ impl Settings {
                     config: Some(bundled(demo::SAMPLE_CONFIG)),
                     quiet,
                     scope: Scope::default(),
+                    cubes: Vec::new(),
                 };
                 let lang: stopaudit_core::i18n::Lang = lang.into();
                 // Each language its own folder: the Dutch demo never
@@ -492,6 +527,11 @@ fn refuse_outputs_onto_inputs(command: &Resolved) -> Result<()> {
             paths(&r.audit.reading.inputs),
             vec![],
             vec![r.output.out.as_path()],
+        ),
+        Resolved::Count(c) => (
+            paths(&c.audit.reading.inputs),
+            c.quarantine.iter().map(PathBuf::as_path).collect(),
+            vec![c.out.as_path()],
         ),
         Resolved::Demo(d) => (
             paths(&d.audit.reading.inputs),
@@ -577,12 +617,32 @@ impl From<cli::InputArgs> for InputSources {
     fn from(a: cli::InputArgs) -> Self {
         InputSources {
             inputs: a.inputs,
+            ..a.common.into()
+        }
+    }
+}
+
+impl From<cli::AuditInputArgs> for InputSources {
+    fn from(a: cli::AuditInputArgs) -> Self {
+        InputSources {
+            inputs: a.inputs,
+            cubes: a.cube,
+            ..a.common.into()
+        }
+    }
+}
+
+impl From<cli::CommonInputArgs> for InputSources {
+    fn from(a: cli::CommonInputArgs) -> Self {
+        InputSources {
+            inputs: Vec::new(),
             config: a.config,
             quiet: a.quiet,
             scope: Scope {
                 period: a.period,
                 filters: a.filters,
             },
+            cubes: Vec::new(),
         }
     }
 }

@@ -113,12 +113,14 @@ pub fn analyze_and_validate(
         None => QuarantineSink::counting_only(),
     };
     let plan = settings.count_plan(population, config.timezone())?;
-    let scan::Scanned {
-        summary,
-        dicts,
-        cube,
-    } = scan::scan(&reading.inputs, &reading.scan(&plan), &mut sink)?;
-    if summary.rows_analyzed == 0 && summary.rows_out_of_scope > 0 {
+    let (summary, dicts, cube, cubes) = if reading.cubes.is_empty() {
+        let scanned = scan::scan(&reading.inputs, &reading.scan(&plan), &mut sink)?;
+        (scanned.summary, scanned.dicts, scanned.cube, Vec::new())
+    } else {
+        let (assembled, cubes) = read_cubes(audit, &plan)?;
+        (assembled.summary, assembled.dicts, assembled.cube, cubes)
+    };
+    if summary.rows_analyzed == 0 && summary.rows_out_of_scope > 0 && reading.cubes.is_empty() {
         // Everything fell outside the scope: a misspelt --where value is
         // the usual cause; name the closest values the data do have.
         if let Some(e) = unknown_where_value(audit)? {
@@ -158,6 +160,7 @@ pub fn analyze_and_validate(
     let mut provenance = Provenance::new(&summary, reading.config_file.clone(), &reading.scope);
     provenance.configuration = serde_json::to_value(config).expect("serialisable");
     provenance.population = audit.population.as_ref().map(|(_, id)| id.clone());
+    provenance.cubes = cubes;
     let validation =
         super::validate::report(summary.clone(), reading, super::validate::examples(&sink));
     sink.commit()?;
@@ -172,6 +175,46 @@ pub fn analyze_and_validate(
         codes: codes.clone(),
     };
     Ok((analysis, validation))
+}
+
+/// The cubes of `--cube`, read, checked against this run's counting
+/// specification (configuration, scope and count plan) and added up.
+fn read_cubes(
+    audit: &Audit,
+    plan: &stopaudit_core::counting::CountPlan,
+) -> Result<(
+    stopaudit_core::counting::artifact::Assembled,
+    Vec<stopaudit_core::provenance::CubeProvenance>,
+)> {
+    use stopaudit_core::counting::artifact;
+    let reading = &audit.reading;
+    let parts = reading
+        .cubes
+        .iter()
+        .map(|dir| stopaudit_io::cube::read(dir))
+        .collect::<Result<Vec<_>>>()?;
+    let spec = reading
+        .config
+        .counting_specification(&reading.codes, &reading.scope, plan);
+    artifact::check_specifications(&parts, &spec)?;
+    let assembled = artifact::assemble(&parts, &reading.codes, plan.bench.as_ref())?;
+    let provenance = reading
+        .cubes
+        .iter()
+        .zip(&parts)
+        .map(|(dir, part)| {
+            let manifest = dir.join(artifact::MANIFEST_FILE);
+            Ok(stopaudit_core::provenance::CubeProvenance {
+                path: dir.display().to_string(),
+                manifest_sha256: stopaudit_core::accounting::sha256_file(&manifest)?,
+                engine: format!(
+                    "{} {}",
+                    part.manifest.engine.name, part.manifest.engine.version
+                ),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((assembled, provenance))
 }
 
 /// When a scope leaves no stop: a `--where` value on a text field (unit,

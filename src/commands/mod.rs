@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod ask;
+pub mod count;
 pub mod demo;
 pub mod generate;
 pub mod report;
@@ -17,6 +18,7 @@ pub enum Command {
     Validate(validate::ValidateSettings),
     Analyze(analyze::AnalyzeSettings),
     Ask(ask::AskSettings),
+    Count(count::CountSettings),
     Generate(generate::GenerateSettings),
     Demo(demo::DemoSettings),
     Report(report::ReportSettings),
@@ -31,6 +33,7 @@ impl Command {
             Command::Validate(s) => validate::run(s, out),
             Command::Analyze(s) => analyze::run(s, out),
             Command::Ask(s) => ask::run(s, out),
+            Command::Count(s) => count::run(s, out),
             Command::Generate(s) => generate::run(s, out),
             Command::Demo(s) => demo::run(s, out),
             Command::Report(s) => report::run(s, out),

@@ -6,6 +6,7 @@ mod analyze_cli;
 mod ask_cli;
 mod browser;
 mod common;
+mod cube;
 mod data_quality;
 mod disclosure;
 mod findings_rules;

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::quarantine::ReasonCounts;
 
 /// Input file formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Delimited text (comma, semicolon or tab).
@@ -45,7 +45,7 @@ impl Format {
 }
 
 /// What happened to one input file.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct FileSummary {
     /// The path as given.
     pub path: String,
@@ -70,7 +70,7 @@ pub struct FileSummary {
 }
 
 /// What happened to all inputs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct IngestSummary {
     /// Per input file, in the order given.
     pub files: Vec<FileSummary>,
@@ -99,6 +99,25 @@ pub struct IngestSummary {
     pub last_stop: Option<String>,
     /// Analysed rows with no value, per optional field and group attribute.
     pub missing_values: BTreeMap<String, u64>,
+}
+
+/// The missing values a summary reports: of the counts per field (`all`,
+/// every field with missing values), those of a group attribute or of a
+/// field some input has as a column (a field no input has is missing
+/// everywhere by design, not a data-quality finding).
+pub fn published_missing_values(
+    all: &BTreeMap<String, u64>,
+    attributes: &[String],
+    files: &[FileSummary],
+) -> BTreeMap<String, u64> {
+    all.iter()
+        .filter(|(f, n)| {
+            **n > 0
+                && (attributes.contains(f)
+                    || files.iter().any(|file| file.columns.contains_key(*f)))
+        })
+        .map(|(f, n)| (f.clone(), *n))
+        .collect()
 }
 
 /// SHA-256 of a file, as lowercase hex.

@@ -395,6 +395,64 @@ impl Config {
         Ok(lists)
     }
 
+    /// What decides what a count cube holds, as JSON (its SHA-256 is the
+    /// cube's specification hash, docs/results.md "The count cube"): the
+    /// column and value maps, the code lists' codes, `[input]`, `[period]`,
+    /// `[groups] attributes`, the time zone, the scope, and of the count
+    /// plan the extra strata, the sun settings of the veil of darkness, the
+    /// internal-benchmarking spec and which date gives a stop's month. A
+    /// cube is analysed, and cubes are merged, only when these are equal;
+    /// the analyses' own settings (confidence, FDR, bands, …) may differ.
+    pub fn counting_specification(
+        &self,
+        codes: &CodeLists,
+        scope: &crate::scope::Scope,
+        plan: &crate::counting::CountPlan,
+    ) -> serde_json::Value {
+        use crate::canonical::TEXT_FIELDS;
+        let list = |l: &crate::codes::CodeList| -> Vec<String> {
+            l.codes().iter().map(|c| c.code.clone()).collect()
+        };
+        let veil = plan.daylight.as_ref().map(|_| {
+            let v = &self.analysis.veil_of_darkness;
+            serde_json::json!({
+                "unit_locations": v.unit_locations,
+                "default_location": v.default_location,
+                "grid_degrees": v.grid_degrees,
+                "clock_change_days": v.clock_change_days,
+            })
+        });
+        let bench = plan.bench.as_ref().map(|b| {
+            serde_json::json!({
+                "entities": b.entities.iter().map(|&k| TEXT_FIELDS[k]).collect::<Vec<_>>(),
+                "area": b.area.map(|k| TEXT_FIELDS[k]),
+                "time_of_day": b.band,
+                "day_type": b.day_type,
+                "month": b.month,
+            })
+        });
+        serde_json::json!({
+            "columns": self.columns,
+            "values": self.values,
+            "codes": {
+                "justification": list(&codes.justification),
+                "outcome": list(&codes.outcome),
+                "legal_basis": list(&codes.legal_basis),
+                "subject_type": list(&codes.subject_type),
+                "reason_explained": list(&codes.reason_explained),
+            },
+            "group_attributes": self.groups.attributes,
+            "input": self.input,
+            "period": self.period,
+            "timezone": self.timezone().name(),
+            "scope": scope,
+            "extra_fields": plan.extra_fields,
+            "veil_of_darkness": veil,
+            "benchmarking": bench,
+            "months_by_registration": plan.registration_periods.is_some(),
+        })
+    }
+
     /// The configured time zone (Europe/Amsterdam by default).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.input

@@ -34,6 +34,17 @@ pub struct InputProvenance {
     pub rows_out_of_scope: u64,
 }
 
+/// A count cube an analysis read instead of the inputs (`--cube`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CubeProvenance {
+    /// The cube's folder, as given.
+    pub path: String,
+    /// SHA-256 of its `manifest.json` (which holds each table file's SHA-256).
+    pub manifest_sha256: String,
+    /// Who counted it (`stopaudit`, `spark`) and with which version.
+    pub engine: String,
+}
+
 /// The configuration file, if any.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConfigProvenance {
@@ -99,6 +110,11 @@ pub struct Provenance {
     pub configuration: serde_json::Value,
     /// The population file of the benchmark, if any.
     pub population: Option<ConfigProvenance>,
+    /// The count cubes analysed instead of reading the inputs (`--cube`),
+    /// in order; absent when the inputs were read. `inputs` then lists the
+    /// files the cubes were counted from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cubes: Vec<CubeProvenance>,
 }
 
 impl Provenance {
@@ -150,6 +166,7 @@ impl Provenance {
             last_stop: summary.last_stop.clone(),
             configuration: serde_json::Value::Null,
             population: None,
+            cubes: Vec::new(),
         }
     }
 

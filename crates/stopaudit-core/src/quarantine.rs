@@ -13,7 +13,9 @@ use serde::Serialize;
 /// Why a row was quarantined. One reason per row: the first problem found,
 /// checking fields in schema order, then the checks across fields, then the
 /// period, then duplicates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The line could not be split into the header's columns (or was not valid text/JSON).
@@ -125,7 +127,7 @@ pub struct QuarantineRecord {
 }
 
 /// Counts per reason, in check order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReasonCounts(pub BTreeMap<Reason, u64>);
 
 impl ReasonCounts {

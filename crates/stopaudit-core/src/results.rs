@@ -373,6 +373,14 @@ pub fn render_table(analysis: &Analysis) -> String {
             &f.sha256[..12.min(f.sha256.len())]
         ));
     }
+    for c in &p.cubes {
+        s.push_str(&format!(
+            "cube: {} ({}, manifest sha256 {}…)\n",
+            c.path,
+            c.engine,
+            &c.manifest_sha256[..12.min(c.manifest_sha256.len())]
+        ));
+    }
     s.push_str(&format!("{}\n", p.accounting_line()));
     if !p.quarantine_reasons.is_empty() {
         let reasons: Vec<String> = p

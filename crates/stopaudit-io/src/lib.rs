@@ -4,14 +4,16 @@
 //! [`validate`] (raw rows into canonical stops or quarantine records) →
 //! [`scan`] (one ordered, parallel pass over every input that counts the
 //! valid stops into `stopaudit_core`'s count cube and accounts for every
-//! row), with the quarantine file ([`quarantine`]) and the synthetic-data
-//! generator ([`generate`]). polars lives here and nowhere else.
+//! row), with the quarantine file ([`quarantine`]), a count cube's folder
+//! on disk ([`cube`]) and the synthetic-data generator ([`generate`]).
+//! polars lives here and nowhere else.
 //!
 //! A module imports only those of its own stage or an earlier one
 //! (`tests/layers.rs` in this crate holds it): the helpers (`datetime`,
 //! `nested`, `ordered`, `progress`, `quarantine`) → `read` → `validate` →
-//! `scan` → `generate`.
+//! `scan` → `cube` → `generate`.
 
+pub mod cube;
 pub(crate) mod datetime;
 pub mod generate;
 pub(crate) mod nested;
@@ -39,6 +41,8 @@ mod tests {
         &["read"],
         &["validate"],
         &["scan"],
+        // The count cube's files: what the scan counted, on disk.
+        &["cube"],
         // The generator writes files the readers read; it reads none.
         &["generate"],
         // Test references.

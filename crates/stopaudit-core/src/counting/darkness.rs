@@ -151,7 +151,7 @@ impl DarknessCounts {
         }
     }
 
-    fn add_cell(&mut self, cell: DarkCell, n: u64, sign: i64) {
+    pub(super) fn add_cell(&mut self, cell: DarkCell, n: u64, sign: i64) {
         let count = self.cells.entry(cell).or_default();
         add_signed(count, n, sign);
         if *count == 0 {

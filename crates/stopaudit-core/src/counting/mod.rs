@@ -12,6 +12,7 @@
 //! [`SharedCube`] merges batch counts from many threads. The I/O crate's tests
 //! hold the kernel to a polars group-by on the same stops.
 
+pub mod artifact;
 pub mod benchmark;
 pub mod calendar;
 pub mod darkness;

@@ -2266,7 +2266,7 @@ fn methods_section(b: &B) -> Section {
 fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
     let a = b.a;
     let p = &a.provenance;
-    let blocks = vec![
+    let mut blocks = vec![
         Block::Paragraph(format!("{}: {} {}", b.t("tool"), p.tool, p.version)),
         Block::Table(Table {
             caption: b.t("inputs"),
@@ -2285,11 +2285,32 @@ fn provenance_section(b: &B, opts: &ReportOptions) -> Section {
             detail: Vec::new(),
             numeric: vec![false, false, true],
         }),
+    ];
+    if !p.cubes.is_empty() {
+        blocks.push(Block::Table(Table {
+            caption: b.t("cubes"),
+            header: vec![b.t("cube"), b.t("engine"), "SHA-256 (manifest.json)".into()],
+            rows: p
+                .cubes
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::Text(c.path.clone()),
+                        Cell::Text(c.engine.clone()),
+                        Cell::Text(c.manifest_sha256.clone()),
+                    ]
+                })
+                .collect(),
+            detail: Vec::new(),
+            numeric: vec![false, false, false],
+        }));
+    }
+    blocks.extend([
         Block::Subheading(b.t("configuration")),
         Block::Code(configuration_toml(&p.configuration)),
         Block::Subheading(b.t("command")),
         Block::Code(opts.command.clone()),
-    ];
+    ]);
     Section {
         anchor: "provenance".into(),
         title: b.t("provenance"),

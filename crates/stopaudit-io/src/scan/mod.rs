@@ -51,6 +51,11 @@ pub struct Scanned {
     pub dicts: Dictionaries,
     /// Counts of the analysed stops.
     pub cube: CountCube,
+    /// Analysed stops without a value, for every field that has such
+    /// stops (the summary's `missing_values` keeps those of fields some
+    /// input has as a column); a cube's manifest keeps these, so merged
+    /// cubes decide which to report over all their inputs.
+    pub missing_all: std::collections::BTreeMap<String, u64>,
 }
 
 /// What one scan of the inputs is to do, resolved once by the command.
@@ -219,6 +224,7 @@ pub fn scan(
         f.sha256 = h;
     }
     let duplicates_checked = mappings.iter().all(|m| m.column("stop_id").is_some());
+    let missing_all = state.missing_values(&attributes);
     let summary = summarise(
         files,
         reasons,
@@ -234,6 +240,7 @@ pub fn scan(
         summary,
         dicts,
         cube,
+        missing_all,
     })
 }
 
@@ -336,9 +343,11 @@ fn summarise(
         "quarantine reasons add up"
     );
     let fmt = |ms: Option<i64>| ms.map(|ms| crate::datetime::format_local(ms, tz));
-    let missing_values = state.missing_values(&attributes, |field| {
-        files.iter().any(|f| f.columns.contains_key(field))
-    });
+    let missing_values = stopaudit_core::accounting::published_missing_values(
+        &state.missing_values(&attributes),
+        &attributes,
+        &files,
+    );
     IngestSummary {
         files,
         rows_read,

@@ -140,19 +140,16 @@ impl State {
         Ok(())
     }
 
-    /// Fields with at least one missing value among analysed rows.
-    /// Fields no input has are absent, not missing: they are left out
-    /// (the data-quality diagnostics list them as `absent`).
-    pub(super) fn missing_values(
-        &self,
-        attributes: &[String],
-        present: impl Fn(&str) -> bool,
-    ) -> BTreeMap<String, u64> {
+    /// Fields with at least one missing value among analysed rows, every
+    /// one (a field no input has is then missing in every row: the
+    /// summary leaves those out with
+    /// `stopaudit_core::accounting::published_missing_values`).
+    pub(super) fn missing_values(&self, attributes: &[String]) -> BTreeMap<String, u64> {
         missing_fields()
             .map(str::to_string)
             .chain(attributes.iter().cloned())
             .zip(&self.missing)
-            .filter(|(f, n)| **n > 0 && (attributes.contains(f) || present(f)))
+            .filter(|(_, n)| **n > 0)
             .map(|(f, n)| (f, *n))
             .collect()
     }
