@@ -108,7 +108,7 @@ pub enum Command {
     },
     /// Write the analysis as a report to publish: HTML, Markdown and CSV tables.
     #[command(
-        after_help = "Examples:\n  stopaudit report exports/2025-Q3.csv --config stopaudit.toml --out reports/2025-Q3\n  stopaudit report exports/*.csv --config stopaudit.toml --lang nl --format html,pdf,csv --out reports/2025-nl\n  stopaudit report export.csv --threshold-test=district --as-of 2025-10-15 --out reports/q3"
+        after_help = "Examples:\n  stopaudit report exports/2025-Q3.csv --config stopaudit.toml --out reports/2025-Q3\n  stopaudit report exports/*.csv --config stopaudit.toml --lang nl --format html,pdf,csv --out reports/2025-nl\n  stopaudit report export.csv --threshold-test=district --as-of 2025-10-15 --out reports/q3\n  stopaudit report --cube cubes/rotterdam --cube cubes/den-haag --config stopaudit.toml --out reports/national"
     )]
     Report {
         #[command(flatten)]
@@ -139,7 +139,7 @@ pub enum Command {
     /// other units' cubes (`analyze --cube`, `report --cube`). A working
     /// file: exact counts, nothing suppressed; never publish it.
     #[command(
-        after_help = "Examples:\n  stopaudit count exports/rotterdam-2025-Q3.csv --config stopaudit.toml --out cubes/rotterdam\n  stopaudit report --cube cubes/rotterdam --cube cubes/den-haag --config stopaudit.toml --out reports/national\n  stopaudit count export.parquet --by justification,district --threshold-test=district --out cubes/q3"
+        after_help = "Examples:\n  stopaudit count exports/rotterdam-2025-Q3.csv --config stopaudit.toml --out cubes/rotterdam\n  stopaudit count exports/*.csv --config stopaudit.toml --period 2025-Q3 --out cubes/2025-Q3\n  stopaudit count export.parquet --by justification,district --threshold-test=district --out cubes/q3"
     )]
     Count {
         #[command(flatten)]
