@@ -341,15 +341,11 @@ fn parse_filter(s: &str) -> Result<Filter, String> {
 /// Settings of the analyses (they override `[analysis]` in the configuration).
 #[derive(Debug, Args)]
 pub struct AnalysisArgs {
-    /// Strata of the stratified comparison, e.g. justification,unit (default: justification).
-    #[arg(long, value_delimiter = ',')]
-    pub by: Option<Vec<String>>,
+    #[command(flatten)]
+    pub plan: CountPlanArgs,
     /// Suppress counts from 1 to N-1 in the output (default 10; 0 disables).
     #[arg(long)]
     pub min_cell: Option<u64>,
-    /// Population file (CSV: attribute, group, population) for the population benchmark.
-    #[arg(long)]
-    pub population: Option<PathBuf>,
     /// Confidence level of intervals (default 0.95).
     #[arg(long)]
     pub confidence: Option<f64>,
@@ -361,31 +357,23 @@ pub struct AnalysisArgs {
     /// findings count as the most severe.
     #[arg(long, value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
-    /// Also run the threshold test (Bayesian; seconds to a minute), by unit, or
-    /// by another location field with --threshold-test=district (the `=` is
-    /// needed, so that a file name after the option stays an input).
-    #[arg(
-        long,
-        value_name = "LOCATION",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "unit"
-    )]
-    pub threshold_test: Option<String>,
 }
 
-/// The `[analysis]` values that decide what is counted (the rest can
-/// change when the cube is analysed).
+/// The `[analysis]` values that decide what is counted: `count` takes these
+/// alone (the rest can change when its cube is analysed).
 #[derive(Debug, Args)]
 pub struct CountPlanArgs {
     /// Strata of the stratified comparison, e.g. justification,unit (default: justification).
     #[arg(long, value_delimiter = ',')]
     pub by: Option<Vec<String>>,
-    /// Population file (CSV: attribute, group, population); one per area makes the cube count area_code.
+    /// Population file (CSV: attribute, group, population) for the population
+    /// benchmark; one per area makes the cube count area_code.
     #[arg(long)]
     pub population: Option<PathBuf>,
-    /// Count what the threshold test needs, by unit or by another location
-    /// field (--threshold-test=district).
+    /// Also run the threshold test (Bayesian; seconds to a minute), by unit, or
+    /// by another location field with --threshold-test=district (the `=` is
+    /// needed, so that a file name after the option stays an input); for
+    /// `count`, what it needs is counted.
     #[arg(
         long,
         value_name = "LOCATION",
@@ -536,7 +524,7 @@ mod tests {
             panic!("not analyze");
         };
         assert_eq!(input.inputs, [PathBuf::from("export.csv")]);
-        assert_eq!(analysis.threshold_test.as_deref(), Some("unit"));
+        assert_eq!(analysis.plan.threshold_test.as_deref(), Some("unit"));
         let cli = Cli::try_parse_from([
             "stopaudit",
             "report",
@@ -547,6 +535,6 @@ mod tests {
         let Command::Report { analysis, .. } = cli.command else {
             panic!("not report");
         };
-        assert_eq!(analysis.threshold_test.as_deref(), Some("district"));
+        assert_eq!(analysis.plan.threshold_test.as_deref(), Some("district"));
     }
 }

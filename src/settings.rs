@@ -722,12 +722,12 @@ impl From<LangArg> for Lang {
 impl From<&cli::AnalysisArgs> for AnalysisOverrides {
     fn from(a: &cli::AnalysisArgs) -> Self {
         AnalysisOverrides {
-            strata_by: a.by.clone(),
+            strata_by: a.plan.by.clone(),
             min_cell: a.min_cell,
-            population: a.population.clone(),
+            population: a.plan.population.clone(),
             confidence: a.confidence,
             fdr: a.fdr,
-            threshold_test: a.threshold_test.clone(),
+            threshold_test: a.plan.threshold_test.clone(),
         }
     }
 }

@@ -108,6 +108,12 @@ impl Dictionary {
         &self.values[c as usize]
     }
 
+    /// Every value, in code order (for tests comparing dictionaries).
+    #[cfg(test)]
+    pub(crate) fn labels(&self) -> &[String] {
+        &self.values
+    }
+
     /// Number of values with a code.
     pub fn len(&self) -> usize {
         self.values.len()

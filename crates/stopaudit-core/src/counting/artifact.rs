@@ -266,6 +266,11 @@ impl Rows {
         self.rows.push(row);
     }
 
+    /// Column `k` of every row, through `f`.
+    fn pick<T>(&self, k: usize, f: impl Fn(&Cell) -> T) -> Vec<T> {
+        self.rows.iter().map(|r| f(&r[k])).collect()
+    }
+
     fn table(mut self) -> Table {
         self.rows.sort();
         let mut columns: Vec<(String, Column)> = Vec::with_capacity(self.columns.len());
@@ -274,33 +279,18 @@ impl Rows {
             // column holds the same kind); an empty table's from its name.
             let sample = self.rows.first().map(|r| &r[k]);
             let column = match sample {
-                Some(Cell::Int(_)) => Column::Int(
-                    self.rows
-                        .iter()
-                        .map(|r| match &r[k] {
-                            Cell::Int(v) => *v,
-                            _ => unreachable!("one kind per column"),
-                        })
-                        .collect(),
-                ),
-                Some(Cell::Bool(_)) => Column::Bool(
-                    self.rows
-                        .iter()
-                        .map(|r| match &r[k] {
-                            Cell::Bool(v) => *v,
-                            _ => unreachable!("one kind per column"),
-                        })
-                        .collect(),
-                ),
-                Some(Cell::Text(_)) => Column::Text(
-                    self.rows
-                        .iter()
-                        .map(|r| match &r[k] {
-                            Cell::Text(v) => v.clone(),
-                            _ => unreachable!("one kind per column"),
-                        })
-                        .collect(),
-                ),
+                Some(Cell::Int(_)) => Column::Int(self.pick(k, |c| match c {
+                    Cell::Int(v) => *v,
+                    _ => unreachable!("one kind per column"),
+                })),
+                Some(Cell::Bool(_)) => Column::Bool(self.pick(k, |c| match c {
+                    Cell::Bool(v) => *v,
+                    _ => unreachable!("one kind per column"),
+                })),
+                Some(Cell::Text(_)) => Column::Text(self.pick(k, |c| match c {
+                    Cell::Text(v) => v.clone(),
+                    _ => unreachable!("one kind per column"),
+                })),
                 None => empty_column(name),
             };
             columns.push((name.clone(), column));
@@ -1225,14 +1215,8 @@ mod tests {
         }
     }
 
-    fn labels(d: &[Dictionary]) -> Vec<Vec<String>> {
-        d.iter()
-            .map(|d| {
-                (0..d.len() as u32)
-                    .map(|c| d.label(c).to_string())
-                    .collect()
-            })
-            .collect()
+    fn labels(d: &[Dictionary]) -> Vec<&[String]> {
+        d.iter().map(Dictionary::labels).collect()
     }
 
     proptest! {

@@ -1081,13 +1081,7 @@ mod tests {
             let removed = cube.builder();
             let (cube, dicts) = cube.finish(removed);
             let labels = |d: &[Dictionary]| -> Vec<Vec<String>> {
-                d.iter()
-                    .map(|d| {
-                        (0..d.len() as u32)
-                            .map(|c| d.label(c).to_string())
-                            .collect()
-                    })
-                    .collect()
+                d.iter().map(|d| d.labels().to_vec()).collect()
             };
             (cube, labels(&dicts.texts), labels(&dicts.groups), made)
         };
