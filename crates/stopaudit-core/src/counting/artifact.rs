@@ -820,6 +820,23 @@ impl Decoder<'_> {
         T::try_from(v).map_err(|_| bad(self.part, t, column, r, &v.to_string(), "out of range"))
     }
 
+    /// A whole number below `end` (a minute of the day or hour, a time band).
+    fn below(&self, t: &Table, r: usize, column: &str, v: Option<i64>, end: i64) -> Result<i64> {
+        let v = v.ok_or_else(|| missing(self.part, t, column, r))?;
+        if (0..end).contains(&v) {
+            Ok(v)
+        } else {
+            Err(bad(
+                self.part,
+                t,
+                column,
+                r,
+                &v.to_string(),
+                &format!("expected 0 to {}", end - 1),
+            ))
+        }
+    }
+
     fn cells(&self, t: &Table, extra_fields: &[String], cube: &mut CountCube) -> Result<()> {
         let (attribute, group) = (t.text("attribute")?, t.text("group")?);
         let (justification, outcome) = (t.text("justification")?, t.text("outcome")?);
@@ -902,7 +919,7 @@ impl Decoder<'_> {
                 group,
                 unit: self.text(t, r, "unit", &unit[r])?,
                 year: self.int(t, r, "year", year[r])?,
-                minute: self.int(t, r, "minute", minute[r])?,
+                minute: self.below(t, r, "minute", minute[r], 24 * 60)? as u16,
                 dark: dark[r].ok_or_else(|| missing(self.part, t, "dark", r))?,
                 clock_change_window: window[r]
                     .ok_or_else(|| missing(self.part, t, "clock_change_window", r))?,
@@ -949,7 +966,7 @@ impl Decoder<'_> {
         for r in 0..t.rows() {
             let key = (
                 self.text(t, r, "unit", &unit[r])?,
-                self.int(t, r, "minute", minute[r])?,
+                self.below(t, r, "minute", minute[r], 60)? as u8,
             );
             *cal.unit_minutes.entry(key).or_default() += self.stops(t, r, stops)?;
         }
@@ -1005,7 +1022,7 @@ impl Decoder<'_> {
                     Some(a) => self.text(t, r, a, &area[r])?,
                     None => NONE_U32,
                 },
-                band: self.int(t, r, "band", band[r])?,
+                band: self.below(t, r, "band", band[r], 4)? as u8,
                 weekend: u8::from(weekend[r].ok_or_else(|| missing(self.part, t, "weekend", r))?),
                 month: match &month[r] {
                     None => 0,
@@ -1031,6 +1048,22 @@ fn merge_summaries(parts: &[CubePart]) -> Result<IngestSummary> {
     let mut duplicates_checked = true;
     for p in parts {
         let s = &p.manifest.summary;
+        let adds_up = |f: &FileSummary| {
+            f.rows_read == f.rows_analyzed + f.rows_quarantined + f.rows_out_of_scope
+        };
+        let sum = |g: fn(&FileSummary) -> u64| s.files.iter().map(g).sum::<u64>();
+        if !s.files.iter().all(adds_up)
+            || s.rows_read != sum(|f| f.rows_read)
+            || s.rows_analyzed != sum(|f| f.rows_analyzed)
+            || s.rows_quarantined != sum(|f| f.rows_quarantined)
+            || s.rows_out_of_scope != sum(|f| f.rows_out_of_scope)
+            || s.quarantine_reasons.total() != s.rows_quarantined
+        {
+            return Err(Error::Config(format!(
+                "{}: manifest.json's row accounting does not add up (rows read = analysed + quarantined + out of scope, per file and in total): the manifest was changed; count the cube again",
+                p.name
+            )));
+        }
         if (s.timezone.as_str(), s.timezone_assumed)
             != (first.timezone.as_str(), first.timezone_assumed)
         {
@@ -1367,6 +1400,30 @@ mod tests {
             .to_string();
         assert!(
             err.contains("41 stops") && err.contains("40 analysed"),
+            "{err}"
+        );
+
+        let mut forged = good.clone();
+        forged.manifest.summary.rows_read += 1;
+        let err = assemble(&[forged], &CodeLists::default(), Some(&bench()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not add up"), "{err}");
+
+        let mut late = good.clone();
+        let minutes = late
+            .tables
+            .iter_mut()
+            .find(|t| t.name == "unit_minutes")
+            .unwrap();
+        if let Column::Int(v) = &mut minutes.columns[1].1 {
+            v[0] = Some(60);
+        }
+        let err = assemble(&[late], &CodeLists::default(), Some(&bench()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unit_minutes") && err.contains("expected 0 to 59"),
             "{err}"
         );
 
