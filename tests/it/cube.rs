@@ -476,6 +476,13 @@ fn cubes_that_do_not_fit_the_run_are_refused_with_what_to_do() {
     );
     // Without the configuration it was counted with.
     refused(&["analyze", "--cube", cube_s], &["benchmarking"]);
+    // The same cube twice would count every stop twice.
+    refused(
+        &[
+            "analyze", "--cube", cube_s, "--cube", cube_s, "--config", config,
+        ],
+        &["twice"],
+    );
     // Commands that read rows.
     refused(&["validate", "--cube", cube_s], &["--cube"]);
     refused(

@@ -589,6 +589,19 @@ pub fn check_specifications(parts: &[CubePart], spec: &serde_json::Value) -> Res
             )));
         }
     }
+    // An input counted into two cubes would be counted twice: the same
+    // cube given twice, or one export counted by two units.
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for p in parts {
+        for f in p.manifest.summary.files.iter().filter(|f| f.rows_read > 0) {
+            if let Some(other) = seen.insert(f.sha256.as_str(), p.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "{} and {} both counted the input {} (SHA-256 {}): adding them would count its stops twice; give each cube once, and count an export into one cube only",
+                    other, p.name, f.path, f.sha256
+                )));
+            }
+        }
+    }
     if let Some(first) = parts.first() {
         for p in &parts[1..] {
             if p.manifest.attributes != first.manifest.attributes {
@@ -1189,7 +1202,7 @@ mod tests {
             files: vec![FileSummary {
                 path: format!("{name}.csv"),
                 format: Format::Csv,
-                sha256: "0".repeat(64),
+                sha256: format!("{name:0>64}"),
                 bytes: 1,
                 rows_read: stops,
                 rows_analyzed: stops,
@@ -1357,6 +1370,16 @@ mod tests {
             "{err}"
         );
 
+        let mut twice = good.clone();
+        twice.name = "north again".into();
+        let err = check_specifications(&[good.clone(), twice], &spec())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("north again") && err.contains("twice"),
+            "{err}"
+        );
+
         let mut edited = good.clone();
         edited.manifest.specification = serde_json::json!({"extra_fields": [], "scope": {}});
         let err = check_specifications(&[edited], &spec())
@@ -1367,6 +1390,7 @@ mod tests {
         let mut attributes = good.clone();
         attributes.name = "west".into();
         attributes.manifest.attributes.pop();
+        attributes.manifest.summary.files[0].sha256 = format!("{:0>64}", "west");
         let err = check_specifications(&[good.clone(), attributes], &spec())
             .unwrap_err()
             .to_string();
