@@ -63,7 +63,7 @@ fn frame(path: &Path, table: &Table) -> Result<DataFrame> {
 pub fn read(dir: &Path) -> Result<CubePart> {
     let name = dir.display().to_string();
     let manifest_path = dir.join(MANIFEST_FILE);
-    if !manifest_path.is_file() {
+    if !std::fs::metadata(&manifest_path).is_ok_and(|m| m.is_file()) {
         return Err(Error::input(
             dir,
             format!(
@@ -100,6 +100,13 @@ pub fn read(dir: &Path) -> Result<CubePart> {
             ));
         }
         let path = dir.join(&entry.file);
+        // A device or pipe (or a link to one) would never end: refused.
+        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Err(Error::input(
+                &path,
+                "is not a regular file (missing, a folder, a device or a pipe)",
+            ));
+        }
         let sha = sha256_file(&path)?;
         if sha != entry.sha256 {
             return Err(Error::input(
@@ -252,6 +259,16 @@ mod tests {
             err.contains("cells.parquet") && err.contains("SHA-256"),
             "{err}"
         );
+
+        // A pipe in a table's place would be read forever: refused at once.
+        #[cfg(unix)]
+        {
+            std::fs::remove_file(&cells).unwrap();
+            let made = std::process::Command::new("mkfifo").arg(&cells).status();
+            assert!(made.is_ok_and(|s| s.success()));
+            let err = read(dir.path()).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+        }
 
         let err = read(&dir.path().join("nothing")).unwrap_err().to_string();
         assert!(err.contains("manifest.json"), "{err}");

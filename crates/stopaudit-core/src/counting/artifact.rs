@@ -580,6 +580,13 @@ pub fn check_specifications(parts: &[CubePart], spec: &serde_json::Value) -> Res
                 p.name
             )));
         }
+        let spec_extra = m.specification.get("extra_fields").cloned();
+        if spec_extra != Some(serde_json::json!(m.extra_fields)) {
+            return Err(Error::Config(format!(
+                "{}: manifest.json's extra_fields {:?} differ from its specification's: the manifest was edited; count the cube again",
+                p.name, m.extra_fields
+            )));
+        }
         if m.specification_sha256 != want {
             let differ = differing_keys(&m.specification, spec);
             return Err(Error::Config(format!(
@@ -626,8 +633,8 @@ fn differing_keys(cube: &serde_json::Value, run: &serde_json::Value) -> Vec<Stri
     let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     let short = |v: Option<&serde_json::Value>| {
         let s = v.map_or("absent".to_string(), |v| v.to_string());
-        if s.chars().count() > 80 {
-            format!("{}…", s.chars().take(80).collect::<String>())
+        if s.chars().count() > 200 {
+            format!("{}…", s.chars().take(200).collect::<String>())
         } else {
             s
         }
@@ -687,6 +694,9 @@ pub fn assemble(
         groups: group_values.into_iter().map(dictionary).collect(),
     };
 
+    for p in parts {
+        check_totals(p)?;
+    }
     let mut cube = CountCube::with_extra_fields(&extra_fields);
     for p in parts {
         let d = Decoder {
@@ -715,6 +725,60 @@ pub fn assemble(
         cube,
         dicts,
     })
+}
+
+/// Every table that counts each analysed stop once (per group attribute)
+/// adds up to the manifest's analysed rows, summed without overflow: a
+/// count changed by hand anywhere is refused, not analysed.
+fn check_totals(p: &CubePart) -> Result<()> {
+    let want = u128::from(p.manifest.summary.rows_analyzed);
+    for name in [
+        "cells",
+        "periods",
+        "unit_months",
+        "unit_minutes",
+        "officer_months",
+        "light_classes",
+    ] {
+        let t = p.table(name)?;
+        let stops = t.int("stops")?;
+        let by_attribute =
+            ["cells", "periods"].contains(&name) && !p.manifest.attributes.is_empty();
+        let mut totals: BTreeMap<Option<&str>, i128> = BTreeMap::new();
+        let attribute = if by_attribute {
+            Some(t.text("attribute")?)
+        } else {
+            None
+        };
+        for (r, n) in stops.iter().enumerate() {
+            let key = attribute.and_then(|a| a[r].as_deref());
+            *totals.entry(key).or_default() += i128::from(n.unwrap_or(0));
+        }
+        let expected: Vec<Option<&str>> = if by_attribute {
+            p.manifest
+                .attributes
+                .iter()
+                .map(|a| Some(a.as_str()))
+                .collect()
+        } else {
+            vec![None]
+        };
+        // The light classes are all 0 when the veil of darkness is off.
+        let empty_ok = name == "light_classes" && totals.values().all(|n| *n == 0);
+        // Stops without an officer are in no row of officer_months.
+        let at_most = name == "officer_months";
+        let fits = expected.iter().all(|k| {
+            let n = totals.get(k).copied().unwrap_or(0);
+            n == want as i128 || (at_most && (0..=want as i128).contains(&n))
+        }) && totals.len() <= expected.len().max(1);
+        if !(fits || empty_ok || (want == 0 && totals.values().all(|n| *n == 0))) {
+            return Err(Error::Config(format!(
+                "cube {}, table {name}: its stops do not add up to the {want} analysed rows of manifest.json (per group attribute): a table or the manifest was changed; count the cube again",
+                p.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn missing(part: &str, t: &Table, column: &str, row: usize) -> Error {
@@ -1062,15 +1126,30 @@ fn merge_summaries(parts: &[CubePart]) -> Result<IngestSummary> {
     for p in parts {
         let s = &p.manifest.summary;
         let adds_up = |f: &FileSummary| {
-            f.rows_read == f.rows_analyzed + f.rows_quarantined + f.rows_out_of_scope
+            u128::from(f.rows_read)
+                == u128::from(f.rows_analyzed)
+                    + u128::from(f.rows_quarantined)
+                    + u128::from(f.rows_out_of_scope)
         };
-        let sum = |g: fn(&FileSummary) -> u64| s.files.iter().map(g).sum::<u64>();
+        let sum =
+            |g: fn(&FileSummary) -> u64| s.files.iter().map(|f| u128::from(g(f))).sum::<u128>();
+        let (read, analysed, quarantined, out) = (
+            u128::from(s.rows_read),
+            u128::from(s.rows_analyzed),
+            u128::from(s.rows_quarantined),
+            u128::from(s.rows_out_of_scope),
+        );
         if !s.files.iter().all(adds_up)
-            || s.rows_read != sum(|f| f.rows_read)
-            || s.rows_analyzed != sum(|f| f.rows_analyzed)
-            || s.rows_quarantined != sum(|f| f.rows_quarantined)
-            || s.rows_out_of_scope != sum(|f| f.rows_out_of_scope)
-            || s.quarantine_reasons.total() != s.rows_quarantined
+            || read != sum(|f| f.rows_read)
+            || analysed != sum(|f| f.rows_analyzed)
+            || quarantined != sum(|f| f.rows_quarantined)
+            || out != sum(|f| f.rows_out_of_scope)
+            || s.quarantine_reasons
+                .0
+                .values()
+                .map(|&n| u128::from(n))
+                .sum::<u128>()
+                != quarantined
         {
             return Err(Error::Config(format!(
                 "{}: manifest.json's row accounting does not add up (rows read = analysed + quarantined + out of scope, per file and in total): the manifest was changed; count the cube again",
@@ -1096,14 +1175,25 @@ fn merge_summaries(parts: &[CubePart]) -> Result<IngestSummary> {
         first_stop = earliest(first_stop, s.first_stop.clone(), true);
         last_stop = earliest(last_stop, s.last_stop.clone(), false);
     }
-    let sum = |f: fn(&FileSummary) -> u64| files.iter().map(f).sum::<u64>();
+    // All cubes' rows together fit in u64, or the manifests were changed.
+    let sum = |f: fn(&FileSummary) -> u64| files.iter().try_fold(0u64, |a, x| a.checked_add(f(x)));
+    let (Some(rows_read), Some(rows_analyzed), Some(rows_quarantined), Some(rows_out_of_scope)) = (
+        sum(|f| f.rows_read),
+        sum(|f| f.rows_analyzed),
+        sum(|f| f.rows_quarantined),
+        sum(|f| f.rows_out_of_scope),
+    ) else {
+        return Err(Error::Config(
+            "the cubes' manifests account for more rows than can be counted: a manifest was changed; count the cubes again".into(),
+        ));
+    };
     let missing_values =
         crate::accounting::published_missing_values(&missing_all, &first.attributes, &files);
     Ok(IngestSummary {
-        rows_read: sum(|f| f.rows_read),
-        rows_analyzed: sum(|f| f.rows_analyzed),
-        rows_quarantined: sum(|f| f.rows_quarantined),
-        rows_out_of_scope: sum(|f| f.rows_out_of_scope),
+        rows_read,
+        rows_analyzed,
+        rows_quarantined,
+        rows_out_of_scope,
         files,
         quarantine_reasons: reasons,
         duplicates_checked,
@@ -1412,20 +1502,34 @@ mod tests {
             "{err}"
         );
 
-        let mut inflated = good.clone();
-        // The last row is of the first attribute (nationality sorts last),
-        // whose cells give the total.
-        if let Column::Int(v) = &mut inflated.tables[0].columns.last_mut().unwrap().1 {
-            let last = v.last_mut().unwrap();
-            *last = last.map(|n| n + 1);
+        // A count raised in any attribute's cells (the first row is of
+        // age_band, not the attribute the total is taken from), or in a
+        // calendar table, is refused.
+        for (table, row) in [
+            ("cells", 0),
+            ("cells", usize::MAX),
+            ("periods", 0),
+            ("light_classes", 0),
+        ] {
+            let mut inflated = good.clone();
+            let t = inflated
+                .tables
+                .iter_mut()
+                .find(|t| t.name == table)
+                .unwrap();
+            if let Column::Int(v) = &mut t.columns.last_mut().unwrap().1 {
+                let n = v.len();
+                let cell = &mut v[row.min(n - 1)];
+                *cell = cell.map(|n| n + (1 << 40));
+            }
+            let err = assemble(&[inflated], &CodeLists::default(), Some(&bench()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(table) && err.contains("do not add up to the 40 analysed rows"),
+                "{table}: {err}"
+            );
         }
-        let err = assemble(&[inflated], &CodeLists::default(), Some(&bench()))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("41 stops") && err.contains("40 analysed"),
-            "{err}"
-        );
 
         let mut forged = good.clone();
         forged.manifest.summary.rows_read += 1;
