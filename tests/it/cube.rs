@@ -77,6 +77,21 @@ fn split_by_unit(export: &Path, dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `stopaudit count EXPORT --config CONFIG --quiet --out OUT`, to run.
+fn count_into(export: &Path, config: &str, out: &Path) -> std::process::Command {
+    let mut command = stopaudit();
+    command
+        .args([
+            "count",
+            export.to_str().unwrap(),
+            "--config",
+            config,
+            "--quiet",
+        ])
+        .args(["--out", out.to_str().unwrap()]);
+    command
+}
+
 fn strs(paths: &[PathBuf]) -> Vec<&str> {
     paths.iter().map(|p| p.to_str().unwrap()).collect()
 }
@@ -359,15 +374,8 @@ fn a_cube_is_the_same_bytes_on_one_thread_or_two_and_analyses_like_its_export() 
     let config = config.to_str().unwrap();
     let count = |threads: &str, name: &str| {
         let out = dir.path().join(name);
-        stopaudit()
-            .args([
-                "count",
-                export.to_str().unwrap(),
-                "--config",
-                config,
-                "--quiet",
-            ])
-            .args(["--threads", threads, "--out", out.to_str().unwrap()])
+        count_into(&export, config, &out)
+            .args(["--threads", threads])
             .succeeds();
         out
     };
@@ -435,16 +443,7 @@ fn cubes_that_do_not_fit_the_run_are_refused_with_what_to_do() {
     let config = config.to_str().unwrap();
     let cube = dir.path().join("cube");
     let cube_s = cube.to_str().unwrap();
-    stopaudit()
-        .args([
-            "count",
-            export.to_str().unwrap(),
-            "--config",
-            config,
-            "--quiet",
-        ])
-        .args(["--out", cube_s])
-        .succeeds();
+    count_into(&export, config, &cube).succeeds();
     let refused = |args: &[&str], expect: &[&str]| {
         let out = stopaudit().args(args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -1448,43 +1448,31 @@ mod tests {
             .collect();
         let good = part("north", &rows);
 
+        let refused = |parts: &[CubePart], want: &[&str]| {
+            let err = check_specifications(parts, &spec())
+                .unwrap_err()
+                .to_string();
+            assert!(want.iter().all(|w| err.contains(w)), "{want:?}: {err}");
+        };
         let mut other = good.clone();
         other.name = "south".into();
         other.manifest.specification = serde_json::json!({"extra_fields": ["team"], "scope": {}});
         other.manifest.specification_sha256 = specification_sha256(&other.manifest.specification);
-        let err = check_specifications(&[good.clone(), other], &spec())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("south") && err.contains("extra_fields"),
-            "{err}"
-        );
+        refused(&[good.clone(), other], &["south", "extra_fields"]);
 
         let mut twice = good.clone();
         twice.name = "north again".into();
-        let err = check_specifications(&[good.clone(), twice], &spec())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("north again") && err.contains("twice"),
-            "{err}"
-        );
+        refused(&[good.clone(), twice], &["north again", "twice"]);
 
         let mut edited = good.clone();
         edited.manifest.specification = serde_json::json!({"extra_fields": [], "scope": {}});
-        let err = check_specifications(&[edited], &spec())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("edited"), "{err}");
+        refused(&[edited], &["edited"]);
 
         let mut attributes = good.clone();
         attributes.name = "west".into();
         attributes.manifest.attributes.pop();
         attributes.manifest.summary.files[0].sha256 = format!("{:0>64}", "west");
-        let err = check_specifications(&[good.clone(), attributes], &spec())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("west") && err.contains("attributes"), "{err}");
+        refused(&[good.clone(), attributes], &["west", "attributes"]);
 
         let mut unknown = good.clone();
         if let Column::Text(v) = &mut unknown.tables[0].columns[2].1 {
