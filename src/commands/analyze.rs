@@ -202,18 +202,15 @@ fn read_cubes(
         .cubes
         .iter()
         .zip(&parts)
-        .map(|(dir, part)| {
-            let manifest = dir.join(artifact::MANIFEST_FILE);
-            Ok(stopaudit_core::provenance::CubeProvenance {
-                path: dir.display().to_string(),
-                manifest_sha256: stopaudit_core::accounting::sha256_file(&manifest)?,
-                engine: format!(
-                    "{} {}",
-                    part.manifest.engine.name, part.manifest.engine.version
-                ),
-            })
+        .map(|(dir, part)| stopaudit_core::provenance::CubeProvenance {
+            path: dir.display().to_string(),
+            manifest_sha256: part.manifest_sha256.clone(),
+            engine: format!(
+                "{} {}",
+                part.manifest.engine.name, part.manifest.engine.version
+            ),
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     Ok((assembled, provenance))
 }
 

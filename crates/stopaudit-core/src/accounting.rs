@@ -136,7 +136,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// SHA-256 of bytes already read, as lowercase hex.
-pub(crate) fn sha256_bytes(bytes: &[u8]) -> String {
+pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

@@ -129,6 +129,7 @@ pub fn read(dir: &Path) -> Result<CubePart> {
     }
     Ok(CubePart {
         name,
+        manifest_sha256: stopaudit_core::accounting::sha256_bytes(&bytes),
         manifest,
         tables,
     })

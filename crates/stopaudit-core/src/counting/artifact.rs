@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::benchmark::{BenchCell, BenchSpec};
 use super::calendar::{NO_PERIOD, PeriodCell};
@@ -206,8 +205,7 @@ pub struct Manifest {
 /// SHA-256 of a specification, as written in [`Manifest::specification_sha256`].
 pub fn specification_sha256(spec: &serde_json::Value) -> String {
     let text = serde_json::to_string(spec).expect("JSON values serialise");
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::accounting::sha256_bytes(text.as_bytes())
 }
 
 /// The labels a cube's tables are written in.
@@ -537,6 +535,8 @@ pub struct CubePart {
     pub name: String,
     /// Its manifest.
     pub manifest: Manifest,
+    /// SHA-256 of the `manifest.json` bytes it was read from (for provenance).
+    pub manifest_sha256: String,
     /// Its tables, by name.
     pub tables: Vec<Table>,
 }
@@ -1325,6 +1325,7 @@ mod tests {
         let (cube, dicts) = counted(rows);
         CubePart {
             name: name.into(),
+            manifest_sha256: String::new(),
             manifest: Manifest {
                 format: FORMAT.into(),
                 cube_version: CUBE_VERSION,
@@ -1372,7 +1373,10 @@ mod tests {
             let merged = assemble(&parts, &CodeLists::default(), Some(&bench())).unwrap();
             prop_assert_eq!(labels(&merged.dicts.texts), labels(&whole_dicts.texts));
             prop_assert_eq!(labels(&merged.dicts.groups), labels(&whole_dicts.groups));
-            prop_assert!(!whole.darkness.is_empty() && !whole.bench.cells.is_empty());
+            // Every table was counted (benchmarking counts stops with a unit or an officer).
+            prop_assert!(!whole.darkness.is_empty());
+            let entities = rows.iter().any(|r| r.texts[0].is_some() || r.texts[4].is_some());
+            prop_assert_eq!(whole.bench.cells.is_empty(), !entities);
             prop_assert_eq!(&merged.cube, &whole);
             prop_assert_eq!(merged.summary.rows_analyzed, rows.len() as u64);
             prop_assert_eq!(merged.summary.files.len(), 2);

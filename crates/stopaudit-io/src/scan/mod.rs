@@ -230,7 +230,7 @@ pub fn scan(
         reasons,
         duplicates_checked,
         attributes,
-        &state,
+        (&state, &missing_all),
         config,
     );
     let shared = Arc::try_unwrap(state.cube)
@@ -329,7 +329,7 @@ fn summarise(
     reasons: ReasonCounts,
     duplicates_checked: bool,
     attributes: Vec<String>,
-    state: &State,
+    (state, missing_all): (&State, &std::collections::BTreeMap<String, u64>),
     config: &Config,
 ) -> IngestSummary {
     let tz = config.timezone();
@@ -343,11 +343,8 @@ fn summarise(
         "quarantine reasons add up"
     );
     let fmt = |ms: Option<i64>| ms.map(|ms| crate::datetime::format_local(ms, tz));
-    let missing_values = stopaudit_core::accounting::published_missing_values(
-        &state.missing_values(&attributes),
-        &attributes,
-        &files,
-    );
+    let missing_values =
+        stopaudit_core::accounting::published_missing_values(missing_all, &attributes, &files);
     IngestSummary {
         files,
         rows_read,
