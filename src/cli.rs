@@ -139,14 +139,35 @@ pub enum Command {
     /// other units' cubes (`analyze --cube`, `report --cube`). A working
     /// file: exact counts, nothing suppressed; never publish it.
     #[command(
-        after_help = "Examples:\n  stopaudit count exports/rotterdam-2025-Q3.csv --config stopaudit.toml --out cubes/rotterdam\n  stopaudit count exports/*.csv --config stopaudit.toml --period 2025-Q3 --out cubes/2025-Q3\n  stopaudit count export.parquet --by justification,district --threshold-test=district --out cubes/q3"
+        after_help = "Examples:\n  stopaudit count exports/rotterdam-2025-Q3.csv --config stopaudit.toml --out cubes/rotterdam\n  stopaudit count exports/*.csv --config stopaudit.toml --period 2025-Q3 --out cubes/2025-Q3\n  stopaudit count export.parquet --by justification,district --threshold-test=district --out cubes/q3\n  stopaudit count hdfs:///proco/2025/part-1.parquet hdfs:///proco/2025/part-2.parquet --like sample.parquet --period 2025 --engine spark --emit spark-job"
     )]
     Count {
         #[command(flatten)]
         input: InputArgs,
-        /// Output folder of the cube.
+        /// Output folder of the cube (counted here, `--engine native`).
+        #[arg(long, required_unless_present = "emit", conflicts_with = "emit")]
+        out: Option<PathBuf>,
+        /// Who counts: `native` (here, now) or `spark` (writes a Spark job
+        /// with --emit, to run where the data lives; the inputs are then
+        /// Parquet paths or URIs as the cluster names them).
+        #[arg(long, value_enum, default_value = "native")]
+        engine: EngineArg,
+        /// Folder to write the Spark job to (with --engine spark).
         #[arg(long)]
-        out: PathBuf,
+        emit: Option<PathBuf>,
+        /// A local Parquet file with the inputs' columns, to map them (with
+        /// --engine spark; default: the first input, when it is a local file).
+        #[arg(long)]
+        like: Option<PathBuf>,
+        /// Years the Spark job's sun tables cover, e.g. 2024..2025 (with
+        /// --engine spark and the veil of darkness; default: the years of
+        /// --period or [period]).
+        #[arg(long, value_name = "FIRST..LAST")]
+        years: Option<String>,
+        /// Area the Spark job's sun tables cover: south,west,north,east in
+        /// degrees (default: the Netherlands, 50.6,3.2,53.7,7.3).
+        #[arg(long, value_name = "S,W,N,E")]
+        sun_area: Option<String>,
         /// Also write quarantined rows to this .csv or .parquet file.
         #[arg(long)]
         quarantine: Option<PathBuf>,
@@ -436,6 +457,15 @@ pub enum ReportFormatArg {
     Svg,
     /// report.pdf: A4, printed by Chromium, Chrome or Edge (STOPAUDIT_BROWSER names another).
     Pdf,
+}
+
+/// Who counts the cube (`count --engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Here, now.
+    Native,
+    /// A Spark job, written with --emit.
+    Spark,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

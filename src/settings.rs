@@ -388,6 +388,11 @@ impl Settings {
             Command::Count {
                 input,
                 out,
+                engine,
+                emit,
+                like,
+                years,
+                sun_area,
                 quarantine,
                 plan,
             } => {
@@ -397,9 +402,49 @@ impl Settings {
                     threshold_test: plan.threshold_test,
                     ..AnalysisOverrides::default()
                 };
+                let target = match (engine, out, emit) {
+                    (crate::cli::EngineArg::Native, Some(out), None) => {
+                        if like.is_some() || years.is_some() || sun_area.is_some() {
+                            return Err(Error::Usage(
+                                "--like, --years and --sun-area are for --engine spark".into(),
+                            ));
+                        }
+                        crate::commands::count::Target::Cube(out)
+                    }
+                    (crate::cli::EngineArg::Spark, None, Some(dir)) => {
+                        if quarantine.is_some() {
+                            return Err(Error::Usage(
+                                "--quarantine is for counting natively: the Spark job counts quarantined rows per reason in the cluster".into(),
+                            ));
+                        }
+                        crate::commands::count::Target::Spark(crate::commands::count::SparkTarget {
+                            dir,
+                            like,
+                            years: years
+                                .as_deref()
+                                .map(crate::commands::count::parse_years)
+                                .transpose()?,
+                            sun_area: sun_area
+                                .as_deref()
+                                .map(crate::commands::count::parse_sun_area)
+                                .transpose()?
+                                .unwrap_or_default(),
+                        })
+                    }
+                    (crate::cli::EngineArg::Native, _, Some(_)) => {
+                        return Err(Error::Usage(
+                            "--emit writes a Spark job: add --engine spark (or count here with --out DIR)".into(),
+                        ));
+                    }
+                    _ => {
+                        return Err(Error::Usage(
+                            "--engine spark writes a job: give --emit DIR (not --out)".into(),
+                        ));
+                    }
+                };
                 Resolved::Count(crate::commands::count::CountSettings {
                     audit: Audit::resolve(&input.into(), &overrides, env, threads)?,
-                    out,
+                    target,
                     quarantine,
                 })
             }
@@ -531,7 +576,7 @@ fn refuse_outputs_onto_inputs(command: &Resolved) -> Result<()> {
         Resolved::Count(c) => (
             paths(&c.audit.reading.inputs),
             c.quarantine.iter().map(PathBuf::as_path).collect(),
-            vec![c.out.as_path()],
+            vec![c.target.folder()],
         ),
         Resolved::Demo(d) => (
             paths(&d.audit.reading.inputs),

@@ -116,7 +116,7 @@ fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// The JSON output with `provenance.cubes` cut out of its text (parsing
 /// and printing again would not keep every float's digits), and that block.
-fn without_cubes(json: &[u8]) -> (String, serde_json::Value) {
+pub(crate) fn without_cubes(json: &[u8]) -> (String, serde_json::Value) {
     let text = String::from_utf8(json.to_vec()).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let key = text
@@ -139,7 +139,7 @@ fn without_cubes(json: &[u8]) -> (String, serde_json::Value) {
 }
 
 /// Where two texts first differ, for a readable failure.
-fn same_text(a: &str, b: &str, what: &str) {
+pub(crate) fn same_text(a: &str, b: &str, what: &str) {
     if a == b {
         return;
     }

@@ -16,6 +16,7 @@ mod ingest_cli;
 mod internal_benchmark;
 mod report_cli;
 mod report_snapshot;
+mod spark;
 mod threshold_test;
 mod trends;
 mod veil_of_darkness;

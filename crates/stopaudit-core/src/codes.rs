@@ -264,6 +264,15 @@ impl CodeList {
             .map(|i| i as u8)
     }
 
+    /// Every spelling this list matches (normalised, see [`normalize_label`])
+    /// with the index of its code, sorted: what a job outside stopaudit
+    /// needs to match values exactly as [`CodeList::lookup`] does.
+    pub fn spellings(&self) -> Vec<(&str, u8)> {
+        let mut all: Vec<(&str, u8)> = self.lookup.iter().map(|(k, &v)| (k.as_str(), v)).collect();
+        all.sort_unstable();
+        all
+    }
+
     /// Matches a raw input value against codes, labels and aliases.
     pub fn lookup(&self, raw: &str) -> Option<u8> {
         // Most exports write the labels exactly as listed: try that before normalising.

@@ -52,7 +52,7 @@ pub const UNIT_LOCATIONS: &[(&str, f64, f64)] = &[
 ];
 
 /// Where a stop's sun is computed: grid indices of latitude and longitude.
-type Place = (i32, i32);
+pub type Place = (i32, i32);
 
 /// How a stop's clock time relates to daylight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,6 +91,15 @@ struct PlaceYear {
     evenings: Vec<[i32; 2]>,
     /// Earliest and latest dusk of the year, local seconds after midnight.
     window: Option<(i32, i32)>,
+}
+
+/// One place's evenings of one year (see [`Daylight::evenings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SunYear {
+    /// Per day of the year (0-based): sunset and civil dusk.
+    pub evenings: Vec<[Option<i32>; 2]>,
+    /// Earliest and latest dusk of the year.
+    pub window: Option<(i32, i32)>,
 }
 
 /// A sunset or dusk that does not happen that day.
@@ -138,11 +147,60 @@ impl Daylight {
         }
     }
 
-    fn place_of(&self, lat: f64, lon: f64) -> Place {
+    /// The grid place of a coordinate: latitude and longitude divided by
+    /// the grid and rounded (half away from zero).
+    pub fn place_of(&self, lat: f64, lon: f64) -> Place {
         (
             (lat / self.grid).round() as i32,
             (lon / self.grid).round() as i32,
         )
+    }
+
+    /// The grid, in degrees.
+    pub fn grid(&self) -> f64 {
+        self.grid
+    }
+
+    /// The place of each known unit location, by normalised unit name, sorted.
+    pub fn unit_places(&self) -> Vec<(String, Place)> {
+        let mut all: Vec<(String, Place)> = self
+            .units
+            .iter()
+            .map(|(name, &(lat, lon))| (name.clone(), self.place_of(lat, lon)))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// The place of the configured default location.
+    pub fn default_place(&self) -> Option<Place> {
+        self.default.map(|(lat, lon)| self.place_of(lat, lon))
+    }
+
+    /// Sunset and civil dusk of `place` on each day of `year` (local seconds
+    /// after midnight; `None` when the sun does not reach the angle that
+    /// day) and the year's inter-twilight window: the tables a stop's
+    /// light class is decided by (see [`DaylightBatch::stop_time`]).
+    pub fn evenings(&self, place: Place, year: i32) -> SunYear {
+        let table = self.place_year(place, year);
+        let some = |s: i32| (s != NEVER).then_some(s);
+        SunYear {
+            evenings: table
+                .evenings
+                .iter()
+                .map(|&[sunset, dusk]| [some(sunset), some(dusk)])
+                .collect(),
+            window: table.window,
+        }
+    }
+
+    /// Whether a local date lies within the configured days of a change of
+    /// the UTC offset in its year.
+    pub fn in_clock_change_window(&self, date: NaiveDate) -> bool {
+        let day = days_since_epoch(date);
+        self.clock_changes(date.year())
+            .iter()
+            .any(|&c| (day - c).abs() <= self.clock_change_days)
     }
 
     /// UTC offset in ms at an instant.

@@ -19,12 +19,7 @@ pub fn write(dir: &Path, tables: &[Table], mut manifest: Manifest) -> Result<Man
     for table in tables {
         let file = format!("{}.parquet", table.name);
         let path = dir.join(&file);
-        let mut df = frame(&path, table)?;
-        let out = stopaudit_core::output::AtomicFile::create(&path)?;
-        ParquetWriter::new(out.handle().map_err(|e| Error::io(&path, e))?)
-            .finish(&mut df)
-            .map_err(|e| Error::engine(&path, e))?;
-        out.commit()?;
+        write_table(&path, table)?;
         manifest.tables.push(TableFile {
             name: table.name.clone(),
             file: file.clone(),
@@ -38,7 +33,17 @@ pub fn write(dir: &Path, tables: &[Table], mut manifest: Manifest) -> Result<Man
     Ok(manifest)
 }
 
-fn frame(path: &Path, table: &Table) -> Result<DataFrame> {
+/// Writes one table as a Parquet file (atomically).
+pub(crate) fn write_table(path: &Path, table: &Table) -> Result<()> {
+    let mut df = frame(path, table)?;
+    let out = stopaudit_core::output::AtomicFile::create(path)?;
+    ParquetWriter::new(out.handle().map_err(|e| Error::io(path, e))?)
+        .finish(&mut df)
+        .map_err(|e| Error::engine(path, e))?;
+    out.commit()
+}
+
+pub(crate) fn frame(path: &Path, table: &Table) -> Result<DataFrame> {
     let columns: Vec<polars::prelude::Column> = table
         .columns
         .iter()

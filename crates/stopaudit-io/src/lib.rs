@@ -24,6 +24,7 @@ pub mod read;
 #[cfg(test)]
 mod reference;
 pub mod scan;
+pub mod spark;
 pub(crate) mod validate;
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod csv;
 mod jsonl;
 pub mod mapping;
 mod parquet;
+pub(crate) use parquet::column_kinds;
 pub(crate) mod source;
 mod xlsx;
 

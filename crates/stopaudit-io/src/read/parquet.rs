@@ -302,6 +302,38 @@ fn time_unit(t: &polars_parquet::parquet::schema::types::PrimitiveType) -> Optio
     }
 }
 
+/// The columns of a Parquet file and the kind of value each holds, by
+/// name: `text`, `instant` (a timestamp with a zone), `local` (without),
+/// `date`, `time`, `float`, `int`, `bool`, or `other`. For jobs that read
+/// the file elsewhere (the Spark job of [`crate::spark`]).
+pub(crate) fn column_kinds(path: &Path) -> Result<Vec<(String, &'static str)>> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata = read_metadata(&mut file)
+        .map_err(|e| Error::input(path, format!("cannot read as parquet: {e}")))?;
+    let schema = infer_schema(&metadata)
+        .map_err(|e| Error::input(path, format!("cannot read as parquet: {e}")))?;
+    Ok(schema
+        .iter_values()
+        .map(|field| {
+            let kind = match &field.dtype {
+                ArrowDataType::Time32(_) | ArrowDataType::Time64(_) => "time",
+                ArrowDataType::UInt64 => "int",
+                dtype => match kind_of(dtype) {
+                    Some(Kind::Text) => "text",
+                    Some(Kind::Timestamp { zoned: true, .. }) => "instant",
+                    Some(Kind::Timestamp { zoned: false, .. }) => "local",
+                    Some(Kind::Date) => "date",
+                    Some(Kind::Float) => "float",
+                    Some(Kind::Integer) => "int",
+                    Some(Kind::Boolean) => "bool",
+                    _ => "other",
+                },
+            };
+            (field.name.to_string(), kind)
+        })
+        .collect())
+}
+
 /// How a column of this Arrow type is read, if it can be.
 fn kind_of(dtype: &ArrowDataType) -> Option<Kind> {
     Some(match dtype {
