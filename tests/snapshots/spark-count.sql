@@ -3,54 +3,95 @@
 -- codes, group_values, attributes, unit_places, sun, calendar
 -- (dimension tables computed by stopaudit).
 
--- checked_fields
-CREATE OR REPLACE TEMPORARY VIEW checked_fields AS
+-- prepared
+CREATE OR REPLACE TEMPORARY VIEW prepared AS
+SELECT r.*,
+  CASE WHEN locate(left(r.c_area_code, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_area_code, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_area_code ELSE regexp_replace(r.c_area_code, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_area_code,
+  CASE WHEN locate(left(r.c_basisteam, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_basisteam, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_basisteam ELSE regexp_replace(r.c_basisteam, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_basisteam,
+  CASE WHEN r.c_contraband_found THEN 'true' WHEN NOT r.c_contraband_found THEN 'false' END AS x_contraband_found,
+  CASE WHEN locate(left(r.c_district, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_district, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_district ELSE regexp_replace(r.c_district, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_district,
+  CASE WHEN locate(left(r.c_justification, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_justification, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_justification ELSE regexp_replace(r.c_justification, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_justification,
+  CASE WHEN locate(left(r.c_legal_basis, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_legal_basis, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_legal_basis ELSE regexp_replace(r.c_legal_basis, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_legal_basis,
+  CASE WHEN locate(left(r.c_officer_id, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_officer_id, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_officer_id ELSE regexp_replace(r.c_officer_id, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_officer_id,
+  CASE WHEN locate(left(r.c_outcome, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_outcome, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_outcome ELSE regexp_replace(r.c_outcome, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_outcome,
+  CASE WHEN locate(left(r.c_reason_explained, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_reason_explained, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_reason_explained ELSE regexp_replace(r.c_reason_explained, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_reason_explained,
+  CASE WHEN r.c_search_conducted THEN 'true' WHEN NOT r.c_search_conducted THEN 'false' END AS x_search_conducted,
+  CASE WHEN locate(left(r.c_stop_id, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_stop_id, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_stop_id ELSE regexp_replace(r.c_stop_id, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_stop_id,
+  CASE WHEN locate(left(r.c_subject_type, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_subject_type, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_subject_type ELSE regexp_replace(r.c_subject_type, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_subject_type,
+  CASE WHEN locate(left(r.c_team, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_team, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_team ELSE regexp_replace(r.c_team, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_team,
+  CASE WHEN locate(left(r.c_unit, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_unit, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_unit ELSE regexp_replace(r.c_unit, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_unit,
+  CASE WHEN locate(left(r.c_g0, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_g0, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_g0 ELSE regexp_replace(r.c_g0, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_g0,
+  CASE WHEN locate(left(r.c_g1, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_g1, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_g1 ELSE regexp_replace(r.c_g1, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_g1,
+  CASE WHEN locate(left(r.c_g2, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 AND locate(right(r.c_g2, 1), '\u0009\u000A\u000B\u000C\u000D\u0020\u0085\u00A0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000') = 0 THEN r.c_g2 ELSE regexp_replace(r.c_g2, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS x_g2
+FROM raw r
+;
+
+-- maps
+CREATE OR REPLACE TEMPORARY VIEW maps AS
+SELECT
+  (SELECT map_from_entries(collect_list(struct(spelling, code))) FROM codes WHERE field = 'justification') AS codes_justification,
+  (SELECT map_from_entries(collect_list(struct(spelling, code))) FROM codes WHERE field = 'outcome') AS codes_outcome,
+  (SELECT map_from_entries(collect_list(struct(spelling, code))) FROM codes WHERE field = 'subject_type') AS codes_subject_type,
+  (SELECT map_from_entries(collect_list(struct(spelling, code))) FROM codes WHERE field = 'legal_basis') AS codes_legal_basis,
+  (SELECT map_from_entries(collect_list(struct(spelling, code))) FROM codes WHERE field = 'reason_explained') AS codes_reason_explained
+;
+
+-- checked_values
+CREATE OR REPLACE TEMPORARY VIEW checked_values AS
 SELECT r.file_index, r.file_path, r.row_index,
   CAST(r.c_stopped_at AS TIMESTAMP) AS stopped_at,
-  k_justification.code AS justification,
-  k_outcome.code AS outcome,
-  CASE WHEN (r.c_unit IS NULL OR regexp_replace(r.c_unit, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN NULL ELSE regexp_replace(r.c_unit, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS t_unit,
-  CASE WHEN (r.c_district IS NULL OR regexp_replace(r.c_district, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN NULL ELSE regexp_replace(r.c_district, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS t_district,
-  CASE WHEN (r.c_basisteam IS NULL OR regexp_replace(r.c_basisteam, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN NULL ELSE regexp_replace(r.c_basisteam, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS t_basisteam,
-  CASE WHEN (r.c_area_code IS NULL OR regexp_replace(r.c_area_code, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN NULL WHEN regexp_replace(r.c_area_code, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') RLIKE '^(?i:GM[0-9]{4}|WK[0-9]{6}|BU[0-9]{8})$' THEN upper(regexp_replace(r.c_area_code, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '')) END AS t_area_code,
-  CASE WHEN (r.c_officer_id IS NULL OR regexp_replace(r.c_officer_id, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN NULL ELSE regexp_replace(r.c_officer_id, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS t_officer_id,
-  CASE WHEN (r.c_team IS NULL OR regexp_replace(r.c_team, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN NULL ELSE regexp_replace(r.c_team, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS t_team,
+  CASE WHEN (r.c_justification IS NULL OR r.x_justification = '') THEN NULL ELSE coalesce(element_at(m.codes_justification, r.c_justification), element_at(m.codes_justification, trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_justification, '[\\p{IsWhite_Space}_-]+', ' ')))))) END AS justification,
+  (r.c_justification IS NULL OR r.x_justification = '') AS a_justification,
+  CASE WHEN (r.c_outcome IS NULL OR r.x_outcome = '') THEN NULL ELSE coalesce(element_at(m.codes_outcome, r.c_outcome), element_at(m.codes_outcome, trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_outcome, '[\\p{IsWhite_Space}_-]+', ' ')))))) END AS outcome,
+  (r.c_outcome IS NULL OR r.x_outcome = '') AS a_outcome,
+  CASE WHEN (r.c_unit IS NULL OR r.x_unit = '') THEN NULL ELSE r.x_unit END AS t_unit,
+  CASE WHEN (r.c_district IS NULL OR r.x_district = '') THEN NULL ELSE r.x_district END AS t_district,
+  CASE WHEN (r.c_basisteam IS NULL OR r.x_basisteam = '') THEN NULL ELSE r.x_basisteam END AS t_basisteam,
+  CASE WHEN (r.c_area_code IS NULL OR r.x_area_code = '') THEN NULL WHEN r.x_area_code RLIKE '^(?i:GM[0-9]{4}|WK[0-9]{6}|BU[0-9]{8})$' THEN upper(r.x_area_code) END AS t_area_code,
+  (r.c_area_code IS NULL OR r.x_area_code = '') AS a_area_code,
+  CASE WHEN (r.c_officer_id IS NULL OR r.x_officer_id = '') THEN NULL ELSE r.x_officer_id END AS t_officer_id,
+  CASE WHEN (r.c_team IS NULL OR r.x_team = '') THEN NULL ELSE r.x_team END AS t_team,
   CASE WHEN (r.c_latitude IS NULL OR isnan(r.c_latitude)) THEN NULL WHEN (CAST(r.c_latitude AS DOUBLE) IS NOT NULL AND NOT isnan(CAST(r.c_latitude AS DOUBLE)) AND abs(CAST(r.c_latitude AS DOUBLE)) <= 90) THEN CAST(r.c_latitude AS DOUBLE) END AS latitude,
+  (r.c_latitude IS NULL OR isnan(r.c_latitude)) AS a_latitude,
   CASE WHEN (r.c_longitude IS NULL OR isnan(r.c_longitude)) THEN NULL WHEN (CAST(r.c_longitude AS DOUBLE) IS NOT NULL AND NOT isnan(CAST(r.c_longitude AS DOUBLE)) AND abs(CAST(r.c_longitude AS DOUBLE)) <= 180) THEN CAST(r.c_longitude AS DOUBLE) END AS longitude,
-  k_subject_type.code AS subject_type,
-  k_legal_basis.code AS legal_basis,
+  (r.c_longitude IS NULL OR isnan(r.c_longitude)) AS a_longitude,
+  CASE WHEN (r.c_subject_type IS NULL OR r.x_subject_type = '') THEN NULL ELSE coalesce(element_at(m.codes_subject_type, r.c_subject_type), element_at(m.codes_subject_type, trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_subject_type, '[\\p{IsWhite_Space}_-]+', ' ')))))) END AS subject_type,
+  (r.c_subject_type IS NULL OR r.x_subject_type = '') AS a_subject_type,
+  CASE WHEN (r.c_legal_basis IS NULL OR r.x_legal_basis = '') THEN NULL ELSE coalesce(element_at(m.codes_legal_basis, r.c_legal_basis), element_at(m.codes_legal_basis, trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_legal_basis, '[\\p{IsWhite_Space}_-]+', ' ')))))) END AS legal_basis,
+  (r.c_legal_basis IS NULL OR r.x_legal_basis = '') AS a_legal_basis,
   CASE WHEN r.c_search_conducted IS NULL THEN NULL ELSE r.c_search_conducted END AS search_conducted,
+  r.c_search_conducted IS NULL AS a_search_conducted,
   CASE WHEN r.c_contraband_found IS NULL THEN NULL ELSE r.c_contraband_found END AS contraband_found,
-  k_reason_explained.code AS reason_explained,
+  r.c_contraband_found IS NULL AS a_contraband_found,
+  CASE WHEN (r.c_reason_explained IS NULL OR r.x_reason_explained = '') THEN NULL ELSE coalesce(element_at(m.codes_reason_explained, r.c_reason_explained), element_at(m.codes_reason_explained, trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_reason_explained, '[\\p{IsWhite_Space}_-]+', ' ')))))) END AS reason_explained,
+  (r.c_reason_explained IS NULL OR r.x_reason_explained = '') AS a_reason_explained,
   CAST(NULL AS TIMESTAMP) AS registered_at,
-  CASE WHEN (r.g0 IS NULL OR regexp_replace(r.g0, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN 'unknown' ELSE coalesce(v_0.label, regexp_replace(r.g0, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '')) END AS g0,
-  CASE WHEN (r.g1 IS NULL OR regexp_replace(r.g1, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN 'unknown' ELSE coalesce(v_1.label, regexp_replace(r.g1, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '')) END AS g1,
-  CASE WHEN (r.g2 IS NULL OR regexp_replace(r.g2, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN 'unknown' ELSE coalesce(v_2.label, regexp_replace(r.g2, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '')) END AS g2,
-  CASE WHEN r.c_stop_id IS NULL OR regexp_replace(r.c_stop_id, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '' THEN NULL ELSE regexp_replace(r.c_stop_id, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') END AS stop_id,
+  CASE WHEN (r.c_g0 IS NULL OR r.x_g0 = '') THEN 'unknown' ELSE r.x_g0 END AS g0,
+  CASE WHEN (r.c_g1 IS NULL OR r.x_g1 = '') THEN 'unknown' ELSE r.x_g1 END AS g1,
+  CASE WHEN (r.c_g2 IS NULL OR r.x_g2 = '') THEN 'unknown' ELSE r.x_g2 END AS g2,
+  CASE WHEN r.c_stop_id IS NULL OR r.x_stop_id = '' THEN NULL ELSE r.x_stop_id END AS stop_id
+FROM prepared r CROSS JOIN maps m
+;
+
+-- checked_fields
+CREATE OR REPLACE TEMPORARY VIEW checked_fields AS
+SELECT v.*,
   CASE
-    WHEN r.c_stopped_at IS NULL THEN 'missing_required'
-    WHEN (r.c_justification IS NULL OR regexp_replace(r.c_justification, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN 'missing_required'
-    WHEN NOT ((r.c_justification IS NULL OR regexp_replace(r.c_justification, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '')) AND k_justification.code IS NULL THEN 'unknown_category'
-    WHEN (r.c_outcome IS NULL OR regexp_replace(r.c_outcome, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '') THEN 'missing_required'
-    WHEN NOT ((r.c_outcome IS NULL OR regexp_replace(r.c_outcome, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '')) AND k_outcome.code IS NULL THEN 'unknown_category'
-    WHEN NOT ((r.c_area_code IS NULL OR regexp_replace(r.c_area_code, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '')) AND NOT (regexp_replace(r.c_area_code, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') RLIKE '^(?i:GM[0-9]{4}|WK[0-9]{6}|BU[0-9]{8})$') THEN 'invalid_value'
-    WHEN NOT ((r.c_latitude IS NULL OR isnan(r.c_latitude))) AND NOT (CAST(r.c_latitude AS DOUBLE) IS NOT NULL AND NOT isnan(CAST(r.c_latitude AS DOUBLE)) AND abs(CAST(r.c_latitude AS DOUBLE)) <= 90) THEN 'invalid_value'
-    WHEN NOT ((r.c_longitude IS NULL OR isnan(r.c_longitude))) AND NOT (CAST(r.c_longitude AS DOUBLE) IS NOT NULL AND NOT isnan(CAST(r.c_longitude AS DOUBLE)) AND abs(CAST(r.c_longitude AS DOUBLE)) <= 180) THEN 'invalid_value'
-    WHEN NOT ((r.c_subject_type IS NULL OR regexp_replace(r.c_subject_type, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '')) AND k_subject_type.code IS NULL THEN 'unknown_category'
-    WHEN NOT ((r.c_legal_basis IS NULL OR regexp_replace(r.c_legal_basis, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '')) AND k_legal_basis.code IS NULL THEN 'unknown_category'
-    WHEN NOT (r.c_search_conducted IS NULL) AND (r.c_search_conducted) IS NULL THEN 'invalid_value'
-    WHEN NOT (r.c_contraband_found IS NULL) AND (r.c_contraband_found) IS NULL THEN 'invalid_value'
-    WHEN NOT ((r.c_reason_explained IS NULL OR regexp_replace(r.c_reason_explained, '^\\p{IsWhite_Space}+|\\p{IsWhite_Space}+$', '') = '')) AND k_reason_explained.code IS NULL THEN 'unknown_category'
+    WHEN stopped_at IS NULL THEN 'missing_required'
+    WHEN a_justification THEN 'missing_required'
+    WHEN NOT a_justification AND justification IS NULL THEN 'unknown_category'
+    WHEN a_outcome THEN 'missing_required'
+    WHEN NOT a_outcome AND outcome IS NULL THEN 'unknown_category'
+    WHEN NOT a_area_code AND t_area_code IS NULL THEN 'invalid_value'
+    WHEN NOT a_latitude AND latitude IS NULL THEN 'invalid_value'
+    WHEN NOT a_longitude AND longitude IS NULL THEN 'invalid_value'
+    WHEN NOT a_subject_type AND subject_type IS NULL THEN 'unknown_category'
+    WHEN NOT a_legal_basis AND legal_basis IS NULL THEN 'unknown_category'
+    WHEN NOT a_search_conducted AND search_conducted IS NULL THEN 'invalid_value'
+    WHEN NOT a_contraband_found AND contraband_found IS NULL THEN 'invalid_value'
+    WHEN NOT a_reason_explained AND reason_explained IS NULL THEN 'unknown_category'
   END AS field_reason
-FROM raw r
-LEFT JOIN codes k_justification ON k_justification.field = 'justification' AND k_justification.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_justification, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN codes k_outcome ON k_outcome.field = 'outcome' AND k_outcome.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_outcome, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN codes k_subject_type ON k_subject_type.field = 'subject_type' AND k_subject_type.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_subject_type, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN codes k_legal_basis ON k_legal_basis.field = 'legal_basis' AND k_legal_basis.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_legal_basis, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN codes k_reason_explained ON k_reason_explained.field = 'reason_explained' AND k_reason_explained.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.c_reason_explained, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN group_values v_0 ON v_0.attribute = 0 AND v_0.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.g0, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN group_values v_1 ON v_1.attribute = 1 AND v_1.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.g1, '[\\p{IsWhite_Space}_-]+', ' '))))
-LEFT JOIN group_values v_2 ON v_2.attribute = 2 AND v_2.spelling = trim(BOTH '.' FROM lower(trim(BOTH ' ' FROM regexp_replace(r.g2, '[\\p{IsWhite_Space}_-]+', ' '))))
+FROM checked_values v
 ;
 
 -- checked

@@ -29,6 +29,8 @@ pub struct Plan {
     pub fields: Vec<(&'static str, Kind)>,
     /// Kind of each group attribute's column, in order.
     pub groups: Vec<Kind>,
+    /// Whether each group attribute has a value map (`[values.<attribute>]`).
+    pub group_maps: Vec<bool>,
     /// Extra strata of the `cells` table.
     pub extra_fields: Vec<String>,
     /// Count the darkness table (the veil of darkness is on).
@@ -50,9 +52,17 @@ impl Plan {
     }
 }
 
-/// Unicode white space at either end (Rust's `str::trim`).
+/// The Unicode white space characters (Rust's `char::is_whitespace`, Java's
+/// `\p{IsWhite_Space}`), as a SQL string literal.
+const WHITE_SPACE: &str = "'\\u0009\\u000A\\u000B\\u000C\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000\\u2001\\u2002\\u2003\\u2004\\u2005\\u2006\\u2007\\u2008\\u2009\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000'";
+
+/// Unicode white space at either end removed (Rust's `str::trim`): the
+/// regular expression only for values that start or end with white space
+/// (or are empty), a character test for the rest.
 fn trimmed(x: &str) -> String {
-    format!("regexp_replace({x}, '^\\\\p{{IsWhite_Space}}+|\\\\p{{IsWhite_Space}}+$', '')")
+    format!(
+        "CASE WHEN locate(left({x}, 1), {WHITE_SPACE}) = 0 AND locate(right({x}, 1), {WHITE_SPACE}) = 0 THEN {x} ELSE regexp_replace({x}, '^\\\\p{{IsWhite_Space}}+|\\\\p{{IsWhite_Space}}+$', '') END"
+    )
 }
 
 /// [`stopaudit_core::codes::normalize_label`] in SQL.
@@ -73,13 +83,32 @@ fn text_of(c: &str, kind: Kind) -> String {
     }
 }
 
-/// True where a column has no value (`Cell::is_missing`).
-fn missing(c: &str, kind: Kind) -> String {
+/// True where input column `c_<name>` has no value (`Cell::is_missing`).
+fn missing(name: &str, kind: Kind) -> String {
+    let c = format!("r.c_{name}");
     match kind {
-        Kind::Text => format!("({c} IS NULL OR {} = '')", trimmed(c)),
+        Kind::Text => format!("({c} IS NULL OR r.x_{name} = '')"),
         Kind::Float => format!("({c} IS NULL OR isnan({c}))"),
         _ => format!("{c} IS NULL"),
     }
+}
+
+/// The input columns whose text is read trimmed, each trimmed once (in the
+/// view `prepared`, as `x_<name>`): `(name, kind)`.
+fn trimmed_columns(plan: &Plan) -> Vec<(String, Kind)> {
+    let mut out: Vec<(String, Kind)> = plan
+        .fields
+        .iter()
+        .filter(|(_, k)| matches!(k, Kind::Text | Kind::Int | Kind::Bool))
+        .map(|(f, k)| (f.to_string(), *k))
+        .collect();
+    out.extend(
+        plan.groups
+            .iter()
+            .enumerate()
+            .map(|(g, k)| (format!("g{g}"), *k)),
+    );
+    out
 }
 
 const TRUE_WORDS: &str = "'ja', 'j', 'yes', 'y', 'true', 't', 'waar', '1', 'x'";
@@ -90,7 +119,9 @@ const FALSE_WORDS: &str = "'nee', 'n', 'no', 'false', 'f', 'onwaar', '0'";
 struct Checks {
     values: Vec<(String, String)>,
     failures: Vec<(&'static str, String)>,
-    joins: Vec<String>,
+    /// Columns of the one-row view `maps`: spelling -> code per code list,
+    /// normalised value -> group per attribute with a value map.
+    maps: Vec<String>,
 }
 
 /// A coded field: its code from the code list's spellings, and its failures.
@@ -107,19 +138,27 @@ fn code(plan: &Plan, field: &'static str, required: bool, out: &mut Checks) {
         Kind::Bool => format!("CASE WHEN {c} THEN 'yes' ELSE 'no' END"),
         k => text_of(&c, k),
     };
-    let alias = format!("k_{field}");
-    out.joins.push(format!(
-        "LEFT JOIN codes {alias} ON {alias}.field = '{field}' AND {alias}.spelling = {}",
+    // As `CodeList::lookup`: the spelling as it is, then normalised.
+    let found = format!(
+        "coalesce(element_at(m.codes_{field}, {raw}), element_at(m.codes_{field}, {}))",
         normalized(&raw)
+    );
+    let absent = missing(field, kind);
+    out.values.push((
+        field.into(),
+        format!("CASE WHEN {absent} THEN NULL ELSE {found} END"),
     ));
-    out.values.push((field.into(), format!("{alias}.code")));
-    let absent = missing(&c, kind);
+    out.maps.push(format!(
+        "(SELECT map_from_entries(collect_list(struct(spelling, code))) FROM codes WHERE field = '{field}') AS codes_{field}"
+    ));
+    out.values.push((format!("a_{field}"), absent));
     if required {
-        out.failures.push(("missing_required", absent.clone()));
+        out.failures
+            .push(("missing_required", format!("a_{field}")));
     }
     out.failures.push((
         "unknown_category",
-        format!("NOT ({absent}) AND {alias}.code IS NULL"),
+        format!("NOT a_{field} AND {field} IS NULL"),
     ));
 }
 
@@ -127,14 +166,14 @@ fn checks(plan: &Plan) -> Checks {
     let mut out = Checks {
         values: Vec::new(),
         failures: Vec::new(),
-        joins: Vec::new(),
+        maps: Vec::new(),
     };
     out.values.push((
         "stopped_at".into(),
         "CAST(r.c_stopped_at AS TIMESTAMP)".into(),
     ));
     out.failures
-        .push(("missing_required", "r.c_stopped_at IS NULL".into()));
+        .push(("missing_required", "stopped_at IS NULL".into()));
 
     code(plan, "justification", true, &mut out);
     code(plan, "outcome", true, &mut out);
@@ -146,8 +185,7 @@ fn checks(plan: &Plan) -> Checks {
         match plan.kind(field) {
             None => out.values.push((name, "CAST(NULL AS STRING)".into())),
             Some(kind) => {
-                let c = format!("r.c_{field}");
-                let value = trimmed(&text_of(&c, kind));
+                let value = format!("r.x_{field}");
                 if field == "area_code" {
                     let ok =
                         format!("{value} RLIKE '^(?i:GM[0-9]{{4}}|WK[0-9]{{6}}|BU[0-9]{{8}})$'");
@@ -155,17 +193,22 @@ fn checks(plan: &Plan) -> Checks {
                         name,
                         format!(
                             "CASE WHEN {} THEN NULL WHEN {ok} THEN upper({value}) END",
-                            missing(&c, kind)
+                            missing(field, kind)
                         ),
                     ));
+                    out.values
+                        .push(("a_area_code".into(), missing(field, kind)));
                     text_failures.push((
                         "invalid_value",
-                        format!("NOT ({}) AND NOT ({ok})", missing(&c, kind)),
+                        "NOT a_area_code AND t_area_code IS NULL".to_string(),
                     ));
                 } else {
                     out.values.push((
                         name,
-                        format!("CASE WHEN {} THEN NULL ELSE {value} END", missing(&c, kind)),
+                        format!(
+                            "CASE WHEN {} THEN NULL ELSE {value} END",
+                            missing(field, kind)
+                        ),
                     ));
                 }
             }
@@ -183,7 +226,7 @@ fn checks(plan: &Plan) -> Checks {
         let number = match kind {
             Kind::Float | Kind::Int => format!("CAST({c} AS DOUBLE)"),
             Kind::Text => {
-                let t = trimmed(&format!("replace({c}, ',', '.')"));
+                let t = format!("replace(r.x_{field}, ',', '.')");
                 format!(
                     "CASE WHEN {t} RLIKE '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$' THEN CAST({t} AS DOUBLE) END"
                 )
@@ -192,13 +235,16 @@ fn checks(plan: &Plan) -> Checks {
         };
         let ok =
             format!("({number} IS NOT NULL AND NOT isnan({number}) AND abs({number}) <= {limit})");
-        let absent = missing(&c, kind);
+        let absent = missing(field, kind);
         out.values.push((
             field.into(),
             format!("CASE WHEN {absent} THEN NULL WHEN {ok} THEN {number} END"),
         ));
-        out.failures
-            .push(("invalid_value", format!("NOT ({absent}) AND NOT {ok}")));
+        out.values.push((format!("a_{field}"), absent));
+        out.failures.push((
+            "invalid_value",
+            format!("NOT a_{field} AND {field} IS NULL"),
+        ));
     }
 
     code(plan, "subject_type", false, &mut out);
@@ -214,22 +260,24 @@ fn checks(plan: &Plan) -> Checks {
         let parsed = match kind {
             Kind::Bool => c.clone(),
             Kind::Int => format!("CASE {c} WHEN 0 THEN false WHEN 1 THEN true END"),
+            // The words are their own normal form: as they are first.
             Kind::Text => {
                 let n = normalized(&c);
                 format!(
-                    "CASE WHEN {n} IN ({TRUE_WORDS}) THEN true WHEN {n} IN ({FALSE_WORDS}) THEN false END"
+                    "CASE WHEN {c} IN ({TRUE_WORDS}) THEN true WHEN {c} IN ({FALSE_WORDS}) THEN false WHEN {n} IN ({TRUE_WORDS}) THEN true WHEN {n} IN ({FALSE_WORDS}) THEN false END"
                 )
             }
             Kind::Float | Kind::Instant => "CAST(NULL AS BOOLEAN)".into(),
         };
-        let absent = missing(&c, kind);
+        let absent = missing(field, kind);
         out.values.push((
             field.into(),
             format!("CASE WHEN {absent} THEN NULL ELSE {parsed} END"),
         ));
+        out.values.push((format!("a_{field}"), absent));
         out.failures.push((
             "invalid_value",
-            format!("NOT ({absent}) AND ({parsed}) IS NULL"),
+            format!("NOT a_{field} AND {field} IS NULL"),
         ));
     }
 
@@ -246,18 +294,24 @@ fn checks(plan: &Plan) -> Checks {
     }
 
     for (k, kind) in plan.groups.iter().enumerate() {
-        let c = format!("r.g{k}");
-        let alias = format!("v_{k}");
-        let raw = trimmed(&text_of(&c, *kind));
-        out.joins.push(format!(
-            "LEFT JOIN group_values {alias} ON {alias}.attribute = {k} AND {alias}.spelling = {}",
-            normalized(&text_of(&c, *kind))
-        ));
-        out.values.push((
-            format!("g{k}"),
+        let name = format!("g{k}");
+        let value = if plan.group_maps[k] {
+            // As validation: the value map by the normalised value, else the value.
+            out.maps.push(format!(
+                "(SELECT map_from_entries(collect_list(struct(spelling, label))) FROM group_values WHERE attribute = {k}) AS groups_{k}"
+            ));
             format!(
-                "CASE WHEN {} THEN 'unknown' ELSE coalesce({alias}.label, {raw}) END",
-                missing(&c, *kind)
+                "coalesce(element_at(m.groups_{k}, {}), r.x_{name})",
+                normalized(&text_of(&format!("r.c_{name}"), *kind))
+            )
+        } else {
+            format!("r.x_{name}")
+        };
+        out.values.push((
+            name.clone(),
+            format!(
+                "CASE WHEN {} THEN 'unknown' ELSE {value} END",
+                missing(&name, *kind)
             ),
         ));
     }
@@ -265,9 +319,9 @@ fn checks(plan: &Plan) -> Checks {
     out.values.push((
         "stop_id".into(),
         match plan.kind("stop_id") {
-            Some(kind) => {
-                let t = trimmed(&text_of("r.c_stop_id", kind));
-                format!("CASE WHEN r.c_stop_id IS NULL OR {t} = '' THEN NULL ELSE {t} END")
+            Some(_) => {
+                "CASE WHEN r.c_stop_id IS NULL OR r.x_stop_id = '' THEN NULL ELSE r.x_stop_id END"
+                    .into()
             }
             None => "CAST(NULL AS STRING)".into(),
         },
@@ -287,7 +341,7 @@ pub fn job_sql(plan: &Plan) -> String {
     let Checks {
         values,
         failures,
-        joins,
+        maps,
     } = checks(plan);
     let mut out = String::from(
         "-- stopaudit count on Apache Spark: the SQL the driver runs (driver.py).\n\
@@ -297,23 +351,48 @@ pub fn job_sql(plan: &Plan) -> String {
     );
 
     // 1. Each row's values and the first problem, in the order of stopaudit's checks.
-    let mut select: Vec<String> = values
+    let mut prepared = vec!["r.*".to_string()];
+    for (name, kind) in trimmed_columns(plan) {
+        let text = text_of(&format!("r.c_{name}"), kind);
+        prepared.push(match kind {
+            Kind::Text => format!("{} AS x_{name}", trimmed(&text)),
+            _ => format!("{text} AS x_{name}"),
+        });
+    }
+    out += &view(
+        "prepared",
+        &format!("SELECT {}\nFROM raw r", prepared.join(",\n  ")),
+    );
+    out.push('\n');
+    let maps = if maps.is_empty() {
+        "SELECT 1 AS one".to_string()
+    } else {
+        format!("SELECT\n  {}", maps.join(",\n  "))
+    };
+    out += &view("maps", &maps);
+    out.push('\n');
+    // Values (each check's result computed once), then the first failure
+    // over those values.
+    let select: Vec<String> = values
         .iter()
         .map(|(name, e)| format!("  {e} AS {name}"))
         .collect();
+    out += &view(
+        "checked_values",
+        &format!(
+            "SELECT r.file_index, r.file_path, r.row_index,\n{}\nFROM prepared r CROSS JOIN maps m",
+            select.join(",\n")
+        ),
+    );
+    out.push('\n');
     let mut first = String::from("  CASE\n");
     for (reason, condition) in &failures {
         first += &format!("    WHEN {condition} THEN '{reason}'\n");
     }
     first += "  END AS field_reason";
-    select.push(first);
     out += &view(
         "checked_fields",
-        &format!(
-            "SELECT r.file_index, r.file_path, r.row_index,\n{}\nFROM raw r\n{}",
-            select.join(",\n"),
-            joins.join("\n")
-        ),
+        &format!("SELECT v.*,\n{first}\nFROM checked_values v"),
     );
     out.push('\n');
     let mut case = String::from("CASE\n    WHEN field_reason IS NOT NULL THEN field_reason\n");
