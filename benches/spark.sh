@@ -24,6 +24,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stopaudit-target}"
 cargo build --release --quiet
 bin="$CARGO_TARGET_DIR/release/stopaudit"
 submit="${SPARK_SUBMIT:-${STOPAUDIT_SPARK_SUBMIT:-spark-submit}}"
+# A virtual environment's spark-submit finds Spark through its own Python.
+beside="$(dirname "$(command -v "$submit")")/python3"
+[ -x "$beside" ] && export PYSPARK_PYTHON="$beside"
 work="${BENCH_DATA:-$(mktemp -d)}"
 mkdir -p "$work"
 data="$work/spark-$rows.parquet"
@@ -39,8 +42,10 @@ echo "rows: $rows ($(du -h "$data" | cut -f1) Parquet)"
 /usr/bin/time -f "spark local[2]: %e s wall, %U+%S s CPU, %M KB peak" \
   "$submit" --master 'local[2]' --driver-memory 4g \
   --conf spark.ui.enabled=false --conf spark.driver.host=127.0.0.1 \
-  --conf spark.driver.bindAddress=127.0.0.1 \
+  --conf spark.driver.bindAddress=127.0.0.1 --conf spark.sql.shuffle.partitions=8 \
   --conf spark.driver.extraJavaOptions=-XX:-DontCompileHugeMethods \
   --conf spark.eventLog.enabled=true --conf "spark.eventLog.dir=file://$work/events" \
-  "$work/spark-job/driver.py" --out "$work/spark-cube" 2>&1 >/dev/null | grep -E "^spark local|stopaudit spark job" || true
+  "$work/spark-job/driver.py" --out "$work/spark-cube" > "$work/spark.log" 2>&1 \
+  || { tail -20 "$work/spark.log"; exit 1; }
+grep "^spark local" "$work/spark.log"
 python3 benches/spark_scaling.py "$work/events"

@@ -216,7 +216,7 @@ fn emit_spark(
     set.commit()?;
     writeln!(
         out,
-        "Spark job written to {dir} ({files} files; sun table {sun} rows). Run it where the data lives:\n  spark-submit {dir}/driver.py --out CUBE_DIR\nthen analyse the cube here: stopaudit report --cube CUBE_DIR (with the same configuration).",
+        "Spark job written to {dir} ({files} files; sun table {sun} rows). Run it where the data lives ({dir}/README.md has the options):\n  spark-submit {dir}/driver.py --out CUBE_DIR\nthen analyse the cube here: stopaudit report --cube CUBE_DIR (with the same configuration).",
         dir = spark.dir.display(),
         files = emitted.files.len(),
         sun = emitted.sun_rows,

@@ -180,7 +180,7 @@ impl Daylight {
     /// Sunset and civil dusk of `place` on each day of `year` (local seconds
     /// after midnight; `None` when the sun does not reach the angle that
     /// day) and the year's inter-twilight window: the tables a stop's
-    /// light class is decided by (see [`DaylightBatch::stop_time`]).
+    /// light class is decided by (as `DaylightBatch::stop_time` decides it).
     pub fn evenings(&self, place: Place, year: i32) -> SunYear {
         let table = self.place_year(place, year);
         let some = |s: i32| (s != NEVER).then_some(s);

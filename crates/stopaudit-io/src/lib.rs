@@ -44,6 +44,8 @@ mod tests {
         &["scan"],
         // The count cube's files: what the scan counted, on disk.
         &["cube"],
+        // The Spark job: maps columns as the readers do, writes tables as the cube does.
+        &["spark"],
         // The generator writes files the readers read; it reads none.
         &["generate"],
         // Test references.
