@@ -217,10 +217,15 @@ fn text_columns_with_hostile_spellings_count_on_spark_as_natively() {
         .args(["--out", csv.to_str().unwrap()])
         .succeeds();
     let text = d.join("text.parquet");
+    let int96 = d.join("int96.parquet");
     run_ok(
         submit(
             &fixture("dutch_text.py"),
-            &[csv.to_str().unwrap(), text.to_str().unwrap()],
+            &[
+                csv.to_str().unwrap(),
+                text.to_str().unwrap(),
+                int96.to_str().unwrap(),
+            ],
         ),
         "making the text Parquet file",
     );
@@ -250,19 +255,41 @@ fn text_columns_with_hostile_spellings_count_on_spark_as_natively() {
         .args(["--sun-area", "52.0,4.0,52.1,4.1"])
         .args(["--emit", job.to_str().unwrap()])
         .succeeds();
-    let cube = d.join("narrow-cube");
+    job_refuses(
+        &job,
+        &d.join("narrow-cube"),
+        &["outside the sun tables", "--sun-area"],
+    );
+
+    // Timestamps without a zone (INT96), which stopaudit reads as local
+    // times, are refused, not counted an hour or two off.
+    let job = d.join("int96-job");
+    stopaudit()
+        .args(["count", "--config", config, "--quiet", "--engine", "spark"])
+        .arg(&int96)
+        .args(["--like", text.to_str().unwrap()])
+        .args(["--emit", job.to_str().unwrap()])
+        .succeeds();
+    job_refuses(
+        &job,
+        &d.join("int96-cube"),
+        &["INT96", "without a time zone"],
+    );
+}
+
+/// Runs a job that must stop: exit code 2, a message saying `expect`, and no cube.
+fn job_refuses(job: &Path, cube: &Path, expect: &[&str]) {
     let out = submit(&job.join("driver.py"), &["--out", cube.to_str().unwrap()]);
     // spark-submit passes the driver's stderr on to its stdout.
-    let err = format!(
+    let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("outside the sun tables") && err.contains("--sun-area"),
-        "{err}"
-    );
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    for e in expect {
+        assert!(said.contains(e), "{e}: {said}");
+    }
     assert!(!cube.exists());
 }
 

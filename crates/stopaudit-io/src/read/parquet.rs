@@ -304,7 +304,8 @@ fn time_unit(t: &polars_parquet::parquet::schema::types::PrimitiveType) -> Optio
 
 /// The columns of a Parquet file and the kind of value each holds, by
 /// name: `text`, `instant` (a timestamp with a zone), `local` (without),
-/// `date`, `time`, `float`, `int`, `bool`, or `other`. For jobs that read
+/// `date`, `time`, `float`, `int`, `bool`, or another name (`other`,
+/// `nanosecond timestamp`, `unsigned 64-bit integer`). For jobs that read
 /// the file elsewhere (the Spark job of [`crate::spark`]).
 pub(crate) fn column_kinds(path: &Path) -> Result<Vec<(String, &'static str)>> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
@@ -317,7 +318,10 @@ pub(crate) fn column_kinds(path: &Path) -> Result<Vec<(String, &'static str)>> {
         .map(|field| {
             let kind = match &field.dtype {
                 ArrowDataType::Time32(_) | ArrowDataType::Time64(_) => "time",
-                ArrowDataType::UInt64 => "int",
+                // Spark reads these as decimal(20, 0) and (3.5) refuses
+                // nanosecond timestamps: named, so the Spark job refuses them.
+                ArrowDataType::UInt64 => "unsigned 64-bit integer",
+                ArrowDataType::Timestamp(TimeUnit::Nanosecond, _) => "nanosecond timestamp",
                 dtype => match kind_of(dtype) {
                     Some(Kind::Text) => "text",
                     Some(Kind::Timestamp { zoned: true, .. }) => "instant",

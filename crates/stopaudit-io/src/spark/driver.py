@@ -79,6 +79,29 @@ class Files:
             stream.close()
 
 
+def check_instant(files, path, source, name):
+    """A timestamp column must say it holds instants (UTC-adjusted INT64), as
+    stopaudit reads it: INT96 (Spark's, Hive's and Impala's old default) holds
+    no zone, and stopaudit reads it as local time, which Spark would not."""
+    footer = files.jvm.org.apache.parquet.hadoop.ParquetFileReader.readFooter(
+        files.conf, path
+    )
+    column = footer.getFileMetaData().getSchema().getType(name)
+    primitive = column.asPrimitiveType().getPrimitiveTypeName().name()
+    annotation = column.getLogicalTypeAnnotation()
+    adjusted = (
+        annotation is not None
+        and annotation.getClass().getSimpleName() == "TimestampLogicalTypeAnnotation"
+        and annotation.isAdjustedToUTC()
+    )
+    if primitive != "INT64" or not adjusted:
+        raise JobError(
+            f'{source}: column "{name}" holds timestamps without a time zone ({primitive}, {annotation}), '
+            "which stopaudit reads as local time and Spark would not; write it as a timestamp with a zone "
+            "(spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS), or count this file natively"
+        )
+
+
 def read_inputs(spark, job):
     """The inputs as one view `raw`: the mapped columns renamed, file and row index added."""
     from pyspark.sql import functions as F
@@ -108,6 +131,8 @@ def read_inputs(spark, job):
                     f'{source}: column "{name}" holds {kind} values, the job expects {c["kind"]} '
                     "(emit the job again from a file like these inputs)"
                 )
+            if kind == "instant":
+                check_instant(files, path, source, name)
             columns.append(F.col(quoted(name)).alias(c["name"]))
         frames.append(
             df.select(
@@ -326,6 +351,10 @@ def main():
         # and the casts of the SQL as written (no ANSI errors).
         spark.conf.set("spark.sql.session.timeZone", job["timezone"])
         spark.conf.set("spark.sql.ansi.enabled", "false")
+        # Dates as written (proleptic Gregorian, as Arrow and stopaudit read
+        # them): a mistyped year 0204 is then an implausible date, not an error.
+        spark.conf.set("spark.sql.parquet.datetimeRebaseModeInRead", "CORRECTED")
+        spark.conf.set("spark.sql.parquet.int96RebaseModeInRead", "CORRECTED")
         # Spark lower-cases non-ASCII text in the JVM's default locale: in
         # Turkish, Azeri and Lithuanian that is not the Unicode lower case
         # stopaudit matches labels with.

@@ -583,7 +583,12 @@ pub fn job_sql(plan: &Plan) -> String {
         span.push(format!("count_if(t_{field} IS NULL) AS missing_{field}"));
     }
     for field in StopFields::OPTIONAL {
-        span.push(format!("count_if({field} IS NULL) AS missing_{field}"));
+        // As `StopFields::missing`: no contraband value after no search is
+        // not missing (nothing can have been found).
+        span.push(match field {
+            "contraband_found" => "count_if(contraband_found IS NULL AND (search_conducted IS NULL OR search_conducted)) AS missing_contraband_found".to_string(),
+            _ => format!("count_if({field} IS NULL) AS missing_{field}"),
+        });
     }
     for k in 0..plan.groups.len() {
         span.push(format!("count_if(g{k} = 'unknown') AS missing_g{k}"));
