@@ -29,7 +29,7 @@
 //! What the job cannot express exactly is refused here, with what to do
 //! instead (count natively): inputs other than Parquet, a `stopped_at`
 //! that is not a timestamp with a zone, `--where`, the internal
-//! benchmarking table (`--population`).
+//! benchmarking table (`[analysis.benchmarking]`).
 
 mod sql;
 
@@ -120,7 +120,7 @@ pub fn emit(dir: &Path, s: &JobSettings) -> Result<Emitted> {
     }
     if s.plan.bench.is_some() {
         return Err(refuse(
-            "the internal-benchmarking table (`--population` or `[analysis] internal_benchmark`)",
+            "the internal-benchmarking table (`[analysis.benchmarking]`)",
         ));
     }
     let tz = s.config.timezone();
