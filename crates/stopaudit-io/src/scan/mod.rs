@@ -22,6 +22,12 @@
 
 mod job;
 mod step;
+pub(crate) use step::missing_fields;
+
+/// The note of a file with a header and no rows (also the Spark job's).
+pub(crate) const NO_ROWS_NOTE: &str = "the file has a header but no rows";
+/// The note of a file without a `stop_id` column (also the Spark job's).
+pub(crate) const NO_STOP_ID_NOTE: &str = "no stop_id column: rows are identified by file and row number, and duplicates could not be checked";
 mod stop_ids;
 
 use std::path::PathBuf;
@@ -311,14 +317,10 @@ fn scan_file(
     );
     summary.notes = src.notes();
     if summary.rows_read == 0 {
-        summary
-            .notes
-            .push("the file has a header but no rows".into());
+        summary.notes.push(NO_ROWS_NOTE.into());
     }
     if mapping.column("stop_id").is_none() {
-        summary
-            .notes
-            .push("no stop_id column: rows are identified by file and row number, and duplicates could not be checked".into());
+        summary.notes.push(NO_STOP_ID_NOTE.into());
     }
     Ok(summary)
 }

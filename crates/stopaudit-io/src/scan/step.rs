@@ -157,7 +157,7 @@ impl State {
 
 /// Optional fields whose missing values are counted, in the order of
 /// [`State::missing`] (the group attributes follow).
-pub(super) fn missing_fields() -> impl Iterator<Item = &'static str> {
+pub(crate) fn missing_fields() -> impl Iterator<Item = &'static str> {
     std::iter::once("stop_id")
         .chain(stopaudit_core::canonical::TEXT_FIELDS)
         .chain(stopaudit_core::canonical::StopFields::OPTIONAL)

@@ -245,12 +245,9 @@ def count(spark, job, here, dimensions, out):
         path = files.path(source)
         notes = list(job["file"]["notes"])
         if f["read"] == 0:
-            notes.append("the file has a header but no rows")
+            notes.append(job["file"]["no_rows_note"])
         if not job["summary"]["duplicates_checked"]:
-            notes.append(
-                "no stop_id column: rows are identified by file and row number, "
-                "and duplicates could not be checked"
-            )
+            notes.append(job["file"]["no_stop_id_note"])
         file_summaries.append(
             {
                 "path": source,

@@ -40,7 +40,6 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 
 use crate::read::mapping::{self, DateTimeColumns};
-use stopaudit_core::canonical::TEXT_FIELDS;
 use stopaudit_core::codes::{CodeLists, normalize_label};
 use stopaudit_core::config::Config;
 use stopaudit_core::counting::CountPlan;
@@ -358,9 +357,9 @@ pub fn emit(dir: &Path, s: &JobSettings) -> Result<Emitted> {
 
     let file_columns = m.describe(&columns);
     let notes = src.notes();
-    let missing_fields: Vec<(String, String)> = std::iter::once("stop_id")
-        .chain(TEXT_FIELDS)
-        .chain(stopaudit_core::canonical::StopFields::OPTIONAL)
+    // The fields the scan counts missing values of, then the attributes,
+    // with the SQL's column of each count.
+    let missing_fields: Vec<(String, String)> = crate::scan::missing_fields()
         .map(|f| (f.to_string(), format!("missing_{f}")))
         .chain(
             attributes
@@ -387,6 +386,8 @@ pub fn emit(dir: &Path, s: &JobSettings) -> Result<Emitted> {
             "format": format,
             "columns": file_columns,
             "notes": notes,
+            "no_rows_note": crate::scan::NO_ROWS_NOTE,
+            "no_stop_id_note": crate::scan::NO_STOP_ID_NOTE,
         },
         "missing_fields": missing_fields,
         "tables": artifact::TABLES,

@@ -9,7 +9,7 @@
 //! tables and settings are joined from dimension tables (so a hostile
 //! label cannot change the query).
 
-use stopaudit_core::canonical::{StopFields, TEXT_FIELDS};
+use stopaudit_core::canonical::TEXT_FIELDS;
 
 /// What a column of the input holds, as the driver checks it in every file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -577,17 +577,16 @@ pub fn job_sql(plan: &Plan) -> String {
         "count(*) AS analysed".to_string(),
         "date_format(min(stopped_at), \"yyyy-MM-dd'T'HH:mm:ssxxx\") AS first_stop".into(),
         "date_format(max(stopped_at), \"yyyy-MM-dd'T'HH:mm:ssxxx\") AS last_stop".into(),
-        "count_if(stop_id IS NULL) AS missing_stop_id".into(),
     ];
-    for field in TEXT_FIELDS {
-        span.push(format!("count_if(t_{field} IS NULL) AS missing_{field}"));
-    }
-    for field in StopFields::OPTIONAL {
-        // As `StopFields::missing`: no contraband value after no search is
-        // not missing (nothing can have been found).
+    // Every field the scan counts missing values of (`scan::missing_fields`).
+    for field in crate::scan::missing_fields() {
         span.push(match field {
+            // As `StopFields::missing`: no contraband value after no search
+            // is not missing (nothing can have been found).
             "contraband_found" => "count_if(contraband_found IS NULL AND (search_conducted IS NULL OR search_conducted)) AS missing_contraband_found".to_string(),
-            _ => format!("count_if({field} IS NULL) AS missing_{field}"),
+            "stop_id" => "count_if(stop_id IS NULL) AS missing_stop_id".to_string(),
+            f if TEXT_FIELDS.contains(&f) => format!("count_if(t_{f} IS NULL) AS missing_{f}"),
+            f => format!("count_if({f} IS NULL) AS missing_{f}"),
         });
     }
     for k in 0..plan.groups.len() {
